@@ -1,0 +1,2 @@
+//! neurospice: a SPICE-style analog circuit simulator for spiking-neural-network hardware.
+pub mod error;
