@@ -1,2 +1,25 @@
 //! neurospice: a SPICE-style analog circuit simulator for spiking-neural-network hardware.
+//!
+//! # Tutorial
+//! ```
+//! use neurospice::{netlist, analysis};
+//! let text = "rc step\nV1 in 0 PULSE(0 1 0 1n)\nR1 in out 1k\nC1 out 0 1n\n.tran 10n 5u\n.end\n";
+//! let lexed = netlist::lexer::lex_str(text, "rc.cir").unwrap();
+//! let nl = netlist::Netlist::parse(&lexed).unwrap();
+//! let circuit = netlist::elaborate(&nl, Default::default()).unwrap();
+//! let res = analysis::run(&circuit, &analysis::Save::All).unwrap();
+//! let tran = res.tran.unwrap();
+//! let v = tran.column("v(out)").unwrap();
+//! // after 5 time constants the capacitor is charged to within 1%
+//! assert!((v.last().unwrap() - 1.0).abs() < 0.01);
+//! ```
+//! The layers: `netlist` (lexing, expressions, elaboration into a flat `circuit::Circuit`),
+//! `devices` (each loads F, Q and their Jacobians), `solver` (linear solver, Newton, operating
+//! point, transient), `analysis` (checks, decoupled parts, tables), `output` (files).
+pub mod analysis;
+pub mod circuit;
+pub mod devices;
 pub mod error;
+pub mod netlist;
+pub mod output;
+pub mod solver;

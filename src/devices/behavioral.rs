@@ -1,0 +1,115 @@
+//! Behavioral sources `B... V=expr` / `I=expr`: the expression is a compiled tape with exact
+//! reverse-mode derivatives, and its comparisons are event functions.
+use super::{remap_all, DeviceOps, Load, Setup};
+use crate::netlist::expr::Tape;
+
+#[derive(Debug, Clone)]
+pub struct Behavioral {
+    pub p: usize,
+    pub n: usize,
+    /// Voltage source (with a branch) or current source.
+    voltage: bool,
+    br: usize,
+    tape: Tape,
+    /// For each tape input, the unknowns it reads: (plus, minus) for v(a,b), (branch, 0) for i().
+    pub input_ix: Vec<(usize, usize)>,
+    xin: Vec<f64>,
+    grad: Vec<f64>,
+    slots: Vec<usize>,
+}
+
+impl Behavioral {
+    pub fn new(p: usize, n: usize, voltage: bool, tape: Tape, input_ix: Vec<(usize, usize)>) -> Self {
+        let k = input_ix.len();
+        Behavioral { p, n, voltage, br: 0, tape, input_ix, xin: vec![0.0; k], grad: vec![0.0; k], slots: vec![] }
+    }
+    pub fn is_voltage(&self) -> bool {
+        self.voltage
+    }
+    pub fn set_branch(&mut self, k: usize) {
+        self.br = k;
+    }
+    pub fn renumber(&mut self, m: &[usize]) {
+        self.p = m[self.p];
+        self.n = m[self.n];
+        self.br = m[self.br];
+        for (a, b) in self.input_ix.iter_mut() {
+            *a = m[*a];
+            *b = m[*b];
+        }
+    }
+    pub fn branch(&self) -> Option<usize> {
+        self.voltage.then_some(self.br)
+    }
+    fn gather(&mut self, x: &[f64]) {
+        for (k, &(a, b)) in self.input_ix.iter().enumerate() {
+            self.xin[k] = x[a] - x[b];
+        }
+    }
+}
+
+impl DeviceOps for Behavioral {
+    fn setup(&mut self, s: &mut Setup) {
+        self.slots.clear();
+        let rows: Vec<usize> = if self.voltage { vec![self.br] } else { vec![self.p, self.n] };
+        if self.voltage {
+            for r in [s.entry(self.p, self.br), s.entry(self.n, self.br), s.entry(self.br, self.p), s.entry(self.br, self.n)] {
+                self.slots.push(r);
+            }
+        }
+        for &r in &rows {
+            for &(a, b) in &self.input_ix {
+                self.slots.push(s.entry(r, a));
+                self.slots.push(s.entry(r, b));
+            }
+        }
+    }
+    fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    fn load(&mut self, l: &mut Load) {
+        self.gather(l.x);
+        let val = self.tape.eval(&self.xin, l.time, &mut self.grad);
+        let k = self.input_ix.len();
+        if self.voltage {
+            let i = l.x[self.br];
+            l.f[self.p] += i;
+            l.f[self.n] -= i;
+            l.f[self.br] += l.x[self.p] - l.x[self.n] - val;
+            l.jf[self.slots[0]] += 1.0;
+            l.jf[self.slots[1]] -= 1.0;
+            l.jf[self.slots[2]] += 1.0;
+            l.jf[self.slots[3]] -= 1.0;
+            for j in 0..k {
+                l.jf[self.slots[4 + 2 * j]] -= self.grad[j];
+                l.jf[self.slots[4 + 2 * j + 1]] += self.grad[j];
+            }
+        } else {
+            l.f[self.p] += val;
+            l.f[self.n] -= val;
+            for j in 0..k {
+                l.jf[self.slots[2 * j]] += self.grad[j];
+                l.jf[self.slots[2 * j + 1]] -= self.grad[j];
+                l.jf[self.slots[2 * k + 2 * j]] -= self.grad[j];
+                l.jf[self.slots[2 * k + 2 * j + 1]] += self.grad[j];
+            }
+        }
+    }
+    fn n_events(&self) -> usize {
+        self.tape.n_events()
+    }
+    fn events(&mut self, x: &[f64], time: f64, out: &mut [f64]) {
+        self.gather(x);
+        self.tape.eval(&self.xin, time, &mut self.grad);
+        self.tape.event_values(out);
+    }
+    fn terminals(&self, out: &mut Vec<usize>) {
+        out.extend([self.p, self.n]);
+        if self.voltage {
+            out.push(self.br);
+        }
+        for &(a, b) in &self.input_ix {
+            out.extend([a, b]);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Junction diode (SPICE level 1): IS N RS CJO VJ M FC TT BV IBV.
+use super::{depletion, pnjlim, remap_all, req2, stamp2, DeviceOps, Load, Setup, K_OVER_Q};
+
+#[derive(Debug, Clone)]
+pub struct DiodeModel {
+    /// Saturation current [A].
+    pub is: f64,
+    /// Emission coefficient.
+    pub n: f64,
+    /// Series resistance [Ohm].
+    pub rs: f64,
+    /// Zero-bias junction capacitance [F].
+    pub cjo: f64,
+    /// Junction potential [V].
+    pub vj: f64,
+    /// Grading coefficient.
+    pub m: f64,
+    /// Forward-bias depletion capacitance coefficient.
+    pub fc: f64,
+    /// Transit time [s].
+    pub tt: f64,
+    /// Reverse breakdown voltage [V] (None: no breakdown).
+    pub bv: Option<f64>,
+    /// Current at breakdown voltage [A].
+    pub ibv: f64,
+}
+
+impl Default for DiodeModel {
+    fn default() -> Self {
+        DiodeModel { is: 1e-14, n: 1.0, rs: 0.0, cjo: 0.0, vj: 1.0, m: 0.5, fc: 0.5, tt: 0.0, bv: None, ibv: 1e-3 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Diode {
+    /// Anode, internal anode (after RS; equals `a` without RS), cathode.
+    pub a: usize,
+    pub ai: usize,
+    pub k: usize,
+    pub model: DiodeModel,
+    pub area: f64,
+    pub off: bool,
+    vd_old: f64,
+    slots: [usize; 8],
+}
+
+impl Diode {
+    pub fn new(a: usize, ai: usize, k: usize, model: DiodeModel, area: f64, off: bool) -> Self {
+        Diode { a, ai, k, model, area, off, vd_old: 0.0, slots: [0; 8] }
+    }
+
+    /// Effective breakdown knee so the reverse current at -BV is IBV (ngspice diotemp.c).
+    fn xbv(&self, nvt: f64, is: f64) -> Option<f64> {
+        let bv = self.model.bv?;
+        let cbv = self.model.ibv * self.area;
+        if cbv < is * bv / nvt {
+            return Some(bv);
+        }
+        let mut xbv = bv - nvt * (1.0 + cbv / is).ln();
+        for _ in 0..25 {
+            xbv = bv - nvt * (cbv / is + 1.0 - xbv / nvt).ln();
+            let xcbv = is * ((bv - xbv) / nvt).exp() - is + is * xbv / nvt;
+            if (xcbv - cbv).abs() <= 1e-3 * cbv {
+                break;
+            }
+        }
+        Some(xbv)
+    }
+
+    /// Junction current and conductance (without gmin) at vd.
+    pub fn iv(&self, vd: f64, nvt: f64) -> (f64, f64) {
+        let is = self.model.is * self.area;
+        if vd >= -3.0 * nvt {
+            let e = (vd / nvt).min(700.0).exp();
+            (is * (e - 1.0), is * e / nvt)
+        } else {
+            let xbv = self.xbv(nvt, is);
+            match xbv {
+                Some(xbv) if vd < -xbv => {
+                    let e = (-(xbv + vd) / nvt).min(700.0).exp();
+                    (-is * e, is * e / nvt)
+                }
+                _ => {
+                    let arg = 3.0 * nvt / (vd * std::f64::consts::E);
+                    let arg3 = arg * arg * arg;
+                    (-is * (1.0 + arg3), is * 3.0 * arg3 / vd)
+                }
+            }
+        }
+    }
+}
+
+impl DeviceOps for Diode {
+    fn setup(&mut self, s: &mut Setup) {
+        let r = req2(s, self.ai, self.k);
+        let rs = req2(s, self.a, self.ai);
+        self.slots = [r[0], r[1], r[2], r[3], rs[0], rs[1], rs[2], rs[3]];
+    }
+    fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    fn load(&mut self, l: &mut Load) {
+        let nvt = self.model.n * K_OVER_Q * l.temp;
+        let is = self.model.is * self.area;
+        let vcrit = nvt * (nvt / (std::f64::consts::SQRT_2 * is)).ln();
+        let mut vd = l.x[self.ai] - l.x[self.k];
+        if l.init_junctions {
+            vd = if self.off { 0.0 } else { vcrit };
+        } else {
+            let (v, lim) = pnjlim(vd, self.vd_old, nvt, vcrit);
+            if lim {
+                l.noncon = true;
+            }
+            vd = v;
+            // breakdown side: limit the reflected voltage the same way
+            if let Some(xbv) = self.xbv(nvt, is) {
+                if vd < (-xbv).min(0.0) + 10.0 * nvt && vd < 0.0 {
+                    let (vr, lim2) = pnjlim(-(vd + xbv), -(self.vd_old + xbv), nvt, vcrit);
+                    if lim2 {
+                        l.noncon = true;
+                    }
+                    vd = -(vr + xbv);
+                }
+            }
+        }
+        self.vd_old = vd;
+        let (id, gd) = self.iv(vd, nvt);
+        // Newton companion: the current at the actual x is linearised around the limited vd.
+        let vx = l.x[self.ai] - l.x[self.k];
+        let i = id + gd * (vx - vd) + l.gmin * vx;
+        let g = gd + l.gmin;
+        l.f[self.ai] += i;
+        l.f[self.k] -= i;
+        let s = self.slots;
+        stamp2(l.jf, &[s[0], s[1], s[2], s[3]], g);
+        if self.model.rs > 0.0 && self.a != self.ai {
+            let grs = self.area / self.model.rs;
+            let ir = grs * (l.x[self.a] - l.x[self.ai]);
+            l.f[self.a] += ir;
+            l.f[self.ai] -= ir;
+            stamp2(l.jf, &[s[4], s[5], s[6], s[7]], grs);
+        }
+        let m = &self.model;
+        let (qd, cd) = depletion(vd, m.cjo * self.area, m.vj, m.m, m.fc);
+        let q = qd + m.tt * id + (cd + m.tt * gd) * (vx - vd);
+        let c = cd + m.tt * gd;
+        l.q[self.ai] += q;
+        l.q[self.k] -= q;
+        stamp2(l.jq, &[s[0], s[1], s[2], s[3]], c);
+    }
+    fn terminals(&self, out: &mut Vec<usize>) {
+        out.extend([self.a, self.ai, self.k]);
+    }
+}

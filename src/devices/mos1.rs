@@ -1,0 +1,347 @@
+//! Level-1 MOSFET (Shichman-Hodges) as ngspice's mos1: VTO KP GAMMA PHI LAMBDA, overlap and
+//! junction capacitances, and Meyer gate capacitances when TOX is given.
+//!
+//! The Meyer capacitances are not derived from a charge, so (as in ngspice) the gate charges are
+//! accumulated from the last accepted time point: q = q_old + (C(v) + C(v_old))/2 * (v - v_old),
+//! with ngspice's "half capacitance" bookkeeping.
+use super::{depletion, fetlim, limvds, pnjlim, remap_all, DeviceOps, Load, Setup, K_OVER_Q};
+
+#[derive(Debug, Clone)]
+pub struct Mos1Model {
+    /// +1 for NMOS, -1 for PMOS.
+    pub sign: f64,
+    /// Zero-bias threshold [V].
+    pub vto: f64,
+    /// Transconductance parameter [A/V^2].
+    pub kp: f64,
+    /// Body-effect coefficient [sqrt V].
+    pub gamma: f64,
+    /// Surface potential [V].
+    pub phi: f64,
+    /// Channel-length modulation [1/V].
+    pub lambda: f64,
+    /// Oxide thickness [m] (None: no Meyer capacitances).
+    pub tox: Option<f64>,
+    /// Overlap capacitances per width/length [F/m].
+    pub cgso: f64,
+    pub cgdo: f64,
+    pub cgbo: f64,
+    /// Zero-bias bulk junction capacitances [F].
+    pub cbd: f64,
+    pub cbs: f64,
+    /// Area and sidewall junction capacitance [F/m^2], [F/m].
+    pub cj: f64,
+    pub cjsw: f64,
+    pub mjsw: f64,
+    /// Junction potential [V] and grading.
+    pub pb: f64,
+    pub mj: f64,
+    pub fc: f64,
+    /// Bulk junction saturation current [A].
+    pub is: f64,
+    /// Lateral diffusion [m].
+    pub ld: f64,
+}
+
+impl Default for Mos1Model {
+    fn default() -> Self {
+        Mos1Model { sign: 1.0, vto: 0.0, kp: 2e-5, gamma: 0.0, phi: 0.6, lambda: 0.0, tox: None, cgso: 0.0, cgdo: 0.0, cgbo: 0.0, cbd: 0.0, cbs: 0.0, cj: 0.0, cjsw: 0.0, mjsw: 0.5, pb: 0.8, mj: 0.5, fc: 0.5, is: 1e-14, ld: 0.0 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Mos1 {
+    pub d: usize,
+    pub g: usize,
+    pub s: usize,
+    pub b: usize,
+    pub model: Mos1Model,
+    pub w: f64,
+    pub l: f64,
+    pub m: f64,
+    pub ad: f64,
+    pub as_: f64,
+    pub pd: f64,
+    pub ps: f64,
+    pub off: bool,
+    // limiting state: vbs, vgs, vds of the last iteration (polarity-normalised)
+    vold: [f64; 3],
+    // Meyer state at the last accepted point: half capacitances gs, gd, gb, voltages, charges
+    acc_half: [f64; 3],
+    acc_v: [f64; 3],
+    acc_q: [f64; 3],
+    acc_valid: bool,
+    // values at the present iterate, made permanent in accept()
+    cur_half: [f64; 3],
+    cur_v: [f64; 3],
+    cur_q: [f64; 3],
+    slots: [usize; 16],
+}
+
+const EPS_OX: f64 = 3.9 * 8.854214871e-12;
+
+impl Mos1 {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(d: usize, g: usize, s: usize, b: usize, model: Mos1Model, w: f64, l: f64, m: f64, geo: [f64; 4], off: bool) -> Self {
+        Mos1 { d, g, s, b, model, w, l, m, ad: geo[0], as_: geo[1], pd: geo[2], ps: geo[3], off, vold: [0.0; 3], acc_half: [0.0; 3], acc_v: [0.0; 3], acc_q: [0.0; 3], acc_valid: false, cur_half: [0.0; 3], cur_v: [0.0; 3], cur_q: [0.0; 3], slots: [0; 16] }
+    }
+
+    fn leff(&self) -> f64 {
+        self.l - 2.0 * self.model.ld
+    }
+
+    /// Drain current in normal mode (vds >= 0): (id, gm, gds, gmbs, von, vdsat).
+    fn ids(&self, vgs: f64, vds: f64, vbs: f64) -> (f64, f64, f64, f64, f64, f64) {
+        let md = &self.model;
+        let sphi = md.phi.sqrt();
+        let sarg = if vbs <= 0.0 { (md.phi - vbs).sqrt() } else { (sphi - vbs / (2.0 * sphi)).max(0.0) };
+        let von = md.vto * md.sign + md.gamma * (sarg - sphi);
+        let von = von * 1.0;
+        let vgst = vgs - von;
+        let vdsat = vgst.max(0.0);
+        let arg = if sarg <= 0.0 { 0.0 } else { md.gamma / (2.0 * sarg) };
+        let beta = md.kp * self.w * self.m / self.leff();
+        if vgst <= 0.0 {
+            return (0.0, 0.0, 0.0, 0.0, von, vdsat);
+        }
+        let betap = beta * (1.0 + md.lambda * vds);
+        if vgst <= vds {
+            let id = betap * vgst * vgst * 0.5;
+            let gm = betap * vgst;
+            let gds = md.lambda * beta * vgst * vgst * 0.5;
+            (id, gm, gds, gm * arg, von, vdsat)
+        } else {
+            let id = betap * vds * (vgst - 0.5 * vds);
+            let gm = betap * vds;
+            let gds = betap * (vgst - vds) + md.lambda * beta * vds * (vgst - 0.5 * vds);
+            (id, gm, gds, gm * arg, von, vdsat)
+        }
+    }
+
+    /// ngspice DEVqmeyer: half capacitances (gs, gd, gb).
+    fn qmeyer(vgs: f64, vgd: f64, von: f64, vdsat: f64, phi: f64, cox: f64) -> [f64; 3] {
+        let vgst = vgs - von;
+        let vdsat = vdsat.max(0.0);
+        if vgst <= -phi {
+            [0.0, 0.0, cox / 2.0]
+        } else if vgst <= -phi / 2.0 {
+            [0.0, 0.0, -vgst * cox / (2.0 * phi)]
+        } else if vgst <= 0.0 {
+            [vgst * cox / (1.5 * phi) + cox / 3.0, 0.0, -vgst * cox / (2.0 * phi)]
+        } else {
+            let vds = vgs - vgd;
+            if vdsat <= vds {
+                [cox / 3.0, 0.0, 0.0]
+            } else {
+                let vddif = 2.0 * vdsat - vds;
+                let vddif1 = vdsat - vds;
+                let vddif2 = vddif * vddif;
+                [cox * (1.0 - vddif1 * vddif1 / vddif2) / 3.0, cox * (1.0 - vdsat * vdsat / vddif2) / 3.0, 0.0]
+            }
+        }
+    }
+}
+
+// slot layout: 4x4 over (d, g, s, b)
+fn ix(r: usize, c: usize) -> usize {
+    r * 4 + c
+}
+
+impl DeviceOps for Mos1 {
+    fn setup(&mut self, s: &mut Setup) {
+        let t = [self.d, self.g, self.s, self.b];
+        for r in 0..4 {
+            for c in 0..4 {
+                self.slots[ix(r, c)] = s.entry(t[r], t[c]);
+            }
+        }
+    }
+    fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    fn load(&mut self, l: &mut Load) {
+        let md = self.model.clone();
+        let sg = md.sign;
+        let vt = K_OVER_Q * l.temp;
+        let x = l.x;
+        // polarity-normalised terminal voltages
+        let (xd, xg, xs, xb) = (sg * x[self.d], sg * x[self.g], sg * x[self.s], sg * x[self.b]);
+        let mut vbs = xb - xs;
+        let mut vgs = xg - xs;
+        let mut vds = xd - xs;
+        if l.init_junctions {
+            if self.off {
+                vbs = 0.0;
+                vgs = 0.0;
+                vds = 0.0;
+            } else {
+                vbs = -1.0;
+                vgs = md.vto * sg;
+                vds = 0.0;
+            }
+        } else {
+            let [vbs0, vgs0, vds0] = self.vold;
+            let vgd0 = vgs0 - vds0;
+            let von = md.vto * sg;
+            if vds0 >= 0.0 {
+                vgs = fetlim(vgs, vgs0, von);
+                vds = vgs - (xg - xd);
+                vds = limvds(vds, vds0);
+            } else {
+                let vgd = fetlim(xg - xd, vgd0, von);
+                vds = vgs - vgd;
+                vds = -limvds(-vds, -vds0);
+                vgs = vgd + vds;
+            }
+            let vcrit = vt * (vt / (std::f64::consts::SQRT_2 * md.is.max(1e-30))).ln();
+            let (v, lim) = if vds >= 0.0 {
+                pnjlim(vbs, vbs0, vt, vcrit)
+            } else {
+                let (vbd, lim) = pnjlim(vbs - vds, vbs0 - vds0, vt, vcrit);
+                (vbd + vds, lim)
+            };
+            vbs = v;
+            let changed = lim || (vgs - (xg - xs)).abs() > 1e-12 || (vds - (xd - xs)).abs() > 1e-12;
+            if changed {
+                l.noncon = true;
+            }
+        }
+        self.vold = [vbs, vgs, vds];
+        let vbd = vbs - vds;
+        let vgd = vgs - vds;
+        // channel current, with source/drain exchanged for vds < 0
+        let (mode, id, gm, gds, gmbs, von, vdsat) = if vds >= 0.0 {
+            let (id, gm, gds, gmbs, von, vdsat) = self.ids(vgs, vds, vbs);
+            (1.0, id, gm, gds, gmbs, von, vdsat)
+        } else {
+            let (id, gm, gds, gmbs, von, vdsat) = self.ids(vgd, -vds, vbd);
+            (-1.0, -id, gm, gds, gmbs, von, vdsat)
+        };
+        // bulk junction diodes (with gmin)
+        let sat_d = md.is * self.m;
+        let sat_s = md.is * self.m;
+        let diode = |v: f64, is: f64| -> (f64, f64) {
+            if v <= -3.0 * vt {
+                (l.gmin * v - is, l.gmin)
+            } else {
+                let e = (v / vt).min(700.0).exp();
+                (is * (e - 1.0) + l.gmin * v, is * e / vt + l.gmin)
+            }
+        };
+        let (cbs, gbs) = diode(vbs, sat_s);
+        let (cbd, gbd) = diode(vbd, sat_d);
+
+        // Currents into each terminal (normalised polarity), linearised at the limited voltages
+        // and evaluated at the true iterate (so the residual matches the Jacobian).
+        let dvbs = (xb - xs) - vbs;
+        let dvgs = (xg - xs) - vgs;
+        let dvds = (xd - xs) - vds;
+        let dvbd = dvbs - dvds;
+        // drain current id flows d -> s. Partials wrt (vgs, vds, vbs) in each mode:
+        let (did_vgs, did_vds, did_vbs) = if mode > 0.0 { (gm, gds, gmbs) } else { (-gm, gm + gds + gmbs, -gmbs) };
+        // in reverse mode id = -f(vgd, -vds, vbd): d/dvgs = -gm; d/dvds = gm + gds + gmbs; d/dvbs = -gmbs
+        let id_x = id + did_vgs * dvgs + did_vds * dvds + did_vbs * dvbs;
+        let ibs = cbs + gbs * dvbs; // current b -> s through the junction
+        let ibd = cbd + gbd * dvbd; // current b -> d
+        // KCL residuals (current leaving node into the device), back to real polarity
+        let fd = id_x - ibd;
+        let fs = -id_x - ibs;
+        let fb = ibs + ibd;
+        l.f[self.d] += sg * fd;
+        l.f[self.s] += sg * fs;
+        l.f[self.b] += sg * fb;
+        // Jacobian in terms of (vd, vg, vs, vb): vgs = vg - vs, vds = vd - vs, vbs = vb - vs.
+        // d(fd)/d(vd, vg, vs, vb)
+        let jd = [did_vds + gbd, did_vgs, -(did_vgs + did_vds + did_vbs) - 0.0, did_vbs - gbd];
+        let jd = [jd[0], jd[1], jd[2], jd[3]];
+        let js_ = [-did_vds, -did_vgs, did_vgs + did_vds + did_vbs + gbs, -did_vbs - gbs];
+        let jb = [-gbd, 0.0, -gbs, gbs + gbd];
+        // jd: d(id)/dvd = did_vds; d(-ibd)/dvd: ibd depends on vbd = vb - vd => d(-ibd)/dvd = gbd
+        // d(-ibd)/dvb = -gbd; d(-ibd)/dvs = 0
+        for c in 0..4 {
+            l.jf[self.slots[ix(0, c)]] += jd[c];
+            l.jf[self.slots[ix(2, c)]] += js_[c];
+            l.jf[self.slots[ix(3, c)]] += jb[c];
+        }
+        // (polarity: f and x both flip sign for PMOS, so the Jacobian is unchanged)
+
+        // ---- charges ----
+        let leff = self.leff();
+        let cgso = md.cgso * self.w * self.m;
+        let cgdo = md.cgdo * self.w * self.m;
+        let cgbo = md.cgbo * leff * self.m;
+        // junction depletion charges (bulk-drain, bulk-source)
+        let (czbd, czbs) = if md.cbd != 0.0 || md.cbs != 0.0 { (md.cbd * self.m, md.cbs * self.m) } else { (md.cj * self.ad * self.m, md.cj * self.as_ * self.m) };
+        let (czbdsw, czbssw) = (md.cjsw * self.pd * self.m, md.cjsw * self.ps * self.m);
+        let vbd_x = (xb - xd);
+        let vbs_x = (xb - xs);
+        let (qbd1, cbd1) = depletion(vbd, czbd, md.pb, md.mj, md.fc);
+        let (qbd2, cbd2) = depletion(vbd, czbdsw, md.pb, md.mjsw, md.fc);
+        let (qbs1, cbs1) = depletion(vbs, czbs, md.pb, md.mj, md.fc);
+        let (qbs2, cbs2) = depletion(vbs, czbssw, md.pb, md.mjsw, md.fc);
+        let cbdt = cbd1 + cbd2;
+        let cbst = cbs1 + cbs2;
+        let qbd = qbd1 + qbd2 + cbdt * (vbd_x - vbd);
+        let qbs = qbs1 + qbs2 + cbst * (vbs_x - vbs);
+        // gate: Meyer (incremental) plus overlap
+        let vgs_x = xg - xs;
+        let vgd_x = xg - xd;
+        let vgb_x = xg - xb;
+        let cox = md.tox.map(|t| EPS_OX / t * leff * self.w * self.m).unwrap_or(0.0);
+        let half = if cox > 0.0 {
+            let h = Self::qmeyer(if mode > 0.0 { vgs } else { vgd }, if mode > 0.0 { vgd } else { vgs }, von, vdsat, md.phi, cox);
+            if mode > 0.0 { h } else { [h[1], h[0], h[2]] }
+        } else {
+            [0.0; 3]
+        };
+        let v = [vgs_x, vgd_x, vgb_x];
+        let over = [cgso, cgdo, cgbo];
+        let mut qg3 = [0.0; 3];
+        let mut cg3 = [0.0; 3];
+        for k in 0..3 {
+            if self.acc_valid {
+                let c = half[k] + self.acc_half[k] + over[k];
+                qg3[k] = self.acc_q[k] + c * (v[k] - self.acc_v[k]);
+                cg3[k] = c;
+            } else {
+                // no history yet (operating point): charge of the present capacitance
+                let c = 2.0 * half[k] + over[k];
+                qg3[k] = c * v[k];
+                cg3[k] = c;
+            }
+        }
+        self.cur_half = half;
+        self.cur_v = v;
+        self.cur_q = qg3;
+        let qg = qg3[0] + qg3[1] + qg3[2];
+        let qd = -qg3[1] - qbd;
+        let qs = -qg3[0] - qbs;
+        let qb = -qg3[2] + qbd + qbs;
+        l.q[self.d] += sg * qd;
+        l.q[self.g] += sg * qg;
+        l.q[self.s] += sg * qs;
+        l.q[self.b] += sg * qb;
+        let (cgs, cgd, cgb) = (cg3[0], cg3[1], cg3[2]);
+        // rows d, g, s, b; columns d, g, s, b
+        let jq = [
+            [cgd + cbdt, -cgd, 0.0, -cbdt],
+            [-cgd, cgs + cgd + cgb, -cgs, -cgb],
+            [0.0, -cgs, cgs + cbst, -cbst],
+            [-cbdt, -cgb, -cbst, cgb + cbdt + cbst],
+        ];
+        for r in 0..4 {
+            for c in 0..4 {
+                l.jq[self.slots[ix(r, c)]] += jq[r][c];
+            }
+        }
+    }
+    fn accept(&mut self, _x: &[f64], _t: f64) {
+        self.acc_half = self.cur_half;
+        self.acc_v = self.cur_v;
+        self.acc_q = self.cur_q;
+        self.acc_valid = true;
+    }
+    fn terminals(&self, out: &mut Vec<usize>) {
+        out.extend([self.d, self.g, self.s, self.b]);
+    }
+}

@@ -1,0 +1,816 @@
+//! Expressions: `{...}`, `'...'`, `.param` right-hand sides and B-source `V=`/`I=`.
+//!
+//! Parameter expressions are evaluated once to numbers. B-source expressions are compiled to a
+//! tape whose reverse sweep gives exact partial derivatives for Newton, and whose comparisons
+//! are reported as event functions so the time stepper can land on their switching instants.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+/// Built-in functions. Random functions (`gauss` ...) evaluate to their nominal value unless
+/// a Monte Carlo environment draws them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Sqrt,
+    Exp,
+    Ln,
+    Log10,
+    Pow,
+    Pwr,
+    Abs,
+    Sgn,
+    Min,
+    Max,
+    Tanh,
+    Sinh,
+    Cosh,
+    Atan,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Floor,
+    Ceil,
+    Limit,
+    U,
+    Uramp,
+    Atan2,
+    Gauss,
+    Agauss,
+    Unif,
+    Aunif,
+}
+
+impl Func {
+    pub fn from_name(s: &str) -> Option<Func> {
+        use Func::*;
+        Some(match s {
+            "sqrt" => Sqrt,
+            "exp" => Exp,
+            "ln" | "log" => Ln,
+            "log10" => Log10,
+            "pow" => Pow,
+            "pwr" => Pwr,
+            "abs" => Abs,
+            "sgn" | "sign" => Sgn,
+            "min" => Min,
+            "max" => Max,
+            "tanh" => Tanh,
+            "sinh" => Sinh,
+            "cosh" => Cosh,
+            "atan" | "arctan" => Atan,
+            "sin" => Sin,
+            "cos" => Cos,
+            "tan" => Tan,
+            "asin" => Asin,
+            "acos" => Acos,
+            "floor" => Floor,
+            "ceil" => Ceil,
+            "limit" => Limit,
+            "u" | "stp" => U,
+            "uramp" => Uramp,
+            "atan2" => Atan2,
+            "gauss" => Gauss,
+            "agauss" => Agauss,
+            "unif" => Unif,
+            "aunif" => Aunif,
+            _ => return None,
+        })
+    }
+    /// Allowed argument counts.
+    fn arity(self) -> &'static [usize] {
+        use Func::*;
+        match self {
+            Pow | Pwr | Min | Max | Atan2 | Unif | Aunif => &[2],
+            Limit => &[2, 3],
+            Gauss | Agauss => &[2, 3],
+            _ => &[1],
+        }
+    }
+    pub fn is_random(self, nargs: usize) -> bool {
+        matches!(self, Func::Gauss | Func::Agauss | Func::Unif | Func::Aunif) || (self == Func::Limit && nargs == 2)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(f64),
+    /// A parameter or one of `time`, `temper`, `pi`.
+    Name(String, usize),
+    V(String, Option<String>),
+    I(String),
+    Un(UnOp, Box<Expr>),
+    Bin(BinOp, Box<Expr>, Box<Expr>),
+    Tern(Box<Expr>, Box<Expr>, Box<Expr>),
+    Call(Func, Vec<Expr>),
+}
+
+/// A parse error at a byte offset of the expression text.
+#[derive(Debug, Clone)]
+pub struct ExprError {
+    pub msg: String,
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl fmt::Display for ExprError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+struct P<'a> {
+    s: &'a [u8],
+    src: &'a str,
+    i: usize,
+}
+
+pub fn parse(src: &str) -> Result<Expr, ExprError> {
+    let mut p = P { s: src.as_bytes(), src, i: 0 };
+    let e = p.ternary()?;
+    p.ws();
+    if p.i < p.s.len() {
+        let c = p.s[p.i] as char;
+        if c == ')' {
+            return Err(p.err("unbalanced ')' in expression", 1));
+        }
+        return Err(p.err(format!("unexpected '{c}' in expression"), 1));
+    }
+    Ok(e)
+}
+
+impl P<'_> {
+    fn err(&self, msg: impl Into<String>, len: usize) -> ExprError {
+        ExprError { msg: msg.into(), offset: self.i.min(self.s.len()), len }
+    }
+    fn ws(&mut self) {
+        while self.i < self.s.len() && (self.s[self.i] as char).is_whitespace() {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, t: &str) -> bool {
+        self.ws();
+        if self.src[self.i..].starts_with(t) {
+            self.i += t.len();
+            true
+        } else {
+            false
+        }
+    }
+    fn ternary(&mut self) -> Result<Expr, ExprError> {
+        let c = self.or()?;
+        if self.eat("?") {
+            let a = self.ternary()?;
+            if !self.eat(":") {
+                return Err(self.err("expected ':' in 'cond ? a : b'", 1));
+            }
+            let b = self.ternary()?;
+            return Ok(Expr::Tern(Box::new(c), Box::new(a), Box::new(b)));
+        }
+        Ok(c)
+    }
+    fn or(&mut self) -> Result<Expr, ExprError> {
+        let mut l = self.and()?;
+        while self.eat("||") {
+            let r = self.and()?;
+            l = Expr::Bin(BinOp::Or, Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+    fn and(&mut self) -> Result<Expr, ExprError> {
+        let mut l = self.cmp()?;
+        while self.eat("&&") {
+            let r = self.cmp()?;
+            l = Expr::Bin(BinOp::And, Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+    fn cmp(&mut self) -> Result<Expr, ExprError> {
+        let l = self.add()?;
+        let ops = [("==", BinOp::Eq), ("!=", BinOp::Ne), ("<=", BinOp::Le), (">=", BinOp::Ge), ("<", BinOp::Lt), (">", BinOp::Gt)];
+        for (t, op) in ops {
+            if self.eat(t) {
+                let r = self.add()?;
+                return Ok(Expr::Bin(op, Box::new(l), Box::new(r)));
+            }
+        }
+        Ok(l)
+    }
+    fn add(&mut self) -> Result<Expr, ExprError> {
+        let mut l = self.mul()?;
+        loop {
+            if self.eat("+") {
+                let r = self.mul()?;
+                l = Expr::Bin(BinOp::Add, Box::new(l), Box::new(r));
+            } else if self.peek_minus() {
+                self.i += 1;
+                let r = self.mul()?;
+                l = Expr::Bin(BinOp::Sub, Box::new(l), Box::new(r));
+            } else {
+                return Ok(l);
+            }
+        }
+    }
+    fn peek_minus(&mut self) -> bool {
+        self.ws();
+        self.i < self.s.len() && self.s[self.i] == b'-'
+    }
+    fn mul(&mut self) -> Result<Expr, ExprError> {
+        let mut l = self.unary()?;
+        loop {
+            self.ws();
+            if self.src[self.i..].starts_with("**") {
+                return Ok(l);
+            }
+            if self.eat("*") {
+                let r = self.unary()?;
+                l = Expr::Bin(BinOp::Mul, Box::new(l), Box::new(r));
+            } else if self.eat("/") {
+                let r = self.unary()?;
+                l = Expr::Bin(BinOp::Div, Box::new(l), Box::new(r));
+            } else {
+                return Ok(l);
+            }
+        }
+    }
+    fn unary(&mut self) -> Result<Expr, ExprError> {
+        if self.eat("-") {
+            let e = self.unary()?;
+            return Ok(match e {
+                Expr::Num(v) => Expr::Num(-v),
+                e => Expr::Un(UnOp::Neg, Box::new(e)),
+            });
+        }
+        if self.eat("+") {
+            return self.unary();
+        }
+        if self.eat("!") {
+            let e = self.unary()?;
+            return Ok(Expr::Un(UnOp::Not, Box::new(e)));
+        }
+        self.pow()
+    }
+    fn pow(&mut self) -> Result<Expr, ExprError> {
+        let b = self.atom()?;
+        if self.eat("**") || self.eat("^") {
+            let e = self.unary()?;
+            return Ok(Expr::Bin(BinOp::Pow, Box::new(b), Box::new(e)));
+        }
+        Ok(b)
+    }
+    fn atom(&mut self) -> Result<Expr, ExprError> {
+        self.ws();
+        if self.i >= self.s.len() {
+            return Err(self.err("expression ends too early (expected a value)", 1));
+        }
+        let c = self.s[self.i];
+        if c == b'(' {
+            let open = self.i;
+            self.i += 1;
+            let e = self.ternary()?;
+            if !self.eat(")") {
+                return Err(ExprError { msg: "unbalanced '(' in expression".into(), offset: open, len: 1 });
+            }
+            return Ok(e);
+        }
+        if c.is_ascii_digit() || c == b'.' {
+            let start = self.i;
+            let mut j = self.i;
+            while j < self.s.len() && (self.s[j].is_ascii_alphanumeric() || self.s[j] == b'.' || ((self.s[j] == b'+' || self.s[j] == b'-') && j > start && (self.s[j - 1] == b'e' || self.s[j - 1] == b'E') && self.s[start..j - 1].iter().all(|b| b.is_ascii_digit() || *b == b'.'))) {
+                j += 1;
+            }
+            let tok = &self.src[start..j];
+            return match super::number::parse_number(tok) {
+                Some(v) => {
+                    self.i = j;
+                    Ok(Expr::Num(v))
+                }
+                None => Err(ExprError { msg: format!("invalid number '{tok}'"), offset: start, len: j - start }),
+            };
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = self.i;
+            let mut j = self.i;
+            while j < self.s.len() && (self.s[j].is_ascii_alphanumeric() || self.s[j] == b'_' || self.s[j] == b'.' || self.s[j] == b'$') {
+                j += 1;
+            }
+            let name = self.src[start..j].to_ascii_lowercase();
+            self.i = j;
+            self.ws();
+            let call = self.i < self.s.len() && self.s[self.i] == b'(';
+            if !call {
+                return Ok(Expr::Name(name, start));
+            }
+            if name == "v" || name == "i" {
+                self.i += 1;
+                let args = self.raw_args()?;
+                return match (name.as_str(), args.len()) {
+                    ("v", 1) => Ok(Expr::V(args[0].clone(), None)),
+                    ("v", 2) => Ok(Expr::V(args[0].clone(), Some(args[1].clone()))),
+                    ("i", 1) => Ok(Expr::I(args[0].clone())),
+                    _ => Err(ExprError { msg: format!("{name}() takes {} node name(s)", if name == "v" { "one or two" } else { "one source" }), offset: start, len: name.len() }),
+                };
+            }
+            let Some(f) = Func::from_name(&name) else {
+                return Err(ExprError { msg: format!("unknown function '{name}'"), offset: start, len: name.len() });
+            };
+            self.i += 1;
+            let mut args = Vec::new();
+            if !self.eat(")") {
+                loop {
+                    args.push(self.ternary()?);
+                    if self.eat(",") {
+                        continue;
+                    }
+                    if self.eat(")") {
+                        break;
+                    }
+                    return Err(ExprError { msg: format!("unbalanced '(' in call of {name}()"), offset: start, len: name.len() });
+                }
+            }
+            if !f.arity().contains(&args.len()) {
+                return Err(ExprError { msg: format!("{name}() takes {:?} argument(s), got {}", f.arity(), args.len()), offset: start, len: name.len() });
+            }
+            return Ok(Expr::Call(f, args));
+        }
+        Err(self.err(format!("unexpected '{}' in expression", c as char), 1))
+    }
+    /// Node names inside v(...) / i(...), comma separated, raw.
+    fn raw_args(&mut self) -> Result<Vec<String>, ExprError> {
+        let mut args = Vec::new();
+        let mut cur = String::new();
+        while self.i < self.s.len() {
+            let c = self.s[self.i] as char;
+            self.i += 1;
+            match c {
+                ')' => {
+                    if !cur.trim().is_empty() {
+                        args.push(cur.trim().to_ascii_lowercase());
+                    }
+                    return Ok(args);
+                }
+                ',' => {
+                    args.push(cur.trim().to_ascii_lowercase());
+                    cur.clear();
+                }
+                _ => cur.push(c),
+            }
+        }
+        Err(self.err("unbalanced '(' in v()/i()", 1))
+    }
+}
+
+/// What a constant expression may refer to.
+pub trait Env {
+    /// The value of a parameter (or `temper`...); `Err` with a message if it is not defined.
+    fn name(&mut self, name: &str) -> Result<f64, String>;
+    /// A random function call; by default its nominal value.
+    fn random(&mut self, f: Func, args: &[f64]) -> Result<f64, String> {
+        let _ = f;
+        Ok(args[0])
+    }
+}
+
+/// Evaluates an expression that may not depend on circuit variables.
+pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64, String> {
+    Ok(match e {
+        Expr::Num(v) => *v,
+        Expr::Name(n, _) => match n.as_str() {
+            "pi" => std::f64::consts::PI,
+            _ => env.name(n)?,
+        },
+        Expr::V(..) | Expr::I(..) => return Err("v() and i() are only allowed in B-source expressions".into()),
+        Expr::Un(op, a) => un(*op, eval_const(a, env)?),
+        Expr::Bin(op, a, b) => bin(*op, eval_const(a, env)?, eval_const(b, env)?),
+        Expr::Tern(c, a, b) => {
+            if eval_const(c, env)? != 0.0 {
+                eval_const(a, env)?
+            } else {
+                eval_const(b, env)?
+            }
+        }
+        Expr::Call(f, args) => {
+            let mut v = [0.0; 3];
+            for (k, a) in args.iter().enumerate() {
+                v[k] = eval_const(a, env)?;
+            }
+            if f.is_random(args.len()) {
+                env.random(*f, &v[..args.len()])?
+            } else {
+                call(*f, &v[..args.len()]).0
+            }
+        }
+    })
+}
+
+fn un(op: UnOp, a: f64) -> f64 {
+    match op {
+        UnOp::Neg => -a,
+        UnOp::Not => (a == 0.0) as i32 as f64,
+    }
+}
+
+fn b2f(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// `x ** y` as ngspice evaluates it in B sources: integral exponents keep the sign of a
+/// negative base, other exponents use |x|.
+fn spice_pow(x: f64, y: f64) -> f64 {
+    if y.fract() == 0.0 && y.abs() < 1e9 { x.powi(y as i32) } else { x.abs().powf(y) }
+}
+
+fn bin(op: BinOp, a: f64, b: f64) -> f64 {
+    match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+        BinOp::Pow => spice_pow(a, b),
+        BinOp::Lt => b2f(a < b),
+        BinOp::Le => b2f(a <= b),
+        BinOp::Gt => b2f(a > b),
+        BinOp::Ge => b2f(a >= b),
+        BinOp::Eq => b2f(a == b),
+        BinOp::Ne => b2f(a != b),
+        BinOp::And => b2f(a != 0.0 && b != 0.0),
+        BinOp::Or => b2f(a != 0.0 || b != 0.0),
+    }
+}
+
+/// Value and partial derivatives (up to three arguments) of a built-in function.
+fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
+    use Func::*;
+    let x = a[0];
+    let z = [0.0; 3];
+    match f {
+        Sqrt => {
+            let v = x.sqrt();
+            (v, [0.5 / v, 0.0, 0.0])
+        }
+        Exp => {
+            let v = x.exp();
+            (v, [v, 0.0, 0.0])
+        }
+        Ln => (x.ln(), [1.0 / x, 0.0, 0.0]),
+        Log10 => (x.log10(), [1.0 / (x * std::f64::consts::LN_10), 0.0, 0.0]),
+        Pow => {
+            let y = a[1];
+            let v = spice_pow(x, y);
+            let dx = if y == 0.0 { 0.0 } else { y * spice_pow(x, y - 1.0) * if y.fract() == 0.0 { 1.0 } else { x.signum() } };
+            let dy = if x == 0.0 { 0.0 } else { v * x.abs().ln() };
+            (v, [dx, dy, 0.0])
+        }
+        Pwr => {
+            let y = a[1];
+            let v = x.signum() * x.abs().powf(y);
+            let dx = if x == 0.0 && y < 1.0 { 0.0 } else { y * x.abs().powf(y - 1.0) };
+            let dy = if x == 0.0 { 0.0 } else { v * x.abs().ln() };
+            (v, [dx, dy, 0.0])
+        }
+        Abs => (x.abs(), [if x >= 0.0 { 1.0 } else { -1.0 }, 0.0, 0.0]),
+        Sgn => (if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, z),
+        Min => {
+            if x <= a[1] {
+                (x, [1.0, 0.0, 0.0])
+            } else {
+                (a[1], [0.0, 1.0, 0.0])
+            }
+        }
+        Max => {
+            if x >= a[1] {
+                (x, [1.0, 0.0, 0.0])
+            } else {
+                (a[1], [0.0, 1.0, 0.0])
+            }
+        }
+        Tanh => {
+            let v = x.tanh();
+            (v, [1.0 - v * v, 0.0, 0.0])
+        }
+        Sinh => (x.sinh(), [x.cosh(), 0.0, 0.0]),
+        Cosh => (x.cosh(), [x.sinh(), 0.0, 0.0]),
+        Atan => (x.atan(), [1.0 / (1.0 + x * x), 0.0, 0.0]),
+        Sin => (x.sin(), [x.cos(), 0.0, 0.0]),
+        Cos => (x.cos(), [-x.sin(), 0.0, 0.0]),
+        Tan => {
+            let c = x.cos();
+            (x.tan(), [1.0 / (c * c), 0.0, 0.0])
+        }
+        Asin => (x.asin(), [1.0 / (1.0 - x * x).sqrt(), 0.0, 0.0]),
+        Acos => (x.acos(), [-1.0 / (1.0 - x * x).sqrt(), 0.0, 0.0]),
+        Floor => (x.floor(), z),
+        Ceil => (x.ceil(), z),
+        Limit => {
+            if a.len() == 2 {
+                return (x, z); // the random limit(nom, abs) outside Monte Carlo
+            }
+            let (lo, hi) = if a[1] <= a[2] { (a[1], a[2]) } else { (a[2], a[1]) };
+            if x < lo {
+                (lo, [0.0, if a[1] <= a[2] { 1.0 } else { 0.0 }, if a[1] <= a[2] { 0.0 } else { 1.0 }])
+            } else if x > hi {
+                (hi, [0.0, if a[1] <= a[2] { 0.0 } else { 1.0 }, if a[1] <= a[2] { 1.0 } else { 0.0 }])
+            } else {
+                (x, [1.0, 0.0, 0.0])
+            }
+        }
+        U => (b2f(x > 0.0), z),
+        Uramp => (x.max(0.0), [b2f(x > 0.0), 0.0, 0.0]),
+        Atan2 => {
+            let y = x;
+            let xx = a[1];
+            let d = xx * xx + y * y;
+            (y.atan2(xx), [xx / d, -y / d, 0.0])
+        }
+        Gauss | Agauss | Unif | Aunif => (x, z),
+    }
+}
+
+/// A circuit quantity a B-source expression reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    V(String, Option<String>),
+    I(String),
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Const(f64),
+    In(usize),
+    Time,
+    Un(UnOp, usize),
+    Bin(BinOp, usize, usize),
+    Tern(usize, usize, usize),
+    Call(Func, [usize; 3], u8),
+}
+
+/// A compiled B-source expression: forward values, reverse-mode derivatives, event functions.
+#[derive(Debug, Clone)]
+pub struct Tape {
+    ops: Vec<Op>,
+    /// The distinct circuit quantities read, in the order of the gradient.
+    pub inputs: Vec<Input>,
+    vals: Vec<f64>,
+    adj: Vec<f64>,
+    /// Tape positions whose sign change is a discontinuity: (left, right) of comparisons,
+    /// arguments of u()/sgn(), conditions of `?:` that are not comparisons.
+    events: Vec<(usize, Option<usize>)>,
+}
+
+impl Tape {
+    /// Compiles `e`; parameter names are resolved to numbers by `env` now.
+    pub fn compile(e: &Expr, env: &mut dyn Env) -> Result<Tape, String> {
+        let mut t = Tape { ops: vec![], inputs: vec![], vals: vec![], adj: vec![], events: vec![] };
+        t.emit(e, env)?;
+        t.vals = vec![0.0; t.ops.len()];
+        t.adj = vec![0.0; t.ops.len()];
+        Ok(t)
+    }
+
+    fn push(&mut self, op: Op) -> usize {
+        self.ops.push(op);
+        self.ops.len() - 1
+    }
+
+    fn input(&mut self, i: Input) -> usize {
+        let k = match self.inputs.iter().position(|x| *x == i) {
+            Some(k) => k,
+            None => {
+                self.inputs.push(i);
+                self.inputs.len() - 1
+            }
+        };
+        self.push(Op::In(k))
+    }
+
+    fn emit(&mut self, e: &Expr, env: &mut dyn Env) -> Result<usize, String> {
+        Ok(match e {
+            Expr::Num(v) => self.push(Op::Const(*v)),
+            Expr::Name(n, _) => match n.as_str() {
+                "time" => self.push(Op::Time),
+                "pi" => self.push(Op::Const(std::f64::consts::PI)),
+                _ => {
+                    let v = env.name(n)?;
+                    self.push(Op::Const(v))
+                }
+            },
+            Expr::V(a, b) => self.input(Input::V(a.clone(), b.clone())),
+            Expr::I(a) => self.input(Input::I(a.clone())),
+            Expr::Un(op, a) => {
+                let a = self.emit(a, env)?;
+                self.push(Op::Un(*op, a))
+            }
+            Expr::Bin(op, a, b) => {
+                let a = self.emit(a, env)?;
+                let b = self.emit(b, env)?;
+                if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne) {
+                    self.events.push((a, Some(b)));
+                }
+                self.push(Op::Bin(*op, a, b))
+            }
+            Expr::Tern(c, a, b) => {
+                let is_cmp = matches!(**c, Expr::Bin(op, ..) if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne | BinOp::And | BinOp::Or));
+                let c = self.emit(c, env)?;
+                if !is_cmp {
+                    self.events.push((c, None));
+                }
+                let a = self.emit(a, env)?;
+                let b = self.emit(b, env)?;
+                self.push(Op::Tern(c, a, b))
+            }
+            Expr::Call(f, args) => {
+                if f.is_random(args.len()) {
+                    let mut v = [0.0; 3];
+                    for (k, a) in args.iter().enumerate() {
+                        v[k] = eval_const(a, env)?;
+                    }
+                    let r = env.random(*f, &v[..args.len()])?;
+                    return Ok(self.push(Op::Const(r)));
+                }
+                let mut ix = [0usize; 3];
+                for (k, a) in args.iter().enumerate() {
+                    ix[k] = self.emit(a, env)?;
+                }
+                if matches!(f, Func::U | Func::Sgn) {
+                    self.events.push((ix[0], None));
+                }
+                self.push(Op::Call(*f, ix, args.len() as u8))
+            }
+        })
+    }
+
+    /// Evaluates with the input values `x` (same order as `inputs`) at `time`; fills `grad`
+    /// (len = inputs.len()) with d value / d input. No allocation.
+    pub fn eval(&mut self, x: &[f64], time: f64, grad: &mut [f64]) -> f64 {
+        let n = self.ops.len();
+        for k in 0..n {
+            let v = match &self.ops[k] {
+                Op::Const(c) => *c,
+                Op::In(j) => x[*j],
+                Op::Time => time,
+                Op::Un(op, a) => un(*op, self.vals[*a]),
+                Op::Bin(op, a, b) => bin(*op, self.vals[*a], self.vals[*b]),
+                Op::Tern(c, a, b) => {
+                    if self.vals[*c] != 0.0 {
+                        self.vals[*a]
+                    } else {
+                        self.vals[*b]
+                    }
+                }
+                Op::Call(f, ix, na) => {
+                    let mut a = [0.0; 3];
+                    for k in 0..*na as usize {
+                        a[k] = self.vals[ix[k]];
+                    }
+                    call(*f, &a[..*na as usize]).0
+                }
+            };
+            self.vals[k] = v;
+        }
+        for g in grad.iter_mut() {
+            *g = 0.0;
+        }
+        self.adj.iter_mut().for_each(|a| *a = 0.0);
+        if n == 0 {
+            return 0.0;
+        }
+        self.adj[n - 1] = 1.0;
+        for k in (0..n).rev() {
+            let w = self.adj[k];
+            if w == 0.0 {
+                continue;
+            }
+            match &self.ops[k] {
+                Op::Const(_) | Op::Time => {}
+                Op::In(j) => grad[*j] += w,
+                Op::Un(UnOp::Neg, a) => self.adj[*a] -= w,
+                Op::Un(UnOp::Not, _) => {}
+                Op::Bin(op, a, b) => {
+                    let (va, vb) = (self.vals[*a], self.vals[*b]);
+                    let (da, db) = match op {
+                        BinOp::Add => (1.0, 1.0),
+                        BinOp::Sub => (1.0, -1.0),
+                        BinOp::Mul => (vb, va),
+                        BinOp::Div => (1.0 / vb, -va / (vb * vb)),
+                        BinOp::Pow => {
+                            let (_, d) = call(Func::Pow, &[va, vb]);
+                            (d[0], d[1])
+                        }
+                        _ => (0.0, 0.0),
+                    };
+                    self.adj[*a] += w * da;
+                    self.adj[*b] += w * db;
+                }
+                Op::Tern(c, a, b) => {
+                    if self.vals[*c] != 0.0 {
+                        self.adj[*a] += w;
+                    } else {
+                        self.adj[*b] += w;
+                    }
+                }
+                Op::Call(f, ix, na) => {
+                    let mut a = [0.0; 3];
+                    for k in 0..*na as usize {
+                        a[k] = self.vals[ix[k]];
+                    }
+                    let (_, d) = call(*f, &a[..*na as usize]);
+                    for k in 0..*na as usize {
+                        self.adj[ix[k]] += w * d[k];
+                    }
+                }
+            }
+        }
+        self.vals[n - 1]
+    }
+
+    /// Number of event functions.
+    pub fn n_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Event function values after the last `eval`: a sign change between two accepted time
+    /// points means the expression switched between them.
+    pub fn event_values(&self, out: &mut [f64]) {
+        for (k, (a, b)) in self.events.iter().enumerate() {
+            out[k] = match b {
+                Some(b) => self.vals[*a] - self.vals[*b],
+                None => self.vals[*a],
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    struct NoEnv;
+    impl Env for NoEnv {
+        fn name(&mut self, n: &str) -> Result<f64, String> {
+            if n == "a" { Ok(2.0) } else { Err(format!("undefined parameter '{n}'")) }
+        }
+    }
+    fn ev(s: &str) -> f64 {
+        eval_const(&parse(s).unwrap(), &mut NoEnv).unwrap()
+    }
+    #[test]
+    fn precedence() {
+        assert_eq!(ev("1+2*3"), 7.0);
+        assert_eq!(ev("2**3**2"), 512.0);
+        assert_eq!(ev("-2^2"), -4.0); // power binds tighter than unary minus
+        assert_eq!(ev("a*1k"), 2000.0);
+        assert_eq!(ev("a > 1 ? 10 : 20"), 10.0);
+        assert_eq!(ev("max(1, a) + min(3,4)"), 5.0);
+        assert_eq!(ev("1e-3*2"), 2e-3);
+        assert!(parse("foo(1)").is_err());
+        assert!(parse("(1+2").is_err());
+        assert!(parse("1+2)").is_err());
+    }
+    #[test]
+    fn tape_gradients_match_finite_differences() {
+        let exprs = ["v(a)*v(b) + sqrt(v(a))", "tanh(v(a,b)*3) - exp(v(b)/2)", "pwr(v(a),1.5)+pow(v(b),2)", "v(a)>0.5 ? v(b)**2 : ln(v(a)) + atan(v(b))", "limit(v(a)*4, -1, 1) + sinh(v(b))*cosh(v(a))", "log10(v(a))+abs(v(b)-1)+i(vx)*1k", "max(v(a), v(b)) / (1 + min(v(a), 2))"];
+        for s in exprs {
+            let mut t = Tape::compile(&parse(s).unwrap(), &mut NoEnv).unwrap();
+            let n = t.inputs.len();
+            for &(x0, x1, x2) in &[(0.3, 0.7, 1e-3), (0.9, 1.4, -2e-3), (1.7, 0.2, 5e-4)] {
+                let x = [x0, x1, x2];
+                let mut g = vec![0.0; n];
+                t.eval(&x[..n], 0.0, &mut g);
+                for j in 0..n {
+                    let h = 1e-6 * x[j].abs().max(1e-3);
+                    let mut xp = x;
+                    xp[j] += h;
+                    let mut xm = x;
+                    xm[j] -= h;
+                    let mut d = vec![0.0; n];
+                    let fp = t.eval(&xp[..n], 0.0, &mut d);
+                    let fm = t.eval(&xm[..n], 0.0, &mut d);
+                    let fd = (fp - fm) / (2.0 * h);
+                    assert!((fd - g[j]).abs() <= 1e-5 * fd.abs().max(1.0), "{s} d/dx{j}: {} vs fd {}", g[j], fd);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Turns netlist files into cards: physical lines joined by `+` continuations, comments removed,
+//! `.include` and `.lib` resolved, every token carrying its file, line and column.
+
+use crate::error::{Error, Loc, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a token is. `{expr}` and `'expr'` become one `Expr` token holding the inner text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokKind {
+    Word,
+    Expr,
+    LParen,
+    RParen,
+    Eq,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tok {
+    pub kind: TokKind,
+    /// Lowercased text (netlists are case-insensitive).
+    pub text: String,
+    /// Original text (file names keep their case).
+    pub raw: String,
+    pub loc: Loc,
+}
+
+impl Tok {
+    pub fn is_word(&self, w: &str) -> bool {
+        self.kind == TokKind::Word && self.text == w
+    }
+}
+
+/// One logical line of a netlist.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub toks: Vec<Tok>,
+    pub loc: Loc,
+}
+
+impl Card {
+    pub fn name(&self) -> &str {
+        self.toks.first().map(|t| t.text.as_str()).unwrap_or("")
+    }
+}
+
+/// The lexed netlist: its title line, the cards, and warnings about skipped content.
+#[derive(Debug, Clone, Default)]
+pub struct Lexed {
+    pub title: String,
+    pub cards: Vec<Card>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads and lexes a netlist file, following `.include` and `.lib`.
+pub fn lex_file(path: &Path) -> Result<Lexed> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("cannot read netlist '{}': {e}", path.display())))?;
+    lex_str(&text, &path.to_string_lossy())
+}
+
+/// Lexes netlist text; `name` is the file name used in messages and for resolving includes.
+pub fn lex_str(text: &str, name: &str) -> Result<Lexed> {
+    let mut out = Lexed::default();
+    let file: Arc<str> = Arc::from(name);
+    let mut lines = text.lines();
+    out.title = lines.next().unwrap_or("").trim().to_string();
+    let mut st = State { out: &mut out, depth: 0 };
+    st.lex_lines(text, &file, 1, Mode::Top)?;
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// The netlist itself: its first line is the title.
+    Top,
+    /// An `.include`d file: every line is a card.
+    Include,
+    /// `.lib FILE SECTION`: only the lines of that section are cards.
+    Section(&'a str),
+}
+
+struct State<'a> {
+    out: &'a mut Lexed,
+    depth: usize,
+}
+
+fn base_dir(file: &str) -> PathBuf {
+    Path::new(file).parent().map(|p| p.to_path_buf()).unwrap_or_default()
+}
+
+fn strip_comment(line: &str) -> &str {
+    // `;` anywhere and `$` at the start or after whitespace start a comment; braces and quotes
+    // protect expressions such as `{a $ b}` that never occur in practice but must not be cut.
+    let mut depth = 0i32;
+    let mut quote = false;
+    let mut prev_ws = true;
+    for (i, c) in line.char_indices() {
+        match c {
+            '{' if !quote => depth += 1,
+            '}' if !quote => depth -= 1,
+            '\'' => quote = !quote,
+            ';' if depth <= 0 && !quote => return &line[..i],
+            '$' if depth <= 0 && !quote && prev_ws => return &line[..i],
+            _ => {}
+        }
+        prev_ws = c.is_whitespace();
+    }
+    line
+}
+
+impl State<'_> {
+    /// Lexes the lines of one file. `first` is the 1-based number of the first line given.
+    fn lex_lines(&mut self, text: &str, file: &Arc<str>, first: usize, mode: Mode) -> Result<()> {
+        let section = match mode {
+            Mode::Section(s) => Some(s),
+            _ => None,
+        };
+        let mut cur: Option<Card> = None;
+        let mut in_control: Option<Loc> = None;
+        let mut lib_skip: Option<(String, Loc)> = None;
+        let mut in_section = section.is_none();
+        let mut found_section = section.is_none();
+        let mut section_depth = 0usize;
+        for (i, raw_line) in text.lines().enumerate() {
+            let lineno = first + i;
+            if matches!(mode, Mode::Top) && i == 0 {
+                continue; // title
+            }
+            let line_arc: Arc<str> = Arc::from(raw_line);
+            let trimmed = raw_line.trim_start();
+            let lower = trimmed.to_ascii_lowercase();
+            let loc0 = Loc { file: file.clone(), line: lineno, col: raw_line.len() - trimmed.len() + 1, len: trimmed.split_whitespace().next().map(|w| w.chars().count()).unwrap_or(1), text: line_arc.clone() };
+            // Library sections: when reading a section out of a file, keep only its lines.
+            if let Some(sec) = section {
+                let words: Vec<&str> = lower.split_whitespace().collect();
+                if !in_section {
+                    if words.len() == 2 && words[0] == ".lib" && words[1] == sec {
+                        in_section = true;
+                        found_section = true;
+                    }
+                    continue;
+                }
+                if words.first() == Some(&".endl") {
+                    if section_depth == 0 {
+                        in_section = false;
+                        continue;
+                    }
+                    section_depth -= 1;
+                }
+            }
+            if let Some((_, _)) = &lib_skip {
+                if lower.starts_with(".endl") {
+                    lib_skip = None;
+                }
+                continue;
+            }
+            if in_control.is_some() {
+                if lower.starts_with(".endc") {
+                    in_control = None;
+                }
+                continue;
+            }
+            if trimmed.is_empty() || trimmed.starts_with('*') {
+                continue;
+            }
+            let body = strip_comment(raw_line);
+            if body.trim().is_empty() {
+                continue;
+            }
+            if trimmed.starts_with('+') {
+                let Some(card) = cur.as_mut() else {
+                    return Err(Error::syntax("continuation line '+' with no card before it", &loc0));
+                };
+                let plus = raw_line.find('+').unwrap_or(0);
+                tokenize(body, plus + 1, file, lineno, &line_arc, &mut card.toks)?;
+                continue;
+            }
+            if let Some(c) = cur.take() {
+                self.finish(c, file)?;
+            }
+            if lower.starts_with(".control") {
+                in_control = Some(loc0.clone());
+                self.out.warnings.push(format!("{}:{}: .control block skipped (neurospice runs the analyses in the netlist)", file, lineno));
+                continue;
+            }
+            if lower.starts_with(".endc") {
+                return Err(Error::netlist(".endc without .control", Some(&loc0)));
+            }
+            let words: Vec<&str> = lower.split_whitespace().collect();
+            if words.first() == Some(&".lib") && words.len() == 2 && section.is_none() {
+                // a section definition met in normal flow: only used through `.lib FILE SECTION`
+                lib_skip = Some((words[1].to_string(), loc0.clone()));
+                continue;
+            }
+            if words.first() == Some(&".lib") && words.len() == 2 && section.is_some() {
+                section_depth += 1; // nested section definition inside a section: keep scanning
+                continue;
+            }
+            if words.first() == Some(&".endl") {
+                continue;
+            }
+            let mut toks = Vec::new();
+            tokenize(body, 0, file, lineno, &line_arc, &mut toks)?;
+            if toks.is_empty() {
+                continue;
+            }
+            let loc = toks[0].loc.clone();
+            cur = Some(Card { toks, loc });
+        }
+        if let Some(c) = cur.take() {
+            self.finish(c, file)?;
+        }
+        if let Some(loc) = in_control {
+            return Err(Error::netlist("missing .endc for this .control block", Some(&loc)));
+        }
+        if let Some((name, loc)) = lib_skip {
+            return Err(Error::netlist(format!("missing .endl for library section '{name}'"), Some(&loc)));
+        }
+        if let Some(sec) = section {
+            if !found_section {
+                return Err(Error::netlist(format!("library section '{sec}' not found in '{file}'"), None));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, card: Card, file: &Arc<str>) -> Result<()> {
+        let name = card.name().to_string();
+        if name == ".include" || name == ".inc" || (name == ".lib" && card.toks.len() >= 3) {
+            if self.depth > 32 {
+                return Err(Error::netlist("include nesting deeper than 32 levels (an include cycle?)", Some(&card.loc)));
+            }
+            let Some(ft) = card.toks.get(1) else {
+                return Err(Error::netlist(format!("{name} needs a file name"), Some(&card.loc)));
+            };
+            let rel = ft.raw.trim_matches('"').trim_matches('\'');
+            let p = Path::new(rel);
+            let full = if p.is_absolute() { p.to_path_buf() } else { base_dir(file).join(p) };
+            let text = std::fs::read_to_string(&full).map_err(|e| {
+                Error::netlist(format!("cannot read include file '{}': {e}", full.display()), Some(&ft.loc))
+            })?;
+            let fname: Arc<str> = Arc::from(full.to_string_lossy().as_ref());
+            self.depth += 1;
+            let r = if name == ".lib" {
+                let sec = card.toks[2].text.clone();
+                self.lex_lines(&text, &fname, 1, Mode::Section(&sec)).map_err(|e| {
+                    if e.loc.is_none() { e.with_loc(Some(&card.toks[2].loc)) } else { e }
+                })
+            } else {
+                self.lex_lines(&text, &fname, 1, Mode::Include)
+            };
+            self.depth -= 1;
+            return r;
+        }
+        self.out.cards.push(card);
+        Ok(())
+    }
+}
+
+fn is_sep(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | ')' | '{' | '}' | '=' | ',' | '\'' | '"')
+}
+
+/// Splits one physical line (from byte `start`) into tokens.
+fn tokenize(line: &str, start: usize, file: &Arc<str>, lineno: usize, text: &Arc<str>, out: &mut Vec<Tok>) -> Result<()> {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let col_of = |byte: usize| line[..byte].chars().count() + 1;
+    let mk = |kind, s: &str, b0: usize, b1: usize| Tok {
+        kind,
+        text: s.to_ascii_lowercase(),
+        raw: s.to_string(),
+        loc: Loc { file: file.clone(), line: lineno, col: col_of(b0), len: line[b0..b1].chars().count().max(1), text: text.clone() },
+    };
+    let mut i = chars.iter().position(|&(b, _)| b >= start).unwrap_or(chars.len());
+    while i < chars.len() {
+        let (b, c) = chars[i];
+        if c.is_whitespace() || c == ',' {
+            i += 1;
+            continue;
+        }
+        match c {
+            '(' => {
+                out.push(mk(TokKind::LParen, "(", b, b + 1));
+                i += 1;
+            }
+            ')' => {
+                out.push(mk(TokKind::RParen, ")", b, b + 1));
+                i += 1;
+            }
+            '}' => {
+                let t = mk(TokKind::Word, "}", b, b + 1);
+                return Err(Error::syntax("unbalanced '}' (no matching '{')", &t.loc));
+            }
+            '=' => {
+                out.push(mk(TokKind::Eq, "=", b, b + 1));
+                i += 1;
+            }
+            '{' => {
+                let mut depth = 0;
+                let mut j = i;
+                while j < chars.len() {
+                    match chars[j].1 {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    let t = mk(TokKind::Expr, "{", b, b + 1);
+                    return Err(Error::syntax("unbalanced '{' (no closing '}' on this line)", &t.loc));
+                }
+                let inner = &line[b + 1..chars[j].0];
+                let mut t = mk(TokKind::Expr, inner, b, chars[j].0 + 1);
+                t.loc.col += 1;
+                t.loc.len = inner.chars().count().max(1);
+                out.push(t);
+                i = j + 1;
+            }
+            '\'' | '"' => {
+                let q = c;
+                let mut j = i + 1;
+                while j < chars.len() && chars[j].1 != q {
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    let t = mk(TokKind::Word, &line[b..b + 1], b, b + 1);
+                    return Err(Error::syntax(format!("unbalanced quote {q} (no closing {q} on this line)"), &t.loc));
+                }
+                let inner = &line[b + 1..chars[j].0];
+                let kind = if q == '\'' { TokKind::Expr } else { TokKind::Word };
+                let mut t = mk(kind, inner, b, chars[j].0 + 1);
+                t.loc.col += 1;
+                t.loc.len = inner.chars().count().max(1);
+                out.push(t);
+                i = j + 1;
+            }
+            _ => {
+                let mut j = i;
+                while j < chars.len() {
+                    let cj = chars[j].1;
+                    if cj == '=' {
+                        // `<=`, `>=`, `==`, `!=` stay inside an expression word
+                        let prev = if j > i { chars[j - 1].1 } else { ' ' };
+                        let next = chars.get(j + 1).map(|p| p.1).unwrap_or(' ');
+                        if matches!(prev, '<' | '>' | '!' | '=') || next == '=' {
+                            j += 1;
+                            continue;
+                        }
+                        break;
+                    }
+                    if is_sep(cj) {
+                        break;
+                    }
+                    j += 1;
+                }
+                let e = if j < chars.len() { chars[j].0 } else { line.len() };
+                out.push(mk(TokKind::Word, &line[b..e], b, e));
+                i = j;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Joins tokens back into expression text, remembering where each token starts so an error
+/// at an offset of the joined text can point at the right column.
+pub fn join_tokens(toks: &[Tok]) -> (String, Vec<(usize, Loc)>) {
+    let mut s = String::new();
+    let mut map = Vec::new();
+    for t in toks {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        map.push((s.len(), t.loc.clone()));
+        match t.kind {
+            TokKind::Expr => {
+                s.push('(');
+                s.push_str(&t.text);
+                s.push(')');
+            }
+            _ => s.push_str(&t.text),
+        }
+    }
+    (s, map)
+}
+
+/// The location of byte `off` of a joined token string.
+pub fn loc_at(map: &[(usize, Loc)], off: usize, len: usize) -> Option<Loc> {
+    let (start, loc) = map.iter().rev().find(|(s, _)| *s <= off)?;
+    let mut l = loc.clone();
+    let d = off - start;
+    l.col += d;
+    l.len = len.max(1);
+    Some(l)
+}

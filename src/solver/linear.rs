@@ -1,0 +1,245 @@
+//! The linear solver behind Newton: the sparsity pattern is fixed once per circuit, values are
+//! written through slots, and the factorisation is refreshed per iteration.
+//!
+//! Small systems use a dense LU with partial pivoting (a 3x3 neuron cell does not amortise a
+//! sparse factorisation's bookkeeping); larger ones use faer's sparse LU, whose symbolic
+//! analysis (column ordering, elimination structure) is computed once and shared.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::lu::partial_pivoting::factor::PartialPivLuParams;
+use faer::sparse::linalg::lu::{factorize_symbolic_lu, LuSymbolicParams, NumericLu, SymbolicLu};
+use faer::sparse::{SparseColMatRef, SymbolicSparseColMat};
+use faer::{Conj, MatMut, Par, Spec};
+
+/// Systems up to this size are solved densely.
+pub const DENSE_MAX: usize = 24;
+
+/// The matrix structure: slot k (1-based; 0 is the ground trash slot) is CSC position k-1.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub n: usize,
+    pub col_ptr: Vec<usize>,
+    pub row_idx: Vec<usize>,
+}
+
+impl Pattern {
+    /// Builds the pattern from (row, col) requests over unknowns 1..=n; returns it and the map
+    /// from request id to slot. The diagonal is always present so gmin stepping can load it.
+    pub fn build(n: usize, requests: &[(usize, usize)]) -> (Pattern, Vec<usize>, Vec<usize>) {
+        let mut entries: Vec<(usize, usize)> = requests.iter().filter(|(r, c)| *r > 0 && *c > 0).map(|&(r, c)| (c - 1, r - 1)).collect();
+        entries.extend((0..n).map(|i| (i, i)));
+        entries.sort_unstable();
+        entries.dedup();
+        let mut col_ptr = vec![0usize; n + 1];
+        let mut row_idx = Vec::with_capacity(entries.len());
+        for &(c, r) in &entries {
+            col_ptr[c + 1] += 1;
+            row_idx.push(r);
+        }
+        for c in 0..n {
+            col_ptr[c + 1] += col_ptr[c];
+        }
+        let slot_of = |r: usize, c: usize| -> usize {
+            if r == 0 || c == 0 {
+                return 0;
+            }
+            let (c0, r0) = (c - 1, r - 1);
+            let lo = col_ptr[c0];
+            let hi = col_ptr[c0 + 1];
+            lo + row_idx[lo..hi].partition_point(|&x| x < r0) + 1
+        };
+        let map = requests.iter().map(|&(r, c)| slot_of(r, c)).collect();
+        let diag = (1..=n).map(|i| slot_of(i, i)).collect();
+        (Pattern { n, col_ptr, row_idx }, map, diag)
+    }
+    pub fn nnz(&self) -> usize {
+        self.row_idx.len()
+    }
+}
+
+/// Why a factorisation failed: the (1-based) unknown whose pivot vanished, when known.
+#[derive(Debug, Clone)]
+pub struct Singular {
+    pub unknown: Option<usize>,
+}
+
+enum Backend {
+    Dense { a: Vec<f64>, perm: Vec<usize> },
+    Sparse { symbolic: SymbolicLu<usize>, numeric: NumericLu<usize, f64>, sym: SymbolicSparseColMat<usize>, scratch: MemBuffer },
+}
+
+/// A reusable LU solver over a fixed pattern.
+pub struct LinearSolver {
+    pat: Pattern,
+    backend: Backend,
+    /// Number of numeric factorisations done.
+    pub factorizations: usize,
+}
+
+impl LinearSolver {
+    pub fn new(pat: Pattern) -> Result<Self, String> {
+        let n = pat.n;
+        let backend = if n <= DENSE_MAX {
+            Backend::Dense { a: vec![0.0; n * n], perm: vec![0; n] }
+        } else {
+            let sym = SymbolicSparseColMat::new_checked(n, n, pat.col_ptr.clone(), None, pat.row_idx.clone());
+            let symbolic = factorize_symbolic_lu(sym.as_ref(), LuSymbolicParams::default()).map_err(|e| format!("symbolic LU failed: {e:?}"))?;
+            let req = symbolic.factorize_numeric_lu_scratch::<f64>(Par::Seq, Spec::<PartialPivLuParams, f64>::default()).or(symbolic.solve_in_place_scratch::<f64>(1, Par::Seq));
+            Backend::Sparse { symbolic, numeric: NumericLu::new(), sym, scratch: MemBuffer::new(req) }
+        };
+        Ok(LinearSolver { pat, backend, factorizations: 0 })
+    }
+
+    /// Shares the symbolic analysis with a new numeric state (Monte Carlo runs, sweep points).
+    pub fn fresh_clone(&self) -> Self {
+        let backend = match &self.backend {
+            Backend::Dense { a, perm } => Backend::Dense { a: vec![0.0; a.len()], perm: vec![0; perm.len()] },
+            Backend::Sparse { symbolic, sym, scratch, .. } => Backend::Sparse { symbolic: symbolic.clone(), numeric: NumericLu::new(), sym: sym.clone(), scratch: MemBuffer::new(faer::dyn_stack::StackReq::new::<u8>(scratch.len())) },
+        };
+        LinearSolver { pat: self.pat.clone(), backend, factorizations: 0 }
+    }
+
+    /// Factors the matrix whose values are `vals[1..]` (slot order) and solves for `rhs` in
+    /// place (rhs indexed 1..=n; index 0 ignored).
+    pub fn solve(&mut self, vals: &[f64], rhs: &mut [f64]) -> Result<(), Singular> {
+        self.factorizations += 1;
+        let n = self.pat.n;
+        match &mut self.backend {
+            Backend::Dense { a, perm } => {
+                a.iter_mut().for_each(|v| *v = 0.0);
+                for c in 0..n {
+                    for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
+                        a[self.pat.row_idx[k] * n + c] = vals[k + 1];
+                    }
+                }
+                dense_lu_solve(a, perm, n, &mut rhs[1..=n])
+            }
+            Backend::Sparse { symbolic, numeric, sym, scratch } => {
+                let mat = SparseColMatRef::new(sym.as_ref(), &vals[1..]);
+                let stack = MemStack::new(scratch);
+                let lu = symbolic.factorize_numeric_lu(numeric, mat, Par::Seq, stack, Spec::<PartialPivLuParams, f64>::default()).map_err(|e| match e {
+                    faer::sparse::linalg::LuError::SymbolicSingular { index } => Singular { unknown: Some(index + 1) },
+                    _ => Singular { unknown: None },
+                })?;
+                let b = MatMut::from_column_major_slice_mut(&mut rhs[1..=n], n, 1);
+                let stack = MemStack::new(scratch);
+                lu.solve_in_place_with_conj(Conj::No, b, Par::Seq, stack);
+                if rhs[1..=n].iter().any(|v| !v.is_finite()) {
+                    return Err(Singular { unknown: None });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// In-place dense LU with partial pivoting, then forward/back substitution.
+fn dense_lu_solve(a: &mut [f64], perm: &mut [usize], n: usize, b: &mut [f64]) -> Result<(), Singular> {
+    let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let tiny = scale * 1e-300_f64.max(f64::EPSILON * 1e-13);
+    for (i, p) in perm.iter_mut().enumerate() {
+        *p = i;
+    }
+    for k in 0..n {
+        let mut p = k;
+        let mut best = a[k * n + k].abs();
+        for r in k + 1..n {
+            let v = a[r * n + k].abs();
+            if v > best {
+                best = v;
+                p = r;
+            }
+        }
+        if best <= tiny || best == 0.0 {
+            return Err(Singular { unknown: Some(k + 1) });
+        }
+        if p != k {
+            for c in 0..n {
+                a.swap(k * n + c, p * n + c);
+            }
+            b.swap(k, p);
+            perm.swap(k, p);
+        }
+        let piv = a[k * n + k];
+        for r in k + 1..n {
+            let f = a[r * n + k] / piv;
+            if f != 0.0 {
+                a[r * n + k] = f;
+                for c in k + 1..n {
+                    a[r * n + c] -= f * a[k * n + c];
+                }
+                b[r] -= f * b[k];
+            }
+        }
+    }
+    for k in (0..n).rev() {
+        let mut s = b[k];
+        for c in k + 1..n {
+            s -= a[k * n + c] * b[c];
+        }
+        b[k] = s / a[k * n + k];
+    }
+    if b.iter().any(|v| !v.is_finite()) {
+        return Err(Singular { unknown: None });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn check(n: usize, seed: u64) {
+        // random diagonally dominant sparse system, both backends against each other
+        let mut s = seed;
+        let mut rnd = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64) / ((1u64 << 53) as f64)
+        };
+        let mut req = vec![];
+        for i in 1..=n {
+            req.push((i, i));
+            if i > 1 {
+                req.push((i, i - 1));
+                req.push((i - 1, i));
+            }
+            let j = 1 + (rnd() * n as f64) as usize % n;
+            req.push((i, j));
+        }
+        let (pat, map, _) = Pattern::build(n, &req);
+        let mut vals = vec![0.0; pat.nnz() + 1];
+        let mut dense = vec![0.0; n * n];
+        for (k, &(r, c)) in req.iter().enumerate() {
+            let v = if r == c { 10.0 + rnd() } else { rnd() - 0.5 };
+            vals[map[k]] += v;
+            dense[(r - 1) * n + c - 1] += v;
+        }
+        let xs: Vec<f64> = (0..n).map(|_| rnd() - 0.5).collect();
+        let mut rhs = vec![0.0; n + 1];
+        for r in 0..n {
+            rhs[r + 1] = (0..n).map(|c| dense[r * n + c] * xs[c]).sum();
+        }
+        let mut ls = LinearSolver::new(pat).unwrap();
+        ls.solve(&vals, &mut rhs).unwrap();
+        for i in 0..n {
+            assert!((rhs[i + 1] - xs[i]).abs() < 1e-9, "n={n} i={i}");
+        }
+    }
+    #[test]
+    fn dense_and_sparse_solve() {
+        check(5, 1);
+        check(20, 2);
+        check(200, 3);
+    }
+    #[test]
+    fn singular_is_reported() {
+        let (pat, map, _) = Pattern::build(2, &[(1, 1), (1, 2), (2, 1), (2, 2)]);
+        let mut vals = vec![0.0; pat.nnz() + 1];
+        vals[map[0]] = 1.0;
+        vals[map[1]] = 1.0;
+        vals[map[2]] = 1.0;
+        vals[map[3]] = 1.0;
+        let mut ls = LinearSolver::new(pat).unwrap();
+        let mut rhs = vec![0.0, 1.0, 2.0];
+        assert!(ls.solve(&vals, &mut rhs).is_err());
+    }
+}

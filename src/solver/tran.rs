@@ -1,0 +1,260 @@
+//! Transient analysis: trapezoidal or Gear-2 on the charges Q, variable steps from the local
+//! truncation error of the charge history, breakpoints at source corners, and events (switch
+//! thresholds, B-source comparisons) located in time.
+
+use super::op::operating_point;
+use super::system::{NewtonCtx, System};
+use crate::circuit::Method;
+use crate::error::{Error, Result};
+
+/// Transient settings.
+#[derive(Debug, Clone)]
+pub struct TranSpec {
+    pub tstep: f64,
+    pub tstop: f64,
+    pub tstart: f64,
+    pub tmax: Option<f64>,
+    pub uic: bool,
+    /// `.ic` node voltages.
+    pub ic: Vec<(usize, f64)>,
+}
+
+/// Receives accepted time points.
+pub trait Recorder {
+    fn point(&mut self, t: f64, x: &[f64]);
+    /// The operating point the transient started from.
+    fn initial(&mut self, _x: &[f64]) {}
+}
+
+/// Conductance that pins `.ic` nodes during the initial operating point [S].
+const IC_PIN: f64 = 1e3;
+
+/// Runs the transient; accepted points at t >= tstart go to `rec`.
+pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Result<()> {
+    let n = sys.n();
+    let tstop = spec.tstop;
+    sys.tstep = spec.tstep;
+    sys.tstop = tstop;
+    let o = sys.opts.clone();
+    let tmax = spec.tmax.unwrap_or_else(|| spec.tstep.min((tstop - spec.tstart) / 50.0)).min(tstop);
+    let hmin = 1e-11 * tmax;
+    let mut x = vec![0.0; n + 1];
+    // initial point
+    if spec.uic {
+        for &(k, v) in &spec.ic {
+            x[k] = v;
+        }
+        for d in &sys.devs {
+            if let crate::devices::Device::C(c) = &d.dev {
+                if let Some(v) = c.ic {
+                    if c.b == 0 {
+                        x[c.a] = v;
+                    } else if c.a == 0 {
+                        x[c.b] = -v;
+                    }
+                }
+            }
+            if let crate::devices::Device::L(l) = &d.dev {
+                if let Some(i) = l.ic {
+                    x[l.br] = i;
+                }
+            }
+        }
+    } else {
+        // ngspice's .ic without uic: the nodes are held at their values during the operating point
+        sys.pins = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        let r = operating_point(sys, &mut x, "transient");
+        sys.pins.clear();
+        r?;
+    }
+    rec.initial(&x);
+    sys.load(&x, 0.0, !spec.uic, 1.0, false);
+    let mut qh: Vec<Vec<f64>> = vec![sys.q.clone(), vec![0.0; n + 1], vec![0.0; n + 1], vec![0.0; n + 1]];
+    let mut th = [0.0f64; 4];
+    let mut nh = 1usize; // valid history entries since the last discontinuity
+    let mut qdot = vec![0.0; n + 1];
+    let mut hist = vec![0.0; n + 1];
+    sys.accept(&x, 0.0);
+    if spec.tstart <= 0.0 {
+        rec.point(0.0, &x);
+    }
+    let mut g_prev = vec![0.0; sys.n_ev];
+    let mut g_new = vec![0.0; sys.n_ev];
+    sys.events(&x, 0.0, &mut g_prev);
+    // breakpoints
+    let mut bps = Vec::new();
+    for d in &sys.devs {
+        use crate::devices::DeviceOps;
+        d.dev.breakpoints(0.0, tstop, spec.tstep, tstop, &mut bps);
+    }
+    bps.push(tstop);
+    if spec.tstart > 0.0 {
+        bps.push(spec.tstart);
+    }
+    bps.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    bps.dedup_by(|a, b| (*a - *b).abs() <= 1e-12 * tstop);
+    let mut bi = 0usize;
+    let t_tol = 1e-9 * tstop;
+    let ev_tol = (1e-7 * tstop).max(hmin);
+    let mut t = 0.0f64;
+    let mut h = spec.tstep.min(tmax).min(tstop / 100.0) / 10.0;
+    let mut order = 1usize;
+    let mut h_prev = h;
+    let mut x_new = vec![0.0; n + 1];
+    let gear = o.method == Method::Gear;
+    while t < tstop - t_tol {
+        while bi < bps.len() && bps[bi] <= t + t_tol {
+            bi += 1;
+        }
+        let next_bp = bps.get(bi).copied().unwrap_or(tstop);
+        let mut hit_bp = false;
+        if t + h >= next_bp - t_tol || t + h > next_bp - 0.1 * hmin {
+            h = next_bp - t;
+            hit_bp = true;
+        } else if t + 2.0 * h > next_bp {
+            // avoid a sliver step before the breakpoint: split the remainder in two
+            h = 0.5 * (next_bp - t);
+        }
+        // integration coefficients: dQ/dt(t+h) = a0 Q(t+h) + hist
+        let (a0, use_order) = if order == 1 || nh < 2 {
+            let a0 = 1.0 / h;
+            for i in 1..=n {
+                hist[i] = -qh[0][i] * a0;
+            }
+            (a0, 1)
+        } else if gear {
+            let h1 = h_prev;
+            let a0 = (2.0 * h + h1) / (h * (h + h1));
+            let a1 = -(h + h1) / (h * h1);
+            let a2 = h / (h1 * (h + h1));
+            for i in 1..=n {
+                hist[i] = a1 * qh[0][i] + a2 * qh[1][i];
+            }
+            (a0, 2)
+        } else {
+            let a0 = 2.0 / h;
+            for i in 1..=n {
+                hist[i] = -a0 * qh[0][i] - qdot[i];
+            }
+            (a0, 2)
+        };
+        x_new.copy_from_slice(&x);
+        let ctx = NewtonCtx { time: t + h, dc: false, a0, hist: Some(&hist), gshunt: 0.0, src_fact: 1.0, init_junctions: false, max_iter: o.itl4.max(10) };
+        if let Err(f) = sys.newton(&mut x_new, &ctx) {
+            sys.stats.rejected_steps += 1;
+            h /= 8.0;
+            order = 1;
+            if h < hmin {
+                let mut e = sys.fail_error(&format!("transient at t = {:.6e} s", t), &f);
+                e.msg = format!("timestep too small at t = {:.6e} s (step {:.3e} s): {}", t, h * 8.0, e.msg);
+                return Err(e.with_note("tried: step cuts by 8x down to the minimum step, restarting with backward Euler"));
+            }
+            continue;
+        }
+        sys.load(&x_new, t + h, false, 1.0, false);
+        let q_new = &sys.q;
+        // local truncation error from divided differences of the charge history
+        let mut h_lte = f64::INFINITY;
+        let need = use_order + 2;
+        if nh + 1 >= need {
+            let ts = [t + h, th[0], th[1], th[2]];
+            let (fac, k) = if use_order == 1 { (0.5 * 2.0, 1) } else if gear { (2.0 / 9.0 * 6.0, 2) } else { (1.0 / 12.0 * 6.0, 2) };
+            for i in 1..=n {
+                let vals = [q_new[i], qh[0][i], qh[1][i], qh[2][i]];
+                if vals[..need].iter().all(|v| *v == 0.0) {
+                    continue;
+                }
+                let dd = divided_difference(&ts[..need], &vals[..need]);
+                if dd == 0.0 {
+                    continue;
+                }
+                let qd_new = a0 * q_new[i] + hist[i];
+                let is_node = i <= sys.n_nodes;
+                let (atol, ctol) = if is_node { (o.abstol, o.chgtol) } else { (o.vntol, o.vntol * 1e-9) };
+                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + atol).max((o.reltol * q_new[i].abs().max(qh[0][i].abs())).max(ctol) / h);
+                let del = o.trtol * tol / (fac * dd.abs());
+                let hn = if k == 1 { del } else { del.sqrt() };
+                h_lte = h_lte.min(hn);
+            }
+        }
+        if h_lte < 0.9 * h && h > hmin {
+            sys.stats.rejected_steps += 1;
+            h = h_lte.max(h / 8.0).max(hmin);
+            continue;
+        }
+        // events: a sign change since the last accepted point
+        let mut t_event = f64::INFINITY;
+        if sys.n_ev > 0 {
+            sys.events(&x_new, t + h, &mut g_new);
+            for k in 0..sys.n_ev {
+                let (a, b) = (g_prev[k], g_new[k]);
+                if (a < 0.0 && b >= 0.0) || (a > 0.0 && b <= 0.0) {
+                    let tc = t + h * a / (a - b);
+                    t_event = t_event.min(tc);
+                }
+            }
+            if t_event < t + h - ev_tol {
+                // land just past the crossing
+                sys.stats.rejected_steps += 1;
+                h = (t_event - t + 0.5 * ev_tol).max(hmin);
+                order = order.min(1).max(1);
+                continue;
+            }
+        }
+        // accept
+        let qn = std::mem::take(&mut qh[3]);
+        qh.rotate_right(1);
+        qh[0] = qn;
+        qh[0].copy_from_slice(&sys.q);
+        th.rotate_right(1);
+        th[0] = t + h;
+        for i in 1..=n {
+            qdot[i] = a0 * qh[0][i] + hist[i];
+        }
+        t += h;
+        std::mem::swap(&mut x, &mut x_new);
+        sys.accept(&x, t);
+        sys.stats.accepted_steps += 1;
+        if t >= spec.tstart - t_tol {
+            rec.point(t, &x);
+        }
+        let event = t_event.is_finite();
+        if sys.n_ev > 0 {
+            sys.events(&x, t, &mut g_prev);
+        }
+        h_prev = h;
+        nh = (nh + 1).min(4);
+        let mut h_next = h_lte.min(2.0 * h).min(tmax);
+        if hit_bp || event {
+            if event {
+                sys.stats.events += 1;
+            }
+            order = 1;
+            nh = 1;
+            qdot.iter_mut().for_each(|v| *v = 0.0);
+            h_next = h_next.min(if event { h.max(hmin * 10.0) } else { 0.1 * h.max(tmax * 1e-3) });
+            h_next = h_next.max(hmin * 10.0);
+        } else {
+            order = 2;
+        }
+        h = h_next;
+        if !h.is_finite() || h <= 0.0 {
+            return Err(Error::numeric(format!("transient: invalid step size at t = {t:e} s")));
+        }
+    }
+    Ok(())
+}
+
+/// The (k-1)-th divided difference of (t_i, v_i), i = 0..k.
+fn divided_difference(t: &[f64], v: &[f64]) -> f64 {
+    let k = t.len();
+    let mut d = [0.0f64; 4];
+    d[..k].copy_from_slice(v);
+    for lvl in 1..k {
+        for i in 0..k - lvl {
+            d[i] = (d[i] - d[i + 1]) / (t[i] - t[i + lvl]);
+        }
+    }
+    d[0]
+}
+
