@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::solver::op::operating_point;
 use crate::solver::system::{Stats, System};
 use crate::solver::tran::{transient, Recorder, TranSpec};
+use crate::netlist::{ElabOptions, Netlist};
 use rayon::prelude::*;
 
 /// A result table: named columns (the first is the independent variable) and rows.
@@ -246,8 +247,9 @@ impl Recorder for PartRec {
     }
 }
 
-/// Runs every analysis of the circuit.
-pub fn run(c: &Circuit, save: &Save) -> Result<RunResult> {
+/// Runs every analysis of the circuit. `nl` (the parsed netlist the circuit came from) is
+/// needed only for `.dc` sweeps of a `.param`, which re-elaborate the values per point.
+pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> {
     if c.analyses.is_empty() {
         return Err(Error::netlist("no analysis in the netlist: add .op, .dc or .tran", None));
     }
@@ -260,7 +262,7 @@ pub fn run(c: &Circuit, save: &Save) -> Result<RunResult> {
     for (a, loc) in &c.analyses {
         let r = match a {
             Analysis::Op => run_op(c, &parts).map(|op| res.op = Some(op)),
-            Analysis::Dc(_) => run_dc(c, a, &saved).map(|t| res.dc = Some(t)),
+            Analysis::Dc(_) => run_dc(c, a, &saved, nl).map(|t| res.dc = Some(t)),
             Analysis::Tran { tstep, tstop, tstart, tmax, uic } => {
                 let spec = TranSpec { tstep: *tstep, tstop: *tstop, tstart: *tstart, tmax: *tmax, uic: *uic, ic: vec![] };
                 run_tran(c, &parts, &spec, &saved, &mut res)
@@ -288,19 +290,32 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
     Ok(op_pairs(c, &xg))
 }
 
-fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
+fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> Result<Table> {
     let Analysis::Dc(sweeps) = a else { return Ok(Table::default()) };
     let mut names: Vec<String> = sweeps.iter().map(|s| s.name.clone()).collect();
     names.extend(saved.iter().map(|&k| signal_name(c, k)));
     let mut rows = Vec::new();
     let inner = sweeps[0].values();
     let outer = sweeps.get(1).map(|s| s.values()).unwrap_or_else(|| vec![f64::NAN]);
-    let mut cc = c.clone();
-    let mut sys = System::new(&cc)?;
+    let base = System::new(c)?;
+    let mut sys = System::new(c)?;
     let mut x = vec![0.0; c.n() + 1];
     let mut first = true;
     for &vo in &outer {
         for &vi in &inner {
+            let overrides: Vec<(String, f64)> = sweeps.iter().zip([vi, vo]).filter_map(|(s, v)| match &s.target {
+                SweepTarget::Param(p) if !v.is_nan() => Some((p.clone(), v)),
+                _ => None,
+            }).collect();
+            if !overrides.is_empty() {
+                let Some(nl) = nl else {
+                    return Err(Error::netlist(format!(".dc over a parameter needs the parsed netlist"), None));
+                };
+                let pc = crate::netlist::elaborate(nl, ElabOptions { overrides, random: None })?;
+                let temp = sys.opts.temp;
+                sys = base.with_devices(&pc)?;
+                sys.opts.temp = temp;
+            }
             for (s, v) in sweeps.iter().zip([vi, vo]) {
                 if v.is_nan() {
                     continue;
@@ -312,9 +327,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
                         _ => {}
                     },
                     SweepTarget::Temp => sys.opts.temp = v,
-                    SweepTarget::Param(_) => {
-                        return Err(Error::netlist(format!(".dc over the parameter '{}' needs re-elaboration; use --sweep {}=START:STOP:POINTS", s.name, s.name), None));
-                    }
+                    SweepTarget::Param(_) => {}
                 }
             }
             // continuation from the previous point, as ngspice does
@@ -335,7 +348,6 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
             rows.push(row);
         }
     }
-    cc.analyses.clear();
     Ok(Table { names, rows })
 }
 

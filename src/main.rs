@@ -53,7 +53,7 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
         None => Save::All,
         Some(s) => Save::List(s.split(',').map(|x| x.to_string()).collect()),
     };
-    let res = analysis::run(&c, &save)?;
+    let res = analysis::run(&c, &save, Some(&nl))?;
     if let Some(op) = &res.op {
         if c.analyses.iter().any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Op)) {
             println!("Operating point ({}):", c.title);

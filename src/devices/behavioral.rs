@@ -29,6 +29,12 @@ impl Behavioral {
     pub fn set_branch(&mut self, k: usize) {
         self.br = k;
     }
+    /// Sets the unknowns each tape input reads (resolved after all branches are numbered).
+    pub fn set_inputs(&mut self, ix: Vec<(usize, usize)>) {
+        self.xin = vec![0.0; ix.len()];
+        self.grad = vec![0.0; ix.len()];
+        self.input_ix = ix;
+    }
     pub fn renumber(&mut self, m: &[usize]) {
         self.p = m[self.p];
         self.n = m[self.n];
@@ -71,6 +77,12 @@ impl DeviceOps for Behavioral {
         self.gather(l.x);
         let val = self.tape.eval(&self.xin, l.time, &mut self.grad);
         let k = self.input_ix.len();
+        // a derivative that is infinite at an isolated point (sqrt at 0) must not poison the matrix
+        for g in self.grad.iter_mut() {
+            if !g.is_finite() {
+                *g = 0.0;
+            }
+        }
         if self.voltage {
             let i = l.x[self.br];
             l.f[self.p] += i;

@@ -23,11 +23,17 @@ pub struct DiodeModel {
     pub bv: Option<f64>,
     /// Current at breakdown voltage [A].
     pub ibv: f64,
+    /// Band gap for the temperature dependence of IS [eV].
+    pub eg: f64,
+    /// Saturation-current temperature exponent.
+    pub xti: f64,
+    /// Nominal temperature of the parameters [K].
+    pub tnom: f64,
 }
 
 impl Default for DiodeModel {
     fn default() -> Self {
-        DiodeModel { is: 1e-14, n: 1.0, rs: 0.0, cjo: 0.0, vj: 1.0, m: 0.5, fc: 0.5, tt: 0.0, bv: None, ibv: 1e-3 }
+        DiodeModel { is: 1e-14, n: 1.0, rs: 0.0, cjo: 0.0, vj: 1.0, m: 0.5, fc: 0.5, tt: 0.0, bv: None, ibv: 1e-3, eg: 1.11, xti: 3.0, tnom: 300.15 }
     }
 }
 
@@ -67,9 +73,16 @@ impl Diode {
         Some(xbv)
     }
 
-    /// Junction current and conductance (without gmin) at vd.
-    pub fn iv(&self, vd: f64, nvt: f64) -> (f64, f64) {
-        let is = self.model.is * self.area;
+    /// Saturation current at temperature `t` [K] (ngspice diotemp.c).
+    pub fn is_t(&self, t: f64) -> f64 {
+        let m = &self.model;
+        let vte = m.n * K_OVER_Q * t;
+        let ratio = t / m.tnom;
+        m.is * self.area * ((ratio - 1.0) * m.eg / vte + m.xti / m.n * ratio.ln()).exp()
+    }
+
+    /// Junction current and conductance (without gmin) at vd, with saturation current `is`.
+    pub fn iv(&self, vd: f64, nvt: f64, is: f64) -> (f64, f64) {
         if vd >= -3.0 * nvt {
             let e = (vd / nvt).min(700.0).exp();
             (is * (e - 1.0), is * e / nvt)
@@ -101,7 +114,7 @@ impl DeviceOps for Diode {
     }
     fn load(&mut self, l: &mut Load) {
         let nvt = self.model.n * K_OVER_Q * l.temp;
-        let is = self.model.is * self.area;
+        let is = self.is_t(l.temp);
         let vcrit = nvt * (nvt / (std::f64::consts::SQRT_2 * is)).ln();
         let mut vd = l.x[self.ai] - l.x[self.k];
         if l.init_junctions {
@@ -124,7 +137,7 @@ impl DeviceOps for Diode {
             }
         }
         self.vd_old = vd;
-        let (id, gd) = self.iv(vd, nvt);
+        let (id, gd) = self.iv(vd, nvt, is);
         // Newton companion: the current at the actual x is linearised around the limited vd.
         let vx = l.x[self.ai] - l.x[self.k];
         let i = id + gd * (vx - vd) + l.gmin * vx;

@@ -292,13 +292,14 @@ struct Elab<'n, 'r> {
     pending_branch_refs: Vec<(usize, String, Loc)>,
     b_inputs: Vec<(usize, Vec<Input>, Loc)>,
     temp: f64,
+    tnom: f64,
 }
 
 /// Elaborates a parsed netlist into a circuit.
 pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     let mut options = Options::default();
     // options and temperature first: they do not depend on parameters except through values
-    let mut e = Elab { nl, p: Params { frames: vec![], evaluating: vec![], random: opts.random, temp: 27.0 }, names: vec!["0".into()], node_ix: HashMap::new(), node_loc: vec![None], devices: vec![], pending_branch_refs: vec![], b_inputs: vec![], temp: 27.0 };
+    let mut e = Elab { nl, p: Params { frames: vec![], evaluating: vec![], random: opts.random, temp: 27.0 }, names: vec!["0".into()], node_ix: HashMap::new(), node_loc: vec![None], devices: vec![], pending_branch_refs: vec![], b_inputs: vec![], temp: 27.0, tnom: 27.0 };
     let global = e.p.new_frame(None);
     for (name, toks, loc) in &nl.top.params {
         let ex = parse_expr_toks(toks)?;
@@ -321,6 +322,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         }
     }
     e.temp = options.temp;
+    e.tnom = options.tnom;
     e.p.temp = options.temp;
     let mut warnings = nl.warnings.clone();
     let top = &nl.top;
@@ -367,7 +369,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             }
         }
         if let Device::B(b) = &mut e.devices[di].dev {
-            b.input_ix = ix;
+            b.set_inputs(ix);
         }
     }
     let _ = n_nodes;
@@ -855,7 +857,7 @@ impl Elab<'_, '_> {
     }
 
     fn diode_model(&mut self, mc: &Card, frame: usize) -> Result<DiodeModel> {
-        let mut m = DiodeModel::default();
+        let mut m = DiodeModel { tnom: self.tnom + crate::devices::T0, ..Default::default() };
         for (k, v, loc) in self.model_params(mc, frame)? {
             match k.as_str() {
                 "is" => m.is = v,
@@ -868,6 +870,9 @@ impl Elab<'_, '_> {
                 "tt" => m.tt = v,
                 "bv" => m.bv = Some(v),
                 "ibv" => m.ibv = v,
+                "eg" => m.eg = v,
+                "xti" => m.xti = v,
+                "tnom" => m.tnom = v + crate::devices::T0,
                 "level" if v == 1.0 => {}
                 _ => return Err(Error::netlist(format!("unknown model parameter '{k}' for diode model '{}'", mc.toks[1].raw), Some(&loc))),
             }

@@ -369,24 +369,35 @@ fn tokenize(line: &str, start: usize, file: &Arc<str>, lineno: usize, text: &Arc
     Ok(())
 }
 
-/// Joins tokens back into expression text, remembering where each token starts so an error
-/// at an offset of the joined text can point at the right column.
+/// Joins tokens back into the expression text they came from (the source text between the
+/// first and last token of each physical line, so commas and spacing survive), remembering
+/// where each piece starts so an error at an offset can point at the right column.
 pub fn join_tokens(toks: &[Tok]) -> (String, Vec<(usize, Loc)>) {
     let mut s = String::new();
     let mut map = Vec::new();
-    for t in toks {
+    let mut i = 0;
+    while i < toks.len() {
+        let first = &toks[i];
+        let mut j = i;
+        while j + 1 < toks.len() && toks[j + 1].loc.line == first.loc.line && Arc::ptr_eq(&toks[j + 1].loc.file, &first.loc.file) {
+            j += 1;
+        }
+        let last = &toks[j];
+        let chars: Vec<char> = first.loc.text.chars().collect();
+        // an Expr token's column is that of its inner text; include its delimiters
+        let open = if first.kind == TokKind::Expr { 1 } else { 0 };
+        let close = if last.kind == TokKind::Expr { 1 } else { 0 };
+        let a = (first.loc.col - 1).saturating_sub(open);
+        let b = (last.loc.col - 1 + last.loc.len + close).min(chars.len());
         if !s.is_empty() {
             s.push(' ');
         }
-        map.push((s.len(), t.loc.clone()));
-        match t.kind {
-            TokKind::Expr => {
-                s.push('(');
-                s.push_str(&t.text);
-                s.push(')');
-            }
-            _ => s.push_str(&t.text),
-        }
+        let mut loc = first.loc.clone();
+        loc.col = a + 1;
+        map.push((s.len(), loc));
+        let piece: String = chars[a.min(b)..b].iter().map(|&c| if c == '{' || c == '}' || c == '\'' { ' ' } else { c }).collect();
+        s.push_str(&piece);
+        i = j + 1;
     }
     (s, map)
 }

@@ -75,7 +75,8 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut qdot = vec![0.0; n + 1];
     let mut hist = vec![0.0; n + 1];
     sys.accept(&x, 0.0);
-    if spec.tstart <= 0.0 {
+    // with uic the initial vector is not a solution (ngspice does not write it either)
+    if spec.tstart <= 0.0 && !spec.uic {
         rec.point(0.0, &x);
     }
     let mut g_prev = vec![0.0; sys.n_ev];
@@ -101,6 +102,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut order = 1usize;
     let mut h_prev = h;
     let mut x_new = vec![0.0; n + 1];
+    let mut cross_next = false;
     let gear = o.method == Method::Gear;
     while t < tstop - t_tol {
         while bi < bps.len() && bps[bi] <= t + t_tol {
@@ -194,10 +196,11 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 }
             }
             if t_event < t + h - ev_tol {
-                // land just past the crossing
+                // land just before the crossing, then step across it with a tiny step, so the
+                // jump is bracketed by two points ev_tol apart
                 sys.stats.rejected_steps += 1;
-                h = (t_event - t + 0.5 * ev_tol).max(hmin);
-                order = order.min(1).max(1);
+                h = (t_event - t - 0.5 * ev_tol).max(hmin);
+                cross_next = true;
                 continue;
             }
         }
@@ -225,6 +228,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         h_prev = h;
         nh = (nh + 1).min(4);
         let mut h_next = h_lte.min(2.0 * h).min(tmax);
+        if cross_next && !event {
+            h_next = ev_tol;
+            order = 1;
+            nh = 1;
+        }
+        cross_next = false;
         if hit_bp || event {
             if event {
                 sys.stats.events += 1;
@@ -232,7 +241,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             order = 1;
             nh = 1;
             qdot.iter_mut().for_each(|v| *v = 0.0);
-            h_next = h_next.min(if event { h.max(hmin * 10.0) } else { 0.1 * h.max(tmax * 1e-3) });
+            h_next = h_next.min(if event { ev_tol } else { 0.1 * h.max(tmax * 1e-3) });
             h_next = h_next.max(hmin * 10.0);
         } else {
             order = 2;
