@@ -30,7 +30,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { reltol: 1e-3, abstol: 1e-12, vntol: 1e-6, chgtol: 1e-14, gmin: 1e-12, trtol: 7.0, itl1: 100, itl4: 10, method: Method::Trap, temp: 27.0, tnom: 27.0 }
+        Options { reltol: 1e-3, abstol: 1e-12, vntol: 1e-6, chgtol: 1e-14, gmin: 1e-12, trtol: 3.0, itl1: 100, itl4: 10, method: Method::Trap, temp: 27.0, tnom: 27.0 }
     }
 }
 

@@ -96,7 +96,8 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     bps.dedup_by(|a, b| (*a - *b).abs() <= 1e-12 * tstop);
     let mut bi = 0usize;
     let t_tol = 1e-9 * tstop;
-    let ev_tol = (1e-7 * tstop).max(hmin);
+    let ev_tol_max = (1e-7 * tstop).max(hmin);
+    let mut ev_tol = ev_tol_max;
     let mut t = 0.0f64;
     let mut h = spec.tstep.min(tmax).min(tstop / 100.0) / 10.0;
     let mut order = 1usize;
@@ -172,8 +173,9 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 }
                 let qd_new = a0 * q_new[i] + hist[i];
                 let is_node = i <= sys.n_nodes;
-                let (atol, ctol) = if is_node { (o.abstol, o.chgtol) } else { (o.vntol, o.vntol * 1e-9) };
-                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + atol).max((o.reltol * q_new[i].abs().max(qh[0][i].abs())).max(ctol) / h);
+                // ngspice's current tolerance on the row (its charge term, reltol*|q|/h, is left
+                // out: it grows as the current crosses zero and lets oscillators drift)
+                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + o.abstol).max(o.reltol * o.chgtol / h);
                 let del = o.trtol * tol / (fac * dd.abs());
                 let hn = if k == 1 { del } else { del.sqrt() };
                 h_lte = h_lte.min(hn);
@@ -192,7 +194,15 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 let (a, b) = (g_prev[k], g_new[k]);
                 if (a < 0.0 && b >= 0.0) || (a > 0.0 && b <= 0.0) {
                     let tc = t + h * a / (a - b);
-                    t_event = t_event.min(tc);
+                    if tc < t_event {
+                        t_event = tc;
+                        // the crossing is located to a tolerance on the event function (volts
+                        // for a switch: the state after the event depends on how far past the
+                        // threshold it fires), turned into time through the local slope
+                        let slope = ((b - a) / h).abs();
+                        let tol_g = 0.1 * (o.reltol * (b - a).abs() + o.vntol);
+                        ev_tol = (tol_g / slope).clamp(10.0 * hmin, ev_tol_max);
+                    }
                 }
             }
             if t_event < t + h - ev_tol {
