@@ -4,10 +4,10 @@
 use crate::circuit::{Analysis, Circuit, SweepTarget};
 use crate::devices::{Device, DeviceOps};
 use crate::error::{Error, Result};
+use crate::netlist::{ElabOptions, Netlist};
 use crate::solver::op::operating_point;
 use crate::solver::system::{Stats, System};
-use crate::solver::tran::{transient, Recorder, TranSpec};
-use crate::netlist::{ElabOptions, Netlist};
+use crate::solver::tran::{Recorder, TranSpec, transient};
 use rayon::prelude::*;
 
 /// A result table: named columns (the first is the independent variable) and rows.
@@ -49,7 +49,9 @@ struct Uf {
 
 impl Uf {
     fn new(n: usize) -> Self {
-        Uf { p: (0..n).collect() }
+        Uf {
+            p: (0..n).collect(),
+        }
     }
     fn find(&mut self, mut k: usize) -> usize {
         while self.p[k] != k {
@@ -82,10 +84,10 @@ pub fn check_structure(c: &Circuit, need_dc_path: bool) -> Result<()> {
             Device::B(b) if b.is_voltage() => Some((b.p, b.n)),
             _ => None,
         };
-        if let Some((a, b)) = pair {
-            if !vloop.union(a, b) {
-                return Err(Error::netlist(format!("'{}' closes a loop of voltage sources and/or inductors between nodes '{}' and '{}' (the loop current is undetermined)", d.name, c.names[a], c.names[b]), Some(&d.loc)).with_note("a loop of voltage sources makes the matrix singular; add a small series resistance"));
-            }
+        if let Some((a, b)) = pair
+            && !vloop.union(a, b)
+        {
+            return Err(Error::netlist(format!("'{}' closes a loop of voltage sources and/or inductors between nodes '{}' and '{}' (the loop current is undetermined)", d.name, c.names[a], c.names[b]), Some(&d.loc)).with_note("a loop of voltage sources makes the matrix singular; add a small series resistance"));
         }
     }
     if !need_dc_path {
@@ -188,8 +190,22 @@ pub fn split(c: &Circuit) -> Vec<Part> {
             d.dev.renumber(&local);
             devices.push(d);
         }
-        let ic = c.ic.iter().filter(|(k, _)| local[*k] != 0).map(|&(k, v)| (local[k], v)).collect();
-        let circuit = Circuit { title: c.title.clone(), names, n_nodes, devices, node_loc, analyses: vec![], options: c.options.clone(), ic, warnings: vec![] };
+        let ic =
+            c.ic.iter()
+                .filter(|(k, _)| local[*k] != 0)
+                .map(|&(k, v)| (local[k], v))
+                .collect();
+        let circuit = Circuit {
+            title: c.title.clone(),
+            names,
+            n_nodes,
+            devices,
+            node_loc,
+            analyses: vec![],
+            options: c.options.clone(),
+            ic,
+            warnings: vec![],
+        };
         out.push(Part { circuit, global });
     }
     let _ = orphan;
@@ -220,9 +236,15 @@ pub fn saved_unknowns(c: &Circuit, save: &Save) -> Result<Vec<usize>> {
                 if s.is_empty() || s == "none" {
                     continue;
                 }
-                match (1..=c.n()).find(|&k| signal_name(c, k) == s || (k > c.n_nodes && format!("i({})", c.names[k]) == s)) {
+                match (1..=c.n()).find(|&k| {
+                    signal_name(c, k) == s || (k > c.n_nodes && format!("i({})", c.names[k]) == s)
+                }) {
                     Some(k) => out.push(k),
-                    None => return Err(Error::usage(format!("--save: no signal '{s}' in the circuit (signals look like v(node) or i(vsource))"))),
+                    None => {
+                        return Err(Error::usage(format!(
+                            "--save: no signal '{s}' in the circuit (signals look like v(node) or i(vsource))"
+                        )));
+                    }
                 }
             }
             Ok(out)
@@ -251,9 +273,15 @@ impl Recorder for PartRec {
 /// needed only for `.dc` sweeps of a `.param`, which re-elaborate the values per point.
 pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> {
     if c.analyses.is_empty() {
-        return Err(Error::netlist("no analysis in the netlist: add .op, .dc or .tran", None));
+        return Err(Error::netlist(
+            "no analysis in the netlist: add .op, .dc or .tran",
+            None,
+        ));
     }
-    let uic_only = c.analyses.iter().all(|(a, _)| matches!(a, Analysis::Tran { uic: true, .. }));
+    let uic_only = c
+        .analyses
+        .iter()
+        .all(|(a, _)| matches!(a, Analysis::Tran { uic: true, .. }));
     check_structure(c, !uic_only)?;
     let saved = saved_unknowns(c, save)?;
     let mut res = RunResult::default();
@@ -263,8 +291,21 @@ pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> 
         let r = match a {
             Analysis::Op => run_op(c, &parts).map(|op| res.op = Some(op)),
             Analysis::Dc(_) => run_dc(c, a, &saved, nl).map(|t| res.dc = Some(t)),
-            Analysis::Tran { tstep, tstop, tstart, tmax, uic } => {
-                let spec = TranSpec { tstep: *tstep, tstop: *tstop, tstart: *tstart, tmax: *tmax, uic: *uic, ic: vec![] };
+            Analysis::Tran {
+                tstep,
+                tstop,
+                tstart,
+                tmax,
+                uic,
+            } => {
+                let spec = TranSpec {
+                    tstep: *tstep,
+                    tstop: *tstop,
+                    tstart: *tstart,
+                    tmax: *tmax,
+                    uic: *uic,
+                    ic: vec![],
+                };
                 run_tran(c, &parts, &spec, &saved, &mut res)
             }
         };
@@ -274,7 +315,10 @@ pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> 
 }
 
 fn op_pairs(c: &Circuit, x: &[f64]) -> Vec<(String, f64)> {
-    (1..=c.n()).filter(|&k| !c.names[k].contains('#')).map(|k| (signal_name(c, k), x[k])).collect()
+    (1..=c.n())
+        .filter(|&k| !c.names[k].contains('#'))
+        .map(|k| (signal_name(c, k), x[k]))
+        .collect()
 }
 
 fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
@@ -291,27 +335,45 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
 }
 
 fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> Result<Table> {
-    let Analysis::Dc(sweeps) = a else { return Ok(Table::default()) };
+    let Analysis::Dc(sweeps) = a else {
+        return Ok(Table::default());
+    };
     let mut names: Vec<String> = sweeps.iter().map(|s| s.name.clone()).collect();
     names.extend(saved.iter().map(|&k| signal_name(c, k)));
     let mut rows = Vec::new();
     let inner = sweeps[0].values();
-    let outer = sweeps.get(1).map(|s| s.values()).unwrap_or_else(|| vec![f64::NAN]);
+    let outer = sweeps
+        .get(1)
+        .map(|s| s.values())
+        .unwrap_or_else(|| vec![f64::NAN]);
     let base = System::new(c)?;
     let mut sys = System::new(c)?;
     let mut x = vec![0.0; c.n() + 1];
     let mut first = true;
     for &vo in &outer {
         for &vi in &inner {
-            let overrides: Vec<(String, f64)> = sweeps.iter().zip([vi, vo]).filter_map(|(s, v)| match &s.target {
-                SweepTarget::Param(p) if !v.is_nan() => Some((p.clone(), v)),
-                _ => None,
-            }).collect();
+            let overrides: Vec<(String, f64)> = sweeps
+                .iter()
+                .zip([vi, vo])
+                .filter_map(|(s, v)| match &s.target {
+                    SweepTarget::Param(p) if !v.is_nan() => Some((p.clone(), v)),
+                    _ => None,
+                })
+                .collect();
             if !overrides.is_empty() {
                 let Some(nl) = nl else {
-                    return Err(Error::netlist(format!(".dc over a parameter needs the parsed netlist"), None));
+                    return Err(Error::netlist(
+                        ".dc over a parameter needs the parsed netlist".to_string(),
+                        None,
+                    ));
                 };
-                let pc = crate::netlist::elaborate(nl, ElabOptions { overrides, random: None })?;
+                let pc = crate::netlist::elaborate(
+                    nl,
+                    ElabOptions {
+                        overrides,
+                        random: None,
+                    },
+                )?;
                 let temp = sys.opts.temp;
                 sys = base.with_devices(&pc)?;
                 sys.opts.temp = temp;
@@ -335,7 +397,16 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> R
                 operating_point(&mut sys, &mut x, ".dc")?;
                 first = false;
             } else {
-                let ctx = crate::solver::system::NewtonCtx { time: 0.0, dc: true, a0: 0.0, hist: None, gshunt: 0.0, src_fact: 1.0, init_junctions: false, max_iter: c.options.itl1 };
+                let ctx = crate::solver::system::NewtonCtx {
+                    time: 0.0,
+                    dc: true,
+                    a0: 0.0,
+                    hist: None,
+                    gshunt: 0.0,
+                    src_fact: 1.0,
+                    init_junctions: false,
+                    max_iter: c.options.itl1,
+                };
                 if sys.newton(&mut x, &ctx).is_err() {
                     operating_point(&mut sys, &mut x, ".dc")?;
                 }
@@ -351,7 +422,13 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> R
     Ok(Table { names, rows })
 }
 
-fn run_tran(c: &Circuit, parts: &[Part], spec: &TranSpec, saved: &[usize], res: &mut RunResult) -> Result<()> {
+fn run_tran(
+    c: &Circuit,
+    parts: &[Part],
+    spec: &TranSpec,
+    saved: &[usize],
+    res: &mut RunResult,
+) -> Result<()> {
     // which saved unknowns live in which part
     let mut owner = vec![(usize::MAX, 0usize); c.n() + 1];
     for (pi, p) in parts.iter().enumerate() {
@@ -363,10 +440,22 @@ fn run_tran(c: &Circuit, parts: &[Part], spec: &TranSpec, saved: &[usize], res: 
         .par_iter()
         .enumerate()
         .map(|(pi, p)| {
-            let cols: Vec<usize> = saved.iter().filter(|&&g| owner[g].0 == pi).map(|&g| owner[g].1).collect();
+            let cols: Vec<usize> = saved
+                .iter()
+                .filter(|&&g| owner[g].0 == pi)
+                .map(|&g| owner[g].1)
+                .collect();
             let mut sys = System::new(&p.circuit)?;
-            let mut rec = PartRec { cols, times: vec![], vals: vec![], init: vec![] };
-            let spec = TranSpec { ic: p.circuit.ic.clone(), ..spec.clone() };
+            let mut rec = PartRec {
+                cols,
+                times: vec![],
+                vals: vec![],
+                init: vec![],
+            };
+            let spec = TranSpec {
+                ic: p.circuit.ic.clone(),
+                ..spec.clone()
+            };
             transient(&mut sys, &spec, &mut rec)?;
             Ok((rec, sys.stats.clone()))
         })
@@ -391,17 +480,29 @@ fn run_tran(c: &Circuit, parts: &[Part], spec: &TranSpec, saved: &[usize], res: 
         res.op = Some(op_pairs(c, &xg));
     }
     // merge onto the union of the time grids of parts that hold saved signals
-    let active: Vec<usize> = (0..recs.len()).filter(|&i| !recs[i].cols.is_empty()).collect();
-    let mut grid: Vec<f64> = if active.len() == 1 { recs[active[0]].times.clone() } else { active.iter().flat_map(|&i| recs[i].times.iter().copied()).collect() };
+    let active: Vec<usize> = (0..recs.len())
+        .filter(|&i| !recs[i].cols.is_empty())
+        .collect();
+    let mut grid: Vec<f64> = if active.len() == 1 {
+        recs[active[0]].times.clone()
+    } else {
+        active
+            .iter()
+            .flat_map(|&i| recs[i].times.iter().copied())
+            .collect()
+    };
     grid.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     grid.dedup();
     let mut names = vec!["time".to_string()];
     names.extend(saved.iter().map(|&k| signal_name(c, k)));
-    let mut rows: Vec<Vec<f64>> = grid.iter().map(|&t| {
-        let mut r = Vec::with_capacity(saved.len() + 1);
-        r.push(t);
-        r
-    }).collect();
+    let mut rows: Vec<Vec<f64>> = grid
+        .iter()
+        .map(|&t| {
+            let mut r = Vec::with_capacity(saved.len() + 1);
+            r.push(t);
+            r
+        })
+        .collect();
     // column position of each saved unknown
     for &g in saved {
         let (pi, l) = owner[g];
@@ -420,7 +521,11 @@ fn run_tran(c: &Circuit, parts: &[Part], spec: &TranSpec, saved: &[usize], res: 
             } else {
                 let (t0, t1) = (rec.times[seg], rec.times[seg + 1]);
                 let (v0, v1) = (rec.vals[seg * w + j], rec.vals[(seg + 1) * w + j]);
-                if t1 == t0 { v1 } else { v0 + (v1 - v0) * (t - t0) / (t1 - t0) }
+                if t1 == t0 {
+                    v1
+                } else {
+                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+                }
             };
             rows[ri].push(v);
         }

@@ -30,7 +30,19 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { reltol: 1e-3, abstol: 1e-12, vntol: 1e-6, chgtol: 1e-14, gmin: 1e-12, trtol: 3.0, itl1: 100, itl4: 10, method: Method::Trap, temp: 27.0, tnom: 27.0 }
+        Options {
+            reltol: 1e-3,
+            abstol: 1e-12,
+            vntol: 1e-6,
+            chgtol: 1e-14,
+            gmin: 1e-12,
+            trtol: 3.0,
+            itl1: 100,
+            itl4: 10,
+            method: Method::Trap,
+            temp: 27.0,
+            tnom: 27.0,
+        }
     }
 }
 
@@ -65,7 +77,11 @@ impl Sweep {
     /// The sweep values, start to stop inclusive (ngspice stops when it passes `stop`).
     pub fn values(&self) -> Vec<f64> {
         let n = ((self.stop - self.start) / self.step + 1e-9).floor();
-        let n = if n.is_finite() && n >= 0.0 { n as usize } else { 0 };
+        let n = if n.is_finite() && n >= 0.0 {
+            n as usize
+        } else {
+            0
+        };
         (0..=n).map(|k| self.start + k as f64 * self.step).collect()
     }
 }
@@ -75,7 +91,13 @@ pub enum Analysis {
     Op,
     /// One or two nested sweeps; the first is the inner (fast) one.
     Dc(Vec<Sweep>),
-    Tran { tstep: f64, tstop: f64, tstart: f64, tmax: Option<f64>, uic: bool },
+    Tran {
+        tstep: f64,
+        tstop: f64,
+        tstart: f64,
+        tmax: Option<f64>,
+        uic: bool,
+    },
 }
 
 /// A flattened, numbered circuit ready for analysis.
@@ -113,7 +135,10 @@ impl Circuit {
         if name == "0" || name == "gnd" {
             return Some(0);
         }
-        self.names[1..=self.n_nodes].iter().position(|n| n == name).map(|k| k + 1)
+        self.names[1..=self.n_nodes]
+            .iter()
+            .position(|n| n == name)
+            .map(|k| k + 1)
     }
     /// Device index by (flattened, lowercase) name.
     pub fn device(&self, name: &str) -> Option<usize> {

@@ -22,7 +22,11 @@ pub struct Loc {
 impl Loc {
     /// A location that points at a whole line rather than one token.
     pub fn line_only(&self) -> Loc {
-        Loc { col: 1, len: 0, ..self.clone() }
+        Loc {
+            col: 1,
+            len: 0,
+            ..self.clone()
+        }
     }
 }
 
@@ -57,22 +61,52 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn syntax(msg: impl Into<String>, loc: &Loc) -> Self {
-        Error { kind: Kind::Syntax, msg: msg.into(), loc: Some(loc.clone()), notes: vec![] }
+        Error {
+            kind: Kind::Syntax,
+            msg: msg.into(),
+            loc: Some(loc.clone()),
+            notes: vec![],
+        }
     }
     pub fn netlist(msg: impl Into<String>, loc: Option<&Loc>) -> Self {
-        Error { kind: Kind::Netlist, msg: msg.into(), loc: loc.cloned(), notes: vec![] }
+        Error {
+            kind: Kind::Netlist,
+            msg: msg.into(),
+            loc: loc.cloned(),
+            notes: vec![],
+        }
     }
     pub fn io(msg: impl Into<String>) -> Self {
-        Error { kind: Kind::Io, msg: msg.into(), loc: None, notes: vec![] }
+        Error {
+            kind: Kind::Io,
+            msg: msg.into(),
+            loc: None,
+            notes: vec![],
+        }
     }
     pub fn numeric(msg: impl Into<String>) -> Self {
-        Error { kind: Kind::Numeric, msg: msg.into(), loc: None, notes: vec![] }
+        Error {
+            kind: Kind::Numeric,
+            msg: msg.into(),
+            loc: None,
+            notes: vec![],
+        }
     }
     pub fn usage(msg: impl Into<String>) -> Self {
-        Error { kind: Kind::Usage, msg: msg.into(), loc: None, notes: vec![] }
+        Error {
+            kind: Kind::Usage,
+            msg: msg.into(),
+            loc: None,
+            notes: vec![],
+        }
     }
     pub fn data(msg: impl Into<String>) -> Self {
-        Error { kind: Kind::Data, msg: msg.into(), loc: None, notes: vec![] }
+        Error {
+            kind: Kind::Data,
+            msg: msg.into(),
+            loc: None,
+            notes: vec![],
+        }
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
@@ -93,15 +127,35 @@ impl fmt::Display for Error {
         if let Some(loc) = &self.loc {
             let w = loc.line.to_string().len();
             if loc.len > 0 {
-                writeln!(f, "{:w$}--> {}:{}:{}", "", loc.file, loc.line, loc.col, w = w + 1)?;
+                writeln!(
+                    f,
+                    "{:w$}--> {}:{}:{}",
+                    "",
+                    loc.file,
+                    loc.line,
+                    loc.col,
+                    w = w + 1
+                )?;
             } else {
                 writeln!(f, "{:w$}--> {}:{}", "", loc.file, loc.line, w = w + 1)?;
             }
             writeln!(f, "{:w$} |", "", w = w)?;
             writeln!(f, "{} | {}", loc.line, loc.text.trim_end())?;
             if loc.len > 0 && self.kind == Kind::Syntax {
-                let pad: String = loc.text.chars().take(loc.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-                writeln!(f, "{:w$} | {}{}", "", pad, "^".repeat(loc.len.max(1)), w = w)?;
+                let pad: String = loc
+                    .text
+                    .chars()
+                    .take(loc.col.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                writeln!(
+                    f,
+                    "{:w$} | {}{}",
+                    "",
+                    pad,
+                    "^".repeat(loc.len.max(1)),
+                    w = w
+                )?;
             }
         }
         for n in &self.notes {

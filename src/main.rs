@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "neurospice", version, about = "SPICE-style circuit simulator for analog spiking-neural-network hardware")]
+#[command(
+    name = "neurospice",
+    version,
+    about = "SPICE-style circuit simulator for analog spiking-neural-network hardware"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -55,7 +59,10 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
     };
     let res = analysis::run(&c, &save, Some(&nl))?;
     if let Some(op) = &res.op {
-        if c.analyses.iter().any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Op)) {
+        if c.analyses
+            .iter()
+            .any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Op))
+        {
             println!("Operating point ({}):", c.title);
             for (k, v) in op {
                 println!("  {k:<24} {v:>14.6e}");
@@ -65,17 +72,31 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
             output::write_json_pairs(p, op)?;
         }
     } else if a.op_json.is_some() {
-        return Err(Error::usage("--op-json: the netlist has no .op and no .tran, so there is no operating point"));
+        return Err(Error::usage(
+            "--op-json: the netlist has no .op and no .tran, so there is no operating point",
+        ));
     }
     if let Some(o) = &a.output {
         let table = res.tran.as_ref().or(res.dc.as_ref());
         match table {
             Some(t) => output::write_csv(o, t)?,
-            None => return Err(Error::usage("-o: the netlist has no .tran or .dc analysis to write")),
+            None => {
+                return Err(Error::usage(
+                    "-o: the netlist has no .tran or .dc analysis to write",
+                ));
+            }
         }
     }
     if a.stats {
-        eprintln!("stats: parts={} accepted={} rejected={} newton={} factorizations={} events={}", res.parts, res.stats.accepted_steps, res.stats.rejected_steps, res.stats.newton_iterations, res.stats.factorizations, res.stats.events);
+        eprintln!(
+            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={}",
+            res.parts,
+            res.stats.accepted_steps,
+            res.stats.rejected_steps,
+            res.stats.newton_iterations,
+            res.stats.factorizations,
+            res.stats.events
+        );
     }
     Ok(())
 }

@@ -6,9 +6,18 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes `path` atomically: the content goes to a temporary file beside it, then is renamed.
-pub fn write_atomic(path: &Path, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "out".into());
+pub fn write_atomic(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let res = (|| -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
@@ -50,6 +59,7 @@ pub fn write_json_pairs(path: &Path, pairs: &[(String, f64)]) -> Result<()> {
     for (k, v) in pairs {
         m.insert(k.clone(), serde_json::Value::from(*v));
     }
-    let s = serde_json::to_string_pretty(&serde_json::Value::Object(m)).map_err(|e| Error::io(e.to_string()))?;
+    let s = serde_json::to_string_pretty(&serde_json::Value::Object(m))
+        .map_err(|e| Error::io(e.to_string()))?;
     write_atomic(path, |w| w.write_all(s.as_bytes()))
 }

@@ -2,21 +2,30 @@
 //! at default options (1e-3 relative) and with reltol = 1e-6 (1e-5 relative).
 
 use neurospice::analysis::{self, Save, Table};
-use neurospice::netlist::{self, lexer::lex_str, Netlist};
+use neurospice::netlist::{self, Netlist, lexer::lex_str};
 
 fn tran(text: &str) -> Table {
     let lexed = lex_str(text, "test.cir").expect("lex");
     let nl = Netlist::parse(&lexed).expect("parse");
     let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
-    analysis::run(&c, &Save::All, Some(&nl)).expect("run").tran.expect("tran")
+    analysis::run(&c, &Save::All, Some(&nl))
+        .expect("run")
+        .tran
+        .expect("tran")
 }
 
 fn rc(options: &str) -> f64 {
-    let t = tran(&format!("rc\n{options}\nV1 in 0 PULSE(0 1 0 1p 1p 1 2)\nR1 in out 1k\nC1 out 0 1n\n.tran 10n 5u\n.end\n"));
+    let t = tran(&format!(
+        "rc\n{options}\nV1 in 0 PULSE(0 1 0 1p 1p 1 2)\nR1 in out 1k\nC1 out 0 1n\n.tran 10n 5u\n.end\n"
+    ));
     let (ts, v) = (t.column("time").unwrap(), t.column("v(out)").unwrap());
     let tau = 1e-6;
     // skip the 1 ps source edge
-    ts.iter().zip(&v).filter(|(t, _)| **t > 1e-9).map(|(t, v)| (v - (1.0 - (-(t - 0.5e-12) / tau).exp())).abs()).fold(0.0, f64::max)
+    ts.iter()
+        .zip(&v)
+        .filter(|(t, _)| **t > 1e-9)
+        .map(|(t, v)| (v - (1.0 - (-(t - 0.5e-12) / tau).exp())).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -31,7 +40,9 @@ fn rc_step_time_constant() {
 fn rlc(options: &str) -> (f64, f64) {
     // series loop: C from c to ground (1 V at t = 0), L from c to b, R from b to ground
     let (r, l, c): (f64, f64, f64) = (20.0, 10e-6, 1e-9);
-    let t = tran(&format!("rlc\n{options}\nC1 c 0 {c} ic=1\nL1 c b {l} ic=0\nR1 b 0 {r}\n.tran 2n 4u uic\n.end\n"));
+    let t = tran(&format!(
+        "rlc\n{options}\nC1 c 0 {c} ic=1\nL1 c b {l} ic=0\nR1 b 0 {r}\n.tran 2n 4u uic\n.end\n"
+    ));
     let (ts, v) = (t.column("time").unwrap(), t.column("v(c)").unwrap());
     let a = r / (2.0 * l);
     let w0 = 1.0 / (l * c).sqrt();
@@ -63,30 +74,49 @@ fn rlc(options: &str) -> (f64, f64) {
 #[test]
 fn rlc_ringing_frequency_and_decay() {
     let (f, d) = rlc("");
-    assert!(f < 1e-3 && d < 1e-3, "default options: frequency error {f:e}, decay error {d:e}");
+    assert!(
+        f < 1e-3 && d < 1e-3,
+        "default options: frequency error {f:e}, decay error {d:e}"
+    );
     let (f, d) = rlc(".options reltol=1e-6");
-    assert!(f < 1e-5 && d < 1e-5, "reltol=1e-6: frequency error {f:e}, decay error {d:e}");
+    assert!(
+        f < 1e-5 && d < 1e-5,
+        "reltol=1e-6: frequency error {f:e}, decay error {d:e}"
+    );
 }
 
 /// Rising crossings of `th`, linearly interpolated.
 fn crossings(t: &[f64], v: &[f64], th: f64) -> Vec<f64> {
-    (1..v.len()).filter(|&i| v[i - 1] < th && v[i] >= th).map(|i| t[i - 1] + (th - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1])).collect()
+    (1..v.len())
+        .filter(|&i| v[i - 1] < th && v[i] >= th)
+        .map(|i| t[i - 1] + (th - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1]))
+        .collect()
 }
 
 fn if_period_error(options: &str) -> f64 {
     let (i, c, rleak, ron, roff, vhi, vlo) = (1e-6, 1e-12, 1e7, 1e3, 1e12, 0.5, 0.2);
-    let text = format!("if neuron\n{options}\nI1 0 mem PULSE(0 {i} 0 1n)\nC1 mem 0 {c}\nRleak mem 0 {rleak}\nS1 mem 0 mem 0 sw\n.model sw sw vt=0.35 vh=0.15 ron={ron} roff={roff}\n.tran 1n 4u\n.end\n");
+    let text = format!(
+        "if neuron\n{options}\nI1 0 mem PULSE(0 {i} 0 1n)\nC1 mem 0 {c}\nRleak mem 0 {rleak}\nS1 mem 0 mem 0 sw\n.model sw sw vt=0.35 vh=0.15 ron={ron} roff={roff}\n.tran 1n 4u\n.end\n"
+    );
     let t = tran(&text);
     let (ts, v) = (t.column("time").unwrap(), t.column("v(mem)").unwrap());
     // closed form: leaky charge from vlo to vhi with the switch open, leaky discharge with it closed
     let par = |a: f64, b: f64| a * b / (a + b);
     let (r1, r2) = (par(rleak, roff), par(rleak, ron));
     let (vinf1, vinf2) = (i * r1, i * r2);
-    let period = r1 * c * ((vinf1 - vlo) / (vinf1 - vhi)).ln() + r2 * c * ((vhi - vinf2) / (vlo - vinf2)).ln();
+    let period = r1 * c * ((vinf1 - vlo) / (vinf1 - vhi)).ln()
+        + r2 * c * ((vhi - vinf2) / (vlo - vinf2)).ln();
     let sp = crossings(&ts, &v, 0.45);
-    assert!(sp.len() >= 5, "expected periodic firing, got {} spikes", sp.len());
+    assert!(
+        sp.len() >= 5,
+        "expected periodic firing, got {} spikes",
+        sp.len()
+    );
     let periods: Vec<f64> = sp.windows(2).map(|w| w[1] - w[0]).collect();
-    periods.iter().map(|p| ((p - period) / period).abs()).fold(0.0, f64::max)
+    periods
+        .iter()
+        .map(|p| ((p - period) / period).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Behavioral sources `B... V=expr` / `I=expr`: the expression is a compiled tape with exact
 //! reverse-mode derivatives, and its comparisons are event functions.
-use super::{remap_all, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all};
 use crate::netlist::expr::Tape;
 
 #[derive(Debug, Clone)]
@@ -19,9 +19,25 @@ pub struct Behavioral {
 }
 
 impl Behavioral {
-    pub fn new(p: usize, n: usize, voltage: bool, tape: Tape, input_ix: Vec<(usize, usize)>) -> Self {
+    pub fn new(
+        p: usize,
+        n: usize,
+        voltage: bool,
+        tape: Tape,
+        input_ix: Vec<(usize, usize)>,
+    ) -> Self {
         let k = input_ix.len();
-        Behavioral { p, n, voltage, br: 0, tape, input_ix, xin: vec![0.0; k], grad: vec![0.0; k], slots: vec![] }
+        Behavioral {
+            p,
+            n,
+            voltage,
+            br: 0,
+            tape,
+            input_ix,
+            xin: vec![0.0; k],
+            grad: vec![0.0; k],
+            slots: vec![],
+        }
     }
     pub fn is_voltage(&self) -> bool {
         self.voltage
@@ -57,9 +73,18 @@ impl Behavioral {
 impl DeviceOps for Behavioral {
     fn setup(&mut self, s: &mut Setup) {
         self.slots.clear();
-        let rows: Vec<usize> = if self.voltage { vec![self.br] } else { vec![self.p, self.n] };
+        let rows: Vec<usize> = if self.voltage {
+            vec![self.br]
+        } else {
+            vec![self.p, self.n]
+        };
         if self.voltage {
-            for r in [s.entry(self.p, self.br), s.entry(self.n, self.br), s.entry(self.br, self.p), s.entry(self.br, self.n)] {
+            for r in [
+                s.entry(self.p, self.br),
+                s.entry(self.n, self.br),
+                s.entry(self.br, self.p),
+                s.entry(self.br, self.n),
+            ] {
                 self.slots.push(r);
             }
         }

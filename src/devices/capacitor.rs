@@ -1,5 +1,5 @@
 //! Linear capacitor: q = C (v(a) - v(b)).
-use super::{remap_all, req2, stamp2, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all, req2, stamp2};
 
 #[derive(Debug, Clone)]
 pub struct Capacitor {
@@ -14,7 +14,13 @@ pub struct Capacitor {
 
 impl Capacitor {
     pub fn new(a: usize, b: usize, c: f64, ic: Option<f64>) -> Self {
-        Capacitor { a, b, c, ic, slots: [0; 4] }
+        Capacitor {
+            a,
+            b,
+            c,
+            ic,
+            slots: [0; 4],
+        }
     }
 }
 

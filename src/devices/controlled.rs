@@ -1,5 +1,5 @@
 //! Linear controlled sources: E (VCVS), G (VCCS), F (CCCS), H (CCVS).
-use super::{remap_all, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all};
 
 /// v(p) - v(n) = gain (v(cp) - v(cn)).
 #[derive(Debug, Clone)]
@@ -16,14 +16,30 @@ pub struct Vcvs {
 
 impl Vcvs {
     pub fn new(name: &str, p: usize, n: usize, cp: usize, cn: usize, gain: f64) -> Self {
-        Vcvs { name: name.into(), p, n, cp, cn, gain, br: 0, slots: [0; 6] }
+        Vcvs {
+            name: name.into(),
+            p,
+            n,
+            cp,
+            cn,
+            gain,
+            br: 0,
+            slots: [0; 6],
+        }
     }
 }
 
 impl DeviceOps for Vcvs {
     fn setup(&mut self, s: &mut Setup) {
         let k = self.br;
-        self.slots = [s.entry(self.p, k), s.entry(self.n, k), s.entry(k, self.p), s.entry(k, self.n), s.entry(k, self.cp), s.entry(k, self.cn)];
+        self.slots = [
+            s.entry(self.p, k),
+            s.entry(self.n, k),
+            s.entry(k, self.p),
+            s.entry(k, self.n),
+            s.entry(k, self.cp),
+            s.entry(k, self.cn),
+        ];
     }
     fn remap(&mut self, map: &[usize]) {
         remap_all(&mut self.slots, map);
@@ -60,13 +76,25 @@ pub struct Vccs {
 
 impl Vccs {
     pub fn new(p: usize, n: usize, cp: usize, cn: usize, gm: f64) -> Self {
-        Vccs { p, n, cp, cn, gm, slots: [0; 4] }
+        Vccs {
+            p,
+            n,
+            cp,
+            cn,
+            gm,
+            slots: [0; 4],
+        }
     }
 }
 
 impl DeviceOps for Vccs {
     fn setup(&mut self, s: &mut Setup) {
-        self.slots = [s.entry(self.p, self.cp), s.entry(self.p, self.cn), s.entry(self.n, self.cp), s.entry(self.n, self.cn)];
+        self.slots = [
+            s.entry(self.p, self.cp),
+            s.entry(self.p, self.cn),
+            s.entry(self.n, self.cp),
+            s.entry(self.n, self.cn),
+        ];
     }
     fn remap(&mut self, map: &[usize]) {
         remap_all(&mut self.slots, map);
@@ -101,7 +129,14 @@ pub struct Cccs {
 
 impl Cccs {
     pub fn new(p: usize, n: usize, ctrl: &str, gain: f64) -> Self {
-        Cccs { p, n, cb: 0, ctrl: ctrl.into(), gain, slots: [0; 2] }
+        Cccs {
+            p,
+            n,
+            cb: 0,
+            ctrl: ctrl.into(),
+            gain,
+            slots: [0; 2],
+        }
     }
 }
 
@@ -139,14 +174,29 @@ pub struct Ccvs {
 
 impl Ccvs {
     pub fn new(name: &str, p: usize, n: usize, ctrl: &str, r: f64) -> Self {
-        Ccvs { name: name.into(), p, n, cb: 0, ctrl: ctrl.into(), r, br: 0, slots: [0; 5] }
+        Ccvs {
+            name: name.into(),
+            p,
+            n,
+            cb: 0,
+            ctrl: ctrl.into(),
+            r,
+            br: 0,
+            slots: [0; 5],
+        }
     }
 }
 
 impl DeviceOps for Ccvs {
     fn setup(&mut self, s: &mut Setup) {
         let k = self.br;
-        self.slots = [s.entry(self.p, k), s.entry(self.n, k), s.entry(k, self.p), s.entry(k, self.n), s.entry(k, self.cb)];
+        self.slots = [
+            s.entry(self.p, k),
+            s.entry(self.n, k),
+            s.entry(k, self.p),
+            s.entry(k, self.n),
+            s.entry(k, self.cb),
+        ];
     }
     fn remap(&mut self, map: &[usize]) {
         remap_all(&mut self.slots, map);

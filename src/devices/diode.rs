@@ -1,5 +1,5 @@
 //! Junction diode (SPICE level 1): IS N RS CJO VJ M FC TT BV IBV.
-use super::{depletion, pnjlim, remap_all, req2, stamp2, DeviceOps, Load, Setup, K_OVER_Q};
+use super::{DeviceOps, K_OVER_Q, Load, Setup, depletion, pnjlim, remap_all, req2, stamp2};
 
 #[derive(Debug, Clone)]
 pub struct DiodeModel {
@@ -33,7 +33,21 @@ pub struct DiodeModel {
 
 impl Default for DiodeModel {
     fn default() -> Self {
-        DiodeModel { is: 1e-14, n: 1.0, rs: 0.0, cjo: 0.0, vj: 1.0, m: 0.5, fc: 0.5, tt: 0.0, bv: None, ibv: 1e-3, eg: 1.11, xti: 3.0, tnom: 300.15 }
+        DiodeModel {
+            is: 1e-14,
+            n: 1.0,
+            rs: 0.0,
+            cjo: 0.0,
+            vj: 1.0,
+            m: 0.5,
+            fc: 0.5,
+            tt: 0.0,
+            bv: None,
+            ibv: 1e-3,
+            eg: 1.11,
+            xti: 3.0,
+            tnom: 300.15,
+        }
     }
 }
 
@@ -52,7 +66,16 @@ pub struct Diode {
 
 impl Diode {
     pub fn new(a: usize, ai: usize, k: usize, model: DiodeModel, area: f64, off: bool) -> Self {
-        Diode { a, ai, k, model, area, off, vd_old: 0.0, slots: [0; 8] }
+        Diode {
+            a,
+            ai,
+            k,
+            model,
+            area,
+            off,
+            vd_old: 0.0,
+            slots: [0; 8],
+        }
     }
 
     /// Effective breakdown knee so the reverse current at -BV is IBV (ngspice diotemp.c).
@@ -126,14 +149,15 @@ impl DeviceOps for Diode {
             }
             vd = v;
             // breakdown side: limit the reflected voltage the same way
-            if let Some(xbv) = self.xbv(nvt, is) {
-                if vd < (-xbv).min(0.0) + 10.0 * nvt && vd < 0.0 {
-                    let (vr, lim2) = pnjlim(-(vd + xbv), -(self.vd_old + xbv), nvt, vcrit);
-                    if lim2 {
-                        l.noncon = true;
-                    }
-                    vd = -(vr + xbv);
+            if let Some(xbv) = self.xbv(nvt, is)
+                && vd < (-xbv).min(0.0) + 10.0 * nvt
+                && vd < 0.0
+            {
+                let (vr, lim2) = pnjlim(-(vd + xbv), -(self.vd_old + xbv), nvt, vcrit);
+                if lim2 {
+                    l.noncon = true;
                 }
+                vd = -(vr + xbv);
             }
         }
         self.vd_old = vd;

@@ -1,5 +1,5 @@
 //! Linear inductor with a branch current: v(a) - v(b) = d(L i)/dt.
-use super::{remap_all, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all};
 
 #[derive(Debug, Clone)]
 pub struct Inductor {
@@ -16,14 +16,28 @@ pub struct Inductor {
 
 impl Inductor {
     pub fn new(name: &str, a: usize, b: usize, l: f64, ic: Option<f64>) -> Self {
-        Inductor { name: name.to_string(), a, b, l, ic, br: 0, slots: [0; 5] }
+        Inductor {
+            name: name.to_string(),
+            a,
+            b,
+            l,
+            ic,
+            br: 0,
+            slots: [0; 5],
+        }
     }
 }
 
 impl DeviceOps for Inductor {
     fn setup(&mut self, s: &mut Setup) {
         let (a, b, k) = (self.a, self.b, self.br);
-        self.slots = [s.entry(a, k), s.entry(b, k), s.entry(k, a), s.entry(k, b), s.entry(k, k)];
+        self.slots = [
+            s.entry(a, k),
+            s.entry(b, k),
+            s.entry(k, a),
+            s.entry(k, b),
+            s.entry(k, k),
+        ];
     }
     fn remap(&mut self, map: &[usize]) {
         remap_all(&mut self.slots, map);

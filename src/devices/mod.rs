@@ -185,13 +185,23 @@ impl Device {
             Device::L(d) => [&mut d.a, &mut d.b, &mut d.br].into_iter().for_each(r),
             Device::V(d) => [&mut d.p, &mut d.n, &mut d.br].into_iter().for_each(r),
             Device::I(d) => [&mut d.p, &mut d.n].into_iter().for_each(r),
-            Device::E(d) => [&mut d.p, &mut d.n, &mut d.cp, &mut d.cn, &mut d.br].into_iter().for_each(r),
-            Device::G(d) => [&mut d.p, &mut d.n, &mut d.cp, &mut d.cn].into_iter().for_each(r),
+            Device::E(d) => [&mut d.p, &mut d.n, &mut d.cp, &mut d.cn, &mut d.br]
+                .into_iter()
+                .for_each(r),
+            Device::G(d) => [&mut d.p, &mut d.n, &mut d.cp, &mut d.cn]
+                .into_iter()
+                .for_each(r),
             Device::F(d) => [&mut d.p, &mut d.n, &mut d.cb].into_iter().for_each(r),
-            Device::H(d) => [&mut d.p, &mut d.n, &mut d.cb, &mut d.br].into_iter().for_each(r),
+            Device::H(d) => [&mut d.p, &mut d.n, &mut d.cb, &mut d.br]
+                .into_iter()
+                .for_each(r),
             Device::D(d) => [&mut d.a, &mut d.ai, &mut d.k].into_iter().for_each(r),
-            Device::M1(d) => [&mut d.d, &mut d.g, &mut d.s, &mut d.b].into_iter().for_each(r),
-            Device::S(d) => [&mut d.a, &mut d.b, &mut d.cp, &mut d.cn].into_iter().for_each(r),
+            Device::M1(d) => [&mut d.d, &mut d.g, &mut d.s, &mut d.b]
+                .into_iter()
+                .for_each(r),
+            Device::S(d) => [&mut d.a, &mut d.b, &mut d.cp, &mut d.cn]
+                .into_iter()
+                .for_each(r),
             Device::B(d) => d.renumber(m),
         }
     }
@@ -241,13 +251,25 @@ pub fn pnjlim(vnew: f64, vold: f64, vt: f64, vcrit: f64) -> (f64, bool) {
     if vnew > vcrit && (vnew - vold).abs() > vt + vt {
         if vold > 0.0 {
             let arg = 1.0 + (vnew - vold) / vt;
-            if arg > 0.0 { (vold + vt * arg.ln(), true) } else { (vcrit, true) }
+            if arg > 0.0 {
+                (vold + vt * arg.ln(), true)
+            } else {
+                (vcrit, true)
+            }
         } else {
             (vt * (vnew / vt).ln(), true)
         }
     } else if vnew < 0.0 {
-        let arg = if vold > 0.0 { -vold - 1.0 } else { 2.0 * vold - 1.0 };
-        if vnew < arg { (arg, true) } else { (vnew, false) }
+        let arg = if vold > 0.0 {
+            -vold - 1.0
+        } else {
+            2.0 * vold - 1.0
+        };
+        if vnew < arg {
+            (arg, true)
+        } else {
+            (vnew, false)
+        }
     } else {
         (vnew, false)
     }
@@ -298,7 +320,13 @@ pub fn fetlim(vnew: f64, vold: f64, vto: f64) -> f64 {
 /// ngspice's drain-source voltage limiting (DEVlimvds).
 pub fn limvds(vnew: f64, vold: f64) -> f64 {
     if vold >= 3.5 {
-        if vnew > vold { vnew.min(3.0 * vold + 2.0) } else if vnew < 3.5 { vnew.max(2.0) } else { vnew }
+        if vnew > vold {
+            vnew.min(3.0 * vold + 2.0)
+        } else if vnew < 3.5 {
+            vnew.max(2.0)
+        } else {
+            vnew
+        }
     } else if vnew > vold {
         vnew.min(4.0)
     } else {
@@ -315,7 +343,11 @@ pub fn depletion(v: f64, cj0: f64, vj: f64, m: f64, fc: f64) -> (f64, f64) {
     let fcv = fc * vj;
     if v < fcv {
         let arg = 1.0 - v / vj;
-        let sarg = if m == 0.5 { 1.0 / arg.sqrt() } else { (-m * arg.ln()).exp() };
+        let sarg = if m == 0.5 {
+            1.0 / arg.sqrt()
+        } else {
+            (-m * arg.ln()).exp()
+        };
         (vj * cj0 * (1.0 - arg * sarg) / (1.0 - m), cj0 * sarg)
     } else {
         let f1 = vj * (1.0 - (1.0 - fc).powf(1.0 - m)) / (1.0 - m);

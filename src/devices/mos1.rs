@@ -4,7 +4,7 @@
 //! The Meyer capacitances are not derived from a charge, so (as in ngspice) the gate charges are
 //! accumulated from the last accepted time point: q = q_old + (C(v) + C(v_old))/2 * (v - v_old),
 //! with ngspice's "half capacitance" bookkeeping.
-use super::{depletion, fetlim, limvds, pnjlim, remap_all, DeviceOps, Load, Setup, K_OVER_Q};
+use super::{DeviceOps, K_OVER_Q, Load, Setup, depletion, fetlim, limvds, pnjlim, remap_all};
 
 #[derive(Debug, Clone)]
 pub struct Mos1Model {
@@ -45,7 +45,28 @@ pub struct Mos1Model {
 
 impl Default for Mos1Model {
     fn default() -> Self {
-        Mos1Model { sign: 1.0, vto: 0.0, kp: 2e-5, gamma: 0.0, phi: 0.6, lambda: 0.0, tox: None, cgso: 0.0, cgdo: 0.0, cgbo: 0.0, cbd: 0.0, cbs: 0.0, cj: 0.0, cjsw: 0.0, mjsw: 0.5, pb: 0.8, mj: 0.5, fc: 0.5, is: 1e-14, ld: 0.0 }
+        Mos1Model {
+            sign: 1.0,
+            vto: 0.0,
+            kp: 2e-5,
+            gamma: 0.0,
+            phi: 0.6,
+            lambda: 0.0,
+            tox: None,
+            cgso: 0.0,
+            cgdo: 0.0,
+            cgbo: 0.0,
+            cbd: 0.0,
+            cbs: 0.0,
+            cj: 0.0,
+            cjsw: 0.0,
+            mjsw: 0.5,
+            pb: 0.8,
+            mj: 0.5,
+            fc: 0.5,
+            is: 1e-14,
+            ld: 0.0,
+        }
     }
 }
 
@@ -82,8 +103,42 @@ const EPS_OX: f64 = 3.9 * 8.854214871e-12;
 
 impl Mos1 {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(d: usize, g: usize, s: usize, b: usize, model: Mos1Model, w: f64, l: f64, m: f64, geo: [f64; 4], off: bool) -> Self {
-        Mos1 { d, g, s, b, model, w, l, m, ad: geo[0], as_: geo[1], pd: geo[2], ps: geo[3], off, vold: [0.0; 3], acc_half: [0.0; 3], acc_v: [0.0; 3], acc_q: [0.0; 3], acc_valid: false, cur_half: [0.0; 3], cur_v: [0.0; 3], cur_q: [0.0; 3], slots: [0; 16] }
+    pub fn new(
+        d: usize,
+        g: usize,
+        s: usize,
+        b: usize,
+        model: Mos1Model,
+        w: f64,
+        l: f64,
+        m: f64,
+        geo: [f64; 4],
+        off: bool,
+    ) -> Self {
+        Mos1 {
+            d,
+            g,
+            s,
+            b,
+            model,
+            w,
+            l,
+            m,
+            ad: geo[0],
+            as_: geo[1],
+            pd: geo[2],
+            ps: geo[3],
+            off,
+            vold: [0.0; 3],
+            acc_half: [0.0; 3],
+            acc_v: [0.0; 3],
+            acc_q: [0.0; 3],
+            acc_valid: false,
+            cur_half: [0.0; 3],
+            cur_v: [0.0; 3],
+            cur_q: [0.0; 3],
+            slots: [0; 16],
+        }
     }
 
     fn leff(&self) -> f64 {
@@ -94,12 +149,23 @@ impl Mos1 {
     fn ids(&self, vgs: f64, vds: f64, vbs: f64) -> (f64, f64, f64, f64, f64, f64) {
         let md = &self.model;
         let sphi = md.phi.sqrt();
-        let sarg = if vbs <= 0.0 { (md.phi - vbs).sqrt() } else { (sphi - vbs / (2.0 * sphi)).max(0.0) };
+        let sarg = if vbs <= 0.0 {
+            (md.phi - vbs).sqrt()
+        } else {
+            (sphi - vbs / (2.0 * sphi)).max(0.0)
+        };
         let von = md.vto * md.sign + md.gamma * (sarg - sphi);
-        let von = von * 1.0;
         let vgst = vgs - von;
         let vdsat = vgst.max(0.0);
-        let arg = if sarg <= 0.0 { 0.0 } else { md.gamma / (2.0 * sarg) };
+        // d von / d vbs, exact on both branches of sarg (ngspice uses gamma/(2 sarg) on both,
+        // which is slightly off for forward body bias)
+        let arg = if sarg <= 0.0 {
+            0.0
+        } else if vbs <= 0.0 {
+            md.gamma / (2.0 * sarg)
+        } else {
+            md.gamma / (2.0 * sphi)
+        };
         let beta = md.kp * self.w * self.m / self.leff();
         if vgst <= 0.0 {
             return (0.0, 0.0, 0.0, 0.0, von, vdsat);
@@ -127,7 +193,11 @@ impl Mos1 {
         } else if vgst <= -phi / 2.0 {
             [0.0, 0.0, -vgst * cox / (2.0 * phi)]
         } else if vgst <= 0.0 {
-            [vgst * cox / (1.5 * phi) + cox / 3.0, 0.0, -vgst * cox / (2.0 * phi)]
+            [
+                vgst * cox / (1.5 * phi) + cox / 3.0,
+                0.0,
+                -vgst * cox / (2.0 * phi),
+            ]
         } else {
             let vds = vgs - vgd;
             if vdsat <= vds {
@@ -136,7 +206,11 @@ impl Mos1 {
                 let vddif = 2.0 * vdsat - vds;
                 let vddif1 = vdsat - vds;
                 let vddif2 = vddif * vddif;
-                [cox * (1.0 - vddif1 * vddif1 / vddif2) / 3.0, cox * (1.0 - vdsat * vdsat / vddif2) / 3.0, 0.0]
+                [
+                    cox * (1.0 - vddif1 * vddif1 / vddif2) / 3.0,
+                    cox * (1.0 - vdsat * vdsat / vddif2) / 3.0,
+                    0.0,
+                ]
             }
         }
     }
@@ -165,10 +239,15 @@ impl DeviceOps for Mos1 {
         let vt = K_OVER_Q * l.temp;
         let x = l.x;
         // polarity-normalised terminal voltages
-        let (xd, xg, xs, xb) = (sg * x[self.d], sg * x[self.g], sg * x[self.s], sg * x[self.b]);
+        let (xd, xg, xs, xb) = (
+            sg * x[self.d],
+            sg * x[self.g],
+            sg * x[self.s],
+            sg * x[self.b],
+        );
         let mut vbs = xb - xs;
         let mut vgs = xg - xs;
-        let mut vds = xd - xs;
+        let mut vds: f64;
         if l.init_junctions {
             if self.off {
                 vbs = 0.0;
@@ -238,7 +317,11 @@ impl DeviceOps for Mos1 {
         let dvds = (xd - xs) - vds;
         let dvbd = dvbs - dvds;
         // drain current id flows d -> s. Partials wrt (vgs, vds, vbs) in each mode:
-        let (did_vgs, did_vds, did_vbs) = if mode > 0.0 { (gm, gds, gmbs) } else { (-gm, gm + gds + gmbs, -gmbs) };
+        let (did_vgs, did_vds, did_vbs) = if mode > 0.0 {
+            (gm, gds, gmbs)
+        } else {
+            (-gm, gm + gds + gmbs, -gmbs)
+        };
         // in reverse mode id = -f(vgd, -vds, vbd): d/dvgs = -gm; d/dvds = gm + gds + gmbs; d/dvbs = -gmbs
         let id_x = id + did_vgs * dvgs + did_vds * dvds + did_vbs * dvbs;
         let ibs = cbs + gbs * dvbs; // current b -> s through the junction
@@ -252,9 +335,19 @@ impl DeviceOps for Mos1 {
         l.f[self.b] += sg * fb;
         // Jacobian in terms of (vd, vg, vs, vb): vgs = vg - vs, vds = vd - vs, vbs = vb - vs.
         // d(fd)/d(vd, vg, vs, vb)
-        let jd = [did_vds + gbd, did_vgs, -(did_vgs + did_vds + did_vbs) - 0.0, did_vbs - gbd];
+        let jd = [
+            did_vds + gbd,
+            did_vgs,
+            -(did_vgs + did_vds + did_vbs) - 0.0,
+            did_vbs - gbd,
+        ];
         let jd = [jd[0], jd[1], jd[2], jd[3]];
-        let js_ = [-did_vds, -did_vgs, did_vgs + did_vds + did_vbs + gbs, -did_vbs - gbs];
+        let js_ = [
+            -did_vds,
+            -did_vgs,
+            did_vgs + did_vds + did_vbs + gbs,
+            -did_vbs - gbs,
+        ];
         let jb = [-gbd, 0.0, -gbs, gbs + gbd];
         // jd: d(id)/dvd = did_vds; d(-ibd)/dvd: ibd depends on vbd = vb - vd => d(-ibd)/dvd = gbd
         // d(-ibd)/dvb = -gbd; d(-ibd)/dvs = 0
@@ -271,10 +364,14 @@ impl DeviceOps for Mos1 {
         let cgdo = md.cgdo * self.w * self.m;
         let cgbo = md.cgbo * leff * self.m;
         // junction depletion charges (bulk-drain, bulk-source)
-        let (czbd, czbs) = if md.cbd != 0.0 || md.cbs != 0.0 { (md.cbd * self.m, md.cbs * self.m) } else { (md.cj * self.ad * self.m, md.cj * self.as_ * self.m) };
+        let (czbd, czbs) = if md.cbd != 0.0 || md.cbs != 0.0 {
+            (md.cbd * self.m, md.cbs * self.m)
+        } else {
+            (md.cj * self.ad * self.m, md.cj * self.as_ * self.m)
+        };
         let (czbdsw, czbssw) = (md.cjsw * self.pd * self.m, md.cjsw * self.ps * self.m);
-        let vbd_x = (xb - xd);
-        let vbs_x = (xb - xs);
+        let vbd_x = xb - xd;
+        let vbs_x = xb - xs;
         let (qbd1, cbd1) = depletion(vbd, czbd, md.pb, md.mj, md.fc);
         let (qbd2, cbd2) = depletion(vbd, czbdsw, md.pb, md.mjsw, md.fc);
         let (qbs1, cbs1) = depletion(vbs, czbs, md.pb, md.mj, md.fc);
@@ -287,9 +384,19 @@ impl DeviceOps for Mos1 {
         let vgs_x = xg - xs;
         let vgd_x = xg - xd;
         let vgb_x = xg - xb;
-        let cox = md.tox.map(|t| EPS_OX / t * leff * self.w * self.m).unwrap_or(0.0);
+        let cox = md
+            .tox
+            .map(|t| EPS_OX / t * leff * self.w * self.m)
+            .unwrap_or(0.0);
         let half = if cox > 0.0 {
-            let h = Self::qmeyer(if mode > 0.0 { vgs } else { vgd }, if mode > 0.0 { vgd } else { vgs }, von, vdsat, md.phi, cox);
+            let h = Self::qmeyer(
+                if mode > 0.0 { vgs } else { vgd },
+                if mode > 0.0 { vgd } else { vgs },
+                von,
+                vdsat,
+                md.phi,
+                cox,
+            );
             if mode > 0.0 { h } else { [h[1], h[0], h[2]] }
         } else {
             [0.0; 3]

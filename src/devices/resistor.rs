@@ -1,5 +1,5 @@
 //! Linear resistor: i = (v(a) - v(b)) / R.
-use super::{remap_all, req2, stamp2, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all, req2, stamp2};
 
 #[derive(Debug, Clone)]
 pub struct Resistor {
@@ -12,7 +12,12 @@ pub struct Resistor {
 
 impl Resistor {
     pub fn new(a: usize, b: usize, r: f64) -> Self {
-        Resistor { a, b, g: 1.0 / r, slots: [0; 4] }
+        Resistor {
+            a,
+            b,
+            g: 1.0 / r,
+            slots: [0; 4],
+        }
     }
 }
 

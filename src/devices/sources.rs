@@ -1,6 +1,6 @@
 //! Independent voltage and current sources.
 use super::waveform::Wave;
-use super::{remap_all, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all};
 
 #[derive(Debug, Clone)]
 pub struct VSource {
@@ -16,7 +16,15 @@ pub struct VSource {
 
 impl VSource {
     pub fn new(name: &str, p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
-        VSource { name: name.to_string(), p, n, dc, wave, br: 0, slots: [0; 4] }
+        VSource {
+            name: name.to_string(),
+            p,
+            n,
+            dc,
+            wave,
+            br: 0,
+            slots: [0; 4],
+        }
     }
     /// Source value at the load's time and mode.
     pub fn value(dc: Option<f64>, wave: &Wave, l: &Load) -> f64 {

@@ -3,7 +3,7 @@
 //! The switch's state changes only at accepted time points; the crossing of VT +- VH is an
 //! event the time stepper locates, so the state flips at the crossing instant instead of at
 //! whatever time point happens to follow it.
-use super::{remap_all, req2, stamp2, DeviceOps, Load, Setup};
+use super::{DeviceOps, Load, Setup, remap_all, req2, stamp2};
 
 #[derive(Debug, Clone)]
 pub struct SwitchModel {
@@ -30,8 +30,25 @@ pub struct Switch {
 }
 
 impl Switch {
-    pub fn new(a: usize, b: usize, cp: usize, cn: usize, model: SwitchModel, init_on: bool) -> Self {
-        Switch { a, b, cp, cn, model, on: init_on, init_on, started: false, slots: [0; 4] }
+    pub fn new(
+        a: usize,
+        b: usize,
+        cp: usize,
+        cn: usize,
+        model: SwitchModel,
+        init_on: bool,
+    ) -> Self {
+        Switch {
+            a,
+            b,
+            cp,
+            cn,
+            model,
+            on: init_on,
+            init_on,
+            started: false,
+            slots: [0; 4],
+        }
     }
     fn decide(&self, vc: f64, was_on: bool) -> bool {
         let m = &self.model;
@@ -55,8 +72,16 @@ impl DeviceOps for Switch {
     fn load(&mut self, l: &mut Load) {
         let vc = l.x[self.cp] - l.x[self.cn];
         // In DC analyses the state follows the control (with hysteresis from the held state).
-        let on = if l.dc { self.decide(vc, if self.started { self.on } else { self.init_on }) } else { self.on };
-        let g = if on { 1.0 / self.model.ron } else { 1.0 / self.model.roff };
+        let on = if l.dc {
+            self.decide(vc, if self.started { self.on } else { self.init_on })
+        } else {
+            self.on
+        };
+        let g = if on {
+            1.0 / self.model.ron
+        } else {
+            1.0 / self.model.roff
+        };
         let i = g * (l.x[self.a] - l.x[self.b]);
         l.f[self.a] += i;
         l.f[self.b] -= i;
@@ -73,7 +98,11 @@ impl DeviceOps for Switch {
     fn events(&mut self, x: &[f64], _t: f64, out: &mut [f64]) {
         let vc = x[self.cp] - x[self.cn];
         // the threshold that would flip the present state
-        out[0] = if self.on { vc - (self.model.vt - self.model.vh) } else { vc - (self.model.vt + self.model.vh) };
+        out[0] = if self.on {
+            vc - (self.model.vt - self.model.vh)
+        } else {
+            vc - (self.model.vt + self.model.vh)
+        };
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.a, self.b, self.cp, self.cn]);

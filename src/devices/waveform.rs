@@ -6,17 +6,46 @@
 pub enum Wave {
     Dc(f64),
     /// PULSE(V1 V2 TD TR TF PW PER): TR/TF default to tstep, PW/PER to tstop.
-    Pulse { v1: f64, v2: f64, td: f64, tr: Option<f64>, tf: Option<f64>, pw: Option<f64>, per: Option<f64> },
+    Pulse {
+        v1: f64,
+        v2: f64,
+        td: f64,
+        tr: Option<f64>,
+        tf: Option<f64>,
+        pw: Option<f64>,
+        per: Option<f64>,
+    },
     /// SIN(VO VA FREQ TD THETA PHASE): value VO + VA sin(phase) before TD.
-    Sin { vo: f64, va: f64, freq: Option<f64>, td: f64, theta: f64, phase_deg: f64 },
+    Sin {
+        vo: f64,
+        va: f64,
+        freq: Option<f64>,
+        td: f64,
+        theta: f64,
+        phase_deg: f64,
+    },
     /// EXP(V1 V2 TD1 TAU1 TD2 TAU2): TD2 is measured from t = 0.
-    Exp { v1: f64, v2: f64, td1: f64, tau1: Option<f64>, td2: Option<f64>, tau2: Option<f64> },
+    Exp {
+        v1: f64,
+        v2: f64,
+        td1: f64,
+        tau1: Option<f64>,
+        td2: Option<f64>,
+        tau2: Option<f64>,
+    },
     /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn.
     Pwl(Vec<(f64, f64)>),
 }
 
 impl Wave {
-    fn pulse_params(tr: Option<f64>, tf: Option<f64>, pw: Option<f64>, per: Option<f64>, tstep: f64, tstop: f64) -> (f64, f64, f64, f64) {
+    fn pulse_params(
+        tr: Option<f64>,
+        tf: Option<f64>,
+        pw: Option<f64>,
+        per: Option<f64>,
+        tstep: f64,
+        tstop: f64,
+    ) -> (f64, f64, f64, f64) {
         let tr = tr.filter(|v| *v != 0.0).unwrap_or(tstep);
         let tf = tf.filter(|v| *v != 0.0).unwrap_or(tstep);
         let pw = pw.unwrap_or(tstop);
@@ -28,7 +57,15 @@ impl Wave {
     pub fn value(&self, t: f64, tstep: f64, tstop: f64) -> f64 {
         match self {
             Wave::Dc(v) => *v,
-            Wave::Pulse { v1, v2, td, tr, tf, pw, per } => {
+            Wave::Pulse {
+                v1,
+                v2,
+                td,
+                tr,
+                tf,
+                pw,
+                per,
+            } => {
                 let (tr, tf, pw, per) = Self::pulse_params(*tr, *tf, *pw, *per, tstep, tstop);
                 let mut tt = t - td;
                 if tt > per && per > 0.0 {
@@ -44,13 +81,31 @@ impl Wave {
                     v2 + (v1 - v2) * (tt - tr - pw) / tf
                 }
             }
-            Wave::Sin { vo, va, freq, td, theta, phase_deg } => {
+            Wave::Sin {
+                vo,
+                va,
+                freq,
+                td,
+                theta,
+                phase_deg,
+            } => {
                 let f = freq.filter(|f| *f != 0.0).unwrap_or(1.0 / tstop);
                 let ph = phase_deg.to_radians();
                 let tt = t - td;
-                if tt <= 0.0 { vo + va * ph.sin() } else { vo + va * (2.0 * std::f64::consts::PI * f * tt + ph).sin() * (-tt * theta).exp() }
+                if tt <= 0.0 {
+                    vo + va * ph.sin()
+                } else {
+                    vo + va * (2.0 * std::f64::consts::PI * f * tt + ph).sin() * (-tt * theta).exp()
+                }
             }
-            Wave::Exp { v1, v2, td1, tau1, td2, tau2 } => {
+            Wave::Exp {
+                v1,
+                v2,
+                td1,
+                tau1,
+                td2,
+                tau2,
+            } => {
                 let tau1 = tau1.filter(|v| *v != 0.0).unwrap_or(tstep);
                 let td2 = td2.filter(|v| *v != 0.0).unwrap_or(td1 + tstep);
                 let tau2 = tau2.filter(|v| *v != 0.0).unwrap_or(tstep);
@@ -59,7 +114,8 @@ impl Wave {
                 } else if t <= td2 {
                     v1 + (v2 - v1) * (1.0 - (-(t - td1) / tau1).exp())
                 } else {
-                    v1 + (v2 - v1) * (1.0 - (-(t - td1) / tau1).exp()) + (v1 - v2) * (1.0 - (-(t - td2) / tau2).exp())
+                    v1 + (v2 - v1) * (1.0 - (-(t - td1) / tau1).exp())
+                        + (v1 - v2) * (1.0 - (-(t - td2) / tau2).exp())
                 }
             }
             Wave::Pwl(pts) => {
@@ -75,7 +131,11 @@ impl Wave {
                 }
                 let (t0, v0) = pts[k - 1];
                 let (t1, v1) = pts[k];
-                if t1 == t0 { v1 } else { v0 + (v1 - v0) * (t - t0) / (t1 - t0) }
+                if t1 == t0 {
+                    v1
+                } else {
+                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+                }
             }
         }
     }
@@ -89,9 +149,20 @@ impl Wave {
         };
         match self {
             Wave::Dc(_) => {}
-            Wave::Pulse { td, tr, tf, pw, per, .. } => {
+            Wave::Pulse {
+                td,
+                tr,
+                tf,
+                pw,
+                per,
+                ..
+            } => {
                 let (tr, tf, pw, per) = Self::pulse_params(*tr, *tf, *pw, *per, tstep, tstop);
-                let first = if t0 > *td && per > 0.0 { ((t0 - td) / per).floor().max(0.0) } else { 0.0 };
+                let first = if t0 > *td && per > 0.0 {
+                    ((t0 - td) / per).floor().max(0.0)
+                } else {
+                    0.0
+                };
                 let mut k = first;
                 loop {
                     let base = td + k * per;
@@ -126,24 +197,52 @@ mod tests {
     use super::*;
     #[test]
     fn pulse_shape_and_defaults() {
-        let w = Wave::Pulse { v1: 0.0, v2: 1.0, td: 1e-9, tr: None, tf: None, pw: Some(5e-9), per: Some(20e-9) };
+        let w = Wave::Pulse {
+            v1: 0.0,
+            v2: 1.0,
+            td: 1e-9,
+            tr: None,
+            tf: None,
+            pw: Some(5e-9),
+            per: Some(20e-9),
+        };
         // TR/TF default to tstep = 1 ns
         assert_eq!(w.value(0.5e-9, 1e-9, 100e-9), 0.0);
         assert!((w.value(1.5e-9, 1e-9, 100e-9) - 0.5).abs() < 1e-12);
         assert_eq!(w.value(4e-9, 1e-9, 100e-9), 1.0);
         assert!((w.value(7.5e-9, 1e-9, 100e-9) - 0.5).abs() < 1e-12);
-        assert!((w.value(21.5e-9, 1e-9, 100e-9) - 0.5).abs() < 1e-9, "periodic");
+        assert!(
+            (w.value(21.5e-9, 1e-9, 100e-9) - 0.5).abs() < 1e-9,
+            "periodic"
+        );
     }
     #[test]
     fn exp_td2_from_zero_and_pwl_hold() {
-        let w = Wave::Exp { v1: 0.0, v2: 1.0, td1: 1.0, tau1: Some(1.0), td2: Some(3.0), tau2: Some(1.0) };
+        let w = Wave::Exp {
+            v1: 0.0,
+            v2: 1.0,
+            td1: 1.0,
+            tau1: Some(1.0),
+            td2: Some(3.0),
+            tau2: Some(1.0),
+        };
         let v3 = 1.0 - (-2.0f64).exp();
         assert!((w.value(3.0, 0.1, 10.0) - v3).abs() < 1e-12);
         let p = Wave::Pwl(vec![(1.0, 2.0), (2.0, 4.0)]);
         assert_eq!(p.value(0.0, 0.1, 5.0), 2.0);
         assert_eq!(p.value(1.5, 0.1, 5.0), 3.0);
         assert_eq!(p.value(9.0, 0.1, 5.0), 4.0);
-        let s = Wave::Sin { vo: 1.0, va: 2.0, freq: Some(1.0), td: 1.0, theta: 0.0, phase_deg: 90.0 };
-        assert!((s.value(0.5, 0.1, 5.0) - 3.0).abs() < 1e-12, "sin before td holds vo + va sin(phase)");
+        let s = Wave::Sin {
+            vo: 1.0,
+            va: 2.0,
+            freq: Some(1.0),
+            td: 1.0,
+            theta: 0.0,
+            phase_deg: 90.0,
+        };
+        assert!(
+            (s.value(0.5, 0.1, 5.0) - 3.0).abs() < 1e-12,
+            "sin before td holds vo + va sin(phase)"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! models resolved, nodes and branch currents numbered, structural errors found.
 
 use super::expr::{self, Env, Expr, Func, Input, Tape};
-use super::lexer::{join_tokens, loc_at, Card, Lexed, Tok, TokKind};
+use super::lexer::{Card, Lexed, Tok, TokKind, join_tokens, loc_at};
 use super::number::parse_number;
 use crate::circuit::{Analysis, Circuit, Method, Options, Sweep, SweepTarget};
 use crate::devices::behavioral::Behavioral;
@@ -44,10 +44,6 @@ pub struct Netlist {
     pub warnings: Vec<String>,
 }
 
-fn err_at(msg: impl Into<String>, t: &Tok) -> Error {
-    Error::netlist(msg, Some(&t.loc))
-}
-
 impl Netlist {
     /// Builds the scope tree from lexed cards.
     pub fn parse(lexed: &Lexed) -> Result<Netlist> {
@@ -63,7 +59,11 @@ impl Netlist {
                         let Some(n) = card.toks.get(1) else {
                             return Err(Error::netlist(".subckt needs a name", Some(&card.loc)));
                         };
-                        let mut sc = Scope { name: n.text.clone(), loc: Some(card.loc.clone()), ..Default::default() };
+                        let mut sc = Scope {
+                            name: n.text.clone(),
+                            loc: Some(card.loc.clone()),
+                            ..Default::default()
+                        };
                         let rest = &card.toks[2..];
                         let mut i = 0;
                         while i < rest.len() {
@@ -72,9 +72,19 @@ impl Netlist {
                                 i += 1;
                                 continue;
                             }
-                            if rest.get(i + 1).map(|x| x.kind == TokKind::Eq).unwrap_or(false) {
+                            if rest
+                                .get(i + 1)
+                                .map(|x| x.kind == TokKind::Eq)
+                                .unwrap_or(false)
+                            {
                                 let Some(v) = rest.get(i + 2) else {
-                                    return Err(Error::syntax(format!("missing value for subcircuit parameter '{}'", t.text), &t.loc));
+                                    return Err(Error::syntax(
+                                        format!(
+                                            "missing value for subcircuit parameter '{}'",
+                                            t.text
+                                        ),
+                                        &t.loc,
+                                    ));
                                 };
                                 sc.defaults.push((t.text.clone(), v.clone()));
                                 i += 3;
@@ -85,7 +95,10 @@ impl Netlist {
                                 continue;
                             }
                             if !sc.defaults.is_empty() {
-                                return Err(Error::syntax(format!("unexpected '{}' after subcircuit parameters", t.raw), &t.loc));
+                                return Err(Error::syntax(
+                                    format!("unexpected '{}' after subcircuit parameters", t.raw),
+                                    &t.loc,
+                                ));
                             }
                             sc.ports.push(t.text.clone());
                             i += 1;
@@ -94,13 +107,22 @@ impl Netlist {
                     }
                     "ends" => {
                         if stack.len() < 2 {
-                            return Err(Error::netlist(".ends without a matching .subckt", Some(&card.loc)));
+                            return Err(Error::netlist(
+                                ".ends without a matching .subckt",
+                                Some(&card.loc),
+                            ));
                         }
                         let sc = stack.pop().unwrap_or_default();
-                        if let Some(n) = card.toks.get(1) {
-                            if n.text != sc.name {
-                                return Err(Error::netlist(format!(".ends {} does not match the open .subckt {}", n.text, sc.name), Some(&n.loc)));
-                            }
+                        if let Some(n) = card.toks.get(1)
+                            && n.text != sc.name
+                        {
+                            return Err(Error::netlist(
+                                format!(
+                                    ".ends {} does not match the open .subckt {}",
+                                    n.text, sc.name
+                                ),
+                                Some(&n.loc),
+                            ));
                         }
                         if let Some(top) = stack.last_mut() {
                             top.subckts.push(sc);
@@ -120,11 +142,18 @@ impl Netlist {
                     "global" => globals.extend(card.toks[1..].iter().map(|t| t.text.clone())),
                     "end" => break,
                     "print" | "plot" | "save" | "probe" | "width" => {
-                        warnings.push(format!("{}:{}: {} skipped (use --save and -o)", card.loc.file, card.loc.line, name));
+                        warnings.push(format!(
+                            "{}:{}: {} skipped (use --save and -o)",
+                            card.loc.file, card.loc.line, name
+                        ));
                     }
-                    "op" | "dc" | "tran" | "ic" | "options" | "option" | "opt" | "temp" | "nodeset" | "meas" | "measure" | "func" => controls.push(card.clone()),
+                    "op" | "dc" | "tran" | "ic" | "options" | "option" | "opt" | "temp"
+                    | "nodeset" | "meas" | "measure" | "func" => controls.push(card.clone()),
                     _ => {
-                        return Err(Error::netlist(format!("unsupported card '{}'", name), Some(&card.toks[0].loc)));
+                        return Err(Error::netlist(
+                            format!("unsupported card '{}'", name),
+                            Some(&card.toks[0].loc),
+                        ));
                     }
                 }
             } else if let Some(s) = stack.last_mut() {
@@ -133,10 +162,19 @@ impl Netlist {
         }
         if stack.len() > 1 {
             let sc = stack.pop().unwrap_or_default();
-            return Err(Error::netlist(format!("missing .ends for subcircuit '{}'", sc.name), sc.loc.as_ref()));
+            return Err(Error::netlist(
+                format!("missing .ends for subcircuit '{}'", sc.name),
+                sc.loc.as_ref(),
+            ));
         }
         let top = stack.pop().unwrap_or_default();
-        Ok(Netlist { title: lexed.title.clone(), top, controls, globals, warnings })
+        Ok(Netlist {
+            title: lexed.title.clone(),
+            top,
+            controls,
+            globals,
+            warnings,
+        })
     }
 }
 
@@ -146,19 +184,45 @@ fn split_param_defs(toks: &[Tok], card: &Card) -> Result<Vec<(String, Vec<Tok>, 
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        if toks.get(i + 1).map(|x| x.kind != TokKind::Eq).unwrap_or(true) {
-            return Err(Error::syntax(format!("expected 'name = value' in .param, found '{}'", t.raw), &t.loc));
+        if toks
+            .get(i + 1)
+            .map(|x| x.kind != TokKind::Eq)
+            .unwrap_or(true)
+        {
+            return Err(Error::syntax(
+                format!("expected 'name = value' in .param, found '{}'", t.raw),
+                &t.loc,
+            ));
         }
-        if t.kind != TokKind::Word || !t.text.chars().next().map(|c| c.is_ascii_alphabetic() || c == '_').unwrap_or(false) {
-            return Err(Error::syntax(format!("invalid parameter name '{}'", t.raw), &t.loc));
+        if t.kind != TokKind::Word
+            || !t
+                .text
+                .chars()
+                .next()
+                .map(|c| c.is_ascii_alphabetic() || c == '_')
+                .unwrap_or(false)
+        {
+            return Err(Error::syntax(
+                format!("invalid parameter name '{}'", t.raw),
+                &t.loc,
+            ));
         }
         let mut j = i + 2;
         let start = j;
-        while j < toks.len() && !(toks.get(j + 1).map(|x| x.kind == TokKind::Eq).unwrap_or(false) && toks[j].kind == TokKind::Word) {
+        while j < toks.len()
+            && !(toks
+                .get(j + 1)
+                .map(|x| x.kind == TokKind::Eq)
+                .unwrap_or(false)
+                && toks[j].kind == TokKind::Word)
+        {
             j += 1;
         }
         if j == start {
-            return Err(Error::syntax(format!("missing value for parameter '{}'", t.text), &t.loc));
+            return Err(Error::syntax(
+                format!("missing value for parameter '{}'", t.text),
+                &t.loc,
+            ));
         }
         out.push((t.text.clone(), toks[start..j].to_vec(), t.loc.clone()));
         i = j;
@@ -232,7 +296,10 @@ impl Env for FrameEnv<'_, '_> {
 
 impl<'r> Params<'r> {
     fn new_frame(&mut self, parent: Option<usize>) -> usize {
-        self.frames.push(Frame { parent, ..Default::default() });
+        self.frames.push(Frame {
+            parent,
+            ..Default::default()
+        });
         self.frames.len() - 1
     }
 
@@ -246,9 +313,20 @@ impl<'r> Params<'r> {
                 let v = match def {
                     Def::Value(v) => v,
                     Def::Expr(e, loc, eval_frame) => {
-                        if let Some(pos) = self.evaluating.iter().position(|(ff, n)| *ff == fi && n == name) {
-                            let chain: Vec<String> = self.evaluating[pos..].iter().map(|(_, n)| n.clone()).chain([name.to_string()]).collect();
-                            return Err(Error::netlist(format!("circular parameter definition: {}", chain.join(" -> ")), Some(&loc)));
+                        if let Some(pos) = self
+                            .evaluating
+                            .iter()
+                            .position(|(ff, n)| *ff == fi && n == name)
+                        {
+                            let chain: Vec<String> = self.evaluating[pos..]
+                                .iter()
+                                .map(|(_, n)| n.clone())
+                                .chain([name.to_string()])
+                                .collect();
+                            return Err(Error::netlist(
+                                format!("circular parameter definition: {}", chain.join(" -> ")),
+                                Some(&loc),
+                            ));
                         }
                         self.evaluating.push((fi, name.to_string()));
                         let r = self.eval(&e, eval_frame, &loc);
@@ -265,7 +343,11 @@ impl<'r> Params<'r> {
     }
 
     fn eval(&mut self, e: &Expr, frame: usize, loc: &Loc) -> Result<f64> {
-        let mut env = FrameEnv { p: self, frame, err: None };
+        let mut env = FrameEnv {
+            p: self,
+            frame,
+            err: None,
+        };
         let r = expr::eval_const(e, &mut env);
         if let Some(err) = env.err.take() {
             return Err(err);
@@ -299,15 +381,35 @@ struct Elab<'n, 'r> {
 pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     let mut options = Options::default();
     // options and temperature first: they do not depend on parameters except through values
-    let mut e = Elab { nl, p: Params { frames: vec![], evaluating: vec![], random: opts.random, temp: 27.0 }, names: vec!["0".into()], node_ix: HashMap::new(), node_loc: vec![None], devices: vec![], pending_branch_refs: vec![], b_inputs: vec![], temp: 27.0, tnom: 27.0 };
+    let mut e = Elab {
+        nl,
+        p: Params {
+            frames: vec![],
+            evaluating: vec![],
+            random: opts.random,
+            temp: 27.0,
+        },
+        names: vec!["0".into()],
+        node_ix: HashMap::new(),
+        node_loc: vec![None],
+        devices: vec![],
+        pending_branch_refs: vec![],
+        b_inputs: vec![],
+        temp: 27.0,
+        tnom: 27.0,
+    };
     let global = e.p.new_frame(None);
     for (name, toks, loc) in &nl.top.params {
         let ex = parse_expr_toks(toks)?;
-        e.p.frames[global].defs.insert(name.clone(), Def::Expr(ex, loc.clone(), global));
+        e.p.frames[global]
+            .defs
+            .insert(name.clone(), Def::Expr(ex, loc.clone(), global));
     }
     for (name, v) in &opts.overrides {
         if !e.p.frames[global].defs.contains_key(name) {
-            return Err(Error::usage(format!("unknown sweep parameter '{name}': the netlist has no .param {name}")));
+            return Err(Error::usage(format!(
+                "unknown sweep parameter '{name}': the netlist has no .param {name}"
+            )));
         }
         e.p.frames[global].defs.insert(name.clone(), Def::Value(*v));
     }
@@ -315,7 +417,10 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         match card.name() {
             ".options" | ".option" | ".opt" => e.options(card, &mut options, global)?,
             ".temp" => {
-                let t = card.toks.get(1).ok_or_else(|| Error::netlist(".temp needs a temperature", Some(&card.loc)))?;
+                let t = card
+                    .toks
+                    .get(1)
+                    .ok_or_else(|| Error::netlist(".temp needs a temperature", Some(&card.loc)))?;
                 options.temp = e.value(t, global)?;
             }
             _ => {}
@@ -337,10 +442,19 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         }
     }
     // resolve current-controlled references to the controlling source's branch
-    let branch_of: HashMap<String, usize> = e.devices.iter().filter_map(|d| d.dev.branch().map(|b| (d.name.clone(), b))).collect();
+    let branch_of: HashMap<String, usize> = e
+        .devices
+        .iter()
+        .filter_map(|d| d.dev.branch().map(|b| (d.name.clone(), b)))
+        .collect();
     for (di, ctrl, loc) in std::mem::take(&mut e.pending_branch_refs) {
         let Some(&b) = branch_of.get(&ctrl) else {
-            return Err(Error::netlist(format!("controlling source '{ctrl}' not found (it must be a voltage source, inductor or E/H/B-V source)"), Some(&loc)));
+            return Err(Error::netlist(
+                format!(
+                    "controlling source '{ctrl}' not found (it must be a voltage source, inductor or E/H/B-V source)"
+                ),
+                Some(&loc),
+            ));
         };
         match &mut e.devices[di].dev {
             Device::F(d) => d.cb = b,
@@ -362,7 +476,10 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
                 }
                 Input::I(s) => {
                     let Some(&b) = branch_of.get(&s) else {
-                        return Err(Error::netlist(format!("controlling source '{s}' of i({s}) not found"), Some(&loc)));
+                        return Err(Error::netlist(
+                            format!("controlling source '{s}' of i({s}) not found"),
+                            Some(&loc),
+                        ));
                     };
                     ix.push((b, 0));
                 }
@@ -383,17 +500,36 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             ".dc" => analyses.push((e.dc(card, global)?, card.loc.clone())),
             ".ic" | ".nodeset" => {
                 if card.name() == ".nodeset" {
-                    warnings.push(format!("{}:{}: .nodeset treated as .ic", card.loc.file, card.loc.line));
+                    warnings.push(format!(
+                        "{}:{}: .nodeset treated as .ic",
+                        card.loc.file, card.loc.line
+                    ));
                 }
                 let t = &card.toks[1..];
                 let mut i = 0;
                 while i < t.len() {
                     // v ( node ) = value
-                    if !(t[i].is_word("v") && t.get(i + 1).map(|x| x.kind == TokKind::LParen).unwrap_or(false)) {
-                        return Err(Error::syntax(format!("expected v(node)=value in {}, found '{}'", card.name(), t[i].raw), &t[i].loc));
+                    if !(t[i].is_word("v")
+                        && t.get(i + 1)
+                            .map(|x| x.kind == TokKind::LParen)
+                            .unwrap_or(false))
+                    {
+                        return Err(Error::syntax(
+                            format!(
+                                "expected v(node)=value in {}, found '{}'",
+                                card.name(),
+                                t[i].raw
+                            ),
+                            &t[i].loc,
+                        ));
                     }
-                    let (Some(n), Some(rp), Some(eq), Some(v)) = (t.get(i + 2), t.get(i + 3), t.get(i + 4), t.get(i + 5)) else {
-                        return Err(Error::syntax(format!("incomplete v(node)=value in {}", card.name()), &t[i].loc));
+                    let (Some(n), Some(rp), Some(eq), Some(v)) =
+                        (t.get(i + 2), t.get(i + 3), t.get(i + 4), t.get(i + 5))
+                    else {
+                        return Err(Error::syntax(
+                            format!("incomplete v(node)=value in {}", card.name()),
+                            &t[i].loc,
+                        ));
                     };
                     if rp.kind != TokKind::RParen || eq.kind != TokKind::Eq {
                         return Err(Error::syntax("expected v(node)=value", &n.loc));
@@ -405,14 +541,29 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
                 }
             }
             ".meas" | ".measure" | ".func" => {
-                warnings.push(format!("{}:{}: {} is not supported yet and was skipped", card.loc.file, card.loc.line, card.name()));
+                warnings.push(format!(
+                    "{}:{}: {} is not supported yet and was skipped",
+                    card.loc.file,
+                    card.loc.line,
+                    card.name()
+                ));
             }
             _ => {}
         }
     }
     let n_names = e.names.len();
     e.node_loc.resize(n_names, None);
-    let c = Circuit { title: nl.title.clone(), names: e.names, n_nodes, devices: e.devices, node_loc: e.node_loc, analyses, options, ic, warnings };
+    let c = Circuit {
+        title: nl.title.clone(),
+        names: e.names,
+        n_nodes,
+        devices: e.devices,
+        node_loc: e.node_loc,
+        analyses,
+        options,
+        ic,
+        warnings,
+    };
     Ok(c)
 }
 
@@ -422,9 +573,16 @@ fn kv_pairs(toks: &[Tok]) -> Result<(Vec<&Tok>, Vec<(&Tok, &Tok)>)> {
     let mut kv = Vec::new();
     let mut i = 0;
     while i < toks.len() {
-        if toks.get(i + 1).map(|t| t.kind == TokKind::Eq).unwrap_or(false) {
+        if toks
+            .get(i + 1)
+            .map(|t| t.kind == TokKind::Eq)
+            .unwrap_or(false)
+        {
             let Some(v) = toks.get(i + 2) else {
-                return Err(Error::syntax(format!("missing value after '{} ='", toks[i].raw), &toks[i + 1].loc));
+                return Err(Error::syntax(
+                    format!("missing value after '{} ='", toks[i].raw),
+                    &toks[i + 1].loc,
+                ));
             };
             kv.push((&toks[i], v));
             i += 3;
@@ -446,7 +604,10 @@ impl Elab<'_, '_> {
                 let e = parse_expr_tok(t)?;
                 let v = self.p.eval(&e, frame, &t.loc)?;
                 if !v.is_finite() {
-                    return Err(Error::netlist(format!("expression '{}' evaluates to {v}", t.raw), Some(&t.loc)));
+                    return Err(Error::netlist(
+                        format!("expression '{}' evaluates to {v}", t.raw),
+                        Some(&t.loc),
+                    ));
                 }
                 Ok(v)
             }
@@ -459,11 +620,20 @@ impl Elab<'_, '_> {
                     if let Some(v) = self.p.lookup(frame, &t.text)? {
                         return Ok(v);
                     }
-                    return Err(Error::syntax(format!("invalid number '{}' (not a number or a defined parameter)", t.raw), &t.loc));
+                    return Err(Error::syntax(
+                        format!(
+                            "invalid number '{}' (not a number or a defined parameter)",
+                            t.raw
+                        ),
+                        &t.loc,
+                    ));
                 }
                 Err(Error::syntax(format!("invalid number '{}'", t.raw), &t.loc))
             }
-            _ => Err(Error::syntax(format!("expected a value, found '{}'", t.raw), &t.loc)),
+            _ => Err(Error::syntax(
+                format!("expected a value, found '{}'", t.raw),
+                &t.loc,
+            )),
         }
     }
 
@@ -471,7 +641,10 @@ impl Elab<'_, '_> {
         let (pos, kv) = kv_pairs(&card.toks[1..])?;
         for p in pos {
             // flags such as `noacct`; none change results
-            self.nl_warn(format!("{}:{}: option '{}' ignored", card.loc.file, card.loc.line, p.text));
+            self.nl_warn(format!(
+                "{}:{}: option '{}' ignored",
+                card.loc.file, card.loc.line, p.text
+            ));
         }
         for (k, v) in kv {
             match k.text.as_str() {
@@ -479,7 +652,15 @@ impl Elab<'_, '_> {
                     o.method = match v.text.as_str() {
                         "trap" | "trapezoidal" => Method::Trap,
                         "gear" => Method::Gear,
-                        _ => return Err(Error::netlist(format!("unknown integration method '{}' (expected trap or gear)", v.raw), Some(&v.loc))),
+                        _ => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "unknown integration method '{}' (expected trap or gear)",
+                                    v.raw
+                                ),
+                                Some(&v.loc),
+                            ));
+                        }
                     }
                 }
                 "reltol" => o.reltol = self.value(v, frame)?,
@@ -492,7 +673,10 @@ impl Elab<'_, '_> {
                 "itl4" => o.itl4 = self.value(v, frame)? as usize,
                 "temp" => o.temp = self.value(v, frame)?,
                 "tnom" => o.tnom = self.value(v, frame)?,
-                _ => self.nl_warn(format!("{}:{}: option '{}' ignored", card.loc.file, card.loc.line, k.text)),
+                _ => self.nl_warn(format!(
+                    "{}:{}: option '{}' ignored",
+                    card.loc.file, card.loc.line, k.text
+                )),
             }
         }
         Ok(())
@@ -506,7 +690,9 @@ impl Elab<'_, '_> {
         if name == "0" || name == "gnd" {
             return Ok(0);
         }
-        self.node_ix.get(name).copied().ok_or_else(|| Error::netlist(format!("node '{name}' is not in the circuit"), Some(loc)))
+        self.node_ix.get(name).copied().ok_or_else(|| {
+            Error::netlist(format!("node '{name}' is not in the circuit"), Some(loc))
+        })
     }
 
     fn node(&mut self, name: &str, loc: &Loc) -> usize {
@@ -524,15 +710,30 @@ impl Elab<'_, '_> {
     }
 
     fn find_subckt<'s>(&self, chain: &[&'s Scope], name: &str) -> Option<&'s Scope> {
-        chain.iter().rev().find_map(|s| s.subckts.iter().find(|c| c.name == name))
+        chain
+            .iter()
+            .rev()
+            .find_map(|s| s.subckts.iter().find(|c| c.name == name))
     }
 
     fn find_model<'s>(&self, chain: &[&'s Scope], name: &str) -> Option<&'s Card> {
-        chain.iter().rev().find_map(|s| s.models.iter().find(|c| c.toks.get(1).map(|t| t.text == name).unwrap_or(false)))
+        chain.iter().rev().find_map(|s| {
+            s.models
+                .iter()
+                .find(|c| c.toks.get(1).map(|t| t.text == name).unwrap_or(false))
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn instantiate<'s>(&mut self, scope: &'s Scope, chain: &[&'s Scope], frame: usize, prefix: &str, portmap: &HashMap<String, String>, stack: &mut Vec<String>) -> Result<()> {
+    fn instantiate<'s>(
+        &mut self,
+        scope: &'s Scope,
+        chain: &[&'s Scope],
+        frame: usize,
+        prefix: &str,
+        portmap: &HashMap<String, String>,
+        stack: &mut Vec<String>,
+    ) -> Result<()> {
         let mut chain: Vec<&Scope> = chain.to_vec();
         chain.push(scope);
         // local .param definitions
@@ -541,13 +742,21 @@ impl Elab<'_, '_> {
                 continue; // globals were registered up front
             }
             let ex = parse_expr_toks(toks)?;
-            self.p.frames[frame].defs.insert(name.clone(), Def::Expr(ex, loc.clone(), frame));
+            self.p.frames[frame]
+                .defs
+                .insert(name.clone(), Def::Expr(ex, loc.clone(), frame));
         }
         let mut seen: HashMap<String, Loc> = HashMap::new();
         for card in &scope.elements {
             let t0 = &card.toks[0];
             if let Some(prev) = seen.get(&t0.text) {
-                return Err(Error::netlist(format!("duplicate element name '{}' (first defined at line {})", t0.raw, prev.line), Some(&t0.loc)));
+                return Err(Error::netlist(
+                    format!(
+                        "duplicate element name '{}' (first defined at line {})",
+                        t0.raw, prev.line
+                    ),
+                    Some(&t0.loc),
+                ));
             }
             seen.insert(t0.text.clone(), t0.loc.clone());
             let full = format!("{prefix}{}", t0.text);
@@ -557,25 +766,56 @@ impl Elab<'_, '_> {
                     return 0;
                 }
                 let global = me.nl.globals.iter().any(|g| g == n);
-                let name = if let Some(m) = portmap.get(n) { m.clone() } else if global || prefix.is_empty() { n.clone() } else { format!("{prefix}{n}") };
+                let name = if let Some(m) = portmap.get(n) {
+                    m.clone()
+                } else if global || prefix.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{prefix}{n}")
+                };
                 me.node(&name, &t.loc)
             };
             let kind = t0.text.chars().next().unwrap_or(' ');
             if kind == 'x' {
                 let (pos, kv) = kv_pairs(&card.toks[1..])?;
                 let Some(sname) = pos.last() else {
-                    return Err(Error::netlist(format!("subcircuit instance '{}' expects nodes and a subcircuit name", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!(
+                            "subcircuit instance '{}' expects nodes and a subcircuit name",
+                            t0.raw
+                        ),
+                        Some(&t0.loc),
+                    ));
                 };
                 let Some(def) = self.find_subckt(&chain, &sname.text) else {
-                    return Err(Error::netlist(format!("undefined subcircuit '{}'", sname.raw), Some(&sname.loc)));
+                    return Err(Error::netlist(
+                        format!("undefined subcircuit '{}'", sname.raw),
+                        Some(&sname.loc),
+                    ));
                 };
                 let nodes = &pos[..pos.len() - 1];
                 if nodes.len() != def.ports.len() {
-                    return Err(Error::netlist(format!("subcircuit '{}' has {} ports, instance '{}' gives {} nodes", def.name, def.ports.len(), t0.raw, nodes.len()), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!(
+                            "subcircuit '{}' has {} ports, instance '{}' gives {} nodes",
+                            def.name,
+                            def.ports.len(),
+                            t0.raw,
+                            nodes.len()
+                        ),
+                        Some(&t0.loc),
+                    ));
                 }
-                if stack.iter().any(|s| *s == def.name) || stack.len() > 64 {
-                    let chain_s: Vec<String> = stack.iter().cloned().chain([def.name.clone()]).collect();
-                    return Err(Error::netlist(format!("recursive subcircuit instantiation: {}", chain_s.join(" -> ")), Some(&t0.loc)));
+                if stack.contains(&def.name) || stack.len() > 64 {
+                    let chain_s: Vec<String> =
+                        stack.iter().cloned().chain([def.name.clone()]).collect();
+                    return Err(Error::netlist(
+                        format!(
+                            "recursive subcircuit instantiation: {}",
+                            chain_s.join(" -> ")
+                        ),
+                        Some(&t0.loc),
+                    ));
                 }
                 let mut pm = HashMap::new();
                 for (port, nt) in def.ports.iter().zip(nodes.iter()) {
@@ -588,14 +828,24 @@ impl Elab<'_, '_> {
                 let child = self.p.new_frame(Some(frame));
                 for (k, v) in &def.defaults {
                     let ex = parse_expr_tok(v)?;
-                    self.p.frames[child].defs.insert(k.clone(), Def::Expr(ex, v.loc.clone(), child));
+                    self.p.frames[child]
+                        .defs
+                        .insert(k.clone(), Def::Expr(ex, v.loc.clone(), child));
                 }
                 for (k, v) in kv {
                     if !def.defaults.iter().any(|(n, _)| *n == k.text) {
-                        return Err(Error::netlist(format!("unknown instance parameter '{}' for subcircuit '{}'", k.raw, def.name), Some(&k.loc)));
+                        return Err(Error::netlist(
+                            format!(
+                                "unknown instance parameter '{}' for subcircuit '{}'",
+                                k.raw, def.name
+                            ),
+                            Some(&k.loc),
+                        ));
                     }
                     let val = self.value(v, frame)?;
-                    self.p.frames[child].defs.insert(k.text.clone(), Def::Value(val));
+                    self.p.frames[child]
+                        .defs
+                        .insert(k.text.clone(), Def::Value(val));
                 }
                 stack.push(def.name.clone());
                 let r = self.instantiate(def, &chain, child, &format!("{full}."), &pm, stack);
@@ -606,24 +856,60 @@ impl Elab<'_, '_> {
             let dev = self.element(card, &chain, frame, &full, &map_node)?;
             let di = self.devices.len();
             match &dev {
-                Device::F(d) => self.pending_branch_refs.push((di, format!("{prefix}{}", d.ctrl), card.toks[3].loc.clone())),
-                Device::H(d) => self.pending_branch_refs.push((di, format!("{prefix}{}", d.ctrl), card.toks[3].loc.clone())),
+                Device::F(d) => self.pending_branch_refs.push((
+                    di,
+                    format!("{prefix}{}", d.ctrl),
+                    card.toks[3].loc.clone(),
+                )),
+                Device::H(d) => self.pending_branch_refs.push((
+                    di,
+                    format!("{prefix}{}", d.ctrl),
+                    card.toks[3].loc.clone(),
+                )),
                 _ => {}
             }
-            self.devices.push(Inst { name: full, loc: t0.loc.clone(), dev });
+            self.devices.push(Inst {
+                name: full,
+                loc: t0.loc.clone(),
+                dev,
+            });
         }
         Ok(())
     }
 
-    fn expect_nodes<'t>(&self, card: &'t Card, pos: &[&'t Tok], n: usize, what: &str) -> Result<()> {
+    fn expect_nodes<'t>(
+        &self,
+        card: &'t Card,
+        pos: &[&'t Tok],
+        n: usize,
+        what: &str,
+    ) -> Result<()> {
         if pos.len() < n {
             let t = pos.last().copied().unwrap_or(&card.toks[0]);
-            return Err(Error::netlist(format!("{what} '{}' expects {n} nodes{}", card.toks[0].raw, if pos.is_empty() { "".to_string() } else { format!(", found {}", pos.len().min(n)) }), Some(&t.loc)));
+            return Err(Error::netlist(
+                format!(
+                    "{what} '{}' expects {n} nodes{}",
+                    card.toks[0].raw,
+                    if pos.is_empty() {
+                        "".to_string()
+                    } else {
+                        format!(", found {}", pos.len().min(n))
+                    }
+                ),
+                Some(&t.loc),
+            ));
         }
         Ok(())
     }
 
-    fn element(&mut self, card: &Card, chain: &[&Scope], frame: usize, full: &str, map_node: &dyn Fn(&mut Self, &Tok) -> usize) -> Result<Device> {
+    fn element(
+        &mut self,
+        card: &Card,
+        chain: &[&Scope],
+        frame: usize,
+        full: &str,
+        map_node: &dyn Fn(&mut Self, &Tok) -> usize,
+    ) -> Result<Device> {
         let t0 = &card.toks[0];
         let kind = t0.text.chars().next().unwrap_or(' ');
         let toks = &card.toks[1..];
@@ -643,7 +929,13 @@ impl Elab<'_, '_> {
                     None => None,
                 };
                 if pos.len() > 3 {
-                    return Err(Error::syntax(format!("unexpected '{}' after the value of {what} '{}'", pos[3].raw, t0.raw), &pos[3].loc));
+                    return Err(Error::syntax(
+                        format!(
+                            "unexpected '{}' after the value of {what} '{}'",
+                            pos[3].raw, t0.raw
+                        ),
+                        &pos[3].loc,
+                    ));
                 }
                 let mut ic = None;
                 let mut m = 1.0;
@@ -652,23 +944,43 @@ impl Elab<'_, '_> {
                         ('r', "r") | ('c', "c") | ('l', "l") => val = Some(self.value(v, frame)?),
                         ('c', "ic") | ('l', "ic") => ic = Some(self.value(v, frame)?),
                         (_, "m") => m = self.value(v, frame)?,
-                        _ => return Err(Error::netlist(format!("unknown instance parameter '{}' for {what} '{}'", k.raw, t0.raw), Some(&k.loc))),
+                        _ => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "unknown instance parameter '{}' for {what} '{}'",
+                                    k.raw, t0.raw
+                                ),
+                                Some(&k.loc),
+                            ));
+                        }
                     }
                 }
                 let Some(v) = val else {
-                    return Err(Error::netlist(format!("missing value for {what} '{}'", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("missing value for {what} '{}'", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 };
                 Ok(match kind {
                     'r' => {
                         if v == 0.0 {
-                            return Err(Error::netlist(format!("zero resistance in resistor '{}' (use a voltage source of 0 V for a short)", t0.raw), Some(pos.get(2).map(|t| &t.loc).unwrap_or(&t0.loc))));
+                            return Err(Error::netlist(
+                                format!(
+                                    "zero resistance in resistor '{}' (use a voltage source of 0 V for a short)",
+                                    t0.raw
+                                ),
+                                Some(pos.get(2).map(|t| &t.loc).unwrap_or(&t0.loc)),
+                            ));
                         }
                         Device::R(Resistor::new(a, b, v / m))
                     }
                     'c' => Device::C(Capacitor::new(a, b, v * m, ic)),
                     _ => {
                         if v == 0.0 {
-                            return Err(Error::netlist(format!("zero inductance in inductor '{}'", t0.raw), Some(&t0.loc)));
+                            return Err(Error::netlist(
+                                format!("zero inductance in inductor '{}'", t0.raw),
+                                Some(&t0.loc),
+                            ));
                         }
                         Device::L(Inductor::new(full, a, b, v / m, ic))
                     }
@@ -676,12 +988,19 @@ impl Elab<'_, '_> {
             }
             'v' | 'i' => {
                 if toks.len() < 2 {
-                    return Err(Error::netlist(format!("source '{}' expects 2 nodes", t0.raw), Some(toks.last().map(|t| &t.loc).unwrap_or(&t0.loc))));
+                    return Err(Error::netlist(
+                        format!("source '{}' expects 2 nodes", t0.raw),
+                        Some(toks.last().map(|t| &t.loc).unwrap_or(&t0.loc)),
+                    ));
                 }
                 let p = map_node(self, &toks[0]);
                 let n = map_node(self, &toks[1]);
                 let (dc, wave) = self.source_spec(&toks[2..], frame, t0)?;
-                Ok(if kind == 'v' { Device::V(VSource::new(full, p, n, dc, wave)) } else { Device::I(ISource { p, n, dc, wave }) })
+                Ok(if kind == 'v' {
+                    Device::V(VSource::new(full, p, n, dc, wave))
+                } else {
+                    Device::I(ISource { p, n, dc, wave })
+                })
             }
             'e' | 'g' => {
                 let (pos, kv) = kv_pairs(toks)?;
@@ -694,22 +1013,41 @@ impl Elab<'_, '_> {
                 }
                 self.expect_nodes(card, &pos, 4, if kind == 'e' { "VCVS" } else { "VCCS" })?;
                 let Some(gt) = pos.get(4) else {
-                    return Err(Error::netlist(format!("missing gain of '{}'", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("missing gain of '{}'", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 };
                 let gain = self.value(gt, frame)?;
-                let (p, n, cp, cn) = (map_node(self, pos[0]), map_node(self, pos[1]), map_node(self, pos[2]), map_node(self, pos[3]));
-                Ok(if kind == 'e' { Device::E(Vcvs::new(full, p, n, cp, cn, gain)) } else { Device::G(Vccs::new(p, n, cp, cn, gain)) })
+                let (p, n, cp, cn) = (
+                    map_node(self, pos[0]),
+                    map_node(self, pos[1]),
+                    map_node(self, pos[2]),
+                    map_node(self, pos[3]),
+                );
+                Ok(if kind == 'e' {
+                    Device::E(Vcvs::new(full, p, n, cp, cn, gain))
+                } else {
+                    Device::G(Vccs::new(p, n, cp, cn, gain))
+                })
             }
             'f' | 'h' => {
                 let (pos, _kv) = kv_pairs(toks)?;
                 self.expect_nodes(card, &pos, 2, if kind == 'f' { "CCCS" } else { "CCVS" })?;
                 let (Some(ctrl), Some(gt)) = (pos.get(2), pos.get(3)) else {
-                    return Err(Error::netlist(format!("'{}' expects: nodes, controlling source, gain", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("'{}' expects: nodes, controlling source, gain", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 };
                 let gain = self.value(gt, frame)?;
                 let p = map_node(self, pos[0]);
                 let n = map_node(self, pos[1]);
-                Ok(if kind == 'f' { Device::F(Cccs::new(p, n, &ctrl.text, gain)) } else { Device::H(Ccvs::new(full, p, n, &ctrl.text, gain)) })
+                Ok(if kind == 'f' {
+                    Device::F(Cccs::new(p, n, &ctrl.text, gain))
+                } else {
+                    Device::H(Ccvs::new(full, p, n, &ctrl.text, gain))
+                })
             }
             'b' => {
                 let (pos, _) = kv_pairs(&toks[..toks.len().min(2)])?;
@@ -719,8 +1057,14 @@ impl Elab<'_, '_> {
                 let rest = &toks[2..];
                 let is_v = rest.first().map(|t| t.is_word("v")).unwrap_or(false);
                 let is_i = rest.first().map(|t| t.is_word("i")).unwrap_or(false);
-                if !(is_v || is_i) || rest.get(1).map(|t| t.kind != TokKind::Eq).unwrap_or(true) || rest.len() < 3 {
-                    return Err(Error::netlist(format!("behavioral source '{}' needs V=expr or I=expr", t0.raw), Some(rest.first().map(|t| &t.loc).unwrap_or(&t0.loc))));
+                if !(is_v || is_i)
+                    || rest.get(1).map(|t| t.kind != TokKind::Eq).unwrap_or(true)
+                    || rest.len() < 3
+                {
+                    return Err(Error::netlist(
+                        format!("behavioral source '{}' needs V=expr or I=expr", t0.raw),
+                        Some(rest.first().map(|t| &t.loc).unwrap_or(&t0.loc)),
+                    ));
                 }
                 self.behavioral(p, n, is_v, &rest[2..], frame, t0)
             }
@@ -728,7 +1072,10 @@ impl Elab<'_, '_> {
                 let (pos, kv) = kv_pairs(toks)?;
                 self.expect_nodes(card, &pos, 2, "diode")?;
                 let Some(mt) = pos.get(2) else {
-                    return Err(Error::netlist(format!("diode '{}' needs a model name", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("diode '{}' needs a model name", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 };
                 let mc = self.model_card(chain, mt, &["d"])?;
                 let model = self.diode_model(mc, frame)?;
@@ -745,19 +1092,34 @@ impl Elab<'_, '_> {
                     match k.text.as_str() {
                         "area" => area = self.value(v, frame)?,
                         "m" => area *= self.value(v, frame)?,
-                        _ => return Err(Error::netlist(format!("unknown instance parameter '{}' for diode '{}'", k.raw, t0.raw), Some(&k.loc))),
+                        _ => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "unknown instance parameter '{}' for diode '{}'",
+                                    k.raw, t0.raw
+                                ),
+                                Some(&k.loc),
+                            ));
+                        }
                     }
                 }
                 let a = map_node(self, pos[0]);
                 let k = map_node(self, pos[1]);
-                let ai = if model.rs > 0.0 { self.node(&format!("{full}#anode"), &t0.loc) } else { a };
+                let ai = if model.rs > 0.0 {
+                    self.node(&format!("{full}#anode"), &t0.loc)
+                } else {
+                    a
+                };
                 Ok(Device::D(Diode::new(a, ai, k, model, area, off)))
             }
             'm' => {
                 let (pos, kv) = kv_pairs(toks)?;
                 self.expect_nodes(card, &pos, 4, "MOSFET")?;
                 let Some(mt) = pos.get(4) else {
-                    return Err(Error::netlist(format!("MOSFET '{}' needs a model name after its 4 nodes", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("MOSFET '{}' needs a model name after its 4 nodes", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 };
                 let mc = self.model_card(chain, mt, &["nmos", "pmos"])?;
                 let (model, level) = self.mos_model(mc, frame)?;
@@ -771,7 +1133,10 @@ impl Elab<'_, '_> {
                     if t.is_word("off") {
                         off = true;
                     } else {
-                        return Err(Error::syntax(format!("unexpected '{}' on MOSFET '{}'", t.raw, t0.raw), &t.loc));
+                        return Err(Error::syntax(
+                            format!("unexpected '{}' on MOSFET '{}'", t.raw, t0.raw),
+                            &t.loc,
+                        ));
                     }
                 }
                 for (k, v) in kv {
@@ -784,70 +1149,147 @@ impl Elab<'_, '_> {
                         "as" => geo[1] = val,
                         "pd" => geo[2] = val,
                         "ps" => geo[3] = val,
-                        _ => return Err(Error::netlist(format!("unknown instance parameter '{}' for MOSFET '{}'", k.raw, t0.raw), Some(&k.loc))),
+                        _ => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "unknown instance parameter '{}' for MOSFET '{}'",
+                                    k.raw, t0.raw
+                                ),
+                                Some(&k.loc),
+                            ));
+                        }
                     }
                 }
                 if l - 2.0 * model.ld <= 0.0 || w <= 0.0 {
-                    return Err(Error::netlist(format!("MOSFET '{}' has a non-positive effective W or L", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("MOSFET '{}' has a non-positive effective W or L", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 }
-                let (d, g, s, b) = (map_node(self, pos[0]), map_node(self, pos[1]), map_node(self, pos[2]), map_node(self, pos[3]));
+                let (d, g, s, b) = (
+                    map_node(self, pos[0]),
+                    map_node(self, pos[1]),
+                    map_node(self, pos[2]),
+                    map_node(self, pos[3]),
+                );
                 Ok(Device::M1(Mos1::new(d, g, s, b, model, w, l, m, geo, off)))
             }
             's' => {
                 let (pos, _kv) = kv_pairs(toks)?;
                 self.expect_nodes(card, &pos, 4, "switch")?;
                 let Some(mt) = pos.get(4) else {
-                    return Err(Error::netlist(format!("switch '{}' needs a model name after its 4 nodes", t0.raw), Some(&t0.loc)));
+                    return Err(Error::netlist(
+                        format!("switch '{}' needs a model name after its 4 nodes", t0.raw),
+                        Some(&t0.loc),
+                    ));
                 };
                 let mc = self.model_card(chain, mt, &["sw"])?;
-                let mut sm = SwitchModel { vt: 0.0, vh: 0.0, ron: 1.0, roff: 1e12 };
+                let mut sm = SwitchModel {
+                    vt: 0.0,
+                    vh: 0.0,
+                    ron: 1.0,
+                    roff: 1e12,
+                };
                 for (k, v, _) in self.model_params(mc, frame)? {
                     match k.as_str() {
                         "vt" => sm.vt = v,
                         "vh" => sm.vh = v,
                         "ron" => sm.ron = v,
                         "roff" => sm.roff = v,
-                        _ => return Err(Error::netlist(format!("unknown model parameter '{k}' for switch model '{}'", mt.raw), Some(&mc.loc))),
+                        _ => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "unknown model parameter '{k}' for switch model '{}'",
+                                    mt.raw
+                                ),
+                                Some(&mc.loc),
+                            ));
+                        }
                     }
                 }
                 let on = pos.get(5).map(|t| t.is_word("on")).unwrap_or(false);
-                let (a, b, cp, cn) = (map_node(self, pos[0]), map_node(self, pos[1]), map_node(self, pos[2]), map_node(self, pos[3]));
+                let (a, b, cp, cn) = (
+                    map_node(self, pos[0]),
+                    map_node(self, pos[1]),
+                    map_node(self, pos[2]),
+                    map_node(self, pos[3]),
+                );
                 Ok(Device::S(Switch::new(a, b, cp, cn, sm, on)))
             }
-            _ => Err(Error::syntax(format!("unknown element type '{}' (supported: R C L V I E G F H D M S B X)", t0.raw.chars().next().unwrap_or(' ')), &Loc { len: 1, ..t0.loc.clone() })),
+            _ => Err(Error::syntax(
+                format!(
+                    "unknown element type '{}' (supported: R C L V I E G F H D M S B X)",
+                    t0.raw.chars().next().unwrap_or(' ')
+                ),
+                &Loc {
+                    len: 1,
+                    ..t0.loc.clone()
+                },
+            )),
         }
     }
 
-    fn behavioral(&mut self, p: usize, n: usize, voltage: bool, toks: &[Tok], frame: usize, t0: &Tok) -> Result<Device> {
+    fn behavioral(
+        &mut self,
+        p: usize,
+        n: usize,
+        voltage: bool,
+        toks: &[Tok],
+        frame: usize,
+        t0: &Tok,
+    ) -> Result<Device> {
         let ex = parse_expr_toks(toks)?;
-        let mut env = FrameEnv { p: &mut self.p, frame, err: None };
+        let mut env = FrameEnv {
+            p: &mut self.p,
+            frame,
+            err: None,
+        };
         let tape = Tape::compile(&ex, &mut env);
         if let Some(e) = env.err.take() {
             return Err(e);
         }
         let tape = tape.map_err(|m| Error::netlist(m, Some(&toks[0].loc)))?;
         let di = self.devices.len();
-        self.b_inputs.push((di, tape.inputs.clone(), t0.loc.clone()));
+        self.b_inputs
+            .push((di, tape.inputs.clone(), t0.loc.clone()));
         Ok(Device::B(Behavioral::new(p, n, voltage, tape, vec![])))
     }
 
     fn model_card<'s>(&self, chain: &[&'s Scope], t: &Tok, kinds: &[&str]) -> Result<&'s Card> {
         let Some(mc) = self.find_model(chain, &t.text) else {
-            return Err(Error::netlist(format!("undefined model '{}'", t.raw), Some(&t.loc)));
+            return Err(Error::netlist(
+                format!("undefined model '{}'", t.raw),
+                Some(&t.loc),
+            ));
         };
         let kind = mc.toks.get(2).map(|k| k.text.as_str()).unwrap_or("");
         if !kinds.contains(&kind) {
-            return Err(Error::netlist(format!("model '{}' has model type '{}', expected {}", t.raw, kind, kinds.join(" or ")), Some(&t.loc)));
+            return Err(Error::netlist(
+                format!(
+                    "model '{}' has model type '{}', expected {}",
+                    t.raw,
+                    kind,
+                    kinds.join(" or ")
+                ),
+                Some(&t.loc),
+            ));
         }
         Ok(mc)
     }
 
     /// The `name=value` pairs of a `.model` card, evaluated.
     fn model_params(&mut self, mc: &Card, frame: usize) -> Result<Vec<(String, f64, Loc)>> {
-        let toks: Vec<Tok> = mc.toks[3..].iter().filter(|t| !matches!(t.kind, TokKind::LParen | TokKind::RParen)).cloned().collect();
+        let toks: Vec<Tok> = mc.toks[3..]
+            .iter()
+            .filter(|t| !matches!(t.kind, TokKind::LParen | TokKind::RParen))
+            .cloned()
+            .collect();
         let (pos, kv) = kv_pairs(&toks)?;
         if let Some(p) = pos.first() {
-            return Err(Error::syntax(format!("expected name=value in .model, found '{}'", p.raw), &p.loc));
+            return Err(Error::syntax(
+                format!("expected name=value in .model, found '{}'", p.raw),
+                &p.loc,
+            ));
         }
         let mut out = Vec::new();
         for (k, v) in kv {
@@ -857,7 +1299,10 @@ impl Elab<'_, '_> {
     }
 
     fn diode_model(&mut self, mc: &Card, frame: usize) -> Result<DiodeModel> {
-        let mut m = DiodeModel { tnom: self.tnom + crate::devices::T0, ..Default::default() };
+        let mut m = DiodeModel {
+            tnom: self.tnom + crate::devices::T0,
+            ..Default::default()
+        };
         for (k, v, loc) in self.model_params(mc, frame)? {
             match k.as_str() {
                 "is" => m.is = v,
@@ -874,7 +1319,15 @@ impl Elab<'_, '_> {
                 "xti" => m.xti = v,
                 "tnom" => m.tnom = v + crate::devices::T0,
                 "level" if v == 1.0 => {}
-                _ => return Err(Error::netlist(format!("unknown model parameter '{k}' for diode model '{}'", mc.toks[1].raw), Some(&loc))),
+                _ => {
+                    return Err(Error::netlist(
+                        format!(
+                            "unknown model parameter '{k}' for diode model '{}'",
+                            mc.toks[1].raw
+                        ),
+                        Some(&loc),
+                    ));
+                }
             }
         }
         Ok(m)
@@ -882,11 +1335,24 @@ impl Elab<'_, '_> {
 
     fn mos_model(&mut self, mc: &Card, frame: usize) -> Result<(Mos1Model, u32)> {
         let params = self.model_params(mc, frame)?;
-        let level = params.iter().find(|p| p.0 == "level").map(|p| p.1).unwrap_or(1.0);
+        let level = params
+            .iter()
+            .find(|p| p.0 == "level")
+            .map(|p| p.1)
+            .unwrap_or(1.0);
         if level != 1.0 {
-            return Err(Error::netlist(format!("unsupported MOSFET level {level} in model '{}' (supported: 1)", mc.toks[1].raw), Some(&mc.loc)));
+            return Err(Error::netlist(
+                format!(
+                    "unsupported MOSFET level {level} in model '{}' (supported: 1)",
+                    mc.toks[1].raw
+                ),
+                Some(&mc.loc),
+            ));
         }
-        let mut m = Mos1Model { sign: if mc.toks[2].text == "pmos" { -1.0 } else { 1.0 }, ..Default::default() };
+        let mut m = Mos1Model {
+            sign: if mc.toks[2].text == "pmos" { -1.0 } else { 1.0 },
+            ..Default::default()
+        };
         let mut kp_given = false;
         let mut uo = 600.0;
         for (k, v, loc) in params {
@@ -915,13 +1381,19 @@ impl Elab<'_, '_> {
                 "fc" => m.fc = v,
                 "is" => m.is = v,
                 "ld" => m.ld = v,
-                _ => return Err(Error::netlist(format!("unknown model parameter '{k}' for level-1 MOSFET model '{}'", mc.toks[1].raw), Some(&loc))),
+                _ => {
+                    return Err(Error::netlist(
+                        format!(
+                            "unknown model parameter '{k}' for level-1 MOSFET model '{}'",
+                            mc.toks[1].raw
+                        ),
+                        Some(&loc),
+                    ));
+                }
             }
         }
-        if !kp_given {
-            if let Some(tox) = m.tox {
-                m.kp = uo * 1e-4 * 3.9 * 8.854214871e-12 / tox;
-            }
+        if !kp_given && let Some(tox) = m.tox {
+            m.kp = uo * 1e-4 * 3.9 * 8.854214871e-12 / tox;
         }
         Ok((m, 1))
     }
@@ -944,20 +1416,28 @@ impl Elab<'_, '_> {
                 "ac" if t.kind == TokKind::Word => {
                     // AC magnitude/phase: no AC analysis here; skip its numbers
                     i += 1;
-                    while i < toks.len() && (parse_number(&toks[i].text).is_some() || toks[i].kind == TokKind::Expr) {
+                    while i < toks.len()
+                        && (parse_number(&toks[i].text).is_some() || toks[i].kind == TokKind::Expr)
+                    {
                         i += 1;
                     }
                 }
                 "pulse" | "sin" | "exp" | "pwl" if t.kind == TokKind::Word => {
                     let fname = t.text.clone();
                     let mut j = i + 1;
-                    let paren = toks.get(j).map(|x| x.kind == TokKind::LParen).unwrap_or(false);
+                    let paren = toks
+                        .get(j)
+                        .map(|x| x.kind == TokKind::LParen)
+                        .unwrap_or(false);
                     if paren {
                         j += 1;
                     }
                     let mut args = Vec::new();
                     while j < toks.len() && toks[j].kind != TokKind::RParen {
-                        if paren || toks[j].kind == TokKind::Expr || parse_number(&toks[j].text).is_some() {
+                        if paren
+                            || toks[j].kind == TokKind::Expr
+                            || parse_number(&toks[j].text).is_some()
+                        {
                             args.push(&toks[j]);
                             j += 1;
                         } else {
@@ -966,7 +1446,10 @@ impl Elab<'_, '_> {
                     }
                     if paren {
                         if j >= toks.len() {
-                            return Err(Error::syntax(format!("unbalanced '(' in {}", fname.to_uppercase()), &t.loc));
+                            return Err(Error::syntax(
+                                format!("unbalanced '(' in {}", fname.to_uppercase()),
+                                &t.loc,
+                            ));
                         }
                         j += 1;
                     }
@@ -978,11 +1461,17 @@ impl Elab<'_, '_> {
                     i = j;
                 }
                 _ => {
-                    if dc.is_none() && wave.is_none() && matches!(t.kind, TokKind::Word | TokKind::Expr) {
+                    if dc.is_none()
+                        && wave.is_none()
+                        && matches!(t.kind, TokKind::Word | TokKind::Expr)
+                    {
                         dc = Some(self.value(t, frame)?);
                         i += 1;
                     } else {
-                        return Err(Error::syntax(format!("unexpected '{}' in source '{}'", t.raw, t0.raw), &t.loc));
+                        return Err(Error::syntax(
+                            format!("unexpected '{}' in source '{}'", t.raw, t0.raw),
+                            &t.loc,
+                        ));
                     }
                 }
             }
@@ -1002,47 +1491,87 @@ impl Elab<'_, '_> {
             }
         }
         if vals.len() < 2 {
-            return Err(Error::netlist(".tran expects tstep tstop [tstart [tmax]] [uic]", Some(&card.loc)));
+            return Err(Error::netlist(
+                ".tran expects tstep tstop [tstart [tmax]] [uic]",
+                Some(&card.loc),
+            ));
         }
         let (tstep, tstop) = (vals[0], vals[1]);
         if tstop <= 0.0 {
-            return Err(Error::netlist(format!(".tran tstop must be positive, got {tstop}"), Some(&card.toks[2].loc)));
+            return Err(Error::netlist(
+                format!(".tran tstop must be positive, got {tstop}"),
+                Some(&card.toks[2].loc),
+            ));
         }
         if tstep <= 0.0 {
-            return Err(Error::netlist(format!(".tran tstep must be positive, got {tstep}"), Some(&card.toks[1].loc)));
+            return Err(Error::netlist(
+                format!(".tran tstep must be positive, got {tstep}"),
+                Some(&card.toks[1].loc),
+            ));
         }
         let tstart = vals.get(2).copied().unwrap_or(0.0);
         if tstart < 0.0 || tstart >= tstop {
-            return Err(Error::netlist(format!(".tran tstart {tstart} must lie in [0, tstop)"), Some(&card.loc)));
+            return Err(Error::netlist(
+                format!(".tran tstart {tstart} must lie in [0, tstop)"),
+                Some(&card.loc),
+            ));
         }
         let tmax = vals.get(3).copied().filter(|v| *v > 0.0);
-        Ok(Analysis::Tran { tstep, tstop, tstart, tmax, uic })
+        Ok(Analysis::Tran {
+            tstep,
+            tstop,
+            tstart,
+            tmax,
+            uic,
+        })
     }
 
     fn dc(&mut self, card: &Card, frame: usize) -> Result<Analysis> {
         let t = &card.toks[1..];
         if t.len() != 4 && t.len() != 8 {
-            return Err(Error::netlist(".dc expects SRC START STOP STEP [SRC2 START2 STOP2 STEP2]", Some(&card.loc)));
+            return Err(Error::netlist(
+                ".dc expects SRC START STOP STEP [SRC2 START2 STOP2 STEP2]",
+                Some(&card.loc),
+            ));
         }
         let mut sweeps = Vec::new();
         for chunk in t.chunks(4) {
             let name = &chunk[0];
             let target = if name.text == "temp" {
                 SweepTarget::Temp
-            } else if let Some(k) = self.devices.iter().position(|d| d.name == name.text && matches!(d.dev, Device::V(_) | Device::I(_))) {
+            } else if let Some(k) = self
+                .devices
+                .iter()
+                .position(|d| d.name == name.text && matches!(d.dev, Device::V(_) | Device::I(_)))
+            {
                 SweepTarget::Source(k)
             } else if self.p.frames[frame].defs.contains_key(&name.text) {
                 SweepTarget::Param(name.text.clone())
             } else {
-                return Err(Error::netlist(format!("unknown sweep variable '{}' (not an independent source, a .param or temp)", name.raw), Some(&name.loc)));
+                return Err(Error::netlist(
+                    format!(
+                        "unknown sweep variable '{}' (not an independent source, a .param or temp)",
+                        name.raw
+                    ),
+                    Some(&name.loc),
+                ));
             };
             let start = self.value(&chunk[1], frame)?;
             let stop = self.value(&chunk[2], frame)?;
             let step = self.value(&chunk[3], frame)?;
             if step == 0.0 || (stop - start) * step < 0.0 {
-                return Err(Error::netlist(format!(".dc step {step} does not lead from {start} to {stop}"), Some(&chunk[3].loc)));
+                return Err(Error::netlist(
+                    format!(".dc step {step} does not lead from {start} to {stop}"),
+                    Some(&chunk[3].loc),
+                ));
             }
-            sweeps.push(Sweep { name: name.text.clone(), target, start, stop, step });
+            sweeps.push(Sweep {
+                name: name.text.clone(),
+                target,
+                start,
+                stop,
+                step,
+            });
         }
         Ok(Analysis::Dc(sweeps))
     }
@@ -1052,7 +1581,14 @@ fn make_wave(name: &str, v: &[f64], t: &Tok) -> Result<Wave> {
     let g = |k: usize| v.get(k).copied();
     let need = |n: usize| -> Result<()> {
         if v.len() < n {
-            Err(Error::netlist(format!("{} expects at least {n} values, got {}", name.to_uppercase(), v.len()), Some(&t.loc)))
+            Err(Error::netlist(
+                format!(
+                    "{} expects at least {n} values, got {}",
+                    name.to_uppercase(),
+                    v.len()
+                ),
+                Some(&t.loc),
+            ))
         } else {
             Ok(())
         }
@@ -1061,21 +1597,49 @@ fn make_wave(name: &str, v: &[f64], t: &Tok) -> Result<Wave> {
         "pulse" => {
             need(2)?;
             if v.len() > 8 {
-                return Err(Error::netlist(format!("PULSE takes at most 8 values, got {}", v.len()), Some(&t.loc)));
+                return Err(Error::netlist(
+                    format!("PULSE takes at most 8 values, got {}", v.len()),
+                    Some(&t.loc),
+                ));
             }
-            Wave::Pulse { v1: v[0], v2: v[1], td: g(2).unwrap_or(0.0), tr: g(3), tf: g(4), pw: g(5), per: g(6) }
+            Wave::Pulse {
+                v1: v[0],
+                v2: v[1],
+                td: g(2).unwrap_or(0.0),
+                tr: g(3),
+                tf: g(4),
+                pw: g(5),
+                per: g(6),
+            }
         }
         "sin" => {
             need(2)?;
-            Wave::Sin { vo: v[0], va: v[1], freq: g(2), td: g(3).unwrap_or(0.0), theta: g(4).unwrap_or(0.0), phase_deg: g(5).unwrap_or(0.0) }
+            Wave::Sin {
+                vo: v[0],
+                va: v[1],
+                freq: g(2),
+                td: g(3).unwrap_or(0.0),
+                theta: g(4).unwrap_or(0.0),
+                phase_deg: g(5).unwrap_or(0.0),
+            }
         }
         "exp" => {
             need(2)?;
-            Wave::Exp { v1: v[0], v2: v[1], td1: g(2).unwrap_or(0.0), tau1: g(3), td2: g(4), tau2: g(5) }
+            Wave::Exp {
+                v1: v[0],
+                v2: v[1],
+                td1: g(2).unwrap_or(0.0),
+                tau1: g(3),
+                td2: g(4),
+                tau2: g(5),
+            }
         }
         _ => {
-            if v.len() < 2 || v.len() % 2 != 0 {
-                return Err(Error::netlist(format!("PWL expects time-value pairs, got {} values", v.len()), Some(&t.loc)));
+            if v.len() < 2 || !v.len().is_multiple_of(2) {
+                return Err(Error::netlist(
+                    format!("PWL expects time-value pairs, got {} values", v.len()),
+                    Some(&t.loc),
+                ));
             }
             let pts: Vec<(f64, f64)> = v.chunks(2).map(|c| (c[0], c[1])).collect();
             if pts.windows(2).any(|w| w[1].0 < w[0].0) {

@@ -111,7 +111,8 @@ impl Func {
         }
     }
     pub fn is_random(self, nargs: usize) -> bool {
-        matches!(self, Func::Gauss | Func::Agauss | Func::Unif | Func::Aunif) || (self == Func::Limit && nargs == 2)
+        matches!(self, Func::Gauss | Func::Agauss | Func::Unif | Func::Aunif)
+            || (self == Func::Limit && nargs == 2)
     }
 }
 
@@ -149,7 +150,11 @@ struct P<'a> {
 }
 
 pub fn parse(src: &str) -> Result<Expr, ExprError> {
-    let mut p = P { s: src.as_bytes(), src, i: 0 };
+    let mut p = P {
+        s: src.as_bytes(),
+        src,
+        i: 0,
+    };
     let e = p.ternary()?;
     p.ws();
     if p.i < p.s.len() {
@@ -164,7 +169,11 @@ pub fn parse(src: &str) -> Result<Expr, ExprError> {
 
 impl P<'_> {
     fn err(&self, msg: impl Into<String>, len: usize) -> ExprError {
-        ExprError { msg: msg.into(), offset: self.i.min(self.s.len()), len }
+        ExprError {
+            msg: msg.into(),
+            offset: self.i.min(self.s.len()),
+            len,
+        }
     }
     fn ws(&mut self) {
         while self.i < self.s.len() && (self.s[self.i] as char).is_whitespace() {
@@ -210,7 +219,14 @@ impl P<'_> {
     }
     fn cmp(&mut self) -> Result<Expr, ExprError> {
         let l = self.add()?;
-        let ops = [("==", BinOp::Eq), ("!=", BinOp::Ne), ("<=", BinOp::Le), (">=", BinOp::Ge), ("<", BinOp::Lt), (">", BinOp::Gt)];
+        let ops = [
+            ("==", BinOp::Eq),
+            ("!=", BinOp::Ne),
+            ("<=", BinOp::Le),
+            (">=", BinOp::Ge),
+            ("<", BinOp::Lt),
+            (">", BinOp::Gt),
+        ];
         for (t, op) in ops {
             if self.eat(t) {
                 let r = self.add()?;
@@ -292,14 +308,27 @@ impl P<'_> {
             self.i += 1;
             let e = self.ternary()?;
             if !self.eat(")") {
-                return Err(ExprError { msg: "unbalanced '(' in expression".into(), offset: open, len: 1 });
+                return Err(ExprError {
+                    msg: "unbalanced '(' in expression".into(),
+                    offset: open,
+                    len: 1,
+                });
             }
             return Ok(e);
         }
         if c.is_ascii_digit() || c == b'.' {
             let start = self.i;
             let mut j = self.i;
-            while j < self.s.len() && (self.s[j].is_ascii_alphanumeric() || self.s[j] == b'.' || ((self.s[j] == b'+' || self.s[j] == b'-') && j > start && (self.s[j - 1] == b'e' || self.s[j - 1] == b'E') && self.s[start..j - 1].iter().all(|b| b.is_ascii_digit() || *b == b'.'))) {
+            while j < self.s.len()
+                && (self.s[j].is_ascii_alphanumeric()
+                    || self.s[j] == b'.'
+                    || ((self.s[j] == b'+' || self.s[j] == b'-')
+                        && j > start
+                        && (self.s[j - 1] == b'e' || self.s[j - 1] == b'E')
+                        && self.s[start..j - 1]
+                            .iter()
+                            .all(|b| b.is_ascii_digit() || *b == b'.')))
+            {
                 j += 1;
             }
             let tok = &self.src[start..j];
@@ -308,13 +337,22 @@ impl P<'_> {
                     self.i = j;
                     Ok(Expr::Num(v))
                 }
-                None => Err(ExprError { msg: format!("invalid number '{tok}'"), offset: start, len: j - start }),
+                None => Err(ExprError {
+                    msg: format!("invalid number '{tok}'"),
+                    offset: start,
+                    len: j - start,
+                }),
             };
         }
         if c.is_ascii_alphabetic() || c == b'_' {
             let start = self.i;
             let mut j = self.i;
-            while j < self.s.len() && (self.s[j].is_ascii_alphanumeric() || self.s[j] == b'_' || self.s[j] == b'.' || self.s[j] == b'$') {
+            while j < self.s.len()
+                && (self.s[j].is_ascii_alphanumeric()
+                    || self.s[j] == b'_'
+                    || self.s[j] == b'.'
+                    || self.s[j] == b'$')
+            {
                 j += 1;
             }
             let name = self.src[start..j].to_ascii_lowercase();
@@ -331,11 +369,26 @@ impl P<'_> {
                     ("v", 1) => Ok(Expr::V(args[0].clone(), None)),
                     ("v", 2) => Ok(Expr::V(args[0].clone(), Some(args[1].clone()))),
                     ("i", 1) => Ok(Expr::I(args[0].clone())),
-                    _ => Err(ExprError { msg: format!("{name}() takes {} node name(s)", if name == "v" { "one or two" } else { "one source" }), offset: start, len: name.len() }),
+                    _ => Err(ExprError {
+                        msg: format!(
+                            "{name}() takes {} node name(s)",
+                            if name == "v" {
+                                "one or two"
+                            } else {
+                                "one source"
+                            }
+                        ),
+                        offset: start,
+                        len: name.len(),
+                    }),
                 };
             }
             let Some(f) = Func::from_name(&name) else {
-                return Err(ExprError { msg: format!("unknown function '{name}'"), offset: start, len: name.len() });
+                return Err(ExprError {
+                    msg: format!("unknown function '{name}'"),
+                    offset: start,
+                    len: name.len(),
+                });
             };
             self.i += 1;
             let mut args = Vec::new();
@@ -348,11 +401,23 @@ impl P<'_> {
                     if self.eat(")") {
                         break;
                     }
-                    return Err(ExprError { msg: format!("unbalanced '(' in call of {name}()"), offset: start, len: name.len() });
+                    return Err(ExprError {
+                        msg: format!("unbalanced '(' in call of {name}()"),
+                        offset: start,
+                        len: name.len(),
+                    });
                 }
             }
             if !f.arity().contains(&args.len()) {
-                return Err(ExprError { msg: format!("{name}() takes {:?} argument(s), got {}", f.arity(), args.len()), offset: start, len: name.len() });
+                return Err(ExprError {
+                    msg: format!(
+                        "{name}() takes {:?} argument(s), got {}",
+                        f.arity(),
+                        args.len()
+                    ),
+                    offset: start,
+                    len: name.len(),
+                });
             }
             return Ok(Expr::Call(f, args));
         }
@@ -402,7 +467,9 @@ pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64, String> {
             "pi" => std::f64::consts::PI,
             _ => env.name(n)?,
         },
-        Expr::V(..) | Expr::I(..) => return Err("v() and i() are only allowed in B-source expressions".into()),
+        Expr::V(..) | Expr::I(..) => {
+            return Err("v() and i() are only allowed in B-source expressions".into());
+        }
         Expr::Un(op, a) => un(*op, eval_const(a, env)?),
         Expr::Bin(op, a, b) => bin(*op, eval_const(a, env)?, eval_const(b, env)?),
         Expr::Tern(c, a, b) => {
@@ -440,7 +507,11 @@ fn b2f(b: bool) -> f64 {
 /// `x ** y` as ngspice evaluates it in B sources: integral exponents keep the sign of a
 /// negative base, other exponents use |x|.
 fn spice_pow(x: f64, y: f64) -> f64 {
-    if y.fract() == 0.0 && y.abs() < 1e9 { x.powi(y as i32) } else { x.abs().powf(y) }
+    if y.fract() == 0.0 && y.abs() < 1e9 {
+        x.powi(y as i32)
+    } else {
+        x.abs().powf(y)
+    }
 }
 
 fn bin(op: BinOp, a: f64, b: f64) -> f64 {
@@ -480,19 +551,36 @@ fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
         Pow => {
             let y = a[1];
             let v = spice_pow(x, y);
-            let dx = if y == 0.0 { 0.0 } else { y * spice_pow(x, y - 1.0) * if y.fract() == 0.0 { 1.0 } else { x.signum() } };
+            let dx = if y == 0.0 {
+                0.0
+            } else {
+                y * spice_pow(x, y - 1.0) * if y.fract() == 0.0 { 1.0 } else { x.signum() }
+            };
             let dy = if x == 0.0 { 0.0 } else { v * x.abs().ln() };
             (v, [dx, dy, 0.0])
         }
         Pwr => {
             let y = a[1];
             let v = x.signum() * x.abs().powf(y);
-            let dx = if x == 0.0 && y < 1.0 { 0.0 } else { y * x.abs().powf(y - 1.0) };
+            let dx = if x == 0.0 && y < 1.0 {
+                0.0
+            } else {
+                y * x.abs().powf(y - 1.0)
+            };
             let dy = if x == 0.0 { 0.0 } else { v * x.abs().ln() };
             (v, [dx, dy, 0.0])
         }
         Abs => (x.abs(), [if x >= 0.0 { 1.0 } else { -1.0 }, 0.0, 0.0]),
-        Sgn => (if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, z),
+        Sgn => (
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            },
+            z,
+        ),
         Min => {
             if x <= a[1] {
                 (x, [1.0, 0.0, 0.0])
@@ -528,11 +616,29 @@ fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
             if a.len() == 2 {
                 return (x, z); // the random limit(nom, abs) outside Monte Carlo
             }
-            let (lo, hi) = if a[1] <= a[2] { (a[1], a[2]) } else { (a[2], a[1]) };
+            let (lo, hi) = if a[1] <= a[2] {
+                (a[1], a[2])
+            } else {
+                (a[2], a[1])
+            };
             if x < lo {
-                (lo, [0.0, if a[1] <= a[2] { 1.0 } else { 0.0 }, if a[1] <= a[2] { 0.0 } else { 1.0 }])
+                (
+                    lo,
+                    [
+                        0.0,
+                        if a[1] <= a[2] { 1.0 } else { 0.0 },
+                        if a[1] <= a[2] { 0.0 } else { 1.0 },
+                    ],
+                )
             } else if x > hi {
-                (hi, [0.0, if a[1] <= a[2] { 0.0 } else { 1.0 }, if a[1] <= a[2] { 1.0 } else { 0.0 }])
+                (
+                    hi,
+                    [
+                        0.0,
+                        if a[1] <= a[2] { 0.0 } else { 1.0 },
+                        if a[1] <= a[2] { 1.0 } else { 0.0 },
+                    ],
+                )
             } else {
                 (x, [1.0, 0.0, 0.0])
             }
@@ -583,7 +689,13 @@ pub struct Tape {
 impl Tape {
     /// Compiles `e`; parameter names are resolved to numbers by `env` now.
     pub fn compile(e: &Expr, env: &mut dyn Env) -> Result<Tape, String> {
-        let mut t = Tape { ops: vec![], inputs: vec![], vals: vec![], adj: vec![], events: vec![] };
+        let mut t = Tape {
+            ops: vec![],
+            inputs: vec![],
+            vals: vec![],
+            adj: vec![],
+            events: vec![],
+        };
         t.emit(e, env)?;
         t.vals = vec![0.0; t.ops.len()];
         t.adj = vec![0.0; t.ops.len()];
@@ -626,7 +738,10 @@ impl Tape {
             Expr::Bin(op, a, b) => {
                 let a = self.emit(a, env)?;
                 let b = self.emit(b, env)?;
-                if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne) {
+                if matches!(
+                    op,
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
+                ) {
                     self.events.push((a, Some(b)));
                 }
                 self.push(Op::Bin(*op, a, b))
@@ -769,7 +884,11 @@ mod tests {
     struct NoEnv;
     impl Env for NoEnv {
         fn name(&mut self, n: &str) -> Result<f64, String> {
-            if n == "a" { Ok(2.0) } else { Err(format!("undefined parameter '{n}'")) }
+            if n == "a" {
+                Ok(2.0)
+            } else {
+                Err(format!("undefined parameter '{n}'"))
+            }
         }
     }
     fn ev(s: &str) -> f64 {
@@ -790,7 +909,15 @@ mod tests {
     }
     #[test]
     fn tape_gradients_match_finite_differences() {
-        let exprs = ["v(a)*v(b) + sqrt(v(a))", "tanh(v(a,b)*3) - exp(v(b)/2)", "pwr(v(a),1.5)+pow(v(b),2)", "v(a)>0.5 ? v(b)**2 : ln(v(a)) + atan(v(b))", "limit(v(a)*4, -1, 1) + sinh(v(b))*cosh(v(a))", "log10(v(a))+abs(v(b)-1)+i(vx)*1k", "max(v(a), v(b)) / (1 + min(v(a), 2))"];
+        let exprs = [
+            "v(a)*v(b) + sqrt(v(a))",
+            "tanh(v(a,b)*3) - exp(v(b)/2)",
+            "pwr(v(a),1.5)+pow(v(b),2)",
+            "v(a)>0.5 ? v(b)**2 : ln(v(a)) + atan(v(b))",
+            "limit(v(a)*4, -1, 1) + sinh(v(b))*cosh(v(a))",
+            "log10(v(a))+abs(v(b)-1)+i(vx)*1k",
+            "max(v(a), v(b)) / (1 + min(v(a), 2))",
+        ];
         for s in exprs {
             let mut t = Tape::compile(&parse(s).unwrap(), &mut NoEnv).unwrap();
             let n = t.inputs.len();
@@ -808,7 +935,12 @@ mod tests {
                     let fp = t.eval(&xp[..n], 0.0, &mut d);
                     let fm = t.eval(&xm[..n], 0.0, &mut d);
                     let fd = (fp - fm) / (2.0 * h);
-                    assert!((fd - g[j]).abs() <= 1e-5 * fd.abs().max(1.0), "{s} d/dx{j}: {} vs fd {}", g[j], fd);
+                    assert!(
+                        (fd - g[j]).abs() <= 1e-5 * fd.abs().max(1.0),
+                        "{s} d/dx{j}: {} vs fd {}",
+                        g[j],
+                        fd
+                    );
                 }
             }
         }

@@ -65,7 +65,10 @@ pub fn lex_str(text: &str, name: &str) -> Result<Lexed> {
     let file: Arc<str> = Arc::from(name);
     let mut lines = text.lines();
     out.title = lines.next().unwrap_or("").trim().to_string();
-    let mut st = State { out: &mut out, depth: 0 };
+    let mut st = State {
+        out: &mut out,
+        depth: 0,
+    };
     st.lex_lines(text, &file, 1, Mode::Top)?;
     Ok(out)
 }
@@ -86,7 +89,10 @@ struct State<'a> {
 }
 
 fn base_dir(file: &str) -> PathBuf {
-    Path::new(file).parent().map(|p| p.to_path_buf()).unwrap_or_default()
+    Path::new(file)
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default()
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -130,7 +136,17 @@ impl State<'_> {
             let line_arc: Arc<str> = Arc::from(raw_line);
             let trimmed = raw_line.trim_start();
             let lower = trimmed.to_ascii_lowercase();
-            let loc0 = Loc { file: file.clone(), line: lineno, col: raw_line.len() - trimmed.len() + 1, len: trimmed.split_whitespace().next().map(|w| w.chars().count()).unwrap_or(1), text: line_arc.clone() };
+            let loc0 = Loc {
+                file: file.clone(),
+                line: lineno,
+                col: raw_line.len() - trimmed.len() + 1,
+                len: trimmed
+                    .split_whitespace()
+                    .next()
+                    .map(|w| w.chars().count())
+                    .unwrap_or(1),
+                text: line_arc.clone(),
+            };
             // Library sections: when reading a section out of a file, keep only its lines.
             if let Some(sec) = section {
                 let words: Vec<&str> = lower.split_whitespace().collect();
@@ -170,7 +186,10 @@ impl State<'_> {
             }
             if trimmed.starts_with('+') {
                 let Some(card) = cur.as_mut() else {
-                    return Err(Error::syntax("continuation line '+' with no card before it", &loc0));
+                    return Err(Error::syntax(
+                        "continuation line '+' with no card before it",
+                        &loc0,
+                    ));
                 };
                 let plus = raw_line.find('+').unwrap_or(0);
                 tokenize(body, plus + 1, file, lineno, &line_arc, &mut card.toks)?;
@@ -181,7 +200,10 @@ impl State<'_> {
             }
             if lower.starts_with(".control") {
                 in_control = Some(loc0.clone());
-                self.out.warnings.push(format!("{}:{}: .control block skipped (neurospice runs the analyses in the netlist)", file, lineno));
+                self.out.warnings.push(format!(
+                    "{}:{}: .control block skipped (neurospice runs the analyses in the netlist)",
+                    file, lineno
+                ));
                 continue;
             }
             if lower.starts_with(".endc") {
@@ -212,15 +234,24 @@ impl State<'_> {
             self.finish(c, file)?;
         }
         if let Some(loc) = in_control {
-            return Err(Error::netlist("missing .endc for this .control block", Some(&loc)));
+            return Err(Error::netlist(
+                "missing .endc for this .control block",
+                Some(&loc),
+            ));
         }
         if let Some((name, loc)) = lib_skip {
-            return Err(Error::netlist(format!("missing .endl for library section '{name}'"), Some(&loc)));
+            return Err(Error::netlist(
+                format!("missing .endl for library section '{name}'"),
+                Some(&loc),
+            ));
         }
-        if let Some(sec) = section {
-            if !found_section {
-                return Err(Error::netlist(format!("library section '{sec}' not found in '{file}'"), None));
-            }
+        if let Some(sec) = section
+            && !found_section
+        {
+            return Err(Error::netlist(
+                format!("library section '{sec}' not found in '{file}'"),
+                None,
+            ));
         }
         Ok(())
     }
@@ -229,24 +260,42 @@ impl State<'_> {
         let name = card.name().to_string();
         if name == ".include" || name == ".inc" || (name == ".lib" && card.toks.len() >= 3) {
             if self.depth > 32 {
-                return Err(Error::netlist("include nesting deeper than 32 levels (an include cycle?)", Some(&card.loc)));
+                return Err(Error::netlist(
+                    "include nesting deeper than 32 levels (an include cycle?)",
+                    Some(&card.loc),
+                ));
             }
             let Some(ft) = card.toks.get(1) else {
-                return Err(Error::netlist(format!("{name} needs a file name"), Some(&card.loc)));
+                return Err(Error::netlist(
+                    format!("{name} needs a file name"),
+                    Some(&card.loc),
+                ));
             };
             let rel = ft.raw.trim_matches('"').trim_matches('\'');
             let p = Path::new(rel);
-            let full = if p.is_absolute() { p.to_path_buf() } else { base_dir(file).join(p) };
+            let full = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base_dir(file).join(p)
+            };
             let text = std::fs::read_to_string(&full).map_err(|e| {
-                Error::netlist(format!("cannot read include file '{}': {e}", full.display()), Some(&ft.loc))
+                Error::netlist(
+                    format!("cannot read include file '{}': {e}", full.display()),
+                    Some(&ft.loc),
+                )
             })?;
             let fname: Arc<str> = Arc::from(full.to_string_lossy().as_ref());
             self.depth += 1;
             let r = if name == ".lib" {
                 let sec = card.toks[2].text.clone();
-                self.lex_lines(&text, &fname, 1, Mode::Section(&sec)).map_err(|e| {
-                    if e.loc.is_none() { e.with_loc(Some(&card.toks[2].loc)) } else { e }
-                })
+                self.lex_lines(&text, &fname, 1, Mode::Section(&sec))
+                    .map_err(|e| {
+                        if e.loc.is_none() {
+                            e.with_loc(Some(&card.toks[2].loc))
+                        } else {
+                            e
+                        }
+                    })
             } else {
                 self.lex_lines(&text, &fname, 1, Mode::Include)
             };
@@ -263,16 +312,32 @@ fn is_sep(c: char) -> bool {
 }
 
 /// Splits one physical line (from byte `start`) into tokens.
-fn tokenize(line: &str, start: usize, file: &Arc<str>, lineno: usize, text: &Arc<str>, out: &mut Vec<Tok>) -> Result<()> {
+fn tokenize(
+    line: &str,
+    start: usize,
+    file: &Arc<str>,
+    lineno: usize,
+    text: &Arc<str>,
+    out: &mut Vec<Tok>,
+) -> Result<()> {
     let chars: Vec<(usize, char)> = line.char_indices().collect();
     let col_of = |byte: usize| line[..byte].chars().count() + 1;
     let mk = |kind, s: &str, b0: usize, b1: usize| Tok {
         kind,
         text: s.to_ascii_lowercase(),
         raw: s.to_string(),
-        loc: Loc { file: file.clone(), line: lineno, col: col_of(b0), len: line[b0..b1].chars().count().max(1), text: text.clone() },
+        loc: Loc {
+            file: file.clone(),
+            line: lineno,
+            col: col_of(b0),
+            len: line[b0..b1].chars().count().max(1),
+            text: text.clone(),
+        },
     };
-    let mut i = chars.iter().position(|&(b, _)| b >= start).unwrap_or(chars.len());
+    let mut i = chars
+        .iter()
+        .position(|&(b, _)| b >= start)
+        .unwrap_or(chars.len());
     while i < chars.len() {
         let (b, c) = chars[i];
         if c.is_whitespace() || c == ',' {
@@ -314,7 +379,10 @@ fn tokenize(line: &str, start: usize, file: &Arc<str>, lineno: usize, text: &Arc
                 }
                 if j >= chars.len() {
                     let t = mk(TokKind::Expr, "{", b, b + 1);
-                    return Err(Error::syntax("unbalanced '{' (no closing '}' on this line)", &t.loc));
+                    return Err(Error::syntax(
+                        "unbalanced '{' (no closing '}' on this line)",
+                        &t.loc,
+                    ));
                 }
                 let inner = &line[b + 1..chars[j].0];
                 let mut t = mk(TokKind::Expr, inner, b, chars[j].0 + 1);
@@ -331,10 +399,17 @@ fn tokenize(line: &str, start: usize, file: &Arc<str>, lineno: usize, text: &Arc
                 }
                 if j >= chars.len() {
                     let t = mk(TokKind::Word, &line[b..b + 1], b, b + 1);
-                    return Err(Error::syntax(format!("unbalanced quote {q} (no closing {q} on this line)"), &t.loc));
+                    return Err(Error::syntax(
+                        format!("unbalanced quote {q} (no closing {q} on this line)"),
+                        &t.loc,
+                    ));
                 }
                 let inner = &line[b + 1..chars[j].0];
-                let kind = if q == '\'' { TokKind::Expr } else { TokKind::Word };
+                let kind = if q == '\'' {
+                    TokKind::Expr
+                } else {
+                    TokKind::Word
+                };
                 let mut t = mk(kind, inner, b, chars[j].0 + 1);
                 t.loc.col += 1;
                 t.loc.len = inner.chars().count().max(1);
@@ -360,7 +435,11 @@ fn tokenize(line: &str, start: usize, file: &Arc<str>, lineno: usize, text: &Arc
                     }
                     j += 1;
                 }
-                let e = if j < chars.len() { chars[j].0 } else { line.len() };
+                let e = if j < chars.len() {
+                    chars[j].0
+                } else {
+                    line.len()
+                };
                 out.push(mk(TokKind::Word, &line[b..e], b, e));
                 i = j;
             }
@@ -379,7 +458,10 @@ pub fn join_tokens(toks: &[Tok]) -> (String, Vec<(usize, Loc)>) {
     while i < toks.len() {
         let first = &toks[i];
         let mut j = i;
-        while j + 1 < toks.len() && toks[j + 1].loc.line == first.loc.line && Arc::ptr_eq(&toks[j + 1].loc.file, &first.loc.file) {
+        while j + 1 < toks.len()
+            && toks[j + 1].loc.line == first.loc.line
+            && Arc::ptr_eq(&toks[j + 1].loc.file, &first.loc.file)
+        {
             j += 1;
         }
         let last = &toks[j];
@@ -395,7 +477,16 @@ pub fn join_tokens(toks: &[Tok]) -> (String, Vec<(usize, Loc)>) {
         let mut loc = first.loc.clone();
         loc.col = a + 1;
         map.push((s.len(), loc));
-        let piece: String = chars[a.min(b)..b].iter().map(|&c| if c == '{' || c == '}' || c == '\'' { ' ' } else { c }).collect();
+        let piece: String = chars[a.min(b)..b]
+            .iter()
+            .map(|&c| {
+                if c == '{' || c == '}' || c == '\'' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
         s.push_str(&piece);
         i = j + 1;
     }

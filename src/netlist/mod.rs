@@ -4,7 +4,7 @@ pub mod expr;
 pub mod lexer;
 pub mod number;
 
-pub use elaborate::{elaborate, ElabOptions, Netlist};
+pub use elaborate::{ElabOptions, Netlist, elaborate};
 
 use crate::circuit::Circuit;
 use crate::error::Result;

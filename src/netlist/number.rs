@@ -4,7 +4,7 @@
 pub fn parse_number(s: &str) -> Option<f64> {
     let (v, rest) = parse_prefix(s)?;
     let rest = rest.to_ascii_lowercase();
-    if !rest.chars().all(|c| c.is_ascii_alphabetic() || c == '_' ) {
+    if !rest.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
         return None;
     }
     Some(v * suffix_scale(&rest))
@@ -74,7 +74,26 @@ mod tests {
     use super::*;
     #[test]
     fn suffixes() {
-        let cases = [("1k", 1e3), ("10pF", 10e-12), ("1.5kOhm", 1.5e3), ("2meg", 2e6), ("3mil", 3.0 * 25.4e-6), ("1e-9", 1e-9), ("1.0E3", 1e3), ("4u", 4e-6), ("5M", 5e-3), ("7MEG", 7e6), ("1n", 1e-9), ("2f", 2e-15), ("3g", 3e9), ("1t", 1e12), (".5", 0.5), ("-2.5m", -2.5e-3), ("10V", 10.0), ("1e3k", 1e6)];
+        let cases = [
+            ("1k", 1e3),
+            ("10pF", 10e-12),
+            ("1.5kOhm", 1.5e3),
+            ("2meg", 2e6),
+            ("3mil", 3.0 * 25.4e-6),
+            ("1e-9", 1e-9),
+            ("1.0E3", 1e3),
+            ("4u", 4e-6),
+            ("5M", 5e-3),
+            ("7MEG", 7e6),
+            ("1n", 1e-9),
+            ("2f", 2e-15),
+            ("3g", 3e9),
+            ("1t", 1e12),
+            (".5", 0.5),
+            ("-2.5m", -2.5e-3),
+            ("10V", 10.0),
+            ("1e3k", 1e6),
+        ];
         for (s, v) in cases {
             let got = parse_number(s).unwrap();
             assert!((got - v).abs() <= 1e-12 * v.abs(), "{s}: {got} vs {v}");

@@ -7,7 +7,7 @@
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::lu::partial_pivoting::factor::PartialPivLuParams;
-use faer::sparse::linalg::lu::{factorize_symbolic_lu, LuSymbolicParams, NumericLu, SymbolicLu};
+use faer::sparse::linalg::lu::{LuSymbolicParams, NumericLu, SymbolicLu, factorize_symbolic_lu};
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMat};
 use faer::{Conj, MatMut, Par, Spec};
 
@@ -26,7 +26,11 @@ impl Pattern {
     /// Builds the pattern from (row, col) requests over unknowns 1..=n; returns it and the map
     /// from request id to slot. The diagonal is always present so gmin stepping can load it.
     pub fn build(n: usize, requests: &[(usize, usize)]) -> (Pattern, Vec<usize>, Vec<usize>) {
-        let mut entries: Vec<(usize, usize)> = requests.iter().filter(|(r, c)| *r > 0 && *c > 0).map(|&(r, c)| (c - 1, r - 1)).collect();
+        let mut entries: Vec<(usize, usize)> = requests
+            .iter()
+            .filter(|(r, c)| *r > 0 && *c > 0)
+            .map(|&(r, c)| (c - 1, r - 1))
+            .collect();
         entries.extend((0..n).map(|i| (i, i)));
         entries.sort_unstable();
         entries.dedup();
@@ -50,7 +54,15 @@ impl Pattern {
         };
         let map = requests.iter().map(|&(r, c)| slot_of(r, c)).collect();
         let diag = (1..=n).map(|i| slot_of(i, i)).collect();
-        (Pattern { n, col_ptr, row_idx }, map, diag)
+        (
+            Pattern {
+                n,
+                col_ptr,
+                row_idx,
+            },
+            map,
+            diag,
+        )
     }
     pub fn nnz(&self) -> usize {
         self.row_idx.len()
@@ -64,8 +76,16 @@ pub struct Singular {
 }
 
 enum Backend {
-    Dense { a: Vec<f64>, perm: Vec<usize> },
-    Sparse { symbolic: SymbolicLu<usize>, numeric: NumericLu<usize, f64>, sym: SymbolicSparseColMat<usize>, scratch: MemBuffer },
+    Dense {
+        a: Vec<f64>,
+        perm: Vec<usize>,
+    },
+    Sparse {
+        symbolic: SymbolicLu<usize>,
+        numeric: NumericLu<usize, f64>,
+        sym: SymbolicSparseColMat<usize>,
+        scratch: MemBuffer,
+    },
 }
 
 /// A reusable LU solver over a fixed pattern.
@@ -80,23 +100,64 @@ impl LinearSolver {
     pub fn new(pat: Pattern) -> Result<Self, String> {
         let n = pat.n;
         let backend = if n <= DENSE_MAX {
-            Backend::Dense { a: vec![0.0; n * n], perm: vec![0; n] }
+            Backend::Dense {
+                a: vec![0.0; n * n],
+                perm: vec![0; n],
+            }
         } else {
-            let sym = SymbolicSparseColMat::new_checked(n, n, pat.col_ptr.clone(), None, pat.row_idx.clone());
-            let symbolic = factorize_symbolic_lu(sym.as_ref(), LuSymbolicParams::default()).map_err(|e| format!("symbolic LU failed: {e:?}"))?;
-            let req = symbolic.factorize_numeric_lu_scratch::<f64>(Par::Seq, Spec::<PartialPivLuParams, f64>::default()).or(symbolic.solve_in_place_scratch::<f64>(1, Par::Seq));
-            Backend::Sparse { symbolic, numeric: NumericLu::new(), sym, scratch: MemBuffer::new(req) }
+            let sym = SymbolicSparseColMat::new_checked(
+                n,
+                n,
+                pat.col_ptr.clone(),
+                None,
+                pat.row_idx.clone(),
+            );
+            let symbolic = factorize_symbolic_lu(sym.as_ref(), LuSymbolicParams::default())
+                .map_err(|e| format!("symbolic LU failed: {e:?}"))?;
+            let req = symbolic
+                .factorize_numeric_lu_scratch::<f64>(
+                    Par::Seq,
+                    Spec::<PartialPivLuParams, f64>::default(),
+                )
+                .or(symbolic.solve_in_place_scratch::<f64>(1, Par::Seq));
+            Backend::Sparse {
+                symbolic,
+                numeric: NumericLu::new(),
+                sym,
+                scratch: MemBuffer::new(req),
+            }
         };
-        Ok(LinearSolver { pat, backend, factorizations: 0 })
+        Ok(LinearSolver {
+            pat,
+            backend,
+            factorizations: 0,
+        })
     }
 
     /// Shares the symbolic analysis with a new numeric state (Monte Carlo runs, sweep points).
     pub fn fresh_clone(&self) -> Self {
         let backend = match &self.backend {
-            Backend::Dense { a, perm } => Backend::Dense { a: vec![0.0; a.len()], perm: vec![0; perm.len()] },
-            Backend::Sparse { symbolic, sym, scratch, .. } => Backend::Sparse { symbolic: symbolic.clone(), numeric: NumericLu::new(), sym: sym.clone(), scratch: MemBuffer::new(faer::dyn_stack::StackReq::new::<u8>(scratch.len())) },
+            Backend::Dense { a, perm } => Backend::Dense {
+                a: vec![0.0; a.len()],
+                perm: vec![0; perm.len()],
+            },
+            Backend::Sparse {
+                symbolic,
+                sym,
+                scratch,
+                ..
+            } => Backend::Sparse {
+                symbolic: symbolic.clone(),
+                numeric: NumericLu::new(),
+                sym: sym.clone(),
+                scratch: MemBuffer::new(faer::dyn_stack::StackReq::new::<u8>(scratch.len())),
+            },
         };
-        LinearSolver { pat: self.pat.clone(), backend, factorizations: 0 }
+        LinearSolver {
+            pat: self.pat.clone(),
+            backend,
+            factorizations: 0,
+        }
     }
 
     /// Factors the matrix whose values are `vals[1..]` (slot order) and solves for `rhs` in
@@ -114,13 +175,28 @@ impl LinearSolver {
                 }
                 dense_lu_solve(a, perm, n, &mut rhs[1..=n])
             }
-            Backend::Sparse { symbolic, numeric, sym, scratch } => {
+            Backend::Sparse {
+                symbolic,
+                numeric,
+                sym,
+                scratch,
+            } => {
                 let mat = SparseColMatRef::new(sym.as_ref(), &vals[1..]);
                 let stack = MemStack::new(scratch);
-                let lu = symbolic.factorize_numeric_lu(numeric, mat, Par::Seq, stack, Spec::<PartialPivLuParams, f64>::default()).map_err(|e| match e {
-                    faer::sparse::linalg::LuError::SymbolicSingular { index } => Singular { unknown: Some(index + 1) },
-                    _ => Singular { unknown: None },
-                })?;
+                let lu = symbolic
+                    .factorize_numeric_lu(
+                        numeric,
+                        mat,
+                        Par::Seq,
+                        stack,
+                        Spec::<PartialPivLuParams, f64>::default(),
+                    )
+                    .map_err(|e| match e {
+                        faer::sparse::linalg::LuError::SymbolicSingular { index } => Singular {
+                            unknown: Some(index + 1),
+                        },
+                        _ => Singular { unknown: None },
+                    })?;
                 let b = MatMut::from_column_major_slice_mut(&mut rhs[1..=n], n, 1);
                 let stack = MemStack::new(scratch);
                 lu.solve_in_place_with_conj(Conj::No, b, Par::Seq, stack);
@@ -134,7 +210,12 @@ impl LinearSolver {
 }
 
 /// In-place dense LU with partial pivoting, then forward/back substitution.
-fn dense_lu_solve(a: &mut [f64], perm: &mut [usize], n: usize, b: &mut [f64]) -> Result<(), Singular> {
+fn dense_lu_solve(
+    a: &mut [f64],
+    perm: &mut [usize],
+    n: usize,
+    b: &mut [f64],
+) -> Result<(), Singular> {
     let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let tiny = scale * 1e-300_f64.max(f64::EPSILON * 1e-13);
     for (i, p) in perm.iter_mut().enumerate() {
@@ -151,7 +232,9 @@ fn dense_lu_solve(a: &mut [f64], perm: &mut [usize], n: usize, b: &mut [f64]) ->
             }
         }
         if best <= tiny || best == 0.0 {
-            return Err(Singular { unknown: Some(k + 1) });
+            return Err(Singular {
+                unknown: Some(k + 1),
+            });
         }
         if p != k {
             for c in 0..n {
@@ -192,7 +275,9 @@ mod tests {
         // random diagonally dominant sparse system, both backends against each other
         let mut s = seed;
         let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 11) as f64) / ((1u64 << 53) as f64)
         };
         let mut req = vec![];

@@ -6,7 +6,16 @@ use crate::error::Result;
 /// Solves the operating point into `x` (len n+1). `time` is the source time (0 for .op).
 pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()> {
     let itl = sys.opts.itl1;
-    let base = NewtonCtx { time: 0.0, dc: true, a0: 0.0, hist: None, gshunt: 0.0, src_fact: 1.0, init_junctions: true, max_iter: itl };
+    let base = NewtonCtx {
+        time: 0.0,
+        dc: true,
+        a0: 0.0,
+        hist: None,
+        gshunt: 0.0,
+        src_fact: 1.0,
+        init_junctions: true,
+        max_iter: itl,
+    };
     let x0: Vec<f64> = x.to_vec();
     let first = match sys.newton(x, &base) {
         Ok(_) => return Ok(()),
@@ -19,7 +28,11 @@ pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()
     let mut ok = true;
     let mut init = true;
     while g > sys.opts.gmin * 0.99 {
-        let c = NewtonCtx { gshunt: g, init_junctions: init, ..base };
+        let c = NewtonCtx {
+            gshunt: g,
+            init_junctions: init,
+            ..base
+        };
         if sys.newton(x, &c).is_err() {
             ok = false;
             break;
@@ -28,7 +41,10 @@ pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()
         g /= 10.0;
     }
     if ok {
-        let c = NewtonCtx { init_junctions: false, ..base };
+        let c = NewtonCtx {
+            init_junctions: false,
+            ..base
+        };
         if sys.newton(x, &c).is_ok() {
             return Ok(());
         }
@@ -43,7 +59,11 @@ pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()
     while f < 1.0 {
         let nf = (f + df).min(1.0);
         let mut xt = x.to_vec();
-        let c = NewtonCtx { src_fact: nf, init_junctions: init, ..base };
+        let c = NewtonCtx {
+            src_fact: nf,
+            init_junctions: init,
+            ..base
+        };
         match sys.newton(&mut xt, &c) {
             Ok(_) => {
                 x.copy_from_slice(&xt);
@@ -63,8 +83,15 @@ pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()
     if f >= 1.0 {
         return Ok(());
     }
-    tried.push(format!("source stepping (reached {:.1}% of the sources)", f * 100.0));
-    let fail = if matches!(first, NewtonFail::Singular(_)) { first } else { last_fail };
+    tried.push(format!(
+        "source stepping (reached {:.1}% of the sources)",
+        f * 100.0
+    ));
+    let fail = if matches!(first, NewtonFail::Singular(_)) {
+        first
+    } else {
+        last_fail
+    };
     let mut e = sys.fail_error(&format!("{what}: operating point"), &fail);
     e.msg = match fail {
         NewtonFail::Singular(_) => e.msg,

@@ -26,6 +26,7 @@ pub struct System {
     pub tstep: f64,
     pub tstop: f64,
     lin: LinearSolver,
+    pat: Pattern,
     diag: Vec<usize>,
     nnz: usize,
     pub jf: Vec<f64>,
@@ -78,7 +79,7 @@ impl System {
             d.dev.remap(&map);
         }
         let nnz = pat.nnz();
-        let lin = LinearSolver::new(pat).map_err(Error::numeric)?;
+        let lin = LinearSolver::new(pat.clone()).map_err(Error::numeric)?;
         let mut ev_off = Vec::with_capacity(devs.len() + 1);
         let mut n_ev = 0;
         for d in &devs {
@@ -86,7 +87,28 @@ impl System {
             n_ev += d.dev.n_events();
         }
         ev_off.push(n_ev);
-        Ok(System { names: c.names.clone(), n_nodes: c.n_nodes, devs, opts: c.options.clone(), tstep: 0.0, tstop: 0.0, lin, diag, nnz, jf: vec![0.0; nnz + 1], jq: vec![0.0; nnz + 1], jac: vec![0.0; nnz + 1], f: vec![0.0; n + 1], q: vec![0.0; n + 1], rhs: vec![0.0; n + 1], ev_off, n_ev, stats: Stats::default(), pins: vec![] })
+        Ok(System {
+            names: c.names.clone(),
+            n_nodes: c.n_nodes,
+            devs,
+            opts: c.options.clone(),
+            tstep: 0.0,
+            tstop: 0.0,
+            lin,
+            pat,
+            diag,
+            nnz,
+            jf: vec![0.0; nnz + 1],
+            jq: vec![0.0; nnz + 1],
+            jac: vec![0.0; nnz + 1],
+            f: vec![0.0; n + 1],
+            q: vec![0.0; n + 1],
+            rhs: vec![0.0; n + 1],
+            ev_off,
+            n_ev,
+            stats: Stats::default(),
+            pins: vec![],
+        })
     }
 
     /// Number of unknowns.
@@ -102,12 +124,34 @@ impl System {
     }
 
     /// Loads every device at `x` into f, q, jf, jq. Returns whether any device limited.
-    pub fn load(&mut self, x: &[f64], time: f64, dc: bool, src_fact: f64, init_junctions: bool) -> bool {
+    pub fn load(
+        &mut self,
+        x: &[f64],
+        time: f64,
+        dc: bool,
+        src_fact: f64,
+        init_junctions: bool,
+    ) -> bool {
         self.f.iter_mut().for_each(|v| *v = 0.0);
         self.q.iter_mut().for_each(|v| *v = 0.0);
         self.jf.iter_mut().for_each(|v| *v = 0.0);
         self.jq.iter_mut().for_each(|v| *v = 0.0);
-        let mut l = Load { x, time, src_fact, gmin: self.opts.gmin, dc, init_junctions, temp: self.opts.temp + T0, tstep: self.tstep, tstop: self.tstop, f: &mut self.f, q: &mut self.q, jf: &mut self.jf, jq: &mut self.jq, noncon: false };
+        let mut l = Load {
+            x,
+            time,
+            src_fact,
+            gmin: self.opts.gmin,
+            dc,
+            init_junctions,
+            temp: self.opts.temp + T0,
+            tstep: self.tstep,
+            tstop: self.tstop,
+            f: &mut self.f,
+            q: &mut self.q,
+            jf: &mut self.jf,
+            jq: &mut self.jq,
+            noncon: false,
+        };
         for d in self.devs.iter_mut() {
             d.dev.load(&mut l);
         }
@@ -115,13 +159,23 @@ impl System {
     }
 
     /// Newton-Raphson from `x` (updated in place). Ok(iterations) on convergence.
-    pub fn newton(&mut self, x: &mut [f64], ctx: &NewtonCtx) -> std::result::Result<usize, NewtonFail> {
+    pub fn newton(
+        &mut self,
+        x: &mut [f64],
+        ctx: &NewtonCtx,
+    ) -> std::result::Result<usize, NewtonFail> {
         let n = self.n();
         let o = self.opts.clone();
         for it in 0..ctx.max_iter.max(1) {
             self.stats.newton_iterations += 1;
             x[0] = 0.0;
-            let noncon = self.load(x, ctx.time, ctx.dc, ctx.src_fact, ctx.init_junctions && it == 0);
+            let noncon = self.load(
+                x,
+                ctx.time,
+                ctx.dc,
+                ctx.src_fact,
+                ctx.init_junctions && it == 0,
+            );
             // residual and Jacobian
             for k in 1..=self.nnz {
                 self.jac[k] = self.jf[k] + ctx.a0 * self.jq[k];
@@ -156,7 +210,8 @@ impl System {
             for i in 1..=n {
                 let dx = self.rhs[i];
                 let xn = x[i] + dx;
-                let tol = o.reltol * xn.abs().max(x[i].abs()) + if i <= self.n_nodes { o.vntol } else { o.abstol };
+                let tol = o.reltol * xn.abs().max(x[i].abs())
+                    + if i <= self.n_nodes { o.vntol } else { o.abstol };
                 if dx.abs() > tol || !dx.is_finite() {
                     conv = false;
                 }
@@ -169,7 +224,11 @@ impl System {
                 return Ok(it + 1);
             }
             if it + 1 == ctx.max_iter.max(1) {
-                worst.sort_by(|a, b| (b.1.abs()).partial_cmp(&a.1.abs()).unwrap_or(std::cmp::Ordering::Equal));
+                worst.sort_by(|a, b| {
+                    (b.1.abs())
+                        .partial_cmp(&a.1.abs())
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
                 worst.truncate(3);
                 return Err(NewtonFail::NoConvergence { worst });
             }
@@ -198,7 +257,11 @@ impl System {
             return "an unknown".into();
         }
         if k <= self.n_nodes {
-            format!("node '{}' (attached: {})", self.names[k], self.devices_at(k).join(", "))
+            format!(
+                "node '{}' (attached: {})",
+                self.names[k],
+                self.devices_at(k).join(", ")
+            )
         } else {
             format!("the current of '{}'", self.names[k])
         }
@@ -208,14 +271,23 @@ impl System {
     pub fn fail_error(&self, what: &str, f: &NewtonFail) -> Error {
         match f {
             NewtonFail::Singular(k) => {
-                let mut e = Error::numeric(format!("{what}: singular matrix{}", k.map(|k| format!(" at {}", self.describe(k))).unwrap_or_default()));
+                let mut e = Error::numeric(format!(
+                    "{what}: singular matrix{}",
+                    k.map(|k| format!(" at {}", self.describe(k)))
+                        .unwrap_or_default()
+                ));
                 e = e.with_note("a node with no DC path to ground, a loop of voltage sources or inductors, or a device with zero conductance makes the matrix singular");
                 e
             }
             NewtonFail::NoConvergence { worst } => {
                 let mut e = Error::numeric(format!("{what}: Newton iteration did not converge"));
                 for (k, dx, r) in worst {
-                    e = e.with_note(format!("largest update at {}: dx = {:.3e}, residual = {:.3e}", self.describe(*k), dx, r));
+                    e = e.with_note(format!(
+                        "largest update at {}: dx = {:.3e}, residual = {:.3e}",
+                        self.describe(*k),
+                        dx,
+                        r
+                    ));
                 }
                 e
             }
@@ -237,6 +309,23 @@ impl System {
                 d.dev.events(x, time, &mut out[a..b]);
             }
         }
+    }
+
+    /// Dense dF/dx and dQ/dx (row-major, n x n over unknowns 1..=n) as loaded at `x`, for
+    /// Jacobian checks against finite differences.
+    pub fn dense_jacobians(&mut self, x: &[f64], time: f64, dc: bool) -> (Vec<f64>, Vec<f64>) {
+        self.load(x, time, dc, 1.0, false);
+        let n = self.n();
+        let mut jf = vec![0.0; n * n];
+        let mut jq = vec![0.0; n * n];
+        for c in 0..n {
+            for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
+                let r = self.pat.row_idx[k];
+                jf[r * n + c] = self.jf[k + 1];
+                jq[r * n + c] = self.jq[k + 1];
+            }
+        }
+        (jf, jq)
     }
 
     pub fn lin_factorizations(&self) -> usize {

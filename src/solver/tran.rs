@@ -36,7 +36,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     sys.tstep = spec.tstep;
     sys.tstop = tstop;
     let o = sys.opts.clone();
-    let tmax = spec.tmax.unwrap_or_else(|| spec.tstep.min((tstop - spec.tstart) / 50.0)).min(tstop);
+    let tmax = spec
+        .tmax
+        .unwrap_or_else(|| spec.tstep.min((tstop - spec.tstart) / 50.0))
+        .min(tstop);
     let hmin = 1e-11 * tmax;
     let mut x = vec![0.0; n + 1];
     // initial point
@@ -45,19 +48,19 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             x[k] = v;
         }
         for d in &sys.devs {
-            if let crate::devices::Device::C(c) = &d.dev {
-                if let Some(v) = c.ic {
-                    if c.b == 0 {
-                        x[c.a] = v;
-                    } else if c.a == 0 {
-                        x[c.b] = -v;
-                    }
+            if let crate::devices::Device::C(c) = &d.dev
+                && let Some(v) = c.ic
+            {
+                if c.b == 0 {
+                    x[c.a] = v;
+                } else if c.a == 0 {
+                    x[c.b] = -v;
                 }
             }
-            if let crate::devices::Device::L(l) = &d.dev {
-                if let Some(i) = l.ic {
-                    x[l.br] = i;
-                }
+            if let crate::devices::Device::L(l) = &d.dev
+                && let Some(i) = l.ic
+            {
+                x[l.br] = i;
             }
         }
     } else {
@@ -69,7 +72,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     }
     rec.initial(&x);
     sys.load(&x, 0.0, !spec.uic, 1.0, false);
-    let mut qh: Vec<Vec<f64>> = vec![sys.q.clone(), vec![0.0; n + 1], vec![0.0; n + 1], vec![0.0; n + 1]];
+    let mut qh: Vec<Vec<f64>> = vec![
+        sys.q.clone(),
+        vec![0.0; n + 1],
+        vec![0.0; n + 1],
+        vec![0.0; n + 1],
+    ];
     let mut th = [0.0f64; 4];
     let mut nh = 1usize; // valid history entries since the last discontinuity
     let mut qdot = vec![0.0; n + 1];
@@ -142,14 +150,28 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             (a0, 2)
         };
         x_new.copy_from_slice(&x);
-        let ctx = NewtonCtx { time: t + h, dc: false, a0, hist: Some(&hist), gshunt: 0.0, src_fact: 1.0, init_junctions: false, max_iter: o.itl4.max(10) };
+        let ctx = NewtonCtx {
+            time: t + h,
+            dc: false,
+            a0,
+            hist: Some(&hist),
+            gshunt: 0.0,
+            src_fact: 1.0,
+            init_junctions: false,
+            max_iter: o.itl4.max(10),
+        };
         if let Err(f) = sys.newton(&mut x_new, &ctx) {
             sys.stats.rejected_steps += 1;
             h /= 8.0;
             order = 1;
             if h < hmin {
                 let mut e = sys.fail_error(&format!("transient at t = {:.6e} s", t), &f);
-                e.msg = format!("timestep too small at t = {:.6e} s (step {:.3e} s): {}", t, h * 8.0, e.msg);
+                e.msg = format!(
+                    "timestep too small at t = {:.6e} s (step {:.3e} s): {}",
+                    t,
+                    h * 8.0,
+                    e.msg
+                );
                 return Err(e.with_note("tried: step cuts by 8x down to the minimum step, restarting with backward Euler"));
             }
             continue;
@@ -161,7 +183,13 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         let need = use_order + 2;
         if nh + 1 >= need {
             let ts = [t + h, th[0], th[1], th[2]];
-            let (fac, k) = if use_order == 1 { (0.5 * 2.0, 1) } else if gear { (2.0 / 9.0 * 6.0, 2) } else { (1.0 / 12.0 * 6.0, 2) };
+            let (fac, k) = if use_order == 1 {
+                (0.5 * 2.0, 1)
+            } else if gear {
+                (2.0 / 9.0 * 6.0, 2)
+            } else {
+                (1.0 / 12.0 * 6.0, 2)
+            };
             for i in 1..=n {
                 let vals = [q_new[i], qh[0][i], qh[1][i], qh[2][i]];
                 if vals[..need].iter().all(|v| *v == 0.0) {
@@ -172,10 +200,11 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                     continue;
                 }
                 let qd_new = a0 * q_new[i] + hist[i];
-                let is_node = i <= sys.n_nodes;
+                let _is_node = i <= sys.n_nodes;
                 // ngspice's current tolerance on the row (its charge term, reltol*|q|/h, is left
                 // out: it grows as the current crosses zero and lets oscillators drift)
-                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + o.abstol).max(o.reltol * o.chgtol / h);
+                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + o.abstol)
+                    .max(o.reltol * o.chgtol / h);
                 let del = o.trtol * tol / (fac * dd.abs());
                 let hn = if k == 1 { del } else { del.sqrt() };
                 h_lte = h_lte.min(hn);
@@ -239,8 +268,8 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         nh = (nh + 1).min(4);
         let mut h_next = h_lte.min(2.0 * h).min(tmax);
         if cross_next && !event {
+            // the next step crosses the event; restart the history so it uses backward Euler
             h_next = ev_tol;
-            order = 1;
             nh = 1;
         }
         cross_next = false;
@@ -251,14 +280,20 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             order = 1;
             nh = 1;
             qdot.iter_mut().for_each(|v| *v = 0.0);
-            h_next = h_next.min(if event { ev_tol } else { 0.1 * h.max(tmax * 1e-3) });
+            h_next = h_next.min(if event {
+                ev_tol
+            } else {
+                0.1 * h.max(tmax * 1e-3)
+            });
             h_next = h_next.max(hmin * 10.0);
         } else {
             order = 2;
         }
         h = h_next;
         if !h.is_finite() || h <= 0.0 {
-            return Err(Error::numeric(format!("transient: invalid step size at t = {t:e} s")));
+            return Err(Error::numeric(format!(
+                "transient: invalid step size at t = {t:e} s"
+            )));
         }
     }
     Ok(())
@@ -276,4 +311,3 @@ fn divided_difference(t: &[f64], v: &[f64]) -> f64 {
     }
     d[0]
 }
-

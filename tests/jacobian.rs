@@ -1,0 +1,160 @@
+//! Every device's stamped Jacobians (dF/dx and dQ/dx) against central finite differences of
+//! its loaded currents and charges, at random bias points.
+
+use neurospice::netlist::{self, Netlist, lexer::lex_str};
+use neurospice::solver::system::System;
+
+fn system(body: &str) -> System {
+    let text = format!("jacobian test\n{body}\n.op\n.end\n");
+    let lexed = lex_str(&text, "jac.cir").expect("lex");
+    let nl = Netlist::parse(&lexed).expect("parse");
+    let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
+    System::new(&c).expect("system")
+}
+
+/// Small deterministic generator (no dependency on the Monte Carlo machinery).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn check(name: &str, body: &str, vrange: (f64, f64), time: f64) {
+    let mut sys = system(body);
+    let n = sys.n();
+    let mut rng = Lcg(0x5eed ^ name.len() as u64);
+    for trial in 0..20 {
+        let mut x = vec![0.0; n + 1];
+        for v in x.iter_mut().skip(1) {
+            *v = vrange.0 + (vrange.1 - vrange.0) * rng.next();
+        }
+        // load until junction limiting (which moves the previous iterate toward x a bounded
+        // step at a time) no longer changes the point, as at a converged Newton iterate
+        for _ in 0..200 {
+            sys.load(&x, time, false, 1.0, false);
+        }
+        let (jf, jq) = sys.dense_jacobians(&x, time, false);
+        for j in 1..=n {
+            let h = 1e-6 * x[j].abs().max(1e-3);
+            let mut xp = x.clone();
+            xp[j] += h;
+            let mut xm = x.clone();
+            xm[j] -= h;
+            sys.load(&xp, time, false, 1.0, false);
+            let (fp, qp) = (sys.f.clone(), sys.q.clone());
+            sys.load(&xm, time, false, 1.0, false);
+            let (fm, qm) = (sys.f.clone(), sys.q.clone());
+            sys.load(&x, time, false, 1.0, false);
+            for i in 1..=n {
+                let dfd = (fp[i] - fm[i]) / (2.0 * h);
+                let dqd = (qp[i] - qm[i]) / (2.0 * h);
+                let (a, b) = (jf[(i - 1) * n + j - 1], jq[(i - 1) * n + j - 1]);
+                let scale_f = jf.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+                let scale_q = jq.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-18);
+                assert!(
+                    (a - dfd).abs() <= 1e-5 * scale_f + 1e-4 * dfd.abs(),
+                    "{name} trial {trial}: dF{i}/dx{j} stamped {a:e}, finite difference {dfd:e}"
+                );
+                assert!(
+                    (b - dqd).abs() <= 1e-5 * scale_q + 1e-4 * dqd.abs(),
+                    "{name} trial {trial}: dQ{i}/dx{j} stamped {b:e}, finite difference {dqd:e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn linear_elements() {
+    check("R", "R1 a b 1k\nR2 b 0 2k\nV1 a 0 1", (-1.0, 1.0), 0.0);
+    check("C", "C1 a b 1p\nR1 a 0 1k\nR2 b 0 1k", (-1.0, 1.0), 0.0);
+    check("L", "L1 a b 1u\nR1 a 0 1k\nR2 b 0 1k", (-1.0, 1.0), 0.0);
+    check(
+        "V/I",
+        "V1 a 0 PULSE(0 1 0 1n 1n 5n 10n)\nI1 a b SIN(0 1m 1meg)\nR1 b 0 1k",
+        (-1.0, 1.0),
+        3e-9,
+    );
+}
+
+#[test]
+fn controlled_sources() {
+    check(
+        "E",
+        "E1 o 0 a b 10\nR1 a b 1k\nR2 b 0 1k\nR3 o 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+    check(
+        "G",
+        "G1 o 0 a b 1m\nR1 a b 1k\nR2 b 0 1k\nR3 o 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+    check(
+        "F",
+        "V1 a 0 1\nR1 a 0 1k\nF1 o 0 V1 3\nR3 o 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+    check(
+        "H",
+        "V1 a 0 1\nR1 a 0 1k\nH1 o 0 V1 2k\nR3 o 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+}
+
+#[test]
+fn diode() {
+    check(
+        "D",
+        "D1 a b dm\nR1 a 0 1k\nR2 b 0 1k\n.model dm d is=1e-14 n=1.2 rs=5 cjo=2p vj=0.7 m=0.4 tt=1n bv=6",
+        (-0.8, 0.8),
+        0.0,
+    );
+    check(
+        "D breakdown",
+        "D1 b a dm\nR1 a 0 1k\nR2 b 0 1k\n.model dm d is=1e-14 n=1 bv=5 cjo=1p",
+        (-7.0, 0.0),
+        0.0,
+    );
+}
+
+#[test]
+fn mosfet_level1() {
+    let m = ".model nm nmos level=1 vto=0.5 kp=100u gamma=0.4 phi=0.7 lambda=0.05 cgso=1e-10 cgdo=1e-10 cgbo=1e-10 cbd=2f cbs=2f pb=0.8 mj=0.5\n.model pm pmos level=1 vto=-0.5 kp=50u gamma=0.3 phi=0.7 lambda=0.08 cbd=1f cbs=1f";
+    check(
+        "M nmos",
+        &format!("M1 d g s b nm w=2u l=1u\nR1 d 0 1k\nR2 g 0 1k\nR3 s 0 1k\nR4 b 0 1k\n{m}"),
+        (-0.3, 1.5),
+        0.0,
+    );
+    check(
+        "M pmos",
+        &format!("M1 d g s b pm w=2u l=1u\nR1 d 0 1k\nR2 g 0 1k\nR3 s 0 1k\nR4 b 0 1k\n{m}"),
+        (-1.5, 0.3),
+        0.0,
+    );
+}
+
+#[test]
+fn switch_and_behavioral() {
+    check(
+        "S",
+        "S1 a 0 c 0 sm\nR1 a 0 1k\nR2 c 0 1k\n.model sm sw vt=0.5 vh=0.1 ron=10 roff=1meg",
+        (-1.0, 1.0),
+        0.0,
+    );
+    check(
+        "B",
+        "V1 a 0 1\nB1 o 0 V=tanh(2*v(a,b))*v(b)+i(v1)*1k+(v(b)>0.2?v(a)**2:sqrt(abs(v(a))+1))\nB2 b 0 I=1m*exp(v(a)/2)-v(o)*1m\nR1 o 0 1k\nR2 b 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+}
