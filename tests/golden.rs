@@ -101,12 +101,16 @@ fn every_golden_netlist_has_a_test_and_a_reference() {
         let csv = dir.join(format!("{stem}.ngspice.csv"));
         let op = dir.join(format!("{stem}.ngspice.op.json"));
         if !csv.exists() && !op.exists() {
-            problems.push(format!("{stem}.cir has no ngspice reference; run scripts/regen_goldens.py"));
+            problems.push(format!(
+                "{stem}.cir has no ngspice reference; run scripts/regen_goldens.py"
+            ));
         }
     }
     for name in GOLDENS {
         if !stems.iter().any(|s| s == name) {
-            problems.push(format!("goldens!(...) lists {name} but tests/golden/{name}.cir is missing"));
+            problems.push(format!(
+                "goldens!(...) lists {name} but tests/golden/{name}.cir is missing"
+            ));
         }
     }
     assert!(stems.len() >= 15, "only {} golden netlists", stems.len());
@@ -133,12 +137,21 @@ fn check_golden(name: &str) {
     }
     let run = run_neurospice(&args, &root(), None);
     if run.code != Some(0) {
-        panic!("golden {name}: `neurospice {}` failed: {}", args.join(" "), run.describe());
+        panic!(
+            "golden {name}: `neurospice {}` failed: {}",
+            args.join(" "),
+            run.describe()
+        );
     }
 
     let mut problems = Vec::new();
     if csv_ref.exists() {
-        problems.extend(check_waveforms(&csv_ref, &csv_out, &dir.join(format!("{name}.cir")), &run));
+        problems.extend(check_waveforms(
+            &csv_ref,
+            &csv_out,
+            &dir.join(format!("{name}.cir")),
+            &run,
+        ));
     }
     if op_ref.exists() {
         problems.extend(check_op(&op_ref, &op_out));
@@ -159,7 +172,12 @@ fn check_waveforms(reference: &Path, ours: &Path, netlist: &Path, run: &RunOutpu
     };
     let ours = match read_csv(ours) {
         Ok(t) => t,
-        Err(e) => return vec![format!("  our CSV: {e} (stderr: {})", run.stderr.trim_end())],
+        Err(e) => {
+            return vec![format!(
+                "  our CSV: {e} (stderr: {})",
+                run.stderr.trim_end()
+            )];
+        }
     };
     let mut problems = compare_tables(&reference, &ours);
     problems.extend(compare_spikes(&reference, &ours, netlist));
@@ -223,7 +241,11 @@ fn compare_tables(reference: &Table, ours: &Table) -> Vec<String> {
             ours.header.join(",")
         ));
     }
-    if ours.column(&x_name).is_none() || outer_name.as_ref().is_some_and(|o| ours.column(o).is_none()) {
+    if ours.column(&x_name).is_none()
+        || outer_name
+            .as_ref()
+            .is_some_and(|o| ours.column(o).is_none())
+    {
         return problems;
     }
     // Our table in the reference's column order, so blocks() reads the same layout.
@@ -260,11 +282,19 @@ fn compare_tables(reference: &Table, ours: &Table) -> Vec<String> {
     let xo = &ours_x.columns[0];
     let mut worst_list: Vec<(String, Worst)> = Vec::new();
     for (name, ref_col) in reference.header.iter().zip(&reference.columns).skip(nx) {
-        let Some(our_col) = ours.column(name) else { continue };
+        let Some(our_col) = ours.column(name) else {
+            continue;
+        };
         let (lo, hi) = ref_col
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        let floor = if name.starts_with("i(") { WAVE_FLOOR_I } else { WAVE_FLOOR_V };
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let floor = if name.starts_with("i(") {
+            WAVE_FLOOR_I
+        } else {
+            WAVE_FLOOR_V
+        };
         let tol = (WAVE_REL * (hi - lo)).max(floor);
         let mut worst = Worst {
             ratio: 0.0,
@@ -293,11 +323,10 @@ fn compare_tables(reference: &Table, ours: &Table) -> Vec<String> {
                     _ => f64::INFINITY,
                 };
                 let ratio = err / tol;
-                // NaN in our output must fail, hence the negated comparison.
-                if !(ratio <= 1.0) {
+                if !within(ratio, 1.0) {
                     worst.failing_points += 1;
                 }
-                if !(ratio <= worst.ratio) {
+                if !within(ratio, worst.ratio) {
                     worst = Worst {
                         ratio: if ratio.is_nan() { f64::INFINITY } else { ratio },
                         x,
@@ -329,7 +358,11 @@ fn compare_tables(reference: &Table, ours: &Table) -> Vec<String> {
         }
         match w.ours {
             Some((lo, hi)) => {
-                let _ = write!(line, ": ngspice {:.9e}, ours {lo:.9e}..{hi:.9e}", w.reference);
+                let _ = write!(
+                    line,
+                    ": ngspice {:.9e}, ours {lo:.9e}..{hi:.9e}",
+                    w.reference
+                );
             }
             None => {
                 let _ = write!(
@@ -342,6 +375,11 @@ fn compare_tables(reference: &Table, ours: &Table) -> Vec<String> {
         problems.push(line);
     }
     problems
+}
+
+/// `err <= tol`, false when either is NaN, so a NaN in our output fails.
+fn within(err: f64, tol: f64) -> bool {
+    err <= tol
 }
 
 /// Our (x, y) samples sorted by x (a DC sweep may run downwards).
@@ -424,16 +462,25 @@ fn rising_crossings(ts: &[f64], vs: &[f64], level: f64) -> Vec<f64> {
 }
 
 fn compare_spikes(reference: &Table, ours: &Table, netlist: &Path) -> Vec<String> {
-    let Some((signal, level)) = spike_spec(netlist) else { return Vec::new() };
+    let Some((signal, level)) = spike_spec(netlist) else {
+        return Vec::new();
+    };
     let (Some(rt), Some(rv)) = (reference.column("time"), reference.column(&signal)) else {
-        return vec![format!("  spikes: reference has no time or {signal} column")];
+        return vec![format!(
+            "  spikes: reference has no time or {signal} column"
+        )];
     };
     let (Some(ot), Some(ov)) = (ours.column("time"), ours.column(&signal)) else {
         return vec![format!("  spikes: our CSV has no time or {signal} column")];
     };
     let theirs = rising_crossings(rt, rv, level);
     let mine = rising_crossings(ot, ov, level);
-    let fmt = |s: &[f64]| s.iter().map(|t| format!("{t:.6e}")).collect::<Vec<_>>().join(" ");
+    let fmt = |s: &[f64]| {
+        s.iter()
+            .map(|t| format!("{t:.6e}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     if theirs.len() != mine.len() {
         return vec![format!(
             "  spikes of {signal} at {level}: ngspice fires {} times [{}], ours {} times [{}]",
@@ -447,7 +494,7 @@ fn compare_spikes(reference: &Table, ours: &Table, netlist: &Path) -> Vec<String
         .iter()
         .zip(&mine)
         .enumerate()
-        .filter(|(_, (t, m))| !((*m - *t).abs() <= SPIKE_REL * t.abs()))
+        .filter(|(_, (t, m))| !within((*m - *t).abs(), SPIKE_REL * t.abs()))
         .map(|(k, (t, m))| {
             format!(
                 "  spike {} of {signal}: ngspice {t:.9e} s, ours {m:.9e} s ({:.4}% off, tolerance {}%)",
@@ -474,9 +521,13 @@ fn check_op(reference: &Path, ours: &Path) -> Vec<String> {
             problems.push(format!("  op: {key} missing from our --op-json"));
             continue;
         };
-        let floor = if key.starts_with("i(") { OP_FLOOR_I } else { OP_FLOOR_V };
+        let floor = if key.starts_with("i(") {
+            OP_FLOOR_I
+        } else {
+            OP_FLOOR_V
+        };
         let tol = (OP_REL * want.abs()).max(floor);
-        if !((got - want).abs() <= tol) {
+        if !within((got - want).abs(), tol) {
             problems.push(format!(
                 "  op {key}: ngspice {want:.12e}, ours {got:.12e} (diff {:.3e}, tol {tol:.3e})",
                 got - want
@@ -494,13 +545,17 @@ mod self_test {
     fn table(header: &[&str], rows: &[&[f64]]) -> Table {
         Table {
             header: header.iter().map(|s| s.to_string()).collect(),
-            columns: (0..header.len()).map(|j| rows.iter().map(|r| r[j]).collect()).collect(),
+            columns: (0..header.len())
+                .map(|j| rows.iter().map(|r| r[j]).collect())
+                .collect(),
         }
     }
 
     #[test]
     fn identical_tables_pass_and_a_wrong_level_fails() {
-        let rows: Vec<Vec<f64>> = (0..=100).map(|k| vec![k as f64 * 1e-8, (k as f64 * 0.1).sin()]).collect();
+        let rows: Vec<Vec<f64>> = (0..=100)
+            .map(|k| vec![k as f64 * 1e-8, (k as f64 * 0.1).sin()])
+            .collect();
         let refs: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
         let a = table(&["time", "v(out)"], &refs);
         assert!(compare_tables(&a, &a).is_empty());
@@ -536,10 +591,16 @@ mod self_test {
 
     #[test]
     fn missing_columns_and_nan_fail() {
-        let a = table(&["time", "v(a)", "i(v1)"], &[&[0.0, 1.0, 1e-3], &[1.0, 2.0, 2e-3]]);
+        let a = table(
+            &["time", "v(a)", "i(v1)"],
+            &[&[0.0, 1.0, 1e-3], &[1.0, 2.0, 2e-3]],
+        );
         let b = table(&["time", "v(a)"], &[&[0.0, 1.0], &[1.0, 2.0]]);
         assert!(compare_tables(&a, &b)[0].contains("i(v1)"));
-        let c = table(&["time", "v(a)", "i(v1)"], &[&[0.0, 1.0, 1e-3], &[1.0, f64::NAN, 2e-3]]);
+        let c = table(
+            &["time", "v(a)", "i(v1)"],
+            &[&[0.0, 1.0, 1e-3], &[1.0, f64::NAN, 2e-3]],
+        );
         assert!(!compare_tables(&a, &c).is_empty());
     }
 
@@ -547,7 +608,12 @@ mod self_test {
     fn nested_sweeps_are_compared_per_outer_value() {
         let a = table(
             &["v1", "v2", "v(o)"],
-            &[&[0.0, 1.0, 0.0], &[1.0, 1.0, 1.0], &[0.0, 2.0, 0.0], &[1.0, 2.0, 2.0]],
+            &[
+                &[0.0, 1.0, 0.0],
+                &[1.0, 1.0, 1.0],
+                &[0.0, 2.0, 0.0],
+                &[1.0, 2.0, 2.0],
+            ],
         );
         assert!(compare_tables(&a, &a).is_empty());
         let mut swapped = a.clone();

@@ -88,7 +88,11 @@ pub fn run_neurospice(args: &[&str], cwd: &Path, hang_guard: Option<Duration>) -
     let stdout = String::from_utf8_lossy(&out_thread.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
     RunOutput {
-        code: if timed_out { None } else { status.and_then(|s| s.code()) },
+        code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
         stdout,
         stderr,
         timed_out,
@@ -119,8 +123,8 @@ impl Table {
 
 /// Parses a CSV file with one header line and numeric rows.
 pub fn read_csv(path: &Path) -> Result<Table, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()
@@ -141,9 +145,10 @@ pub fn read_csv(path: &Path) -> Result<Table, String> {
             ));
         }
         for (col, field) in columns.iter_mut().zip(fields) {
-            let value = field.trim().parse::<f64>().map_err(|e| {
-                format!("{}: data row {}: {field:?}: {e}", path.display(), n + 1)
-            })?;
+            let value = field
+                .trim()
+                .parse::<f64>()
+                .map_err(|e| format!("{}: data row {}: {field:?}: {e}", path.display(), n + 1))?;
             col.push(value);
         }
     }
@@ -152,8 +157,8 @@ pub fn read_csv(path: &Path) -> Result<Table, String> {
 
 /// Reads a flat JSON object of numbers, keys lower-cased.
 pub fn read_json_map(path: &Path) -> Result<Vec<(String, f64)>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let object = value
