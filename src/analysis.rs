@@ -275,7 +275,7 @@ pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> 
     if c.analyses.is_empty() {
         return Err(Error::netlist(
             "no analysis in the netlist: add .op, .dc or .tran",
-            None,
+            nl.map(|n| &n.title_loc),
         ));
     }
     let uic_only = c

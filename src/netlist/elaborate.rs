@@ -38,6 +38,8 @@ pub struct Scope {
 #[derive(Debug, Clone)]
 pub struct Netlist {
     pub title: String,
+    /// Where the title line is (errors about the netlist as a whole point here).
+    pub title_loc: Loc,
     pub top: Scope,
     pub controls: Vec<Card>,
     pub globals: Vec<String>,
@@ -170,6 +172,7 @@ impl Netlist {
         let top = stack.pop().unwrap_or_default();
         Ok(Netlist {
             title: lexed.title.clone(),
+            title_loc: lexed.title_loc.clone(),
             top,
             controls,
             globals,
@@ -551,6 +554,12 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             _ => {}
         }
     }
+    if nl.top.elements.is_empty() && nl.controls.is_empty() && nl.top.subckts.is_empty() {
+        return Err(Error::netlist(
+            "empty netlist: no elements and no analyses",
+            Some(&nl.title_loc),
+        ));
+    }
     let n_names = e.names.len();
     e.node_loc.resize(n_names, None);
     let c = Circuit {
@@ -691,7 +700,10 @@ impl Elab<'_, '_> {
             return Ok(0);
         }
         self.node_ix.get(name).copied().ok_or_else(|| {
-            Error::netlist(format!("node '{name}' is not in the circuit"), Some(loc))
+            Error::netlist(
+                format!("unknown node '{name}' (no element connects to it)"),
+                Some(loc),
+            )
         })
     }
 
@@ -1062,7 +1074,10 @@ impl Elab<'_, '_> {
                     || rest.len() < 3
                 {
                     return Err(Error::netlist(
-                        format!("behavioral source '{}' needs V=expr or I=expr", t0.raw),
+                        format!(
+                            "behavioral source '{}' needs V= or I= followed by an expression",
+                            t0.raw
+                        ),
                         Some(rest.first().map(|t| &t.loc).unwrap_or(&t0.loc)),
                     ));
                 }
@@ -1073,7 +1088,7 @@ impl Elab<'_, '_> {
                 self.expect_nodes(card, &pos, 2, "diode")?;
                 let Some(mt) = pos.get(2) else {
                     return Err(Error::netlist(
-                        format!("diode '{}' needs a model name", t0.raw),
+                        format!("diode '{}' expects a model name after its 2 nodes", t0.raw),
                         Some(&t0.loc),
                     ));
                 };

@@ -45,9 +45,10 @@ impl Card {
 }
 
 /// The lexed netlist: its title line, the cards, and warnings about skipped content.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Lexed {
     pub title: String,
+    pub title_loc: Loc,
     pub cards: Vec<Card>,
     pub warnings: Vec<String>,
 }
@@ -61,10 +62,21 @@ pub fn lex_file(path: &Path) -> Result<Lexed> {
 
 /// Lexes netlist text; `name` is the file name used in messages and for resolving includes.
 pub fn lex_str(text: &str, name: &str) -> Result<Lexed> {
-    let mut out = Lexed::default();
     let file: Arc<str> = Arc::from(name);
-    let mut lines = text.lines();
-    out.title = lines.next().unwrap_or("").trim().to_string();
+    let first = text.lines().next().unwrap_or("");
+    let title_loc = Loc {
+        file: file.clone(),
+        line: 1,
+        col: 1,
+        len: 0,
+        text: Arc::from(first),
+    };
+    let mut out = Lexed {
+        title: first.trim().to_string(),
+        title_loc,
+        cards: vec![],
+        warnings: vec![],
+    };
     let mut st = State {
         out: &mut out,
         depth: 0,

@@ -274,8 +274,29 @@ impl System {
         }
     }
 
-    /// Turns a Newton failure into a user-facing error.
+    /// Turns a Newton failure into a user-facing error, located at the first device attached
+    /// to the worst unknown.
     pub fn fail_error(&self, what: &str, f: &NewtonFail) -> Error {
+        let worst = match f {
+            NewtonFail::Singular(k) => *k,
+            NewtonFail::NoConvergence { worst } => worst.first().map(|w| w.0),
+        };
+        let loc = worst.and_then(|k| {
+            let mut t = Vec::new();
+            self.devs
+                .iter()
+                .find(|d| {
+                    t.clear();
+                    d.dev.terminals(&mut t);
+                    t.contains(&k)
+                })
+                .map(|d| d.loc.line_only())
+        });
+        let e = self.fail_error_at(what, f);
+        e.with_loc(loc.as_ref())
+    }
+
+    fn fail_error_at(&self, what: &str, f: &NewtonFail) -> Error {
         match f {
             NewtonFail::Singular(k) => {
                 let mut e = Error::numeric(format!(
