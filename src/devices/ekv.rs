@@ -592,13 +592,11 @@ impl EkvInstance {
         let den = sum * sum;
         let q0 = self.c_ox * self.n0 * ut;
         let four_15 = 4.0 / 15.0;
-        let qd_int = -(((xr2 * xr * 3.0 + xr2 * xf * 6.0 + xr * xf2 * 4.0 + xf2 * xf * 2.0)
-            / den)
+        let qd_int = -(((xr2 * xr * 3.0 + xr2 * xf * 6.0 + xr * xf2 * 4.0 + xf2 * xf * 2.0) / den)
             * four_15
             - 0.5)
             * q0;
-        let qs_int = -(((xf2 * xf * 3.0 + xf2 * xr * 6.0 + xf * xr2 * 4.0 + xr2 * xr * 2.0)
-            / den)
+        let qs_int = -(((xf2 * xf * 3.0 + xf2 * xr * 6.0 + xf * xr2 * 4.0 + xr2 * xr * 2.0) / den)
             * four_15
             - 0.5)
             * q0;

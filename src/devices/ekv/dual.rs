@@ -289,7 +289,10 @@ mod tests {
                 (d.sqrt(), fd(f64::sqrt, x)),
                 (d.softplus(), fd(softplus_f64, x)),
                 (d.powf(0.67), fd(|y| y.powf(0.67), x)),
-                ((d * d + 1.0) / (d - 7.0), fd(|y| (y * y + 1.0) / (y - 7.0), x)),
+                (
+                    (d * d + 1.0) / (d - 7.0),
+                    fd(|y| (y * y + 1.0) / (y - 7.0), x),
+                ),
             ];
             for (got, want) in cases {
                 assert!((got.d[2] - want).abs() <= 1e-7 * (1.0 + want.abs()));
