@@ -154,7 +154,8 @@ fn id_rms_error_against_bsim4_within_five_percent() {
         idx("Id_bsim4_A"),
     );
     // (type, L in nm) -> (sum sq at Vsb=0, n, sum sq with body bias, n, max |rel| at Vsb=0)
-    let mut acc: BTreeMap<(String, u32), (f64, usize, f64, usize, f64)> = BTreeMap::new();
+    type Group = (f64, usize, f64, usize, f64);
+    let mut acc: BTreeMap<(String, u32), Group> = BTreeMap::new();
     for r in &rows {
         let f = |i: usize| r[i].parse::<f64>().unwrap();
         let (w, l, vsb, vds, vgs, bsim) = (f(c_w), f(c_l), f(c_vsb), f(c_vds), f(c_vgs), f(c_bsim));
@@ -379,10 +380,10 @@ fn jacobian_matches_finite_differences() {
                         e.did[j]
                     );
                     worst = worst.max((e.did[j] - fd).abs() / (id_scale + 1e-300));
-                    for i in 0..4 {
+                    for (i, scale) in q_scale.iter().enumerate() {
                         let fdq = (eu.q[i] - ed.q[i]) / (2.0 * h);
                         assert!(
-                            close(e.dq[i][j], fdq, 1e-3 * q_scale[i], 1e-4),
+                            close(e.dq[i][j], fdq, 1e-3 * scale, 1e-4),
                             "{pol:?} L={l} v={v:?} dq[{i}][{j}] = {} vs fd {fdq}",
                             e.dq[i][j]
                         );
@@ -605,7 +606,10 @@ fn model_card_parsing() {
 
 /// Joins `+` continuation lines and returns every `.model` card of a SPICE file as
 /// (name, type, params); enough of the dialect to check the shipped library.
-fn model_cards(text: &str) -> Vec<(String, String, Vec<(String, f64)>)> {
+/// (name, type, parameters) of one `.model` card.
+type Card = (String, String, Vec<(String, f64)>);
+
+fn model_cards(text: &str) -> Vec<Card> {
     let mut logical: Vec<String> = Vec::new();
     for line in text.lines() {
         let line = line.split(['$', ';']).next().unwrap_or("").trim();

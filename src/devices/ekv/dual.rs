@@ -66,7 +66,10 @@ impl Scalar for f64 {
 
 #[inline]
 fn softplus_f64(x: f64) -> f64 {
-    if x > 0.0 {
+    // Beyond 40, ln(1 + e^-x) < 5e-18 is below half an ulp of x: skip the exp and log.
+    if x > 40.0 {
+        x
+    } else if x > 0.0 {
         x + (-x).exp().ln_1p()
     } else {
         x.exp().ln_1p()
@@ -76,7 +79,9 @@ fn softplus_f64(x: f64) -> f64 {
 /// Logistic function 1/(1 + e^-x), the derivative of softplus.
 #[inline]
 fn logistic(x: f64) -> f64 {
-    if x >= 0.0 {
+    if x > 40.0 {
+        1.0
+    } else if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
         let e = x.exp();
