@@ -46,7 +46,7 @@
 //! source-bulk junctions are added on top. The junctions carry no DC current (a
 //! reverse-biased junction leaks femtoamperes; the engine's gmin dominates that).
 //!
-//! Exact derivatives come from forward-mode dual numbers ([`dual`]), so [`MosEval`]
+//! Exact derivatives come from forward-mode dual numbers (module `dual`), so [`MosEval`]
 //! carries d id / dv and dq / dv for the Newton loop. Nothing here allocates.
 
 mod dual;
