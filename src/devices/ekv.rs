@@ -19,8 +19,8 @@
 //! vp  = (Vgs - VT) / n
 //! sf  = ln(1 + exp(vp / 2UT)),   sr = ln(1 + exp((vp - Vds) / 2UT))
 //! Ispec = 2 n mu Cox (Weff / Leff) UT^2,   Vdsat = 2 UT sf / (1 + lc sf) + 4 UT
-//! Id = M Ispec (sf^2 - sr^2) / [(1 + lc (sf - sr)) (1 + theta UT (sf + sr))]
-//!        * [1 + lambda 2 UT ln(1 + exp((Vds - Vdsat) / 2UT))]
+//! Id = M Ispec (sf^2 - sr^2) / \[(1 + lc (sf - sr)) (1 + theta UT (sf + sr))\]
+//!        * \[1 + lambda 2 UT ln(1 + exp((Vds - Vdsat) / 2UT))\]
 //! ```
 //!
 //! # Charges
@@ -29,9 +29,9 @@
 //!
 //! ```text
 //! x_f = sqrt(1/4 + i_f),  x_r = sqrt(1/4 + i_r),   C = M Cox Weff Leff,  Q0 = C n0(L) UT
-//! Q_D = -Q0 [4/15 (3x_r^3 + 6x_r^2 x_f + 4x_r x_f^2 + 2x_f^3) / (x_f + x_r)^2 - 1/2]
-//! Q_S = -Q0 [4/15 (3x_f^3 + 6x_f^2 x_r + 4x_f x_r^2 + 2x_r^3) / (x_f + x_r)^2 - 1/2]
-//! Q_G = -(Q_D + Q_S) / n0(L) + C [(n0(L) - 1)/n0(L) u - (2UT/n0(L)) ln(1 + exp(-u/2UT))]
+//! Q_D = -Q0 \[4/15 (3x_r^3 + 6x_r^2 x_f + 4x_r x_f^2 + 2x_f^3) / (x_f + x_r)^2 - 1/2\]
+//! Q_S = -Q0 \[4/15 (3x_f^3 + 6x_f^2 x_r + 4x_f x_r^2 + 2x_r^3) / (x_f + x_r)^2 - 1/2\]
+//! Q_G = -(Q_D + Q_S) / n0(L) + C \[(n0(L) - 1)/n0(L) u - (2UT/n0(L)) ln(1 + exp(-u/2UT))\]
 //!       with u = Vgb - VFB, VFB = VT0(L) - phi - gamma sqrt(phi)
 //! Q_B = -(Q_D + Q_S + Q_G)
 //! ```
@@ -56,10 +56,10 @@ use dual::{D4, Scalar};
 /// Netlist model level that selects this model (`.model nch nmos level=28 ...`).
 pub const LEVEL: f64 = 28.0;
 
-/// Boltzmann constant over elementary charge, exact in SI since 2019 [V/K].
+/// Boltzmann constant over elementary charge, exact in SI since 2019 \[V/K\].
 pub const K_OVER_Q: f64 = 1.380649e-23 / 1.602176634e-19;
 
-/// Offset between degrees Celsius and kelvin [K].
+/// Offset between degrees Celsius and kelvin \[K\].
 pub const CELSIUS_TO_KELVIN: f64 = 273.15;
 
 /// Terminal index of the drain in [`MosEval`] arrays.
@@ -119,7 +119,7 @@ macro_rules! ekv_params {
             pub polarity: Polarity,
             $(
                 #[doc = $doc]
-                #[doc = concat!(" [", $unit, "]")]
+                #[doc = concat!(" Unit: ", $unit, ".")]
                 pub $field: f64,
             )*
         }
@@ -271,7 +271,7 @@ impl EkvModel {
         Ok(())
     }
 
-    /// Junction area [m^2] and perimeter [m] of a drain or source of drawn width `w` [m]
+    /// Junction area \[m^2\] and perimeter \[m\] of a drain or source of drawn width `w` \[m\]
     /// when the instance gives no AD/AS/PD/PS: a `hdif`-long diffusion on both sides of
     /// the contact, `area = 2 hdif w`, `perimeter = 2 w + 4 hdif` (the BSIM4 default
     /// geometry with the gate edge included).
@@ -279,8 +279,8 @@ impl EkvModel {
         (2.0 * self.hdif * w, 2.0 * w + 4.0 * self.hdif)
     }
 
-    /// Pelgrom standard deviations of one device's threshold shift [V] and relative
-    /// current-factor shift [-], for drawn `w`, `l` [m] and multiplier `m`:
+    /// Pelgrom standard deviations of one device's threshold shift \[V\] and relative
+    /// current-factor shift \[-\], for drawn `w`, `l` \[m\] and multiplier `m`:
     /// sigma = A / sqrt(2 m W L). `avt`, `abeta` describe the difference of a matched
     /// pair, hence the factor 2 for a single device (Pelgrom, Duinmaijer, Welbers, IEEE
     /// JSSC 24(5), 1989; Kinget, IEEE JSSC 40(6), 2005).
@@ -289,7 +289,7 @@ impl EkvModel {
         (self.avt / root, self.abeta / root)
     }
 
-    /// Absolute nominal temperature [K].
+    /// Absolute nominal temperature \[K\].
     pub fn tnom_kelvin(&self) -> f64 {
         self.tnom + CELSIUS_TO_KELVIN
     }
@@ -298,30 +298,30 @@ impl EkvModel {
 /// Geometry, operating temperature and mismatch of one MOSFET instance.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MosGeom {
-    /// Drawn channel width [m].
+    /// Drawn channel width \[m\].
     pub w: f64,
-    /// Drawn channel length [m].
+    /// Drawn channel length \[m\].
     pub l: f64,
-    /// Number of parallel devices (SPICE `M`) [-].
+    /// Number of parallel devices (SPICE `M`) \[-\].
     pub m: f64,
-    /// Drain junction area [m^2].
+    /// Drain junction area \[m^2\].
     pub ad: f64,
-    /// Source junction area [m^2].
+    /// Source junction area \[m^2\].
     pub as_: f64,
-    /// Drain junction perimeter [m].
+    /// Drain junction perimeter \[m\].
     pub pd: f64,
-    /// Source junction perimeter [m].
+    /// Source junction perimeter \[m\].
     pub ps: f64,
-    /// Threshold shift from mismatch, added to |VT0| [V].
+    /// Threshold shift from mismatch, added to |VT0| \[V\].
     pub dvt0: f64,
-    /// Relative current-factor shift from mismatch: mu0 -> mu0 (1 + dbeta_rel) [-].
+    /// Relative current-factor shift from mismatch: mu0 -> mu0 (1 + dbeta_rel) \[-\].
     pub dbeta_rel: f64,
-    /// Device temperature [K].
+    /// Device temperature \[K\].
     pub temp_k: f64,
 }
 
 impl MosGeom {
-    /// A single device of drawn `w` x `l` [m] at the model's nominal temperature, no
+    /// A single device of drawn `w` x `l` \[m\] at the model's nominal temperature, no
     /// mismatch, junctions from [`EkvModel::default_junction`].
     pub fn new(model: &EkvModel, w: f64, l: f64) -> MosGeom {
         let (area, perimeter) = model.default_junction(w);
@@ -344,35 +344,35 @@ impl MosGeom {
 /// Index order of every array is (drain, gate, source, bulk) = ([`D`], [`G`], [`S`], [`B`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MosEval {
-    /// Current flowing into the drain terminal [A]; the source carries -id.
+    /// Current flowing into the drain terminal \[A\]; the source carries -id.
     pub id: f64,
-    /// d id / d v_j for terminal voltages v_j [S].
+    /// d id / d v_j for terminal voltages v_j \[S\].
     pub did: [f64; 4],
-    /// Charge on each terminal [C]; they sum to zero.
+    /// Charge on each terminal \[C\]; they sum to zero.
     pub q: [f64; 4],
-    /// dq[i][j] = d q_i / d v_j [F].
+    /// dq\[i\]\[j\] = d q_i / d v_j \[F\].
     pub dq: [[f64; 4]; 4],
 }
 
 impl MosEval {
-    /// Transconductance d id / d vg [S].
+    /// Transconductance d id / d vg \[S\].
     pub fn gm(&self) -> f64 {
         self.did[G]
     }
-    /// Output conductance d id / d vd [S].
+    /// Output conductance d id / d vd \[S\].
     pub fn gds(&self) -> f64 {
         self.did[D]
     }
-    /// Body transconductance d id / d vb [S].
+    /// Body transconductance d id / d vb \[S\].
     pub fn gmbs(&self) -> f64 {
         self.did[B]
     }
 }
 
-/// Below this |phi + Vsb| [V] the body-effect square roots are floored smoothly, so a
+/// Below this |phi + Vsb| \[V\] the body-effect square roots are floored smoothly, so a
 /// strongly forward-biased body during Newton iterations cannot produce NaN.
 const PSI_MIN: f64 = 0.1;
-/// Width of that floor [V]; for phi + Vsb >= 0.9 V the floor is exactly inactive, at
+/// Width of that floor \[V\]; for phi + Vsb >= 0.9 V the floor is exactly inactive, at
 /// 0.7 V it moves phi + Vsb by 3e-15 V.
 const PSI_SMOOTH: f64 = 0.02;
 
@@ -391,9 +391,9 @@ pub struct EkvInstance {
     gamma: f64,
     phi: f64,
     sqrt_phi: f64,
-    /// Ispec / n including the multiplier [A].
+    /// Ispec / n including the multiplier \[A\].
     beta_ut2: f64,
-    /// M Cox Weff Leff [F].
+    /// M Cox Weff Leff \[F\].
     c_ox: f64,
     vfb: f64,
     cgs_ov: f64,
@@ -491,12 +491,12 @@ impl EkvInstance {
         })
     }
 
-    /// Thermal voltage kT/q at the device temperature [V].
+    /// Thermal voltage kT/q at the device temperature \[V\].
     pub fn ut(&self) -> f64 {
         self.ut
     }
 
-    /// Threshold |VT0(L)| at the device temperature, mismatch included [V].
+    /// Threshold |VT0(L)| at the device temperature, mismatch included \[V\].
     pub fn vt0(&self) -> f64 {
         self.vt0
     }
@@ -518,7 +518,7 @@ impl EkvInstance {
         (n, (vgx - vt) / n)
     }
 
-    /// Drain current of the n-frame device for vds >= 0 [A].
+    /// Drain current of the n-frame device for vds >= 0 \[A\].
     #[inline]
     fn channel_current<T: Scalar>(&self, vgs: T, vds: T, vsb: T) -> T {
         let (n, vp) = self.pinch_off(vgs, vsb, vds);
@@ -542,13 +542,13 @@ impl EkvInstance {
         }
     }
 
-    /// Drain-terminal current [A] for real terminal voltages [V], without derivatives.
+    /// Drain-terminal current \[A\] for real terminal voltages \[V\], without derivatives.
     pub fn current(&self, vd: f64, vg: f64, vs: f64, vb: f64) -> f64 {
         let k = self.sign;
         k * self.frame_current(k * vd, k * vg, k * vs, k * vb)
     }
 
-    /// Current, charges and all their derivatives at terminal voltages [V].
+    /// Current, charges and all their derivatives at terminal voltages \[V\].
     pub fn eval(&self, vd: f64, vg: f64, vs: f64, vb: f64) -> MosEval {
         let k = self.sign;
         // Seeding with k makes every partial a derivative with respect to the real
@@ -620,7 +620,7 @@ impl EkvInstance {
         ]
     }
 
-    /// Depletion charge of a bulk-diffusion junction at forward bias `v` [V] (SPICE
+    /// Depletion charge of a bulk-diffusion junction at forward bias `v` \[V\] (SPICE
     /// form: C = C0 / (1 - v/pb)^m, linearised beyond fc pb).
     #[inline]
     fn junction_charge(&self, v: D4, c_area: f64, c_perim: f64) -> D4 {
@@ -645,7 +645,7 @@ impl EkvInstance {
     }
 }
 
-/// Current, charges and derivatives of one device at terminal voltages [V]; a
+/// Current, charges and derivatives of one device at terminal voltages \[V\]; a
 /// convenience that precomputes the instance on every call. The engine should build an
 /// [`EkvInstance`] once and call [`EkvInstance::eval`]. Geometry the model rejects
 /// ([`EkvInstance::new`]) gives NaN everywhere.
@@ -661,8 +661,8 @@ pub fn eval(model: &EkvModel, g: &MosGeom, vd: f64, vg: f64, vs: f64, vb: f64) -
     }
 }
 
-/// Drain current magnitude [A] in the README's form: n-frame magnitudes |Vgs|, |Vds|,
-/// |Vsb| [V] (for a p-channel card: Vsg, Vsd, Vbs), drawn `w`, `l` [m], at the model's
+/// Drain current magnitude \[A\] in the README's form: n-frame magnitudes |Vgs|, |Vds|,
+/// |Vsb| \[V\] (for a p-channel card: Vsg, Vsd, Vbs), drawn `w`, `l` \[m\], at the model's
 /// nominal temperature, single device, no mismatch. Vds < 0 exchanges source and drain.
 /// Geometry the model rejects gives NaN.
 pub fn ids(model: &EkvModel, w: f64, l: f64, vgs: f64, vds: f64, vsb: f64) -> f64 {
