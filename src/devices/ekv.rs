@@ -19,8 +19,8 @@
 //! vp  = (Vgs - VT) / n
 //! sf  = ln(1 + exp(vp / 2UT)),   sr = ln(1 + exp((vp - Vds) / 2UT))
 //! Ispec = 2 n mu Cox (Weff / Leff) UT^2,   Vdsat = 2 UT sf / (1 + lc sf) + 4 UT
-//! Id = M Ispec (sf^2 - sr^2) / \[(1 + lc (sf - sr)) (1 + theta UT (sf + sr))\]
-//!        * \[1 + lambda 2 UT ln(1 + exp((Vds - Vdsat) / 2UT))\]
+//! Id = M Ispec (sf^2 - sr^2) / [(1 + lc (sf - sr)) (1 + theta UT (sf + sr))]
+//!        * [1 + lambda 2 UT ln(1 + exp((Vds - Vdsat) / 2UT))]
 //! ```
 //!
 //! # Charges
@@ -29,9 +29,9 @@
 //!
 //! ```text
 //! x_f = sqrt(1/4 + i_f),  x_r = sqrt(1/4 + i_r),   C = M Cox Weff Leff,  Q0 = C n0(L) UT
-//! Q_D = -Q0 \[4/15 (3x_r^3 + 6x_r^2 x_f + 4x_r x_f^2 + 2x_f^3) / (x_f + x_r)^2 - 1/2\]
-//! Q_S = -Q0 \[4/15 (3x_f^3 + 6x_f^2 x_r + 4x_f x_r^2 + 2x_r^3) / (x_f + x_r)^2 - 1/2\]
-//! Q_G = -(Q_D + Q_S) / n0(L) + C \[(n0(L) - 1)/n0(L) u - (2UT/n0(L)) ln(1 + exp(-u/2UT))\]
+//! Q_D = -Q0 [4/15 (3x_r^3 + 6x_r^2 x_f + 4x_r x_f^2 + 2x_f^3) / (x_f + x_r)^2 - 1/2]
+//! Q_S = -Q0 [4/15 (3x_f^3 + 6x_f^2 x_r + 4x_f x_r^2 + 2x_r^3) / (x_f + x_r)^2 - 1/2]
+//! Q_G = -(Q_D + Q_S) / n0(L) + C [(n0(L) - 1)/n0(L) u - (2UT/n0(L)) ln(1 + exp(-u/2UT))]
 //!       with u = Vgb - VFB, VFB = VT0(L) - phi - gamma sqrt(phi)
 //! Q_B = -(Q_D + Q_S + Q_G)
 //! ```
