@@ -7,6 +7,7 @@ pub mod behavioral;
 pub mod capacitor;
 pub mod controlled;
 pub mod diode;
+pub mod ekv;
 pub mod inductor;
 pub mod mos1;
 pub mod resistor;
