@@ -101,6 +101,8 @@ pub fn check_structure(c: &Circuit, need_dc_path: bool) -> Result<()> {
             Device::C(_) | Device::I(_) | Device::G(_) | Device::F(_) => continue,
             Device::B(b) if !b.is_voltage() => continue,
             Device::M1(m) => t.extend([m.d, m.s, m.b]),
+            // EKV-SC has no junction DC current: only the channel conducts
+            Device::M28(m) => t.extend([m.d, m.s]),
             Device::E(e) => t.extend([e.p, e.n]),
             Device::H(h) => t.extend([h.p, h.n]),
             Device::B(b) => t.extend([b.p, b.n]),

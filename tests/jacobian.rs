@@ -158,3 +158,20 @@ fn switch_and_behavioral() {
         0.0,
     );
 }
+
+#[test]
+fn mosfet_ekv_level28() {
+    let lib = ".include models/cmos28.lib";
+    check(
+        "M28 nch",
+        &format!("{lib}\nM1 d g s b nch w=1u l=100n\nR1 d 0 1k\nR2 g 0 1k\nR3 s 0 1k\nR4 b 0 1k"),
+        (-0.2, 1.0),
+        0.0,
+    );
+    check(
+        "M28 pch",
+        &format!("{lib}\nM1 d g s b pch w=2u l=60n\nR1 d 0 1k\nR2 g 0 1k\nR3 s 0 1k\nR4 b 0 1k"),
+        (-1.0, 0.2),
+        0.0,
+    );
+}

@@ -10,6 +10,7 @@ pub mod diode;
 pub mod ekv;
 pub mod inductor;
 pub mod mos1;
+pub mod mos28;
 pub mod resistor;
 pub mod sources;
 pub mod switch;
@@ -113,6 +114,7 @@ pub enum Device {
     H(controlled::Ccvs),
     D(diode::Diode),
     M1(mos1::Mos1),
+    M28(mos28::Mos28),
     S(switch::Switch),
     B(behavioral::Behavioral),
 }
@@ -131,6 +133,7 @@ macro_rules! dispatch {
             Device::H($d) => $e,
             Device::D($d) => $e,
             Device::M1($d) => $e,
+            Device::M28($d) => $e,
             Device::S($d) => $e,
             Device::B($d) => $e,
         }
@@ -198,6 +201,9 @@ impl Device {
                 .for_each(r),
             Device::D(d) => [&mut d.a, &mut d.ai, &mut d.k].into_iter().for_each(r),
             Device::M1(d) => [&mut d.d, &mut d.g, &mut d.s, &mut d.b]
+                .into_iter()
+                .for_each(r),
+            Device::M28(d) => [&mut d.d, &mut d.g, &mut d.s, &mut d.b]
                 .into_iter()
                 .for_each(r),
             Device::S(d) => [&mut d.a, &mut d.b, &mut d.cp, &mut d.cn]

@@ -9,8 +9,10 @@ use crate::devices::behavioral::Behavioral;
 use crate::devices::capacitor::Capacitor;
 use crate::devices::controlled::{Cccs, Ccvs, Vccs, Vcvs};
 use crate::devices::diode::{Diode, DiodeModel};
+use crate::devices::ekv::{EkvModel, MosGeom, Polarity};
 use crate::devices::inductor::Inductor;
 use crate::devices::mos1::{Mos1, Mos1Model};
+use crate::devices::mos28::Mos28;
 use crate::devices::resistor::Resistor;
 use crate::devices::sources::{ISource, VSource};
 use crate::devices::switch::{Switch, SwitchModel};
@@ -357,6 +359,11 @@ impl<'r> Params<'r> {
         }
         r.map_err(|m| Error::netlist(m, Some(loc)))
     }
+}
+
+enum MosModel {
+    Level1(Mos1Model),
+    Ekv(Box<EkvModel>),
 }
 
 /// How to evaluate random functions during elaboration (Monte Carlo) and which global
@@ -1132,17 +1139,16 @@ impl Elab<'_, '_> {
                 self.expect_nodes(card, &pos, 4, "MOSFET")?;
                 let Some(mt) = pos.get(4) else {
                     return Err(Error::netlist(
-                        format!("MOSFET '{}' needs a model name after its 4 nodes", t0.raw),
+                        format!("MOSFET '{}' expects a model name after its 4 nodes", t0.raw),
                         Some(&t0.loc),
                     ));
                 };
                 let mc = self.model_card(chain, mt, &["nmos", "pmos"])?;
-                let (model, level) = self.mos_model(mc, frame)?;
-                let _ = level;
+                let model = self.mos_model(mc, frame)?;
                 let mut w = 100e-6;
                 let mut l = 100e-6;
                 let mut m = 1.0;
-                let mut geo = [0.0; 4];
+                let mut geo: [Option<f64>; 4] = [None; 4];
                 let mut off = false;
                 for t in &pos[5..] {
                     if t.is_word("off") {
@@ -1160,10 +1166,10 @@ impl Elab<'_, '_> {
                         "w" => w = val,
                         "l" => l = val,
                         "m" => m = val,
-                        "ad" => geo[0] = val,
-                        "as" => geo[1] = val,
-                        "pd" => geo[2] = val,
-                        "ps" => geo[3] = val,
+                        "ad" => geo[0] = Some(val),
+                        "as" => geo[1] = Some(val),
+                        "pd" => geo[2] = Some(val),
+                        "ps" => geo[3] = Some(val),
                         _ => {
                             return Err(Error::netlist(
                                 format!(
@@ -1175,19 +1181,39 @@ impl Elab<'_, '_> {
                         }
                     }
                 }
-                if l - 2.0 * model.ld <= 0.0 || w <= 0.0 {
-                    return Err(Error::netlist(
-                        format!("MOSFET '{}' has a non-positive effective W or L", t0.raw),
-                        Some(&t0.loc),
-                    ));
-                }
-                let (d, g, s, b) = (
+                let term = [
                     map_node(self, pos[0]),
                     map_node(self, pos[1]),
                     map_node(self, pos[2]),
                     map_node(self, pos[3]),
-                );
-                Ok(Device::M1(Mos1::new(d, g, s, b, model, w, l, m, geo, off)))
+                ];
+                match model {
+                    MosModel::Level1(model) => {
+                        if l - 2.0 * model.ld <= 0.0 || w <= 0.0 {
+                            return Err(Error::netlist(
+                                format!("MOSFET '{}' has a non-positive effective W or L", t0.raw),
+                                Some(&t0.loc),
+                            ));
+                        }
+                        let g = geo.map(|v| v.unwrap_or(0.0));
+                        Ok(Device::M1(Mos1::new(
+                            term[0], term[1], term[2], term[3], model, w, l, m, g, off,
+                        )))
+                    }
+                    MosModel::Ekv(model) => {
+                        let mut g = MosGeom::new(&model, w, l);
+                        g.m = m;
+                        g.temp_k = self.temp + crate::devices::T0;
+                        g.ad = geo[0].unwrap_or(g.ad);
+                        g.as_ = geo[1].unwrap_or(g.as_);
+                        g.pd = geo[2].unwrap_or(g.pd);
+                        g.ps = geo[3].unwrap_or(g.ps);
+                        let dev = Mos28::new(term, *model, g).map_err(|e| {
+                            Error::netlist(format!("MOSFET '{}': {e}", t0.raw), Some(&t0.loc))
+                        })?;
+                        Ok(Device::M28(dev))
+                    }
+                }
             }
             's' => {
                 let (pos, _kv) = kv_pairs(toks)?;
@@ -1348,17 +1374,32 @@ impl Elab<'_, '_> {
         Ok(m)
     }
 
-    fn mos_model(&mut self, mc: &Card, frame: usize) -> Result<(Mos1Model, u32)> {
+    fn mos_model(&mut self, mc: &Card, frame: usize) -> Result<MosModel> {
         let params = self.model_params(mc, frame)?;
         let level = params
             .iter()
             .find(|p| p.0 == "level")
             .map(|p| p.1)
             .unwrap_or(1.0);
+        let pmos = mc.toks[2].text == "pmos";
+        if level == 28.0 {
+            let kv: Vec<(String, f64)> = params.iter().map(|(k, v, _)| (k.clone(), *v)).collect();
+            let pol = if pmos { Polarity::P } else { Polarity::N };
+            return EkvModel::from_card(pol, &kv)
+                .map(|m| MosModel::Ekv(Box::new(m)))
+                .map_err(|e| {
+                    let loc = params
+                        .iter()
+                        .find(|(k, _, _)| e.contains(&format!("'{k}'")))
+                        .map(|p| p.2.clone())
+                        .unwrap_or(mc.loc.clone());
+                    Error::netlist(format!("{e} (model '{}')", mc.toks[1].raw), Some(&loc))
+                });
+        }
         if level != 1.0 {
             return Err(Error::netlist(
                 format!(
-                    "unsupported MOSFET level {level} in model '{}' (supported: 1)",
+                    "unsupported MOSFET level {level} in model '{}' (supported: 1 = Shichman-Hodges, 28 = EKV-SC)",
                     mc.toks[1].raw
                 ),
                 Some(&mc.loc),
@@ -1410,7 +1451,7 @@ impl Elab<'_, '_> {
         if !kp_given && let Some(tox) = m.tox {
             m.kp = uo * 1e-4 * 3.9 * 8.854214871e-12 / tox;
         }
-        Ok((m, 1))
+        Ok(MosModel::Level1(m))
     }
 
     /// `[DC] v [AC ...] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`

@@ -83,9 +83,12 @@ impl System {
         }
         let nnz = pat.nnz();
         let lin = LinearSolver::new(pat.clone()).map_err(Error::numeric)?;
-        let linear = devs
-            .iter()
-            .all(|d| !matches!(d.dev, Device::D(_) | Device::M1(_) | Device::B(_)));
+        let linear = devs.iter().all(|d| {
+            !matches!(
+                d.dev,
+                Device::D(_) | Device::M1(_) | Device::M28(_) | Device::B(_)
+            )
+        });
         let mut ev_off = Vec::with_capacity(devs.len() + 1);
         let mut n_ev = 0;
         for d in &devs {
