@@ -1,7 +1,7 @@
 //! The MAC-level histogram of CapMin (`capmin-hist`), log-scale counts.
 
 use super::error::PlotError;
-use super::figure::{Figure, Style, color, draw_err, house_mesh, legend, line_sample};
+use super::figure::{Figure, Style, box_sample, color, draw_err, house_mesh, legend, line_sample};
 use super::table::Table;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -152,7 +152,7 @@ impl Figure for LevelHistogram {
                     )
                     .map_err(draw_err)?
                     .label(label)
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 12, y + 4)], fill));
+                    .legend(box_sample(st, fill));
             } else {
                 let style = st.line(c, 0.9);
                 chart

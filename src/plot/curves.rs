@@ -384,16 +384,15 @@ fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure, PlotError> 
         lines: acc_lines,
         legend_at: LegendAt::LowerRight,
     };
+    // Both panels show the same groups in the same colours: one legend, in the top panel.
+    let unlabelled = |mut p: Panel| {
+        p.lines.iter_mut().for_each(|l| l.label.clear());
+        p
+    };
     let panels = if spec.accuracy_first {
-        vec![
-            acc_panel,
-            Panel {
-                legend_at: LegendAt::UpperLeft,
-                ..cap_panel
-            },
-        ]
+        vec![acc_panel, unlabelled(cap_panel)]
     } else {
-        vec![cap_panel, acc_panel]
+        vec![cap_panel, unlabelled(acc_panel)]
     };
     Ok(LineFigure {
         source: t.source.clone(),

@@ -526,6 +526,16 @@ pub fn draw_line<'a, 'b, DB: DrawingBackend + 'a>(
     chart.draw_series(pieces).map_err(draw_err)
 }
 
+/// The legend sample for a filled area (bars): a small square in `style`.
+pub fn box_sample(
+    st: &Style,
+    style: ShapeStyle,
+) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> + 'static {
+    let h = (st.px(3.0) as i32).max(1);
+    let w = st.px(8.0) as i32;
+    move |(x, y)| Rectangle::new([(x, y - h), (x + w, y + h)], style)
+}
+
 /// `[lo, hi]` widened by `frac` of its span on each side; a single value gets a span of its own.
 pub fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {

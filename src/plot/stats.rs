@@ -3,8 +3,8 @@
 
 use super::error::PlotError;
 use super::figure::{
-    Axes, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend, line_sample,
-    padded,
+    Axes, Figure, Style, axes, box_sample, color, draw_err, draw_line, finite_range, legend,
+    line_sample, padded,
 };
 use super::table::Table;
 use super::units::{AxisScale, unit_of};
@@ -165,7 +165,7 @@ impl Figure for HistPlot {
             )
             .map_err(draw_err)?
             .label(format!("{n} runs"))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 12, y + 4)], bar));
+            .legend(box_sample(st, bar));
         let y_top = a.y.1;
         let mean_style = st.line(color(1), 1.0);
         chart
