@@ -243,7 +243,7 @@ No. Variables: 3\nNo. Points: 2\nVariables:\n\t0\ttime\ttime\n\t1\tout\tvoltage\
         let e = parse("b.raw", &bytes[..bytes.len() - 3])
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("b.raw:12: binary data holds 45 bytes"), "{e}");
+        assert!(e.starts_with("b.raw:11: binary data holds 45 bytes"), "{e}");
     }
 
     #[test]

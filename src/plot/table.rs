@@ -105,7 +105,7 @@ impl Table {
     }
 
     /// One field as trimmed text.
-    pub fn text_at<'a>(fields: &'a [String], col: usize) -> &'a str {
+    pub fn text_at(fields: &[String], col: usize) -> &str {
         fields.get(col).map(|f| f.trim()).unwrap_or("")
     }
 }

@@ -165,7 +165,7 @@ impl WavePlot {
                 .collect::<Result<Vec<Vec<usize>>, _>>()?
         };
         if let Some((a, b)) = window
-            && !(a < b)
+            && (a >= b || a.is_nan() || b.is_nan())
         {
             return Err(PlotError::Option(format!(
                 "time window from {a:e} s to {b:e} s is empty"
