@@ -58,7 +58,11 @@ fn draws_png_with_size_in_pixels() {
         .read_info()
         .unwrap();
     assert_eq!((r.info().width, r.info().height), (800, 400));
-    assert_eq!(files_in(dir.path()), ["w.png"], "no temporary file left behind");
+    assert_eq!(
+        files_in(dir.path()),
+        ["w.png"],
+        "no temporary file left behind"
+    );
 }
 
 #[test]
@@ -77,7 +81,10 @@ fn missing_column_names_file_and_column() {
     assert_eq!(code, 1);
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("runs.csv: no column `t_fire`"), "{err}");
-    assert!(err.contains("t_spike_s"), "lists the columns there are: {err}");
+    assert!(
+        err.contains("t_spike_s"),
+        "lists the columns there are: {err}"
+    );
     assert!(files_in(dir.path()).is_empty(), "nothing written on error");
 }
 
@@ -93,7 +100,10 @@ fn missing_file_and_bad_extension() {
     let csv = data("if_neuron.csv");
     let (code, err) = plot(&["wave", csv.to_str().unwrap(), "-o", pdf.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("w.pdf: output must end in .svg or .png"), "{err}");
+    assert!(
+        err.contains("w.pdf: output must end in .svg or .png"),
+        "{err}"
+    );
     assert!(files_in(dir.path()).is_empty());
 }
 
@@ -129,10 +139,19 @@ fn option_errors() {
     let runs = data("runs.csv");
     let r = runs.to_str().unwrap();
     let cases: [(&[&str], &str); 4] = [
-        (&["scatter", r, "--x", "vth_v", "-o", o], "`scatter` needs --y NAME"),
-        (&["hist", r, "--bins", "0", "-o", o], "--bins must be at least 1"),
+        (
+            &["scatter", r, "--x", "vth_v", "-o", o],
+            "`scatter` needs --y NAME",
+        ),
+        (
+            &["hist", r, "--bins", "0", "-o", o],
+            "--bins must be at least 1",
+        ),
         (&["hist", r, "--width", "3.5", "-o", o], "bad length `3.5`"),
-        (&["hist", r, r, "-o", o], "`hist` takes one input file, got 2"),
+        (
+            &["hist", r, r, "-o", o],
+            "`hist` takes one input file, got 2",
+        ),
     ];
     for (args, want) in cases {
         let (code, err) = plot(args);
