@@ -29,4 +29,5 @@ pub mod devices;
 pub mod error;
 pub mod netlist;
 pub mod output;
+pub mod plot;
 pub mod solver;

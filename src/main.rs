@@ -6,6 +6,8 @@ use neurospice::{netlist, output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_plot;
+
 #[derive(Parser)]
 #[command(
     name = "neurospice",
@@ -17,10 +19,14 @@ struct Cli {
     cmd: Cmd,
 }
 
+// clap builds the command once per process; boxing the larger argument struct buys nothing
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the analyses of an ngspice-dialect netlist (.op, .dc, .tran).
     Run(RunArgs),
+    /// Draw a figure (SVG or PNG) from result files.
+    Plot(cli_plot::PlotArgs),
 }
 
 #[derive(clap::Args)]
@@ -105,6 +111,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match &cli.cmd {
         Cmd::Run(a) => run_cmd(a),
+        Cmd::Plot(a) => cli_plot::run(a).map_err(|e| Error::data(e.to_string())),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,180 @@
+//! The MAC-level histogram of CapMin (`capmin-hist`), log-scale counts.
+
+use super::error::PlotError;
+use super::figure::{Figure, Style, box_sample, color, draw_err, house_mesh, legend, line_sample};
+use super::table::Table;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// How often each MAC level occurs, per layer (`all` = every layer accumulated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelHistogram {
+    /// Where the data came from.
+    pub source: String,
+    /// (layer, [(level, count)]) in file order.
+    pub layers: Vec<(String, Vec<(i64, u64)>)>,
+}
+
+impl LevelHistogram {
+    /// Read a CSV with columns `layer,level,count`.
+    pub fn read(path: &Path) -> Result<LevelHistogram, PlotError> {
+        let t = Table::read(path)?;
+        let (cl, cv, cc) = (
+            t.column_index("layer")?,
+            t.column_index("level")?,
+            t.column_index("count")?,
+        );
+        let mut layers: Vec<(String, Vec<(i64, u64)>)> = Vec::new();
+        for (line, f) in &t.rows {
+            let whole = |c: usize, what: &str| {
+                Table::text_at(f, c).parse::<i64>().map_err(|_| {
+                    PlotError::parse(
+                        &t.source,
+                        *line,
+                        format!("column `{what}`: expected a whole number"),
+                    )
+                })
+            };
+            let level = whole(cv, "level")?;
+            let count = u64::try_from(whole(cc, "count")?).map_err(|_| {
+                PlotError::parse(&t.source, *line, "column `count`: must not be negative")
+            })?;
+            let layer = Table::text_at(f, cl);
+            match layers.iter_mut().find(|l| l.0 == layer) {
+                Some(l) => l.1.push((level, count)),
+                None => layers.push((layer.to_string(), vec![(level, count)])),
+            }
+        }
+        if layers.is_empty() {
+            return Err(PlotError::data(&t.source, "no data rows"));
+        }
+        Ok(LevelHistogram {
+            source: t.source,
+            layers,
+        })
+    }
+
+    /// Keep the layers named (all given must exist); with none named, keep `all` if present,
+    /// else every layer.
+    pub fn select(mut self, names: &[String]) -> Result<LevelHistogram, PlotError> {
+        let have: Vec<String> = self.layers.iter().map(|l| l.0.clone()).collect();
+        let want: Vec<String> = if !names.is_empty() {
+            names.to_vec()
+        } else if have.iter().any(|h| h == "all") {
+            vec!["all".to_string()]
+        } else {
+            have.clone()
+        };
+        let mut kept = Vec::new();
+        for w in &want {
+            let l =
+                self.layers
+                    .iter()
+                    .find(|l| &l.0 == w)
+                    .ok_or_else(|| PlotError::MissingColumn {
+                        source_name: self.source.clone(),
+                        column: format!("layer = {w}"),
+                        available: have.join(", "),
+                    })?;
+            kept.push(l.clone());
+        }
+        self.layers = kept;
+        Ok(self)
+    }
+}
+
+/// Count axis tick text: 1, 10, 100, 1k, 10k, 1M.
+fn count_text(v: f64) -> String {
+    match v {
+        v if v >= 1e6 => format!("{}M", v / 1e6),
+        v if v >= 1e3 => format!("{}k", v / 1e3),
+        v => format!("{v}"),
+    }
+}
+
+impl Figure for LevelHistogram {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> Result<(), PlotError> {
+        let all = || self.layers.iter().flat_map(|l| l.1.iter());
+        let (Some(lmin), Some(lmax)) = (all().map(|p| p.0).min(), all().map(|p| p.0).max()) else {
+            return Err(PlotError::data(&self.source, "no levels to draw"));
+        };
+        let cmax = all().map(|p| p.1).max().unwrap_or(1).max(1) as f64;
+        // Counts of zero cannot sit on a log axis; they are simply absent from the plot.
+        let x = (lmin as f64 - 0.7)..(lmax as f64 + 0.7);
+        let y = (0.5f64..cmax * 3.0).log_scale();
+        let mut chart = ChartBuilder::on(root)
+            .margin(st.px(4.0))
+            .x_label_area_size(st.px(20.0))
+            .y_label_area_size(st.px(30.0))
+            .build_cartesian_2d(x, y)
+            .map_err(draw_err)?;
+        let xfmt = |v: &f64| {
+            if (v - v.round()).abs() < 1e-9 {
+                format!("{}", v.round() as i64)
+            } else {
+                String::new()
+            }
+        };
+        let yfmt = |v: &f64| count_text(*v);
+        let mut mesh = chart.configure_mesh();
+        house_mesh(&mut mesh, st);
+        mesh.x_labels(((lmax - lmin) as usize + 1).min(12))
+            .x_label_formatter(&xfmt)
+            .y_label_formatter(&yfmt)
+            .x_desc(st.xlabel.clone().unwrap_or_else(|| "MAC level".to_string()))
+            .y_desc(st.ylabel(0).unwrap_or_else(|| "count".to_string()))
+            .draw()
+            .map_err(draw_err)?;
+        let bars = self.layers.len() == 1;
+        for (i, (name, counts)) in self.layers.iter().enumerate() {
+            let c = if name == "all" && !bars {
+                color(6)
+            } else {
+                color(i)
+            };
+            let pts: Vec<(f64, f64)> = counts
+                .iter()
+                .filter(|p| p.1 > 0)
+                .map(|&(l, n)| (l as f64, n as f64))
+                .collect();
+            let label = format!("layer {name}");
+            if bars {
+                let fill = c.mix(0.7).filled();
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&(l, n)| Rectangle::new([(l - 0.4, 0.5), (l + 0.4, n)], fill)),
+                    )
+                    .map_err(draw_err)?
+                    .label(label)
+                    .legend(box_sample(st, fill));
+            } else {
+                let style = st.line(c, 0.9);
+                chart
+                    .draw_series(LineSeries::new(pts, style).point_size(st.px(1.3) as u32))
+                    .map_err(draw_err)?
+                    .label(label)
+                    .legend(line_sample(st, style));
+            }
+        }
+        legend(&mut chart, st, SeriesLabelPosition::UpperRight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_ticks() {
+        assert_eq!(count_text(1.0), "1");
+        assert_eq!(count_text(100.0), "100");
+        assert_eq!(count_text(10000.0), "10k");
+        assert_eq!(count_text(1e6), "1M");
+    }
+}

@@ -1,0 +1,178 @@
+//! Line charts with optional bands, markers and dashes, in one or more panels sharing x.
+//! Transfer curves, accuracy against variation and the CapMin sweeps are all drawn by this.
+
+use super::error::PlotError;
+use super::figure::{
+    Axes, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend, line_sample,
+    padded,
+};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stroke {
+    /// Solid line.
+    #[default]
+    Solid,
+    /// Solid line with a dot at each point.
+    Markers,
+    /// Dashed line (reference lines such as an ideal transfer).
+    Dashed,
+}
+
+/// One line of a panel.
+#[derive(Debug, Clone, Default)]
+pub struct Line {
+    /// Legend text; empty for no legend entry.
+    pub label: String,
+    /// Points (x, y) in SI units, drawn in order; non-finite points are skipped.
+    pub points: Vec<(f64, f64)>,
+    /// Optional shaded band (x, lo, hi), e.g. a 95% interval.
+    pub band: Option<Vec<(f64, f64, f64)>>,
+    /// Palette index of the colour.
+    pub color: usize,
+    /// Solid, with markers, or dashed.
+    pub stroke: Stroke,
+}
+
+/// One panel: y axis description and its lines.
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    /// y quantity name.
+    pub y_name: String,
+    /// y unit (`"F"`, `"%"`), if any.
+    pub y_unit: Option<String>,
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// Legend corner.
+    pub legend_at: LegendAt,
+}
+
+/// Where a panel's legend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LegendAt {
+    /// Upper right corner.
+    #[default]
+    UpperRight,
+    /// Upper left corner.
+    UpperLeft,
+    /// Lower right corner.
+    LowerRight,
+    /// Lower left corner.
+    LowerLeft,
+}
+
+/// A figure of stacked panels sharing one x axis.
+#[derive(Debug, Clone, Default)]
+pub struct LineFigure {
+    /// Where the data came from, for error messages.
+    pub source: String,
+    /// x quantity name.
+    pub x_name: String,
+    /// x unit, if any.
+    pub x_unit: Option<String>,
+    /// Panels, top to bottom.
+    pub panels: Vec<Panel>,
+}
+
+impl Figure for LineFigure {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> Result<(), PlotError> {
+        let xs = self
+            .panels
+            .iter()
+            .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|q| &q.0)));
+        let xr = finite_range(xs)
+            .ok_or_else(|| PlotError::data(&self.source, "no finite points to draw"))?;
+        let x = padded(xr.0, xr.1, 0.03);
+        let areas = root.split_evenly((self.panels.len(), 1));
+        for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
+            let ys = panel.lines.iter().flat_map(|l| {
+                l.points.iter().map(|q| q.1).chain(
+                    l.band
+                        .iter()
+                        .flat_map(|b| b.iter().flat_map(|q| [q.1, q.2])),
+                )
+            });
+            let ys: Vec<f64> = ys.collect();
+            let yr = finite_range(&ys).ok_or_else(|| {
+                PlotError::data(&self.source, format!("no finite {} values", panel.y_name))
+            })?;
+            let a = Axes {
+                x,
+                y: padded(yr.0, yr.1, 0.08),
+                xname: st.xlabel.clone().unwrap_or_else(|| self.x_name.clone()),
+                yname: st.ylabel(i).unwrap_or_else(|| panel.y_name.clone()),
+                xunit: self.x_unit.clone(),
+                yunit: panel.y_unit.clone(),
+                show_x: i + 1 == self.panels.len(),
+            };
+            let mut chart = axes(area, st, &a)?;
+            for l in &panel.lines {
+                if let Some(band) = &l.band {
+                    let fill = color(l.color).mix(0.2).filled();
+                    let poly: Vec<(f64, f64)> = band
+                        .iter()
+                        .filter(|q| q.0.is_finite() && q.1.is_finite())
+                        .map(|q| (q.0, q.1))
+                        .chain(
+                            band.iter()
+                                .rev()
+                                .filter(|q| q.0.is_finite() && q.2.is_finite())
+                                .map(|q| (q.0, q.2)),
+                        )
+                        .collect();
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(poly, fill)))
+                        .map_err(draw_err)?;
+                }
+            }
+            let mut labelled = false;
+            for l in &panel.lines {
+                let style = st.line(
+                    color(l.color),
+                    if l.stroke == Stroke::Dashed { 0.7 } else { 1.0 },
+                );
+                let pts: Vec<(f64, f64)> = l
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|q| q.0.is_finite() && q.1.is_finite())
+                    .collect();
+                if l.stroke == Stroke::Markers {
+                    let r = st.px(1.4) as i32;
+                    let dot = color(l.color).filled();
+                    chart
+                        .draw_series(pts.iter().map(|&p| Circle::new(p, r, dot)))
+                        .map_err(draw_err)?;
+                }
+                let series = if l.stroke == Stroke::Dashed {
+                    let d = st.px(2.5);
+                    chart
+                        .draw_series(DashedLineSeries::new(pts, d, d, style))
+                        .map_err(draw_err)?
+                } else {
+                    draw_line(&mut chart, st, pts, style)?
+                };
+                if !l.label.is_empty() {
+                    series.label(l.label.clone()).legend(line_sample(st, style));
+                    labelled = true;
+                }
+            }
+            if labelled {
+                let pos = match panel.legend_at {
+                    LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
+                    LegendAt::UpperLeft => SeriesLabelPosition::UpperLeft,
+                    LegendAt::LowerRight => SeriesLabelPosition::LowerRight,
+                    LegendAt::LowerLeft => SeriesLabelPosition::LowerLeft,
+                };
+                legend(&mut chart, st, pos)?;
+            }
+        }
+        Ok(())
+    }
+}

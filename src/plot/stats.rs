@@ -1,0 +1,352 @@
+//! Monte Carlo statistics: histogram of a measure (`hist`) and a measure against a sampled
+//! parameter (`scatter`), both from a runs.csv.
+
+use super::error::PlotError;
+use super::figure::{
+    Axes, Figure, Style, axes, box_sample, color, draw_err, draw_line, finite_range, legend,
+    line_sample, padded,
+};
+use super::table::Table;
+use super::units::{AxisScale, unit_of};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// The successful runs of a Monte Carlo runs.csv (`run,status,reason,<measures>,<params>`).
+#[derive(Debug, Clone)]
+pub struct Runs {
+    table: Table,
+    ok: Vec<usize>,
+}
+
+impl Runs {
+    /// Read a runs.csv and keep the rows whose `status` is `ok`.
+    pub fn read(path: &Path) -> Result<Runs, PlotError> {
+        Runs::from_table(Table::read(path)?)
+    }
+
+    /// Keep the rows of `table` whose `status` is `ok`.
+    pub fn from_table(table: Table) -> Result<Runs, PlotError> {
+        let status = table.column_index("status")?;
+        let ok: Vec<usize> = (0..table.rows.len())
+            .filter(|&r| Table::text_at(&table.rows[r].1, status).eq_ignore_ascii_case("ok"))
+            .collect();
+        if ok.is_empty() {
+            return Err(PlotError::data(
+                &table.source,
+                format!("none of {} runs has status ok", table.rows.len()),
+            ));
+        }
+        Ok(Runs { table, ok })
+    }
+
+    /// Values of column `name` in the successful runs (NaN where a field is empty).
+    pub fn column(&self, name: &str) -> Result<Vec<f64>, PlotError> {
+        let c = self.table.column_index(name)?;
+        self.ok
+            .iter()
+            .map(|&r| {
+                let (line, fields) = &self.table.rows[r];
+                self.table.number_at(*line, fields, c)
+            })
+            .collect()
+    }
+
+    /// Name of the first measure column (the one after `reason`), the default for `hist`.
+    pub fn first_measure(&self) -> Option<&str> {
+        let h = &self.table.headers;
+        let after = h.iter().position(|n| n == "reason").map_or(3, |i| i + 1);
+        h.get(after).map(String::as_str)
+    }
+
+    /// Where the runs came from.
+    pub fn source(&self) -> &str {
+        &self.table.source
+    }
+}
+
+/// Mean and sample standard deviation (n - 1) of the finite values.
+pub fn mean_sigma(values: &[f64]) -> Option<(f64, f64, usize)> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 2 {
+        return None;
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Some((mean, var.sqrt(), v.len()))
+}
+
+/// Histogram of one measure over the Monte Carlo runs, with mean, ±σ and the fitted normal.
+#[derive(Debug, Clone)]
+pub struct HistPlot {
+    /// Measure name; its unit follows the naming convention of [`unit_of`].
+    pub name: String,
+    /// One value per run; non-finite values are left out.
+    pub values: Vec<f64>,
+    /// Number of bins; by default Rice's rule 2·n^(1/3), within 5..60.
+    pub bins: Option<usize>,
+}
+
+impl HistPlot {
+    /// Bin edges (count + 1) and counts.
+    pub fn binned(&self) -> Option<(Vec<f64>, Vec<u64>)> {
+        let v: Vec<f64> = self
+            .values
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        let (lo, hi) = finite_range(&v)?;
+        let bins = self
+            .bins
+            .unwrap_or_else(|| ((2.0 * (v.len() as f64).cbrt()).round() as usize).clamp(5, 60))
+            .max(1);
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            padded(lo, hi, 0.0)
+        };
+        let w = (hi - lo) / bins as f64;
+        let edges: Vec<f64> = (0..=bins).map(|i| lo + w * i as f64).collect();
+        let mut counts = vec![0u64; bins];
+        for x in v {
+            let b = (((x - lo) / w) as usize).min(bins - 1);
+            counts[b] += 1;
+        }
+        Some((edges, counts))
+    }
+}
+
+impl Figure for HistPlot {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> Result<(), PlotError> {
+        let (Some((edges, counts)), Some((mean, sigma, n))) =
+            (self.binned(), mean_sigma(&self.values))
+        else {
+            return Err(PlotError::data(
+                &self.name,
+                "a histogram needs at least two finite values",
+            ));
+        };
+        let w = edges[1] - edges[0];
+        let normal = |x: f64| {
+            n as f64 * w * (-(x - mean).powi(2) / (2.0 * sigma * sigma)).exp()
+                / (sigma * (2.0 * std::f64::consts::PI).sqrt())
+        };
+        let peak = if sigma > 0.0 { normal(mean) } else { 0.0 };
+        let ymax = counts.iter().copied().max().unwrap_or(1) as f64;
+        let first = edges[0];
+        let last = edges[edges.len() - 1];
+        let unit = unit_of(&self.name);
+        let a = Axes {
+            x: padded(
+                first.min(mean - 3.0 * sigma),
+                last.max(mean + 3.0 * sigma),
+                0.02,
+            ),
+            y: (0.0, ymax.max(peak) * 1.25),
+            xname: st.xlabel.clone().unwrap_or_else(|| self.name.clone()),
+            yname: st.ylabel(0).unwrap_or_else(|| "runs".to_string()),
+            xunit: unit.map(str::to_string),
+            yunit: None,
+            show_x: true,
+        };
+        let mut chart = axes(root, st, &a)?;
+        let bar = color(0).mix(0.55).filled();
+        chart
+            .draw_series(
+                counts.iter().enumerate().map(|(i, &c)| {
+                    Rectangle::new([(edges[i], 0.0), (edges[i + 1], c as f64)], bar)
+                }),
+            )
+            .map_err(draw_err)?
+            .label(format!("{n} runs"))
+            .legend(box_sample(st, bar));
+        let y_top = a.y.1;
+        let mean_style = st.line(color(1), 1.0);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(mean, 0.0), (mean, y_top)],
+                mean_style,
+            )))
+            .map_err(draw_err)?
+            .label(format!("mean {}", AxisScale::format_value(mean, unit)))
+            .legend(line_sample(st, mean_style));
+        let sigma_style = st.line(color(1), 0.6);
+        let dash = st.px(2.0);
+        for (k, x) in [mean - sigma, mean + sigma].into_iter().enumerate() {
+            let s = chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x, 0.0), (x, y_top)],
+                    dash,
+                    dash,
+                    sigma_style,
+                ))
+                .map_err(draw_err)?;
+            if k == 0 {
+                s.label(format!("±σ, σ = {}", AxisScale::format_value(sigma, unit)))
+                    .legend(line_sample(st, sigma_style));
+            }
+        }
+        if sigma > 0.0 {
+            let fit_style = st.line(color(6), 0.9);
+            let pts: Vec<(f64, f64)> = (0..=200)
+                .map(|i| a.x.0 + (a.x.1 - a.x.0) * i as f64 / 200.0)
+                .map(|x| (x, normal(x)))
+                .collect();
+            draw_line(&mut chart, st, pts, fit_style)?
+                .label("normal fit")
+                .legend(line_sample(st, fit_style));
+        }
+        legend(&mut chart, st, SeriesLabelPosition::UpperRight)
+    }
+}
+
+/// A measure against a sampled parameter, one point per run, with a least-squares line.
+#[derive(Debug, Clone)]
+pub struct ScatterPlot {
+    /// x column name (a sampled parameter).
+    pub x_name: String,
+    /// y column name (a measure).
+    pub y_name: String,
+    /// x values, one per run.
+    pub x: Vec<f64>,
+    /// y values, one per run.
+    pub y: Vec<f64>,
+}
+
+/// Least-squares line y = a + b x and Pearson's r of the finite pairs.
+pub fn linear_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64)> {
+    let pts: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    if pts.len() < 3 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let syy: f64 = pts.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 || syy <= 0.0 {
+        return None;
+    }
+    let b = sxy / sxx;
+    Some((my - b * mx, b, sxy / (sxx * syy).sqrt()))
+}
+
+impl Figure for ScatterPlot {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> Result<(), PlotError> {
+        let pts: Vec<(f64, f64)> = self
+            .x
+            .iter()
+            .zip(&self.y)
+            .filter(|(a, b)| a.is_finite() && b.is_finite())
+            .map(|(a, b)| (*a, *b))
+            .collect();
+        let (Some(xr), Some(yr)) = (
+            finite_range(pts.iter().map(|p| &p.0)),
+            finite_range(pts.iter().map(|p| &p.1)),
+        ) else {
+            return Err(PlotError::data(
+                &self.y_name,
+                format!("no run has finite {} and {}", self.x_name, self.y_name),
+            ));
+        };
+        let a = Axes {
+            x: padded(xr.0, xr.1, 0.05),
+            y: padded(yr.0, yr.1, 0.08),
+            xname: st.xlabel.clone().unwrap_or_else(|| self.x_name.clone()),
+            yname: st.ylabel(0).unwrap_or_else(|| self.y_name.clone()),
+            xunit: unit_of(&self.x_name).map(str::to_string),
+            yunit: unit_of(&self.y_name).map(str::to_string),
+            show_x: true,
+        };
+        let mut chart = axes(root, st, &a)?;
+        let dot = color(0).mix(0.6).filled();
+        let r = st.px(1.2) as i32;
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, r, dot)))
+            .map_err(draw_err)?
+            .label(format!("{} runs", pts.len()))
+            .legend(move |(x, y)| Circle::new((x + r, y), r, dot));
+        if let Some((c0, c1, rho)) = linear_fit(&self.x, &self.y) {
+            let fit_style = st.line(color(1), 0.9);
+            chart
+                .draw_series(LineSeries::new(
+                    [a.x.0, a.x.1].map(|x| (x, c0 + c1 * x)),
+                    fit_style,
+                ))
+                .map_err(draw_err)?
+                .label(format!("least squares, r = {rho:.3}"))
+                .legend(line_sample(st, fit_style));
+        }
+        legend(&mut chart, st, SeriesLabelPosition::UpperLeft)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sigma_by_hand() {
+        let (m, s, n) = mean_sigma(&[1.0, 2.0, 3.0, 4.0, f64::NAN]).unwrap();
+        assert_eq!(n, 4);
+        assert!((m - 2.5).abs() < 1e-15);
+        // sum of squares 5, over n - 1 = 3
+        assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn exact_line_has_r_one() {
+        let x = [0.0, 1.0, 2.0, 3.0];
+        let y = [1.0, 3.0, 5.0, 7.0];
+        let (a, b, r) = linear_fit(&x, &y).unwrap();
+        assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12 && (r - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bins_hold_every_value() {
+        let h = HistPlot {
+            name: "t_s".into(),
+            values: (0..1000).map(|i| i as f64).collect(),
+            bins: None,
+        };
+        let (edges, counts) = h.binned().unwrap();
+        assert_eq!(counts.len(), 20);
+        assert_eq!(edges.len(), 21);
+        assert_eq!(counts.iter().sum::<u64>(), 1000);
+        assert!(counts.iter().all(|&c| c == 50));
+    }
+
+    #[test]
+    fn only_ok_rows() {
+        let t = Table::parse(
+            "runs.csv",
+            "run,status,reason,t_s,vth\n1,ok,,1e-9,0.3\n2,failed,no convergence,,0.4\n3,ok,,2e-9,0.35\n",
+        )
+        .unwrap();
+        let r = Runs::from_table(t).unwrap();
+        assert_eq!(r.column("t_s").unwrap(), [1e-9, 2e-9]);
+        assert_eq!(r.first_measure(), Some("t_s"));
+        assert!(
+            r.column("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("no column `nope`")
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! SI prefixes for axes, units guessed from column names, and SPICE-style numbers.
+
+/// The SI prefixes an axis may use, as (power of ten, symbol).
+const PREFIXES: [(i32, &str); 10] = [
+    (-15, "f"),
+    (-12, "p"),
+    (-9, "n"),
+    (-6, "µ"),
+    (-3, "m"),
+    (0, ""),
+    (3, "k"),
+    (6, "M"),
+    (9, "G"),
+    (12, "T"),
+];
+
+/// The physical unit of a column, guessed from its name.
+///
+/// Conventions (documented in docs/plot.md, and followed by every producer in the crate):
+/// `time` is seconds; `v(...)` volts and `i(...)` amperes as in SPICE; a name ending in
+/// `_s`, `_f`, `_v`, `_a`, `_hz`, `_ohm` or `_w` carries that unit (`spike_time_s`,
+/// `capacitance_f`). Anything else is dimensionless.
+pub fn unit_of(name: &str) -> Option<&'static str> {
+    let n = name.trim().to_ascii_lowercase();
+    if n == "time" || n == "t" {
+        return Some("s");
+    }
+    if n.starts_with("v(") {
+        return Some("V");
+    }
+    if n.starts_with("i(") {
+        return Some("A");
+    }
+    const SUFFIXES: [(&str, &str); 7] = [
+        ("_s", "s"),
+        ("_f", "F"),
+        ("_v", "V"),
+        ("_a", "A"),
+        ("_hz", "Hz"),
+        ("_ohm", "Ω"),
+        ("_w", "W"),
+    ];
+    SUFFIXES
+        .iter()
+        .find(|(suffix, _)| n.ends_with(suffix))
+        .map(|(_, unit)| *unit)
+}
+
+/// The quantity a unit measures, used when one axis shows several signals.
+pub fn quantity_of(unit: &str) -> &'static str {
+    match unit {
+        "V" => "voltage",
+        "A" => "current",
+        "s" => "time",
+        "F" => "capacitance",
+        "Hz" => "frequency",
+        "Ω" => "resistance",
+        "W" => "power",
+        _ => "value",
+    }
+}
+
+/// How an axis shows its numbers: values are divided by `10^exponent` and the label says
+/// which prefix (or power of ten, for dimensionless axes) that stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisScale {
+    /// Power of ten the tick values are divided by (a multiple of 3).
+    pub exponent: i32,
+    /// The unit of the data, if any (`"s"`, `"V"`, ...).
+    pub unit: Option<String>,
+}
+
+impl AxisScale {
+    /// Pick the engineering exponent so that the largest magnitude in `[lo, hi]` shows
+    /// between 1 and 1000.
+    pub fn for_range(lo: f64, hi: f64, unit: Option<&str>) -> Self {
+        let m = lo.abs().max(hi.abs());
+        let exponent = if m.is_finite() && m > 0.0 {
+            let e = (m.log10() / 3.0).floor() as i32 * 3;
+            e.clamp(-15, 12)
+        } else {
+            0
+        };
+        // Dimensionless numbers between 0.001 and 10000 read better as they are.
+        let exponent = match unit {
+            None if (1e-3..1e4).contains(&m) => 0,
+            _ => exponent,
+        };
+        AxisScale {
+            exponent,
+            unit: unit.map(str::to_string),
+        }
+    }
+
+    /// Identity scale: values shown as they are.
+    pub fn plain(unit: Option<&str>) -> Self {
+        AxisScale {
+            exponent: 0,
+            unit: unit.map(str::to_string),
+        }
+    }
+
+    /// The unit with its prefix (`"ns"`), or for dimensionless axes `"×1e-9"`; empty when
+    /// there is nothing to say.
+    pub fn unit_text(&self) -> String {
+        match &self.unit {
+            Some(u) => {
+                let prefix = PREFIXES
+                    .iter()
+                    .find(|(e, _)| *e == self.exponent)
+                    .map(|(_, p)| *p)
+                    .unwrap_or("");
+                format!("{prefix}{u}")
+            }
+            None if self.exponent != 0 => format!("×1e{}", self.exponent),
+            None => String::new(),
+        }
+    }
+
+    /// An axis label: `"name (unit)"`, or just the name.
+    pub fn label(&self, name: &str) -> String {
+        let u = self.unit_text();
+        if u.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} ({u})")
+        }
+    }
+
+    /// A value in display units.
+    pub fn to_display(&self, v: f64) -> f64 {
+        v / 10f64.powi(self.exponent)
+    }
+
+    /// A value with its prefixed unit, three significant digits: `"1.23 ns"`.
+    pub fn format_value(v: f64, unit: Option<&str>) -> String {
+        let s = AxisScale::for_range(v, v, unit);
+        let d = s.to_display(v);
+        let digits = if d.abs() >= 100.0 {
+            0
+        } else if d.abs() >= 10.0 {
+            1
+        } else {
+            2
+        };
+        let u = s.unit_text();
+        if u.is_empty() {
+            format!("{d:.digits$}")
+        } else if u.starts_with('×') {
+            format!("{d:.digits$}{u}")
+        } else {
+            format!("{d:.digits$} {u}")
+        }
+    }
+}
+
+/// Tick text for a value already in display units: at most `decimals` decimals, trailing
+/// zeros trimmed, and no `-0`.
+pub fn tick_text(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".to_string() } else { s }
+}
+
+/// Decimals needed to tell apart ticks spaced about `span / count` apart.
+pub fn tick_decimals(span: f64, count: usize) -> usize {
+    let step = span.abs() / count.max(1) as f64;
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
+    }
+    // One digit more than the step's leading digit, so 0.25-type steps survive trimming.
+    (1.0 - step.log10().floor()).clamp(0.0, 9.0) as usize
+}
+
+/// Parse a SPICE-style number with an optional scale suffix and unit: `10n`, `10ns`,
+/// `1.5us`, `2e-9`, `1meg`, `5m` (milli, as in SPICE).
+pub fn parse_spice_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let bytes = t.as_bytes();
+    let mut end = 0;
+    if end < bytes.len() && (bytes[end] == b'+' || bytes[end] == b'-') {
+        end += 1;
+    }
+    while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == b'.') {
+        end += 1;
+    }
+    // An exponent only when digits follow, so `1meg` and `2e` are not misread.
+    if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
+        let mut k = end + 1;
+        if k < bytes.len() && (bytes[k] == b'+' || bytes[k] == b'-') {
+            k += 1;
+        }
+        if k < bytes.len() && bytes[k].is_ascii_digit() {
+            while k < bytes.len() && bytes[k].is_ascii_digit() {
+                k += 1;
+            }
+            end = k;
+        }
+    }
+    let mantissa: f64 = t[..end].parse().ok()?;
+    let rest = t[end..].to_lowercase();
+    let (scale, unit) = if let Some(r) = rest.strip_prefix("meg") {
+        (1e6, r.to_string())
+    } else {
+        let mut chars = rest.chars();
+        let scale = match chars.next() {
+            Some('f') => 1e-15,
+            Some('p') => 1e-12,
+            Some('n') => 1e-9,
+            Some('u') | Some('µ') | Some('μ') => 1e-6,
+            Some('m') => 1e-3,
+            Some('k') => 1e3,
+            Some('g') => 1e9,
+            Some('t') => 1e12,
+            _ => return rest_is_unit(&rest).then_some(mantissa),
+        };
+        (scale, chars.as_str().to_string())
+    };
+    rest_is_unit(&unit).then_some(mantissa * scale)
+}
+
+/// After the number and scale, only a plain unit name (letters) may follow.
+fn rest_is_unit(rest: &str) -> bool {
+    rest.chars().all(|c| c.is_alphabetic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spice_numbers() {
+        let cases = [
+            ("10n", 10e-9),
+            ("10ns", 10e-9),
+            ("1.5us", 1.5e-6),
+            ("2e-9", 2e-9),
+            ("1meg", 1e6),
+            ("5m", 5e-3),
+            ("3", 3.0),
+            ("-4.5p", -4.5e-12),
+            ("7s", 7.0),
+            ("1e3k", 1e6),
+        ];
+        for (text, want) in cases {
+            let got = parse_spice_number(text).unwrap_or(f64::NAN);
+            assert!((got - want).abs() <= 1e-12 * want.abs(), "{text}: {got}");
+        }
+        assert_eq!(parse_spice_number("abc"), None);
+        assert_eq!(parse_spice_number("1n5"), None);
+        assert_eq!(parse_spice_number(""), None);
+    }
+
+    #[test]
+    fn prefixes_follow_magnitude() {
+        assert_eq!(
+            AxisScale::for_range(0.0, 12e-9, Some("s")).unit_text(),
+            "ns"
+        );
+        assert_eq!(AxisScale::for_range(-0.2, 0.9, Some("V")).unit_text(), "mV");
+        assert_eq!(AxisScale::for_range(0.0, 1.2, Some("V")).unit_text(), "V");
+        assert_eq!(AxisScale::for_range(0.0, 3e-6, Some("A")).unit_text(), "µA");
+        assert_eq!(AxisScale::for_range(0.0, 0.5, None).unit_text(), "");
+        assert_eq!(AxisScale::for_range(0.0, 5e-9, None).unit_text(), "×1e-9");
+        assert_eq!(AxisScale::format_value(1.234e-9, Some("s")), "1.23 ns");
+    }
+
+    #[test]
+    fn units_from_names() {
+        assert_eq!(unit_of("time"), Some("s"));
+        assert_eq!(unit_of("V(mem)"), Some("V"));
+        assert_eq!(unit_of("i(v1)"), Some("A"));
+        assert_eq!(unit_of("capacitance_f"), Some("F"));
+        assert_eq!(unit_of("spike_time_s"), Some("s"));
+        assert_eq!(unit_of("accuracy"), None);
+    }
+
+    #[test]
+    fn tick_texts() {
+        assert_eq!(tick_text(2.50, 2), "2.5");
+        assert_eq!(tick_text(-0.0001, 2), "0");
+        assert_eq!(tick_text(10.0, 0), "10");
+        assert_eq!(tick_decimals(1.0, 5), 2);
+        assert_eq!(tick_decimals(100.0, 5), 0);
+    }
+}

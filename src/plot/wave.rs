@@ -1,0 +1,511 @@
+//! Waveforms (`wave`) and Monte Carlo waveform overlays (`mc-overlay`).
+
+use super::decimate::min_max_per_column;
+use super::error::PlotError;
+use super::figure::{
+    Axes, Chart, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend,
+    line_sample, padded,
+};
+use super::raw;
+use super::table::{Table, find_name};
+use super::units::{quantity_of, unit_of};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Signals sampled on one shared x axis (time, or the swept source of a DC sweep).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waveforms {
+    /// Where the data came from, for error messages.
+    pub source: String,
+    /// Name of the x variable (`time` in transients).
+    pub x_name: String,
+    /// x samples, non-decreasing, SI units (seconds for time).
+    pub x: Vec<f64>,
+    /// The signals, each as long as `x`.
+    pub signals: Vec<Signal>,
+}
+
+/// One named signal, SI units (volts for `v(...)`, amperes for `i(...)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Name as in the file header: `v(mem)`, `i(v1)`.
+    pub name: String,
+    /// Samples, one per x sample.
+    pub values: Vec<f64>,
+}
+
+impl Waveforms {
+    /// Read a CSV (`time,v(a),...`; first column is x) or an ngspice raw file (`.raw`).
+    pub fn read(path: &Path) -> Result<Waveforms, PlotError> {
+        let is_raw = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("raw"));
+        if is_raw {
+            let bytes = std::fs::read(path).map_err(|e| PlotError::io(path, e))?;
+            let p = raw::parse(&path.display().to_string(), &bytes)?;
+            return Waveforms::from_columns(&path.display().to_string(), p.names, p.columns);
+        }
+        let t = Table::read(path)?;
+        let columns = (0..t.headers.len())
+            .map(|c| t.numbers(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        Waveforms::from_columns(&t.source, t.headers, columns)
+    }
+
+    /// Build from named columns; the first is x.
+    pub fn from_columns(
+        source: &str,
+        names: Vec<String>,
+        mut columns: Vec<Vec<f64>>,
+    ) -> Result<Waveforms, PlotError> {
+        if names.len() < 2 || columns.len() != names.len() {
+            return Err(PlotError::data(
+                source,
+                "expected an x column (time) and at least one signal column",
+            ));
+        }
+        let x = columns.remove(0);
+        if x.is_empty() {
+            return Err(PlotError::data(source, "no data rows"));
+        }
+        if x.windows(2).any(|w| w[1] < w[0]) {
+            return Err(PlotError::data(
+                source,
+                format!("column `{}` must not decrease", names[0]),
+            ));
+        }
+        let mut names = names.into_iter();
+        let x_name = names.next().unwrap_or_default();
+        let signals = names
+            .zip(columns)
+            .map(|(name, values)| Signal { name, values })
+            .collect();
+        Ok(Waveforms {
+            source: source.to_string(),
+            x_name,
+            x,
+            signals,
+        })
+    }
+
+    /// Index of a signal by the column rules of [`find_name`], or an error listing the rest.
+    pub fn index_of(&self, name: &str) -> Result<usize, PlotError> {
+        let names: Vec<&str> = self.signals.iter().map(|s| s.name.as_str()).collect();
+        find_name(&names, name).ok_or_else(|| PlotError::MissingColumn {
+            source_name: self.source.clone(),
+            column: name.to_string(),
+            available: names.join(", "),
+        })
+    }
+}
+
+/// One spike as written by `--spikes`: node, spike number on that node, time (s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spike {
+    /// Node name (`mem`, or `v(mem)`).
+    pub node: String,
+    /// 0-based spike count on that node.
+    pub index: u64,
+    /// Firing time, seconds.
+    pub time: f64,
+}
+
+/// Read a spikes CSV with columns `node,index,time`.
+pub fn read_spikes(path: &Path) -> Result<Vec<Spike>, PlotError> {
+    let t = Table::read(path)?;
+    let (cn, ci, ct) = (
+        t.column_index("node")?,
+        t.column_index("index")?,
+        t.column_index("time")?,
+    );
+    t.rows
+        .iter()
+        .map(|(line, f)| {
+            let index = Table::text_at(f, ci).parse::<u64>().map_err(|_| {
+                PlotError::parse(&t.source, *line, "column `index`: expected a whole number")
+            })?;
+            Ok(Spike {
+                node: Table::text_at(f, cn).to_string(),
+                index,
+                time: t.number_at(*line, f, ct)?,
+            })
+        })
+        .collect()
+}
+
+/// A waveform figure: panels stacked on one time axis.
+#[derive(Debug, Clone)]
+pub struct WavePlot {
+    /// The data.
+    pub waves: Waveforms,
+    /// Signal indices per panel, top to bottom.
+    pub panels: Vec<Vec<usize>>,
+    /// x window (from, to) in seconds, if narrower than the data.
+    pub window: Option<(f64, f64)>,
+    /// Spikes drawn as markers.
+    pub spikes: Vec<Spike>,
+}
+
+impl WavePlot {
+    /// Choose panels by signal name; empty `panels` puts every signal in one panel.
+    pub fn new(
+        waves: Waveforms,
+        panels: &[Vec<String>],
+        window: Option<(f64, f64)>,
+        spikes: Vec<Spike>,
+    ) -> Result<WavePlot, PlotError> {
+        let panels = if panels.is_empty() {
+            vec![(0..waves.signals.len()).collect()]
+        } else {
+            panels
+                .iter()
+                .map(|p| p.iter().map(|n| waves.index_of(n)).collect())
+                .collect::<Result<Vec<Vec<usize>>, _>>()?
+        };
+        if let Some((a, b)) = window
+            && (a >= b || a.is_nan() || b.is_nan())
+        {
+            return Err(PlotError::Option(format!(
+                "time window from {a:e} s to {b:e} s is empty"
+            )));
+        }
+        Ok(WavePlot {
+            waves,
+            panels,
+            window,
+            spikes,
+        })
+    }
+}
+
+/// The y unit shared by all `names`, if they agree.
+fn common_unit<'a>(mut names: impl Iterator<Item = &'a str>) -> Option<&'static str> {
+    let first = unit_of(names.next()?)?;
+    names.all(|n| unit_of(n) == Some(first)).then_some(first)
+}
+
+/// The y name of a panel: the signal itself, or the quantity its signals share.
+fn panel_name(names: &[&str]) -> String {
+    match names {
+        [one] => one.to_string(),
+        _ => common_unit(names.iter().copied())
+            .map(|u| quantity_of(u).to_string())
+            .unwrap_or_else(|| "value".to_string()),
+    }
+}
+
+/// Pixel columns of a chart's plotting area.
+fn columns_of<DB: DrawingBackend>(chart: &Chart<'_, DB>) -> usize {
+    chart.plotting_area().dim_in_pixel().0.max(1) as usize
+}
+
+/// Value of `y` at `t` by linear interpolation on non-decreasing `x`.
+fn interpolate(x: &[f64], y: &[f64], t: f64) -> Option<f64> {
+    let k = x.partition_point(|&v| v < t);
+    if k == 0 {
+        return y.first().copied().filter(|_| x.first() == Some(&t));
+    }
+    if k >= x.len() {
+        return None;
+    }
+    let (x0, x1, y0, y1) = (x[k - 1], x[k], y[k - 1], y[k]);
+    if x1 == x0 {
+        return Some(y1);
+    }
+    Some(y0 + (y1 - y0) * (t - x0) / (x1 - x0))
+}
+
+impl Figure for WavePlot {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> Result<(), PlotError> {
+        let w = &self.waves;
+        let (x_lo, x_hi) = self
+            .window
+            .or_else(|| finite_range(&w.x).map(|(a, b)| padded_time(a, b)))
+            .ok_or_else(|| PlotError::data(&w.source, "no finite time values"))?;
+        let areas = root.split_evenly((self.panels.len(), 1));
+        let n = self.panels.len();
+        let mut placed = vec![false; self.spikes.len()];
+        for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
+            let names: Vec<&str> = panel.iter().map(|&k| w.signals[k].name.as_str()).collect();
+            // y range from what is visible in the window only.
+            let lo_i = w.x.partition_point(|&t| t < x_lo);
+            let hi_i = w.x.partition_point(|&t| t <= x_hi);
+            let yr = finite_range(
+                panel
+                    .iter()
+                    .flat_map(|&k| w.signals[k].values[lo_i..hi_i.max(lo_i)].iter()),
+            )
+            .ok_or_else(|| {
+                PlotError::data(
+                    &w.source,
+                    format!(
+                        "no finite values of {} in the time window",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            let unit = common_unit(names.iter().copied());
+            let a = Axes {
+                x: (x_lo, x_hi),
+                y: padded(yr.0, yr.1, 0.06),
+                xname: st.xlabel.clone().unwrap_or_else(|| w.x_name.clone()),
+                yname: st.ylabel(i).unwrap_or_else(|| panel_name(&names)),
+                xunit: unit_of(&w.x_name).map(str::to_string),
+                yunit: unit.map(str::to_string),
+                show_x: i + 1 == n,
+            };
+            let mut chart = axes(area, st, &a)?;
+            let cols = columns_of(&chart);
+            let mut labelled = names.len() > 1;
+            for (j, &k) in panel.iter().enumerate() {
+                let s = &w.signals[k];
+                let pts = min_max_per_column(&w.x, &s.values, x_lo, x_hi, cols);
+                let style = st.line(color(j), 0.9);
+                let series = draw_line(&mut chart, st, pts, style)?;
+                if names.len() > 1 {
+                    series.label(s.name.clone()).legend(line_sample(st, style));
+                }
+                labelled |= self.draw_spikes(&mut chart, st, k, j, &mut placed)?;
+            }
+            if i == 0 {
+                labelled |= self.draw_unplaced_spikes(&mut chart, st, &mut placed, a.y)?;
+            }
+            if labelled {
+                legend(&mut chart, st, SeriesLabelPosition::UpperRight)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A time axis exactly spanning the data (a single sample gets a small window of its own).
+fn padded_time(a: f64, b: f64) -> (f64, f64) {
+    if b > a { (a, b) } else { padded(a, b, 0.0) }
+}
+
+fn node_matches(spike_node: &str, signal: &str) -> bool {
+    signal.eq_ignore_ascii_case(spike_node)
+        || signal.eq_ignore_ascii_case(&format!("v({spike_node})"))
+}
+
+impl WavePlot {
+    /// Spike markers on signal `k` (drawn in panel position `j`); true if any were drawn.
+    fn draw_spikes<'a, DB: DrawingBackend + 'a>(
+        &self,
+        chart: &mut Chart<'a, DB>,
+        st: &Style,
+        k: usize,
+        j: usize,
+        placed: &mut [bool],
+    ) -> Result<bool, PlotError> {
+        let s = &self.waves.signals[k];
+        let xr = chart.x_range();
+        let (lo, hi) = (xr.start, xr.end);
+        let mut pts = Vec::new();
+        for (sp, done) in self.spikes.iter().zip(placed.iter_mut()) {
+            if *done || !node_matches(&sp.node, &s.name) {
+                continue;
+            }
+            *done = true;
+            if sp.time < lo || sp.time > hi {
+                continue;
+            }
+            if let Some(v) = interpolate(&self.waves.x, &s.values, sp.time) {
+                pts.push((sp.time, v));
+            }
+        }
+        if pts.is_empty() {
+            return Ok(false);
+        }
+        let c = if j == 1 { color(6) } else { color(1) };
+        let size = st.px(2.5) as i32;
+        chart
+            .draw_series(
+                pts.into_iter()
+                    .map(|p| TriangleMarker::new(p, size, c.filled())),
+            )
+            .map_err(draw_err)?
+            .label(format!("spikes {}", s.name))
+            .legend(move |(x, y)| TriangleMarker::new((x + size, y), size, c.filled()));
+        Ok(true)
+    }
+
+    /// Spikes on nodes that no panel shows: a tick row along the top of the first panel.
+    fn draw_unplaced_spikes<'a, DB: DrawingBackend + 'a>(
+        &self,
+        chart: &mut Chart<'a, DB>,
+        st: &Style,
+        placed: &mut [bool],
+        y: (f64, f64),
+    ) -> Result<bool, PlotError> {
+        let mut nodes: Vec<&str> = Vec::new();
+        for (sp, done) in self.spikes.iter().zip(placed.iter()) {
+            if !*done && !nodes.contains(&sp.node.as_str()) {
+                nodes.push(&sp.node);
+            }
+        }
+        let xr = chart.x_range();
+        let (lo, hi) = (xr.start, xr.end);
+        let y_top = y.1;
+        let y_tick = y.1 - (y.1 - y.0) * 0.06;
+        for (m, node) in nodes.iter().enumerate() {
+            let c = color(m + 2);
+            let style = st.line(c, 0.8);
+            let ticks: Vec<_> = self
+                .spikes
+                .iter()
+                .filter(|sp| sp.node == *node && sp.time >= lo && sp.time <= hi)
+                .map(|sp| PathElement::new(vec![(sp.time, y_tick), (sp.time, y_top)], style))
+                .collect();
+            chart
+                .draw_series(ticks)
+                .map_err(draw_err)?
+                .label(format!("spikes {node}"))
+                .legend(line_sample(st, style));
+        }
+        placed.iter_mut().for_each(|p| *p = true);
+        Ok(!nodes.is_empty())
+    }
+}
+
+/// A time trace of one signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// Time samples, seconds, non-decreasing.
+    pub time: Vec<f64>,
+    /// Signal samples, SI units.
+    pub values: Vec<f64>,
+}
+
+impl Trace {
+    /// Signal `name` of a waveform file.
+    pub fn read(path: &Path, name: &str) -> Result<Trace, PlotError> {
+        let mut w = Waveforms::read(path)?;
+        let k = w.index_of(name)?;
+        Ok(Trace {
+            time: std::mem::take(&mut w.x),
+            values: std::mem::take(&mut w.signals[k].values),
+        })
+    }
+}
+
+/// Monte Carlo runs of one signal drawn over each other, the nominal run on top.
+#[derive(Debug, Clone)]
+pub struct OverlayPlot {
+    /// Signal name, for the y label and unit (`v(mem)`).
+    pub signal: String,
+    /// The Monte Carlo runs.
+    pub runs: Vec<Trace>,
+    /// The nominal (no variation) run, highlighted.
+    pub nominal: Option<Trace>,
+}
+
+impl OverlayPlot {
+    /// Read signal `signal` of every run file (and the nominal file, if given).
+    pub fn read(
+        runs: &[&Path],
+        nominal: Option<&Path>,
+        signal: &str,
+    ) -> Result<OverlayPlot, PlotError> {
+        let runs = runs
+            .iter()
+            .map(|p| Trace::read(p, signal))
+            .collect::<Result<Vec<_>, _>>()?;
+        let nominal = nominal.map(|p| Trace::read(p, signal)).transpose()?;
+        Ok(OverlayPlot {
+            signal: signal.to_string(),
+            runs,
+            nominal,
+        })
+    }
+}
+
+impl Figure for OverlayPlot {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        st: &Style,
+    ) -> Result<(), PlotError> {
+        let all = || self.runs.iter().chain(self.nominal.as_ref());
+        let xr = finite_range(all().flat_map(|t| t.time.iter()));
+        let yr = finite_range(all().flat_map(|t| t.values.iter()));
+        let (Some(xr), Some(yr)) = (xr, yr) else {
+            return Err(PlotError::data(
+                &self.signal,
+                "no finite samples in any run to overlay",
+            ));
+        };
+        let a = Axes {
+            x: padded_time(xr.0, xr.1),
+            y: padded(yr.0, yr.1, 0.06),
+            xname: st.xlabel.clone().unwrap_or_else(|| "time".to_string()),
+            yname: st.ylabel(0).unwrap_or_else(|| self.signal.clone()),
+            xunit: Some("s".to_string()),
+            yunit: unit_of(&self.signal).map(str::to_string),
+            show_x: true,
+        };
+        let mut chart = axes(root, st, &a)?;
+        let cols = columns_of(&chart);
+        // Many runs: fainter lines, so that density shows where the runs bunch up.
+        let alpha = (2.0 / (self.runs.len().max(1) as f64).sqrt()).clamp(0.06, 0.8);
+        let run_style = color(0).mix(alpha).stroke_width(st.ipx(0.5));
+        for (r, t) in self.runs.iter().enumerate() {
+            let pts = min_max_per_column(&t.time, &t.values, a.x.0, a.x.1, cols);
+            let series = draw_line(&mut chart, st, pts, run_style)?;
+            if r == 0 {
+                let legend_style = color(0).stroke_width(st.ipx(0.8));
+                series
+                    .label(format!("{} runs", self.runs.len()))
+                    .legend(line_sample(st, legend_style));
+            }
+        }
+        if let Some(t) = &self.nominal {
+            let style = st.line(color(1), 1.2);
+            let pts = min_max_per_column(&t.time, &t.values, a.x.0, a.x.1, cols);
+            draw_line(&mut chart, st, pts, style)?
+                .label("nominal")
+                .legend(line_sample(st, style));
+        }
+        legend(&mut chart, st, SeriesLabelPosition::UpperRight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation() {
+        let x = [0.0, 1.0, 2.0];
+        let y = [0.0, 10.0, 0.0];
+        assert_eq!(interpolate(&x, &y, 0.5), Some(5.0));
+        assert_eq!(interpolate(&x, &y, 0.0), Some(0.0));
+        assert_eq!(interpolate(&x, &y, 2.0), Some(0.0));
+        assert_eq!(interpolate(&x, &y, 3.0), None);
+    }
+
+    #[test]
+    fn panel_names() {
+        assert_eq!(panel_name(&["v(a)"]), "v(a)");
+        assert_eq!(panel_name(&["v(a)", "v(b)"]), "voltage");
+        assert_eq!(panel_name(&["v(a)", "i(v1)"]), "value");
+    }
+
+    #[test]
+    fn decreasing_time_is_refused() {
+        let e = Waveforms::from_columns(
+            "w.csv",
+            vec!["time".into(), "v(a)".into()],
+            vec![vec![0.0, 2.0, 1.0], vec![0.0; 3]],
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "w.csv: column `time` must not decrease");
+    }
+}
