@@ -37,5 +37,9 @@ fn bench_ekv(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_ekv);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_ekv
+}
 criterion_main!(benches);

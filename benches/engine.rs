@@ -1,0 +1,53 @@
+//! Engine benchmarks: parsing + elaboration, an RC transient, one IF neuron, and arrays of
+//! independent IF neurons (the decoupled-parts case of issue 2).
+use criterion::{Criterion, criterion_group, criterion_main};
+use neurospice::analysis::{self, Save};
+use neurospice::netlist::{self, Netlist, lexer::lex_str};
+
+fn if_array(n: usize) -> String {
+    let mut s =
+        format!("array of {n} IF neurons\n.model rst sw vt=0.35 vh=0.15 ron=10k roff=1e12\n");
+    for k in 1..=n {
+        let i = 1e-6 * (1.0 + 0.5 * k as f64 / n as f64);
+        s += &format!("I{k} 0 m{k} PULSE(0 {i:e} 0 1n)\nC{k} m{k} 0 1p\nS{k} m{k} 0 m{k} 0 rst\n");
+    }
+    s + ".tran 1n 2u\n.end\n"
+}
+
+fn run(text: &str, save: &Save) {
+    let lexed = lex_str(text, "bench.cir").unwrap();
+    let nl = Netlist::parse(&lexed).unwrap();
+    let c = netlist::elaborate(&nl, Default::default()).unwrap();
+    analysis::run(&c, save, Some(&nl)).unwrap();
+}
+
+fn benches(c: &mut Criterion) {
+    let rc = "rc\nV1 in 0 PULSE(0 1 0 1n)\nR1 in out 1k\nC1 out 0 1n\n.tran 10n 5u\n.end\n";
+    c.bench_function("rc_step_tran", |b| b.iter(|| run(rc, &Save::All)));
+    let one = if_array(1);
+    c.bench_function("if_neuron_tran", |b| b.iter(|| run(&one, &Save::All)));
+    let big = if_array(1000);
+    c.bench_function("parse_elaborate_3000_elements", |b| {
+        b.iter(|| {
+            let lexed = lex_str(&big, "bench.cir").unwrap();
+            let nl = Netlist::parse(&lexed).unwrap();
+            netlist::elaborate(&nl, Default::default()).unwrap()
+        })
+    });
+    let mut g = c.benchmark_group("if_array");
+    g.sample_size(10);
+    for n in [10usize, 100, 1000] {
+        let text = if_array(n);
+        let save = Save::List(vec!["v(m1)".into()]);
+        g.bench_function(format!("n{n}"), |b| b.iter(|| run(&text, &save)));
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = engine;
+    // no HTML plots: they need system fonts, which a fresh machine does not have
+    config = Criterion::default().without_plots();
+    targets = benches
+}
+criterion_main!(engine);
