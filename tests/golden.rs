@@ -76,6 +76,7 @@ goldens!(
     ic_gear,
     if_neuron,
     include_lib,
+    lexing,
     mos_meyer,
     rc_step,
     rlc_ring,
