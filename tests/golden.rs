@@ -42,6 +42,9 @@ const WAVE_FLOOR_I: f64 = 1e-9;
 const WINDOW: f64 = 2e-4;
 /// Spike-time tolerance, relative to ngspice's spike time.
 const SPIKE_REL: f64 = 2e-3;
+/// Far above any plausible run time (even a debug build): only turns a hang
+/// into a failure instead of a stuck test run.
+const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(1800);
 /// Operating-point tolerance and floors.
 const OP_REL: f64 = 1e-6;
 const OP_FLOOR_V: f64 = 1e-9;
@@ -73,6 +76,7 @@ goldens!(
     ic_gear,
     if_neuron,
     include_lib,
+    lexing,
     mos_meyer,
     rc_step,
     rlc_ring,
@@ -135,7 +139,7 @@ fn check_golden(name: &str) {
     if op_ref.exists() {
         args.extend(["--op-json", op_out_s.as_str()]);
     }
-    let run = run_neurospice(&args, &root(), None);
+    let run = run_neurospice(&args, &root(), Some(HANG_GUARD));
     if run.code != Some(0) {
         panic!(
             "golden {name}: `neurospice {}` failed: {}",

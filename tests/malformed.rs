@@ -2,8 +2,11 @@
 //! defect, and its second line says what neurospice must report:
 //!
 //! ```text
-//! * expect: line=N msg="phrase" [caret]
+//! * expect: [file=NAME] line=N msg="phrase" [caret]
 //! ```
+//!
+//! `file=NAME` says the error lies in another file of this directory (an
+//! included file), whose path `tests/malformed/NAME` must then appear with `:N`.
 //!
 //! `neurospice run FILE` must exit with code 1 (not 0, not 101), print no
 //! "panicked", and print on stderr the phrase (case-insensitive), the file
@@ -42,6 +45,7 @@ macro_rules! malformed {
 
 malformed!(
     bad_number,
+    bad_number_continuation,
     bad_number_pulse,
     bad_number_source,
     bad_suffix,
@@ -54,6 +58,7 @@ malformed!(
     dc_unknown_source,
     duplicate_element,
     ends_without_subckt,
+    error_in_include,
     floating_current_source,
     floating_node,
     missing_diode_model,
@@ -98,6 +103,8 @@ fn corpus_dir() -> PathBuf {
 /// What a corpus file's second line promises.
 #[derive(Debug, PartialEq)]
 struct Expectation {
+    /// The file the error points into, when it is not the netlist itself.
+    file: Option<String>,
     line: usize,
     msg: String,
     caret: bool,
@@ -111,6 +118,10 @@ fn parse_expectation(text: &str) -> Result<Expectation, String> {
         .map(str::trim_start)
         .and_then(|r| r.strip_prefix("expect:"))
         .ok_or_else(|| format!("second line is not `* expect: ...`: {second:?}"))?;
+    let file = rest
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("file="))
+        .map(str::to_string);
     let line = rest
         .split_whitespace()
         .find_map(|w| w.strip_prefix("line="))
@@ -127,7 +138,12 @@ fn parse_expectation(text: &str) -> Result<Expectation, String> {
     if msg.is_empty() || msg != msg.to_lowercase() {
         return Err(format!("msg must be a non-empty lowercase phrase: {msg:?}"));
     }
-    Ok(Expectation { line, msg, caret })
+    Ok(Expectation {
+        file,
+        line,
+        msg,
+        caret,
+    })
 }
 
 /// True if `stderr` contains `file:line` not followed by another digit.
@@ -171,8 +187,15 @@ fn problems(run: &RunOutput, rel: &str, expect: &Expectation) -> Vec<String> {
     if !lower.contains(&expect.msg) {
         out.push(format!("stderr lacks the phrase {:?}", expect.msg));
     }
-    if !mentions_location(&run.stderr, rel, expect.line) {
-        out.push(format!("stderr lacks the location {rel}:{}", expect.line));
+    let located = match &expect.file {
+        Some(file) => format!("tests/malformed/{file}"),
+        None => rel.to_string(),
+    };
+    if !mentions_location(&run.stderr, &located, expect.line) {
+        out.push(format!(
+            "stderr lacks the location {located}:{}",
+            expect.line
+        ));
     }
     if expect.caret && !has_caret_line(&run.stderr) {
         out.push("stderr lacks a caret line (`  |   ^^^`) under the offending token".to_string());
@@ -194,7 +217,12 @@ fn check_malformed(name: &str) {
     }
     assert!(
         found.is_empty(),
-        "{rel} (expect line={} msg={:?}{}):\n  {}\n--- stderr ---\n{}",
+        "{rel} (expect {}line={} msg={:?}{}):\n  {}\n--- stderr ---\n{}",
+        expect
+            .file
+            .as_ref()
+            .map(|f| format!("file={f} "))
+            .unwrap_or_default(),
         expect.line,
         expect.msg,
         if expect.caret { " caret" } else { "" },
@@ -214,10 +242,18 @@ fn every_corpus_file_has_a_test_and_a_valid_expectation() {
         let path = corpus_dir().join(format!("{stem}.cir"));
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         match parse_expectation(&text) {
-            Ok(e) if e.line == 0 || e.line > text.lines().count() => {
-                bad.push(format!("{stem}.cir: line={} is outside the file", e.line));
+            Ok(e) => {
+                let target = match &e.file {
+                    Some(f) => std::fs::read_to_string(corpus_dir().join(f)).unwrap_or_default(),
+                    None => text.clone(),
+                };
+                if e.line == 0 || e.line > target.lines().count() {
+                    bad.push(format!(
+                        "{stem}.cir: line={} is outside the file it names",
+                        e.line
+                    ));
+                }
             }
-            Ok(_) => {}
             Err(e) => bad.push(format!("{stem}.cir: {e}")),
         }
     }
@@ -237,6 +273,7 @@ fn expectation_parser_and_matchers() {
     assert_eq!(
         parse_expectation("t\n* expect: line=3 msg=\"invalid number\" caret\n"),
         Ok(Expectation {
+            file: None,
             line: 3,
             msg: "invalid number".into(),
             caret: true
@@ -245,9 +282,19 @@ fn expectation_parser_and_matchers() {
     assert_eq!(
         parse_expectation("t\n* expect: line=12 msg=\".ends without\"\n"),
         Ok(Expectation {
+            file: None,
             line: 12,
             msg: ".ends without".into(),
             caret: false
+        })
+    );
+    assert_eq!(
+        parse_expectation("t\n* expect: file=x.inc line=4 msg=\"invalid number\" caret\n"),
+        Ok(Expectation {
+            file: Some("x.inc".into()),
+            line: 4,
+            msg: "invalid number".into(),
+            caret: true
         })
     );
     assert!(parse_expectation("t\n* nothing\n").is_err());

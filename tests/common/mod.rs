@@ -41,13 +41,22 @@ impl RunOutput {
     }
 }
 
+/// The binary under test: this crate's `neurospice`, unless the environment
+/// variable `NEUROSPICE_BIN` names another build (e.g. to run the goldens
+/// against a release binary or another branch's engine without rebuilding).
+pub fn binary() -> PathBuf {
+    std::env::var_os("NEUROSPICE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_neurospice")))
+}
+
 /// Runs `neurospice ARGS` in `cwd`.
 ///
 /// `hang_guard` kills the process after that long. It is not a timing
 /// assertion: it only turns an endless loop into a failure instead of a stuck
 /// test run, so it is set far above any plausible run time.
 pub fn run_neurospice(args: &[&str], cwd: &Path, hang_guard: Option<Duration>) -> RunOutput {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_neurospice"))
+    let mut child = Command::new(binary())
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
