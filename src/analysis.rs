@@ -33,6 +33,54 @@ pub struct RunResult {
     pub tran: Option<Table>,
     pub stats: Stats,
     pub parts: usize,
+    /// Spike trains of the probed nodes (transient only), in the order they were asked for.
+    pub spikes: Vec<SpikeTrain>,
+}
+
+/// Rising threshold crossings of one node, located by the event machinery.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SpikeTrain {
+    /// Signal name, `v(node)`.
+    pub node: String,
+    /// Threshold [V].
+    pub threshold: f64,
+    /// Crossing times [s].
+    pub times: Vec<f64>,
+}
+
+impl SpikeTrain {
+    /// (count, first spike, mean inter-spike interval, its standard deviation); NaN where
+    /// undefined.
+    pub fn stats(&self) -> (usize, f64, f64, f64) {
+        let n = self.times.len();
+        let first = self.times.first().copied().unwrap_or(f64::NAN);
+        if n < 2 {
+            return (n, first, f64::NAN, f64::NAN);
+        }
+        let isi: Vec<f64> = self.times.windows(2).map(|w| w[1] - w[0]).collect();
+        let m = isi.iter().sum::<f64>() / isi.len() as f64;
+        let var = if isi.len() > 1 {
+            isi.iter().map(|d| (d - m) * (d - m)).sum::<f64>() / (isi.len() - 1) as f64
+        } else {
+            0.0
+        };
+        (n, first, m, var.sqrt())
+    }
+}
+
+/// What to keep from a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub save: Save,
+    /// Nodes to record spikes on, with their thresholds [V].
+    pub spikes: Vec<(String, f64)>,
+}
+
+/// Solver state kept between runs of circuits with the same structure (sweep points, Monte
+/// Carlo runs): one system per decoupled part, whose symbolic factorisation new runs share.
+#[derive(Default)]
+pub struct PartCache {
+    systems: Vec<Option<System>>,
 }
 
 /// Which signals to keep.
@@ -259,6 +307,7 @@ struct PartRec {
     times: Vec<f64>,
     vals: Vec<f64>,
     init: Vec<f64>,
+    spikes: Vec<Vec<f64>>,
 }
 
 impl Recorder for PartRec {
@@ -269,11 +318,33 @@ impl Recorder for PartRec {
     fn initial(&mut self, x: &[f64]) {
         self.init = x.to_vec();
     }
+    fn spike(&mut self, k: usize, t: f64) {
+        self.spikes[k].push(t);
+    }
 }
 
 /// Runs every analysis of the circuit. `nl` (the parsed netlist the circuit came from) is
 /// needed only for `.dc` sweeps of a `.param`, which re-elaborate the values per point.
 pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> {
+    run_with(
+        c,
+        &RunOptions {
+            save: save.clone(),
+            spikes: vec![],
+        },
+        nl,
+        &mut PartCache::default(),
+    )
+}
+
+/// `run` with spike probes and a cache of solver structure shared between runs.
+pub fn run_with(
+    c: &Circuit,
+    ro: &RunOptions,
+    nl: Option<&Netlist>,
+    cache: &mut PartCache,
+) -> Result<RunResult> {
+    let save = &ro.save;
     if c.analyses.is_empty() {
         return Err(Error::netlist(
             "no analysis in the netlist: add .op, .dc or .tran",
@@ -307,8 +378,9 @@ pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> 
                     tmax: *tmax,
                     uic: *uic,
                     ic: vec![],
+                    probes: vec![],
                 };
-                run_tran(c, &parts, &spec, &saved, &mut res)
+                run_tran(c, &parts, &spec, &saved, &ro.spikes, cache, &mut res)
             }
         };
         r.map_err(|e| e.with_loc(Some(&loc.line_only())))?;
@@ -429,6 +501,8 @@ fn run_tran(
     parts: &[Part],
     spec: &TranSpec,
     saved: &[usize],
+    spikes: &[(String, f64)],
+    cache: &mut PartCache,
     res: &mut RunResult,
 ) -> Result<()> {
     // which saved unknowns live in which part
@@ -438,34 +512,70 @@ fn run_tran(
             owner[g] = (pi, l);
         }
     }
-    let results: Vec<Result<(PartRec, Stats)>> = parts
+    // spike probes: node -> (part, local unknown)
+    let mut probes = Vec::new();
+    for (name, th) in spikes {
+        let n = name.trim().to_ascii_lowercase();
+        let node = n
+            .strip_prefix("v(")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(&n)
+            .to_string();
+        match c.node(&node) {
+            Some(k) if k > 0 => probes.push((owner[k].0, owner[k].1, format!("v({node})"), *th)),
+            _ => {
+                return Err(Error::usage(format!(
+                    "--spikes: no node '{node}' in the circuit"
+                )));
+            }
+        }
+    }
+    if cache.systems.len() != parts.len() {
+        cache.systems = (0..parts.len()).map(|_| None).collect();
+    }
+    let cached: Vec<Option<System>> = std::mem::take(&mut cache.systems);
+    let results: Vec<Result<(PartRec, Stats, System)>> = parts
         .par_iter()
+        .zip(cached.into_par_iter())
         .enumerate()
-        .map(|(pi, p)| {
+        .map(|(pi, (p, base))| {
             let cols: Vec<usize> = saved
                 .iter()
                 .filter(|&&g| owner[g].0 == pi)
                 .map(|&g| owner[g].1)
                 .collect();
-            let mut sys = System::new(&p.circuit)?;
+            let mut sys = match &base {
+                Some(b) => b.with_devices(&p.circuit)?,
+                None => System::new(&p.circuit)?,
+            };
+            let mine: Vec<(usize, f64)> = probes
+                .iter()
+                .filter(|pr| pr.0 == pi)
+                .map(|pr| (pr.1, pr.3))
+                .collect();
             let mut rec = PartRec {
                 cols,
                 times: vec![],
                 vals: vec![],
                 init: vec![],
+                spikes: vec![vec![]; mine.len()],
             };
             let spec = TranSpec {
                 ic: p.circuit.ic.clone(),
+                probes: mine,
                 ..spec.clone()
             };
             transient(&mut sys, &spec, &mut rec)?;
-            Ok((rec, sys.stats.clone()))
+            let st = sys.stats.clone();
+            Ok((rec, st, base.unwrap_or(sys)))
         })
         .collect();
     let mut recs = Vec::new();
     let mut xg = vec![0.0; c.n() + 1];
+    let mut bases = Vec::with_capacity(parts.len());
     for (pi, r) in results.into_iter().enumerate() {
-        let (rec, st) = r?;
+        let (rec, st, base) = r?;
+        bases.push(Some(base));
         res.stats.newton_iterations += st.newton_iterations;
         res.stats.factorizations += st.factorizations;
         res.stats.accepted_steps += st.accepted_steps;
@@ -477,6 +587,18 @@ fn run_tran(
             }
         }
         recs.push(rec);
+    }
+    cache.systems = bases;
+    // spike trains, in the order asked
+    let mut seen = vec![0usize; parts.len()];
+    for (pi, _, name, th) in &probes {
+        let k = seen[*pi];
+        seen[*pi] += 1;
+        res.spikes.push(SpikeTrain {
+            node: name.clone(),
+            threshold: *th,
+            times: recs[*pi].spikes[k].clone(),
+        });
     }
     if res.op.is_none() {
         res.op = Some(op_pairs(c, &xg));

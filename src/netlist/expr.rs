@@ -504,14 +504,10 @@ fn b2f(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
 
-/// `x ** y` as ngspice evaluates it in B sources: integral exponents keep the sign of a
-/// negative base, other exponents use |x|.
+/// `x ** y`, `x ^ y` and `pow(x, y)` as ngspice 39 evaluates them: |x|^y (only `pwr` keeps
+/// the sign of the base).
 fn spice_pow(x: f64, y: f64) -> f64 {
-    if y.fract() == 0.0 && y.abs() < 1e9 {
-        x.powi(y as i32)
-    } else {
-        x.abs().powf(y)
-    }
+    x.abs().powf(y)
 }
 
 fn bin(op: BinOp, a: f64, b: f64) -> f64 {
@@ -551,10 +547,10 @@ fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
         Pow => {
             let y = a[1];
             let v = spice_pow(x, y);
-            let dx = if y == 0.0 {
+            let dx = if y == 0.0 || x == 0.0 {
                 0.0
             } else {
-                y * spice_pow(x, y - 1.0) * if y.fract() == 0.0 { 1.0 } else { x.signum() }
+                y * x.abs().powf(y - 1.0) * x.signum()
             };
             let dy = if x == 0.0 { 0.0 } else { v * x.abs().ln() };
             (v, [dx, dy, 0.0])
@@ -643,7 +639,17 @@ fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
                 (x, [1.0, 0.0, 0.0])
             }
         }
-        U => (b2f(x > 0.0), z),
+        // ngspice: u(0) = 0.5
+        U => (
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                0.0
+            } else {
+                0.5
+            },
+            z,
+        ),
         Uramp => (x.max(0.0), [b2f(x > 0.0), 0.0, 0.0]),
         Atan2 => {
             let y = x;

@@ -17,6 +17,9 @@ pub struct TranSpec {
     pub uic: bool,
     /// `.ic` node voltages.
     pub ic: Vec<(usize, f64)>,
+    /// Spike probes: (unknown, threshold [V]); rising crossings are located like events and
+    /// reported through `Recorder::spike`, without disturbing the integration.
+    pub probes: Vec<(usize, f64)>,
 }
 
 /// Receives accepted time points.
@@ -24,6 +27,8 @@ pub trait Recorder {
     fn point(&mut self, t: f64, x: &[f64]);
     /// The operating point the transient started from.
     fn initial(&mut self, _x: &[f64]) {}
+    /// Probe `k` crossed its threshold rising at time `t`.
+    fn spike(&mut self, _k: usize, _t: f64) {}
 }
 
 /// Conductance that pins `.ic` nodes during the initial operating point [S].
@@ -87,9 +92,17 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     if spec.tstart <= 0.0 && !spec.uic {
         rec.point(0.0, &x);
     }
-    let mut g_prev = vec![0.0; sys.n_ev];
-    let mut g_new = vec![0.0; sys.n_ev];
-    sys.events(&x, 0.0, &mut g_prev);
+    let n_dev_ev = sys.n_ev;
+    let n_ev = n_dev_ev + spec.probes.len();
+    let mut g_prev = vec![0.0; n_ev];
+    let mut g_new = vec![0.0; n_ev];
+    let eval_events = |sys: &mut System, x: &[f64], t: f64, g: &mut [f64]| {
+        sys.events(x, t, &mut g[..n_dev_ev]);
+        for (k, &(u, th)) in spec.probes.iter().enumerate() {
+            g[n_dev_ev + k] = x[u] - th;
+        }
+    };
+    eval_events(sys, &x, 0.0, &mut g_prev);
     // breakpoints
     let mut bps = Vec::new();
     for d in &sys.devs {
@@ -217,11 +230,14 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         }
         // events: a sign change since the last accepted point
         let mut t_event = f64::INFINITY;
-        if sys.n_ev > 0 {
-            sys.events(&x_new, t + h, &mut g_new);
-            for k in 0..sys.n_ev {
+        let mut device_event = false;
+        if n_ev > 0 {
+            eval_events(sys, &x_new, t + h, &mut g_new);
+            for k in 0..n_ev {
                 let (a, b) = (g_prev[k], g_new[k]);
-                if (a < 0.0 && b >= 0.0) || (a > 0.0 && b <= 0.0) {
+                let rising = a < 0.0 && b >= 0.0;
+                if rising || (k < n_dev_ev && a > 0.0 && b <= 0.0) {
+                    device_event |= k < n_dev_ev;
                     let tc = t + h * a / (a - b);
                     if tc < t_event {
                         t_event = tc;
@@ -253,6 +269,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         for i in 1..=n {
             qdot[i] = a0 * qh[0][i] + hist[i];
         }
+        for (k, _) in spec.probes.iter().enumerate() {
+            let (a, b) = (g_prev[n_dev_ev + k], g_new[n_dev_ev + k]);
+            if a < 0.0 && b >= 0.0 {
+                rec.spike(k, t + h * a / (a - b));
+            }
+        }
         t += h;
         std::mem::swap(&mut x, &mut x_new);
         sys.accept(&x, t);
@@ -260,9 +282,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);
         }
-        let event = t_event.is_finite();
-        if sys.n_ev > 0 {
-            sys.events(&x, t, &mut g_prev);
+        // a probe crossing needs no restart of the integration, a device event does
+        let event = t_event.is_finite() && device_event;
+        if n_ev > 0 {
+            eval_events(sys, &x, t, &mut g_prev);
         }
         h_prev = h;
         nh = (nh + 1).min(4);
