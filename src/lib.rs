@@ -31,3 +31,4 @@ pub mod netlist;
 pub mod output;
 pub mod plot;
 pub mod solver;
+pub mod sweep;

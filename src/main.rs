@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand};
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
 use neurospice::{netlist, output};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +49,123 @@ struct RunArgs {
     /// Do not print warnings.
     #[arg(short, long)]
     quiet: bool,
+    /// Record every rising crossing of NODE (threshold in volts, default 0.5), located in time
+    /// by the event machinery. Repeatable.
+    #[arg(long, value_name = "NODE[:THRESHOLD]")]
+    spikes: Vec<String>,
+    /// Write the recorded spikes as CSV (`node,index,time`; with --sweep the swept value first).
+    #[arg(long, value_name = "FILE")]
+    spikes_out: Option<PathBuf>,
+    /// Re-run the analyses for each value of a .param: NAME=START:STOP:POINTS or NAME=list:a,b,c.
+    #[arg(long, value_name = "SPEC")]
+    sweep: Option<String>,
+    /// Space the --sweep points logarithmically.
+    #[arg(long)]
+    sweep_log: bool,
+    /// With --sweep: one row of measurements per point (spike statistics of every --spikes node).
+    #[arg(long, value_name = "FILE")]
+    meas_csv: Option<PathBuf>,
+}
+
+/// Parses `NODE[:THRESHOLD]`.
+fn spike_spec(s: &str) -> Result<(String, f64)> {
+    match s.rsplit_once(':') {
+        Some((n, t)) => {
+            let th = netlist::number::parse_number(t.trim()).ok_or_else(|| {
+                Error::usage(format!("--spikes '{s}': '{t}' is not a threshold voltage"))
+            })?;
+            Ok((n.trim().to_string(), th))
+        }
+        None => Ok((s.trim().to_string(), 0.5)),
+    }
+}
+
+fn print_spike_stats(prefix: &str, res: &analysis::RunResult) {
+    for sp in &res.spikes {
+        let (n, first, isi, sd) = sp.stats();
+        println!(
+            "{prefix}{}: spikes = {n}, first = {first:.6e} s, mean ISI = {isi:.6e} s, ISI std = {sd:.6e} s",
+            sp.node
+        );
+    }
+}
+
+fn spike_columns(spikes: &[(String, f64)]) -> Vec<String> {
+    let mut cols = Vec::new();
+    for (n, _) in spikes {
+        let n = n.to_ascii_lowercase();
+        let n = n
+            .strip_prefix("v(")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(&n)
+            .to_string();
+        for s in ["count", "first", "isi_mean", "isi_std"] {
+            cols.push(format!("{n}_{s}"));
+        }
+    }
+    cols
+}
+
+fn run_sweep_cmd(
+    a: &RunArgs,
+    nl: &netlist::Netlist,
+    ro: &analysis::RunOptions,
+    spec: &str,
+) -> Result<()> {
+    let sw = neurospice::sweep::parse_sweep(spec, a.sweep_log)?;
+    if a.output.is_some() || a.op_json.is_some() {
+        return Err(Error::usage(
+            "with --sweep, use --meas-csv and --spikes-out (one row / spike list per point) instead of -o/--op-json",
+        ));
+    }
+    let results = neurospice::sweep::run_sweep(nl, &sw, ro);
+    let mut rows = Vec::new();
+    let mut spikes_rows = Vec::new();
+    let mut failed = 0;
+    for (v, r) in &results {
+        match r {
+            Ok(res) => {
+                print_spike_stats(&format!("{}={v:e} ", sw.name), res);
+                let mut row = vec![*v];
+                for sp in &res.spikes {
+                    let (n, first, isi, sd) = sp.stats();
+                    row.extend([n as f64, first, isi, sd]);
+                    for (k, t) in sp.times.iter().enumerate() {
+                        spikes_rows.push(format!("{v:e},{},{k},{t:e}", sp.node));
+                    }
+                }
+                rows.push(row);
+            }
+            Err(e) => {
+                failed += 1;
+                eprint!("point {}={v:e} failed: {e}", sw.name);
+                let mut row = vec![*v];
+                row.extend(std::iter::repeat_n(f64::NAN, 4 * ro.spikes.len()));
+                rows.push(row);
+            }
+        }
+    }
+    if let Some(p) = &a.meas_csv {
+        let mut names = vec![sw.name.clone()];
+        names.extend(spike_columns(&ro.spikes));
+        output::write_csv(p, &analysis::Table { names, rows })?;
+    }
+    if let Some(p) = &a.spikes_out {
+        output::write_atomic(p, |w| {
+            writeln!(w, "{},node,index,time", sw.name)?;
+            for l in &spikes_rows {
+                writeln!(w, "{l}")?;
+            }
+            Ok(())
+        })?;
+    }
+    if failed > 0 {
+        return Err(Error::numeric(format!(
+            "{failed} of {} sweep points failed (their rows hold NaN)",
+            results.len()
+        )));
+    }
+    Ok(())
 }
 
 fn run_cmd(a: &RunArgs) -> Result<()> {
@@ -63,7 +181,31 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
         None => Save::All,
         Some(s) => Save::List(s.split(',').map(|x| x.to_string()).collect()),
     };
-    let res = analysis::run(&c, &save, Some(&nl))?;
+    let spikes = a
+        .spikes
+        .iter()
+        .map(|s| spike_spec(s))
+        .collect::<Result<Vec<_>>>()?;
+    let ro = analysis::RunOptions { save, spikes };
+    if let Some(spec) = &a.sweep {
+        return run_sweep_cmd(a, &nl, &ro, spec);
+    }
+    if a.meas_csv.is_some() {
+        return Err(Error::usage("--meas-csv needs --sweep"));
+    }
+    let res = analysis::run_with(&c, &ro, Some(&nl), &mut analysis::PartCache::default())?;
+    print_spike_stats("", &res);
+    if let Some(p) = &a.spikes_out {
+        output::write_atomic(p, |w| {
+            writeln!(w, "node,index,time")?;
+            for sp in &res.spikes {
+                for (k, t) in sp.times.iter().enumerate() {
+                    writeln!(w, "{},{k},{t:e}", sp.node)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
     if let Some(op) = &res.op {
         if c.analyses
             .iter()
