@@ -66,7 +66,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 0.005)]
     lr: f64,
     /// Input pixel bits: 1 = thresholded (first layer chunked), 2..8 = digital first layer.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 1)]
     input_bits: u32,
     /// Crossbar rows per chunk.
     #[arg(long, default_value_t = 32)]
