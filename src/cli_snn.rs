@@ -295,9 +295,13 @@ fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
         )));
     }
     let (net, d) = prepare(&a.common)?;
-    let mut csv =
-        String::from("neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats\n");
-    let (kind, file) = a.neuron_kind.split_once(':').unwrap_or((&a.neuron_kind, ""));
+    let mut csv = String::from(
+        "neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats\n",
+    );
+    let (kind, file) = a
+        .neuron_kind
+        .split_once(':')
+        .unwrap_or((&a.neuron_kind, ""));
     for &v in &a.values {
         let (spec, scale) = match kind {
             "level-noise" | "current-sigma" => (format!("{kind}:{v}"), 1.0),
@@ -321,7 +325,14 @@ fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
         eprintln!("{}", describe(&format!("{} sigma={v}", neuron.name()), &r));
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
-            kind, a.param, v, r.accuracy, r.accuracy_std, r.accuracy_lo, r.accuracy_hi, r.n,
+            kind,
+            a.param,
+            v,
+            r.accuracy,
+            r.accuracy_std,
+            r.accuracy_lo,
+            r.accuracy_hi,
+            r.n,
             r.repeats
         ));
     }

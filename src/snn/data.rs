@@ -196,7 +196,10 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
                 SnnError::format(
                     path,
                     loc(),
-                    format!("column {}: expected a pixel value 0..255, found {f:?}", col + 1),
+                    format!(
+                        "column {}: expected a pixel value 0..255, found {f:?}",
+                        col + 1
+                    ),
                 )
             })?;
             if v > 255 {
@@ -237,7 +240,10 @@ fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32, SnnError> {
         None => Err(SnnError::format(
             path,
             format!("byte {offset}"),
-            format!("file ends after {} bytes inside the IDX header", bytes.len()),
+            format!(
+                "file ends after {} bytes inside the IDX header",
+                bytes.len()
+            ),
         )),
     }
 }
@@ -292,10 +298,7 @@ pub fn parse_idx(
         return Err(SnnError::format(
             lbl_path,
             "byte 4",
-            format!(
-                "{ln} labels, but {} holds {n} images",
-                img_path.display()
-            ),
+            format!("{ln} labels, but {} holds {n} images", img_path.display()),
         ));
     }
     if lbl.len() != 8 + n {

@@ -58,8 +58,7 @@ pub trait NeuronModel: Sync {
 
     /// The level reported for true level `level` by physical neuron `site` (flat index in
     /// `layout` order). The caller clamps the result to the chunk length.
-    fn read(&self, devices: &Self::Devices, site: usize, level: u32, rng: &mut ChaCha8Rng)
-    -> u32;
+    fn read(&self, devices: &Self::Devices, site: usize, level: u32, rng: &mut ChaCha8Rng) -> u32;
 }
 
 /// The ideal neuron: reports the true level.
@@ -225,7 +224,10 @@ impl Confusion {
                 return Err(SnnError::format(
                     source,
                     loc,
-                    format!("expected {n} columns (a square matrix), found {}", row.len()),
+                    format!(
+                        "expected {n} columns (a square matrix), found {}",
+                        row.len()
+                    ),
                 ));
             }
             if let Some(v) = row.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
@@ -506,7 +508,11 @@ impl Circuit {
         let n = curve.array_size + 1;
         let bad = |msg: String| Err(SnnError::format(source, "circuit curve", msg));
         if curve.levels.len() != n
-            || curve.levels.iter().enumerate().any(|(i, &l)| l as usize != i)
+            || curve
+                .levels
+                .iter()
+                .enumerate()
+                .any(|(i, &l)| l as usize != i)
         {
             return bad(format!("`levels` must be 0..={}", curve.array_size));
         }
@@ -607,7 +613,9 @@ impl NeuronModel for Circuit {
     fn check(&self, array_size: usize) -> Result<(), SnnError> {
         check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
         if array_size > 255 {
-            return Err(SnnError::Invalid("circuit: array size must be <= 255".into()));
+            return Err(SnnError::Invalid(
+                "circuit: array size must be <= 255".into(),
+            ));
         }
         Ok(())
     }

@@ -103,7 +103,9 @@ struct Cache {
 }
 
 fn signs(w: &[f32]) -> Vec<f32> {
-    w.iter().map(|&v| if v >= 0.0 { 1.0 } else { -1.0 }).collect()
+    w.iter()
+        .map(|&v| if v >= 0.0 { 1.0 } else { -1.0 })
+        .collect()
 }
 
 /// out (b x o) = x (b x i) * wb^T, wb (o x i) row-major.
@@ -173,7 +175,9 @@ pub fn train(
     let start = Instant::now();
     let (train_idx, test_idx) = stratified_split(&data.labels, cfg.test_fraction, cfg.split_seed);
     if train_idx.is_empty() {
-        return Err(SnnError::Invalid("no training images after the split".into()));
+        return Err(SnnError::Invalid(
+            "no training images after the split".into(),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut widths = vec![PIXELS];
@@ -219,7 +223,11 @@ pub fn train(
                     (0, 0)
                 };
                 shift(img, dx, dy, &mut shifted);
-                encode(&shifted, cfg.input_bits, &mut x0[k * PIXELS..(k + 1) * PIXELS]);
+                encode(
+                    &shifted,
+                    cfg.input_bits,
+                    &mut x0[k * PIXELS..(k + 1) * PIXELS],
+                );
                 labels.push(usize::from(data.labels[i]));
             }
             let lr = (cfg.learning_rate
@@ -227,7 +235,8 @@ pub fn train(
                 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps as f64).cos()))
                 as f32;
             step += 1;
-            loss_sum += train_step(&mut layers, &mut alpha, x0, &labels, lr, step as i32) * b as f64;
+            loss_sum +=
+                train_step(&mut layers, &mut alpha, x0, &labels, lr, step as i32) * b as f64;
         }
         progress(epoch + 1, loss_sum / train_idx.len() as f64);
     }
@@ -421,7 +430,11 @@ fn export(
     let n = train_idx.len();
     let mut x = vec![0f32; n * PIXELS];
     for (k, &i) in train_idx.iter().enumerate() {
-        encode(data.image(i), cfg.input_bits, &mut x[k * PIXELS..(k + 1) * PIXELS]);
+        encode(
+            data.image(i),
+            cfg.input_bits,
+            &mut x[k * PIXELS..(k + 1) * PIXELS],
+        );
     }
     let nl = layers.len();
     let mut out = Vec::with_capacity(nl);
