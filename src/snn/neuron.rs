@@ -362,7 +362,7 @@ impl NeuronModel for LevelNoise {
         self.sigma > 0.0
     }
     fn check(&self, array_size: usize) -> Result<(), SnnError> {
-        if self.array_size as usize != array_size || !(self.sigma >= 0.0) {
+        if self.array_size as usize != array_size || self.sigma.is_nan() || self.sigma < 0.0 {
             return Err(SnnError::Invalid(format!(
                 "level-noise: sigma must be >= 0 (got {}) and the array size {array_size}",
                 self.sigma
@@ -409,7 +409,7 @@ pub struct CurrentSigma {
 
 /// The level read back from an effective current `x = m * (1 + eps)` (in units of I_u).
 pub fn level_from_current(x: f64, array_size: u32) -> u32 {
-    if !(x >= 0.5) {
+    if x.is_nan() || x < 0.5 {
         return 0;
     }
     // Boundary m_b(m) = 2m(m+1)/(2m+1) lies in (m, m+1): start at floor(x) and adjust.
@@ -435,7 +435,11 @@ impl NeuronModel for CurrentSigma {
         self.sigma > 0.0
     }
     fn check(&self, array_size: usize) -> Result<(), SnnError> {
-        if self.array_size as usize != array_size || !(self.sigma >= 0.0) || array_size > 255 {
+        if self.array_size as usize != array_size
+            || self.sigma.is_nan()
+            || self.sigma < 0.0
+            || array_size > 255
+        {
             return Err(SnnError::Invalid(format!(
                 "current-sigma: sigma must be >= 0 (got {}), array size <= 255",
                 self.sigma
