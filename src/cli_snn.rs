@@ -8,7 +8,7 @@ use neurospice::snn::SnnError;
 use neurospice::snn::data::{self, Dataset, Split, stratified_split};
 use neurospice::snn::model::{EvalResult, Network, evaluate, write_atomic};
 use neurospice::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
-use neurospice::snn::train::{TrainConfig, train};
+use neurospice::snn::train::{TrainConfig, Tuning, train_with};
 
 /// Arguments of `neurospice snn`.
 #[derive(Debug, Args)]
@@ -74,6 +74,18 @@ struct TrainArgs {
     /// Maximum random shift of training images, pixels (0 = no augmentation).
     #[arg(long, default_value_t = 2)]
     augment_shift: usize,
+    /// Fine-tune this model (its widths, input bits and array size override the options).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Non-ideal neuron in the forward pass (hardware-aware training); same specs as eval.
+    #[arg(long)]
+    neuron: Option<String>,
+    /// Read-out clock period for circuit neurons, s.
+    #[arg(long)]
+    t_clk: Option<f64>,
+    /// Multiplier of a circuit neuron's characterised spike-time spread.
+    #[arg(long, default_value_t = 1.0)]
+    sigma_scale: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -165,8 +177,28 @@ fn run_train(a: TrainArgs) -> Result<(), SnnError> {
         augment_shift: a.augment_shift,
         data_name: file_name(&a.data.data),
     };
+    let init = match &a.init {
+        Some(p) => Some((Network::load(p)?, file_name(p))),
+        None => None,
+    };
+    let array_size = init.as_ref().map_or(a.array_size, |(n, _)| n.array_size);
+    let neuron = match &a.neuron {
+        Some(spec) => Some((
+            AnyNeuron::parse(
+                spec,
+                SpecContext {
+                    array_size,
+                    t_clk: a.t_clk,
+                    sigma_scale: a.sigma_scale,
+                },
+            )?,
+            spec.clone(),
+        )),
+        None => None,
+    };
+    let tuning = Tuning { init, neuron };
     let bar = progress_bar(cfg.epochs as u64);
-    let net = train(&d, &cfg, |epoch, loss| {
+    let net = train_with(&d, &cfg, &tuning, |epoch, loss| {
         bar.set_position(epoch as u64);
         bar.set_message(format!("loss {loss:.4}"));
     })?;
@@ -184,6 +216,13 @@ fn run_train(a: TrainArgs) -> Result<(), SnnError> {
             t.n_test,
             t.split_seed
         );
+        if let Some(acc) = t.neuron_test_accuracy {
+            println!(
+                "test accuracy with neuron {}: {:.2}% (mean of 5 repeats)",
+                t.neuron,
+                100.0 * acc
+            );
+        }
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use neurospice::snn::data::{self, stratified_split};
 use neurospice::snn::model::{Network, evaluate, level_histograms};
-use neurospice::snn::neuron::Ideal;
-use neurospice::snn::train::{TrainConfig, train};
+use neurospice::snn::neuron::{AnyNeuron, Ideal, Lut};
+use neurospice::snn::train::{TrainConfig, Tuning, train, train_with};
 
 #[test]
 fn committed_model_reaches_92_percent_on_held_out_digits() {
@@ -101,4 +101,60 @@ fn training_is_deterministic_for_a_seed_whatever_the_thread_count() {
     let mut other = cfg.clone();
     other.seed = 4;
     assert_ne!(train(&d, &other, |_, _| {}).unwrap().layers, a.layers);
+}
+
+fn tuning_config() -> TrainConfig {
+    TrainConfig {
+        hidden: vec![512, 512],
+        epochs: 1,
+        batch_size: 100,
+        learning_rate: 0.0,
+        seed: 1,
+        split_seed: 1,
+        test_fraction: 0.2,
+        input_bits: 1,
+        array_size: 32,
+        augment_shift: 2,
+        data_name: "mnist_4k.csv.gz".into(),
+    }
+}
+
+#[test]
+fn fine_tuning_without_learning_reproduces_the_init_model() {
+    let net = Network::load("models/bnn_mnist.json".as_ref()).unwrap();
+    let d = data::load("data/mnist_4k.csv.gz".as_ref(), None).unwrap();
+    let tuning = Tuning {
+        init: Some((net.clone(), "bnn_mnist.json".into())),
+        neuron: None,
+    };
+    let tuned = train_with(&d, &tuning_config(), &tuning, |_, _| {}).unwrap();
+    assert_eq!(tuned.layers, net.layers);
+    assert_eq!(
+        tuned.training.unwrap().init.as_deref(),
+        Some("bnn_mnist.json")
+    );
+}
+
+#[test]
+fn hardware_aware_tuning_recovers_a_merged_level_map() {
+    let net = Network::load("models/bnn_mnist.json".as_ref()).unwrap();
+    let d = data::load("data/mnist_4k.csv.gz".as_ref(), None).unwrap();
+    let d = d.subset(&(0..d.len()).step_by(4).collect::<Vec<_>>());
+    let lut = Lut::from_file("tests/data/snn/lut_floor2.csv".as_ref()).unwrap();
+    let mut cfg = tuning_config();
+    cfg.epochs = 4;
+    cfg.learning_rate = 0.001;
+    let tuning = Tuning {
+        init: Some((net.clone(), "bnn_mnist.json".into())),
+        neuron: Some((AnyNeuron::Lut(lut.clone()), "lut:floor2".into())),
+    };
+    let tuned = train_with(&d, &cfg, &tuning, |_, _| {}).unwrap();
+    let (_, test_idx) = stratified_split(&d.labels, cfg.test_fraction, cfg.split_seed);
+    let test = d.subset(&test_idx);
+    let before = evaluate(&net, &test, &lut, 1, 0).unwrap().accuracy;
+    let after = evaluate(&tuned, &test, &lut, 1, 0).unwrap().accuracy;
+    let t = tuned.training.unwrap();
+    assert_eq!(t.neuron_test_accuracy, Some(after));
+    assert_eq!(t.neuron, "lut:floor2");
+    assert!(after > before + 0.05, "before {before}, after {after}");
 }

@@ -108,6 +108,10 @@ pub struct TrainingInfo {
     pub train_accuracy: f64,
     /// Accuracy on the held-out images (ideal neuron, exported integer network).
     pub test_accuracy: f64,
+    /// Mean accuracy on the held-out images under the tuning neuron (5 repeats, seed 0),
+    /// when trained with a non-ideal neuron.
+    #[serde(default)]
+    pub neuron_test_accuracy: Option<f64>,
     /// Wall time of training, s.
     pub train_seconds: f64,
     /// Threads rayon used (results do not depend on it).

@@ -16,8 +16,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::data::{CLASSES, Dataset, PIXELS, SIDE, stratified_split};
 use super::error::SnnError;
-use super::model::{Layer, Network, TrainingInfo, evaluate};
-use super::neuron::Ideal;
+use super::model::{Layer, Network, TrainingInfo, evaluate, stream_seed, xnor_popcount};
+use super::neuron::{AnyDevices, AnyNeuron, Ideal, NeuronModel, SiteLayout};
 
 const BN_EPS: f32 = 1e-5;
 const ADAM_B1: f32 = 0.9;
@@ -25,7 +25,7 @@ const ADAM_B2: f32 = 0.999;
 const ADAM_EPS: f32 = 1e-8;
 
 /// Training settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TrainConfig {
     /// Hidden layer widths.
     pub hidden: Vec<usize>,
@@ -151,8 +151,50 @@ fn shift(img: &[u8], dx: i32, dy: i32, out: &mut [u8]) {
 pub fn train(
     data: &Dataset,
     cfg: &TrainConfig,
+    progress: impl FnMut(usize, f64),
+) -> Result<Network, SnnError> {
+    train_with(data, cfg, &Tuning::default(), progress)
+}
+
+/// Hardware-aware options of [`train_with`].
+#[derive(Debug, Clone, Default)]
+pub struct Tuning {
+    /// Start from this model (and its file name): its widths, input bits and array size
+    /// replace the configuration's, its weights and thresholds seed the latent weights and
+    /// batch norms.
+    pub init: Option<(Network, String)>,
+    /// Non-ideal neuron in the forward pass (and its spec text). Every chunked MAC is replaced
+    /// by the value the neuron reports, blended in progressively: z = z_ideal +
+    /// lambda * (z_hw - z_ideal), lambda rising linearly from 0 to 1 over the first half of
+    /// the epochs (after arXiv 2211.02167); the backward pass is straight-through. Devices
+    /// are re-sampled every epoch, so the network learns the distribution, not one chip.
+    pub neuron: Option<(AnyNeuron, String)>,
+}
+
+/// Latent weight magnitude given to the signs of an `--init` model: small enough that Adam
+/// can flip a weight within tens of steps, large enough that noise does not flip them all.
+const INIT_LATENT: f32 = 0.1;
+
+/// [`train`] with an initial model and/or a non-ideal neuron in the forward pass.
+pub fn train_with(
+    data: &Dataset,
+    cfg: &TrainConfig,
+    tuning: &Tuning,
     mut progress: impl FnMut(usize, f64),
 ) -> Result<Network, SnnError> {
+    let mut cfg = cfg.clone();
+    if let Some((init, _)) = &tuning.init {
+        cfg.hidden = init.layers[..init.layers.len() - 1]
+            .iter()
+            .map(|l| l.outputs)
+            .collect();
+        cfg.input_bits = init.input_bits;
+        cfg.array_size = init.array_size;
+    }
+    let cfg = &cfg;
+    if let Some((n, _)) = &tuning.neuron {
+        n.check(cfg.array_size)?;
+    }
     if !(0.0..1.0).contains(&cfg.test_fraction) {
         return Err(SnnError::Invalid(format!(
             "--test-fraction {} is not in [0, 1)",
@@ -200,6 +242,11 @@ pub fn train(
         })
         .collect();
     let mut alpha = Param::new(vec![1.0 / (widths[nl - 1] as f32).sqrt()]);
+    if let Some((init, _)) = &tuning.init {
+        load_init(&mut layers, init, data, &train_idx, cfg);
+    }
+    let hw = tuning.neuron.as_ref().map(|(n, _)| n);
+    let layout = site_layout(&widths, cfg);
 
     let bs = cfg.batch_size;
     let steps_per_epoch = train_idx.len().div_ceil(bs);
@@ -211,6 +258,12 @@ pub fn train(
     for epoch in 0..cfg.epochs {
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0f64;
+        let lambda = (2.0 * (epoch + 1) as f32 / cfg.epochs.max(1) as f32).min(1.0);
+        let devices = hw.map(|n| {
+            let mut r = ChaCha8Rng::from_seed(stream_seed(cfg.seed, epoch as u64, u64::MAX));
+            n.sample_devices(&layout, &mut r)
+        });
+        let mut hw_rng = ChaCha8Rng::from_seed(stream_seed(cfg.seed, epoch as u64, 1 << 62));
         for batch in order.chunks(bs) {
             let b = batch.len();
             let mut x0 = vec![0f32; b * PIXELS];
@@ -235,20 +288,43 @@ pub fn train(
                 * (1.0 + (std::f64::consts::PI * step as f64 / total_steps as f64).cos()))
                 as f32;
             step += 1;
-            loss_sum +=
-                train_step(&mut layers, &mut alpha, x0, &labels, lr, step as i32) * b as f64;
+            let hw_step = match (hw, &devices) {
+                (Some(model), Some(devices)) => Some(HwStep {
+                    model,
+                    devices,
+                    rng: &mut hw_rng,
+                    lambda,
+                    cfg,
+                    layout: &layout,
+                }),
+                _ => None,
+            };
+            loss_sum += train_step(
+                &mut layers,
+                &mut alpha,
+                x0,
+                &labels,
+                lr,
+                step as i32,
+                hw_step,
+            ) * b as f64;
         }
         progress(epoch + 1, loss_sum / train_idx.len() as f64);
     }
 
-    let mut net = export(&layers, data, &train_idx, cfg)?;
+    let mut net = export(&layers, data, &train_idx, cfg, hw, &layout)?;
     let train_acc = evaluate(&net, &data.subset(&train_idx), &Ideal, 1, 0)?.accuracy;
     let test_acc = if test_idx.is_empty() {
         f64::NAN
     } else {
         evaluate(&net, &data.subset(&test_idx), &Ideal, 1, 0)?.accuracy
     };
+    let neuron_test_accuracy = match (hw, test_idx.is_empty()) {
+        (Some(n), false) => Some(evaluate(&net, &data.subset(&test_idx), n, 5, 0)?.accuracy),
+        _ => None,
+    };
     net.training = Some(TrainingInfo {
+        neuron_test_accuracy,
         data: cfg.data_name.clone(),
         data_fingerprint: data.fingerprint(),
         n_images: data.len(),
@@ -262,8 +338,11 @@ pub fn train(
         batch_size: cfg.batch_size,
         learning_rate: cfg.learning_rate,
         augment_shift: cfg.augment_shift,
-        init: None,
-        neuron: "ideal".into(),
+        init: tuning.init.as_ref().map(|(_, name)| name.clone()),
+        neuron: tuning
+            .neuron
+            .as_ref()
+            .map_or_else(|| "ideal".to_string(), |(_, spec)| spec.clone()),
         train_accuracy: train_acc,
         test_accuracy: test_acc,
         train_seconds: start.elapsed().as_secs_f64(),
@@ -280,6 +359,7 @@ fn train_step(
     labels: &[usize],
     lr: f32,
     t: i32,
+    mut hw: Option<HwStep<'_>>,
 ) -> f64 {
     let b = labels.len();
     let nl = layers.len();
@@ -290,6 +370,9 @@ fn train_step(
         let (i, o) = (layer.inputs, layer.outputs);
         let mut z = vec![0f32; b * o];
         forward_mm(&x, &wbs[l], b, i, o, &mut z);
+        if let Some(h) = hw.as_mut() {
+            h.apply(l, &x, &wbs[l], b, i, o, &mut z);
+        }
         let mut c = Cache {
             x: std::mem::take(&mut x),
             ..Cache::default()
@@ -419,23 +502,74 @@ fn train_step(
     loss / b as f64
 }
 
-/// Folds the batch norms (population statistics over the un-augmented training images) into
-/// integer thresholds and packs the weights.
-fn export(
-    layers: &[Dense],
-    data: &Dataset,
-    train_idx: &[usize],
-    cfg: &TrainConfig,
-) -> Result<Network, SnnError> {
-    let n = train_idx.len();
-    let mut x = vec![0f32; n * PIXELS];
-    for (k, &i) in train_idx.iter().enumerate() {
+/// Device samples pooled when folding thresholds for a stochastic neuron: thresholds are
+/// shared by every chip, so they must fit the distribution over chips, not one sample.
+const EXPORT_DEVICE_SAMPLES: u64 = 8;
+
+/// Mean and standard deviation (with the batch-norm epsilon) of column j of several
+/// row-major n x o blocks pooled together.
+fn column_stats(blocks: &[Vec<f32>], n: usize, o: usize, j: usize) -> (f64, f64) {
+    let count = (n * blocks.len()) as f64;
+    let col = || {
+        blocks
+            .iter()
+            .flat_map(move |z| (0..n).map(move |r| f64::from(z[r * o + j])))
+    };
+    let mean = col().sum::<f64>() / count;
+    let var = col().map(|v| (v - mean).powi(2)).sum::<f64>() / count;
+    (mean, (var + f64::from(BN_EPS)).sqrt())
+}
+
+/// Integer MAC per unit of the float pre-activation: inputs are ±1 except a multi-bit first
+/// layer, whose inputs are levels / (2^bits - 1).
+fn mac_unit(l: usize, cfg: &TrainConfig) -> f64 {
+    if l == 0 && cfg.input_bits > 1 {
+        1.0 / ((1u32 << cfg.input_bits) - 1) as f64
+    } else {
+        1.0
+    }
+}
+
+/// The training images, encoded as first-layer inputs, row-major.
+fn encode_all(data: &Dataset, idx: &[usize], cfg: &TrainConfig) -> Vec<f32> {
+    let mut x = vec![0f32; idx.len() * PIXELS];
+    for (k, &i) in idx.iter().enumerate() {
         encode(
             data.image(i),
             cfg.input_bits,
             &mut x[k * PIXELS..(k + 1) * PIXELS],
         );
     }
+    x
+}
+
+/// Folds the batch norms (population statistics over the un-augmented training images,
+/// under the tuning neuron if any) into integer thresholds and packs the weights.
+fn export(
+    layers: &[Dense],
+    data: &Dataset,
+    train_idx: &[usize],
+    cfg: &TrainConfig,
+    hw: Option<&AnyNeuron>,
+    layout: &SiteLayout,
+) -> Result<Network, SnnError> {
+    let n = train_idx.len();
+    let samples = match hw {
+        Some(m) if m.stochastic() => EXPORT_DEVICE_SAMPLES,
+        _ => 1,
+    };
+    let devices: Vec<Option<AnyDevices>> = (0..samples)
+        .map(|k| {
+            hw.map(|m| {
+                let mut r = ChaCha8Rng::from_seed(stream_seed(cfg.seed, u64::MAX - k, u64::MAX));
+                m.sample_devices(layout, &mut r)
+            })
+        })
+        .collect();
+    let mut rngs: Vec<ChaCha8Rng> = (0..samples)
+        .map(|k| ChaCha8Rng::from_seed(stream_seed(cfg.seed, u64::MAX - k, 1 << 62)))
+        .collect();
+    let mut xs = vec![encode_all(data, train_idx, cfg); samples as usize];
     let nl = layers.len();
     let mut out = Vec::with_capacity(nl);
     for (l, layer) in layers.iter().enumerate() {
@@ -446,49 +580,55 @@ fn export(
             out.push(Layer::from_signs(i, o, &plus, None));
             break;
         }
-        let mut z = vec![0f32; n * o];
-        forward_mm(&x, &wb, n, i, o, &mut z);
-        // Integer MAC = z / unit: inputs are ±1 except a multi-bit first layer (levels / max).
-        let unit = if l == 0 && cfg.input_bits > 1 {
-            1.0 / ((1u32 << cfg.input_bits) - 1) as f64
-        } else {
-            1.0
-        };
+        let mut zs = Vec::with_capacity(xs.len());
+        for ((x, dev), rng) in xs.iter().zip(&devices).zip(&mut rngs) {
+            let mut z = vec![0f32; n * o];
+            forward_mm(x, &wb, n, i, o, &mut z);
+            if let (Some(model), Some(devices)) = (hw, dev) {
+                let mut h = HwStep {
+                    model,
+                    devices,
+                    rng,
+                    lambda: 1.0,
+                    cfg,
+                    layout,
+                };
+                h.apply(l, x, &wb, n, i, o, &mut z);
+            }
+            zs.push(z);
+        }
+        let unit = mac_unit(l, cfg);
         let max_mac = (i as f64 / unit).ceil() as i64 + 1;
         let mut thresholds = Vec::with_capacity(o);
-        let mut a = vec![0f32; n * o];
+        let mut acts = vec![vec![0f32; n * o]; zs.len()];
         for j in 0..o {
-            let mean = (0..n).map(|r| f64::from(z[r * o + j])).sum::<f64>() / n as f64;
-            let var = (0..n)
-                .map(|r| (f64::from(z[r * o + j]) - mean).powi(2))
-                .sum::<f64>()
-                / n as f64;
-            let sd = (var + f64::from(BN_EPS)).sqrt();
+            let (mean, sd) = column_stats(&zs, n, o, j);
             let gamma = f64::from(layer.gamma.v[j]);
             let beta = f64::from(layer.beta.v[j]);
-            for r in 0..n {
-                let y = gamma * (f64::from(z[r * o + j]) - mean) / sd + beta;
-                a[r * o + j] = if y >= 0.0 { 1.0 } else { -1.0 };
+            for (z, a) in zs.iter().zip(&mut acts) {
+                for r in 0..n {
+                    let y = gamma * (f64::from(z[r * o + j]) - mean) / sd + beta;
+                    a[r * o + j] = if y >= 0.0 { 1.0 } else { -1.0 };
+                }
             }
             // y >= 0  <=>  gamma * z >= gamma * theta, theta = mean - beta * sd / gamma.
             let t = if gamma == 0.0 {
                 if beta >= 0.0 { -max_mac } else { max_mac }
             } else {
-                let theta = (mean - beta * sd / gamma) / unit;
+                let mut theta = (mean - beta * sd / gamma) / unit;
                 if gamma < 0.0 {
                     // Fire iff MAC <= theta: negate the row so every neuron fires on ">=".
                     for p in &mut plus[j * i..(j + 1) * i] {
                         *p = !*p;
                     }
-                    (-theta).ceil().clamp(-(max_mac as f64), max_mac as f64) as i64
-                } else {
-                    theta.ceil().clamp(-(max_mac as f64), max_mac as f64) as i64
+                    theta = -theta;
                 }
+                theta.ceil().clamp(-(max_mac as f64), max_mac as f64) as i64
             };
             thresholds.push(t);
         }
         out.push(Layer::from_signs(i, o, &plus, Some(thresholds)));
-        x = a;
+        xs = acts;
     }
     let net = Network {
         input_bits: cfg.input_bits,
@@ -498,4 +638,126 @@ fn export(
     };
     net.validate().map_err(SnnError::Invalid)?;
     Ok(net)
+}
+
+/// The non-ideal neuron in one forward pass.
+struct HwStep<'a> {
+    model: &'a AnyNeuron,
+    devices: &'a AnyDevices,
+    rng: &'a mut ChaCha8Rng,
+    lambda: f32,
+    cfg: &'a TrainConfig,
+    layout: &'a SiteLayout,
+}
+
+impl HwStep<'_> {
+    /// Replaces the ideal MACs `z` (b x o) of layer `l` by a blend with the chunked MACs the
+    /// neuron reports; layers that are not chunked are left alone.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        l: usize,
+        x: &[f32],
+        wb: &[f32],
+        b: usize,
+        i: usize,
+        o: usize,
+        z: &mut [f32],
+    ) {
+        if l == 0 && self.cfg.input_bits > 1 {
+            return;
+        }
+        let a = self.cfg.array_size;
+        let chunks = i.div_ceil(a);
+        let wpr = i.div_ceil(64);
+        let pack = |v: &[f32]| {
+            let mut w = vec![0u64; wpr];
+            for (k, &s) in v.iter().enumerate() {
+                if s >= 0.0 {
+                    w[k / 64] |= 1 << (k % 64);
+                }
+            }
+            w
+        };
+        let wrows: Vec<Vec<u64>> = (0..o).map(|j| pack(&wb[j * i..(j + 1) * i])).collect();
+        let base: usize = self
+            .layout
+            .layers
+            .iter()
+            .take_while(|&&(k, _, _)| k < l)
+            .map(|&(_, o, c)| o * c)
+            .sum();
+        for r in 0..b {
+            let xr = pack(&x[r * i..(r + 1) * i]);
+            for (j, wr) in wrows.iter().enumerate() {
+                let mut mac = 0i64;
+                for c in 0..chunks {
+                    let lo = c * a;
+                    let hi = (lo + a).min(i);
+                    let level = xnor_popcount(&xr, wr, lo, hi);
+                    let len = (hi - lo) as u32;
+                    let got = self
+                        .model
+                        .read(self.devices, base + j * chunks + c, level, self.rng)
+                        .min(len);
+                    mac += 2 * i64::from(got) - i64::from(len);
+                }
+                let k = r * o + j;
+                z[k] += self.lambda * (mac as f32 - z[k]);
+            }
+        }
+    }
+}
+
+/// Physical-neuron layout of a network with these widths (same order as `Network::layout`).
+fn site_layout(widths: &[usize], cfg: &TrainConfig) -> SiteLayout {
+    SiteLayout {
+        array_size: cfg.array_size,
+        layers: (0..widths.len() - 1)
+            .filter(|&l| l > 0 || cfg.input_bits == 1)
+            .map(|l| (l, widths[l + 1], widths[l].div_ceil(cfg.array_size)))
+            .collect(),
+    }
+}
+
+/// Seeds the latent weights with the signs of `init` and the batch norms so that, with the
+/// training set's statistics, each neuron starts at its stored threshold:
+/// gamma = 1, beta = (mean - (T - 1/2) * unit) / sd.
+fn load_init(
+    layers: &mut [Dense],
+    init: &Network,
+    data: &Dataset,
+    train_idx: &[usize],
+    cfg: &TrainConfig,
+) {
+    let n = train_idx.len();
+    let mut x = encode_all(data, train_idx, cfg);
+    for (l, (dense, layer)) in layers.iter_mut().zip(&init.layers).enumerate() {
+        let (i, o) = (dense.inputs, dense.outputs);
+        for j in 0..o {
+            for k in 0..i {
+                dense.w.v[j * i + k] = INIT_LATENT * layer.weight(j, k) as f32;
+            }
+        }
+        let Some(t) = &layer.thresholds else {
+            break;
+        };
+        let wb = signs(&dense.w.v);
+        let mut z = vec![0f32; n * o];
+        forward_mm(&x, &wb, n, i, o, &mut z);
+        let unit = mac_unit(l, cfg);
+        let mut a = vec![0f32; n * o];
+        let zs = [z];
+        for j in 0..o {
+            let (mean, sd) = column_stats(&zs, n, o, j);
+            dense.gamma.v[j] = 1.0;
+            // The boundary half a MAC step below T keeps MAC = T firing despite rounding.
+            dense.beta.v[j] = ((mean - (t[j] as f64 - 0.5) * unit) / sd) as f32;
+            for r in 0..n {
+                let fire = (f64::from(zs[0][r * o + j]) / unit).round() as i64 >= t[j];
+                a[r * o + j] = if fire { 1.0 } else { -1.0 };
+            }
+        }
+        x = a;
+    }
 }
