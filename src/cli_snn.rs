@@ -120,7 +120,8 @@ struct EvalCommon {
 struct EvalArgs {
     #[command(flatten)]
     common: EvalCommon,
-    /// ideal | lut:FILE | confusion:FILE | level-noise:SIGMA | current-sigma:SIGMA | circuit:FILE
+    /// ideal | lut:FILE | confusion:FILE | level-noise:SIGMA | current-sigma:SIGMA |
+    /// circuit:FILE | sense-amp:FILE | sense-amp-sigma:SIGMA
     #[arg(long, default_value = "ideal")]
     neuron: String,
     /// Multiplier of a circuit neuron's characterised spike-time spread.
@@ -135,7 +136,8 @@ struct EvalArgs {
 struct SweepArgs {
     #[command(flatten)]
     common: EvalCommon,
-    /// level-noise | current-sigma | circuit:FILE (sigma scales its spike-time spread).
+    /// level-noise | current-sigma | sense-amp-sigma | circuit:FILE (sigma scales its
+    /// characterised spike-time spread).
     #[arg(long)]
     neuron_kind: String,
     /// Swept parameter.
@@ -343,11 +345,11 @@ fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
         .unwrap_or((&a.neuron_kind, ""));
     for &v in &a.values {
         let (spec, scale) = match kind {
-            "level-noise" | "current-sigma" => (format!("{kind}:{v}"), 1.0),
+            "level-noise" | "current-sigma" | "sense-amp-sigma" => (format!("{kind}:{v}"), 1.0),
             "circuit" => (format!("circuit:{file}"), v),
             _ => {
                 return Err(SnnError::Invalid(format!(
-                    "--neuron-kind {:?}: expected level-noise, current-sigma or circuit:FILE",
+                    "--neuron-kind {:?}: expected level-noise, current-sigma, sense-amp-sigma or circuit:FILE",
                     a.neuron_kind
                 )));
             }

@@ -95,7 +95,7 @@ fn confusion_sampling_follows_the_matrix() {
     let n = 100_000;
     let mut counts = [0usize; 33];
     for _ in 0..n {
-        counts[conf.read(&(), 0, 10, &mut rng) as usize] += 1;
+        counts[conf.read(&(), 0, 10, 32, &mut rng) as usize] += 1;
     }
     assert_eq!(counts[9] + counts[10] + counts[11], n);
     for (k, p) in [(9, 0.1), (10, 0.8), (11, 0.1)] {
@@ -105,7 +105,7 @@ fn confusion_sampling_follows_the_matrix() {
     }
     // Row 0 folds its left neighbour back onto 0.
     let zeros = (0..1000)
-        .filter(|_| conf.read(&(), 0, 0, &mut rng) == 0)
+        .filter(|_| conf.read(&(), 0, 0, 32, &mut rng) == 0)
         .count();
     assert!(zeros > 850, "{zeros}");
 }
@@ -237,4 +237,41 @@ fn circuit_readout_resolves_levels_with_a_fine_clock_and_merges_with_a_coarse_on
         exact.accuracy,
         evaluate(&net, &d, &Ideal, 1, 0).unwrap().accuracy
     );
+}
+
+#[test]
+fn sense_amp_reports_one_bit_per_chunk_against_its_offset_reference() {
+    let sa = match spec("sense-amp:tests/data/snn/sense_amp.json") {
+        AnyNeuron::SenseAmp(s) => s,
+        other => panic!("parsed as {other:?}"),
+    };
+    assert_eq!(
+        (sa.offset_sigma, sa.reference, sa.array_size),
+        (1.0, 16.0, 32)
+    );
+    let ideal = neurospice::snn::neuron::SenseAmp {
+        offset_sigma: 0.0,
+        ..sa
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let zero = vec![0.0; 4];
+    let read = |l, len, rng: &mut ChaCha8Rng| ideal.read(&zero, 0, l, len, rng);
+    assert_eq!(read(17, 32, &mut rng), 32);
+    assert_eq!(read(16, 32, &mut rng), 0);
+    // A partial chunk of 16 inputs compares with half its length.
+    assert_eq!(read(9, 16, &mut rng), 16);
+    assert_eq!(read(8, 16, &mut rng), 0);
+    let layout = net().layout();
+    let offsets = sa.sample_devices(&layout, &mut rng);
+    assert_eq!(offsets.len(), layout.len());
+    let n = offsets.len() as f64;
+    let mean = offsets.iter().sum::<f64>() / n;
+    let sd = (offsets.iter().map(|o| (o - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!(
+        mean.abs() < 5.0 / n.sqrt() && (sd - 1.0).abs() < 0.05,
+        "{mean} {sd}"
+    );
+    let site = offsets.iter().position(|&o| o > 1.1 && o < 1.9).unwrap();
+    assert_eq!(sa.read(&offsets, site, 17, 32, &mut rng), 0);
+    assert_eq!(sa.read(&offsets, site, 18, 32, &mut rng), 32);
 }

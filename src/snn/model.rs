@@ -352,7 +352,7 @@ impl Network {
                         }
                         let site = site_base + j * chunks + c;
                         let len = (hi - lo) as u32;
-                        let got = model.read(devices, site, level, rng).min(len);
+                        let got = model.read(devices, site, level, len, rng).min(len);
                         mac += 2 * i64::from(got) - i64::from(len);
                     }
                     macs.push(mac);

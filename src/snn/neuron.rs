@@ -56,9 +56,18 @@ pub trait NeuronModel: Sync {
     /// Draws the state of every physical neuron for one repeat.
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Self::Devices;
 
-    /// The level reported for true level `level` by physical neuron `site` (flat index in
-    /// `layout` order). The caller clamps the result to the chunk length.
-    fn read(&self, devices: &Self::Devices, site: usize, level: u32, rng: &mut ChaCha8Rng) -> u32;
+    /// The level reported for true level `level` (0..=chunk_len) by physical neuron `site`
+    /// (flat index in `layout` order); `chunk_len` is the chunk's number of inputs (the array
+    /// size except for a layer's last, partial chunk). The caller clamps the result to
+    /// `chunk_len`.
+    fn read(
+        &self,
+        devices: &Self::Devices,
+        site: usize,
+        level: u32,
+        chunk_len: u32,
+        rng: &mut ChaCha8Rng,
+    ) -> u32;
 }
 
 /// The ideal neuron: reports the true level.
@@ -78,7 +87,7 @@ impl NeuronModel for Ideal {
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
     #[inline]
-    fn read(&self, _: &(), _: usize, level: u32, _: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
         level
     }
 }
@@ -194,7 +203,7 @@ impl NeuronModel for Lut {
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
     #[inline]
-    fn read(&self, _: &(), _: usize, level: u32, _: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
         self.mapped[level as usize]
     }
 }
@@ -331,7 +340,7 @@ impl NeuronModel for Confusion {
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
     #[inline]
-    fn read(&self, _: &(), _: usize, level: u32, rng: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, rng: &mut ChaCha8Rng) -> u32 {
         let l = level as usize;
         if let Some(d) = self.delta[l] {
             return d;
@@ -372,7 +381,7 @@ impl NeuronModel for LevelNoise {
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
     #[inline]
-    fn read(&self, _: &(), _: usize, level: u32, rng: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, rng: &mut ChaCha8Rng) -> u32 {
         if level == 0 || self.sigma == 0.0 {
             return level;
         }
@@ -460,7 +469,7 @@ impl NeuronModel for CurrentSigma {
         DeviceTables { stride, tables }
     }
     #[inline]
-    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
         u32::from(d.tables[site * d.stride + level as usize])
     }
 }
@@ -637,8 +646,97 @@ impl NeuronModel for Circuit {
         DeviceTables { stride, tables }
     }
     #[inline]
-    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
         u32::from(d.tables[site * d.stride + level as usize])
+    }
+}
+
+/// Sense-amplifier (1-bit ADC) read-out of each chunk, the ADC-less mode of arXiv 2211.02167:
+/// the sense amplifier of physical neuron k compares the chunk's level with
+/// `reference * chunk_len / array_size + offset_k`, offset_k ~ N(0, offset_sigma) fixed per
+/// device, and reports `chunk_len` (all +1) when the level is strictly above, 0 otherwise, so
+/// each chunk contributes ±chunk_len to the MAC. File format: JSON
+/// `{"offset_sigma": .., "reference": ..}`, both in levels of a full chunk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SenseAmp {
+    /// Standard deviation of the input-referred comparator offset, levels.
+    pub offset_sigma: f64,
+    /// Comparison level for a full chunk (array_size / 2 compares the chunk MAC with 0).
+    pub reference: f64,
+    /// Inputs of a full chunk.
+    pub array_size: u32,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SenseAmpFile {
+    offset_sigma: f64,
+    reference: f64,
+}
+
+impl SenseAmp {
+    /// Reads the JSON file for chunks of `array_size` inputs.
+    pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp, SnnError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+        let f: SenseAmpFile = serde_json::from_str(&text).map_err(|e| {
+            SnnError::format(
+                path,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("expected {{\"offset_sigma\": .., \"reference\": ..}}: {e}"),
+            )
+        })?;
+        Ok(SenseAmp {
+            offset_sigma: f.offset_sigma,
+            reference: f.reference,
+            array_size,
+        })
+    }
+}
+
+impl NeuronModel for SenseAmp {
+    /// Offset of every physical neuron, levels.
+    type Devices = Vec<f64>;
+    fn name(&self) -> String {
+        "sense-amp".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.offset_sigma > 0.0
+    }
+    fn check(&self, _: usize) -> Result<(), SnnError> {
+        if !(self.offset_sigma.is_finite()
+            && self.offset_sigma >= 0.0
+            && self.reference.is_finite())
+        {
+            return Err(SnnError::Invalid(format!(
+                "sense-amp: offset_sigma must be finite and >= 0, reference finite (got {}, {})",
+                self.offset_sigma, self.reference
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        (0..layout.len())
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                self.offset_sigma * z
+            })
+            .collect()
+    }
+    #[inline]
+    fn read(
+        &self,
+        offsets: &Vec<f64>,
+        site: usize,
+        level: u32,
+        len: u32,
+        _: &mut ChaCha8Rng,
+    ) -> u32 {
+        let reference = self.reference * f64::from(len) / f64::from(self.array_size.max(1));
+        if f64::from(level) > reference + offsets[site] {
+            len
+        } else {
+            0
+        }
     }
 }
 
@@ -657,6 +755,8 @@ pub enum AnyNeuron {
     CurrentSigma(CurrentSigma),
     /// `circuit:FILE`
     Circuit(Circuit),
+    /// `sense-amp:FILE`, or `sense-amp-sigma:SIGMA` with the reference at half the array
+    SenseAmp(SenseAmp),
 }
 
 /// Per-repeat state of an [`AnyNeuron`].
@@ -666,6 +766,8 @@ pub enum AnyDevices {
     None,
     /// One table per physical neuron.
     Tables(DeviceTables),
+    /// One comparator offset per physical neuron, levels.
+    Offsets(Vec<f64>),
 }
 
 /// Options a `--neuron` spec may need besides its own text.
@@ -722,10 +824,17 @@ impl AnyNeuron {
                 })?;
                 AnyNeuron::Circuit(Circuit::from_file(&file()?, t_clk, ctx.sigma_scale)?)
             }
+            "sense-amp" => AnyNeuron::SenseAmp(SenseAmp::from_file(&file()?, a)?),
+            "sense-amp-sigma" => AnyNeuron::SenseAmp(SenseAmp {
+                offset_sigma: sigma()?,
+                reference: f64::from(a) / 2.0,
+                array_size: a,
+            }),
             _ => {
                 return Err(SnnError::Invalid(format!(
                     "unknown neuron spec {spec:?}; expected ideal, lut:FILE, confusion:FILE, \
-                     level-noise:SIGMA, current-sigma:SIGMA or circuit:FILE"
+                     level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE or \
+                     sense-amp-sigma:SIGMA"
                 )));
             }
         };
@@ -743,6 +852,7 @@ macro_rules! each {
             AnyNeuron::LevelNoise($m) => $e,
             AnyNeuron::CurrentSigma($m) => $e,
             AnyNeuron::Circuit($m) => $e,
+            AnyNeuron::SenseAmp($m) => $e,
         }
     };
 }
@@ -762,21 +872,25 @@ impl NeuronModel for AnyNeuron {
         match self {
             AnyNeuron::CurrentSigma(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             AnyNeuron::Circuit(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
+            AnyNeuron::SenseAmp(m) => AnyDevices::Offsets(m.sample_devices(layout, rng)),
             _ => AnyDevices::None,
         }
     }
     #[inline]
-    fn read(&self, d: &AnyDevices, site: usize, level: u32, rng: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, d: &AnyDevices, site: usize, level: u32, len: u32, rng: &mut ChaCha8Rng) -> u32 {
         match (self, d) {
-            (AnyNeuron::Ideal(m), _) => m.read(&(), site, level, rng),
-            (AnyNeuron::Lut(m), _) => m.read(&(), site, level, rng),
-            (AnyNeuron::Confusion(m), _) => m.read(&(), site, level, rng),
-            (AnyNeuron::LevelNoise(m), _) => m.read(&(), site, level, rng),
+            (AnyNeuron::Ideal(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::Lut(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::Confusion(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::LevelNoise(m), _) => m.read(&(), site, level, len, rng),
             (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_), AnyDevices::Tables(t)) => {
                 u32::from(t.tables[site * t.stride + level as usize])
             }
-            // sample_devices always pairs these models with tables.
-            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_), AnyDevices::None) => level,
+            (AnyNeuron::SenseAmp(m), AnyDevices::Offsets(o)) => m.read(o, site, level, len, rng),
+            // sample_devices always pairs these models with their device state.
+            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_) | AnyNeuron::SenseAmp(_), _) => {
+                level
+            }
         }
     }
 }

@@ -698,7 +698,7 @@ impl HwStep<'_> {
                     let len = (hi - lo) as u32;
                     let got = self
                         .model
-                        .read(self.devices, base + j * chunks + c, level, self.rng)
+                        .read(self.devices, base + j * chunks + c, level, len, self.rng)
                         .min(len);
                     mac += 2 * i64::from(got) - i64::from(len);
                 }
