@@ -25,7 +25,7 @@ pub struct Layer {
     words_per_row: usize,
     /// Row-major sign bits, bit i of row j set when w[j][i] = +1 (LSB-first per u64).
     bits: Vec<u64>,
-    /// Hidden layers: neuron j fires (+1) iff its MAC >= thresholds[j]. `None` for the output
+    /// Hidden layers: neuron j fires (+1) iff its MAC >= `thresholds[j]`. `None` for the output
     /// layer, whose MACs are the class scores.
     pub thresholds: Option<Vec<i64>>,
 }
@@ -61,7 +61,7 @@ impl Layer {
         &self.bits[j * self.words_per_row..(j + 1) * self.words_per_row]
     }
 
-    /// Weight w[j][i] as ±1.
+    /// Weight `w[j][i]` as ±1.
     pub fn weight(&self, j: usize, i: usize) -> i32 {
         if self.row(j)[i / 64] >> (i % 64) & 1 == 1 {
             1
@@ -232,7 +232,17 @@ impl Network {
             ));
         }
         let mut layers = Vec::with_capacity(f.layers.len());
+        let mut fan_in = PIXELS;
         for (l, lf) in f.layers.into_iter().enumerate() {
+            // Checked before allocating, so a corrupt size cannot request a huge buffer.
+            if lf.inputs != fan_in {
+                return Err(SnnError::format(
+                    path,
+                    format!("layer {l}"),
+                    format!("{} inputs, expected {fan_in}", lf.inputs),
+                ));
+            }
+            fan_in = lf.outputs;
             if lf.weights.len() != lf.outputs {
                 return Err(SnnError::format(
                     path,
