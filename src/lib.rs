@@ -30,5 +30,6 @@ pub mod error;
 pub mod netlist;
 pub mod output;
 pub mod plot;
+pub mod snn;
 pub mod solver;
 pub mod sweep;

@@ -3,11 +3,11 @@ use clap::{Parser, Subcommand};
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
 use neurospice::{netlist, output};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod cli_plot;
+mod cli_snn;
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,8 @@ enum Cmd {
     Run(RunArgs),
     /// Draw a figure (SVG or PNG) from result files.
     Plot(cli_plot::PlotArgs),
+    /// Binary-weight IF-SNN on MNIST: train, evaluate under neuron models, sweep variation.
+    Snn(cli_snn::SnnArgs),
 }
 
 #[derive(clap::Args)]
@@ -251,9 +253,10 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let r = match &cli.cmd {
-        Cmd::Run(a) => run_cmd(a),
-        Cmd::Plot(a) => cli_plot::run(a).map_err(|e| Error::data(e.to_string())),
+    let r = match cli.cmd {
+        Cmd::Run(a) => run_cmd(&a),
+        Cmd::Plot(a) => cli_plot::run(&a).map_err(|e| Error::data(e.to_string())),
+        Cmd::Snn(a) => cli_snn::run(a).map_err(|e| Error::data(e.to_string())),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
