@@ -175,7 +175,7 @@ impl System {
         ctx: &NewtonCtx,
     ) -> std::result::Result<usize, NewtonFail> {
         let n = self.n();
-        let o = self.opts.clone();
+        let (reltol, vntol, abstol) = (self.opts.reltol, self.opts.vntol, self.opts.abstol);
         for it in 0..ctx.max_iter.max(1) {
             self.stats.newton_iterations += 1;
             x[0] = 0.0;
@@ -220,8 +220,8 @@ impl System {
             for i in 1..=n {
                 let dx = self.rhs[i];
                 let xn = x[i] + dx;
-                let tol = o.reltol * xn.abs().max(x[i].abs())
-                    + if i <= self.n_nodes { o.vntol } else { o.abstol };
+                let tol = reltol * xn.abs().max(x[i].abs())
+                    + if i <= self.n_nodes { vntol } else { abstol };
                 if dx.abs() > tol || !dx.is_finite() {
                     conv = false;
                 }
