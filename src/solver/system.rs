@@ -215,14 +215,17 @@ impl System {
             if let Err(s) = self.lin.solve(&self.jac, &mut self.rhs) {
                 return Err(NewtonFail::Singular(s.unknown));
             }
-            let mut conv = !noncon && (it > 0 || self.linear);
+            // a linear system is solved exactly by one Newton step (the Jacobian is exact), so
+            // its update needs no confirming iteration, whatever the rounding in dx
+            let exact = self.linear && !noncon;
+            let mut conv = exact || (!noncon && it > 0);
             let mut worst: Vec<(usize, f64, f64)> = Vec::new();
             for i in 1..=n {
                 let dx = self.rhs[i];
                 let xn = x[i] + dx;
                 let tol = reltol * xn.abs().max(x[i].abs())
                     + if i <= self.n_nodes { vntol } else { abstol };
-                if dx.abs() > tol || !dx.is_finite() {
+                if !dx.is_finite() || (!exact && dx.abs() > tol) {
                     conv = false;
                 }
                 if it + 1 == ctx.max_iter.max(1) {
