@@ -31,4 +31,5 @@ pub mod meas;
 pub mod netlist;
 pub mod output;
 pub mod plot;
+pub mod raw;
 pub mod solver;

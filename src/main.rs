@@ -2,7 +2,7 @@
 use clap::{Parser, Subcommand};
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
-use neurospice::{netlist, output};
+use neurospice::{meas, netlist, output, raw};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,12 +48,23 @@ struct RunArgs {
     /// Do not print warnings.
     #[arg(short, long)]
     quiet: bool,
+    /// Write the .meas results as JSON: {"name": value} ({"failed": reason} if not taken).
+    #[arg(long)]
+    meas_json: Option<PathBuf>,
+    /// Exit with status 1 if any .meas could not be taken.
+    #[arg(long)]
+    strict: bool,
+    /// With `-o FILE.raw`: ngspice ASCII raw instead of binary.
+    #[arg(long)]
+    ascii: bool,
 }
 
 fn run_cmd(a: &RunArgs) -> Result<()> {
     let lexed = netlist::lexer::lex_file(&a.netlist)?;
     let nl = netlist::Netlist::parse(&lexed)?;
+    let measures = meas::parse_measures(&nl)?;
     let c = netlist::elaborate(&nl, Default::default())?;
+    meas::check_signals(&measures, &c)?;
     if !a.quiet {
         for w in c.warnings.iter() {
             eprintln!("warning: {w}");
@@ -63,7 +74,8 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
         None => Save::All,
         Some(s) => Save::List(s.split(',').map(|x| x.to_string()).collect()),
     };
-    let res = analysis::run(&c, &save, Some(&nl))?;
+    let res = analysis::run(&c, &meas::save_for(&save, &measures), Some(&nl))?;
+    let meas_failed = report_measures(a, &nl, &measures, &res)?;
     if let Some(op) = &res.op {
         if c.analyses
             .iter()
@@ -83,8 +95,20 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
         ));
     }
     if let Some(o) = &a.output {
+        let project = |t: &Option<analysis::Table>| {
+            t.as_ref()
+                .map(|t| meas::user_columns(t, &c, &save, &measures))
+                .transpose()
+        };
+        let res = analysis::RunResult {
+            tran: project(&res.tran)?,
+            dc: project(&res.dc)?,
+            ..Default::default()
+        };
         let table = res.tran.as_ref().or(res.dc.as_ref());
+        let is_raw = o.extension().is_some_and(|e| e.eq_ignore_ascii_case("raw"));
         match table {
+            Some(_) if is_raw => raw::write_run(o, &c, &res, a.ascii)?,
             Some(t) => output::write_csv(o, t)?,
             None => {
                 return Err(Error::usage(
@@ -104,7 +128,36 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
             res.stats.events
         );
     }
+    if a.strict && meas_failed > 0 {
+        return Err(Error::numeric(format!(
+            "{meas_failed} measure(s) could not be taken (--strict)"
+        )));
+    }
     Ok(())
+}
+
+/// Prints `name = value` per measure (ngspice style) and writes `--meas-json`; returns how
+/// many failed.
+fn report_measures(
+    a: &RunArgs,
+    nl: &netlist::Netlist,
+    ms: &[meas::Measure],
+    res: &analysis::RunResult,
+) -> Result<usize> {
+    if ms.is_empty() {
+        if a.meas_json.is_some() {
+            return Err(Error::usage("--meas-json: the netlist has no .meas cards"));
+        }
+        return Ok(0);
+    }
+    let results = meas::evaluate(ms, res, &meas::global_params(nl, &[])?);
+    for (name, r) in &results {
+        println!("{}", meas::result_line(name, r));
+    }
+    if let Some(p) = &a.meas_json {
+        meas::write_json(p, &results)?;
+    }
+    Ok(results.iter().filter(|(_, r)| r.is_err()).count())
 }
 
 fn main() -> ExitCode {

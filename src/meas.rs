@@ -25,7 +25,7 @@
 //! on the threshold counts as above it, so touching the threshold from below is a rise but
 //! touching it from above is not a fall.
 
-use crate::analysis::{RunResult, Table};
+use crate::analysis::{RunResult, Save, Table};
 use crate::circuit::Circuit;
 use crate::error::{Error, Loc, Result};
 use crate::netlist::Netlist;
@@ -763,6 +763,49 @@ pub fn signals(ms: &[Measure]) -> Vec<String> {
         }
     }
     out
+}
+
+/// What a run must save: `save` plus the signals the measures read.
+pub fn save_for(save: &Save, ms: &[Measure]) -> Save {
+    match save {
+        Save::All => Save::All,
+        Save::List(l) => {
+            let mut l = l.clone();
+            for s in signals(ms) {
+                if !l.iter().any(|x| x.trim().eq_ignore_ascii_case(&s)) {
+                    l.push(s);
+                }
+            }
+            Save::List(l)
+        }
+    }
+}
+
+/// `t` without the columns that only the measures needed (those [`save_for`] added to the
+/// user's `--save` list), so output files hold what the user asked for.
+pub fn user_columns(t: &Table, c: &Circuit, user: &Save, ms: &[Measure]) -> Result<Table> {
+    let keep: Vec<String> = crate::analysis::saved_unknowns(c, user)?
+        .into_iter()
+        .map(|k| crate::analysis::signal_name(c, k))
+        .collect();
+    let extra: Vec<String> = match user {
+        Save::All => vec![],
+        Save::List(_) => signals(ms)
+            .into_iter()
+            .filter(|s| !keep.contains(s))
+            .collect(),
+    };
+    let cols: Vec<usize> = (0..t.names.len())
+        .filter(|&k| k == 0 || !extra.contains(&t.names[k]))
+        .collect();
+    Ok(Table {
+        names: cols.iter().map(|&k| t.names[k].clone()).collect(),
+        rows: t
+            .rows
+            .iter()
+            .map(|r| cols.iter().map(|&k| r[k]).collect())
+            .collect(),
+    })
 }
 
 /// Checks that every signal the measures read exists in the circuit (node or branch
