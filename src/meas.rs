@@ -21,9 +21,9 @@
 //! for RMS and INTEG, and ignores FROM/TO in WHEN); a window reaching outside the run fails
 //! instead of being silently shortened; INTEG and RMS use the trapezoidal rule on every
 //! interval (ngspice switches to Simpson's rule on runs of equal steps); DERIV (which ngspice
-//! 39 refuses) differentiates the parabola through the three nearest points; a value exactly
-//! on the threshold counts as above it, so touching the threshold from below is a rise but
-//! touching it from above is not a fall.
+//! 39 refuses) differentiates the parabola through the three nearest points; a signal that
+//! only touches the threshold does not cross it (ngspice counts a touch from below as a rise
+//! and a fall), and a crossing in the first interval of the window counts (ngspice skips it).
 
 use crate::analysis::{RunResult, Save, Table};
 use crate::circuit::Circuit;
@@ -1091,17 +1091,37 @@ impl Data<'_> {
         let (mut rise, mut fall, mut cross) = (0u32, 0u32, 0u32);
         let mut last = None;
         let mut found = None;
+        // ngspice's above/below state; it starts at the first value off the threshold, so a
+        // signal that starts on it (v(out) = v(in) = 0 at t = 0) has not crossed it, and a
+        // value on the threshold keeps the state: touching it is not crossing it
+        let mut state: Option<bool> = None;
+        let mut start = None;
         self.clipped(d, lo, hi, |xa, da, xb, db| {
             if found.is_some() {
                 return;
             }
-            // ngspice's above/below state is the side of the previous point, so a crossing is
-            // an interval whose ends lie on different sides (zero counts as above)
-            let (above_a, above_b) = (da >= 0.0, db >= 0.0);
-            if above_a == above_b {
+            if start != Some(xa) || state.is_none() {
+                // first interval of the window or of a DC sweep restart
+                state = (da != 0.0).then_some(da > 0.0);
+            }
+            start = Some(xb);
+            if db == 0.0 {
                 return;
             }
-            let t = xa + (0.0 - da) * (xb - xa) / (db - da);
+            let above_b = db > 0.0;
+            let Some(above) = state else {
+                state = Some(above_b);
+                return;
+            };
+            if above == above_b {
+                return;
+            }
+            state = Some(above_b);
+            let t = if da == 0.0 {
+                xa
+            } else {
+                xa + (0.0 - da) * (xb - xa) / (db - da)
+            };
             let n = match (cond.edge, above_b) {
                 (Edge::Rise, true) => {
                     rise += 1;
