@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{root, run_neurospice};
+use common::run_neurospice;
 use std::path::Path;
 
 /// An RC charging curve: v(out) = 1 - exp(-(t - 5.5n)/1u) after the 1 ns step edge.
@@ -36,7 +36,11 @@ fn values_failures_and_strict() {
     assert_eq!(lines.len(), 3, "{}", out.stdout);
     // tau*ln 2 after the middle of the step edge
     let t = 1e-6 * std::f64::consts::LN_2 + 5.5e-9;
-    assert!(lines[0].starts_with("thalf               =  6.98"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("thalf               =  6.98"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].starts_with("never               =  failed (WHEN: 0 crossing(s)"));
     assert!(lines[2].contains("failed (FIND AT=5.000000e-06 is outside the run"));
     let j: serde_json::Value =
@@ -48,7 +52,11 @@ fn values_failures_and_strict() {
 
     let strict = run_in(d.path(), &net, &["--strict"]);
     assert_eq!(strict.code, Some(1));
-    assert!(strict.stderr.contains("2 measure(s) could not be taken"), "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains("2 measure(s) could not be taken"),
+        "{}",
+        strict.stderr
+    );
     assert_eq!(strict.stdout.lines().count(), 3);
 }
 
@@ -58,7 +66,11 @@ fn syntax_error_points_at_the_token() {
     let net = format!("{RC}.meas tran bad WHEN v(out)=0.5 RIZE=1\n.end\n");
     let out = run_in(d.path(), &net, &[]);
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("'RIZE=' is not allowed here"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("'RIZE=' is not allowed here"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--> t.cir:7:32"), "{}", out.stderr);
     assert!(out.stderr.contains("^^^^"), "{}", out.stderr);
 }
@@ -69,7 +81,11 @@ fn unknown_node_is_an_error_at_the_signal() {
     let net = format!("{RC}.meas tran m MAX v(nowhere)\n.end\n");
     let out = run_in(d.path(), &net, &[]);
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("no node 'v(nowhere)'"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no node 'v(nowhere)'"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("t.cir:7"), "{}", out.stderr);
 }
 
@@ -85,10 +101,15 @@ fn measure_without_its_analysis_is_an_error() {
 #[test]
 fn measures_see_signals_that_save_leaves_out() {
     let d = tempfile::tempdir().unwrap();
-    let net = format!("{RC}.meas tran vin FIND v(in) AT=1u\n.meas tran vo FIND v(out) AT=1u\n.end\n");
+    let net =
+        format!("{RC}.meas tran vin FIND v(in) AT=1u\n.meas tran vo FIND v(out) AT=1u\n.end\n");
     let out = run_in(d.path(), &net, &["--save", "v(out)", "-o", "o.csv"]);
     assert_eq!(out.code, Some(0), "{}", out.describe());
-    assert!(out.stdout.contains("vin                 =  1.000000e+00"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("vin                 =  1.000000e+00"),
+        "{}",
+        out.stdout
+    );
     let csv = std::fs::read_to_string(d.path().join("o.csv")).unwrap();
     assert_eq!(csv.lines().next(), Some("time,v(out)"));
     let none = run_in(d.path(), &net, &["--save", "none"]);

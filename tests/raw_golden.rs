@@ -46,7 +46,10 @@ fn check_against_ngspice(file: &str) {
     let mut checked = 0;
     for (k, name) in names.iter().enumerate() {
         let Some(v) = p.names.iter().position(|n| n == name) else {
-            panic!("{file}: ngspice has vector {name}, we do not ({:?})", p.names);
+            panic!(
+                "{file}: ngspice has vector {name}, we do not ({:?})",
+                p.names
+            );
         };
         for (i, r) in rows.iter().enumerate() {
             assert_eq!(
