@@ -60,6 +60,13 @@ struct RunArgs {
 }
 
 fn run_cmd(a: &RunArgs) -> Result<()> {
+    let raw_out = a
+        .output
+        .as_ref()
+        .is_some_and(|o| o.extension().is_some_and(|e| e.eq_ignore_ascii_case("raw")));
+    if a.ascii && !raw_out {
+        return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
+    }
     let lexed = netlist::lexer::lex_file(&a.netlist)?;
     let nl = netlist::Netlist::parse(&lexed)?;
     let measures = meas::parse_measures(&nl)?;
@@ -106,9 +113,8 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
             ..Default::default()
         };
         let table = res.tran.as_ref().or(res.dc.as_ref());
-        let is_raw = o.extension().is_some_and(|e| e.eq_ignore_ascii_case("raw"));
         match table {
-            Some(_) if is_raw => raw::write_run(o, &c, &res, a.ascii)?,
+            Some(_) if raw_out => raw::write_run(o, &c, &res, a.ascii)?,
             Some(t) => output::write_csv(o, t)?,
             None => {
                 return Err(Error::usage(

@@ -1568,6 +1568,34 @@ mod tests {
     }
 
     #[test]
+    fn nested_dc_sweeps_restart_and_descending_scales_work() {
+        let ms = measures(
+            ".meas dc a WHEN v(a)=0.5 CROSS=2\n.meas dc b AVG v(a) FROM=2 TO=0\n.meas dc c FIND v(a) AT=1.5",
+        )
+        .unwrap();
+        let dc = |x: &[f64], y: &[f64]| RunResult {
+            dc: Some(table(x, y)),
+            ..Default::default()
+        };
+        // two inner sweeps 0..2; v(a) jumps 1 -> 0 at the restart, which is not a crossing
+        let r = evaluate(
+            &ms,
+            &dc(
+                &[0.0, 1.0, 2.0, 0.0, 1.0, 2.0],
+                &[0.0, 1.0, 1.0, 0.0, 1.0, 0.0],
+            ),
+            &[],
+        );
+        assert_eq!(r[0].1, Ok(0.5));
+        // the average over both sweeps: (0.5 + 1) + (0.5 + 0.5) over a width of 4
+        assert_eq!(r[1].1, Ok(0.625));
+        let r = evaluate(&ms, &dc(&[2.0, 1.0, 0.0], &[1.0, 0.0, 0.0]), &[]);
+        assert!(r[0].1.is_err());
+        assert_eq!(r[1].1, Ok(0.25));
+        assert_eq!(r[2].1, Ok(0.5));
+    }
+
+    #[test]
     fn syntax_errors_point_at_the_token() {
         let e = measures(".meas tran a WHEN v(a)=0.5 RIZE=1").unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::Syntax);

@@ -116,3 +116,19 @@ fn measures_see_signals_that_save_leaves_out() {
     assert_eq!(none.code, Some(0), "{}", none.describe());
     assert!(none.stdout.contains("vo "), "{}", none.stdout);
 }
+
+#[test]
+fn ascii_needs_a_raw_output() {
+    let d = tempfile::tempdir().unwrap();
+    let out = run_in(
+        d.path(),
+        &format!("{RC}.end\n"),
+        &["-o", "x.csv", "--ascii"],
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("--ascii applies to a raw file"),
+        "{}",
+        out.stderr
+    );
+}
