@@ -136,6 +136,7 @@ enum Kind {
 pub struct Measure {
     /// Result name (lowercase).
     pub name: String,
+    /// The table it reads (`.meas tran` or `.meas dc`).
     pub domain: Domain,
     /// The card, for messages.
     pub loc: Loc,

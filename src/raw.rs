@@ -36,7 +36,9 @@ use std::path::Path;
 /// One plot of a raw file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawPlot {
+    /// The netlist's title line.
     pub title: String,
+    /// When it was written, in ngspice's free-form layout.
     pub date: String,
     /// `Transient Analysis`, `DC transfer characteristic`, ...
     pub plotname: String,
@@ -61,7 +63,9 @@ impl RawPlot {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("line {line}: {msg}")]
 pub struct RawError {
+    /// 1-based line of the header entry concerned (0: the file as a whole).
     pub line: usize,
+    /// What was expected and what was found.
     pub msg: String,
 }
 
