@@ -2,7 +2,7 @@
 use clap::{Parser, Subcommand};
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
-use neurospice::{netlist, output};
+use neurospice::{meas, netlist, output, raw};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,9 +64,19 @@ struct RunArgs {
     /// Space the --sweep points logarithmically.
     #[arg(long)]
     sweep_log: bool,
-    /// With --sweep: one row of measurements per point (spike statistics of every --spikes node).
+    /// With --sweep: one row per point: the value, every .meas, then spike statistics of every
+    /// --spikes node.
     #[arg(long, value_name = "FILE")]
     meas_csv: Option<PathBuf>,
+    /// Write the .meas results as JSON: {"name": value} ({"failed": reason} if not taken).
+    #[arg(long)]
+    meas_json: Option<PathBuf>,
+    /// Exit with status 1 if any .meas could not be taken.
+    #[arg(long)]
+    strict: bool,
+    /// With `-o FILE.raw`: ngspice ASCII raw instead of binary.
+    #[arg(long)]
+    ascii: bool,
 }
 
 /// Parses `NODE[:THRESHOLD]`.
@@ -112,6 +122,7 @@ fn run_sweep_cmd(
     a: &RunArgs,
     nl: &netlist::Netlist,
     ro: &analysis::RunOptions,
+    measures: &[meas::Measure],
     spec: &str,
 ) -> Result<()> {
     let sw = neurospice::sweep::parse_sweep(spec, a.sweep_log)?;
@@ -129,6 +140,16 @@ fn run_sweep_cmd(
             Ok(res) => {
                 print_spike_stats(&format!("{}={v:e} ", sw.name), res);
                 let mut row = vec![*v];
+                let params = meas::global_params(nl, &[(sw.name.clone(), *v)])?;
+                for (name, m) in meas::evaluate(measures, res, &params) {
+                    match m {
+                        Ok(x) => row.push(x),
+                        Err(why) => {
+                            eprintln!("point {}={v:e}: {name} = failed ({why})", sw.name);
+                            row.push(f64::NAN);
+                        }
+                    }
+                }
                 for sp in &res.spikes {
                     let (n, first, isi, sd) = sp.stats();
                     row.extend([n as f64, first, isi, sd]);
@@ -142,13 +163,17 @@ fn run_sweep_cmd(
                 failed += 1;
                 eprint!("point {}={v:e} failed: {e}", sw.name);
                 let mut row = vec![*v];
-                row.extend(std::iter::repeat_n(f64::NAN, 4 * ro.spikes.len()));
+                row.extend(std::iter::repeat_n(
+                    f64::NAN,
+                    measures.len() + 4 * ro.spikes.len(),
+                ));
                 rows.push(row);
             }
         }
     }
     if let Some(p) = &a.meas_csv {
         let mut names = vec![sw.name.clone()];
+        names.extend(measures.iter().map(|m| m.name.clone()));
         names.extend(spike_columns(&ro.spikes));
         output::write_csv(p, &analysis::Table { names, rows })?;
     }
@@ -171,9 +196,18 @@ fn run_sweep_cmd(
 }
 
 fn run_cmd(a: &RunArgs) -> Result<()> {
+    let raw_out = a
+        .output
+        .as_ref()
+        .is_some_and(|o| o.extension().is_some_and(|e| e.eq_ignore_ascii_case("raw")));
+    if a.ascii && !raw_out {
+        return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
+    }
     let lexed = netlist::lexer::lex_file(&a.netlist)?;
     let nl = netlist::Netlist::parse(&lexed)?;
+    let measures = meas::parse_measures(&nl)?;
     let c = netlist::elaborate(&nl, Default::default())?;
+    meas::check_signals(&measures, &c)?;
     if !a.quiet {
         for w in c.warnings.iter() {
             eprintln!("warning: {w}");
@@ -188,14 +222,18 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
         .iter()
         .map(|s| spike_spec(s))
         .collect::<Result<Vec<_>>>()?;
-    let ro = analysis::RunOptions { save, spikes };
+    let ro = analysis::RunOptions {
+        save: meas::save_for(&save, &measures),
+        spikes,
+    };
     if let Some(spec) = &a.sweep {
-        return run_sweep_cmd(a, &nl, &ro, spec);
+        return run_sweep_cmd(a, &nl, &ro, &measures, spec);
     }
     if a.meas_csv.is_some() {
         return Err(Error::usage("--meas-csv needs --sweep"));
     }
     let res = analysis::run_with(&c, &ro, Some(&nl), &mut analysis::PartCache::default())?;
+    let meas_failed = report_measures(a, &nl, &measures, &res)?;
     print_spike_stats("", &res);
     if let Some(p) = &a.spikes_out {
         output::write_atomic(p, |w| {
@@ -227,8 +265,19 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
         ));
     }
     if let Some(o) = &a.output {
+        let project = |t: &Option<analysis::Table>| {
+            t.as_ref()
+                .map(|t| meas::user_columns(t, &c, &save, &measures))
+                .transpose()
+        };
+        let res = analysis::RunResult {
+            tran: project(&res.tran)?,
+            dc: project(&res.dc)?,
+            ..Default::default()
+        };
         let table = res.tran.as_ref().or(res.dc.as_ref());
         match table {
+            Some(_) if raw_out => raw::write_run(o, &c, &res, a.ascii)?,
             Some(t) => output::write_csv(o, t)?,
             None => {
                 return Err(Error::usage(
@@ -248,7 +297,36 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
             res.stats.events
         );
     }
+    if a.strict && meas_failed > 0 {
+        return Err(Error::numeric(format!(
+            "{meas_failed} measure(s) could not be taken (--strict)"
+        )));
+    }
     Ok(())
+}
+
+/// Prints `name = value` per measure (ngspice style) and writes `--meas-json`; returns how
+/// many failed.
+fn report_measures(
+    a: &RunArgs,
+    nl: &netlist::Netlist,
+    ms: &[meas::Measure],
+    res: &analysis::RunResult,
+) -> Result<usize> {
+    if ms.is_empty() {
+        if a.meas_json.is_some() {
+            return Err(Error::usage("--meas-json: the netlist has no .meas cards"));
+        }
+        return Ok(0);
+    }
+    let results = meas::evaluate(ms, res, &meas::global_params(nl, &[])?);
+    for (name, r) in &results {
+        println!("{}", meas::result_line(name, r));
+    }
+    if let Some(p) = &a.meas_json {
+        meas::write_json(p, &results)?;
+    }
+    Ok(results.iter().filter(|(_, r)| r.is_err()).count())
 }
 
 fn main() -> ExitCode {

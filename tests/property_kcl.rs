@@ -1,4 +1,5 @@
 //! Property tests: random resistor and current-source networks satisfy KCL to 1e-9 at every
+#![allow(clippy::type_complexity, clippy::needless_range_loop)]
 //! node and agree with an independent dense solve of the nodal equations.
 
 use neurospice::analysis::{self, Save};

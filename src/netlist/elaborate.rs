@@ -550,7 +550,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
                     i += 6;
                 }
             }
-            ".meas" | ".measure" | ".func" => {
+            ".func" => {
                 warnings.push(format!(
                     "{}:{}: {} is not supported yet and was skipped",
                     card.loc.file,

@@ -147,13 +147,20 @@ struct P<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// Nesting depth of parentheses, calls and unary operators: bounded so a hostile input
+    /// cannot overflow the stack of this recursive-descent parser.
+    depth: usize,
 }
+
+/// Deepest nesting an expression may have.
+const MAX_DEPTH: usize = 200;
 
 pub fn parse(src: &str) -> Result<Expr, ExprError> {
     let mut p = P {
         s: src.as_bytes(),
         src,
         i: 0,
+        depth: 0,
     };
     let e = p.ternary()?;
     p.ws();
@@ -273,6 +280,18 @@ impl P<'_> {
         }
     }
     fn unary(&mut self) -> Result<Expr, ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(
+                format!("expression nested deeper than {MAX_DEPTH} levels"),
+                1,
+            ));
+        }
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+    fn unary_inner(&mut self) -> Result<Expr, ExprError> {
         if self.eat("-") {
             let e = self.unary()?;
             return Ok(match e {
@@ -950,5 +969,22 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+    /// Regression (found by fuzzing): thousands of nested parentheses or unary minus signs
+    /// overflowed the stack; they are now a parse error.
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse(&deep).unwrap_err().msg.contains("nested deeper"));
+        let minus = format!("{}1", "-".repeat(5000));
+        assert!(parse(&minus).is_err());
+        let calls = format!("{}1{}", "sin(".repeat(3000), ")".repeat(3000));
+        assert!(parse(&calls).is_err());
+        assert!(parse(&format!("{}1{}", "(".repeat(50), ")".repeat(50))).is_ok());
     }
 }

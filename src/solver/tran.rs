@@ -125,6 +125,9 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut h_prev = h;
     let mut x_new = vec![0.0; n + 1];
     let mut cross_next = false;
+    // whether the integration restarted at a device event (not a source breakpoint): then the
+    // first steps after it measure the new dynamics and may grow quickly
+    let mut after_event = false;
     let gear = o.method == Method::Gear;
     while t < tstop - t_tol {
         while bi < bps.len() && bps[bi] <= t + t_tol {
@@ -290,14 +293,16 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         h_prev = h;
         nh = (nh + 1).min(4);
         let mut h_next = h_lte.min(2.0 * h).min(tmax);
-        if !h_lte.is_finite() {
-            // no truncation-error estimate yet (just after a restart): grow as fast as the
-            // solution allows, up to 100x, keeping node changes per step near 10 mV
+        if !h_lte.is_finite() && after_event {
+            // no truncation-error estimate yet (just after an event): grow as fast as the
+            // solution allows, up to 100x, keeping node changes per step near 10 V * reltol
+            // (10 mV at the default reltol)
             let dv = (1..=sys.n_nodes)
                 .map(|i| (x[i] - x_new[i]).abs())
                 .fold(0.0, f64::max);
+            let budget = 10.0 * o.reltol;
             let grow = if dv > 0.0 {
-                (0.01 / dv).clamp(2.0, 100.0)
+                (budget / dv).clamp(2.0, 100.0)
             } else {
                 100.0
             };
@@ -315,12 +320,16 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             }
             order = 1;
             nh = 1;
+            after_event = event;
             qdot.iter_mut().for_each(|v| *v = 0.0);
-            h_next = h_next.min(if event {
-                ev_tol
-            } else {
-                0.1 * h.max(tmax * 1e-3)
-            });
+            // ngspice's rule after a breakpoint: a tenth of the smaller of the last step and
+            // the gap to the next breakpoint
+            let gap = bps[bi..]
+                .iter()
+                .find(|&&b| b > t + t_tol)
+                .map(|b| b - t)
+                .unwrap_or(tstop - t);
+            h_next = h_next.min(if event { ev_tol } else { 0.1 * h.min(gap) });
             h_next = h_next.max(hmin * 10.0);
         } else {
             order = 2;
