@@ -27,6 +27,7 @@ pub mod analysis;
 pub mod circuit;
 pub mod devices;
 pub mod error;
+pub mod mc;
 pub mod netlist;
 pub mod output;
 pub mod plot;

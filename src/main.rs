@@ -6,6 +6,7 @@ use neurospice::{netlist, output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_mc;
 mod cli_plot;
 
 #[derive(Parser)]
@@ -27,6 +28,10 @@ enum Cmd {
     Run(RunArgs),
     /// Draw a figure (SVG or PNG) from result files.
     Plot(cli_plot::PlotArgs),
+    /// Monte Carlo variation study: N runs, measures, statistics, yields.
+    Mc(cli_mc::McArgs),
+    /// Merge the runs.csv files of a sharded Monte Carlo study.
+    McMerge(cli_mc::MergeArgs),
 }
 
 #[derive(clap::Args)]
@@ -112,6 +117,8 @@ fn main() -> ExitCode {
     let r = match &cli.cmd {
         Cmd::Run(a) => run_cmd(a),
         Cmd::Plot(a) => cli_plot::run(a).map_err(|e| Error::data(e.to_string())),
+        Cmd::Mc(a) => cli_mc::run_mc(a),
+        Cmd::McMerge(a) => cli_mc::run_merge(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
