@@ -104,7 +104,11 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> (f64, f64) {
     }
     let ne = (na * nb) as f64 / (na + nb) as f64;
     let lambda = (ne.sqrt() + 0.12 + 0.11 / ne.sqrt()) * d;
-    // Q_KS(lambda) = 2 sum (-1)^(k-1) exp(-2 k^2 lambda^2)
+    // Q_KS(lambda) = 2 sum (-1)^(k-1) exp(-2 k^2 lambda^2); the series does not converge
+    // for small lambda, where Q = 1 to 1e-10 anyway
+    if lambda < 0.2 {
+        return (d, 1.0);
+    }
     let mut p = 0.0;
     for k in 1..=100 {
         let t = 2.0 * (-1f64).powi(k - 1) * (-2.0 * (k * k) as f64 * lambda * lambda).exp();
