@@ -213,11 +213,18 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
         all.sort_by_key(|r| r.run);
         all
     };
+    // rewriting and syncing the file after every chunk would cost more than the runs of a
+    // small cell; once a second bounds what Ctrl-C or a crash can lose
+    let last_write = Mutex::new(std::time::Instant::now());
     let checkpoint = |new: &[Record]| {
         bar.set_position(new.len() as u64);
         let failed = new.iter().filter(|r| !r.ok).count();
         if failed > 0 {
             bar.set_message(format!("{failed} failed"));
+        }
+        match last_write.lock() {
+            Ok(mut t) if t.elapsed() >= Duration::from_secs(1) => *t = std::time::Instant::now(),
+            _ => return,
         }
         let recs = merge(new);
         if let Err(e) = io::write_runs(&a.output, &study.measure_names, &study.param_names, &recs)
