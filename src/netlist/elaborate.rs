@@ -33,6 +33,8 @@ pub struct Scope {
     pub models: Vec<Card>,
     pub subckts: Vec<Scope>,
     pub loc: Option<Loc>,
+    /// Parameters declared with `.param_run` / `.param_inst` (Monte Carlo draw policy).
+    pub param_modes: HashMap<String, ParamMode>,
 }
 
 /// A parsed netlist: the scope tree and the control cards, ready to be elaborated (possibly
@@ -132,9 +134,20 @@ impl Netlist {
                             top.subckts.push(sc);
                         }
                     }
-                    "param" => {
+                    "param" | "param_run" | "param_inst" => {
                         let defs = split_param_defs(&card.toks[1..], card)?;
                         if let Some(s) = stack.last_mut() {
+                            let mode = match dot {
+                                "param_run" => Some(ParamMode::PerRun),
+                                "param_inst" => Some(ParamMode::PerInstance),
+                                _ => None,
+                            };
+                            for (n, _, _) in &defs {
+                                match mode {
+                                    Some(m) => s.param_modes.insert(n.clone(), m),
+                                    None => s.param_modes.remove(n),
+                                };
+                            }
                             s.params.extend(defs);
                         }
                     }
@@ -260,14 +273,24 @@ struct Frame {
     parent: Option<usize>,
     defs: HashMap<String, Def>,
     cache: HashMap<String, f64>,
+    /// Parameters not evaluated once per frame (random ones); absent = once per frame.
+    modes: HashMap<String, ParamMode>,
+    /// Instance path of the subcircuit this frame belongs to (`x1.`; empty at top level).
+    prefix: String,
 }
 
 /// Parameter frames with lazy, cycle-checked evaluation.
 struct Params<'r> {
     frames: Vec<Frame>,
     evaluating: Vec<(usize, String)>,
-    random: Option<&'r mut dyn FnMut(Func, &[f64]) -> std::result::Result<f64, String>>,
+    random: Option<&'r mut dyn Sampler>,
     temp: f64,
+    /// The element (instance path) whose line is being evaluated; empty outside elements.
+    element: String,
+    /// Values of `.param_inst` parameters for the current element.
+    inst_cache: HashMap<(usize, String), f64>,
+    /// Random draws made so far (to tell which parameters depend on them).
+    draws: u64,
 }
 
 struct FrameEnv<'a, 'r> {
@@ -292,8 +315,18 @@ impl Env for FrameEnv<'_, '_> {
         }
     }
     fn random(&mut self, f: Func, args: &[f64]) -> std::result::Result<f64, String> {
+        if self.p.random.is_none() {
+            return Ok(args[0]);
+        }
+        let site = self.p.site();
+        self.p.draws += 1;
         match self.p.random.as_mut() {
-            Some(r) => r(f, args),
+            Some(r) => r.draw(&Draw {
+                func: f,
+                args,
+                site: &site,
+                local: false,
+            }),
             None => Ok(args[0]),
         }
     }
@@ -314,7 +347,14 @@ impl<'r> Params<'r> {
             if let Some(v) = self.frames[fi].cache.get(name) {
                 return Ok(Some(*v));
             }
+            let mode = self.frames[fi].modes.get(name).copied();
+            if mode == Some(ParamMode::PerInstance)
+                && let Some(v) = self.inst_cache.get(&(fi, name.to_string()))
+            {
+                return Ok(Some(*v));
+            }
             if let Some(def) = self.frames[fi].defs.get(name).cloned() {
+                let draws_before = self.draws;
                 let v = match def {
                     Def::Value(v) => v,
                     Def::Expr(e, loc, eval_frame) => {
@@ -339,12 +379,83 @@ impl<'r> Params<'r> {
                         r?
                     }
                 };
-                self.frames[fi].cache.insert(name.to_string(), v);
+                match mode {
+                    Some(ParamMode::PerUse) => {}
+                    Some(ParamMode::PerInstance) => {
+                        self.inst_cache.insert((fi, name.to_string()), v);
+                    }
+                    Some(ParamMode::PerRun) | None => {
+                        self.frames[fi].cache.insert(name.to_string(), v);
+                    }
+                }
+                if fi == 0 && self.draws != draws_before {
+                    let label = match mode {
+                        Some(ParamMode::PerUse | ParamMode::PerInstance) => {
+                            format!("{name}@{}", self.site_base())
+                        }
+                        _ => name.to_string(),
+                    };
+                    if let Some(r) = self.random.as_mut() {
+                        r.param_value(&label, v);
+                    }
+                }
                 return Ok(Some(v));
             }
             f = self.frames[fi].parent;
         }
         Ok(None)
+    }
+
+    /// Where a random draw is made, stable across runs: the innermost parameter evaluated
+    /// once per frame (qualified by its instance path), else the current element, followed by
+    /// the re-drawn parameters in between (`r1/x`: parameter x drawn anew for element r1).
+    fn site(&self) -> String {
+        let mut s = self.site_base();
+        let start = self.frozen_depth().map(|k| k + 1).unwrap_or(0);
+        for (_, n) in &self.evaluating[start..] {
+            s.push('/');
+            s.push_str(n);
+        }
+        s
+    }
+
+    fn frozen_depth(&self) -> Option<usize> {
+        self.evaluating.iter().rposition(|(fi, n)| {
+            matches!(
+                self.frames[*fi].modes.get(n),
+                None | Some(ParamMode::PerRun)
+            )
+        })
+    }
+
+    fn site_base(&self) -> String {
+        match self.frozen_depth() {
+            Some(k) => {
+                let (fi, n) = &self.evaluating[k];
+                format!("{}{n}", self.frames[*fi].prefix)
+            }
+            None => self.element.clone(),
+        }
+    }
+
+    /// A local (mismatch) draw for the current element: the sampler's value, or `nominal`
+    /// without a sampler.
+    fn local_draw(
+        &mut self,
+        func: Func,
+        args: &[f64],
+        what: &str,
+    ) -> std::result::Result<f64, String> {
+        let site = format!("{}#{what}", self.element);
+        match self.random.as_mut() {
+            Some(r) => r.draw(&Draw {
+                func,
+                args,
+                site: &site,
+                local: true,
+            }),
+            None => Ok(args[0]),
+        }
     }
 
     fn eval(&mut self, e: &Expr, frame: usize, loc: &Loc) -> Result<f64> {
@@ -371,7 +482,74 @@ enum MosModel {
 #[derive(Default)]
 pub struct ElabOptions<'r> {
     pub overrides: Vec<(String, f64)>,
-    pub random: Option<&'r mut dyn FnMut(Func, &[f64]) -> std::result::Result<f64, String>>,
+    /// Draws the random functions and mismatch; `None` = nominal values.
+    pub random: Option<&'r mut dyn Sampler>,
+}
+
+/// When a random parameter is drawn (see docs/mc.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamMode {
+    /// `.param x = agauss(...)`: ngspice draws anew at every use of `x`.
+    PerUse,
+    /// `.param_run x = ...`: one draw per run (per subcircuit instance inside a `.subckt`),
+    /// shared by every use.
+    PerRun,
+    /// `.param_inst x = ...`: one draw per element (instance line) that uses `x`.
+    PerInstance,
+}
+
+/// One random value requested during elaboration.
+pub struct Draw<'a> {
+    /// `Gauss`, `Agauss`, `Unif`, `Aunif` or two-argument `Limit`.
+    pub func: Func,
+    /// The function's arguments (nominal first).
+    pub args: &'a [f64],
+    /// Where the draw is made, the same in every run: an instance path (`x1.r1`), a frozen
+    /// parameter (`y`, `x1.w`), followed by re-drawn parameters (`r1/x`); local mismatch
+    /// draws end in `#what` (`m1#dvt0`). A site may draw several times per run, in a fixed
+    /// order.
+    pub site: &'a str,
+    /// A local mismatch draw from a model card (Pelgrom MOSFET, capacitor `ac`) rather than a
+    /// random function written in the netlist.
+    pub local: bool,
+}
+
+/// Draws random values for a Monte Carlo run (`crate::mc` implements it).
+pub trait Sampler {
+    /// The value of one random function call or mismatch draw.
+    fn draw(&mut self, d: &Draw) -> std::result::Result<f64, String>;
+    /// A top-level parameter whose value involved random draws: `name` when it holds one value
+    /// per run, `name@site` for a per-use or per-instance draw.
+    fn param_value(&mut self, label: &str, value: f64) {
+        let _ = (label, value);
+    }
+}
+
+impl<F: FnMut(&Draw) -> std::result::Result<f64, String>> Sampler for F {
+    fn draw(&mut self, d: &Draw) -> std::result::Result<f64, String> {
+        self(d)
+    }
+}
+
+/// `.param` expressions that call a random function are drawn anew at every use (ngspice).
+fn has_random(e: &Expr) -> bool {
+    match e {
+        Expr::Call(f, a) => f.is_random(a.len()) || a.iter().any(has_random),
+        Expr::Un(_, a) => has_random(a),
+        Expr::Bin(_, a, b) => has_random(a) || has_random(b),
+        Expr::Tern(c, a, b) => has_random(c) || has_random(a) || has_random(b),
+        _ => false,
+    }
+}
+
+/// The draw policy of a `.param` definition in `scope`.
+fn param_mode(scope: &Scope, name: &str, e: &Expr) -> Option<ParamMode> {
+    match scope.param_modes.get(name) {
+        Some(ParamMode::PerRun) => None,
+        Some(m) => Some(*m),
+        None if has_random(e) => Some(ParamMode::PerUse),
+        None => None,
+    }
 }
 
 struct Elab<'n, 'r> {
@@ -398,6 +576,9 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             evaluating: vec![],
             random: opts.random,
             temp: 27.0,
+            element: String::new(),
+            inst_cache: HashMap::new(),
+            draws: 0,
         },
         names: vec!["0".into()],
         node_ix: HashMap::new(),
@@ -411,6 +592,10 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     let global = e.p.new_frame(None);
     for (name, toks, loc) in &nl.top.params {
         let ex = parse_expr_toks(toks)?;
+        match param_mode(&nl.top, name, &ex) {
+            Some(m) => e.p.frames[global].modes.insert(name.clone(), m),
+            None => e.p.frames[global].modes.remove(name),
+        };
         e.p.frames[global]
             .defs
             .insert(name.clone(), Def::Expr(ex, loc.clone(), global));
@@ -422,6 +607,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             )));
         }
         e.p.frames[global].defs.insert(name.clone(), Def::Value(*v));
+        e.p.frames[global].modes.remove(name);
     }
     for card in &nl.controls {
         match card.name() {
@@ -443,6 +629,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     let top = &nl.top;
     let mut stack = Vec::new();
     e.instantiate(top, &[], global, "", &HashMap::new(), &mut stack)?;
+    e.p.element.clear();
     // number branch currents after the nodes
     let n_nodes = e.names.len() - 1;
     for d in e.devices.iter_mut() {
@@ -761,6 +948,10 @@ impl Elab<'_, '_> {
                 continue; // globals were registered up front
             }
             let ex = parse_expr_toks(toks)?;
+            match param_mode(scope, name, &ex) {
+                Some(m) => self.p.frames[frame].modes.insert(name.clone(), m),
+                None => self.p.frames[frame].modes.remove(name),
+            };
             self.p.frames[frame]
                 .defs
                 .insert(name.clone(), Def::Expr(ex, loc.clone(), frame));
@@ -779,6 +970,8 @@ impl Elab<'_, '_> {
             }
             seen.insert(t0.text.clone(), t0.loc.clone());
             let full = format!("{prefix}{}", t0.text);
+            self.p.element.clone_from(&full);
+            self.p.inst_cache.clear();
             let map_node = |me: &mut Self, t: &Tok| -> usize {
                 let n = &t.text;
                 if n == "0" || n == "gnd" {
@@ -845,6 +1038,7 @@ impl Elab<'_, '_> {
                     }
                 }
                 let child = self.p.new_frame(Some(frame));
+                self.p.frames[child].prefix = format!("{full}.");
                 for (k, v) in &def.defaults {
                     let ex = parse_expr_tok(v)?;
                     self.p.frames[child]
@@ -947,7 +1141,13 @@ impl Elab<'_, '_> {
                     Some(t) => Some(self.value(t, frame)?),
                     None => None,
                 };
-                if pos.len() > 3 {
+                let cap_model = match (kind, pos.get(3)) {
+                    ('c', Some(t)) if pos.len() == 4 && parse_number(&t.text).is_none() => {
+                        Some(self.model_card(chain, t, &["c"])?)
+                    }
+                    _ => None,
+                };
+                if pos.len() > 3 && cap_model.is_none() {
                     return Err(Error::syntax(
                         format!(
                             "unexpected '{}' after the value of {what} '{}'",
@@ -993,7 +1193,13 @@ impl Elab<'_, '_> {
                         }
                         Device::R(Resistor::new(a, b, v / m))
                     }
-                    'c' => Device::C(Capacitor::new(a, b, v * m, ic)),
+                    'c' => {
+                        let v = match cap_model {
+                            Some(mc) => self.cap_mismatch(mc, frame, v, m, t0)?,
+                            None => v,
+                        };
+                        Device::C(Capacitor::new(a, b, v * m, ic))
+                    }
                     _ => {
                         if v == 0.0 {
                             return Err(Error::netlist(
@@ -1208,6 +1414,15 @@ impl Elab<'_, '_> {
                         g.as_ = geo[1].unwrap_or(g.as_);
                         g.pd = geo[2].unwrap_or(g.pd);
                         g.ps = geo[3].unwrap_or(g.ps);
+                        if self.p.random.is_some() {
+                            let (s_vt, s_beta) = model.pelgrom_sigmas(g.w, g.l, g.m);
+                            let mis = |e: &mut Self, what: &str, sd: f64| {
+                                e.p.local_draw(Func::Agauss, &[0.0, sd, 1.0], what)
+                                    .map_err(|m| Error::netlist(m, Some(&t0.loc)))
+                            };
+                            g.dvt0 = mis(self, "dvt0", s_vt)?;
+                            g.dbeta_rel = mis(self, "dbeta", s_beta)?;
+                        }
                         let dev = Mos28::new(term, *model, g).map_err(|e| {
                             Error::netlist(format!("MOSFET '{}': {e}", t0.raw), Some(&t0.loc))
                         })?;
@@ -1337,6 +1552,68 @@ impl Elab<'_, '_> {
             out.push((k.text.clone(), self.value(v, frame)?, k.loc.clone()));
         }
         Ok(out)
+    }
+
+    /// A capacitor's value with its local mismatch drawn: `.model NAME c (ac=.. cunit=..)` gives
+    /// sigma(dC/C) = ac / sqrt(C / cunit) (ac = relative sigma of one unit capacitor), and
+    /// `.model NAME c (ac=.. cdens=..)` gives sigma(dC/C) = ac / sqrt(C / cdens) (ac [m], cdens
+    /// [F/m^2], C / cdens = area). C is the total capacitance (value times m).
+    fn cap_mismatch(&mut self, mc: &Card, frame: usize, c: f64, m: f64, t0: &Tok) -> Result<f64> {
+        let (mut ac, mut unit, mut dens) = (None, None, None);
+        for (k, v, loc) in self.model_params(mc, frame)? {
+            let slot = match k.as_str() {
+                "ac" => &mut ac,
+                "cunit" => &mut unit,
+                "cdens" => &mut dens,
+                _ => {
+                    return Err(Error::netlist(
+                        format!(
+                            "unknown model parameter '{k}' for capacitor model '{}' (expected ac, cunit or cdens)",
+                            mc.toks[1].raw
+                        ),
+                        Some(&loc),
+                    ));
+                }
+            };
+            if !(v > 0.0 || (k == "ac" && v == 0.0)) {
+                return Err(Error::netlist(
+                    format!("capacitor model parameter '{k}' must be positive, got {v}"),
+                    Some(&loc),
+                ));
+            }
+            *slot = Some(v);
+        }
+        let per = match (unit, dens) {
+            (Some(u), None) => u,
+            (None, Some(d)) => d,
+            _ => {
+                return Err(Error::netlist(
+                    format!(
+                        "capacitor model '{}' needs exactly one of cunit (unit capacitance [F]) or cdens (capacitance per area [F/m^2])",
+                        mc.toks[1].raw
+                    ),
+                    Some(&mc.loc),
+                ));
+            }
+        };
+        let total = c * m;
+        let ac = ac.unwrap_or(0.0);
+        if ac == 0.0 || self.p.random.is_none() {
+            return Ok(c);
+        }
+        if total <= 0.0 {
+            return Err(Error::netlist(
+                format!(
+                    "capacitor '{}' with a mismatch model needs a positive value",
+                    t0.raw
+                ),
+                Some(&t0.loc),
+            ));
+        }
+        let sigma = ac / (total / per).sqrt();
+        self.p
+            .local_draw(Func::Gauss, &[c, sigma, 1.0], "dc")
+            .map_err(|m| Error::netlist(m, Some(&t0.loc)))
     }
 
     fn diode_model(&mut self, mc: &Card, frame: usize) -> Result<DiodeModel> {

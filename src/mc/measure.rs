@@ -1,0 +1,232 @@
+//! What a study measures in each run. [`Measures`] is the seam: the built-in
+//! [`SimpleMeasures`] (`--measure NAME=KIND(SIGNAL[,VALUE])`) until `.meas` lands, and any
+//! closure-like implementation in tests.
+use crate::analysis::{RunResult, Table};
+use crate::circuit::Circuit;
+
+/// Measurements of one run. Implementations must be deterministic.
+pub trait Measures: Sync + Send {
+    /// Measure names (the runs.csv columns, in order).
+    fn names(&self) -> Vec<String>;
+    /// One value per name, or why it could not be measured (the run is then `failed`).
+    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Result<f64, String>>;
+}
+
+/// What a simple measure computes from the transient table (or the DC sweep table).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// Time of the first rising crossing of the value (linear interpolation).
+    Rise(f64),
+    /// Time of the first falling crossing of the value.
+    Fall(f64),
+    /// Last value.
+    Final,
+    Max,
+    Min,
+    /// Operating-point value (`.op`, or the initial point of `.tran`).
+    Op,
+    /// Value at a time (or sweep value), by linear interpolation.
+    At(f64),
+}
+
+/// One `NAME=KIND(SIGNAL[,VALUE])` measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simple {
+    pub name: String,
+    pub signal: String,
+    pub kind: Kind,
+}
+
+impl Simple {
+    /// Parses `tspike=rise(v(mem),0.5)`, `iout=op(i(vout))`, `vmax=max(v(out))`,
+    /// `v1u=at(v(out),1u)`; kinds: rise, fall, final, max, min, op, at.
+    pub fn parse(text: &str) -> Result<Simple, String> {
+        let t = text.trim().to_ascii_lowercase();
+        let bad = || {
+            format!(
+                "measure '{text}': expected NAME=KIND(SIGNAL[,VALUE]) with KIND one of rise, fall, final, max, min, op, at"
+            )
+        };
+        let (name, rest) = t.split_once('=').ok_or_else(bad)?;
+        let (kind, args) = rest.split_once('(').ok_or_else(bad)?;
+        let args = args.strip_suffix(')').ok_or_else(bad)?;
+        // the signal itself has parentheses: split at the last comma outside them
+        let mut depth = 0i32;
+        let mut split = None;
+        for (i, c) in args.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => split = Some(i),
+                _ => {}
+            }
+        }
+        let (signal, value) = match split {
+            Some(i) => (&args[..i], Some(&args[i + 1..])),
+            None => (args, None),
+        };
+        let val = || -> Result<f64, String> {
+            let v = value.ok_or_else(|| format!("measure '{text}': {kind}() needs a value"))?;
+            crate::netlist::number::parse_number(v.trim())
+                .ok_or_else(|| format!("measure '{text}': '{}' is not a number", v.trim()))
+        };
+        let kind = match kind.trim() {
+            "rise" | "cross" => Kind::Rise(val()?),
+            "fall" => Kind::Fall(val()?),
+            "at" => Kind::At(val()?),
+            k @ ("final" | "max" | "min" | "op") => {
+                if value.is_some() {
+                    return Err(format!("measure '{text}': {k}() takes only a signal"));
+                }
+                match k {
+                    "final" => Kind::Final,
+                    "max" => Kind::Max,
+                    "min" => Kind::Min,
+                    _ => Kind::Op,
+                }
+            }
+            _ => return Err(bad()),
+        };
+        let name = name.trim();
+        if name.is_empty() || signal.trim().is_empty() {
+            return Err(bad());
+        }
+        Ok(Simple {
+            name: name.to_string(),
+            signal: signal.trim().replace(' ', ""),
+            kind,
+        })
+    }
+
+    fn eval(&self, res: &RunResult) -> Result<f64, String> {
+        if self.kind == Kind::Op {
+            let op = res
+                .op
+                .as_ref()
+                .ok_or("no operating point (the netlist has no .op or .tran)")?;
+            return op
+                .iter()
+                .find(|(n, _)| *n == self.signal)
+                .map(|(_, v)| *v)
+                .ok_or_else(|| format!("no signal '{}' in the operating point", self.signal));
+        }
+        let table: &Table = res
+            .tran
+            .as_ref()
+            .or(res.dc.as_ref())
+            .ok_or("no .tran or .dc result to measure")?;
+        let y = table
+            .column(&self.signal)
+            .ok_or_else(|| format!("no signal '{}'", self.signal))?;
+        let x: Vec<f64> = table.rows.iter().map(|r| r[0]).collect();
+        let at_end = || y.last().copied().ok_or("empty result".to_string());
+        match self.kind {
+            Kind::Final => at_end(),
+            Kind::Max => Ok(y.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+            Kind::Min => Ok(y.iter().copied().fold(f64::INFINITY, f64::min)),
+            Kind::Rise(v) | Kind::Fall(v) => {
+                let rising = matches!(self.kind, Kind::Rise(_));
+                for k in 1..y.len() {
+                    let (a, b) = (y[k - 1] - v, y[k] - v);
+                    let hit = if rising {
+                        a < 0.0 && b >= 0.0
+                    } else {
+                        a > 0.0 && b <= 0.0
+                    };
+                    if hit {
+                        return Ok(x[k - 1] + (x[k] - x[k - 1]) * a / (a - b));
+                    }
+                }
+                Err(format!(
+                    "{} never {} {v}",
+                    self.signal,
+                    if rising { "rises to" } else { "falls to" }
+                ))
+            }
+            Kind::At(t) => {
+                for k in 1..y.len() {
+                    if (x[k - 1] <= t && t <= x[k]) || (x[k - 1] >= t && t >= x[k]) {
+                        let w = if x[k] == x[k - 1] {
+                            1.0
+                        } else {
+                            (t - x[k - 1]) / (x[k] - x[k - 1])
+                        };
+                        return Ok(y[k - 1] + w * (y[k] - y[k - 1]));
+                    }
+                }
+                Err(format!("{t} is outside the simulated range"))
+            }
+            Kind::Op => Err("op measure on a table".into()),
+        }
+    }
+}
+
+/// Measures given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct SimpleMeasures(pub Vec<Simple>);
+
+impl Measures for SimpleMeasures {
+    fn names(&self) -> Vec<String> {
+        self.0.iter().map(|m| m.name.clone()).collect()
+    }
+    fn measure(&self, _c: &Circuit, res: &RunResult) -> Vec<Result<f64, String>> {
+        self.0.iter().map(|m| m.eval(res)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_measure() {
+        let m = Simple::parse("t1 = rise(v(mem), 0.5)").unwrap();
+        assert_eq!(m.signal, "v(mem)");
+        assert_eq!(m.kind, Kind::Rise(0.5));
+        assert_eq!(Simple::parse("i=op(i(vout))").unwrap().kind, Kind::Op);
+        assert!(Simple::parse("x=rise(v(a))").is_err());
+        assert!(Simple::parse("x=bogus(v(a))").is_err());
+        let res = RunResult {
+            tran: Some(Table {
+                names: vec!["time".into(), "v(mem)".into()],
+                rows: vec![vec![0.0, 0.0], vec![1.0, 1.0], vec![2.0, 0.0]],
+            }),
+            ..Default::default()
+        };
+        assert_eq!(m.eval(&res), Ok(0.5));
+        let f = Simple::parse("t=fall(v(mem),0.25)").unwrap();
+        assert_eq!(f.eval(&res), Ok(1.75));
+        let a = Simple::parse("t=at(v(mem),1.5)").unwrap();
+        assert_eq!(a.eval(&res), Ok(0.5));
+        assert!(
+            Simple::parse("t=rise(v(mem),2)")
+                .unwrap()
+                .eval(&res)
+                .is_err()
+        );
+    }
+}
+
+/// The netlist's own `.meas` cards (evaluated with the nominal `.param` values in `PARAM=`
+/// expressions), followed by any `--measure` options.
+pub struct NetlistMeasures {
+    pub cards: Vec<crate::meas::Measure>,
+    pub params: Vec<(String, f64)>,
+    pub extra: SimpleMeasures,
+}
+
+impl Measures for NetlistMeasures {
+    fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = self.cards.iter().map(|m| m.name.clone()).collect();
+        n.extend(self.extra.names());
+        n
+    }
+    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Result<f64, String>> {
+        let mut v: Vec<Result<f64, String>> = crate::meas::evaluate(&self.cards, res, &self.params)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        v.extend(self.extra.measure(circuit, res));
+        v
+    }
+}
