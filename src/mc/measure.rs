@@ -174,6 +174,30 @@ impl Measures for SimpleMeasures {
     }
 }
 
+/// The netlist's own `.meas` cards (evaluated with the nominal `.param` values in `PARAM=`
+/// expressions), followed by any `--measure` options.
+pub struct NetlistMeasures {
+    pub cards: Vec<crate::meas::Measure>,
+    pub params: Vec<(String, f64)>,
+    pub extra: SimpleMeasures,
+}
+
+impl Measures for NetlistMeasures {
+    fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = self.cards.iter().map(|m| m.name.clone()).collect();
+        n.extend(self.extra.names());
+        n
+    }
+    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Result<f64, String>> {
+        let mut v: Vec<Result<f64, String>> = crate::meas::evaluate(&self.cards, res, &self.params)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        v.extend(self.extra.measure(circuit, res));
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,29 +228,5 @@ mod tests {
                 .eval(&res)
                 .is_err()
         );
-    }
-}
-
-/// The netlist's own `.meas` cards (evaluated with the nominal `.param` values in `PARAM=`
-/// expressions), followed by any `--measure` options.
-pub struct NetlistMeasures {
-    pub cards: Vec<crate::meas::Measure>,
-    pub params: Vec<(String, f64)>,
-    pub extra: SimpleMeasures,
-}
-
-impl Measures for NetlistMeasures {
-    fn names(&self) -> Vec<String> {
-        let mut n: Vec<String> = self.cards.iter().map(|m| m.name.clone()).collect();
-        n.extend(self.extra.names());
-        n
-    }
-    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Result<f64, String>> {
-        let mut v: Vec<Result<f64, String>> = crate::meas::evaluate(&self.cards, res, &self.params)
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect();
-        v.extend(self.extra.measure(circuit, res));
-        v
     }
 }
