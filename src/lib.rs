@@ -24,9 +24,11 @@
     clippy::type_complexity
 )]
 pub mod analysis;
+pub mod chara;
 pub mod circuit;
 pub mod devices;
 pub mod error;
+pub mod netgen;
 pub mod netlist;
 pub mod output;
 pub mod plot;

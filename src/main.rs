@@ -6,6 +6,7 @@ use neurospice::{netlist, output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_chara;
 mod cli_plot;
 mod cli_snn;
 
@@ -30,6 +31,10 @@ enum Cmd {
     Plot(cli_plot::PlotArgs),
     /// Binary-weight IF-SNN on MNIST: train, evaluate under neuron models, sweep variation.
     Snn(cli_snn::SnnArgs),
+    /// Characterise a neuron: input level -> spike time and membrane voltage, INL.
+    Chara(cli_chara::CharaArgs),
+    /// Generate netlists (C-2C ladder synapse).
+    Gen(cli_chara::GenArgs),
 }
 
 #[derive(clap::Args)]
@@ -257,6 +262,8 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run_cmd(&a),
         Cmd::Plot(a) => cli_plot::run(&a).map_err(|e| Error::data(e.to_string())),
         Cmd::Snn(a) => cli_snn::run(a).map_err(|e| Error::data(e.to_string())),
+        Cmd::Chara(a) => cli_chara::run_chara(&a),
+        Cmd::Gen(a) => cli_chara::run_gen(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
