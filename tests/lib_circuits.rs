@@ -211,3 +211,40 @@ fn b_source_inside_subckt_reads_the_instance_nodes() {
     let v = op.iter().find(|(k, _)| k == "v(o)").expect("v(o)").1;
     assert!((v - 1.0).abs() < 1e-9, "v(o) = {v}");
 }
+
+/// cmos28 axon-hillock IF neuron: the charge per spike I*t_charge is the same for every input
+/// current (an integrate-and-fire neuron), close to vdd*cfb (charge balance, plus the reset's
+/// overshoot), and the first spike comes when C_total*V_M/I has passed, V_M the switching point
+/// of a 1u/100n inverter (between 0.4 and 0.6 V).
+#[test]
+fn if_cmos_charge_per_spike_does_not_depend_on_the_input() {
+    let nl = parse("netlists/if_cmos.cir");
+    let ro = RunOptions {
+        save: Save::List(vec![]),
+        spikes: vec![("spk".into(), 0.5), ("x1.n1".into(), 0.5)],
+    };
+    let mut charges = Vec::new();
+    for (iin, r) in sweep(&nl, "iin", vec![10e-9, 20e-9, 40e-9], &ro) {
+        let (rise, fall) = (&r.spikes[0].times, &r.spikes[1].times);
+        assert!(
+            rise.len() >= 2 && fall.len() >= 2,
+            "iin={iin}: {rise:?} {fall:?}"
+        );
+        let vm = rise[0] * iin / 120e-15;
+        assert!((0.4..0.6).contains(&vm), "iin={iin}: switching point {vm}");
+        for k in 0..rise.len() - 1 {
+            // the spike falls (n1 rises) before the next spike rises
+            assert!(fall[k] < rise[k + 1]);
+            charges.push((rise[k + 1] - fall[k]) * iin);
+        }
+    }
+    let q0 = 1.0 * 20e-15;
+    let (lo, hi) = charges
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &q| (a.min(q), b.max(q)));
+    assert!(
+        lo > q0 && hi < 1.3 * q0,
+        "charge per spike {lo:e}..{hi:e} C"
+    );
+    assert!(hi / lo < 1.03, "charge per spike varies {lo:e}..{hi:e} C");
+}
