@@ -173,8 +173,11 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
     let mut membrane_v = Vec::new();
     let mut t_end = f64::INFINITY;
     for (v, r) in run_sweep(nl, &sweep, &ro) {
-        let res =
-            r.map_err(|e| Error::numeric(format!("{netlist_name}: {}={v}: {e}", sweep.name)))?;
+        // keep the run's own error (its location and notes), saying which level failed
+        let res = r.map_err(|mut e| {
+            e.msg = format!("{netlist_name}: {}={v}: {}", sweep.name, e.msg);
+            e
+        })?;
         let tran = res
             .tran
             .as_ref()

@@ -97,3 +97,59 @@ fn chara_json_is_what_snn_reads() {
     assert_eq!(back.levels, td.levels);
     assert!((back.inl_membrane_pct - td.inl_membrane_pct).abs() < 1e-12);
 }
+
+/// The documented command writes JSON and CSV; a failing run writes neither.
+#[test]
+fn chara_cli_writes_both_files_or_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("cm.json");
+    let bin = env!("CARGO_BIN_EXE_neurospice");
+    let out = std::process::Command::new(bin)
+        .args([
+            "chara",
+            "netlists/neuron_cm.cir",
+            "--levels",
+            "0:32",
+            "--vth",
+            "0.4",
+        ])
+        .args(["--t-membrane", "156.25n", "-o"])
+        .arg(&json)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("cm.csv")).expect("csv beside the json");
+    let rows: Vec<&str> = csv.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows[0], "level,membrane_v,spike_rate_hz,spike_time_s");
+    assert_eq!(rows.len(), 34);
+    assert!(
+        rows[1].ends_with(",,"),
+        "level 0 does not fire: {}",
+        rows[1]
+    );
+    let t: Transfer =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("chara JSON");
+    assert_eq!(t.levels.len(), 33);
+
+    let bad = dir.path().join("bad.json");
+    let out = std::process::Command::new(bin)
+        .args([
+            "chara",
+            "netlists/neuron_cm.cir",
+            "--param",
+            "nosuch",
+            "--t-membrane",
+            "1n",
+        ])
+        .arg("-o")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch"));
+    assert!(!bad.exists() && !dir.path().join("bad.csv").exists());
+}
