@@ -37,6 +37,12 @@ pub struct CharaOptions {
     pub t_membrane: f64,
     /// End of the spike read-out window, s; `None` = the end of the transient.
     pub t_window: Option<f64>,
+    /// Relative sigma of the charging current from device mismatch, if estimated (e.g. from
+    /// the Pelgrom coefficients of the mirror pair): the spike-time sigma is then
+    /// `sigma_rel * t_m` (t = C*V_th/I, so dt/t = -dI/I to first order); `None` writes 0.
+    pub sigma_rel: Option<f64>,
+    /// How `sigma_rel` was obtained, written into the JSON.
+    pub sigma_note: Option<String>,
 }
 
 /// A characterised neuron: the `circuit:FILE` format of `snn eval` (docs/snn.md) plus the
@@ -148,6 +154,13 @@ pub fn parse_levels(s: &str) -> Result<Vec<u32>> {
 
 /// Runs the netlist at every level and measures the transfer curve.
 pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Result<Transfer> {
+    if let Some(r) = o.sigma_rel
+        && !(r >= 0.0 && r.is_finite())
+    {
+        return Err(Error::usage(format!(
+            "--sigma-rel {r}: must be a ratio >= 0"
+        )));
+    }
     if !(o.t_membrane > 0.0 && o.t_membrane.is_finite()) {
         return Err(Error::usage(format!(
             "--t-membrane {}: must be a positive time in s",
@@ -228,7 +241,10 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
         neuron: o.neuron.clone(),
         array_size: o.levels.iter().copied().max().unwrap_or(0) as usize,
         levels: o.levels.clone(),
-        spike_time_sigma_s: vec![0.0; o.levels.len()],
+        spike_time_sigma_s: spike_time_s
+            .iter()
+            .map(|t| t.map_or(0.0, |t| t * o.sigma_rel.unwrap_or(0.0)))
+            .collect(),
         spike_time_s,
         t_window_s: t_window,
         inl_spike_rate_pct: inl_percent(&x, &spike_rate_hz),
@@ -238,8 +254,11 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
         t_membrane_s: o.t_membrane,
         inl_membrane_pct,
         netlist: netlist_name.to_string(),
-        sigma_note: "0: nominal corner only; Monte Carlo of the spike time is not run by chara"
-            .to_string(),
+        sigma_note: match (o.sigma_rel, &o.sigma_note) {
+            (Some(r), Some(n)) => format!("{r} * spike time: {n}"),
+            (Some(r), None) => format!("{r} * spike time (relative current sigma given to chara)"),
+            (None, _) => "0: nominal only; chara runs no Monte Carlo".to_string(),
+        },
     })
 }
 

@@ -31,6 +31,13 @@ pub struct CharaArgs {
     /// End of the spike read-out window, s (default: end of the transient).
     #[arg(long)]
     pub t_window: Option<String>,
+    /// Relative sigma of the charging current (device mismatch estimate): spike-time sigma =
+    /// this * spike time. Default: 0 (no estimate).
+    #[arg(long)]
+    pub sigma_rel: Option<f64>,
+    /// How --sigma-rel was obtained (written into the JSON's sigma_note).
+    #[arg(long)]
+    pub sigma_note: Option<String>,
     /// Neuron name written into the JSON (default: the netlist's file stem).
     #[arg(long)]
     pub name: Option<String>,
@@ -69,6 +76,8 @@ pub fn run_chara(a: &CharaArgs) -> Result<()> {
             .as_deref()
             .map(|s| seconds("--t-window", s))
             .transpose()?,
+        sigma_rel: a.sigma_rel,
+        sigma_note: a.sigma_note.clone(),
     };
     let t = chara::characterise(&nl, &a.netlist.display().to_string(), &o)?;
     let json = serde_json::to_string_pretty(&t)

@@ -24,6 +24,8 @@ fn chara(path: &str) -> Transfer {
         v_th: VTH,
         t_membrane: T_MEM,
         t_window: None,
+        sigma_rel: None,
+        sigma_note: None,
     };
     characterise(&nl, path, &o).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -113,7 +115,7 @@ fn chara_cli_writes_both_files_or_nothing() {
             "--vth",
             "0.4",
         ])
-        .args(["--t-membrane", "156.25n", "-o"])
+        .args(["--t-membrane", "156.25n", "--sigma-rel", "0.1", "-o"])
         .arg(&json)
         .output()
         .expect("run");
@@ -134,6 +136,13 @@ fn chara_cli_writes_both_files_or_nothing() {
     let t: Transfer =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("chara JSON");
     assert_eq!(t.levels.len(), 33);
+    // --sigma-rel 0.1: sigma = 0.1 * spike time, 0 where the neuron does not fire
+    for (ts, sd) in t.spike_time_s.iter().zip(&t.spike_time_sigma_s) {
+        assert!(
+            (sd - ts.map_or(0.0, |x| 0.1 * x)).abs() < 1e-20,
+            "{ts:?} {sd}"
+        );
+    }
 
     let bad = dir.path().join("bad.json");
     let out = std::process::Command::new(bin)
