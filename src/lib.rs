@@ -24,11 +24,13 @@
     clippy::type_complexity
 )]
 pub mod analysis;
+pub mod chara;
 pub mod circuit;
 pub mod devices;
 pub mod error;
 pub mod mc;
 pub mod meas;
+pub mod netgen;
 pub mod netlist;
 pub mod output;
 pub mod plot;

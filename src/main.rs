@@ -6,6 +6,7 @@ use neurospice::{meas, netlist, output, raw};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_chara;
 mod cli_mc;
 mod cli_plot;
 mod cli_snn;
@@ -35,6 +36,10 @@ enum Cmd {
     Mc(cli_mc::McArgs),
     /// Merge the runs.csv files of a sharded Monte Carlo study.
     McMerge(cli_mc::MergeArgs),
+    /// Characterise a neuron: input level -> spike time and membrane voltage, INL.
+    Chara(cli_chara::CharaArgs),
+    /// Generate netlists (C-2C ladder synapse).
+    Gen(cli_chara::GenArgs),
 }
 
 #[derive(clap::Args)]
@@ -342,6 +347,8 @@ fn main() -> ExitCode {
         Cmd::Snn(a) => cli_snn::run(a).map_err(|e| Error::data(e.to_string())),
         Cmd::Mc(a) => cli_mc::run_mc(&a),
         Cmd::McMerge(a) => cli_mc::run_merge(&a),
+        Cmd::Chara(a) => cli_chara::run_chara(&a),
+        Cmd::Gen(a) => cli_chara::run_gen(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -1068,6 +1068,33 @@ impl Elab<'_, '_> {
             }
             let dev = self.element(card, &chain, frame, &full, &map_node)?;
             let di = self.devices.len();
+            if !prefix.is_empty() && matches!(dev, Device::B(_)) {
+                // a B source's v(...) and i(...) name nodes and sources of this scope: map
+                // them as its terminals are (ports to the instance's nodes, locals prefixed)
+                let globals = &self.nl.globals;
+                let scoped = |n: &str| -> String {
+                    if n == "0" || n == "gnd" || globals.iter().any(|g| g == n) {
+                        n.to_string()
+                    } else if let Some(m) = portmap.get(n) {
+                        m.clone()
+                    } else {
+                        format!("{prefix}{n}")
+                    }
+                };
+                if let Some((_, inputs, _)) = self.b_inputs.iter_mut().find(|(d, _, _)| *d == di) {
+                    for inp in inputs.iter_mut() {
+                        match inp {
+                            Input::V(a, b) => {
+                                *a = scoped(a);
+                                if let Some(b) = b {
+                                    *b = scoped(b);
+                                }
+                            }
+                            Input::I(s) => *s = format!("{prefix}{s}"),
+                        }
+                    }
+                }
+            }
             match &dev {
                 Device::F(d) => self.pending_branch_refs.push((
                     di,
