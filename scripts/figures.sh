@@ -1,30 +1,38 @@
 #!/bin/sh
-# Draws every `neurospice plot` kind from the example inputs in tests/data/plot, as SVG and
-# PNG, into OUT (default target/figures). These inputs are test fixtures (the waveforms come
-# from ngspice, the rest are synthetic), so the output is a format check, not a gallery of
-# results: the README gallery in plots/ is to be drawn from netlists/ and models/ once the
-# simulator and analyses produce them.
+# Regenerates every figure in plots/ (the README gallery) from netlists/, models/ and data/,
+# with neurospice only: simulation, characterisation, Monte Carlo, network accuracy, drawing.
+# Usage: scripts/figures.sh   (about a minute in a release build)
 set -eu
 cd "$(dirname "$0")/.."
-OUT=${1:-target/figures}
-D=tests/data/plot
-mkdir -p "$OUT"
 cargo build --quiet --release
 NS=target/release/neurospice
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+mkdir -p plots
 
-for ext in svg png; do
-    $NS plot wave $D/if_neuron.csv --panels "v(mem);i(vs)" --spikes $D/if_neuron_spikes.csv \
-        --title "IF membrane (ngspice)" -o "$OUT/wave.$ext"
-    $NS plot wave $D/if_neuron_bin.raw --signals "v(mem)" --from 1u --to 2.5u -o "$OUT/wave_raw_window.$ext"
-    $NS plot mc-overlay $D/waves/run_*.csv --nominal $D/waves/nominal.csv --signal "v(mem)" \
-        -o "$OUT/mc_overlay.$ext"
-    $NS plot hist $D/runs.csv --column t_spike_s -o "$OUT/hist.$ext"
-    $NS plot scatter $D/runs.csv --x vth_v --y t_spike_s -o "$OUT/scatter.$ext"
-    $NS plot transfer $D/transfer.csv -o "$OUT/transfer.$ext"
-    $NS plot transfer $D/transfer.json -o "$OUT/transfer_json.$ext"
-    $NS plot accuracy $D/accuracy.csv -o "$OUT/accuracy.$ext"
-    $NS plot capmin-hist $D/capmin_hist.csv --layers fc1,fc2,all -o "$OUT/capmin_hist.$ext"
-    $NS plot capmin-sweep $D/capmin_sweep.csv --height 3.2in -o "$OUT/capmin_sweep.$ext"
-    $NS plot capmin-v $D/capmin_v.csv --height 3.2in -o "$OUT/capmin_v.$ext"
-done
-echo "figures in $OUT"
+# 1. An integrate-and-fire neuron: membrane waveform with its located spikes
+$NS run netlists/if_neuron.cir -o "$W/if.csv" --spikes mem:0.45 --spikes-out "$W/if_spikes.csv" -q > /dev/null
+$NS plot wave "$W/if.csv" --signals "v(mem)" --spikes "$W/if_spikes.csv" \
+    --title "IF neuron (netlists/if_neuron.cir)" -o plots/if_neuron.svg
+
+# 2. Monte Carlo of the IF neuron (5 % C, 3 % I): first-crossing histogram and waveform overlay
+$NS mc netlists/mc_if_neuron.cir --runs 1000 --seed 1 --measure "tcross=rise(v(mem),0.45)" \
+    --save-waves 40 -o "$W/runs.csv" --summary "$W/summary.json" -q > /dev/null
+$NS plot hist "$W/runs.csv" --column tcross --title "MC first crossing, 1000 runs" -o plots/mc_hist.svg
+$NS plot mc-overlay "$W"/waves/run_*.csv --nominal "$W/waves/nominal.csv" --signal "v(mem)" \
+    --title "MC membrane, 40 runs" -o plots/mc_overlay.svg
+
+# 3. Neuron transfer curves (cmos28): current-mirror against time-domain
+$NS chara netlists/neuron_cm.cir --levels 0:32 --vth 0.4 --t-membrane 156.25n --name cm28 \
+    -o "$W/cm.json" --csv "$W/cm.csv" > /dev/null
+$NS chara netlists/neuron_td.cir --levels 0:32 --vth 0.4 --t-membrane 156.25n --name td28 \
+    -o "$W/td.json" --csv "$W/td.csv" > /dev/null
+$NS plot transfer "$W/cm.csv" --signals membrane_v --title "Current-mirror neuron" -o plots/transfer_cm.svg
+$NS plot transfer "$W/td.csv" --signals membrane_v --title "Time-domain neuron" -o plots/transfer_td.svg
+
+# 4. Network accuracy against current variation (ideal IF read-out of each chunk level)
+$NS snn sweep --model models/bnn_mnist.json --data data/mnist_4k.csv.gz --neuron-kind current-sigma \
+    --param sigma --values 0,0.01,0.02,0.03,0.05,0.1 --repeats 5 --seed 1 -o "$W/acc.csv" > /dev/null
+$NS plot accuracy "$W/acc.csv" --title "MNIST accuracy vs current sigma" -o plots/accuracy.svg
+
+echo "figures written to plots/"
