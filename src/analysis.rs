@@ -312,6 +312,10 @@ struct PartRec {
 
 impl Recorder for PartRec {
     fn point(&mut self, t: f64, x: &[f64]) {
+        // a part with no saved signal keeps nothing (its time points would only cost memory)
+        if self.cols.is_empty() {
+            return;
+        }
         self.times.push(t);
         self.vals.extend(self.cols.iter().map(|&k| x[k]));
     }
