@@ -167,7 +167,20 @@ impl Study {
             params,
         };
         let res = elab.and_then(|c| {
-            let r = analysis::run(&c, &Save::All, Some(&self.nl))?;
+            // each worker thread keeps the solver structure of its previous run, so runs share
+            // the symbolic factorisation (values change between runs, structure does not)
+            let ro = analysis::RunOptions {
+                save: Save::All,
+                spikes: vec![],
+            };
+            // (rayon may start another run on this thread while one waits inside run_with: that
+            // run then works without the cache rather than borrowing it twice)
+            let r = MC_CACHE.with(|cache| match cache.try_borrow_mut() {
+                Ok(mut pc) => analysis::run_with(&c, &ro, Some(&self.nl), &mut pc),
+                Err(_) => {
+                    analysis::run_with(&c, &ro, Some(&self.nl), &mut analysis::PartCache::default())
+                }
+            })?;
             Ok((c, r))
         });
         let (c, res) = match res {
@@ -290,6 +303,10 @@ impl Study {
     pub fn shared(self) -> Arc<Study> {
         Arc::new(self)
     }
+}
+
+thread_local! {
+    static MC_CACHE: std::cell::RefCell<analysis::PartCache> = std::cell::RefCell::new(analysis::PartCache::default());
 }
 
 /// Writes one waveform table into `dir` (created if needed).

@@ -71,6 +71,12 @@ pub enum NewtonFail {
 
 impl System {
     pub fn new(c: &Circuit) -> Result<System> {
+        Self::build(c, None)
+    }
+
+    /// Builds the system of `c`; when `base` has the same matrix pattern its symbolic
+    /// factorisation is shared instead of recomputed.
+    fn build(c: &Circuit, base: Option<&System>) -> Result<System> {
         let n = c.n();
         let mut devs = c.devices.clone();
         let mut s = Setup { requests: vec![] };
@@ -82,7 +88,12 @@ impl System {
             d.dev.remap(&map);
         }
         let nnz = pat.nnz();
-        let lin = LinearSolver::new(pat.clone()).map_err(Error::numeric)?;
+        let lin = match base {
+            Some(b) if b.pat.col_ptr == pat.col_ptr && b.pat.row_idx == pat.row_idx => {
+                b.lin.fresh_clone()
+            }
+            _ => LinearSolver::new(pat.clone()).map_err(Error::numeric)?,
+        };
         let linear = devs.iter().all(|d| {
             !matches!(
                 d.dev,
@@ -127,10 +138,10 @@ impl System {
     }
 
     /// A copy sharing the symbolic factorisation, with the devices of `c` (same structure).
+    /// A system for `c` that shares this one's symbolic factorisation when the structure is the
+    /// same (sweep points, Monte Carlo runs); otherwise it is analysed afresh.
     pub fn with_devices(&self, c: &Circuit) -> Result<System> {
-        let mut s = System::new(c)?;
-        s.lin = self.lin.fresh_clone();
-        Ok(s)
+        Self::build(c, Some(self))
     }
 
     /// Loads every device at `x` into f, q, jf, jq. Returns whether any device limited.
