@@ -52,6 +52,9 @@ pub struct McArgs {
     /// Which variation to sample: global (random functions), local (mismatch), both, none.
     #[arg(long, default_value = "both")]
     variation: String,
+    /// Also draw a one-shot figure (.svg or .png): the histogram of the first measure.
+    #[arg(long, value_name = "FIG")]
+    plot: Option<PathBuf>,
     /// Do not print the summary table.
     #[arg(short, long)]
     quiet: bool,
@@ -266,6 +269,16 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
             all.len(),
             a.output.display()
         )));
+    }
+    if let Some(fig) = &a.plot {
+        neurospice::plot::render(
+            neurospice::plot::Kind::Hist,
+            std::slice::from_ref(&a.output),
+            &Default::default(),
+            &Default::default(),
+            fig,
+        )
+        .map_err(|e| Error::data(format!("--plot: {e}")))?;
     }
     Ok(())
 }

@@ -87,6 +87,25 @@ struct RunArgs {
     /// With `-o FILE.raw`: ngspice ASCII raw instead of binary.
     #[arg(long)]
     ascii: bool,
+    /// Also draw a one-shot figure (.svg or .png): the waveforms of -o (with the --spikes
+    /// markers), or with --sweep the --meas-csv columns against the swept value.
+    #[arg(long, value_name = "FIG")]
+    plot: Option<PathBuf>,
+}
+
+/// `--plot FIG`: draws `kind` from `input` with the plot command's defaults.
+fn one_shot_plot(
+    kind: neurospice::plot::Kind,
+    input: &std::path::Path,
+    spikes: Option<PathBuf>,
+    fig: &std::path::Path,
+) -> Result<()> {
+    let sel = neurospice::plot::Selection {
+        spikes,
+        ..Default::default()
+    };
+    neurospice::plot::render(kind, &[input.to_path_buf()], &sel, &Default::default(), fig)
+        .map_err(|e| Error::data(format!("--plot: {e}")))
 }
 
 /// Parses `NODE[:THRESHOLD]`.
@@ -196,6 +215,14 @@ fn run_sweep_cmd(
             Ok(())
         })?;
     }
+    if let Some(fig) = &a.plot {
+        let Some(p) = &a.meas_csv else {
+            return Err(Error::usage(
+                "--plot with --sweep draws the --meas-csv rows: give --meas-csv FILE",
+            ));
+        };
+        one_shot_plot(neurospice::plot::Kind::Transfer, p, None, fig)?;
+    }
     if failed > 0 {
         return Err(Error::numeric(format!(
             "{failed} of {} sweep points failed (their rows hold NaN)",
@@ -295,6 +322,14 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
                 ));
             }
         }
+    }
+    if let Some(fig) = &a.plot {
+        let Some(o) = &a.output else {
+            return Err(Error::usage(
+                "--plot draws the waveforms written by -o: give -o FILE.csv (or .raw)",
+            ));
+        };
+        one_shot_plot(neurospice::plot::Kind::Wave, o, a.spikes_out.clone(), fig)?;
     }
     if a.stats {
         eprintln!(
