@@ -231,19 +231,17 @@ pub fn best_within(freq: &[u64], budget: f64, p: Protection) -> Option<Vec<u32>>
     // and b >= 1 (the chain's first non-zero level is where level 0's cost is charged).
     let mut best: Vec<Option<(f64, usize, Option<usize>)>> = vec![None; n];
     for b in 1..n {
-        if !fits(pair_cost(b as f64 / 2.0, b as f64, p)) {
-            continue;
+        if fits(pair_cost(b as f64 / 2.0, b as f64, p)) {
+            // b is the lowest kept non-zero level: either level 0 is kept too (free), or not
+            // and levels 0..b all map up to b. Keeping level 0 never increases the error.
+            let with0 = gap(0, b);
+            let err_no0: f64 = (0..b).map(|m| f(m) * (b - m) as f64).sum();
+            best[b] = Some(if with0 < err_no0 - EPS {
+                (with0, 2, Some(0))
+            } else {
+                (err_no0, 1, None)
+            });
         }
-        // b is the lowest kept non-zero level: either level 0 is kept too (free), or not and
-        // levels 0..b all map up to b. Keeping level 0 never increases the error.
-        let with0 = gap(0, b);
-        let err_no0: f64 = (0..b).map(|m| f(m) * (b - m) as f64).sum();
-        let cand = if with0 < err_no0 - EPS {
-            (with0, 2, Some(0))
-        } else {
-            (err_no0, 1, None)
-        };
-        best[b] = Some(cand);
         for a in 1..b {
             let Some((ea, ka, _)) = best[a] else { continue };
             if !fits(pair_cost(a as f64, b as f64, p)) {
