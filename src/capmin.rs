@@ -18,7 +18,33 @@
 //! (in time) must hold a clock edge, so the cost becomes `a'·b'/(b' - a')` with the shifted
 //! levels, infinite when `a' >= b'` (the pair cannot be protected; one of the two must merge).
 
+use crate::snn::model::LevelHistogram;
 use crate::snn::neuron::Lut;
+
+/// Level counts of every chunked layer summed (one neuron design serves every layer).
+pub fn accumulate(h: &[LevelHistogram], array_size: usize) -> Vec<u64> {
+    let mut all = vec![0u64; array_size + 1];
+    for l in h {
+        for (a, c) in all.iter_mut().zip(&l.counts) {
+            *a += c;
+        }
+    }
+    all
+}
+
+/// CSV `layer,level,count` of the per-layer histograms, then layer `all` (the accumulated one).
+pub fn hist_csv(h: &[LevelHistogram], array_size: usize) -> String {
+    let mut csv = String::from("layer,level,count\n");
+    for l in h {
+        for (m, c) in l.counts.iter().enumerate() {
+            csv.push_str(&format!("{},{m},{c}\n", l.layer));
+        }
+    }
+    for (m, c) in accumulate(h, array_size).iter().enumerate() {
+        csv.push_str(&format!("all,{m},{c}\n"));
+    }
+    csv
+}
 
 /// Circuit constants of the time-domain IF neuron. Defaults: a 28nm current-mirror neuron
 /// (10 nA unit current per active input, 0.5 V threshold, 1 GHz read-out clock, no extra guard).
