@@ -24,6 +24,7 @@
     clippy::type_complexity
 )]
 pub mod analysis;
+pub mod capmin;
 pub mod chara;
 pub mod circuit;
 pub mod devices;

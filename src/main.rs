@@ -6,6 +6,7 @@ use neurospice::{meas, netlist, output, raw};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_capmin;
 mod cli_chara;
 mod cli_mc;
 mod cli_plot;
@@ -32,6 +33,8 @@ enum Cmd {
     Plot(cli_plot::PlotArgs),
     /// Binary-weight IF-SNN on MNIST: train, evaluate under neuron models, sweep variation.
     Snn(cli_snn::SnnArgs),
+    /// CapMin: MAC-level histograms, membrane-capacitor sizing, CapMin-V variation guard.
+    Capmin(cli_capmin::CapminArgs),
     /// Monte Carlo variation study: N runs, measures, statistics, yields.
     Mc(cli_mc::McArgs),
     /// Merge the runs.csv files of a sharded Monte Carlo study.
@@ -380,6 +383,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run_cmd(&a),
         Cmd::Plot(a) => cli_plot::run(&a).map_err(|e| Error::data(e.to_string())),
         Cmd::Snn(a) => cli_snn::run(a).map_err(|e| Error::data(e.to_string())),
+        Cmd::Capmin(a) => cli_capmin::run(a).map_err(|e| Error::data(e.to_string())),
         Cmd::Mc(a) => cli_mc::run_mc(&a),
         Cmd::McMerge(a) => cli_mc::run_merge(&a),
         Cmd::Chara(a) => cli_chara::run_chara(&a),
