@@ -35,4 +35,13 @@ $NS snn sweep --model models/bnn_mnist.json --data data/mnist_4k.csv.gz --neuron
     --param sigma --values 0,0.01,0.02,0.03,0.05,0.1 --repeats 5 --seed 1 -o "$W/acc.csv" > /dev/null
 $NS plot accuracy "$W/acc.csv" --title "MNIST accuracy vs current sigma" -o plots/accuracy.svg
 
+# 5. CapMin: MAC-level histogram, capacitor and accuracy against kept levels, CapMin-V
+M="--model models/bnn_mnist.json --data data/mnist_4k.csv.gz"
+$NS capmin hist $M -o "$W/hist.csv" > /dev/null
+$NS plot capmin-hist "$W/hist.csv" -o plots/capmin_hist.svg
+$NS capmin select $M --sweep-k "$W/sweep.csv" > /dev/null
+$NS plot capmin-sweep "$W/sweep.csv" --height 3.2in -o plots/capmin_sweep.svg
+$NS capmin protect $M --sigma 0.01,0.03,0.05 -o "$W/protect.csv" > /dev/null
+$NS plot capmin-v "$W/protect.csv" --height 3.2in -o plots/capmin_v.svg
+
 echo "figures written to plots/"
