@@ -44,6 +44,10 @@ struct Common {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    /// Also draw a one-shot figure (.svg or .png) of the table this command writes (hist: -o;
+    /// select: --sweep-k; protect: -o).
+    #[arg(long, value_name = "FIG")]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +202,12 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
     if let Some(p) = &a.output {
         write_atomic(p, csv.as_bytes())?;
     }
+    one_shot(
+        &a.common,
+        neurospice::plot::Kind::CapminHist,
+        a.output.as_deref(),
+        "-o",
+    )?;
     if a.common.json {
         let layers: Vec<Value> = h
             .iter()
@@ -340,6 +350,12 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
         }
         write_atomic(p, csv.as_bytes())?;
     }
+    one_shot(
+        &a.common,
+        neurospice::plot::Kind::CapminSweep,
+        a.sweep_k.as_deref(),
+        "--sweep-k",
+    )?;
     let used = Rule::from(a.rule).name();
     let main = chosen.iter().find(|c| c.rule == used).unwrap_or(&chosen[0]);
     if a.common.json {
@@ -470,6 +486,12 @@ fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
     if let Some(p) = &a.output {
         write_atomic(p, csv.as_bytes())?;
     }
+    one_shot(
+        &a.common,
+        neurospice::plot::Kind::CapminV,
+        a.output.as_deref(),
+        "-o",
+    )?;
     if a.common.json {
         let v = if out.len() == 1 {
             out.swap_remove(0)
@@ -479,4 +501,27 @@ fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
         println!("{v}");
     }
     Ok(())
+}
+
+/// `--plot FIG`: draws `kind` from the table the command wrote (given by `flag`).
+fn one_shot(
+    c: &Common,
+    kind: neurospice::plot::Kind,
+    table: Option<&std::path::Path>,
+    flag: &str,
+) -> Result<(), SnnError> {
+    let Some(fig) = &c.plot else { return Ok(()) };
+    let Some(t) = table else {
+        return Err(SnnError::Invalid(format!(
+            "--plot draws the table written by {flag}: give {flag} FILE"
+        )));
+    };
+    neurospice::plot::render(
+        kind,
+        &[t.to_path_buf()],
+        &Default::default(),
+        &Default::default(),
+        fig,
+    )
+    .map_err(|e| SnnError::Invalid(format!("--plot: {e}")))
 }

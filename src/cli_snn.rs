@@ -149,6 +149,9 @@ struct SweepArgs {
     /// Output CSV.
     #[arg(short = 'o', long)]
     output: PathBuf,
+    /// Also draw a one-shot figure (.svg or .png): accuracy against the parameter.
+    #[arg(long, value_name = "FIG")]
+    plot: Option<PathBuf>,
 }
 
 /// Runs `neurospice snn ...`.
@@ -377,5 +380,21 @@ fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
             r.repeats
         ));
     }
-    write_atomic(&a.output, csv.as_bytes())
+    write_atomic(&a.output, csv.as_bytes())?;
+    if let Some(fig) = &a.plot {
+        crate_plot(&a.output, fig)?;
+    }
+    Ok(())
+}
+
+/// `--plot FIG` of `snn sweep`: the accuracy figure of the table just written.
+fn crate_plot(table: &std::path::Path, fig: &std::path::Path) -> Result<(), SnnError> {
+    neurospice::plot::render(
+        neurospice::plot::Kind::Accuracy,
+        &[table.to_path_buf()],
+        &Default::default(),
+        &Default::default(),
+        fig,
+    )
+    .map_err(|e| SnnError::Invalid(format!("--plot: {e}")))
 }

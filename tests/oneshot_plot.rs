@@ -1,5 +1,5 @@
-//! `--plot FIG` on `run` (waveforms, sweep rows) and `mc` (histogram): the figure is written
-//! and carries the expected labels.
+//! `--plot FIG` on `run` (waveforms, sweep rows), `mc` (histogram), `snn sweep` (accuracy) and
+//! `capmin` (its table): the figure is written and carries the expected labels.
 use std::process::Command;
 
 fn ns(args: &[&str]) {
@@ -72,4 +72,33 @@ fn run_and_mc_draw_one_shot_figures() {
         "-q",
     ]);
     assert!(svg_text(&d.path().join("h.svg")).contains("tcross"));
+    let m = [
+        "--model",
+        "models/bnn_mnist.json",
+        "--data",
+        "data/mnist_4k.csv.gz",
+    ];
+    let (acc_csv, acc_svg, hist_csv, hist_svg) =
+        (p("acc.csv"), p("acc.svg"), p("hist.csv"), p("hist.svg"));
+    let mut args = vec!["snn", "sweep"];
+    args.extend(m);
+    args.extend([
+        "--neuron-kind",
+        "current-sigma",
+        "--values",
+        "0,0.05",
+        "--repeats",
+        "1",
+        "-o",
+        &acc_csv,
+        "--plot",
+        &acc_svg,
+    ]);
+    ns(&args);
+    assert!(svg_text(&d.path().join("acc.svg")).contains("current-sigma"));
+    let mut args = vec!["capmin", "hist"];
+    args.extend(m);
+    args.extend(["-o", &hist_csv, "--plot", &hist_svg]);
+    ns(&args);
+    assert!(svg_text(&d.path().join("hist.svg")).contains("level"));
 }
