@@ -17,6 +17,7 @@
 use crate::analysis::{RunOptions, Save};
 use crate::error::{Error, Result};
 use crate::netlist::Netlist;
+use crate::snn::neuron::CircuitCurve;
 use crate::sweep::{SweepSpec, run_sweep};
 use serde::{Deserialize, Serialize};
 
@@ -49,18 +50,10 @@ pub struct CharaOptions {
 /// membrane transfer and the nonlinearity figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transfer {
-    /// Name of the neuron circuit.
-    pub neuron: String,
-    /// Crossbar rows per chunk: the highest level.
-    pub array_size: usize,
-    /// The input levels, 0..=array_size.
-    pub levels: Vec<u32>,
-    /// First rising crossing of `v_th` by the membrane per level, s; `None` if none in the window.
-    pub spike_time_s: Vec<Option<f64>>,
-    /// Device-to-device sigma of the spike time, s. Zero: no Monte Carlo here (see `sigma_note`).
-    pub spike_time_sigma_s: Vec<f64>,
-    /// End of the spike read-out window, s.
-    pub t_window_s: f64,
+    /// What `snn eval --neuron circuit:FILE` reads: name, levels, spike time per level and its
+    /// sigma, read-out window (one definition of the format, shared with `snn`).
+    #[serde(flatten)]
+    pub curve: CircuitCurve,
     /// 1/spike time per level, Hz (proportional to the charging current for an ideal neuron).
     pub spike_rate_hz: Vec<Option<f64>>,
     /// Membrane voltage at `t_membrane_s` per level, V.
@@ -77,6 +70,13 @@ pub struct Transfer {
     pub netlist: String,
     /// How `spike_time_sigma_s` was obtained.
     pub sigma_note: String,
+}
+
+impl std::ops::Deref for Transfer {
+    type Target = CircuitCurve;
+    fn deref(&self) -> &CircuitCurve {
+        &self.curve
+    }
 }
 
 /// First time `v` rises through `th` (from below to at-or-above), interpolated linearly.
@@ -238,15 +238,17 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
         ))
     })?;
     Ok(Transfer {
-        neuron: o.neuron.clone(),
-        array_size: o.levels.iter().copied().max().unwrap_or(0) as usize,
-        levels: o.levels.clone(),
-        spike_time_sigma_s: spike_time_s
-            .iter()
-            .map(|t| t.map_or(0.0, |t| t * o.sigma_rel.unwrap_or(0.0)))
-            .collect(),
-        spike_time_s,
-        t_window_s: t_window,
+        curve: CircuitCurve {
+            neuron: o.neuron.clone(),
+            array_size: o.levels.iter().copied().max().unwrap_or(0) as usize,
+            levels: o.levels.clone(),
+            spike_time_sigma_s: spike_time_s
+                .iter()
+                .map(|t| t.map_or(0.0, |t| t * o.sigma_rel.unwrap_or(0.0)))
+                .collect(),
+            spike_time_s,
+            t_window_s: t_window,
+        },
         inl_spike_rate_pct: inl_percent(&x, &spike_rate_hz),
         spike_rate_hz,
         membrane_v,
