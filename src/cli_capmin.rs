@@ -199,14 +199,11 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
     let h = level_histograms(&s.net, &s.train);
     let all = capmin::accumulate(&h, s.net.array_size);
     let csv = capmin::hist_csv(&h, s.net.array_size);
-    if let Some(p) = &a.output {
-        write_atomic(p, csv.as_bytes())?;
-    }
-    one_shot(
+    write_table(
         &a.common,
-        neurospice::plot::Kind::CapminHist,
         a.output.as_deref(),
-        "-o",
+        &csv,
+        neurospice::plot::Kind::CapminHist,
     )?;
     if a.common.json {
         let layers: Vec<Value> = h
@@ -483,14 +480,11 @@ fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
             "reduction": base_c / c0.capacitance_f,
             "reduction_v": base_c / cv.capacitance_f}));
     }
-    if let Some(p) = &a.output {
-        write_atomic(p, csv.as_bytes())?;
-    }
-    one_shot(
+    write_table(
         &a.common,
-        neurospice::plot::Kind::CapminV,
         a.output.as_deref(),
-        "-o",
+        &csv,
+        neurospice::plot::Kind::CapminV,
     )?;
     if a.common.json {
         let v = if out.len() == 1 {
@@ -501,6 +495,19 @@ fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
         println!("{v}");
     }
     Ok(())
+}
+
+/// Writes the command's `-o` table (if asked) and its `--plot` figure from it.
+fn write_table(
+    c: &Common,
+    out: Option<&std::path::Path>,
+    csv: &str,
+    kind: neurospice::plot::Kind,
+) -> Result<(), SnnError> {
+    if let Some(p) = out {
+        write_atomic(p, csv.as_bytes())?;
+    }
+    one_shot(c, kind, out, "-o")
 }
 
 /// `--plot FIG`: draws `kind` from the table the command wrote (given by `flag`).
