@@ -287,8 +287,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         }
         // a probe crossing needs no restart of the integration, a device event does
         let event = t_event.is_finite() && device_event;
-        if n_ev > 0 {
+        if event {
+            // a device changed state at accept: its event functions now test the other threshold
             eval_events(sys, &x, t, &mut g_prev);
+        } else {
+            // nothing switched, so the values at the accepted point are those just computed
+            std::mem::swap(&mut g_prev, &mut g_new);
         }
         h_prev = h;
         nh = (nh + 1).min(4);
