@@ -163,6 +163,11 @@ fn run_sweep_cmd(
             "with --sweep, use --meas-csv and --spikes-out (one row / spike list per point) instead of -o/--op-json",
         ));
     }
+    // a sweep writes no waveforms: keep only the signals the measures read
+    let ro = &analysis::RunOptions {
+        save: Save::List(meas::signals(measures)),
+        spikes: ro.spikes.clone(),
+    };
     let results = neurospice::sweep::run_sweep(nl, &sw, ro);
     let mut rows = Vec::new();
     let mut spikes_rows = Vec::new();

@@ -94,6 +94,10 @@ pub struct LinearSolver {
     backend: Backend,
     /// Number of numeric factorisations done.
     pub factorizations: usize,
+    /// The values of the factorisation held in `backend` (slot order, index 0 unused), when it
+    /// is valid: a matrix equal to them bit for bit is solved without refactoring (a linear
+    /// circuit stepping with a constant step, a sweep point that repeats a matrix).
+    factored: Option<Vec<f64>>,
 }
 
 impl LinearSolver {
@@ -131,6 +135,7 @@ impl LinearSolver {
             pat,
             backend,
             factorizations: 0,
+            factored: None,
         })
     }
 
@@ -157,12 +162,51 @@ impl LinearSolver {
             pat: self.pat.clone(),
             backend,
             factorizations: 0,
+            factored: None,
         }
     }
 
     /// Factors the matrix whose values are `vals[1..]` (slot order) and solves for `rhs` in
-    /// place (rhs indexed 1..=n; index 0 ignored).
+    /// place (rhs indexed 1..=n; index 0 ignored). When the values equal those of the held
+    /// factorisation exactly, only the triangular solves run.
     pub fn solve(&mut self, vals: &[f64], rhs: &mut [f64]) -> Result<(), Singular> {
+        let n = self.pat.n;
+        let nnz = self.pat.nnz();
+        let same = self
+            .factored
+            .as_ref()
+            .is_some_and(|f| f[1..=nnz] == vals[1..=nnz]);
+        if !same {
+            self.factored = None;
+            self.factor(vals)?;
+            match &mut self.factored {
+                Some(f) => f.copy_from_slice(&vals[..=nnz]),
+                None => self.factored = Some(vals[..=nnz].to_vec()),
+            }
+        }
+        let b = &mut rhs[1..=n];
+        match &mut self.backend {
+            Backend::Dense { a, perm } => dense_lu_solve(a, perm, n, b),
+            Backend::Sparse {
+                symbolic,
+                numeric,
+                scratch,
+                ..
+            } => {
+                let lu = faer::sparse::linalg::lu::LuRef::new_unchecked(symbolic, numeric);
+                let bm = MatMut::from_column_major_slice_mut(b, n, 1);
+                lu.solve_in_place_with_conj(Conj::No, bm, Par::Seq, MemStack::new(scratch));
+            }
+        }
+        if b.iter().any(|v| !v.is_finite()) {
+            self.factored = None;
+            return Err(Singular { unknown: None });
+        }
+        Ok(())
+    }
+
+    /// Numeric factorisation of `vals` into the backend.
+    fn factor(&mut self, vals: &[f64]) -> Result<(), Singular> {
         self.factorizations += 1;
         let n = self.pat.n;
         match &mut self.backend {
@@ -173,7 +217,7 @@ impl LinearSolver {
                         a[self.pat.row_idx[k] * n + c] = vals[k + 1];
                     }
                 }
-                dense_lu_solve(a, perm, n, &mut rhs[1..=n])
+                dense_lu_factor(a, perm, n)
             }
             Backend::Sparse {
                 symbolic,
@@ -182,13 +226,12 @@ impl LinearSolver {
                 scratch,
             } => {
                 let mat = SparseColMatRef::new(sym.as_ref(), &vals[1..]);
-                let stack = MemStack::new(scratch);
-                let lu = symbolic
+                symbolic
                     .factorize_numeric_lu(
                         numeric,
                         mat,
                         Par::Seq,
-                        stack,
+                        MemStack::new(scratch),
                         Spec::<PartialPivLuParams, f64>::default(),
                     )
                     .map_err(|e| match e {
@@ -197,25 +240,15 @@ impl LinearSolver {
                         },
                         _ => Singular { unknown: None },
                     })?;
-                let b = MatMut::from_column_major_slice_mut(&mut rhs[1..=n], n, 1);
-                let stack = MemStack::new(scratch);
-                lu.solve_in_place_with_conj(Conj::No, b, Par::Seq, stack);
-                if rhs[1..=n].iter().any(|v| !v.is_finite()) {
-                    return Err(Singular { unknown: None });
-                }
                 Ok(())
             }
         }
     }
 }
 
-/// In-place dense LU with partial pivoting, then forward/back substitution.
-fn dense_lu_solve(
-    a: &mut [f64],
-    perm: &mut [usize],
-    n: usize,
-    b: &mut [f64],
-) -> Result<(), Singular> {
+/// In-place dense LU with partial pivoting: `a` receives L (unit diagonal, below) and U, `perm`
+/// the row order (row k of the factors is row perm[k] of the matrix).
+fn dense_lu_factor(a: &mut [f64], perm: &mut [usize], n: usize) -> Result<(), Singular> {
     let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let tiny = scale * 1e-300_f64.max(f64::EPSILON * 1e-13);
     for (i, p) in perm.iter_mut().enumerate() {
@@ -240,32 +273,44 @@ fn dense_lu_solve(
             for c in 0..n {
                 a.swap(k * n + c, p * n + c);
             }
-            b.swap(k, p);
             perm.swap(k, p);
         }
         let piv = a[k * n + k];
         for r in k + 1..n {
             let f = a[r * n + k] / piv;
+            a[r * n + k] = f;
             if f != 0.0 {
-                a[r * n + k] = f;
                 for c in k + 1..n {
                     a[r * n + c] -= f * a[k * n + c];
                 }
-                b[r] -= f * b[k];
             }
         }
     }
-    for k in (0..n).rev() {
-        let mut s = b[k];
-        for c in k + 1..n {
-            s -= a[k * n + c] * b[c];
-        }
-        b[k] = s / a[k * n + k];
-    }
-    if b.iter().any(|v| !v.is_finite()) {
-        return Err(Singular { unknown: None });
-    }
     Ok(())
+}
+
+/// Solves with the factors of `dense_lu_factor`, in place.
+fn dense_lu_solve(a: &[f64], perm: &[usize], n: usize, b: &mut [f64]) {
+    if n == 1 {
+        b[0] /= a[0];
+        return;
+    }
+    let mut y = [0.0f64; DENSE_MAX];
+    for k in 0..n {
+        let mut s = b[perm[k]];
+        for c in 0..k {
+            s -= a[k * n + c] * y[c];
+        }
+        y[k] = s;
+    }
+    for k in (0..n).rev() {
+        let mut s = y[k];
+        for c in k + 1..n {
+            s -= a[k * n + c] * y[c];
+        }
+        y[k] = s / a[k * n + k];
+    }
+    b.copy_from_slice(&y[..n]);
 }
 
 #[cfg(test)]

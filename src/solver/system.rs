@@ -44,6 +44,9 @@ pub struct System {
     /// Every device is linear in x (switches are, between accepted points): one Newton step is
     /// the exact solution, so no confirming second iteration is needed.
     linear: bool,
+    /// `q` holds the charges at the point the last successful Newton solve returned (set for
+    /// linear systems, whose charges follow from the update without another device load).
+    pub q_at_solution: bool,
 }
 
 /// One Newton solve's settings.
@@ -129,6 +132,7 @@ impl System {
             stats: Stats::default(),
             pins: vec![],
             linear,
+            q_at_solution: false,
         })
     }
 
@@ -153,6 +157,7 @@ impl System {
         src_fact: f64,
         init_junctions: bool,
     ) -> bool {
+        self.q_at_solution = false;
         self.f.iter_mut().for_each(|v| *v = 0.0);
         self.q.iter_mut().for_each(|v| *v = 0.0);
         self.jf.iter_mut().for_each(|v| *v = 0.0);
@@ -189,6 +194,7 @@ impl System {
         let (reltol, vntol, abstol) = (self.opts.reltol, self.opts.vntol, self.opts.abstol);
         for it in 0..ctx.max_iter.max(1) {
             self.stats.newton_iterations += 1;
+            self.q_at_solution = false;
             x[0] = 0.0;
             let noncon = self.load(
                 x,
@@ -222,8 +228,9 @@ impl System {
                     self.jac[self.diag[i]] += ctx.gshunt;
                 }
             }
-            self.stats.factorizations += 1;
-            if let Err(s) = self.lin.solve(&self.jac, &mut self.rhs) {
+            let solved = self.lin.solve(&self.jac, &mut self.rhs);
+            self.stats.factorizations = self.lin.factorizations;
+            if let Err(s) = solved {
                 return Err(NewtonFail::Singular(s.unknown));
             }
             // a linear system is solved exactly by one Newton step (the Jacobian is exact), so
@@ -245,6 +252,19 @@ impl System {
                 x[i] = xn;
             }
             if conv {
+                if exact {
+                    // Q is linear in x too: bring the loaded charges to the solution
+                    // (q += dQ/dx dx), so the caller need not load the devices again
+                    for c in 0..n {
+                        let dx = self.rhs[c + 1];
+                        if dx != 0.0 {
+                            for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
+                                self.q[self.pat.row_idx[k] + 1] += self.jq[k + 1] * dx;
+                            }
+                        }
+                    }
+                    self.q_at_solution = true;
+                }
                 return Ok(it + 1);
             }
             if it + 1 == ctx.max_iter.max(1) {

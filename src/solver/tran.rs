@@ -125,6 +125,13 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut h_prev = h;
     let mut x_new = vec![0.0; n + 1];
     let mut cross_next = false;
+    // the present attempt is the short step across a crossing landed just before: it is
+    // accepted wherever in it the crossing lies (its length is the event tolerance)
+    let mut crossing_step = false;
+    let mut crossing_tries = 0;
+    // event-function values of the rejected attempts from the present t: (step, value) for the
+    // earliest crossing event, so a repeated landing can interpolate through three points
+    let mut tries: Vec<(usize, f64, f64)> = Vec::new();
     // whether the integration restarted at a device event (not a source breakpoint): then the
     // first steps after it measure the new dynamics and may grow quickly
     let mut after_event = false;
@@ -192,7 +199,9 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             }
             continue;
         }
-        sys.load(&x_new, t + h, false, 1.0, false);
+        if !sys.q_at_solution {
+            sys.load(&x_new, t + h, false, 1.0, false);
+        }
         let q_new = &sys.q;
         // local truncation error from divided differences of the charge history
         let mut h_lte = f64::INFINITY;
@@ -236,6 +245,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         let mut device_event = false;
         if n_ev > 0 {
             eval_events(sys, &x_new, t + h, &mut g_new);
+            let mut k_event = usize::MAX;
             for k in 0..n_ev {
                 let (a, b) = (g_prev[k], g_new[k]);
                 let rising = a < 0.0 && b >= 0.0;
@@ -244,31 +254,54 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                     let tc = t + h * a / (a - b);
                     if tc < t_event {
                         t_event = tc;
-                        // the crossing is located to a tolerance on the event function (volts
-                        // for a switch: the state after the event depends on how far past the
-                        // threshold it fires), turned into time through the local slope
-                        let slope = ((b - a) / h).abs();
-                        let tol_g = 0.1 * (o.reltol * (b - a).abs() + o.vntol);
-                        ev_tol = (tol_g / slope).clamp(10.0 * hmin, ev_tol_max);
+                        k_event = k;
+                        if !crossing_step {
+                            // the crossing is located to a tolerance on the event function
+                            // (volts for a switch: the state after the event depends on how
+                            // far past the threshold it fires), turned into time through the
+                            // local slope
+                            let slope = ((b - a) / h).abs();
+                            let tol_g = 0.1 * (o.reltol * (b - a).abs() + o.vntol);
+                            ev_tol = (tol_g / slope).clamp(10.0 * hmin, ev_tol_max);
+                        }
                     }
                 }
             }
-            if t_event < t + h - ev_tol {
+            if t_event < t + h - ev_tol && !crossing_step {
                 // land just before the crossing, then step across it with a tiny step, so the
                 // jump is bracketed by two points ev_tol apart
                 sys.stats.rejected_steps += 1;
-                h = (t_event - t - 0.5 * ev_tol).max(hmin);
+                let a = g_prev[k_event];
+                let b = g_new[k_event];
+                let mut s_c = t_event - t;
+                // a landing that crossed again (the chord of a curved event function keeps
+                // aiming past the root): inverse quadratic interpolation through the start
+                // and the last two attempts
+                if let Some(&(k1, h1, b1)) = tries.last()
+                    && k1 == k_event
+                    && b1 != b
+                    && a != b
+                    && a != b1
+                {
+                    let s = h1 * a * b / ((b1 - a) * (b1 - b)) + h * a * b1 / ((b - a) * (b - b1));
+                    if s.is_finite() && s > 0.0 && s < h.min(h1) {
+                        s_c = s;
+                    }
+                }
+                tries.push((k_event, h, b));
+                h = (s_c - 0.5 * ev_tol).max(hmin);
                 cross_next = true;
                 continue;
             }
         }
         // accept
-        let qn = std::mem::take(&mut qh[3]);
-        qh.rotate_right(1);
-        qh[0] = qn;
+        tries.clear();
+        // shift the history (swapping the vectors, not their contents)
+        qh.swap(2, 3);
+        qh.swap(1, 2);
+        qh.swap(0, 1);
         qh[0].copy_from_slice(&sys.q);
-        th.rotate_right(1);
-        th[0] = t + h;
+        th = [t + h, th[0], th[1], th[2]];
         for i in 1..=n {
             qdot[i] = a0 * qh[0][i] + hist[i];
         }
@@ -297,25 +330,42 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         h_prev = h;
         nh = (nh + 1).min(4);
         let mut h_next = h_lte.min(2.0 * h).min(tmax);
-        if !h_lte.is_finite() && after_event {
-            // no truncation-error estimate yet (just after an event): grow as fast as the
-            // solution allows, up to 100x, keeping node changes per step near 10 V * reltol
-            // (10 mV at the default reltol)
+        if after_event {
+            // recovering from a device event, whose crossing was taken with a tiny step: grow
+            // as fast as the solution allows, up to 100x per step, keeping node changes per
+            // step near 10 V * reltol (10 mV at the default reltol) and within the truncation
+            // error bound once it has the history for one. Plain 2x growth resumes as soon as
+            // the error bound, TMAX or the change budget holds the step to 2x or less.
             let dv = (1..=sys.n_nodes)
                 .map(|i| (x[i] - x_new[i]).abs())
                 .fold(0.0, f64::max);
             let budget = 10.0 * o.reltol;
             let grow = if dv > 0.0 {
-                (budget / dv).clamp(2.0, 100.0)
+                (budget / dv).clamp(1.0, 100.0)
             } else {
                 100.0
             };
-            h_next = (h * grow).min(tmax);
+            let h_fast = (h * grow).min(h_lte).min(tmax);
+            if h_fast > 2.0 * h {
+                h_next = h_fast;
+            } else {
+                after_event = false;
+            }
+        }
+        if crossing_step && !t_event.is_finite() && crossing_tries < 4 {
+            // the step across fell short of the crossing (the landing aimed a little early):
+            // keep stepping by the event tolerance rather than overshooting it again
+            h_next = ev_tol;
+            crossing_tries += 1;
+        } else {
+            crossing_step = false;
+            crossing_tries = 0;
         }
         if cross_next && !event {
             // the next step crosses the event; restart the history so it uses backward Euler
             h_next = ev_tol;
             nh = 1;
+            crossing_step = true;
         }
         cross_next = false;
         if hit_bp || event {
