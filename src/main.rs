@@ -125,9 +125,18 @@ fn spike_spec(s: &str) -> Result<(String, f64)> {
 }
 
 fn print_spike_stats(prefix: &str, res: &analysis::RunResult) {
+    let mut out = String::new();
+    spike_stats(&mut out, prefix, res);
+    print!("{out}");
+}
+
+/// The spike statistics lines of a run (count, first spike, mean and sd of the ISI per node).
+fn spike_stats(out: &mut String, prefix: &str, res: &analysis::RunResult) {
+    use std::fmt::Write as _;
     for sp in &res.spikes {
         let (n, first, isi, sd) = sp.stats();
-        println!(
+        let _ = writeln!(
+            out,
             "{prefix}{}: spikes = {n}, first = {first:.6e} s, mean ISI = {isi:.6e} s, ISI std = {sd:.6e} s",
             sp.node
         );
@@ -172,12 +181,18 @@ fn run_sweep_cmd(
     let mut rows = Vec::new();
     let mut spikes_rows = Vec::new();
     let mut failed = 0;
+    // stdout is line-buffered: gather the per-point lines and write them at once
+    let mut stats = String::new();
     for (v, r) in &results {
         match r {
             Ok(res) => {
-                print_spike_stats(&format!("{}={v:e} ", sw.name), res);
+                spike_stats(&mut stats, &format!("{}={v:e} ", sw.name), res);
                 let mut row = vec![*v];
-                let params = meas::global_params(nl, &[(sw.name.clone(), *v)])?;
+                let params = if measures.is_empty() {
+                    vec![]
+                } else {
+                    meas::global_params(nl, &[(sw.name.clone(), *v)])?
+                };
                 for (name, m) in meas::evaluate(measures, res, &params) {
                     match m {
                         Ok(x) => row.push(x),
@@ -190,8 +205,10 @@ fn run_sweep_cmd(
                 for sp in &res.spikes {
                     let (n, first, isi, sd) = sp.stats();
                     row.extend([n as f64, first, isi, sd]);
-                    for (k, t) in sp.times.iter().enumerate() {
-                        spikes_rows.push(format!("{v:e},{},{k},{t:e}", sp.node));
+                    if a.spikes_out.is_some() {
+                        for (k, t) in sp.times.iter().enumerate() {
+                            spikes_rows.push(format!("{v:e},{},{k},{t:e}", sp.node));
+                        }
                     }
                 }
                 rows.push(row);
@@ -208,6 +225,7 @@ fn run_sweep_cmd(
             }
         }
     }
+    print!("{stats}");
     if let Some(p) = &a.meas_csv {
         let mut names = vec![sw.name.clone()];
         names.extend(measures.iter().map(|m| m.name.clone()));
