@@ -538,11 +538,8 @@ fn run_tran(
         cache.systems = (0..parts.len()).map(|_| None).collect();
     }
     let cached: Vec<Option<System>> = std::mem::take(&mut cache.systems);
-    let results: Vec<Result<(PartRec, Stats, System)>> = parts
-        .par_iter()
-        .zip(cached.into_par_iter())
-        .enumerate()
-        .map(|(pi, (p, base))| {
+    let one_part =
+        |(pi, (p, base)): (usize, (&Part, Option<System>))| -> Result<(PartRec, Stats, System)> {
             let cols: Vec<usize> = saved
                 .iter()
                 .filter(|&&g| owner[g].0 == pi)
@@ -572,8 +569,19 @@ fn run_tran(
             transient(&mut sys, &spec, &mut rec)?;
             let st = sys.stats.clone();
             Ok((rec, st, base.unwrap_or(sys)))
-        })
-        .collect();
+        };
+    // one part runs on the calling thread (a sweep point or Monte Carlo run is already one task
+    // of a parallel loop, and a lone circuit gains nothing from the pool)
+    let results: Vec<Result<(PartRec, Stats, System)>> = if parts.len() == 1 {
+        parts.iter().zip(cached).enumerate().map(one_part).collect()
+    } else {
+        parts
+            .par_iter()
+            .zip(cached.into_par_iter())
+            .enumerate()
+            .map(one_part)
+            .collect()
+    };
     let mut recs = Vec::new();
     let mut xg = vec![0.0; c.n() + 1];
     let mut bases = Vec::with_capacity(parts.len());

@@ -78,7 +78,14 @@ pub trait DeviceOps {
     /// Loads F, Q and their Jacobians at `l.x`.
     fn load(&mut self, l: &mut Load);
     /// Called once a time point is accepted, with its solution; state-holding devices update.
-    fn accept(&mut self, _x: &[f64], _time: f64) {}
+    /// Returns whether the device's loads may have changed (a switch that flipped).
+    fn accept(&mut self, _x: &[f64], _time: f64) -> bool {
+        false
+    }
+    /// Whether `accept` does anything (the solver calls it only on such devices).
+    fn stateful(&self) -> bool {
+        false
+    }
     /// Times in (t0, t1] where the device's inputs have corners (breakpoints).
     fn breakpoints(&self, _t0: f64, _t1: f64, _tstep: f64, _tstop: f64, _out: &mut Vec<f64>) {}
     /// Number of event functions (threshold crossings that change the device's behaviour).
@@ -151,8 +158,11 @@ impl DeviceOps for Device {
     fn load(&mut self, l: &mut Load) {
         dispatch!(self, d => d.load(l))
     }
-    fn accept(&mut self, x: &[f64], t: f64) {
+    fn accept(&mut self, x: &[f64], t: f64) -> bool {
         dispatch!(self, d => d.accept(x, t))
+    }
+    fn stateful(&self) -> bool {
+        dispatch!(self, d => d.stateful())
     }
     fn breakpoints(&self, t0: f64, t1: f64, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
         dispatch!(self, d => d.breakpoints(t0, t1, tstep, tstop, out))

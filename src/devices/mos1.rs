@@ -442,11 +442,15 @@ impl DeviceOps for Mos1 {
             }
         }
     }
-    fn accept(&mut self, _x: &[f64], _t: f64) {
+    fn stateful(&self) -> bool {
+        true
+    }
+    fn accept(&mut self, _x: &[f64], _t: f64) -> bool {
         self.acc_half = self.cur_half;
         self.acc_v = self.cur_v;
         self.acc_q = self.cur_q;
         self.acc_valid = true;
+        true
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.d, self.g, self.s, self.b]);

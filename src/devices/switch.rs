@@ -87,10 +87,15 @@ impl DeviceOps for Switch {
         l.f[self.b] -= i;
         stamp2(l.jf, &self.slots, g);
     }
-    fn accept(&mut self, x: &[f64], _t: f64) {
+    fn stateful(&self) -> bool {
+        true
+    }
+    fn accept(&mut self, x: &[f64], _t: f64) -> bool {
         let vc = x[self.cp] - x[self.cn];
+        let was = self.on;
         self.on = self.decide(vc, if self.started { self.on } else { self.init_on });
         self.started = true;
+        self.on != was
     }
     fn n_events(&self) -> usize {
         1

@@ -177,12 +177,12 @@ impl LinearSolver {
             .as_ref()
             .is_some_and(|f| f[1..=nnz] == vals[1..=nnz]);
         if !same {
-            self.factored = None;
+            // invalid until the factorisation succeeds; the buffer is kept for reuse
+            let mut held = self.factored.take().unwrap_or_default();
             self.factor(vals)?;
-            match &mut self.factored {
-                Some(f) => f.copy_from_slice(&vals[..=nnz]),
-                None => self.factored = Some(vals[..=nnz].to_vec()),
-            }
+            held.clear();
+            held.extend_from_slice(&vals[..=nnz]);
+            self.factored = Some(held);
         }
         let b = &mut rhs[1..=n];
         match &mut self.backend {

@@ -37,6 +37,9 @@ pub struct System {
     rhs: Vec<f64>,
     /// Event function offsets per device.
     pub ev_off: Vec<usize>,
+    /// The devices with event functions, and those whose `accept` holds state.
+    ev_devs: Vec<usize>,
+    stateful: Vec<usize>,
     pub n_ev: usize,
     pub stats: Stats,
     /// Nodes held at a voltage through a conductance: (node, volts, siemens) (`.ic` during the OP).
@@ -47,6 +50,21 @@ pub struct System {
     /// `q` holds the charges at the point the last successful Newton solve returned (set for
     /// linear systems, whose charges follow from the update without another device load).
     pub q_at_solution: bool,
+    /// Linear systems in the transient: the load of every device but the sources, as the
+    /// affine map F = F0 + Jf x, Q = Q0 + Jq x, taken once and reused until a device changes
+    /// state at an accepted point; only the (time-dependent) sources are loaded per call.
+    fixed_load: Option<FixedLoad>,
+    /// The independent sources (loaded every time) and the other devices.
+    sources: Vec<usize>,
+    fixed: Vec<usize>,
+}
+
+/// See `System::fixed_load`.
+struct FixedLoad {
+    f0: Vec<f64>,
+    q0: Vec<f64>,
+    jf: Vec<f64>,
+    jq: Vec<f64>,
 }
 
 /// One Newton solve's settings.
@@ -110,6 +128,14 @@ impl System {
             n_ev += d.dev.n_events();
         }
         ev_off.push(n_ev);
+        let ev_devs = (0..devs.len())
+            .filter(|&i| ev_off[i + 1] > ev_off[i])
+            .collect();
+        let stateful = (0..devs.len())
+            .filter(|&i| devs[i].dev.stateful())
+            .collect();
+        let (sources, fixed): (Vec<usize>, Vec<usize>) =
+            (0..devs.len()).partition(|&i| matches!(devs[i].dev, Device::V(_) | Device::I(_)));
         Ok(System {
             names: c.names.clone(),
             n_nodes: c.n_nodes,
@@ -128,11 +154,16 @@ impl System {
             q: vec![0.0; n + 1],
             rhs: vec![0.0; n + 1],
             ev_off,
+            ev_devs,
+            stateful,
             n_ev,
             stats: Stats::default(),
             pins: vec![],
             linear,
             q_at_solution: false,
+            fixed_load: None,
+            sources,
+            fixed,
         })
     }
 
@@ -158,10 +189,37 @@ impl System {
         init_junctions: bool,
     ) -> bool {
         self.q_at_solution = false;
-        self.f.iter_mut().for_each(|v| *v = 0.0);
-        self.q.iter_mut().for_each(|v| *v = 0.0);
-        self.jf.iter_mut().for_each(|v| *v = 0.0);
-        self.jq.iter_mut().for_each(|v| *v = 0.0);
+        // a switch follows its control in DC, so the affine shortcut is for the transient only
+        let affine = self.linear && !dc && !init_junctions;
+        if affine && self.fixed_load.is_none() {
+            self.fixed_load = Some(self.take_fixed_load(time));
+        }
+        let (devices, full) = match (&self.fixed_load, affine) {
+            (Some(fl), true) => {
+                self.f.copy_from_slice(&fl.f0);
+                self.q.copy_from_slice(&fl.q0);
+                self.jf.copy_from_slice(&fl.jf);
+                self.jq.copy_from_slice(&fl.jq);
+                for c in 0..self.pat.n {
+                    let xc = x[c + 1];
+                    if xc != 0.0 {
+                        for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
+                            let r = self.pat.row_idx[k] + 1;
+                            self.f[r] += fl.jf[k + 1] * xc;
+                            self.q[r] += fl.jq[k + 1] * xc;
+                        }
+                    }
+                }
+                (&self.sources, false)
+            }
+            _ => {
+                self.f.fill(0.0);
+                self.q.fill(0.0);
+                self.jf.fill(0.0);
+                self.jq.fill(0.0);
+                (&self.fixed, true)
+            }
+        };
         let mut l = Load {
             x,
             time,
@@ -178,10 +236,48 @@ impl System {
             jq: &mut self.jq,
             noncon: false,
         };
-        for d in self.devs.iter_mut() {
-            d.dev.load(&mut l);
+        for &i in devices {
+            self.devs[i].dev.load(&mut l);
+        }
+        if full {
+            for &i in &self.sources {
+                self.devs[i].dev.load(&mut l);
+            }
         }
         l.noncon
+    }
+
+    /// The affine load of the non-source devices of a linear system (see `fixed_load`): their
+    /// loads at x = 0 and their (constant) Jacobians.
+    fn take_fixed_load(&mut self, time: f64) -> FixedLoad {
+        let n = self.n();
+        let zero = vec![0.0; n + 1];
+        let mut fl = FixedLoad {
+            f0: vec![0.0; n + 1],
+            q0: vec![0.0; n + 1],
+            jf: vec![0.0; self.nnz + 1],
+            jq: vec![0.0; self.nnz + 1],
+        };
+        let mut l = Load {
+            x: &zero,
+            time,
+            src_fact: 1.0,
+            gmin: self.opts.gmin,
+            dc: false,
+            init_junctions: false,
+            temp: self.opts.temp + T0,
+            tstep: self.tstep,
+            tstop: self.tstop,
+            f: &mut fl.f0,
+            q: &mut fl.q0,
+            jf: &mut fl.jf,
+            jq: &mut fl.jq,
+            noncon: false,
+        };
+        for &i in &self.fixed {
+            self.devs[i].dev.load(&mut l);
+        }
+        fl
     }
 
     /// Newton-Raphson from `x` (updated in place). Ok(iterations) on convergence.
@@ -204,18 +300,35 @@ impl System {
                 ctx.init_junctions && it == 0,
             );
             // residual and Jacobian
-            for k in 1..=self.nnz {
-                self.jac[k] = self.jf[k] + ctx.a0 * self.jq[k];
+            let m = self.nnz + 1;
+            for ((j, &f), &q) in self.jac[1..m]
+                .iter_mut()
+                .zip(&self.jf[1..m])
+                .zip(&self.jq[1..m])
+            {
+                *j = f + ctx.a0 * q;
             }
-            for i in 1..=n {
-                let mut r = self.f[i];
-                if let Some(h) = ctx.hist {
-                    r += ctx.a0 * self.q[i] + h[i];
+            match ctx.hist {
+                Some(h) => {
+                    for (((r, &f), &q), &hi) in self.rhs[1..n + 1]
+                        .iter_mut()
+                        .zip(&self.f[1..n + 1])
+                        .zip(&self.q[1..n + 1])
+                        .zip(&h[1..n + 1])
+                    {
+                        *r = -(f + (ctx.a0 * q + hi));
+                    }
                 }
-                if i <= self.n_nodes && ctx.gshunt > 0.0 {
-                    r += ctx.gshunt * x[i];
+                None => {
+                    for (r, &f) in self.rhs[1..n + 1].iter_mut().zip(&self.f[1..n + 1]) {
+                        *r = -f;
+                    }
                 }
-                self.rhs[i] = -r;
+            }
+            if ctx.gshunt > 0.0 {
+                for i in 1..self.n_nodes + 1 {
+                    self.rhs[i] -= ctx.gshunt * x[i];
+                }
             }
             for &(k, v, g) in &self.pins {
                 if k > 0 && k <= self.n_nodes {
@@ -238,7 +351,7 @@ impl System {
             let exact = self.linear && !noncon;
             let mut conv = exact || (!noncon && it > 0);
             let mut worst: Vec<(usize, f64, f64)> = Vec::new();
-            for i in 1..=n {
+            for i in 1..n + 1 {
                 let dx = self.rhs[i];
                 let xn = x[i] + dx;
                 let tol = reltol * xn.abs().max(x[i].abs())
@@ -361,18 +474,18 @@ impl System {
 
     /// Accepts a solution point: state-holding devices update.
     pub fn accept(&mut self, x: &[f64], time: f64) {
-        for d in self.devs.iter_mut() {
-            d.dev.accept(x, time);
+        for &i in &self.stateful {
+            if self.devs[i].dev.accept(x, time) {
+                self.fixed_load = None;
+            }
         }
     }
 
     /// Event function values at x.
     pub fn events(&mut self, x: &[f64], time: f64, out: &mut [f64]) {
-        for (i, d) in self.devs.iter_mut().enumerate() {
+        for &i in &self.ev_devs {
             let (a, b) = (self.ev_off[i], self.ev_off[i + 1]);
-            if b > a {
-                d.dev.events(x, time, &mut out[a..b]);
-            }
+            self.devs[i].dev.events(x, time, &mut out[a..b]);
         }
     }
 

@@ -152,8 +152,8 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         // integration coefficients: dQ/dt(t+h) = a0 Q(t+h) + hist
         let (a0, use_order) = if order == 1 || nh < 2 {
             let a0 = 1.0 / h;
-            for i in 1..=n {
-                hist[i] = -qh[0][i] * a0;
+            for (hi, &q0) in hist[1..].iter_mut().zip(&qh[0][1..]) {
+                *hi = -q0 * a0;
             }
             (a0, 1)
         } else if gear {
@@ -161,14 +161,14 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             let a0 = (2.0 * h + h1) / (h * (h + h1));
             let a1 = -(h + h1) / (h * h1);
             let a2 = h / (h1 * (h + h1));
-            for i in 1..=n {
-                hist[i] = a1 * qh[0][i] + a2 * qh[1][i];
+            for ((hi, &q0), &q1) in hist[1..].iter_mut().zip(&qh[0][1..]).zip(&qh[1][1..]) {
+                *hi = a1 * q0 + a2 * q1;
             }
             (a0, 2)
         } else {
             let a0 = 2.0 / h;
-            for i in 1..=n {
-                hist[i] = -a0 * qh[0][i] - qdot[i];
+            for ((hi, &q0), &qd) in hist[1..].iter_mut().zip(&qh[0][1..]).zip(&qdot[1..]) {
+                *hi = -a0 * q0 - qd;
             }
             (a0, 2)
         };
@@ -215,25 +215,42 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             } else {
                 (1.0 / 12.0 * 6.0, 2)
             };
-            for i in 1..=n {
+            // reciprocal time differences of the divided-difference table, once per step
+            let mut rdt = [[0.0f64; 4]; 4];
+            for lvl in 1..need {
+                for j in 0..need - lvl {
+                    rdt[lvl][j] = 1.0 / (ts[j] - ts[j + lvl]);
+                }
+            }
+            // the smallest allowed step over the rows: min of del (order 1) or of sqrt(del)
+            // (order 2), so the square root is taken once
+            let mut del_min = f64::INFINITY;
+            let chg_floor = o.reltol * o.chgtol / h;
+            for i in 1..n + 1 {
                 let vals = [q_new[i], qh[0][i], qh[1][i], qh[2][i]];
                 if vals[..need].iter().all(|v| *v == 0.0) {
                     continue;
                 }
-                let dd = divided_difference(&ts[..need], &vals[..need]);
+                let dd = divided_difference(&rdt, need, vals);
                 if dd == 0.0 {
                     continue;
                 }
                 let qd_new = a0 * q_new[i] + hist[i];
-                let _is_node = i <= sys.n_nodes;
                 // ngspice's current tolerance on the row (its charge term, reltol*|q|/h, is left
                 // out: it grows as the current crosses zero and lets oscillators drift)
-                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + o.abstol)
-                    .max(o.reltol * o.chgtol / h);
-                let del = o.trtol * tol / (fac * dd.abs());
-                let hn = if k == 1 { del } else { del.sqrt() };
-                h_lte = h_lte.min(hn);
+                let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + o.abstol).max(chg_floor);
+                del_min = del_min.min(o.trtol * tol / (fac * dd.abs()));
             }
+            // every use of h_lte is capped at 100 h (the fastest growth), so a bound beyond it
+            // is as good as none and skips the square root
+            let cap = 100.0 * h;
+            h_lte = if k == 1 {
+                del_min
+            } else if del_min >= cap * cap {
+                f64::INFINITY
+            } else {
+                del_min.sqrt()
+            };
         }
         if h_lte < 0.9 * h && h > hmin {
             sys.stats.rejected_steps += 1;
@@ -302,8 +319,8 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         qh.swap(0, 1);
         qh[0].copy_from_slice(&sys.q);
         th = [t + h, th[0], th[1], th[2]];
-        for i in 1..=n {
-            qdot[i] = a0 * qh[0][i] + hist[i];
+        for ((qd, &q0), &hi) in qdot[1..].iter_mut().zip(&qh[0][1..]).zip(&hist[1..]) {
+            *qd = a0 * q0 + hi;
         }
         for (k, _) in spec.probes.iter().enumerate() {
             let (a, b) = (g_prev[n_dev_ev + k], g_new[n_dev_ev + k]);
@@ -336,8 +353,11 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             // step near 10 V * reltol (10 mV at the default reltol) and within the truncation
             // error bound once it has the history for one. Plain 2x growth resumes as soon as
             // the error bound, TMAX or the change budget holds the step to 2x or less.
-            let dv = (1..=sys.n_nodes)
-                .map(|i| (x[i] - x_new[i]).abs())
+            let nn = sys.n_nodes + 1;
+            let dv = x[1..nn]
+                .iter()
+                .zip(&x_new[1..nn])
+                .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f64::max);
             let budget = 10.0 * o.reltol;
             let grow = if dv > 0.0 {
@@ -398,14 +418,13 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     Ok(())
 }
 
-/// The (k-1)-th divided difference of (t_i, v_i), i = 0..k.
-fn divided_difference(t: &[f64], v: &[f64]) -> f64 {
-    let k = t.len();
-    let mut d = [0.0f64; 4];
-    d[..k].copy_from_slice(v);
+/// The (k-1)-th divided difference of (t_i, v_i), i = 0..k, with `rdt[lvl][j]` = 1 / (t_j -
+/// t_{j+lvl}).
+fn divided_difference(rdt: &[[f64; 4]; 4], k: usize, v: [f64; 4]) -> f64 {
+    let mut d = v;
     for lvl in 1..k {
         for i in 0..k - lvl {
-            d[i] = (d[i] - d[i + 1]) / (t[i] - t[i + lvl]);
+            d[i] = (d[i] - d[i + 1]) * rdt[lvl][i];
         }
     }
     d[0]
