@@ -53,7 +53,8 @@ pub struct System {
     /// Linear systems in the transient: the load of every device but the sources, as the
     /// affine map F = F0 + Jf x, Q = Q0 + Jq x, taken once and reused until a device changes
     /// state at an accepted point; only the (time-dependent) sources are loaded per call.
-    fixed_load: Option<FixedLoad>,
+    fixed_load: FixedLoad,
+    fixed_valid: bool,
     /// The independent sources (loaded every time) and the other devices.
     sources: Vec<usize>,
     fixed: Vec<usize>,
@@ -61,6 +62,7 @@ pub struct System {
 
 /// See `System::fixed_load`.
 struct FixedLoad {
+    zero: Vec<f64>,
     f0: Vec<f64>,
     q0: Vec<f64>,
     jf: Vec<f64>,
@@ -161,7 +163,14 @@ impl System {
             pins: vec![],
             linear,
             q_at_solution: false,
-            fixed_load: None,
+            fixed_load: FixedLoad {
+                zero: vec![0.0; n + 1],
+                f0: vec![0.0; n + 1],
+                q0: vec![0.0; n + 1],
+                jf: vec![0.0; nnz + 1],
+                jq: vec![0.0; nnz + 1],
+            },
+            fixed_valid: false,
             sources,
             fixed,
         })
@@ -191,34 +200,32 @@ impl System {
         self.q_at_solution = false;
         // a switch follows its control in DC, so the affine shortcut is for the transient only
         let affine = self.linear && !dc && !init_junctions;
-        if affine && self.fixed_load.is_none() {
-            self.fixed_load = Some(self.take_fixed_load(time));
+        if affine && !self.fixed_valid {
+            self.take_fixed_load(time);
         }
-        let (devices, full) = match (&self.fixed_load, affine) {
-            (Some(fl), true) => {
-                self.f.copy_from_slice(&fl.f0);
-                self.q.copy_from_slice(&fl.q0);
-                self.jf.copy_from_slice(&fl.jf);
-                self.jq.copy_from_slice(&fl.jq);
-                for c in 0..self.pat.n {
-                    let xc = x[c + 1];
-                    if xc != 0.0 {
-                        for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
-                            let r = self.pat.row_idx[k] + 1;
-                            self.f[r] += fl.jf[k + 1] * xc;
-                            self.q[r] += fl.jq[k + 1] * xc;
-                        }
+        let (devices, full) = if affine {
+            let fl = &self.fixed_load;
+            self.f.copy_from_slice(&fl.f0);
+            self.q.copy_from_slice(&fl.q0);
+            self.jf.copy_from_slice(&fl.jf);
+            self.jq.copy_from_slice(&fl.jq);
+            for c in 0..self.pat.n {
+                let xc = x[c + 1];
+                if xc != 0.0 {
+                    for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
+                        let r = self.pat.row_idx[k] + 1;
+                        self.f[r] += fl.jf[k + 1] * xc;
+                        self.q[r] += fl.jq[k + 1] * xc;
                     }
                 }
-                (&self.sources, false)
             }
-            _ => {
-                self.f.fill(0.0);
-                self.q.fill(0.0);
-                self.jf.fill(0.0);
-                self.jq.fill(0.0);
-                (&self.fixed, true)
-            }
+            (&self.sources, false)
+        } else {
+            self.f.fill(0.0);
+            self.q.fill(0.0);
+            self.jf.fill(0.0);
+            self.jq.fill(0.0);
+            (&self.fixed, true)
         };
         let mut l = Load {
             x,
@@ -249,17 +256,15 @@ impl System {
 
     /// The affine load of the non-source devices of a linear system (see `fixed_load`): their
     /// loads at x = 0 and their (constant) Jacobians.
-    fn take_fixed_load(&mut self, time: f64) -> FixedLoad {
-        let n = self.n();
-        let zero = vec![0.0; n + 1];
-        let mut fl = FixedLoad {
-            f0: vec![0.0; n + 1],
-            q0: vec![0.0; n + 1],
-            jf: vec![0.0; self.nnz + 1],
-            jq: vec![0.0; self.nnz + 1],
-        };
+    fn take_fixed_load(&mut self, time: f64) {
+        let fl = &mut self.fixed_load;
+        fl.f0.fill(0.0);
+        fl.q0.fill(0.0);
+        fl.jf.fill(0.0);
+        fl.jq.fill(0.0);
+        // the loads at x = 0
         let mut l = Load {
-            x: &zero,
+            x: &fl.zero,
             time,
             src_fact: 1.0,
             gmin: self.opts.gmin,
@@ -277,7 +282,7 @@ impl System {
         for &i in &self.fixed {
             self.devs[i].dev.load(&mut l);
         }
-        fl
+        self.fixed_valid = true;
     }
 
     /// Newton-Raphson from `x` (updated in place). Ok(iterations) on convergence.
@@ -476,7 +481,7 @@ impl System {
     pub fn accept(&mut self, x: &[f64], time: f64) {
         for &i in &self.stateful {
             if self.devs[i].dev.accept(x, time) {
-                self.fixed_load = None;
+                self.fixed_valid = false;
             }
         }
     }
