@@ -545,8 +545,14 @@ fn run_tran(
                 .filter(|&&g| owner[g].0 == pi)
                 .map(|&g| owner[g].1)
                 .collect();
-            let mut sys = match &base {
-                Some(b) => b.with_devices(&p.circuit)?,
+            let mut sys = match base {
+                Some(mut b) => {
+                    if b.reuse_for(&p.circuit) {
+                        b
+                    } else {
+                        b.with_devices(&p.circuit)?
+                    }
+                }
                 None => System::new(&p.circuit)?,
             };
             let mine: Vec<(usize, f64)> = probes
@@ -568,7 +574,7 @@ fn run_tran(
             };
             transient(&mut sys, &spec, &mut rec)?;
             let st = sys.stats.clone();
-            Ok((rec, st, base.unwrap_or(sys)))
+            Ok((rec, st, sys))
         };
     // one part runs on the calling thread (a sweep point or Monte Carlo run is already one task
     // of a parallel loop, and a lone circuit gains nothing from the pool)

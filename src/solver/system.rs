@@ -176,6 +176,51 @@ impl System {
         })
     }
 
+    /// Turns this system into the system of `c` in place when `c` has the same structure
+    /// (devices of the same kinds in the same order, the same matrix pattern): its buffers and
+    /// factorisation workspace are kept, which saves a sweep point or Monte Carlo run the
+    /// set-up. Returns false, leaving `self` unchanged, otherwise.
+    pub fn reuse_for(&mut self, c: &Circuit) -> bool {
+        let n = c.n();
+        if n != self.n() || c.n_nodes != self.n_nodes || c.devices.len() != self.devs.len() {
+            return false;
+        }
+        let same_kinds = c.devices.iter().zip(&self.devs).all(|(a, b)| {
+            std::mem::discriminant(&a.dev) == std::mem::discriminant(&b.dev)
+                && a.dev.n_events() == b.dev.n_events()
+        });
+        if !same_kinds {
+            return false;
+        }
+        let mut devs = c.devices.clone();
+        let mut s = Setup { requests: vec![] };
+        for d in devs.iter_mut() {
+            d.dev.setup(&mut s);
+        }
+        let (pat, map, _) = Pattern::build(n, &s.requests);
+        if pat.col_ptr != self.pat.col_ptr || pat.row_idx != self.pat.row_idx {
+            return false;
+        }
+        for d in devs.iter_mut() {
+            d.dev.remap(&map);
+        }
+        // the device index lists (events, state, sources) depend only on the kinds: still valid
+        self.devs = devs;
+        if self.names != c.names {
+            self.names = c.names.clone();
+        }
+        self.opts = c.options.clone();
+        self.tstep = 0.0;
+        self.tstop = 0.0;
+        self.stats = Stats::default();
+        self.pins.clear();
+        self.q_at_solution = false;
+        self.fixed_valid = false;
+        // the held factorisation is reused only for a bit-identical matrix, so it may stay
+        self.lin.factorizations = 0;
+        true
+    }
+
     /// Number of unknowns.
     pub fn n(&self) -> usize {
         self.names.len() - 1
