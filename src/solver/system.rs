@@ -401,18 +401,25 @@ impl System {
             let exact = self.linear && !noncon;
             let mut conv = exact || (!noncon && it > 0);
             let mut worst: Vec<(usize, f64, f64)> = Vec::new();
-            for i in 1..n + 1 {
-                let dx = self.rhs[i];
-                let xn = x[i] + dx;
-                let tol = reltol * xn.abs().max(x[i].abs())
-                    + if i <= self.n_nodes { vntol } else { abstol };
-                if !dx.is_finite() || (!exact && dx.abs() > tol) {
-                    conv = false;
+            if exact {
+                // (the linear solver has already refused a non-finite update)
+                for (xi, &dx) in x[1..n + 1].iter_mut().zip(&self.rhs[1..n + 1]) {
+                    *xi += dx;
                 }
-                if it + 1 == ctx.max_iter.max(1) {
-                    worst.push((i, dx, self.f[i]));
+            } else {
+                for i in 1..n + 1 {
+                    let dx = self.rhs[i];
+                    let xn = x[i] + dx;
+                    let tol = reltol * xn.abs().max(x[i].abs())
+                        + if i <= self.n_nodes { vntol } else { abstol };
+                    if !dx.is_finite() || dx.abs() > tol {
+                        conv = false;
+                    }
+                    if it + 1 == ctx.max_iter.max(1) {
+                        worst.push((i, dx, self.f[i]));
+                    }
+                    x[i] = xn;
                 }
-                x[i] = xn;
             }
             if conv {
                 if exact {
