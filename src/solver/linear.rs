@@ -192,11 +192,7 @@ impl LinearSolver {
                 numeric,
                 scratch,
                 ..
-            } => {
-                let lu = faer::sparse::linalg::lu::LuRef::new_unchecked(symbolic, numeric);
-                let bm = MatMut::from_column_major_slice_mut(b, n, 1);
-                lu.solve_in_place_with_conj(Conj::No, bm, Par::Seq, MemStack::new(scratch));
-            }
+            } => sparse_solve(symbolic, numeric, scratch, b),
         }
         if b.iter().any(|v| !v.is_finite()) {
             self.factored = None;
@@ -206,6 +202,7 @@ impl LinearSolver {
     }
 
     /// Numeric factorisation of `vals` into the backend.
+    #[inline(never)]
     fn factor(&mut self, vals: &[f64]) -> Result<(), Singular> {
         self.factorizations += 1;
         let n = self.pat.n;
@@ -244,6 +241,21 @@ impl LinearSolver {
             }
         }
     }
+}
+
+/// Triangular solves with a held sparse factorisation (kept out of line: the dense path of
+/// small systems is the hot one).
+#[inline(never)]
+fn sparse_solve(
+    symbolic: &SymbolicLu<usize>,
+    numeric: &NumericLu<usize, f64>,
+    scratch: &mut MemBuffer,
+    b: &mut [f64],
+) {
+    let n = b.len();
+    let lu = faer::sparse::linalg::lu::LuRef::new_unchecked(symbolic, numeric);
+    let bm = MatMut::from_column_major_slice_mut(b, n, 1);
+    lu.solve_in_place_with_conj(Conj::No, bm, Par::Seq, MemStack::new(scratch));
 }
 
 /// In-place dense LU with partial pivoting: `a` receives L (unit diagonal, below) and U, `perm`
