@@ -95,6 +95,11 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let n_dev_ev = sys.n_ev;
     let n_ev = n_dev_ev + spec.probes.len();
     let mut g_prev = vec![0.0; n_ev];
+    // the event values at the accepted point before g_prev's, `h_pp` before it, when both
+    // were taken with the same thresholds (no device event between them)
+    let mut g_pp = vec![0.0; n_ev];
+    let mut h_pp = 0.0;
+    let mut pp_valid = false;
     let mut g_new = vec![0.0; n_ev];
     let eval_events = |sys: &mut System, x: &[f64], t: f64, g: &mut [f64]| {
         sys.events(x, t, &mut g[..n_dev_ev]);
@@ -291,19 +296,21 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 let a = g_prev[k_event];
                 let b = g_new[k_event];
                 let mut s_c = t_event - t;
-                // a landing that crossed again (the chord of a curved event function keeps
-                // aiming past the root): inverse quadratic interpolation through the start
-                // and the last two attempts
-                if let Some(&(k1, h1, b1)) = tries.last()
-                    && k1 == k_event
-                    && b1 != b
-                    && a != b
-                    && a != b1
+                // the chord of a curved event function aims past the root, so the crossing is
+                // estimated by inverse quadratic interpolation through three points: the start,
+                // this attempt, and either the previous attempt from the same start (a landing
+                // that crossed again) or the accepted point before the start
+                let third = match tries.last() {
+                    Some(&(k1, h1, b1)) if k1 == k_event => Some((h1, b1)),
+                    Some(_) => None,
+                    None if pp_valid => Some((-h_pp, g_pp[k_event])),
+                    None => None,
+                };
+                if let Some(s) = third.and_then(|p| inverse_quadratic_root([p, (0.0, a), (h, b)]))
+                    && s > 0.0
+                    && s < h.min(tries.last().map_or(h, |tr| tr.1))
                 {
-                    let s = h1 * a * b / ((b1 - a) * (b1 - b)) + h * a * b1 / ((b - a) * (b - b1));
-                    if s.is_finite() && s > 0.0 && s < h.min(h1) {
-                        s_c = s;
-                    }
+                    s_c = s;
                 }
                 tries.push((k_event, h, b));
                 h = (s_c - 0.5 * ev_tol).max(hmin);
@@ -340,9 +347,13 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         if event {
             // a device changed state at accept: its event functions now test the other threshold
             eval_events(sys, &x, t, &mut g_prev);
+            pp_valid = false;
         } else {
             // nothing switched, so the values at the accepted point are those just computed
+            std::mem::swap(&mut g_pp, &mut g_prev);
             std::mem::swap(&mut g_prev, &mut g_new);
+            h_pp = h;
+            pp_valid = true;
         }
         h_prev = h;
         nh = (nh + 1).min(4);
@@ -416,6 +427,19 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         }
     }
     Ok(())
+}
+
+/// The root (the s where g = 0) of the inverse quadratic through three (s, g) points, if the
+/// g are distinct and the result finite.
+fn inverse_quadratic_root(p: [(f64, f64); 3]) -> Option<f64> {
+    let [(s0, g0), (s1, g1), (s2, g2)] = p;
+    if g0 == g1 || g1 == g2 || g0 == g2 {
+        return None;
+    }
+    let s = s0 * g1 * g2 / ((g0 - g1) * (g0 - g2))
+        + s1 * g0 * g2 / ((g1 - g0) * (g1 - g2))
+        + s2 * g0 * g1 / ((g2 - g0) * (g2 - g1));
+    s.is_finite().then_some(s)
 }
 
 /// The (k-1)-th divided difference of (t_i, v_i), i = 0..k, with `rdt[lvl][j]` = 1 / (t_j -
