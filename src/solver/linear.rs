@@ -76,6 +76,10 @@ pub struct Singular {
 }
 
 enum Backend {
+    /// One unknown (an isolated neuron's membrane): the "factorisation" is the pivot itself.
+    Scalar {
+        pivot: f64,
+    },
     Dense {
         a: Vec<f64>,
         perm: Vec<usize>,
@@ -103,7 +107,9 @@ pub struct LinearSolver {
 impl LinearSolver {
     pub fn new(pat: Pattern) -> Result<Self, String> {
         let n = pat.n;
-        let backend = if n <= DENSE_MAX {
+        let backend = if n == 1 {
+            Backend::Scalar { pivot: f64::NAN }
+        } else if n <= DENSE_MAX {
             Backend::Dense {
                 a: vec![0.0; n * n],
                 perm: vec![0; n],
@@ -142,6 +148,7 @@ impl LinearSolver {
     /// Shares the symbolic analysis with a new numeric state (Monte Carlo runs, sweep points).
     pub fn fresh_clone(&self) -> Self {
         let backend = match &self.backend {
+            Backend::Scalar { .. } => Backend::Scalar { pivot: f64::NAN },
             Backend::Dense { a, perm } => Backend::Dense {
                 a: vec![0.0; a.len()],
                 perm: vec![0; perm.len()],
@@ -170,6 +177,22 @@ impl LinearSolver {
     /// place (rhs indexed 1..=n; index 0 ignored). When the values equal those of the held
     /// factorisation exactly, only the triangular solves run.
     pub fn solve(&mut self, vals: &[f64], rhs: &mut [f64]) -> Result<(), Singular> {
+        if let Backend::Scalar { pivot } = &mut self.backend {
+            let v = vals[1];
+            if v.to_bits() != pivot.to_bits() {
+                self.factorizations += 1;
+                *pivot = f64::NAN;
+                if v == 0.0 {
+                    return Err(Singular { unknown: Some(1) });
+                }
+                *pivot = v;
+            }
+            rhs[1] /= v;
+            if !rhs[1].is_finite() {
+                return Err(Singular { unknown: None });
+            }
+            return Ok(());
+        }
         let n = self.pat.n;
         let nnz = self.pat.nnz();
         let same = self
@@ -186,6 +209,8 @@ impl LinearSolver {
         }
         let b = &mut rhs[1..=n];
         match &mut self.backend {
+            // handled at the top
+            Backend::Scalar { .. } => {}
             Backend::Dense { a, perm } => dense_lu_solve(a, perm, n, b),
             Backend::Sparse {
                 symbolic,
@@ -207,6 +232,13 @@ impl LinearSolver {
         self.factorizations += 1;
         let n = self.pat.n;
         match &mut self.backend {
+            Backend::Scalar { pivot } => {
+                if vals[1] == 0.0 {
+                    return Err(Singular { unknown: Some(1) });
+                }
+                *pivot = vals[1];
+                Ok(())
+            }
             Backend::Dense { a, perm } => {
                 a.iter_mut().for_each(|v| *v = 0.0);
                 for c in 0..n {
@@ -371,6 +403,26 @@ mod tests {
         check(5, 1);
         check(20, 2);
         check(200, 3);
+    }
+    #[test]
+    fn one_unknown_solves_reuses_and_reports_a_zero_pivot() {
+        let (pat, map, _) = Pattern::build(1, &[(1, 1)]);
+        let mut ls = LinearSolver::new(pat).unwrap();
+        let mut vals = vec![0.0; 2];
+        vals[map[0]] = 4.0;
+        let mut rhs = vec![0.0, 2.0];
+        ls.solve(&vals, &mut rhs).unwrap();
+        assert_eq!(rhs[1], 0.5);
+        let mut rhs = vec![0.0, 8.0];
+        ls.solve(&vals, &mut rhs).unwrap();
+        assert_eq!(rhs[1], 2.0);
+        assert_eq!(
+            ls.factorizations, 1,
+            "an unchanged matrix is not refactored"
+        );
+        vals[map[0]] = 0.0;
+        let err = ls.solve(&vals, &mut rhs).unwrap_err();
+        assert_eq!(err.unknown, Some(1));
     }
     #[test]
     fn singular_is_reported() {

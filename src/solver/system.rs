@@ -1,6 +1,7 @@
 //! A circuit (or one decoupled part of it) prepared for solution: pattern, slots, work
 //! vectors, and Newton-Raphson on F(x) + a0 Q(x) + hist = 0.
 
+use super::copy_small;
 use super::linear::{LinearSolver, Pattern};
 use crate::circuit::{Circuit, Options};
 use crate::devices::{Device, DeviceOps, Inst, Load, Setup, T0};
@@ -250,10 +251,10 @@ impl System {
         }
         let (devices, full) = if affine {
             let fl = &self.fixed_load;
-            self.f.copy_from_slice(&fl.f0);
-            self.q.copy_from_slice(&fl.q0);
-            self.jf.copy_from_slice(&fl.jf);
-            self.jq.copy_from_slice(&fl.jq);
+            copy_small(&mut self.f, &fl.f0);
+            copy_small(&mut self.q, &fl.q0);
+            copy_small(&mut self.jf, &fl.jf);
+            copy_small(&mut self.jq, &fl.jq);
             for c in 0..self.pat.n {
                 let xc = x[c + 1];
                 if xc != 0.0 {

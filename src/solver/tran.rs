@@ -2,6 +2,7 @@
 //! truncation error of the charge history, breakpoints at source corners, and events (switch
 //! thresholds, B-source comparisons) located in time.
 
+use super::copy_small;
 use super::op::operating_point;
 use super::system::{NewtonCtx, System};
 use crate::circuit::Method;
@@ -83,7 +84,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         vec![0.0; n + 1],
         vec![0.0; n + 1],
     ];
-    let mut th = [0.0f64; 4];
+    // the accepted step sizes, most recent first (the time differences of the history)
+    let mut hh = [0.0f64; 3];
+    // reciprocal time differences of the divided-difference table for the key (need, h,
+    // hh[0], hh[1]): recomputed only when a step size changes
+    let mut rdt = [[0.0f64; 4]; 4];
+    let mut rdt_key = (0usize, [f64::NAN; 3]);
     let mut nh = 1usize; // valid history entries since the last discontinuity
     let mut qdot = vec![0.0; n + 1];
     let mut hist = vec![0.0; n + 1];
@@ -177,7 +183,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             }
             (a0, 2)
         };
-        x_new.copy_from_slice(&x);
+        copy_small(&mut x_new, &x);
         let ctx = NewtonCtx {
             time: t + h,
             dc: false,
@@ -212,7 +218,6 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         let mut h_lte = f64::INFINITY;
         let need = use_order + 2;
         if nh + 1 >= need {
-            let ts = [t + h, th[0], th[1], th[2]];
             let (fac, k) = if use_order == 1 {
                 (0.5 * 2.0, 1)
             } else if gear {
@@ -220,16 +225,27 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             } else {
                 (1.0 / 12.0 * 6.0, 2)
             };
-            // reciprocal time differences of the divided-difference table, once per step
-            let mut rdt = [[0.0f64; 4]; 4];
-            for lvl in 1..need {
-                for j in 0..need - lvl {
-                    rdt[lvl][j] = 1.0 / (ts[j] - ts[j + lvl]);
+            let key = (need, [h, hh[0], hh[1]]);
+            if key.0 != rdt_key.0
+                || key
+                    .1
+                    .iter()
+                    .zip(&rdt_key.1)
+                    .any(|(a, b)| a.to_bits() != b.to_bits())
+            {
+                // time differences from the step sizes: d[j] = t_j - t_{j+1}
+                let d = [h, hh[0], hh[1]];
+                for lvl in 1..need {
+                    for j in 0..need - lvl {
+                        let span: f64 = d[j..j + lvl].iter().sum();
+                        rdt[lvl][j] = 1.0 / span;
+                    }
                 }
+                rdt_key = key;
             }
-            // the smallest allowed step over the rows: min of del (order 1) or of sqrt(del)
-            // (order 2), so the square root is taken once
-            let mut del_min = f64::INFINITY;
+            // the smallest allowed step over the rows, del = trtol tol / (fac |dd|), kept as
+            // the fraction num / den and compared by cross-multiplication: no division per row
+            let (mut num, mut den) = (f64::INFINITY, 1.0);
             let chg_floor = o.reltol * o.chgtol / h;
             for i in 1..n + 1 {
                 let vals = [q_new[i], qh[0][i], qh[1][i], qh[2][i]];
@@ -244,17 +260,21 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 // ngspice's current tolerance on the row (its charge term, reltol*|q|/h, is left
                 // out: it grows as the current crosses zero and lets oscillators drift)
                 let tol = (o.reltol * qd_new.abs().max(qdot[i].abs()) + o.abstol).max(chg_floor);
-                del_min = del_min.min(o.trtol * tol / (fac * dd.abs()));
+                let (nu, de) = (o.trtol * tol, fac * dd.abs());
+                if nu * den < num * de || num.is_infinite() {
+                    (num, den) = (nu, de);
+                }
             }
             // every use of h_lte is capped at 100 h (the fastest growth), so a bound beyond it
-            // is as good as none and skips the square root
+            // is as good as none and skips the division and square root
             let cap = 100.0 * h;
-            h_lte = if k == 1 {
-                del_min
-            } else if del_min >= cap * cap {
+            let cap_k = if k == 1 { cap } else { cap * cap };
+            h_lte = if num >= cap_k * den {
                 f64::INFINITY
+            } else if k == 1 {
+                num / den
             } else {
-                del_min.sqrt()
+                (num / den).sqrt()
             };
         }
         if h_lte < 0.9 * h && h > hmin {
@@ -324,8 +344,8 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         qh.swap(2, 3);
         qh.swap(1, 2);
         qh.swap(0, 1);
-        qh[0].copy_from_slice(&sys.q);
-        th = [t + h, th[0], th[1], th[2]];
+        copy_small(&mut qh[0], &sys.q);
+        hh = [h, hh[0], hh[1]];
         for ((qd, &q0), &hi) in qdot[1..].iter_mut().zip(&qh[0][1..]).zip(&hist[1..]) {
             *qd = a0 * q0 + hi;
         }
