@@ -32,6 +32,9 @@ pub trait Recorder {
     fn spike(&mut self, _k: usize, _t: f64) {}
 }
 
+/// The largest factor a step may grow by (right after a device event; 2 otherwise).
+const MAX_GROWTH: f64 = 1e4;
+
 /// Conductance that pins `.ic` nodes during the initial operating point [S].
 const IC_PIN: f64 = 1e3;
 
@@ -265,9 +268,9 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                     (num, den) = (nu, de);
                 }
             }
-            // every use of h_lte is capped at 100 h (the fastest growth), so a bound beyond it
-            // is as good as none and skips the division and square root
-            let cap = 100.0 * h;
+            // every use of h_lte is capped at MAX_GROWTH h (the fastest growth), so a bound
+            // beyond it is as good as none and skips the division and square root
+            let cap = MAX_GROWTH * h;
             let cap_k = if k == 1 { cap } else { cap * cap };
             h_lte = if num >= cap_k * den {
                 f64::INFINITY
@@ -380,10 +383,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         let mut h_next = h_lte.min(2.0 * h).min(tmax);
         if after_event {
             // recovering from a device event, whose crossing was taken with a tiny step: grow
-            // as fast as the solution allows, up to 100x per step, keeping node changes per
+            // as fast as the solution allows, up to 10^4x per step, keeping node changes per
             // step near 10 V * reltol (10 mV at the default reltol) and within the truncation
-            // error bound once it has the history for one. Plain 2x growth resumes as soon as
-            // the error bound, TMAX or the change budget holds the step to 2x or less.
+            // error bound once it has the history for one (every step after the first one
+            // past the event is checked against it, and retried shorter if it fails). Plain 2x
+            // growth resumes as soon as the error bound, TMAX or the change budget holds the
+            // step to 2x or less.
             let nn = sys.n_nodes + 1;
             let dv = x[1..nn]
                 .iter()
@@ -392,9 +397,9 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 .fold(0.0, f64::max);
             let budget = 10.0 * o.reltol;
             let grow = if dv > 0.0 {
-                (budget / dv).clamp(1.0, 100.0)
+                (budget / dv).clamp(1.0, MAX_GROWTH)
             } else {
-                100.0
+                MAX_GROWTH
             };
             let h_fast = (h * grow).min(h_lte).min(tmax);
             if h_fast > 2.0 * h {
