@@ -139,6 +139,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut h_prev = h;
     let mut x_new = vec![0.0; n + 1];
     let mut cross_next = false;
+    // the landing under way is for a spike probe only (no device changes state there): the
+    // integration goes on undisturbed and resumes its step `h_resume` after the crossing
+    let mut probe_landing = false;
+    let mut h_resume = 0.0f64;
     // the present attempt is the short step across a crossing landed just before: it is
     // accepted wherever in it the crossing lies (its length is the event tolerance)
     let mut crossing_step = false;
@@ -336,6 +340,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                     s_c = s;
                 }
                 tries.push((k_event, h, b));
+                if tries.len() == 1 {
+                    h_resume = h;
+                }
+                probe_landing = !device_event;
                 h = (s_c - 0.5 * ev_tol).max(hmin);
                 cross_next = true;
                 continue;
@@ -414,13 +422,21 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             h_next = ev_tol;
             crossing_tries += 1;
         } else {
+            if crossing_step && !event && probe_landing {
+                // a probe's crossing is behind: nothing changed, so take up the step the
+                // landing interrupted (within the error bound and TMAX)
+                h_next = h_next.max(h_resume.min(h_lte).min(tmax));
+            }
             crossing_step = false;
             crossing_tries = 0;
         }
         if cross_next && !event {
-            // the next step crosses the event; restart the history so it uses backward Euler
+            // the next step crosses the event; for a device event restart the history so the
+            // step across uses backward Euler (a probe does not disturb the integration)
             h_next = ev_tol;
-            nh = 1;
+            if !probe_landing {
+                nh = 1;
+            }
             crossing_step = true;
         }
         cross_next = false;
