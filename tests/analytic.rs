@@ -126,3 +126,30 @@ fn if_neuron_period_matches_closed_form() {
     let e = if_period_error(".options reltol=1e-6");
     assert!(e < 1e-5, "reltol=1e-6: period error {e:e}");
 }
+
+/// Relative error of the first spike of an IF neuron whose current source ramps up over
+/// TR = 1 ns, with TSTEP = 10 ns: the first steps must resolve the ramp (its charge is half a
+/// step's worth), as ngspice does by starting at a hundredth of the gap to the first corner.
+fn if_first_spike_error(options: &str) -> f64 {
+    let (i, c, rleak, tr): (f64, f64, f64, f64) = (1e-6, 1e-12, 1e7, 1e-9);
+    let text = format!(
+        "if neuron\n{options}\nI1 0 mem PULSE(0 {i} 0 {tr})\nC1 mem 0 {c}\nRleak mem 0 {rleak}\nS1 mem 0 mem 0 sw\n.model sw sw vt=0.35 vh=0.15 ron=1k roff=1e12\n.tran 10n 2u\n.end\n"
+    );
+    let t = tran(&text);
+    let (ts, v) = (t.column("time").unwrap(), t.column("v(mem)").unwrap());
+    // during the ramp (tau = 10 us, so the leak is negligible over 1 ns) the membrane gains
+    // i tr / 2c; then it charges toward i (rleak || roff) with tau = (rleak || roff) c
+    let r1 = rleak * 1e12 / (rleak + 1e12);
+    let (v1, vinf) = (i * tr / (2.0 * c), i * r1);
+    let first = tr + r1 * c * ((vinf - v1) / (vinf - 0.45)).ln();
+    let sp = crossings(&ts, &v, 0.45);
+    ((sp[0] - first) / first).abs()
+}
+
+#[test]
+fn if_neuron_first_spike_includes_the_source_ramp() {
+    let e = if_first_spike_error("");
+    assert!(e < 1e-4, "default options: first-spike error {e:e}");
+    let e = if_first_spike_error(".options reltol=1e-6");
+    assert!(e < 1e-5, "reltol=1e-6: first-spike error {e:e}");
+}

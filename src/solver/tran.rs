@@ -135,6 +135,11 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut ev_tol = ev_tol_max;
     let mut t = 0.0f64;
     let mut h = spec.tstep.min(tmax).min(tstop / 100.0) / 10.0;
+    // ngspice's start: t = 0 is a breakpoint (a tenth of the smaller of the step and the gap
+    // to the next breakpoint), and the very first step is cut by another 10, so a source that
+    // starts with a ramp is resolved rather than crossed by one backward-Euler step
+    let gap0 = bps.iter().find(|&&b| b > t_tol).copied().unwrap_or(tstop);
+    h = (0.1 * h.min(gap0)) / 10.0;
     let mut order = 1usize;
     let mut h_prev = h;
     let mut x_new = vec![0.0; n + 1];
@@ -143,6 +148,9 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     // integration goes on undisturbed and resumes its step `h_resume` after the crossing
     let mut probe_landing = false;
     let mut h_resume = 0.0f64;
+    // the step just landed before a probe's crossing: the next step may take the crossing
+    // within the event tolerance of its start, so no separate short step across is needed
+    let mut probe_armed = false;
     // the present attempt is the short step across a crossing landed just before: it is
     // accepted wherever in it the crossing lies (its length is the event tolerance)
     let mut crossing_step = false;
@@ -316,7 +324,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                     }
                 }
             }
-            if t_event < t + h - ev_tol && !crossing_step {
+            // a probe crossing right at the start of the step after its landing is located
+            // already: the spike time is interpolated inside the step, within ev_tol
+            let probe_at_start = probe_armed && !device_event && t_event <= t + ev_tol;
+            if t_event < t + h - ev_tol && !crossing_step && !probe_at_start {
                 // land just before the crossing, then step across it with a tiny step, so the
                 // jump is bracketed by two points ev_tol apart
                 sys.stats.rejected_steps += 1;
@@ -422,22 +433,24 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             h_next = ev_tol;
             crossing_tries += 1;
         } else {
-            if crossing_step && !event && probe_landing {
-                // a probe's crossing is behind: nothing changed, so take up the step the
-                // landing interrupted (within the error bound and TMAX)
-                h_next = h_next.max(h_resume.min(h_lte).min(tmax));
-            }
             crossing_step = false;
             crossing_tries = 0;
         }
+        probe_armed = false;
         if cross_next && !event {
-            // the next step crosses the event; for a device event restart the history so the
-            // step across uses backward Euler (a probe does not disturb the integration)
-            h_next = ev_tol;
-            if !probe_landing {
+            if probe_landing {
+                // landed just before a probe's crossing: nothing changes there, so the
+                // integration goes on undisturbed with the step the landing interrupted
+                // (within the error bound and TMAX), taking the crossing at its start
+                h_next = h_next.max(h_resume.min(h_lte).min(tmax));
+                probe_armed = true;
+            } else {
+                // the next step crosses a device event: restart the history so the short
+                // step across uses backward Euler
+                h_next = ev_tol;
                 nh = 1;
+                crossing_step = true;
             }
-            crossing_step = true;
         }
         cross_next = false;
         if hit_bp || event {
