@@ -109,6 +109,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let mut g_pp = vec![0.0; n_ev];
     let mut h_pp = 0.0;
     let mut pp_valid = false;
+    // and the point before that, for predicting crossings of straight event functions
+    let mut g_ppp = vec![0.0; n_ev];
+    let mut h_ppp = 0.0;
+    let mut ppp_valid = false;
     let mut g_new = vec![0.0; n_ev];
     let eval_events = |sys: &mut System, x: &[f64], t: f64, g: &mut [f64]| {
         sys.events(x, t, &mut g[..n_dev_ev]);
@@ -174,6 +178,38 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         } else if t + 2.0 * h > next_bp {
             // avoid a sliver step before the breakpoint: split the remainder in two
             h = 0.5 * (next_bp - t);
+        }
+        if ppp_valid && !cross_next && !crossing_step && !probe_armed {
+            // an event function that has been a straight line over the last two steps and
+            // will cross within this one: land just before the crossing now, instead of
+            // stepping past it and rejecting the step
+            let mut best: Option<(f64, f64, bool)> = None;
+            for k in 0..n_ev {
+                let (g0, g1, g2) = (g_ppp[k], g_pp[k], g_prev[k]);
+                let (s1, s2) = ((g1 - g0) / h_ppp, (g2 - g1) / h_pp);
+                let probe = k >= n_dev_ev;
+                let heading = (g2 < 0.0 && s2 > 0.0) || (!probe && g2 > 0.0 && s2 < 0.0);
+                if !heading || (s2 - s1).abs() > 1e-3 * s2.abs() {
+                    continue;
+                }
+                let s_c = -g2 / s2;
+                if s_c < h && best.is_none_or(|b| s_c < b.0) {
+                    // the tolerance the detection would give this crossing
+                    let tol_g = 0.1 * (o.reltol * (s2 * h).abs() + o.vntol);
+                    let tol = (tol_g / s2.abs()).clamp(10.0 * hmin, ev_tol_max);
+                    best = Some((s_c, tol, probe));
+                }
+            }
+            if let Some((s_c, tol, probe)) = best
+                && s_c - 0.5 * tol > 10.0 * hmin
+            {
+                h_resume = h;
+                h = s_c - 0.5 * tol;
+                ev_tol = tol;
+                hit_bp = false;
+                cross_next = true;
+                probe_landing = probe;
+            }
         }
         // integration coefficients: dQ/dt(t+h) = a0 Q(t+h) + hist
         let (a0, use_order) = if order == 1 || nh < 2 {
@@ -390,11 +426,14 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             // a device changed state at accept: its event functions now test the other threshold
             eval_events(sys, &x, t, &mut g_prev);
             pp_valid = false;
+            ppp_valid = false;
         } else {
             // nothing switched, so the values at the accepted point are those just computed
+            std::mem::swap(&mut g_ppp, &mut g_pp);
             std::mem::swap(&mut g_pp, &mut g_prev);
             std::mem::swap(&mut g_prev, &mut g_new);
-            h_pp = h;
+            (h_ppp, h_pp) = (h_pp, h);
+            ppp_valid = pp_valid;
             pp_valid = true;
         }
         h_prev = h;
