@@ -179,6 +179,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             // avoid a sliver step before the breakpoint: split the remainder in two
             h = 0.5 * (next_bp - t);
         }
+        let mut probe_pred: Option<(f64, f64)> = None;
         if ppp_valid && !cross_next && !crossing_step && !probe_armed {
             // an event function that has been a straight line over the last two steps and
             // will cross within this one: land just before the crossing now, instead of
@@ -200,7 +201,12 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                     best = Some((s_c, tol, probe));
                 }
             }
-            if let Some((s_c, tol, probe)) = best
+            if let Some((s_c, tol, true)) = best {
+                // a probe crossing a straight line needs no landing: the step takes it and
+                // the spike time is interpolated in it (exactly, for a line), provided the
+                // step confirms the predicted instant
+                probe_pred = Some((t + s_c, tol));
+            } else if let Some((s_c, tol, probe)) = best
                 && s_c - 0.5 * tol > 10.0 * hmin
             {
                 h_resume = h;
@@ -363,7 +369,10 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             // a probe crossing right at the start of the step after its landing is located
             // already: the spike time is interpolated inside the step, within ev_tol
             let probe_at_start = probe_armed && !device_event && t_event <= t + ev_tol;
-            if t_event < t + h - ev_tol && !crossing_step && !probe_at_start {
+            let probe_as_predicted =
+                !device_event && probe_pred.is_some_and(|(tp, tol)| (t_event - tp).abs() <= tol);
+            if t_event < t + h - ev_tol && !crossing_step && !probe_at_start && !probe_as_predicted
+            {
                 // land just before the crossing, then step across it with a tiny step, so the
                 // jump is bracketed by two points ev_tol apart
                 sys.stats.rejected_steps += 1;
