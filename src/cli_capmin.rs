@@ -1,15 +1,12 @@
 //! `neurospice capmin`: MAC-level histograms, CapMin level selection and CapMin-V protection.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use neurospice::capmin::{
-    self, Physics, Protection, Rule, capacitance_f, cost_aware_frontier, most_frequent, nearest_map,
-};
-use neurospice::snn::SnnError;
-use neurospice::snn::data::{self, Dataset, stratified_split};
-use neurospice::snn::model::{Network, evaluate, level_histograms, write_atomic};
-use neurospice::snn::neuron::Confusion;
+use neurospice::neuro::capmin::study::{self, ProtectOptions, Setup, Target};
+use neurospice::neuro::capmin::{self, Physics, Rule};
+use neurospice::neuro::snn::SnnError;
+use neurospice::neuro::snn::model::{level_histograms, write_atomic};
 use serde_json::{Value, json};
 
 /// Arguments of `neurospice capmin`.
@@ -162,36 +159,8 @@ pub fn run(a: CapminArgs) -> Result<(), SnnError> {
     }
 }
 
-/// The network with its training split (histograms) and held-out split (accuracy).
-struct Setup {
-    net: Network,
-    train: Dataset,
-    test: Dataset,
-}
-
 fn setup(c: &Common) -> Result<Setup, SnnError> {
-    let net = Network::load(&c.model)?;
-    let d = data::load(&c.data, c.labels.as_deref())?;
-    let Some(t) = &net.training else {
-        return Err(SnnError::Invalid(format!(
-            "{}: the model records no training split, so CapMin cannot tell training digits \
-             (histogram) from held-out ones (accuracy)",
-            c.model.display()
-        )));
-    };
-    if d.fingerprint() != t.data_fingerprint {
-        return Err(SnnError::Invalid(format!(
-            "{}: differs from the file the model was trained on ({})",
-            c.data.display(),
-            t.data
-        )));
-    }
-    let (tr, te) = stratified_split(&d.labels, t.test_fraction, t.split_seed);
-    Ok(Setup {
-        train: d.subset(&tr),
-        test: d.subset(&te),
-        net,
-    })
+    study::setup(&c.model, &c.data, c.labels.as_deref())
 }
 
 fn run_hist(a: HistArgs) -> Result<(), SnnError> {
@@ -221,130 +190,18 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
     Ok(())
 }
 
-/// One evaluated kept set.
-#[derive(Debug, Clone)]
-struct Choice {
-    rule: &'static str,
-    levels: Vec<u32>,
-    capacitance_f: f64,
-    accuracy: f64,
-    /// Whether the nominal accuracy is within the allowed loss.
-    meets_loss: bool,
-}
-
-impl Choice {
-    fn json(&self) -> Value {
-        json!({"rule": self.rule, "levels": self.levels,
-               "capacitance_f": self.capacitance_f, "accuracy": self.accuracy,
-               "meets_loss": self.meets_loss})
-    }
-}
-
-fn lut_accuracy(s: &Setup, kept: &[u32]) -> Result<f64, SnnError> {
-    let lut = nearest_map(kept, s.net.array_size).map_err(SnnError::Invalid)?;
-    Ok(evaluate(&s.net, &s.test, &lut, 1, 0)?.accuracy)
-}
-
-/// Candidate kept sets of a rule, by increasing capacitor (frequent: by K).
-fn candidates(rule: Rule, freq: &[u64], p: Protection) -> Vec<Vec<u32>> {
-    match rule {
-        Rule::Frequent => (1..=freq.len()).map(|k| most_frequent(freq, k)).collect(),
-        Rule::CostAware => cost_aware_frontier(freq, p),
-    }
-}
-
-/// The first candidate (smallest capacitor) whose nominal accuracy is within `max_loss` of
-/// `base`. When none is (protection against a large sigma can forbid the dense middle levels),
-/// the candidate with the best nominal accuracy, flagged as missing the target.
-fn first_within(
-    s: &Setup,
-    rule: Rule,
-    cands: &[Vec<u32>],
-    base: f64,
-    max_loss: f64,
-    p: Protection,
-    phys: &Physics,
-) -> Result<Choice, SnnError> {
-    let choice = |kept: &Vec<u32>, acc: f64, met: bool| Choice {
-        rule: rule.name(),
-        levels: kept.clone(),
-        capacitance_f: capacitance_f(kept, p, phys),
-        accuracy: acc,
-        meets_loss: met,
-    };
-    let mut best: Option<(f64, &Vec<u32>)> = None;
-    for kept in cands {
-        let acc = lut_accuracy(s, kept)?;
-        if acc >= base - max_loss - 1e-12 {
-            return Ok(choice(kept, acc, true));
-        }
-        if best.is_none_or(|(b, _)| acc > b) {
-            best = Some((acc, kept));
-        }
-    }
-    best.map(|(acc, kept)| choice(kept, acc, false))
-        .ok_or_else(|| SnnError::Invalid(format!("no {} level set is possible", rule.name())))
-}
-
-fn all_levels(array_size: usize) -> Vec<u32> {
-    (0..=array_size as u32).collect()
-}
-
 fn run_select(a: SelectArgs) -> Result<(), SnnError> {
     let phys = a.physics.physics()?;
     let s = setup(&a.common)?;
     let n = s.net.array_size;
-    let freq = capmin::accumulate(&level_histograms(&s.net, &s.train), n);
-    let base_levels = all_levels(n);
-    let base_c = capacitance_f(&base_levels, Protection::NONE, &phys);
-    let base_acc = lut_accuracy(&s, &base_levels)?;
-    let mut chosen = Vec::new();
-    for rule in [Rule::Frequent, Rule::CostAware] {
-        let cands = candidates(rule, &freq, Protection::NONE);
-        let c = match a.keep {
-            Some(k) => {
-                let kept = cands
-                    .iter()
-                    .filter(|c| c.len() <= k)
-                    .min_by(|x, y| {
-                        capmin::expected_error(x, &freq)
-                            .total_cmp(&capmin::expected_error(y, &freq))
-                    })
-                    .ok_or_else(|| SnnError::Invalid(format!("no level set with {k} levels")))?
-                    .clone();
-                Choice {
-                    rule: rule.name(),
-                    capacitance_f: capacitance_f(&kept, Protection::NONE, &phys),
-                    accuracy: lut_accuracy(&s, &kept)?,
-                    meets_loss: true,
-                    levels: kept,
-                }
-            }
-            None => first_within(
-                &s,
-                rule,
-                &cands,
-                base_acc,
-                a.max_loss.unwrap_or(0.01),
-                Protection::NONE,
-                &phys,
-            )?,
-        };
-        chosen.push(c);
-    }
+    let freq = s.frequencies();
+    let target = match a.keep {
+        Some(k) => Target::Keep(k),
+        None => Target::MaxLoss(a.max_loss.unwrap_or(0.01)),
+    };
+    let sel = study::select(&s, &freq, &phys, target)?;
     if let Some(p) = &a.sweep_k {
-        let mut csv = String::from("rule,k,capacitance_f,accuracy\n");
-        for rule in [Rule::Frequent, Rule::CostAware] {
-            for kept in candidates(rule, &freq, Protection::NONE) {
-                csv.push_str(&format!(
-                    "{},{},{:e},{}\n",
-                    rule.name(),
-                    kept.len(),
-                    capacitance_f(&kept, Protection::NONE, &phys),
-                    lut_accuracy(&s, &kept)?
-                ));
-            }
-        }
+        let csv = study::sweep_k_csv(&s, &freq, &phys)?;
         write_atomic(p, csv.as_bytes())?;
     }
     one_shot(
@@ -353,10 +210,11 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
         a.sweep_k.as_deref(),
         "--sweep-k",
     )?;
-    let used = Rule::from(a.rule).name();
-    let main = chosen.iter().find(|c| c.rule == used).unwrap_or(&chosen[0]);
+    let (base_c, base_acc) = (sel.baseline_capacitance_f, sel.baseline_accuracy);
+    let main = sel.of(Rule::from(a.rule));
     if a.common.json {
-        let rules: serde_json::Map<String, Value> = chosen
+        let rules: serde_json::Map<String, Value> = sel
+            .chosen
             .iter()
             .map(|c| (c.rule.to_string(), c.json()))
             .collect();
@@ -373,7 +231,7 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
             base_c * 1e15,
             100.0 * base_acc
         );
-        for c in &chosen {
+        for c in &sel.chosen {
             println!(
                 "{}: {} levels {:?}: C = {:.3} fF ({:.1}x smaller), accuracy {:.2}%",
                 c.rule,
@@ -388,105 +246,53 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
     Ok(())
 }
 
-/// Accuracy when every read goes through the decoder of `kept` at `c_f` under per-read current
-/// sigma `sigma` (the confusion matrix the windows imply).
-fn confusion_accuracy(
-    s: &Setup,
-    w: &capmin::Windows,
-    sigma: f64,
-    phys: &Physics,
-    repeats: usize,
-    seed: u64,
-) -> Result<f64, SnnError> {
-    let m = w.confusion(s.net.array_size, sigma, phys);
-    let conf = Confusion::new(&m, Path::new("<capmin windows>"))?;
-    Ok(evaluate(&s.net, &s.test, &conf, repeats, seed)?.accuracy)
-}
-
 fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
     let phys = a.physics.physics()?;
     let s = setup(&a.common)?;
-    let n = s.net.array_size;
-    let freq = capmin::accumulate(&level_histograms(&s.net, &s.train), n);
-    let base_levels = all_levels(n);
-    let base_c = capacitance_f(&base_levels, Protection::NONE, &phys);
-    let base_acc = lut_accuracy(&s, &base_levels)?;
-    let rule = Rule::CostAware;
-    let capmin = first_within(
-        &s,
-        rule,
-        &candidates(rule, &freq, Protection::NONE),
-        base_acc,
-        a.max_loss,
-        Protection::NONE,
-        &phys,
-    )?;
-    let mut csv = String::from("sigma,method,capacitance_f,accuracy\n");
-    let mut out = Vec::new();
-    for &sigma in &a.sigma {
-        let prot = Protection::new(sigma, a.target_error).map_err(SnnError::Invalid)?;
-        let cv = first_within(
-            &s,
-            rule,
-            &candidates(rule, &freq, prot),
-            base_acc,
-            a.max_loss,
-            prot,
-            &phys,
-        )?;
-        let eval = |kept: &[u32], c_f: f64, p: Protection| {
-            let w = capmin::windows(kept, c_f, p, &phys).map_err(SnnError::Invalid)?;
-            confusion_accuracy(&s, &w, sigma, &phys, a.repeats, a.seed)
-        };
-        let b = Choice {
-            rule: "all",
-            levels: base_levels.clone(),
-            capacitance_f: base_c,
-            accuracy: eval(&base_levels, base_c, Protection::NONE)?,
-            meets_loss: true,
-        };
-        let c0 = Choice {
-            accuracy: eval(&capmin.levels, capmin.capacitance_f, Protection::NONE)?,
-            ..capmin.clone()
-        };
-        let cv = Choice {
-            accuracy: eval(&cv.levels, cv.capacitance_f, prot)?,
-            ..cv
-        };
-        for (method, c) in [("baseline", &b), ("capmin", &c0), ("capmin_v", &cv)] {
-            csv.push_str(&format!(
-                "{sigma},{method},{:e},{}\n",
-                c.capacitance_f, c.accuracy
-            ));
-        }
-        if !a.common.json {
+    let freq = s.frequencies();
+    let o = ProtectOptions {
+        sigmas: a.sigma.clone(),
+        target_error: a.target_error,
+        max_loss: a.max_loss,
+        repeats: a.repeats,
+        seed: a.seed,
+    };
+    let json = a.common.json;
+    let rows = study::protect(&s, &freq, &phys, &o, &mut |r| {
+        if !json {
             println!(
                 "sigma {:.1}%: all levels {:.3} fF {:.2}% | CapMin {:?} {:.3} fF {:.2}% | \
                  CapMin-V {:?} {:.3} fF {:.2}%",
-                100.0 * sigma,
-                base_c * 1e15,
-                100.0 * b.accuracy,
-                c0.levels,
-                c0.capacitance_f * 1e15,
-                100.0 * c0.accuracy,
-                cv.levels,
-                cv.capacitance_f * 1e15,
-                100.0 * cv.accuracy
+                100.0 * r.sigma,
+                r.baseline.capacitance_f * 1e15,
+                100.0 * r.baseline.accuracy,
+                r.capmin.levels,
+                r.capmin.capacitance_f * 1e15,
+                100.0 * r.capmin.accuracy,
+                r.capmin_v.levels,
+                r.capmin_v.capacitance_f * 1e15,
+                100.0 * r.capmin_v.accuracy
             );
         }
-        out.push(json!({"sigma": sigma, "target_error": a.target_error,
-            "baseline_capacitance_f": base_c, "baseline_accuracy": b.accuracy,
-            "capmin": c0.json(), "capmin_v": cv.json(),
-            "reduction": base_c / c0.capacitance_f,
-            "reduction_v": base_c / cv.capacitance_f}));
-    }
+    })?;
     write_table(
         &a.common,
         a.output.as_deref(),
-        &csv,
+        &study::protect_csv(&rows),
         neurospice::plot::Kind::CapminV,
     )?;
-    if a.common.json {
+    if json {
+        let mut out: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let base_c = r.baseline.capacitance_f;
+                json!({"sigma": r.sigma, "target_error": a.target_error,
+                    "baseline_capacitance_f": base_c, "baseline_accuracy": r.baseline.accuracy,
+                    "capmin": r.capmin.json(), "capmin_v": r.capmin_v.json(),
+                    "reduction": base_c / r.capmin.capacitance_f,
+                    "reduction_v": base_c / r.capmin_v.capacitance_f})
+            })
+            .collect();
         let v = if out.len() == 1 {
             out.swap_remove(0)
         } else {

@@ -1,10 +1,10 @@
 //! `neurospice chara` (neuron transfer curves) and `neurospice gen` (netlist generators).
 
 use clap::{Args, Subcommand};
-use neurospice::chara::{self, CharaOptions};
 use neurospice::error::{Error, Result};
-use neurospice::netgen::{C2cSpec, c2c_subckt};
 use neurospice::netlist::{self, number::parse_number};
+use neurospice::neuro::chara::{self, CharaOptions};
+use neurospice::neuro::netgen::{C2cSpec, c2c_subckt};
 use neurospice::output::write_atomic;
 use std::path::PathBuf;
 
@@ -58,12 +58,10 @@ fn seconds(flag: &str, s: &str) -> Result<f64> {
 pub fn run_chara(a: &CharaArgs) -> Result<()> {
     let lexed = netlist::lexer::lex_file(&a.netlist)?;
     let nl = netlist::Netlist::parse(&lexed)?;
-    let name = a.name.clone().unwrap_or_else(|| {
-        a.netlist
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "neuron".into())
-    });
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| chara::default_name(&a.netlist));
     let o = CharaOptions {
         neuron: name,
         param: a.param.clone(),
@@ -80,15 +78,11 @@ pub fn run_chara(a: &CharaArgs) -> Result<()> {
         sigma_note: a.sigma_note.clone(),
     };
     let t = chara::characterise(&nl, &a.netlist.display().to_string(), &o)?;
-    let json = serde_json::to_string_pretty(&t)
-        .map_err(|e| Error::io(format!("{}: {e}", a.output.display())))?;
-    write_atomic(&a.output, |w| writeln!(w, "{json}"))?;
     let csv = a
         .csv
         .clone()
         .unwrap_or_else(|| a.output.with_extension("csv"));
-    let text = chara::transfer_csv(&t);
-    write_atomic(&csv, |w| w.write_all(text.as_bytes()))?;
+    chara::write_files(&t, &a.output, &csv)?;
     println!(
         "{}: membrane INL {:.3} % of full scale at {:e} s; spike-rate INL {} ({} of {} levels fire)",
         t.neuron,

@@ -1,14 +1,14 @@
 //! `neurospice mc` and `neurospice mc-merge`: raw flags, then a checked [`Config`].
 use neurospice::error::{Error, Result};
-use neurospice::mc::io::{self, Meta};
-use neurospice::mc::measure::{NetlistMeasures, Simple, SimpleMeasures};
+use neurospice::mc::io;
+use neurospice::mc::measure::{Simple, SimpleMeasures};
 use neurospice::mc::rng::Variation;
 use neurospice::mc::stats::Spec;
-use neurospice::mc::{Config, Record, Study};
+use neurospice::mc::{self, Config, Output, Study};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -139,73 +139,17 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
             .map(|m| Simple::parse(m).map_err(Error::usage))
             .collect::<Result<_>>()?,
     );
-    let lexed = neurospice::netlist::lexer::lex_file(&a.netlist)?;
-    let nl = neurospice::netlist::Netlist::parse(&lexed)?;
-    let cards = neurospice::meas::parse_measures(&nl)?;
-    let params = neurospice::meas::global_params(&nl, &[])?;
-    let measures = NetlistMeasures {
-        cards,
-        params,
-        extra,
-    };
-    let study = Study::new(nl, Arc::new(measures))?.shared();
-    for s in &specs {
-        if !study.measure_names.contains(&s.measure) {
-            return Err(Error::usage(format!(
-                "--spec '{}': no measure '{}'",
-                s.text, s.measure
-            )));
-        }
-    }
-    let meta = Meta::new(&a.netlist, &cfg, &study.measure_names, &study.param_names);
-    let mut done: Vec<Record> = Vec::new();
-    if a.resume && a.output.exists() {
-        match io::read_meta(&a.output)? {
-            Some(m) if m == meta => {}
-            Some(m) => {
-                return Err(Error::usage(format!(
-                    "--resume: '{}' was computed with different settings (seed {}, runs {}, variation {}, shard {:?}, measures {:?}); use the same options or a new output",
-                    a.output.display(),
-                    m.seed,
-                    m.runs,
-                    m.variation,
-                    m.shard,
-                    m.measures
-                )));
-            }
-            None => {
-                return Err(Error::usage(format!(
-                    "--resume: '{}' has no {} beside it, so its settings are unknown",
-                    a.output.display(),
-                    io::meta_path(&a.output).display()
-                )));
-            }
-        }
-        done = io::read_runs(&a.output, study.measure_names.len())?.records;
-    }
-    io::write_meta(&a.output, &meta)?;
-    let all = study.runs_of(&cfg);
-    let todo: Vec<u64> = all
-        .iter()
-        .copied()
-        .filter(|r| done.binary_search_by_key(r, |x| x.run).is_err())
-        .collect();
-    if cfg.save_waves > 0
-        && let Some(dir) = &cfg.waves_dir
-    {
-        let nominal = study.nominal()?;
-        if let Some(t) = nominal.tran.as_ref().or(nominal.dc.as_ref()) {
-            neurospice::mc::write_wave(dir, "nominal.csv", t)?;
-        }
-    }
+    let study = Study::from_file(&a.netlist, extra)?.shared();
+    study.check_specs(&specs)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let s = Arc::clone(&stop);
         // a second handler cannot be installed (e.g. in tests); Ctrl-C then just kills
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst));
     }
+    let todo = study.runs_of(&cfg).len() as u64;
     let bar = if std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        let b = indicatif::ProgressBar::new(todo);
         if let Ok(st) = indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}  {msg}",
         ) {
@@ -215,58 +159,36 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let previous = done.clone();
-    let write_err: Mutex<Option<Error>> = Mutex::new(None);
-    let merge = |new: &[Record]| -> Vec<Record> {
-        let mut all = previous.clone();
-        all.extend_from_slice(new);
-        all.sort_by_key(|r| r.run);
-        all
+    let out = Output {
+        netlist: &a.netlist,
+        runs_csv: &a.output,
+        resume: a.resume,
     };
-    // rewriting and syncing the file after every chunk would cost more than the runs of a
-    // small cell; once a second bounds what Ctrl-C or a crash can lose
-    let last_write = Mutex::new(std::time::Instant::now());
-    let checkpoint = |new: &[Record]| {
-        bar.set_position(new.len() as u64);
-        let failed = new.iter().filter(|r| !r.ok).count();
+    let progress = |done: usize, todo: usize, failed: usize| {
+        bar.set_length(todo as u64);
+        bar.set_position(done as u64);
         if failed > 0 {
             bar.set_message(format!("{failed} failed"));
         }
-        match last_write.lock() {
-            Ok(mut t) if t.elapsed() >= Duration::from_secs(1) => *t = std::time::Instant::now(),
-            _ => return,
-        }
-        let recs = merge(new);
-        if let Err(e) = io::write_runs(&a.output, &study.measure_names, &study.param_names, &recs)
-            && let Ok(mut w) = write_err.lock()
-        {
-            *w = Some(e);
-        }
     };
-    let new = study.execute(&cfg, &todo, &stop, &checkpoint);
+    let outcome = mc::run_to_file(&study, &cfg, &out, &stop, &progress)?;
     bar.finish_and_clear();
-    if let Ok(mut w) = write_err.lock()
-        && let Some(e) = w.take()
-    {
-        return Err(e);
-    }
-    let recs = merge(&new);
-    io::write_runs(&a.output, &study.measure_names, &study.param_names, &recs)?;
-    let summary = io::summarize_study(&study.measure_names, &recs, Some(cfg.seed), &specs)?;
+    let recs = &outcome.records;
+    let summary = io::summarize_study(&study.measure_names, recs, Some(cfg.seed), &specs)?;
     if let Some(p) = &a.summary {
         io::write_summary(p, &summary)?;
     }
     if !a.quiet {
         print!(
             "{}",
-            io::summary_table(&study.measure_names, &recs, &summary)
+            io::summary_table(&study.measure_names, recs, &summary)
         );
     }
-    if stop.load(Ordering::SeqCst) {
+    if outcome.interrupted {
         return Err(Error::usage(format!(
             "interrupted: {} of {} runs are in '{}'; continue with the same command and --resume",
             recs.len(),
-            all.len(),
+            outcome.planned,
             a.output.display()
         )));
     }
@@ -285,62 +207,20 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
 
 pub fn run_merge(a: &MergeArgs) -> Result<()> {
     let specs = parse_specs(&a.specs)?;
-    let mut metas = Vec::new();
-    for p in &a.parts {
-        let m = io::read_meta(p)?.ok_or_else(|| {
-            Error::usage(format!(
-                "'{}' has no {} beside it (written by neurospice mc)",
-                p.display(),
-                io::meta_path(p).display()
-            ))
-        })?;
-        metas.push(m);
-    }
-    let first = &metas[0];
-    for (p, m) in a.parts.iter().zip(&metas).skip(1) {
-        if m.seed != first.seed
-            || m.runs != first.runs
-            || m.variation != first.variation
-            || m.measures != first.measures
-            || m.params != first.params
-        {
-            return Err(Error::usage(format!(
-                "'{}' belongs to another study than '{}' (seed, runs, variation or columns differ)",
-                p.display(),
-                a.parts[0].display()
-            )));
-        }
-    }
-    let mut recs: Vec<Record> = Vec::new();
-    for p in &a.parts {
-        recs.extend(io::read_runs(p, first.measures.len())?.records);
-    }
-    recs.sort_by_key(|r| r.run);
-    if let Some(w) = recs.windows(2).find(|w| w[0].run == w[1].run) {
-        return Err(Error::usage(format!(
-            "run {} appears in more than one part",
-            w[0].run
-        )));
-    }
-    io::write_runs(&a.output, &first.measures, &first.params, &recs)?;
-    let meta = Meta {
-        shard: None,
-        ..first.clone()
-    };
-    io::write_meta(&a.output, &meta)?;
-    let summary = io::summarize_study(&first.measures, &recs, Some(first.seed), &specs)?;
+    let (meta, recs) = mc::merge(&a.parts, &a.output)?;
+    let summary = io::summarize_study(&meta.measures, &recs, Some(meta.seed), &specs)?;
     if let Some(p) = &a.summary {
         io::write_summary(p, &summary)?;
     }
     if !a.quiet {
-        if (recs.len() as u64) < first.runs {
+        if (recs.len() as u64) < meta.runs {
             eprintln!(
                 "warning: {} of {} runs present; missing shards?",
                 recs.len(),
-                first.runs
+                meta.runs
             );
         }
-        print!("{}", io::summary_table(&first.measures, &recs, &summary));
+        print!("{}", io::summary_table(&meta.measures, &recs, &summary));
     }
     Ok(())
 }

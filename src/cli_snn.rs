@@ -4,11 +4,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use neurospice::snn::SnnError;
-use neurospice::snn::data::{self, Dataset, Split, stratified_split};
-use neurospice::snn::model::{EvalResult, Network, evaluate, write_atomic};
-use neurospice::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
-use neurospice::snn::train::{TrainConfig, Tuning, train_with};
+use neurospice::neuro::snn::SnnError;
+use neurospice::neuro::snn::data::{self, Dataset, Split, stratified_split};
+use neurospice::neuro::snn::model::{EvalResult, Network, evaluate, write_atomic};
+use neurospice::neuro::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
+use neurospice::neuro::snn::train::{TrainConfig, Tuning, train_with};
 
 /// Arguments of `neurospice snn`.
 #[derive(Debug, Args)]

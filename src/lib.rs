@@ -24,18 +24,15 @@
     clippy::type_complexity
 )]
 pub mod analysis;
-pub mod capmin;
-pub mod chara;
 pub mod circuit;
 pub mod devices;
 pub mod error;
 pub mod mc;
 pub mod meas;
-pub mod netgen;
 pub mod netlist;
+pub mod neuro;
 pub mod output;
 pub mod plot;
 pub mod raw;
-pub mod snn;
 pub mod solver;
 pub mod sweep;

@@ -2,9 +2,9 @@
 //! curves against the ideal IF neuron, the INL ratio the issue asks for, and the JSON that
 //! `snn eval --neuron circuit:FILE` reads.
 
-use neurospice::chara::{CharaOptions, Transfer, characterise};
 use neurospice::netlist::{Netlist, lexer::lex_file};
-use neurospice::snn::neuron::{Circuit, CircuitCurve};
+use neurospice::neuro::chara::{CharaOptions, Transfer, characterise};
+use neurospice::neuro::snn::neuron::{Circuit, CircuitCurve};
 use std::path::Path;
 
 // Bench constants (the netlists' .params): unit current, membrane capacitance.

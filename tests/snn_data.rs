@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use neurospice::snn::SnnError;
-use neurospice::snn::data::{self, PIXELS, stratified_split};
+use neurospice::neuro::snn::SnnError;
+use neurospice::neuro::snn::data::{self, PIXELS, stratified_split};
 
 fn csv_row(pixel: u32, label: &str) -> String {
     let mut s = vec![pixel.to_string(); PIXELS].join(",");

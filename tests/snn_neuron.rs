@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use neurospice::snn::data::{self, Dataset, stratified_split};
-use neurospice::snn::model::{Network, evaluate};
-use neurospice::snn::neuron::{
+use neurospice::neuro::snn::data::{self, Dataset, stratified_split};
+use neurospice::neuro::snn::model::{Network, evaluate};
+use neurospice::neuro::snn::neuron::{
     AnyNeuron, Circuit, CircuitCurve, Confusion, CurrentSigma, Ideal, Lut, NeuronModel,
     SpecContext, level_from_current,
 };
@@ -249,7 +249,7 @@ fn sense_amp_reports_one_bit_per_chunk_against_its_offset_reference() {
         (sa.offset_sigma, sa.reference, sa.array_size),
         (1.0, 16.0, 32)
     );
-    let ideal = neurospice::snn::neuron::SenseAmp {
+    let ideal = neurospice::neuro::snn::neuron::SenseAmp {
         offset_sigma: 0.0,
         ..sa
     };

@@ -17,9 +17,11 @@
 use crate::analysis::{RunOptions, Save};
 use crate::error::{Error, Result};
 use crate::netlist::Netlist;
-use crate::snn::neuron::CircuitCurve;
+use crate::neuro::snn::neuron::CircuitCurve;
+use crate::output::write_atomic;
 use crate::sweep::{SweepSpec, run_sweep};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,6 +284,24 @@ pub fn transfer_csv(t: &Transfer) -> String {
         ));
     }
     s
+}
+
+/// The neuron name `chara` writes when none is given: the netlist's file stem.
+pub fn default_name(netlist: &Path) -> String {
+    netlist
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "neuron".into())
+}
+
+/// Writes the curve as JSON (the `circuit:FILE` format `snn eval` reads) and as CSV (for
+/// `plot transfer`), each completely or not at all.
+pub fn write_files(t: &Transfer, json_path: &Path, csv_path: &Path) -> Result<()> {
+    let json = serde_json::to_string_pretty(t)
+        .map_err(|e| Error::io(format!("{}: {e}", json_path.display())))?;
+    write_atomic(json_path, |w| writeln!(w, "{json}"))?;
+    let text = transfer_csv(t);
+    write_atomic(csv_path, |w| w.write_all(text.as_bytes()))
 }
 
 #[cfg(test)]

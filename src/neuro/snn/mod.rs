@@ -3,8 +3,8 @@
 //! IF neuron with current variation, circuit-characterised spike-time curve).
 //!
 //! ```no_run
-//! use neurospice::snn::{data, model::{Network, evaluate}, neuron::Ideal};
-//! # fn main() -> Result<(), neurospice::snn::SnnError> {
+//! use neurospice::neuro::snn::{data, model::{Network, evaluate}, neuron::Ideal};
+//! # fn main() -> Result<(), neurospice::neuro::snn::SnnError> {
 //! let net = Network::load("models/bnn_mnist.json".as_ref())?;
 //! let digits = data::load("data/mnist_4k.csv.gz".as_ref(), None)?;
 //! let result = evaluate(&net, &digits, &Ideal, 1, 0)?;

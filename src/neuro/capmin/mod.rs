@@ -18,8 +18,10 @@
 //! (in time) must hold a clock edge, so the cost becomes `a'·b'/(b' - a')` with the shifted
 //! levels, infinite when `a' >= b'` (the pair cannot be protected; one of the two must merge).
 
-use crate::snn::model::LevelHistogram;
-use crate::snn::neuron::Lut;
+pub mod study;
+
+use crate::neuro::snn::model::LevelHistogram;
+use crate::neuro::snn::neuron::Lut;
 
 /// Level counts of every chunked layer summed (one neuron design serves every layer).
 pub fn accumulate(h: &[LevelHistogram], array_size: usize) -> Vec<u64> {
