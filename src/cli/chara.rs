@@ -1,11 +1,10 @@
-//! `neurospice chara` (neuron transfer curves) and `neurospice gen` (netlist generators).
+//! `neurospice chara`: a neuron netlist's transfer curve and INL.
 
-use clap::{Args, Subcommand};
-use neurospice::error::{Error, Result};
-use neurospice::netlist::{self, number::parse_number};
+use super::spice_number as seconds;
+use clap::Args;
+use neurospice::error::Result;
+use neurospice::netlist;
 use neurospice::neuro::chara::{self, CharaOptions};
-use neurospice::neuro::netgen::{C2cSpec, c2c_subckt};
-use neurospice::output::write_atomic;
 use std::path::PathBuf;
 
 /// Characterise a neuron netlist: input level -> spike time and membrane voltage, with INL.
@@ -49,13 +48,8 @@ pub struct CharaArgs {
     pub csv: Option<PathBuf>,
 }
 
-fn seconds(flag: &str, s: &str) -> Result<f64> {
-    parse_number(s.trim())
-        .ok_or_else(|| Error::usage(format!("{flag} '{s}': not a number (e.g. 156.25n)")))
-}
-
 /// Runs `chara`: prints the INL figures, writes JSON and CSV.
-pub fn run_chara(a: &CharaArgs) -> Result<()> {
+pub fn run(a: &CharaArgs) -> Result<()> {
     let lexed = netlist::lexer::lex_file(&a.netlist)?;
     let nl = netlist::Netlist::parse(&lexed)?;
     let name = a
@@ -96,63 +90,4 @@ pub fn run_chara(a: &CharaArgs) -> Result<()> {
     );
     println!("wrote {} and {}", a.output.display(), csv.display());
     Ok(())
-}
-
-/// Generate a netlist.
-#[derive(Debug, Args)]
-pub struct GenArgs {
-    #[command(subcommand)]
-    pub what: GenWhat,
-}
-
-/// What `gen` writes.
-#[derive(Debug, Subcommand)]
-pub enum GenWhat {
-    /// An n-bit C-2C ladder synapse subcircuit: v(out) = v(in) * code / 2^bits.
-    C2c {
-        /// Number of bits (1..16).
-        #[arg(long)]
-        bits: u32,
-        /// Unit capacitance, F (SPICE number).
-        #[arg(long, default_value = "10f")]
-        cu: String,
-        /// Node-to-ground parasitic capacitance as a fraction of the unit capacitance.
-        #[arg(long, default_value = "0")]
-        parasitic: String,
-        /// Subcircuit name (default c2c<bits>).
-        #[arg(long)]
-        name: Option<String>,
-        /// Output file (.lib to .include).
-        #[arg(short, long)]
-        output: PathBuf,
-    },
-}
-
-/// Runs `gen`.
-pub fn run_gen(a: &GenArgs) -> Result<()> {
-    match &a.what {
-        GenWhat::C2c {
-            bits,
-            cu,
-            parasitic,
-            name,
-            output,
-        } => {
-            let mut spec = C2cSpec::new(*bits);
-            spec.cu = seconds("--cu", cu)?;
-            spec.parasitic = seconds("--parasitic", parasitic)?;
-            if let Some(n) = name {
-                spec.name = n.clone();
-            }
-            let text = c2c_subckt(&spec).map_err(|e| Error::usage(e.to_string()))?;
-            write_atomic(output, |w| w.write_all(text.as_bytes()))?;
-            println!(
-                "wrote {} ({}-bit C-2C ladder '{}')",
-                output.display(),
-                bits,
-                spec.name
-            );
-            Ok(())
-        }
-    }
 }
