@@ -29,6 +29,7 @@ pub mod chara;
 pub mod circuit;
 pub mod devices;
 pub mod error;
+pub mod expr;
 pub mod mc;
 pub mod meas;
 pub mod netgen;
