@@ -28,10 +28,14 @@
 use crate::analysis::{RunResult, Save, Table};
 use crate::circuit::Circuit;
 use crate::error::{Error, Loc, Result};
+use crate::expr::number::parse_number;
+use crate::expr::{self, Env, Expr};
 use crate::netlist::Netlist;
-use crate::netlist::expr::{self, Env, Expr};
 use crate::netlist::lexer::{Tok, TokKind, join_tokens, loc_at};
-use crate::netlist::number::parse_number;
+
+pub mod wave;
+
+use wave::{Crossings, Edge, Nth};
 
 /// Which table a measure reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,21 +44,6 @@ pub enum Domain {
     Tran,
     /// `.meas dc`: the scale is the (inner) sweep variable.
     Dc,
-}
-
-/// Which crossing direction counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Edge {
-    Rise,
-    Fall,
-    Cross,
-}
-
-/// Which one of the counted crossings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Nth {
-    N(u32),
-    Last,
 }
 
 /// A waveform: an expression over node voltages and branch currents.
@@ -217,11 +206,11 @@ fn mentions_circuit(e: &Expr) -> bool {
 
 /// Parses expression text that starts at `loc` (a syntax error points into it).
 fn parse_at(text: &str, loc: &Loc) -> Result<Expr> {
-    expr::parse(text).map_err(|e| {
+    expr::parse(text, |offset, len| {
         let mut l = loc.clone();
-        l.col += text[..e.offset.min(text.len())].chars().count();
-        l.len = e.len.max(1);
-        Error::syntax(e.msg, &l)
+        l.col += text[..offset.min(text.len())].chars().count();
+        l.len = len.max(1);
+        l
     })
 }
 
@@ -636,9 +625,8 @@ fn parse_card(toks: &[Tok], card: &Loc) -> Result<Measure> {
             }
             c.i = toks.len();
             let (s, map) = join_tokens(rest);
-            let e = expr::parse(&s).map_err(|e| {
-                let loc = loc_at(&map, e.offset, e.len).unwrap_or_else(|| rest[0].loc.clone());
-                Error::syntax(e.msg, &loc)
+            let e = expr::parse(&s, |offset, len| {
+                loc_at(&map, offset, len).unwrap_or_else(|| rest[0].loc.clone())
             })?;
             if mentions_circuit(&e) {
                 return Err(Error::syntax(
@@ -852,7 +840,7 @@ pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
         busy: Vec<String>,
     }
     impl P<'_> {
-        fn get(&mut self, n: &str) -> std::result::Result<f64, String> {
+        fn get(&mut self, n: &str) -> Result<f64> {
             if let Some((_, v)) = self.done.iter().find(|(k, _)| k == n) {
                 return Ok(*v);
             }
@@ -860,10 +848,13 @@ pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
                 return Ok(27.0);
             }
             let Some(k) = self.defs.iter().position(|(k, _, _)| *k == n) else {
-                return Err(format!("unknown parameter '{n}'"));
+                return Err(Error::netlist(format!("unknown parameter '{n}'"), None));
             };
             if self.busy.iter().any(|b| b == n) {
-                return Err(format!("parameter '{n}' is defined in terms of itself"));
+                return Err(Error::netlist(
+                    format!("parameter '{n}' is defined in terms of itself"),
+                    None,
+                ));
             }
             self.busy.push(n.to_string());
             let e = self.defs[k].1.clone();
@@ -875,7 +866,7 @@ pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
         }
     }
     impl Env for P<'_> {
-        fn name(&mut self, name: &str) -> std::result::Result<f64, String> {
+        fn name(&mut self, name: &str) -> Result<f64> {
             self.get(name)
         }
     }
@@ -886,9 +877,8 @@ pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
     };
     for (name, toks, loc) in &nl.top.params {
         let (s, map) = join_tokens(toks);
-        let e = expr::parse(&s).map_err(|e| {
-            let l = loc_at(&map, e.offset, e.len).unwrap_or_else(|| loc.clone());
-            Error::syntax(e.msg, &l)
+        let e = expr::parse(&s, |offset, len| {
+            loc_at(&map, offset, len).unwrap_or_else(|| loc.clone())
         })?;
         p.defs.push((name.as_str(), e, loc));
     }
@@ -898,7 +888,7 @@ pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
         .map(|(n, _, l)| (n.to_string(), (*l).clone()))
         .collect();
     for (n, loc) in names {
-        p.get(&n).map_err(|m| Error::netlist(m, Some(&loc)))?;
+        p.get(&n).map_err(|e| e.with_loc(Some(&loc)))?;
     }
     Ok(p.done)
 }
@@ -910,9 +900,11 @@ struct MEnv<'a> {
 }
 
 impl Env for MEnv<'_> {
-    fn name(&mut self, n: &str) -> std::result::Result<f64, String> {
+    fn name(&mut self, n: &str) -> Result<f64> {
         if let Some((_, r)) = self.done.iter().find(|(k, _)| k == n) {
-            return r.clone().map_err(|e| format!("measure '{n}' failed ({e})"));
+            return r
+                .clone()
+                .map_err(|e| Error::numeric(format!("measure '{n}' failed ({e})")));
         }
         if let Some((_, v)) = self.params.iter().find(|(k, _)| k == n) {
             return Ok(*v);
@@ -920,10 +912,16 @@ impl Env for MEnv<'_> {
         if n == "temper" {
             return Ok(27.0);
         }
-        Err(format!(
-            "'{n}' is neither a parameter nor an earlier measure"
+        Err(Error::netlist(
+            format!("'{n}' is neither a parameter nor an earlier measure"),
+            None,
         ))
     }
+}
+
+/// A constant expression's value for a measure, or why it has none.
+fn value(e: &Expr, env: &MEnv) -> std::result::Result<f64, String> {
+    expr::eval_const(e, &mut copy_env(env)).map_err(|e| e.msg)
 }
 
 /// Per-row values of a signal expression's inputs.
@@ -933,13 +931,13 @@ struct RowEnv<'a> {
 }
 
 impl Env for RowEnv<'_> {
-    fn name(&mut self, n: &str) -> std::result::Result<f64, String> {
+    fn name(&mut self, n: &str) -> Result<f64> {
         if let Some(k) = n.strip_prefix('\u{1}') {
             return k
                 .parse::<usize>()
                 .ok()
                 .and_then(|k| self.row.get(k).copied())
-                .ok_or_else(|| format!("internal: bad input slot {k}"));
+                .ok_or_else(|| Error::numeric(format!("internal: bad input slot {k}")));
         }
         self.base.name(n)
     }
@@ -996,7 +994,9 @@ impl Data<'_> {
                 },
                 row: &ins,
             };
-            out.push(expr::eval_const(&s.expr, &mut re).map_err(|e| format!("{}: {e}", s.text))?);
+            out.push(
+                expr::eval_const(&s.expr, &mut re).map_err(|e| format!("{}: {}", s.text, e.msg))?,
+            );
         }
         Ok(out)
     }
@@ -1089,68 +1089,16 @@ impl Data<'_> {
         hi: f64,
         what: &str,
     ) -> std::result::Result<f64, String> {
-        let (mut rise, mut fall, mut cross) = (0u32, 0u32, 0u32);
-        let mut last = None;
-        let mut found = None;
-        // ngspice's above/below state; it starts at the first value off the threshold, so a
-        // signal that starts on it (v(out) = v(in) = 0 at t = 0) has not crossed it, and a
-        // value on the threshold keeps the state: touching it is not crossing it
-        let mut state: Option<bool> = None;
-        let mut start = None;
-        self.clipped(d, lo, hi, |xa, da, xb, db| {
-            if found.is_some() {
-                return;
-            }
-            if start != Some(xa) || state.is_none() {
-                // first interval of the window or of a DC sweep restart
-                state = (da != 0.0).then_some(da > 0.0);
-            }
-            start = Some(xb);
-            if db == 0.0 {
-                return;
-            }
-            let above_b = db > 0.0;
-            let Some(above) = state else {
-                state = Some(above_b);
-                return;
-            };
-            if above == above_b {
-                return;
-            }
-            state = Some(above_b);
-            let t = if da == 0.0 {
-                xa
-            } else {
-                xa + (0.0 - da) * (xb - xa) / (db - da)
-            };
-            let n = match (cond.edge, above_b) {
-                (Edge::Rise, true) => {
-                    rise += 1;
-                    rise
-                }
-                (Edge::Fall, false) => {
-                    fall += 1;
-                    fall
-                }
-                (Edge::Cross, _) => {
-                    cross += 1;
-                    cross
-                }
-                _ => return,
-            };
-            match cond.nth {
-                Nth::N(k) if k == n => found = Some(t),
-                Nth::Last => last = Some(t),
-                _ => {}
-            }
-        });
-        if let Some(t) = found.or(last) {
+        let mut c = Crossings::new(cond.edge, cond.nth);
+        self.clipped(d, lo, hi, |xa, da, xb, db| c.interval(xa, da, xb, db));
+        if let Some(t) = c.result() {
             return Ok(t);
         }
-        let (count, dir) = match cond.edge {
-            Edge::Rise => (rise, "rising "),
-            Edge::Fall => (fall, "falling "),
-            Edge::Cross => (cross, ""),
+        let count = c.count();
+        let dir = match cond.edge {
+            Edge::Rise => "rising ",
+            Edge::Fall => "falling ",
+            Edge::Cross => "",
         };
         let want = match cond.nth {
             Nth::N(k) => format!("crossing number {k}"),
@@ -1176,7 +1124,7 @@ impl Data<'_> {
         let y = self.series(&c.sig, env)?;
         let d: Vec<f64> = match &c.rhs {
             Rhs::Val(v) => {
-                let v = expr::eval_const(v, &mut copy_env(env))?;
+                let v = value(v, env)?;
                 y.iter().map(|y| y - v).collect()
             }
             Rhs::Sig(s) => {
@@ -1185,9 +1133,7 @@ impl Data<'_> {
             }
         };
         let num = |e: &Option<Expr>| -> std::result::Result<Option<f64>, String> {
-            e.as_ref()
-                .map(|e| expr::eval_const(e, &mut copy_env(env)))
-                .transpose()
+            e.as_ref().map(|e| value(e, env)).transpose()
         };
         let (lo, hi) = self.window(num(&c.from)?, num(&c.to)?, num(&c.td)?)?;
         self.crossing(&d, c, lo, hi, what)
@@ -1196,7 +1142,7 @@ impl Data<'_> {
     fn point(&self, p: &Point, env: &MEnv, what: &str) -> std::result::Result<f64, String> {
         match p {
             Point::At(e) => {
-                let at = expr::eval_const(e, &mut copy_env(env))?;
+                let at = value(e, env)?;
                 let (x0, x1) = self.range();
                 let slack = 1e-9 * (x1 - x0).abs();
                 if at < x0 - slack || at > x1 + slack {
@@ -1215,12 +1161,7 @@ impl Data<'_> {
 
     /// The interval (i-1, i) holding `at` (the first one, as ngspice).
     fn interval(&self, at: f64) -> Option<usize> {
-        (1..self.x.len()).find(|&i| {
-            self.joined(i) && {
-                let (a, b) = (self.x[i - 1], self.x[i]);
-                a.min(b) <= at && at <= a.max(b)
-            }
-        })
+        wave::interval_of(&self.x, at, |i| self.joined(i))
     }
 
     fn value_at(&self, y: &[f64], at: f64) -> std::result::Result<f64, String> {
@@ -1230,12 +1171,7 @@ impl Data<'_> {
         let i = self
             .interval(at)
             .ok_or_else(|| format!("{} is outside the run", fmt_e(at)))?;
-        let (xa, xb, ya, yb) = (self.x[i - 1], self.x[i], y[i - 1], y[i]);
-        Ok(if xb == xa {
-            yb
-        } else {
-            ya + (at - xa) * (yb - ya) / (xb - xa)
-        })
+        Ok(wave::lerp(self.x[i - 1], y[i - 1], self.x[i], y[i], at))
     }
 
     /// dy/dx at `at` from the parabola through the interval's ends and the nearer neighbour.
@@ -1329,9 +1265,7 @@ impl Data<'_> {
 
     fn measure(&self, m: &Measure, env: &MEnv) -> std::result::Result<f64, String> {
         let num = |e: &Option<Expr>| -> std::result::Result<Option<f64>, String> {
-            e.as_ref()
-                .map(|e| expr::eval_const(e, &mut copy_env(env)))
-                .transpose()
+            e.as_ref().map(|e| value(e, env)).transpose()
         };
         match &m.kind {
             Kind::Delay { trig, targ } => {
@@ -1361,7 +1295,7 @@ impl Data<'_> {
                 let y = self.series(sig, env)?;
                 self.stat(*op, &y, lo, hi)
             }
-            Kind::Param(e) => expr::eval_const(e, &mut copy_env(env)),
+            Kind::Param(e) => value(e, env),
         }
     }
 }
@@ -1407,7 +1341,7 @@ pub fn evaluate(
                 .or(dc.as_ref())
                 .map(|d| d.measure(m, &env))
                 .unwrap_or_else(|| match &m.kind {
-                    Kind::Param(e) => expr::eval_const(e, &mut copy_env(&env)),
+                    Kind::Param(e) => value(e, &env),
                     _ => Err(String::new()),
                 })
         } else {

@@ -1,7 +1,7 @@
 //! Behavioral sources `B... V=expr` / `I=expr`: the expression is a compiled tape with exact
 //! reverse-mode derivatives, and its comparisons are event functions.
 use super::{DeviceOps, Load, Setup, remap_all};
-use crate::netlist::expr::Tape;
+use crate::expr::tape::Tape;
 
 #[derive(Debug, Clone)]
 pub struct Behavioral {

@@ -1,9 +1,7 @@
 //! From cards to a flat circuit: subcircuits expanded, parameters evaluated in their scopes,
 //! models resolved, nodes and branch currents numbered, structural errors found.
 
-use super::expr::{self, Env, Expr, Func, Input, Tape};
 use super::lexer::{Card, Lexed, Tok, TokKind, join_tokens, loc_at};
-use super::number::parse_number;
 use crate::circuit::{Analysis, Circuit, Method, Options, Sweep, SweepTarget};
 use crate::devices::behavioral::Behavioral;
 use crate::devices::capacitor::Capacitor;
@@ -19,6 +17,9 @@ use crate::devices::switch::{Switch, SwitchModel};
 use crate::devices::waveform::Wave;
 use crate::devices::{Device, Inst};
 use crate::error::{Error, Loc, Result};
+use crate::expr::number::parse_number;
+use crate::expr::tape::{Input, Tape};
+use crate::expr::{self, Env, Expr, Func};
 use std::collections::HashMap;
 
 /// A `.subckt` definition (or the top level).
@@ -252,9 +253,8 @@ fn split_param_defs(toks: &[Tok], card: &Card) -> Result<Vec<(String, Vec<Tok>, 
 /// Parses expression tokens (as joined text) into an `Expr`, errors pointing at the token.
 fn parse_expr_toks(toks: &[Tok]) -> Result<Expr> {
     let (s, map) = join_tokens(toks);
-    expr::parse(&s).map_err(|e| {
-        let loc = loc_at(&map, e.offset, e.len).unwrap_or_else(|| toks[0].loc.clone());
-        Error::syntax(e.msg, &loc)
+    expr::parse(&s, |offset, len| {
+        loc_at(&map, offset, len).unwrap_or_else(|| toks[0].loc.clone())
     })
 }
 
@@ -296,37 +296,36 @@ struct Params<'r> {
 struct FrameEnv<'a, 'r> {
     p: &'a mut Params<'r>,
     frame: usize,
-    err: Option<Error>,
 }
 
 impl Env for FrameEnv<'_, '_> {
-    fn name(&mut self, name: &str) -> std::result::Result<f64, String> {
+    fn name(&mut self, name: &str) -> Result<f64> {
         if name == "temper" {
             return Ok(self.p.temp);
         }
-        match self.p.lookup(self.frame, name) {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(format!("undefined parameter '{name}'")),
-            Err(e) => {
-                let m = e.msg.clone();
-                self.err = Some(e);
-                Err(m)
-            }
+        match self.p.lookup(self.frame, name)? {
+            Some(v) => Ok(v),
+            None => Err(Error::netlist(
+                format!("undefined parameter '{name}'"),
+                None,
+            )),
         }
     }
-    fn random(&mut self, f: Func, args: &[f64]) -> std::result::Result<f64, String> {
+    fn random(&mut self, f: Func, args: &[f64]) -> Result<f64> {
         if self.p.random.is_none() {
             return Ok(args[0]);
         }
         let site = self.p.site();
         self.p.draws += 1;
         match self.p.random.as_mut() {
-            Some(r) => r.draw(&Draw {
-                func: f,
-                args,
-                site: &site,
-                local: false,
-            }),
+            Some(r) => r
+                .draw(&Draw {
+                    func: f,
+                    args,
+                    site: &site,
+                    local: false,
+                })
+                .map_err(|m| Error::netlist(m, None)),
             None => Ok(args[0]),
         }
     }
@@ -459,16 +458,8 @@ impl<'r> Params<'r> {
     }
 
     fn eval(&mut self, e: &Expr, frame: usize, loc: &Loc) -> Result<f64> {
-        let mut env = FrameEnv {
-            p: self,
-            frame,
-            err: None,
-        };
-        let r = expr::eval_const(e, &mut env);
-        if let Some(err) = env.err.take() {
-            return Err(err);
-        }
-        r.map_err(|m| Error::netlist(m, Some(loc)))
+        let mut env = FrameEnv { p: self, frame };
+        expr::eval_const(e, &mut env).map_err(|e| e.with_loc(Some(loc)))
     }
 }
 
@@ -1525,13 +1516,8 @@ impl Elab<'_, '_> {
         let mut env = FrameEnv {
             p: &mut self.p,
             frame,
-            err: None,
         };
-        let tape = Tape::compile(&ex, &mut env);
-        if let Some(e) = env.err.take() {
-            return Err(e);
-        }
-        let tape = tape.map_err(|m| Error::netlist(m, Some(&toks[0].loc)))?;
+        let tape = Tape::compile(&ex, &mut env).map_err(|e| e.with_loc(Some(&toks[0].loc)))?;
         let di = self.devices.len();
         self.b_inputs
             .push((di, tape.inputs.clone(), t0.loc.clone()));

@@ -1,8 +1,11 @@
-//! The ngspice-dialect front end: lexing, expressions, elaboration.
+//! The ngspice-dialect front end: lexing, elaboration.
 pub mod elaborate;
-pub mod expr;
 pub mod lexer;
-pub mod number;
+
+// The expression language and the number grammar moved to `crate::expr`; these keep the old
+// paths working for callers not yet switched.
+pub use crate::expr;
+pub use crate::expr::number;
 
 pub use elaborate::{ElabOptions, Netlist, elaborate};
 

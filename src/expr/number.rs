@@ -1,10 +1,14 @@
-//! SPICE numbers: `1.5k`, `10pF`, `2meg`, `3mil`, `1e-9`; trailing unit letters are ignored.
+//! The one SPICE number grammar, for netlists, command-line values and plot options alike:
+//! `1.5k`, `10pF`, `2meg`, `3mil`, `1e-9`, `4.7µ`. The scale suffixes are t g meg k m (milli)
+//! u/µ/μ n p f a (atto) and mil (25.4 µm), case-insensitive; the letters after the scale are a
+//! unit and ignored (`10ns`, `1kOhm`, `5µs`).
 
-/// Parses a SPICE number; `None` if `s` does not start with a number.
+/// Parses a SPICE number; `None` unless `s` is a number followed only by a scale and unit
+/// letters (no blanks: trim first where the text may have them).
 pub fn parse_number(s: &str) -> Option<f64> {
     let (v, rest) = parse_prefix(s)?;
     let rest = rest.to_ascii_lowercase();
-    if !rest.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
+    if !rest.chars().all(|c| c.is_alphabetic() || c == '_') {
         return None;
     }
     Some(v * suffix_scale(&rest))
@@ -22,7 +26,7 @@ pub fn suffix_scale(rest: &str) -> f64 {
             Some('g') => 1e9,
             Some('k') => 1e3,
             Some('m') => 1e-3,
-            Some('u') | Some('µ') => 1e-6,
+            Some('u') | Some('µ') | Some('μ') => 1e-6,
             Some('n') => 1e-9,
             Some('p') => 1e-12,
             Some('f') => 1e-15,
@@ -93,12 +97,19 @@ mod tests {
             ("-2.5m", -2.5e-3),
             ("10V", 10.0),
             ("1e3k", 1e6),
+            ("4.7µ", 4.7e-6),
+            ("2μs", 2e-6),
+            ("5µA", 5e-6),
+            ("10kΩ", 1e4),
+            ("3a", 3e-18),
         ];
         for (s, v) in cases {
             let got = parse_number(s).unwrap();
             assert!((got - v).abs() <= 1e-12 * v.abs(), "{s}: {got} vs {v}");
         }
-        for bad in ["abc", "", "k1", "1.2.3", "--1", "1k2"] {
+        for bad in [
+            "abc", "", "k1", "1.2.3", "--1", "1k2", "1n5", " 1n", "1 n", "10k%",
+        ] {
             assert!(parse_number(bad).is_none(), "{bad}");
         }
     }

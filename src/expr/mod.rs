@@ -4,7 +4,11 @@
 //! tape whose reverse sweep gives exact partial derivatives for Newton, and whose comparisons
 //! are reported as event functions so the time stepper can land on their switching instants.
 
+use crate::error::{Error, Loc, Result};
 use std::fmt;
+
+pub mod number;
+pub mod tape;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BinOp {
@@ -129,12 +133,13 @@ pub enum Expr {
     Call(Func, Vec<Expr>),
 }
 
-/// A parse error at a byte offset of the expression text.
+/// A parse error at a byte offset of the expression text (turned into an [`Error`] located by
+/// the caller's `locate`).
 #[derive(Debug, Clone)]
-pub struct ExprError {
-    pub msg: String,
-    pub offset: usize,
-    pub len: usize,
+struct ExprError {
+    msg: String,
+    offset: usize,
+    len: usize,
 }
 
 impl fmt::Display for ExprError {
@@ -155,7 +160,13 @@ struct P<'a> {
 /// Deepest nesting an expression may have.
 const MAX_DEPTH: usize = 200;
 
-pub fn parse(src: &str) -> Result<Expr, ExprError> {
+/// Parses expression text. A syntax error is an [`Error`] of kind `Syntax` at
+/// `locate(offset, len)`, the place of the offending byte range of `src` in the netlist.
+pub fn parse(src: &str, locate: impl Fn(usize, usize) -> Loc) -> Result<Expr> {
+    parse_text(src).map_err(|e| Error::syntax(e.msg, &locate(e.offset, e.len)))
+}
+
+fn parse_text(src: &str) -> std::result::Result<Expr, ExprError> {
     let mut p = P {
         s: src.as_bytes(),
         src,
@@ -196,7 +207,7 @@ impl P<'_> {
             false
         }
     }
-    fn ternary(&mut self) -> Result<Expr, ExprError> {
+    fn ternary(&mut self) -> std::result::Result<Expr, ExprError> {
         let c = self.or()?;
         if self.eat("?") {
             let a = self.ternary()?;
@@ -208,7 +219,7 @@ impl P<'_> {
         }
         Ok(c)
     }
-    fn or(&mut self) -> Result<Expr, ExprError> {
+    fn or(&mut self) -> std::result::Result<Expr, ExprError> {
         let mut l = self.and()?;
         while self.eat("||") {
             let r = self.and()?;
@@ -216,7 +227,7 @@ impl P<'_> {
         }
         Ok(l)
     }
-    fn and(&mut self) -> Result<Expr, ExprError> {
+    fn and(&mut self) -> std::result::Result<Expr, ExprError> {
         let mut l = self.cmp()?;
         while self.eat("&&") {
             let r = self.cmp()?;
@@ -224,7 +235,7 @@ impl P<'_> {
         }
         Ok(l)
     }
-    fn cmp(&mut self) -> Result<Expr, ExprError> {
+    fn cmp(&mut self) -> std::result::Result<Expr, ExprError> {
         let l = self.add()?;
         let ops = [
             ("==", BinOp::Eq),
@@ -242,7 +253,7 @@ impl P<'_> {
         }
         Ok(l)
     }
-    fn add(&mut self) -> Result<Expr, ExprError> {
+    fn add(&mut self) -> std::result::Result<Expr, ExprError> {
         let mut l = self.mul()?;
         loop {
             if self.eat("+") {
@@ -261,7 +272,7 @@ impl P<'_> {
         self.ws();
         self.i < self.s.len() && self.s[self.i] == b'-'
     }
-    fn mul(&mut self) -> Result<Expr, ExprError> {
+    fn mul(&mut self) -> std::result::Result<Expr, ExprError> {
         let mut l = self.unary()?;
         loop {
             self.ws();
@@ -279,7 +290,7 @@ impl P<'_> {
             }
         }
     }
-    fn unary(&mut self) -> Result<Expr, ExprError> {
+    fn unary(&mut self) -> std::result::Result<Expr, ExprError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.err(
@@ -291,7 +302,7 @@ impl P<'_> {
         self.depth -= 1;
         r
     }
-    fn unary_inner(&mut self) -> Result<Expr, ExprError> {
+    fn unary_inner(&mut self) -> std::result::Result<Expr, ExprError> {
         if self.eat("-") {
             let e = self.unary()?;
             return Ok(match e {
@@ -308,7 +319,7 @@ impl P<'_> {
         }
         self.pow()
     }
-    fn pow(&mut self) -> Result<Expr, ExprError> {
+    fn pow(&mut self) -> std::result::Result<Expr, ExprError> {
         let b = self.atom()?;
         if self.eat("**") || self.eat("^") {
             let e = self.unary()?;
@@ -316,7 +327,7 @@ impl P<'_> {
         }
         Ok(b)
     }
-    fn atom(&mut self) -> Result<Expr, ExprError> {
+    fn atom(&mut self) -> std::result::Result<Expr, ExprError> {
         self.ws();
         if self.i >= self.s.len() {
             return Err(self.err("expression ends too early (expected a value)", 1));
@@ -351,7 +362,7 @@ impl P<'_> {
                 j += 1;
             }
             let tok = &self.src[start..j];
-            return match super::number::parse_number(tok) {
+            return match number::parse_number(tok) {
                 Some(v) => {
                     self.i = j;
                     Ok(Expr::Num(v))
@@ -443,7 +454,7 @@ impl P<'_> {
         Err(self.err(format!("unexpected '{}' in expression", c as char), 1))
     }
     /// Node names inside v(...) / i(...), comma separated, raw.
-    fn raw_args(&mut self) -> Result<Vec<String>, ExprError> {
+    fn raw_args(&mut self) -> std::result::Result<Vec<String>, ExprError> {
         let mut args = Vec::new();
         let mut cur = String::new();
         while self.i < self.s.len() {
@@ -469,17 +480,19 @@ impl P<'_> {
 
 /// What a constant expression may refer to.
 pub trait Env {
-    /// The value of a parameter (or `temper`...); `Err` with a message if it is not defined.
-    fn name(&mut self, name: &str) -> Result<f64, String>;
+    /// The value of a parameter (or `temper`...); an error (without a location: the caller
+    /// knows where the expression is) if it is not defined.
+    fn name(&mut self, name: &str) -> Result<f64>;
     /// A random function call; by default its nominal value.
-    fn random(&mut self, f: Func, args: &[f64]) -> Result<f64, String> {
+    fn random(&mut self, f: Func, args: &[f64]) -> Result<f64> {
         let _ = f;
         Ok(args[0])
     }
 }
 
-/// Evaluates an expression that may not depend on circuit variables.
-pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64, String> {
+/// Evaluates an expression that may not depend on circuit variables. Errors carry no location
+/// unless `env` gave one; the caller adds the expression's.
+pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64> {
     Ok(match e {
         Expr::Num(v) => *v,
         Expr::Name(n, _) => match n.as_str() {
@@ -487,7 +500,10 @@ pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64, String> {
             _ => env.name(n)?,
         },
         Expr::V(..) | Expr::I(..) => {
-            return Err("v() and i() are only allowed in B-source expressions".into());
+            return Err(Error::netlist(
+                "v() and i() are only allowed in B-source expressions",
+                None,
+            ));
         }
         Expr::Un(op, a) => un(*op, eval_const(a, env)?),
         Expr::Bin(op, a, b) => bin(*op, eval_const(a, env)?, eval_const(b, env)?),
@@ -512,7 +528,7 @@ pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64, String> {
     })
 }
 
-fn un(op: UnOp, a: f64) -> f64 {
+pub(crate) fn un(op: UnOp, a: f64) -> f64 {
     match op {
         UnOp::Neg => -a,
         UnOp::Not => (a == 0.0) as i32 as f64,
@@ -529,7 +545,7 @@ fn spice_pow(x: f64, y: f64) -> f64 {
     x.abs().powf(y)
 }
 
-fn bin(op: BinOp, a: f64, b: f64) -> f64 {
+pub(crate) fn bin(op: BinOp, a: f64, b: f64) -> f64 {
     match op {
         BinOp::Add => a + b,
         BinOp::Sub => a - b,
@@ -548,7 +564,7 @@ fn bin(op: BinOp, a: f64, b: f64) -> f64 {
 }
 
 /// Value and partial derivatives (up to three arguments) of a built-in function.
-fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
+pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
     use Func::*;
     let x = a[0];
     let z = [0.0; 3];
@@ -680,241 +696,21 @@ fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
     }
 }
 
-/// A circuit quantity a B-source expression reads.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    V(String, Option<String>),
-    I(String),
-}
-
-#[derive(Debug, Clone)]
-enum Op {
-    Const(f64),
-    In(usize),
-    Time,
-    Un(UnOp, usize),
-    Bin(BinOp, usize, usize),
-    Tern(usize, usize, usize),
-    Call(Func, [usize; 3], u8),
-}
-
-/// A compiled B-source expression: forward values, reverse-mode derivatives, event functions.
-#[derive(Debug, Clone)]
-pub struct Tape {
-    ops: Vec<Op>,
-    /// The distinct circuit quantities read, in the order of the gradient.
-    pub inputs: Vec<Input>,
-    vals: Vec<f64>,
-    adj: Vec<f64>,
-    /// Tape positions whose sign change is a discontinuity: (left, right) of comparisons,
-    /// arguments of u()/sgn(), conditions of `?:` that are not comparisons.
-    events: Vec<(usize, Option<usize>)>,
-}
-
-impl Tape {
-    /// Compiles `e`; parameter names are resolved to numbers by `env` now.
-    pub fn compile(e: &Expr, env: &mut dyn Env) -> Result<Tape, String> {
-        let mut t = Tape {
-            ops: vec![],
-            inputs: vec![],
-            vals: vec![],
-            adj: vec![],
-            events: vec![],
-        };
-        t.emit(e, env)?;
-        t.vals = vec![0.0; t.ops.len()];
-        t.adj = vec![0.0; t.ops.len()];
-        Ok(t)
-    }
-
-    fn push(&mut self, op: Op) -> usize {
-        self.ops.push(op);
-        self.ops.len() - 1
-    }
-
-    fn input(&mut self, i: Input) -> usize {
-        let k = match self.inputs.iter().position(|x| *x == i) {
-            Some(k) => k,
-            None => {
-                self.inputs.push(i);
-                self.inputs.len() - 1
-            }
-        };
-        self.push(Op::In(k))
-    }
-
-    fn emit(&mut self, e: &Expr, env: &mut dyn Env) -> Result<usize, String> {
-        Ok(match e {
-            Expr::Num(v) => self.push(Op::Const(*v)),
-            Expr::Name(n, _) => match n.as_str() {
-                "time" => self.push(Op::Time),
-                "pi" => self.push(Op::Const(std::f64::consts::PI)),
-                _ => {
-                    let v = env.name(n)?;
-                    self.push(Op::Const(v))
-                }
-            },
-            Expr::V(a, b) => self.input(Input::V(a.clone(), b.clone())),
-            Expr::I(a) => self.input(Input::I(a.clone())),
-            Expr::Un(op, a) => {
-                let a = self.emit(a, env)?;
-                self.push(Op::Un(*op, a))
-            }
-            Expr::Bin(op, a, b) => {
-                let a = self.emit(a, env)?;
-                let b = self.emit(b, env)?;
-                if matches!(
-                    op,
-                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
-                ) {
-                    self.events.push((a, Some(b)));
-                }
-                self.push(Op::Bin(*op, a, b))
-            }
-            Expr::Tern(c, a, b) => {
-                let is_cmp = matches!(**c, Expr::Bin(op, ..) if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne | BinOp::And | BinOp::Or));
-                let c = self.emit(c, env)?;
-                if !is_cmp {
-                    self.events.push((c, None));
-                }
-                let a = self.emit(a, env)?;
-                let b = self.emit(b, env)?;
-                self.push(Op::Tern(c, a, b))
-            }
-            Expr::Call(f, args) => {
-                if f.is_random(args.len()) {
-                    let mut v = [0.0; 3];
-                    for (k, a) in args.iter().enumerate() {
-                        v[k] = eval_const(a, env)?;
-                    }
-                    let r = env.random(*f, &v[..args.len()])?;
-                    return Ok(self.push(Op::Const(r)));
-                }
-                let mut ix = [0usize; 3];
-                for (k, a) in args.iter().enumerate() {
-                    ix[k] = self.emit(a, env)?;
-                }
-                if matches!(f, Func::U | Func::Sgn) {
-                    self.events.push((ix[0], None));
-                }
-                self.push(Op::Call(*f, ix, args.len() as u8))
-            }
-        })
-    }
-
-    /// Evaluates with the input values `x` (same order as `inputs`) at `time`; fills `grad`
-    /// (len = inputs.len()) with d value / d input. No allocation.
-    pub fn eval(&mut self, x: &[f64], time: f64, grad: &mut [f64]) -> f64 {
-        let n = self.ops.len();
-        for k in 0..n {
-            let v = match &self.ops[k] {
-                Op::Const(c) => *c,
-                Op::In(j) => x[*j],
-                Op::Time => time,
-                Op::Un(op, a) => un(*op, self.vals[*a]),
-                Op::Bin(op, a, b) => bin(*op, self.vals[*a], self.vals[*b]),
-                Op::Tern(c, a, b) => {
-                    if self.vals[*c] != 0.0 {
-                        self.vals[*a]
-                    } else {
-                        self.vals[*b]
-                    }
-                }
-                Op::Call(f, ix, na) => {
-                    let mut a = [0.0; 3];
-                    for k in 0..*na as usize {
-                        a[k] = self.vals[ix[k]];
-                    }
-                    call(*f, &a[..*na as usize]).0
-                }
-            };
-            self.vals[k] = v;
-        }
-        for g in grad.iter_mut() {
-            *g = 0.0;
-        }
-        self.adj.iter_mut().for_each(|a| *a = 0.0);
-        if n == 0 {
-            return 0.0;
-        }
-        self.adj[n - 1] = 1.0;
-        for k in (0..n).rev() {
-            let w = self.adj[k];
-            if w == 0.0 {
-                continue;
-            }
-            match &self.ops[k] {
-                Op::Const(_) | Op::Time => {}
-                Op::In(j) => grad[*j] += w,
-                Op::Un(UnOp::Neg, a) => self.adj[*a] -= w,
-                Op::Un(UnOp::Not, _) => {}
-                Op::Bin(op, a, b) => {
-                    let (va, vb) = (self.vals[*a], self.vals[*b]);
-                    let (da, db) = match op {
-                        BinOp::Add => (1.0, 1.0),
-                        BinOp::Sub => (1.0, -1.0),
-                        BinOp::Mul => (vb, va),
-                        BinOp::Div => (1.0 / vb, -va / (vb * vb)),
-                        BinOp::Pow => {
-                            let (_, d) = call(Func::Pow, &[va, vb]);
-                            (d[0], d[1])
-                        }
-                        _ => (0.0, 0.0),
-                    };
-                    self.adj[*a] += w * da;
-                    self.adj[*b] += w * db;
-                }
-                Op::Tern(c, a, b) => {
-                    if self.vals[*c] != 0.0 {
-                        self.adj[*a] += w;
-                    } else {
-                        self.adj[*b] += w;
-                    }
-                }
-                Op::Call(f, ix, na) => {
-                    let mut a = [0.0; 3];
-                    for k in 0..*na as usize {
-                        a[k] = self.vals[ix[k]];
-                    }
-                    let (_, d) = call(*f, &a[..*na as usize]);
-                    for k in 0..*na as usize {
-                        self.adj[ix[k]] += w * d[k];
-                    }
-                }
-            }
-        }
-        self.vals[n - 1]
-    }
-
-    /// Number of event functions.
-    pub fn n_events(&self) -> usize {
-        self.events.len()
-    }
-
-    /// Event function values after the last `eval`: a sign change between two accepted time
-    /// points means the expression switched between them.
-    pub fn event_values(&self, out: &mut [f64]) {
-        for (k, (a, b)) in self.events.iter().enumerate() {
-            out[k] = match b {
-                Some(b) => self.vals[*a] - self.vals[*b],
-                None => self.vals[*a],
-            };
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     struct NoEnv;
     impl Env for NoEnv {
-        fn name(&mut self, n: &str) -> Result<f64, String> {
+        fn name(&mut self, n: &str) -> Result<f64> {
             if n == "a" {
                 Ok(2.0)
             } else {
-                Err(format!("undefined parameter '{n}'"))
+                Err(Error::netlist(format!("undefined parameter '{n}'"), None))
             }
         }
+    }
+    fn parse(s: &str) -> std::result::Result<Expr, ExprError> {
+        parse_text(s)
     }
     fn ev(s: &str) -> f64 {
         eval_const(&parse(s).unwrap(), &mut NoEnv).unwrap()
@@ -932,49 +728,11 @@ mod tests {
         assert!(parse("(1+2").is_err());
         assert!(parse("1+2)").is_err());
     }
-    #[test]
-    fn tape_gradients_match_finite_differences() {
-        let exprs = [
-            "v(a)*v(b) + sqrt(v(a))",
-            "tanh(v(a,b)*3) - exp(v(b)/2)",
-            "pwr(v(a),1.5)+pow(v(b),2)",
-            "v(a)>0.5 ? v(b)**2 : ln(v(a)) + atan(v(b))",
-            "limit(v(a)*4, -1, 1) + sinh(v(b))*cosh(v(a))",
-            "log10(v(a))+abs(v(b)-1)+i(vx)*1k",
-            "max(v(a), v(b)) / (1 + min(v(a), 2))",
-        ];
-        for s in exprs {
-            let mut t = Tape::compile(&parse(s).unwrap(), &mut NoEnv).unwrap();
-            let n = t.inputs.len();
-            for &(x0, x1, x2) in &[(0.3, 0.7, 1e-3), (0.9, 1.4, -2e-3), (1.7, 0.2, 5e-4)] {
-                let x = [x0, x1, x2];
-                let mut g = vec![0.0; n];
-                t.eval(&x[..n], 0.0, &mut g);
-                for j in 0..n {
-                    let h = 1e-6 * x[j].abs().max(1e-3);
-                    let mut xp = x;
-                    xp[j] += h;
-                    let mut xm = x;
-                    xm[j] -= h;
-                    let mut d = vec![0.0; n];
-                    let fp = t.eval(&xp[..n], 0.0, &mut d);
-                    let fm = t.eval(&xm[..n], 0.0, &mut d);
-                    let fd = (fp - fm) / (2.0 * h);
-                    assert!(
-                        (fd - g[j]).abs() <= 1e-5 * fd.abs().max(1.0),
-                        "{s} d/dx{j}: {} vs fd {}",
-                        g[j],
-                        fd
-                    );
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod depth_tests {
-    use super::*;
+    use super::parse_text as parse;
     /// Regression (found by fuzzing): thousands of nested parentheses or unary minus signs
     /// overflowed the stack; they are now a parse error.
     #[test]
