@@ -29,7 +29,10 @@ pub fn write_atomic(
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(format!("cannot write '{}': {e}", path.display())));
+        return Err(Error::output(format!(
+            "cannot write '{}': {e}",
+            path.display()
+        )));
     }
     Ok(())
 }
@@ -60,6 +63,6 @@ pub fn write_json_pairs(path: &Path, pairs: &[(String, f64)]) -> Result<()> {
         m.insert(k.clone(), serde_json::Value::from(*v));
     }
     let s = serde_json::to_string_pretty(&serde_json::Value::Object(m))
-        .map_err(|e| Error::io(e.to_string()))?;
+        .map_err(|e| Error::output(e.to_string()))?;
     write_atomic(path, |w| w.write_all(s.as_bytes()))
 }

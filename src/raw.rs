@@ -59,10 +59,10 @@ impl RawPlot {
     }
 }
 
-/// A malformed raw file: what was expected, and the 1-based header line it concerns.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("line {line}: {msg}")]
-pub struct RawError {
+/// A malformed raw file: what was expected, and the 1-based header line it concerns (turned
+/// into the crate's error, with the file's name, by [`parse_raw`]).
+#[derive(Debug, Clone, PartialEq)]
+struct BadLine {
     /// 1-based line of the header entry concerned (0: the file as a whole).
     pub line: usize,
     /// What was expected and what was found.
@@ -231,7 +231,7 @@ pub fn write_raw(path: &Path, plots: &[RawPlot], ascii: bool) -> Result<()> {
 pub fn read_raw(path: &Path) -> Result<Vec<RawPlot>> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::io(format!("cannot read '{}': {e}", path.display())))?;
-    parse_raw(&bytes).map_err(|e| Error::data(format!("{}:{e}", path.display())))
+    parse_raw(&path.display().to_string(), &bytes)
 }
 
 /// The next text line starting at `pos` (without its newline) and where the one after starts.
@@ -252,8 +252,12 @@ fn count(v: &str) -> Option<usize> {
 }
 
 /// Parses the plots of a raw file (binary or ASCII, several plots allowed; complex data is
-/// refused).
-pub fn parse_raw(bytes: &[u8]) -> std::result::Result<Vec<RawPlot>, RawError> {
+/// refused); errors read `source:line: what was expected`.
+pub fn parse_raw(source: &str, bytes: &[u8]) -> Result<Vec<RawPlot>> {
+    parse_plots(bytes).map_err(|e| Error::at_line(source, e.line, e.msg))
+}
+
+fn parse_plots(bytes: &[u8]) -> std::result::Result<Vec<RawPlot>, BadLine> {
     let mut plots = Vec::new();
     let mut pos = 0usize;
     let mut line_no = 0usize;
@@ -275,7 +279,7 @@ pub fn parse_raw(bytes: &[u8]) -> std::result::Result<Vec<RawPlot>, RawError> {
         line_no = lines;
     }
     if plots.is_empty() {
-        return Err(RawError {
+        return Err(BadLine {
             line: 0,
             msg: "end of file before `Values:` or `Binary:`".into(),
         });
@@ -288,8 +292,8 @@ fn parse_plot(
     bytes: &[u8],
     mut pos: usize,
     mut line_no: usize,
-) -> std::result::Result<(RawPlot, usize, usize), RawError> {
-    let err = |line: usize, msg: String| RawError { line, msg };
+) -> std::result::Result<(RawPlot, usize, usize), BadLine> {
+    let err = |line: usize, msg: String| BadLine { line, msg };
     let mut p = RawPlot {
         title: String::new(),
         date: String::new(),
@@ -498,7 +502,7 @@ mod tests {
             dc.plotname = "DC transfer characteristic".into();
             dc.rows.truncate(1);
             let ps = vec![plot(), dc];
-            let back = parse_raw(&to_bytes(&ps, ascii)).unwrap();
+            let back = parse_raw("x.raw", &to_bytes(&ps, ascii)).unwrap();
             assert_eq!(back.len(), 2);
             for (a, b) in ps.iter().zip(&back) {
                 assert_eq!(a.names, b.names);
@@ -514,17 +518,17 @@ mod tests {
     #[test]
     fn truncated_and_complex_files_are_errors() {
         let b = to_bytes(&[plot()], false);
-        let e = parse_raw(&b[..b.len() - 3]).unwrap_err();
+        let e = parse_plots(&b[..b.len() - 3]).unwrap_err();
         assert_eq!(e.line, 11);
-        assert!(e.msg.contains("binary data holds 69 bytes"), "{e}");
+        assert!(e.msg.contains("binary data holds 69 bytes"), "{e:?}");
         let text = String::from_utf8_lossy(&to_bytes(&[plot()], true)).replace("real", "complex");
         assert!(
-            parse_raw(text.as_bytes())
+            parse_plots(text.as_bytes())
                 .unwrap_err()
                 .msg
                 .contains("complex")
         );
-        assert!(parse_raw(b"Title: x\nNo. Variables: 2\n").is_err());
+        assert!(parse_raw("x.raw", b"Title: x\nNo. Variables: 2\n").is_err());
     }
 
     #[test]

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use neurospice::error::{Error, Result};
 use neurospice::neuro::capmin::study::{self, ProtectOptions, Setup, Target};
 use neurospice::neuro::capmin::{self, Physics, Rule};
-use neurospice::neuro::snn::SnnError;
 use neurospice::neuro::snn::model::{level_histograms, write_atomic};
 use serde_json::{Value, json};
 
@@ -64,14 +64,14 @@ struct PhysicsArgs {
 }
 
 impl PhysicsArgs {
-    fn physics(&self) -> Result<Physics, SnnError> {
+    fn physics(&self) -> Result<Physics> {
         let p = Physics {
             i_unit_a: self.i_unit,
             v_th_v: self.v_th,
             t_clk_s: self.t_clk,
             guard_s: self.guard,
         };
-        p.validate().map_err(SnnError::Invalid)?;
+        p.validate()?;
         Ok(p)
     }
 }
@@ -151,7 +151,7 @@ struct ProtectArgs {
 }
 
 /// Runs a `capmin` subcommand.
-pub fn run(a: CapminArgs) -> Result<(), SnnError> {
+pub fn run(a: CapminArgs) -> Result<()> {
     match a.command {
         CapminCommand::Hist(h) => run_hist(h),
         CapminCommand::Select(s) => run_select(s),
@@ -159,11 +159,11 @@ pub fn run(a: CapminArgs) -> Result<(), SnnError> {
     }
 }
 
-fn setup(c: &Common) -> Result<Setup, SnnError> {
+fn setup(c: &Common) -> Result<Setup> {
     study::setup(&c.model, &c.data, c.labels.as_deref())
 }
 
-fn run_hist(a: HistArgs) -> Result<(), SnnError> {
+fn run_hist(a: HistArgs) -> Result<()> {
     let s = setup(&a.common)?;
     let h = level_histograms(&s.net, &s.train);
     let all = capmin::accumulate(&h, s.net.array_size);
@@ -190,7 +190,7 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
     Ok(())
 }
 
-fn run_select(a: SelectArgs) -> Result<(), SnnError> {
+fn run_select(a: SelectArgs) -> Result<()> {
     let phys = a.physics.physics()?;
     let s = setup(&a.common)?;
     let n = s.net.array_size;
@@ -246,7 +246,7 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
     Ok(())
 }
 
-fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
+fn run_protect(a: ProtectArgs) -> Result<()> {
     let phys = a.physics.physics()?;
     let s = setup(&a.common)?;
     let freq = s.frequencies();
@@ -309,7 +309,7 @@ fn write_table(
     out: Option<&std::path::Path>,
     csv: &str,
     kind: neurospice::plot::Kind,
-) -> Result<(), SnnError> {
+) -> Result<()> {
     if let Some(p) = out {
         write_atomic(p, csv.as_bytes())?;
     }
@@ -322,19 +322,12 @@ fn one_shot(
     kind: neurospice::plot::Kind,
     table: Option<&std::path::Path>,
     flag: &str,
-) -> Result<(), SnnError> {
+) -> Result<()> {
     let Some(fig) = &c.plot else { return Ok(()) };
     let Some(t) = table else {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--plot draws the table written by {flag}: give {flag} FILE"
         )));
     };
-    neurospice::plot::render(
-        kind,
-        &[t.to_path_buf()],
-        &Default::default(),
-        &Default::default(),
-        fig,
-    )
-    .map_err(|e| SnnError::Invalid(format!("--plot: {e}")))
+    super::one_shot_plot(kind, t, None, fig)
 }

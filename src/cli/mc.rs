@@ -124,10 +124,7 @@ fn config(a: &McArgs) -> Result<Config> {
 }
 
 fn parse_specs(specs: &[String]) -> Result<Vec<Spec>> {
-    specs
-        .iter()
-        .map(|s| Spec::parse(s).map_err(Error::usage))
-        .collect()
+    specs.iter().map(|s| Spec::parse(s)).collect()
 }
 
 pub fn run_mc(a: &McArgs) -> Result<()> {
@@ -193,14 +190,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
         )));
     }
     if let Some(fig) = &a.plot {
-        neurospice::plot::render(
-            neurospice::plot::Kind::Hist,
-            std::slice::from_ref(&a.output),
-            &Default::default(),
-            &Default::default(),
-            fig,
-        )
-        .map_err(|e| Error::data(format!("--plot: {e}")))?;
+        super::one_shot_plot(neurospice::plot::Kind::Hist, &a.output, None, fig)?;
     }
     Ok(())
 }

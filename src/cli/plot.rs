@@ -1,8 +1,9 @@
 //! `neurospice plot`: command-line flags, checked once into the library's options.
 
 use clap::{Args, ValueEnum};
+use neurospice::error::{Error, Result};
 use neurospice::plot::units::parse_spice_number;
-use neurospice::plot::{self, FigureOptions, Kind, Length, PlotError, Selection};
+use neurospice::plot::{self, FigureOptions, Kind, Length, Selection};
 use std::path::PathBuf;
 
 /// Draw a figure from result files: `neurospice plot KIND INPUT... -o FIG.svg|FIG.png`.
@@ -116,11 +117,11 @@ impl From<KindArg> for Kind {
     }
 }
 
-fn time_option(flag: &str, v: &Option<String>) -> Result<Option<f64>, PlotError> {
+fn time_option(flag: &str, v: &Option<String>) -> Result<Option<f64>> {
     v.as_deref()
         .map(|t| {
             parse_spice_number(t).ok_or_else(|| {
-                PlotError::Option(format!(
+                Error::usage(format!(
                     "{flag} `{t}`: expected a time such as 10n or 1.5us"
                 ))
             })
@@ -138,12 +139,12 @@ fn names(list: &str) -> Vec<String> {
 
 impl PlotArgs {
     /// The validated selection and page options.
-    pub fn config(&self) -> Result<(Selection, FigureOptions), PlotError> {
+    pub fn config(&self) -> Result<(Selection, FigureOptions)> {
         let panels = match &self.panels {
             Some(p) => {
                 let panels: Vec<Vec<String>> = p.split(';').map(names).collect();
                 if panels.iter().any(Vec::is_empty) {
-                    return Err(PlotError::Option(format!(
+                    return Err(Error::usage(format!(
                         "--panels \"{p}\": every panel needs at least one signal"
                     )));
                 }
@@ -152,7 +153,7 @@ impl PlotArgs {
             None => Vec::new(),
         };
         if self.bins == Some(0) {
-            return Err(PlotError::Option("--bins must be at least 1".to_string()));
+            return Err(Error::usage("--bins must be at least 1".to_string()));
         }
         let sel = Selection {
             signals: self.signals.iter().flat_map(|s| names(s)).collect(),
@@ -185,7 +186,7 @@ impl PlotArgs {
 }
 
 /// Run `neurospice plot`.
-pub fn run(args: &PlotArgs) -> Result<(), PlotError> {
+pub fn run(args: &PlotArgs) -> Result<()> {
     let (sel, opts) = args.config()?;
     plot::render(args.kind.into(), &args.inputs, &sel, &opts, &args.output)
 }

@@ -1,5 +1,6 @@
 //! `neurospice run`: the analyses of one netlist, or a `--sweep` of a `.param`, with their
 //! waveforms, operating point, measures and spikes written where the flags say.
+use super::one_shot_plot;
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
 use neurospice::{meas, netlist, output, raw};
@@ -55,21 +56,6 @@ pub struct RunArgs {
     /// markers), or with --sweep the --meas-csv columns against the swept value.
     #[arg(long, value_name = "FIG")]
     plot: Option<PathBuf>,
-}
-
-/// `--plot FIG`: draws `kind` from `input` with the plot command's defaults.
-fn one_shot_plot(
-    kind: neurospice::plot::Kind,
-    input: &std::path::Path,
-    spikes: Option<PathBuf>,
-    fig: &std::path::Path,
-) -> Result<()> {
-    let sel = neurospice::plot::Selection {
-        spikes,
-        ..Default::default()
-    };
-    neurospice::plot::render(kind, &[input.to_path_buf()], &sel, &Default::default(), fig)
-        .map_err(|e| Error::data(format!("--plot: {e}")))
 }
 
 /// Parses `NODE[:THRESHOLD]`.

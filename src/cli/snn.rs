@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use neurospice::neuro::snn::SnnError;
+use neurospice::error::{Error, Result};
 use neurospice::neuro::snn::data::{self, Dataset, Split, stratified_split};
 use neurospice::neuro::snn::model::{EvalResult, Network, evaluate, write_atomic};
 use neurospice::neuro::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
@@ -155,7 +155,7 @@ struct SweepArgs {
 }
 
 /// Runs `neurospice snn ...`.
-pub fn run(args: SnnArgs) -> Result<(), SnnError> {
+pub fn run(args: SnnArgs) -> Result<()> {
     match args.command {
         SnnCommand::Train(a) => run_train(a),
         SnnCommand::Eval(a) => run_eval(a),
@@ -163,11 +163,11 @@ pub fn run(args: SnnArgs) -> Result<(), SnnError> {
     }
 }
 
-fn load_data(a: &DataArgs) -> Result<Dataset, SnnError> {
+fn load_data(a: &DataArgs) -> Result<Dataset> {
     data::load(&a.data, a.labels.as_deref())
 }
 
-fn run_train(a: TrainArgs) -> Result<(), SnnError> {
+fn run_train(a: TrainArgs) -> Result<()> {
     let d = load_data(&a.data)?;
     let cfg = TrainConfig {
         hidden: a.hidden,
@@ -253,19 +253,19 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 }
 
 /// The images a split selects, refusing train/test splits of data the model was not trained on.
-fn select(net: &Network, d: Dataset, split: SplitArg) -> Result<Dataset, SnnError> {
+fn select(net: &Network, d: Dataset, split: SplitArg) -> Result<Dataset> {
     let split = match split {
         SplitArg::Test => Split::Test,
         SplitArg::Train => Split::Train,
         SplitArg::All => return Ok(d),
     };
     let Some(t) = &net.training else {
-        return Err(SnnError::Invalid(
-            "the model records no training split; use --split all".into(),
+        return Err(Error::usage(
+            "the model records no training split; use --split all",
         ));
     };
     if d.fingerprint() != t.data_fingerprint {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "the data differs from the file the model was trained on ({}); its train/test \
              split does not apply, use --split all",
             t.data
@@ -279,13 +279,13 @@ fn select(net: &Network, d: Dataset, split: SplitArg) -> Result<Dataset, SnnErro
     }))
 }
 
-fn prepare(c: &EvalCommon) -> Result<(Network, Dataset), SnnError> {
+fn prepare(c: &EvalCommon) -> Result<(Network, Dataset)> {
     let net = Network::load(&c.model)?;
     let d = select(&net, load_data(&c.data)?, c.split)?;
     Ok((net, d))
 }
 
-fn run_eval(a: EvalArgs) -> Result<(), SnnError> {
+fn run_eval(a: EvalArgs) -> Result<()> {
     let (net, d) = prepare(&a.common)?;
     let neuron = AnyNeuron::parse(
         &a.neuron,
@@ -331,9 +331,9 @@ fn describe(neuron: &str, r: &EvalResult) -> String {
     }
 }
 
-fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
+fn run_sweep(a: SweepArgs) -> Result<()> {
     if a.param != "sigma" {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--param {:?}: only `sigma` is supported",
             a.param
         )));
@@ -351,7 +351,7 @@ fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
             "level-noise" | "current-sigma" | "sense-amp-sigma" => (format!("{kind}:{v}"), 1.0),
             "circuit" => (format!("circuit:{file}"), v),
             _ => {
-                return Err(SnnError::Invalid(format!(
+                return Err(Error::usage(format!(
                     "--neuron-kind {:?}: expected level-noise, current-sigma, sense-amp-sigma or circuit:FILE",
                     a.neuron_kind
                 )));
@@ -382,19 +382,7 @@ fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
     }
     write_atomic(&a.output, csv.as_bytes())?;
     if let Some(fig) = &a.plot {
-        crate_plot(&a.output, fig)?;
+        super::one_shot_plot(neurospice::plot::Kind::Accuracy, &a.output, None, fig)?;
     }
     Ok(())
-}
-
-/// `--plot FIG` of `snn sweep`: the accuracy figure of the table just written.
-fn crate_plot(table: &std::path::Path, fig: &std::path::Path) -> Result<(), SnnError> {
-    neurospice::plot::render(
-        neurospice::plot::Kind::Accuracy,
-        &[table.to_path_buf()],
-        &Default::default(),
-        &Default::default(),
-        fig,
-    )
-    .map_err(|e| SnnError::Invalid(format!("--plot: {e}")))
 }

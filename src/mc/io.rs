@@ -43,7 +43,7 @@ pub fn meta_path(runs_csv: &Path) -> PathBuf {
 }
 
 pub fn write_meta(runs_csv: &Path, m: &Meta) -> Result<()> {
-    let s = serde_json::to_string_pretty(m).map_err(|e| Error::io(e.to_string()))?;
+    let s = serde_json::to_string_pretty(m).map_err(|e| Error::output(e.to_string()))?;
     write_atomic(&meta_path(runs_csv), |w| writeln!(w, "{s}"))
 }
 
@@ -295,7 +295,7 @@ pub fn summarize_study(
 }
 
 pub fn write_summary(path: &Path, s: &StudySummary) -> Result<()> {
-    let text = serde_json::to_string_pretty(s).map_err(|e| Error::io(e.to_string()))?;
+    let text = serde_json::to_string_pretty(s).map_err(|e| Error::output(e.to_string()))?;
     write_atomic(path, |w| writeln!(w, "{text}"))
 }
 

@@ -314,7 +314,7 @@ thread_local! {
 /// Writes one waveform table into `dir` (created if needed).
 pub fn write_wave(dir: &std::path::Path, name: &str, t: &Table) -> Result<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create '{}': {e}", dir.display())))?;
+        .map_err(|e| Error::output(format!("cannot create '{}': {e}", dir.display())))?;
     crate::output::write_csv(&dir.join(name), t)
 }
 

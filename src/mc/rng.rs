@@ -80,13 +80,17 @@ pub fn stream(seed: u64, run: u64, site: &str, index: u32) -> ChaCha8Rng {
 /// gauss(nom, rel, sig) = nom (1 + rel/sig z), agauss(nom, abs, sig) = nom + abs/sig z,
 /// unif(nom, rel) = nom (1 + rel u), aunif(nom, abs) = nom + abs u, limit(nom, abs) =
 /// nom ± abs, with z ~ N(0, 1), u ~ U(-1, 1); sig defaults to 1.
-pub fn draw_value(func: Func, args: &[f64], rng: &mut ChaCha8Rng) -> Result<f64, String> {
+pub fn draw_value(func: Func, args: &[f64], rng: &mut ChaCha8Rng) -> crate::error::Result<f64> {
+    use crate::error::Error;
     let nom = args.first().copied().unwrap_or(0.0);
     let var = args.get(1).copied().unwrap_or(0.0);
     let sig = args.get(2).copied().unwrap_or(1.0);
     let name = format!("{func:?}").to_lowercase();
     if matches!(func, Func::Gauss | Func::Agauss) && sig == 0.0 {
-        return Err(format!("{name}(): the sigma argument must not be zero"));
+        return Err(Error::netlist(
+            format!("{name}(): the sigma argument must not be zero"),
+            None,
+        ));
     }
     Ok(match func {
         Func::Gauss => {
@@ -106,7 +110,12 @@ pub fn draw_value(func: Func, args: &[f64], rng: &mut ChaCha8Rng) -> Result<f64,
                 nom - var
             }
         }
-        _ => return Err(format!("{name}() is not a random function")),
+        _ => {
+            return Err(Error::netlist(
+                format!("{name}() is not a random function"),
+                None,
+            ));
+        }
     })
 }
 
@@ -147,7 +156,8 @@ impl Sampler for RunSampler {
         let index = *count;
         *count += 1;
         let mut rng = stream(self.seed, self.run, d.site, index);
-        draw_value(d.func, d.args, &mut rng)
+        // the Sampler seam (defined by the elaborator) still speaks String
+        draw_value(d.func, d.args, &mut rng).map_err(|e| e.msg)
     }
     fn param_value(&mut self, label: &str, value: f64) {
         let mut name = label.to_string();

@@ -131,15 +131,21 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn parse(text: &str) -> Result<Spec, String> {
+    pub fn parse(text: &str) -> crate::error::Result<Spec> {
+        use crate::error::Error;
         let num = |s: &str| {
-            crate::netlist::number::parse_number(&s.trim().to_ascii_lowercase())
-                .ok_or_else(|| format!("spec '{text}': '{}' is not a number", s.trim()))
+            crate::netlist::number::parse_number(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+                Error::usage(format!("spec '{text}': '{}' is not a number", s.trim()))
+            })
         };
         let clean = text.replace("<=", "<").replace(">=", ">");
         let parts: Vec<&str> = clean.split(['<', '>']).collect();
         let ops: Vec<char> = clean.chars().filter(|c| *c == '<' || *c == '>').collect();
-        let bad = || format!("spec '{text}': expected NAME<VALUE, NAME>VALUE or LO<NAME<HI");
+        let bad = || {
+            Error::usage(format!(
+                "spec '{text}': expected NAME<VALUE, NAME>VALUE or LO<NAME<HI"
+            ))
+        };
         let (measure, lo, hi) = match (parts.as_slice(), ops.as_slice()) {
             ([m, v], ['<']) => (m.trim(), None, Some(num(v)?)),
             ([m, v], ['>']) => (m.trim(), Some(num(v)?), None),

@@ -298,7 +298,7 @@ pub fn default_name(netlist: &Path) -> String {
 /// `plot transfer`), each completely or not at all.
 pub fn write_files(t: &Transfer, json_path: &Path, csv_path: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(t)
-        .map_err(|e| Error::io(format!("{}: {e}", json_path.display())))?;
+        .map_err(|e| Error::output(format!("{}: {e}", json_path.display())))?;
     write_atomic(json_path, |w| writeln!(w, "{json}"))?;
     let text = transfer_csv(t);
     write_atomic(csv_path, |w| w.write_all(text.as_bytes()))

@@ -1,8 +1,8 @@
 //! The MAC-level histogram of CapMin (`capmin-hist`), log-scale counts.
 
-use super::error::PlotError;
 use super::figure::{Figure, Style, box_sample, color, draw_err, house_mesh, legend, line_sample};
 use super::table::Table;
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -18,7 +18,7 @@ pub struct LevelHistogram {
 
 impl LevelHistogram {
     /// Read a CSV with columns `layer,level,count`.
-    pub fn read(path: &Path) -> Result<LevelHistogram, PlotError> {
+    pub fn read(path: &Path) -> Result<LevelHistogram> {
         let t = Table::read(path)?;
         let (cl, cv, cc) = (
             t.column_index("layer")?,
@@ -29,7 +29,7 @@ impl LevelHistogram {
         for (line, f) in &t.rows {
             let whole = |c: usize, what: &str| {
                 Table::text_at(f, c).parse::<i64>().map_err(|_| {
-                    PlotError::parse(
+                    Error::at_line(
                         &t.source,
                         *line,
                         format!("column `{what}`: expected a whole number"),
@@ -38,7 +38,7 @@ impl LevelHistogram {
             };
             let level = whole(cv, "level")?;
             let count = u64::try_from(whole(cc, "count")?).map_err(|_| {
-                PlotError::parse(&t.source, *line, "column `count`: must not be negative")
+                Error::at_line(&t.source, *line, "column `count`: must not be negative")
             })?;
             let layer = Table::text_at(f, cl);
             match layers.iter_mut().find(|l| l.0 == layer) {
@@ -47,7 +47,7 @@ impl LevelHistogram {
             }
         }
         if layers.is_empty() {
-            return Err(PlotError::data(&t.source, "no data rows"));
+            return Err(Error::data_in(&t.source, "no data rows"));
         }
         Ok(LevelHistogram {
             source: t.source,
@@ -57,7 +57,7 @@ impl LevelHistogram {
 
     /// Keep the layers named (all given must exist); with none named, keep `all` if present,
     /// else every layer.
-    pub fn select(mut self, names: &[String]) -> Result<LevelHistogram, PlotError> {
+    pub fn select(mut self, names: &[String]) -> Result<LevelHistogram> {
         let have: Vec<String> = self.layers.iter().map(|l| l.0.clone()).collect();
         let want: Vec<String> = if !names.is_empty() {
             names.to_vec()
@@ -68,15 +68,9 @@ impl LevelHistogram {
         };
         let mut kept = Vec::new();
         for w in &want {
-            let l =
-                self.layers
-                    .iter()
-                    .find(|l| &l.0 == w)
-                    .ok_or_else(|| PlotError::MissingColumn {
-                        source_name: self.source.clone(),
-                        column: format!("layer = {w}"),
-                        available: have.join(", "),
-                    })?;
+            let l = self.layers.iter().find(|l| &l.0 == w).ok_or_else(|| {
+                Error::missing_column(self.source.clone(), format!("layer = {w}"), have.join(", "))
+            })?;
             kept.push(l.clone());
         }
         self.layers = kept;
@@ -94,14 +88,10 @@ fn count_text(v: f64) -> String {
 }
 
 impl Figure for LevelHistogram {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let all = || self.layers.iter().flat_map(|l| l.1.iter());
         let (Some(lmin), Some(lmax)) = (all().map(|p| p.0).min(), all().map(|p| p.0).max()) else {
-            return Err(PlotError::data(&self.source, "no levels to draw"));
+            return Err(Error::data_in(&self.source, "no levels to draw"));
         };
         let cmax = all().map(|p| p.1).max().unwrap_or(1).max(1) as f64;
         // Counts of zero cannot sit on a log axis; they are simply absent from the plot.

@@ -1,7 +1,7 @@
 //! Page geometry, output formats, fonts, palette and the axes every kind shares.
 
-use super::error::PlotError;
 use super::units::{AxisScale, tick_decimals, tick_text};
+use crate::error::{Error, Result};
 use plotters::chart::{MeshStyle, SeriesAnno};
 use plotters::coord::CoordTranslate;
 use plotters::coord::Shift;
@@ -48,10 +48,10 @@ pub enum Length {
 
 impl Length {
     /// Parse `3.5in`, `800px`, `8cm` or `80mm`; a unit is required.
-    pub fn parse(text: &str) -> Result<Length, PlotError> {
+    pub fn parse(text: &str) -> Result<Length> {
         let t = text.trim().to_ascii_lowercase();
         let bad = || {
-            PlotError::Option(format!(
+            Error::usage(format!(
                 "bad length `{text}`: expected a number with in, px, cm or mm, e.g. 3.5in or 800px"
             ))
         };
@@ -113,23 +113,23 @@ impl Default for FigureOptions {
 
 impl FigureOptions {
     /// Check that the page can be drawn: sizes and dpi in a sane range.
-    pub fn validate(&self) -> Result<(), PlotError> {
+    pub fn validate(&self) -> Result<()> {
         if !(10.0..=2400.0).contains(&self.dpi) {
-            return Err(PlotError::Option(format!(
+            return Err(Error::usage(format!(
                 "--dpi {} out of range 10..2400",
                 self.dpi
             )));
         }
         for (what, v) in [("width", self.width_in), ("height", self.height_in)] {
             if !(0.5..=40.0).contains(&v) {
-                return Err(PlotError::Option(format!(
+                return Err(Error::usage(format!(
                     "{what} {v:.2} in out of range 0.5..40 in"
                 )));
             }
         }
         let (w, h) = self.pixels();
         if u64::from(w) * u64::from(h) > 200_000_000 {
-            return Err(PlotError::Option(format!(
+            return Err(Error::usage(format!(
                 "{w}x{h} pixels is too large: lower --dpi or the size"
             )));
         }
@@ -166,7 +166,7 @@ pub enum Format {
 
 impl Format {
     /// The format of an output path, from its extension (case-insensitive).
-    pub fn of(path: &Path) -> Result<Format, PlotError> {
+    pub fn of(path: &Path) -> Result<Format> {
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -175,9 +175,10 @@ impl Format {
         {
             Some("svg") => Ok(Format::Svg),
             Some("png") => Ok(Format::Png),
-            _ => Err(PlotError::OutputFormat {
-                path: path.to_path_buf(),
-            }),
+            _ => Err(Error::usage(format!(
+                "{}: output must end in .svg or .png",
+                path.display()
+            ))),
         }
     }
 }
@@ -185,26 +186,18 @@ impl Format {
 /// Something that can draw itself on a plotters drawing area of any backend.
 pub trait Figure {
     /// Draw onto `root`, which is already filled white.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError>;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()>;
 }
 
 /// Draw `fig` into `path` (SVG or PNG by extension). The file appears complete or not at all.
-pub fn save<F: Figure>(fig: &F, opts: &FigureOptions, path: &Path) -> Result<(), PlotError> {
+pub fn save<F: Figure>(fig: &F, opts: &FigureOptions, path: &Path) -> Result<()> {
     let format = Format::of(path)?;
     let bytes = render_bytes(fig, opts, format)?;
     write_atomically(path, &bytes)
 }
 
 /// Draw `fig` into the bytes of an SVG or PNG file.
-pub fn render_bytes<F: Figure>(
-    fig: &F,
-    opts: &FigureOptions,
-    format: Format,
-) -> Result<Vec<u8>, PlotError> {
+pub fn render_bytes<F: Figure>(fig: &F, opts: &FigureOptions, format: Format) -> Result<Vec<u8>> {
     opts.validate()?;
     register_font()?;
     let st = Style::new(opts, format);
@@ -235,7 +228,7 @@ fn draw_page<F: Figure, DB: DrawingBackend>(
     fig: &F,
     root: &DrawingArea<DB, Shift>,
     st: &Style,
-) -> Result<(), PlotError> {
+) -> Result<()> {
     root.fill(&WHITE).map_err(draw_err)?;
     match &st.title {
         Some(t) => {
@@ -257,9 +250,10 @@ fn with_physical_size(svg: &str, w: u32, h: u32, opts: &FigureOptions) -> String
     svg.replacen(&from, &to, 1)
 }
 
-fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, PlotError> {
+fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let png_err = |e: png::EncodingError| PlotError::Draw(format!("PNG encoding: {e}"));
+    let png_err =
+        |e: png::EncodingError| Error::output(format!("drawing failed: PNG encoding: {e}"));
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
@@ -279,7 +273,7 @@ fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, PlotError
 
 /// Write to a temporary file beside `path`, then rename over it, so that a reader never sees
 /// half a figure and a failed run leaves any previous figure in place.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -298,27 +292,27 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
     if let Err(e) = result {
         // The temporary file may not exist; nothing more to report if removing it fails.
         let _ = std::fs::remove_file(&tmp);
-        return Err(PlotError::io(path, e));
+        return Err(Error::output(format!("{}: {e}", path.display())));
     }
     Ok(())
 }
 
-fn register_font() -> Result<(), PlotError> {
+fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok {
         Ok(())
     } else {
-        Err(PlotError::Draw(
-            "the embedded font could not be loaded".to_string(),
+        Err(Error::output(
+            "drawing failed: the embedded font could not be loaded",
         ))
     }
 }
 
 /// Turn a plotters error into ours.
-pub fn draw_err<E: std::fmt::Display>(e: E) -> PlotError {
-    PlotError::Draw(e.to_string())
+pub fn draw_err<E: std::fmt::Display>(e: E) -> Error {
+    Error::output(format!("drawing failed: {e}"))
 }
 
 /// Sizes in typographic points turned into canvas pixels, plus the user's label overrides.
@@ -400,7 +394,7 @@ pub fn axes<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     st: &Style,
     a: &Axes,
-) -> Result<Chart<'a, DB>, PlotError> {
+) -> Result<Chart<'a, DB>> {
     let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
     let ys = AxisScale::for_range(a.y.0, a.y.1, a.yunit.as_deref());
     let mut chart = ChartBuilder::on(area)
@@ -456,7 +450,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     st: &Style,
     pos: SeriesLabelPosition,
-) -> Result<(), PlotError> {
+) -> Result<()> {
     chart
         .configure_series_labels()
         .position(pos)
@@ -490,7 +484,7 @@ pub fn draw_line<'a, 'b, DB: DrawingBackend + 'a>(
     st: &Style,
     pts: Vec<(f64, f64)>,
     style: ShapeStyle,
-) -> Result<&'b mut SeriesAnno<'a, DB>, PlotError> {
+) -> Result<&'b mut SeriesAnno<'a, DB>> {
     if !st.split_sharp_turns || style.stroke_width <= 1 {
         return chart
             .draw_series(std::iter::once(PathElement::new(pts, style)))

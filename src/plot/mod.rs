@@ -9,7 +9,7 @@
 //! let sel = Selection { signals: vec!["v(mem)".into()], ..Selection::default() };
 //! plot::render(Kind::Wave, &[PathBuf::from("out.csv")], &sel, &FigureOptions::default(),
 //!              "fig.svg".as_ref())?;
-//! # Ok::<(), plot::PlotError>(())
+//! # Ok::<(), neurospice::error::Error>(())
 //! ```
 //!
 //! From memory, as an analysis with `--plot FIG` does: build the figure's data type
@@ -22,7 +22,6 @@
 pub mod capmin;
 pub mod curves;
 pub mod decimate;
-pub mod error;
 pub mod figure;
 pub mod lines;
 pub mod raw;
@@ -32,12 +31,12 @@ pub mod units;
 pub mod wave;
 
 pub use capmin::LevelHistogram;
-pub use error::PlotError;
 pub use figure::{Figure, FigureOptions, Format, Length, render_bytes, save};
 pub use lines::{LineFigure, Panel};
 pub use stats::{HistPlot, Runs, ScatterPlot};
 pub use wave::{OverlayPlot, Spike, Trace, WavePlot, Waveforms};
 
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend};
 use std::path::{Path, PathBuf};
@@ -146,7 +145,7 @@ impl Figure for Plot {
         &self,
         root: &DrawingArea<DB, Shift>,
         st: &figure::Style,
-    ) -> Result<(), PlotError> {
+    ) -> Result<()> {
         match self {
             Plot::Wave(p) => p.draw(root, st),
             Plot::Overlay(p) => p.draw(root, st),
@@ -158,10 +157,10 @@ impl Figure for Plot {
     }
 }
 
-fn one_input(kind: Kind, inputs: &[PathBuf]) -> Result<&Path, PlotError> {
+fn one_input(kind: Kind, inputs: &[PathBuf]) -> Result<&Path> {
     match inputs {
         [one] => Ok(one),
-        _ => Err(PlotError::Option(format!(
+        _ => Err(Error::usage(format!(
             "`{}` takes one input file, got {}",
             kind.name(),
             inputs.len()
@@ -170,9 +169,9 @@ fn one_input(kind: Kind, inputs: &[PathBuf]) -> Result<&Path, PlotError> {
 }
 
 /// Read the inputs of a figure of kind `kind`.
-pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, PlotError> {
+pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot> {
     if inputs.is_empty() {
-        return Err(PlotError::Option(format!(
+        return Err(Error::usage(format!(
             "`{}` needs an input file",
             kind.name()
         )));
@@ -209,7 +208,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
                     w.signals
                         .first()
                         .map(|s| s.name.clone())
-                        .ok_or_else(|| PlotError::data(&w.source, "no signal columns"))?
+                        .ok_or_else(|| Error::data_in(&w.source, "no signal columns"))?
                 }
             };
             let runs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
@@ -222,7 +221,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
                 None => runs
                     .first_measure()
                     .map(str::to_string)
-                    .ok_or_else(|| PlotError::data(runs.source(), "no measure columns"))?,
+                    .ok_or_else(|| Error::data_in(runs.source(), "no measure columns"))?,
             };
             Plot::Hist(HistPlot {
                 values: runs.column(&name)?,
@@ -234,7 +233,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
             let runs = Runs::read(one_input(kind, inputs)?)?;
             let need = |v: &Option<String>, flag: &str| {
                 v.clone()
-                    .ok_or_else(|| PlotError::Option(format!("`scatter` needs {flag} NAME")))
+                    .ok_or_else(|| Error::usage(format!("`scatter` needs {flag} NAME")))
             };
             let (x_name, y_name) = (need(&sel.x, "--x")?, need(&sel.y, "--y")?);
             Plot::Scatter(ScatterPlot {
@@ -268,7 +267,7 @@ pub fn render(
     sel: &Selection,
     opts: &FigureOptions,
     out: &Path,
-) -> Result<(), PlotError> {
+) -> Result<()> {
     // Refuse a bad output name before reading possibly thousands of inputs.
     Format::of(out)?;
     opts.validate()?;

@@ -8,7 +8,7 @@
 //! other tools do) and branch currents `v1#branch`; names are normalised to the CSV
 //! convention: `v(node)` for voltages and `i(v1)` for branch currents.
 
-use super::error::PlotError;
+use crate::error::{Error, Result};
 
 /// One plot of a raw file: the first variable is the sweep (time, or a DC source).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,11 +23,10 @@ pub struct RawPlot {
 
 /// Parse the bytes of a raw file; `source` names it in errors. The reading itself is
 /// [`crate::raw::parse_raw`]'s; this keeps the first plot and normalises its names.
-pub fn parse(source: &str, bytes: &[u8]) -> Result<RawPlot, PlotError> {
-    let plots =
-        crate::raw::parse_raw(bytes).map_err(|e| PlotError::parse(source, e.line, e.msg))?;
+pub fn parse(source: &str, bytes: &[u8]) -> Result<RawPlot> {
+    let plots = crate::raw::parse_raw(source, bytes)?;
     let Some(p) = plots.into_iter().next() else {
-        return Err(PlotError::parse(source, 0, "no plot in the file"));
+        return Err(Error::at_line(source, 0, "no plot in the file"));
     };
     let names = p
         .names
@@ -80,9 +79,7 @@ No. Variables: 3\nNo. Points: 2\nVariables:\n\t0\ttime\ttime\n\t1\tout\tvoltage\
         let p = parse("b.raw", &bytes).unwrap();
         assert_eq!(p.columns[0], [0.0, 1e-9]);
         assert_eq!(p.columns[1], [1.0, 0.5]);
-        let e = parse("b.raw", &bytes[..bytes.len() - 3])
-            .unwrap_err()
-            .to_string();
+        let e = parse("b.raw", &bytes[..bytes.len() - 3]).unwrap_err().msg;
         assert!(e.starts_with("b.raw:11: binary data holds 45 bytes"), "{e}");
     }
 
@@ -90,7 +87,7 @@ No. Variables: 3\nNo. Points: 2\nVariables:\n\t0\ttime\ttime\n\t1\tout\tvoltage\
     fn truncated_header_is_an_error() {
         let e = parse("c.raw", b"Title: x\nNo. Variables: 2\n")
             .unwrap_err()
-            .to_string();
+            .msg;
         assert!(e.contains("end of file before"), "{e}");
     }
 }

@@ -1,13 +1,13 @@
 //! Monte Carlo statistics: histogram of a measure (`hist`) and a measure against a sampled
 //! parameter (`scatter`), both from a runs.csv.
 
-use super::error::PlotError;
 use super::figure::{
     Axes, Figure, Style, axes, box_sample, color, draw_err, draw_line, finite_range, legend,
     line_sample, padded,
 };
 use super::table::Table;
 use super::units::{AxisScale, unit_of};
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -21,18 +21,18 @@ pub struct Runs {
 
 impl Runs {
     /// Read a runs.csv and keep the rows whose `status` is `ok`.
-    pub fn read(path: &Path) -> Result<Runs, PlotError> {
+    pub fn read(path: &Path) -> Result<Runs> {
         Runs::from_table(Table::read(path)?)
     }
 
     /// Keep the rows of `table` whose `status` is `ok`.
-    pub fn from_table(table: Table) -> Result<Runs, PlotError> {
+    pub fn from_table(table: Table) -> Result<Runs> {
         let status = table.column_index("status")?;
         let ok: Vec<usize> = (0..table.rows.len())
             .filter(|&r| Table::text_at(&table.rows[r].1, status).eq_ignore_ascii_case("ok"))
             .collect();
         if ok.is_empty() {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &table.source,
                 format!("none of {} runs has status ok", table.rows.len()),
             ));
@@ -41,7 +41,7 @@ impl Runs {
     }
 
     /// Values of column `name` in the successful runs (NaN where a field is empty).
-    pub fn column(&self, name: &str) -> Result<Vec<f64>, PlotError> {
+    pub fn column(&self, name: &str) -> Result<Vec<f64>> {
         let c = self.table.column_index(name)?;
         self.ok
             .iter()
@@ -119,15 +119,11 @@ impl HistPlot {
 }
 
 impl Figure for HistPlot {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let (Some((edges, counts)), Some((mean, sigma, n))) =
             (self.binned(), mean_sigma(&self.values))
         else {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &self.name,
                 "a histogram needs at least two finite values",
             ));
@@ -244,11 +240,7 @@ pub fn linear_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64)> {
 }
 
 impl Figure for ScatterPlot {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let pts: Vec<(f64, f64)> = self
             .x
             .iter()
@@ -260,7 +252,7 @@ impl Figure for ScatterPlot {
             finite_range(pts.iter().map(|p| &p.0)),
             finite_range(pts.iter().map(|p| &p.1)),
         ) else {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &self.y_name,
                 format!("no run has finite {} and {}", self.x_name, self.y_name),
             ));

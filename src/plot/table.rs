@@ -3,7 +3,7 @@
 //! Lines that are empty or start with `#` are skipped, so producers may put a comment
 //! block (seed, netlist, version) at the top of their files.
 
-use super::error::PlotError;
+use crate::error::{Error, Result};
 use std::path::Path;
 
 /// A CSV file held as text: fields are parsed into numbers only when a column is asked for,
@@ -20,34 +20,34 @@ pub struct Table {
 
 impl Table {
     /// Read a CSV file.
-    pub fn read(path: &Path) -> Result<Table, PlotError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PlotError::io(path, e))?;
+    pub fn read(path: &Path) -> Result<Table> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         Table::parse(&path.display().to_string(), &text)
     }
 
     /// Parse CSV text; `source` names it in errors.
-    pub fn parse(source: &str, text: &str) -> Result<Table, PlotError> {
+    pub fn parse(source: &str, text: &str) -> Result<Table> {
         let mut lines = text
             .lines()
             .enumerate()
             .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
             .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
         let Some((header_line, header)) = lines.next() else {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 source,
                 "empty file: expected a CSV header row",
             ));
         };
         let headers = split_fields(header)
-            .map_err(|m| PlotError::parse(source, header_line, m))?
+            .map_err(|m| Error::at_line(source, header_line, m))?
             .into_iter()
             .map(|h| h.trim().to_string())
             .collect::<Vec<_>>();
         let mut rows = Vec::new();
         for (line, l) in lines {
-            let fields = split_fields(l).map_err(|m| PlotError::parse(source, line, m))?;
+            let fields = split_fields(l).map_err(|m| Error::at_line(source, line, m))?;
             if fields.len() != headers.len() {
-                return Err(PlotError::parse(
+                return Err(Error::at_line(
                     source,
                     line,
                     format!(
@@ -72,16 +72,18 @@ impl Table {
     }
 
     /// Index of a column, or an error that lists the columns there are.
-    pub fn column_index(&self, name: &str) -> Result<usize, PlotError> {
-        self.find(name).ok_or_else(|| PlotError::MissingColumn {
-            source_name: self.source.clone(),
-            column: name.to_string(),
-            available: self.headers.join(", "),
+    pub fn column_index(&self, name: &str) -> Result<usize> {
+        self.find(name).ok_or_else(|| {
+            Error::missing_column(
+                self.source.clone(),
+                name.to_string(),
+                self.headers.join(", "),
+            )
         })
     }
 
     /// A column as numbers; every field must parse (`nan` and empty fields become NaN).
-    pub fn numbers(&self, col: usize) -> Result<Vec<f64>, PlotError> {
+    pub fn numbers(&self, col: usize) -> Result<Vec<f64>> {
         self.rows
             .iter()
             .map(|(line, fields)| self.number_at(*line, fields, col))
@@ -89,14 +91,14 @@ impl Table {
     }
 
     /// One field as a number, with an error naming the line and column.
-    pub fn number_at(&self, line: usize, fields: &[String], col: usize) -> Result<f64, PlotError> {
+    pub fn number_at(&self, line: usize, fields: &[String], col: usize) -> Result<f64> {
         let field = fields.get(col).map(|f| f.trim()).unwrap_or("");
         if field.is_empty() || field.eq_ignore_ascii_case("nan") {
             return Ok(f64::NAN);
         }
         field.parse::<f64>().map_err(|_| {
             let name = self.headers.get(col).map(String::as_str).unwrap_or("?");
-            PlotError::parse(
+            Error::at_line(
                 &self.source,
                 line,
                 format!("column `{name}`: expected a number, found `{field}`"),
@@ -131,7 +133,7 @@ pub fn find_name<S: AsRef<str>>(names: &[S], name: &str) -> Option<usize> {
 }
 
 /// Split one CSV line into fields; doubled quotes inside quoted fields stand for one quote.
-fn split_fields(line: &str) -> Result<Vec<String>, String> {
+fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -180,12 +182,12 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let t = Table::parse("w.csv", "time,v(a)\n0,1\n1,x\n").unwrap();
-        let e = t.numbers(1).unwrap_err().to_string();
+        let e = t.numbers(1).unwrap_err().msg;
         assert_eq!(e, "w.csv:3: column `v(a)`: expected a number, found `x`");
-        let e = t.column_index("v(b)").unwrap_err().to_string();
+        let e = t.column_index("v(b)").unwrap_err().msg;
         assert_eq!(e, "w.csv: no column `v(b)` (it has: time, v(a))");
         assert_eq!(t.find("A"), Some(1));
-        let e = Table::parse("w.csv", "a,b\n1\n").unwrap_err().to_string();
+        let e = Table::parse("w.csv", "a,b\n1\n").unwrap_err().msg;
         assert_eq!(e, "w.csv:2: expected 2 fields as in the header, found 1");
     }
 }

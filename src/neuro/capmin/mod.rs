@@ -20,6 +20,7 @@
 
 pub mod study;
 
+use crate::error::{Error, Result};
 use crate::neuro::snn::model::LevelHistogram;
 use crate::neuro::snn::neuron::Lut;
 
@@ -85,19 +86,19 @@ impl Physics {
     }
 
     /// Checks that the constants are finite and positive (the guard may be zero).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         let ok = |v: f64| v.is_finite() && v > 0.0;
         if !(ok(self.i_unit_a) && ok(self.v_th_v) && ok(self.t_clk_s)) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "I_u, V_th and T_clk must be finite and positive (got {} A, {} V, {} s)",
                 self.i_unit_a, self.v_th_v, self.t_clk_s
-            ));
+            )));
         }
         if !(self.guard_s.is_finite() && self.guard_s >= 0.0) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "the guard must be finite and >= 0 s, got {}",
                 self.guard_s
-            ));
+            )));
         }
         Ok(())
     }
@@ -116,14 +117,16 @@ impl Protection {
     pub const NONE: Protection = Protection { spread: 0.0 };
 
     /// Protection for relative current sigma `sigma` and per-boundary error target `target`.
-    pub fn new(sigma: f64, target: f64) -> Result<Protection, String> {
+    pub fn new(sigma: f64, target: f64) -> Result<Protection> {
         if !(sigma.is_finite() && (0.0..1.0).contains(&sigma)) {
-            return Err(format!("sigma must be in [0, 1), got {sigma}"));
+            return Err(Error::usage(format!(
+                "sigma must be in [0, 1), got {sigma}"
+            )));
         }
         if !(target.is_finite() && target > 0.0 && target < 0.5) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "the target error must be in (0, 0.5), got {target}"
-            ));
+            )));
         }
         Ok(Protection {
             spread: normal_quantile(1.0 - target) * sigma,
@@ -165,14 +168,14 @@ pub fn capacitance_f(kept: &[u32], p: Protection, phys: &Physics) -> f64 {
 
 /// Maps every level 0..=array_size to its nearest kept level; a level exactly between two kept
 /// levels goes to the higher one (its spike time is nearer the higher level's: `t ∝ 1/m`).
-pub fn nearest_map(kept: &[u32], array_size: usize) -> Result<Lut, String> {
+pub fn nearest_map(kept: &[u32], array_size: usize) -> Result<Lut> {
     if kept.is_empty() {
-        return Err("no kept levels".into());
+        return Err(Error::usage("no kept levels"));
     }
     if let Some(k) = kept.iter().find(|&&k| k as usize > array_size) {
-        return Err(format!(
+        return Err(Error::usage(format!(
             "kept level {k} is above the array size {array_size}"
-        ));
+        )));
     }
     let mapped = (0..=array_size as u32)
         .map(|m| {
@@ -358,10 +361,10 @@ pub struct Windows {
 /// Places the decoder's clock edges for `kept` at capacitance `c_f`: each boundary is the clock
 /// edge nearest to the time midpoint of the two neighbours (where the two error probabilities
 /// are equal) inside their protected gap, if the gap holds one.
-pub fn windows(kept: &[u32], c_f: f64, p: Protection, phys: &Physics) -> Result<Windows, String> {
+pub fn windows(kept: &[u32], c_f: f64, p: Protection, phys: &Physics) -> Result<Windows> {
     let nz: Vec<u32> = kept.iter().copied().filter(|&k| k > 0).collect();
     let Some(&a_min) = nz.first() else {
-        return Err("the kept set has no non-zero level".into());
+        return Err(Error::usage("the kept set has no non-zero level"));
     };
     let t = |x: f64| phys.spike_time_s(c_f, x);
     let step = phys.t_clk_s;

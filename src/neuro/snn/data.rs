@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::error::SnnError;
+use crate::error::{Error, Result};
 
 /// Pixels per MNIST image (28 x 28).
 pub const PIXELS: usize = 784;
@@ -101,13 +101,13 @@ pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> (Vec<usize>,
 }
 
 /// Reads a whole file, transparently gunzipping it when it starts with the gzip magic.
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, SnnError> {
-    let raw = std::fs::read(path).map_err(|e| SnnError::io(path, e))?;
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::read(path, e))?;
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
         let mut out = Vec::with_capacity(raw.len() * 4);
         let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]);
         if let Err(e) = dec.read_to_end(&mut out) {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 format!("decompressed byte {}", out.len()),
                 format!("truncated or corrupt gzip stream ({e})"),
@@ -126,7 +126,7 @@ fn is_idx(bytes: &[u8]) -> bool {
 /// Loads a data set, detecting the format from the content: IDX (gzip or not) when the file
 /// starts with an IDX magic, CSV otherwise. For IDX images, `labels` names the label file; when
 /// `None` it is derived from the image file name (`images-idx3` -> `labels-idx1`).
-pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset, SnnError> {
+pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset> {
     let bytes = read_maybe_gz(path)?;
     if is_idx(&bytes) {
         let label_path = match labels {
@@ -137,7 +137,7 @@ pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset, SnnError> {
         parse_idx(path, &bytes, &label_path, &label_bytes)
     } else {
         if labels.is_some() {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "{}: a label file was given but the data file is CSV (labels are its last column)",
                 path.display()
             )));
@@ -146,14 +146,14 @@ pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset, SnnError> {
     }
 }
 
-fn derive_label_path(images: &Path) -> Result<PathBuf, SnnError> {
+fn derive_label_path(images: &Path) -> Result<PathBuf> {
     let name = images
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     let derived = name.replace("images-idx3", "labels-idx1");
     if derived == name {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{}: IDX image file without a label file; pass --labels FILE",
             images.display()
         )));
@@ -163,9 +163,9 @@ fn derive_label_path(images: &Path) -> Result<PathBuf, SnnError> {
 
 /// Parses CSV text: per line 784 pixel values 0..=255 then the label 0..=9. Blank lines and
 /// lines starting with `#` are skipped.
-pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
+pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        SnnError::format(
+        Error::format(
             path,
             format!("byte {}", e.valid_up_to()),
             "expected UTF-8 CSV text (or an IDX file)",
@@ -181,7 +181,7 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
         let loc = || format!("line {}", lineno + 1);
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != PIXELS + 1 {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 loc(),
                 format!(
@@ -193,7 +193,7 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
         }
         for (col, f) in fields[..PIXELS].iter().enumerate() {
             let v: u32 = f.trim().parse().map_err(|_| {
-                SnnError::format(
+                Error::format(
                     path,
                     loc(),
                     format!(
@@ -203,7 +203,7 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
                 )
             })?;
             if v > 255 {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     loc(),
                     format!("column {}: pixel value {v} is above 255", col + 1),
@@ -213,14 +213,14 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
         }
         let lf = fields[PIXELS].trim();
         let label: u32 = lf.parse().map_err(|_| {
-            SnnError::format(
+            Error::format(
                 path,
                 loc(),
                 format!("column 785: expected a label 0..9, found {lf:?}"),
             )
         })?;
         if label as usize >= CLASSES {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 loc(),
                 format!("column 785: label {label} is not a digit 0..9"),
@@ -229,15 +229,15 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
         labels.push(label as u8);
     }
     if labels.is_empty() {
-        return Err(SnnError::format(path, "line 1", "no data rows"));
+        return Err(Error::format(path, "line 1", "no data rows"));
     }
     Ok(Dataset { pixels, labels })
 }
 
-fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32, SnnError> {
+fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32> {
     match bytes.get(offset..offset + 4) {
         Some(b) => Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
-        None => Err(SnnError::format(
+        None => Err(Error::format(
             path,
             format!("byte {offset}"),
             format!(
@@ -250,15 +250,10 @@ fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32, SnnError> {
 
 /// Parses an IDX image file (magic 2051, n x 28 x 28 unsigned bytes) and its IDX label file
 /// (magic 2049, n labels 0..=9). Sizes are checked against the file lengths.
-pub fn parse_idx(
-    img_path: &Path,
-    img: &[u8],
-    lbl_path: &Path,
-    lbl: &[u8],
-) -> Result<Dataset, SnnError> {
+pub fn parse_idx(img_path: &Path, img: &[u8], lbl_path: &Path, lbl: &[u8]) -> Result<Dataset> {
     let magic = be_u32(img_path, img, 0)?;
     if magic != IDX_IMAGES_MAGIC {
-        return Err(SnnError::format(
+        return Err(Error::format(
             img_path,
             "byte 0",
             format!("IDX image magic {magic}, expected {IDX_IMAGES_MAGIC}"),
@@ -268,7 +263,7 @@ pub fn parse_idx(
     let rows = be_u32(img_path, img, 8)? as usize;
     let cols = be_u32(img_path, img, 12)? as usize;
     if rows != SIDE || cols != SIDE {
-        return Err(SnnError::format(
+        return Err(Error::format(
             img_path,
             "byte 8",
             format!("images are {rows}x{cols}, expected 28x28"),
@@ -276,7 +271,7 @@ pub fn parse_idx(
     }
     let expected = 16 + n * PIXELS;
     if img.len() != expected {
-        return Err(SnnError::format(
+        return Err(Error::format(
             img_path,
             format!("byte {}", img.len().min(expected)),
             format!(
@@ -287,7 +282,7 @@ pub fn parse_idx(
     }
     let lmagic = be_u32(lbl_path, lbl, 0)?;
     if lmagic != IDX_LABELS_MAGIC {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             "byte 0",
             format!("IDX label magic {lmagic}, expected {IDX_LABELS_MAGIC}"),
@@ -295,14 +290,14 @@ pub fn parse_idx(
     }
     let ln = be_u32(lbl_path, lbl, 4)? as usize;
     if ln != n {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             "byte 4",
             format!("{ln} labels, but {} holds {n} images", img_path.display()),
         ));
     }
     if lbl.len() != 8 + n {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             format!("byte {}", lbl.len().min(8 + n)),
             format!(
@@ -314,7 +309,7 @@ pub fn parse_idx(
     }
     let labels = lbl[8..].to_vec();
     if let Some(pos) = labels.iter().position(|&l| l as usize >= CLASSES) {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             format!("byte {}", 8 + pos),
             format!("label {} is not a digit 0..9", labels[pos]),

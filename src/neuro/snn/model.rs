@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{CLASSES, Dataset, PIXELS};
-use super::error::SnnError;
 use super::neuron::{NeuronModel, SiteLayout};
+use crate::error::{Error, Result};
 
 /// Model file format tag.
 pub const FORMAT: &str = "neurospice-bnn/1";
@@ -180,52 +180,60 @@ impl Network {
     }
 
     /// Checks shapes: 784 inputs, consistent widths, 10 outputs, thresholds on hidden layers.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         if !(1..=8).contains(&self.input_bits) {
-            return Err(format!("input_bits {} is not in 1..=8", self.input_bits));
+            return Err(Error::data(format!(
+                "input_bits {} is not in 1..=8",
+                self.input_bits
+            )));
         }
         if !(1..=255).contains(&self.array_size) {
-            return Err(format!("array_size {} is not in 1..=255", self.array_size));
+            return Err(Error::data(format!(
+                "array_size {} is not in 1..=255",
+                self.array_size
+            )));
         }
         let mut fan_in = PIXELS;
         for (l, layer) in self.layers.iter().enumerate() {
             if layer.inputs != fan_in {
-                return Err(format!(
+                return Err(Error::data(format!(
                     "layer {l} has {} inputs, expected {fan_in}",
                     layer.inputs
-                ));
+                )));
             }
             let last = l + 1 == self.layers.len();
             match &layer.thresholds {
                 Some(t) if !last && t.len() == layer.outputs => {}
                 None if last => {}
                 _ => {
-                    return Err(format!(
+                    return Err(Error::data(format!(
                         "layer {l}: hidden layers need one threshold per neuron, the output \
                          layer none"
-                    ));
+                    )));
                 }
             }
             fan_in = layer.outputs;
         }
         if fan_in != CLASSES || self.layers.is_empty() {
-            return Err(format!("the last layer has {fan_in} outputs, expected 10"));
+            return Err(Error::data(format!(
+                "the last layer has {fan_in} outputs, expected 10"
+            )));
         }
         Ok(())
     }
 
     /// Reads a model JSON file.
-    pub fn load(path: &Path) -> Result<Network, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn load(path: &Path) -> Result<Network> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let f: ModelFile = serde_json::from_str(&text).map_err(|e| {
-            SnnError::format(
+            Error::format(
                 path,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("expected a neurospice model: {e}"),
             )
         })?;
         if f.format != FORMAT {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 "format",
                 format!("format {:?}, expected {FORMAT:?}", f.format),
@@ -236,7 +244,7 @@ impl Network {
         for (l, lf) in f.layers.into_iter().enumerate() {
             // Checked before allocating, so a corrupt size cannot request a huge buffer.
             if lf.inputs != fan_in {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     format!("layer {l}"),
                     format!("{} inputs, expected {fan_in}", lf.inputs),
@@ -244,7 +252,7 @@ impl Network {
             }
             fan_in = lf.outputs;
             if lf.weights.len() != lf.outputs {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     format!("layer {l}"),
                     format!("{} weight rows, expected {}", lf.weights.len(), lf.outputs),
@@ -264,7 +272,7 @@ impl Network {
                     })
                     .flatten();
                 let Some(bytes) = bytes else {
-                    return Err(SnnError::format(
+                    return Err(Error::format(
                         path,
                         format!("layer {l} row {j}"),
                         format!("expected {} hex digits of sign bits", 2 * nbytes),
@@ -286,12 +294,12 @@ impl Network {
             training: f.training,
         };
         net.validate()
-            .map_err(|m| SnnError::format(path, "layers", m))?;
+            .map_err(|m| Error::format(path, "layers", m.msg))?;
         Ok(net)
     }
 
     /// Writes the model JSON atomically (temp file in the same directory, then rename).
-    pub fn save(&self, path: &Path) -> Result<(), SnnError> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         let f = ModelFile {
             format: FORMAT.into(),
             input_bits: self.input_bits,
@@ -309,7 +317,7 @@ impl Network {
             training: self.training.clone(),
         };
         let text = serde_json::to_string_pretty(&f)
-            .map_err(|e| SnnError::Invalid(format!("cannot serialise the model: {e}")))?;
+            .map_err(|e| Error::output(format!("cannot serialise the model: {e}")))?;
         write_atomic(path, text.as_bytes())
     }
 
@@ -429,7 +437,7 @@ pub fn xnor_popcount(a: &[u64], w: &[u64], lo: usize, hi: usize) -> u32 {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// readers never see a partial file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SnnError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -448,7 +456,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SnnError> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(SnnError::io(path, e));
+        return Err(Error::output(format!("{}: {e}", path.display())));
     }
     Ok(())
 }
@@ -508,10 +516,10 @@ pub fn evaluate<M: NeuronModel>(
     model: &M,
     repeats: usize,
     seed: u64,
-) -> Result<EvalResult, SnnError> {
+) -> Result<EvalResult> {
     model.check(net.array_size)?;
     if data.is_empty() {
-        return Err(SnnError::Invalid("no images to evaluate".into()));
+        return Err(Error::usage("no images to evaluate"));
     }
     let repeats = repeats.max(1);
     let runs = if model.stochastic() { repeats } else { 1 };

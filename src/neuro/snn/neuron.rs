@@ -15,7 +15,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::error::SnnError;
+use crate::error::{Error, Result};
 
 /// Where the physical neurons of a network are: one per (chunked layer, output neuron, chunk).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub trait NeuronModel: Sync {
     fn stochastic(&self) -> bool;
 
     /// Checks the model fits a network with chunks of `array_size` inputs.
-    fn check(&self, array_size: usize) -> Result<(), SnnError>;
+    fn check(&self, array_size: usize) -> Result<()>;
 
     /// Draws the state of every physical neuron for one repeat.
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Self::Devices;
@@ -82,7 +82,7 @@ impl NeuronModel for Ideal {
     fn stochastic(&self) -> bool {
         false
     }
-    fn check(&self, _: usize) -> Result<(), SnnError> {
+    fn check(&self, _: usize) -> Result<()> {
         Ok(())
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
@@ -109,8 +109,8 @@ impl Lut {
 
     /// Reads a CSV file of `level,mapped` rows (an optional header line, `#` comments) or a
     /// JSON file holding an array of mapped levels or `{"mapped": [...]}`.
-    pub fn from_file(path: &Path) -> Result<Lut, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path) -> Result<Lut> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         if text.trim_start().starts_with(['[', '{']) {
             #[derive(serde::Deserialize)]
             #[serde(untagged)]
@@ -119,7 +119,7 @@ impl Lut {
                 Obj { mapped: Vec<u32> },
             }
             let j: J = serde_json::from_str(&text).map_err(|e| {
-                SnnError::format(
+                Error::format(
                     path,
                     format!("line {} column {}", e.line(), e.column()),
                     format!("expected a JSON array of levels or {{\"mapped\": [...]}}: {e}"),
@@ -142,24 +142,24 @@ impl Lut {
             }
             let loc = format!("line {}", i + 1);
             if f.len() != 2 {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     loc,
                     format!("expected 2 columns `level,mapped`, found {}", f.len()),
                 ));
             }
             let level: u32 = f[0].parse().map_err(|_| {
-                SnnError::format(path, &loc, format!("expected a level, found {:?}", f[0]))
+                Error::format(path, &loc, format!("expected a level, found {:?}", f[0]))
             })?;
             let m: u32 = f[1].parse().map_err(|_| {
-                SnnError::format(
+                Error::format(
                     path,
                     &loc,
                     format!("expected a mapped level, found {:?}", f[1]),
                 )
             })?;
             if level as usize != mapped.len() {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     loc,
                     format!(
@@ -174,9 +174,9 @@ impl Lut {
     }
 }
 
-fn check_len(what: &str, len: usize, array_size: usize) -> Result<(), SnnError> {
+fn check_len(what: &str, len: usize, array_size: usize) -> Result<()> {
     if len != array_size + 1 {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{what} covers levels 0..{} but the network's chunks have levels 0..{array_size}",
             len.saturating_sub(1)
         )));
@@ -192,10 +192,10 @@ impl NeuronModel for Lut {
     fn stochastic(&self) -> bool {
         false
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         check_len("the lut", self.mapped.len(), array_size)?;
         if let Some(m) = self.mapped.iter().find(|&&m| m as usize > array_size) {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "the lut maps to level {m}, above the array size {array_size}"
             )));
         }
@@ -223,14 +223,14 @@ pub const ROW_SUM_TOLERANCE: f64 = 1e-6;
 impl Confusion {
     /// Builds from a square matrix `p[true][reported]`; rows must be non-negative and sum to 1
     /// within [`ROW_SUM_TOLERANCE`] (then renormalised exactly). `source` names the file in errors.
-    pub fn new(p: &[Vec<f64>], source: &Path) -> Result<Confusion, SnnError> {
+    pub fn new(p: &[Vec<f64>], source: &Path) -> Result<Confusion> {
         let n = p.len();
         let mut cdf = Vec::with_capacity(n);
         let mut delta = Vec::with_capacity(n);
         for (i, row) in p.iter().enumerate() {
             let loc = format!("row {i} (true level {i})");
             if row.len() != n {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     source,
                     loc,
                     format!(
@@ -240,7 +240,7 @@ impl Confusion {
                 ));
             }
             if let Some(v) = row.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     source,
                     loc,
                     format!("probability {v} is not a finite non-negative number"),
@@ -248,7 +248,7 @@ impl Confusion {
             }
             let sum: f64 = row.iter().sum();
             if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     source,
                     loc,
                     format!("row sums to {sum}, expected 1 (rows must be normalised)"),
@@ -276,8 +276,8 @@ impl Confusion {
 
     /// Reads a CSV matrix (rows = true level, columns = reported level, `#` comments) or a
     /// JSON array of rows / `{"matrix": [[...]]}`.
-    pub fn from_file(path: &Path) -> Result<Confusion, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path) -> Result<Confusion> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let rows: Vec<Vec<f64>> = if text.trim_start().starts_with(['[', '{']) {
             #[derive(serde::Deserialize)]
             #[serde(untagged)]
@@ -286,7 +286,7 @@ impl Confusion {
                 Obj { matrix: Vec<Vec<f64>> },
             }
             let j: J = serde_json::from_str(&text).map_err(|e| {
-                SnnError::format(
+                Error::format(
                     path,
                     format!("line {} column {}", e.line(), e.column()),
                     format!("expected a JSON array of rows or {{\"matrix\": [[...]]}}: {e}"),
@@ -306,14 +306,14 @@ impl Confusion {
                     .split(',')
                     .map(|f| {
                         f.trim().parse::<f64>().map_err(|_| {
-                            SnnError::format(
+                            Error::format(
                                 path,
                                 format!("line {}", i + 1),
                                 format!("expected a probability, found {:?}", f.trim()),
                             )
                         })
                     })
-                    .collect::<Result<Vec<f64>, _>>()?;
+                    .collect::<std::result::Result<Vec<f64>, _>>()?;
                 rows.push(row);
             }
             rows
@@ -335,7 +335,7 @@ impl NeuronModel for Confusion {
     fn stochastic(&self) -> bool {
         self.delta.iter().any(Option::is_none)
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         check_len("the confusion matrix", self.cdf.len(), array_size)
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
@@ -370,9 +370,9 @@ impl NeuronModel for LevelNoise {
     fn stochastic(&self) -> bool {
         self.sigma > 0.0
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         if self.array_size as usize != array_size || self.sigma.is_nan() || self.sigma < 0.0 {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "level-noise: sigma must be >= 0 (got {}) and the array size {array_size}",
                 self.sigma
             )));
@@ -443,13 +443,13 @@ impl NeuronModel for CurrentSigma {
     fn stochastic(&self) -> bool {
         self.sigma > 0.0
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         if self.array_size as usize != array_size
             || self.sigma.is_nan()
             || self.sigma < 0.0
             || array_size > 255
         {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "current-sigma: sigma must be >= 0 (got {}), array size <= 255",
                 self.sigma
             )));
@@ -517,9 +517,9 @@ impl Circuit {
         t_clk: f64,
         sigma_scale: f64,
         source: &Path,
-    ) -> Result<Circuit, SnnError> {
+    ) -> Result<Circuit> {
         let n = curve.array_size + 1;
-        let bad = |msg: String| Err(SnnError::format(source, "circuit curve", msg));
+        let bad = |msg: String| Err(Error::format(source, "circuit curve", msg));
         if curve.levels.len() != n
             || curve
                 .levels
@@ -535,7 +535,7 @@ impl Circuit {
             ));
         }
         if !(t_clk > 0.0 && t_clk.is_finite()) {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "--t-clk must be a positive time in s, got {t_clk}"
             )));
         }
@@ -553,7 +553,7 @@ impl Circuit {
         }
         let cycles = (curve.t_window_s / t_clk).ceil() as usize;
         if cycles > 10_000_000 {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "window/clock = {cycles} cycles; choose a coarser --t-clk"
             )));
         }
@@ -590,10 +590,10 @@ impl Circuit {
     }
 
     /// Reads the JSON curve file.
-    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<Circuit, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<Circuit> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let curve: CircuitCurve = serde_json::from_str(&text).map_err(|e| {
-            SnnError::format(
+            Error::format(
                 path,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("expected a circuit curve JSON (see docs/snn.md): {e}"),
@@ -623,12 +623,10 @@ impl NeuronModel for Circuit {
     fn stochastic(&self) -> bool {
         self.sigma_scale > 0.0 && self.curve.spike_time_sigma_s.iter().any(|&s| s > 0.0)
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
         if array_size > 255 {
-            return Err(SnnError::Invalid(
-                "circuit: array size must be <= 255".into(),
-            ));
+            return Err(Error::usage("circuit: array size must be <= 255"));
         }
         Ok(())
     }
@@ -676,10 +674,10 @@ struct SenseAmpFile {
 
 impl SenseAmp {
     /// Reads the JSON file for chunks of `array_size` inputs.
-    pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let f: SenseAmpFile = serde_json::from_str(&text).map_err(|e| {
-            SnnError::format(
+            Error::format(
                 path,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("expected {{\"offset_sigma\": .., \"reference\": ..}}: {e}"),
@@ -702,12 +700,12 @@ impl NeuronModel for SenseAmp {
     fn stochastic(&self) -> bool {
         self.offset_sigma > 0.0
     }
-    fn check(&self, _: usize) -> Result<(), SnnError> {
+    fn check(&self, _: usize) -> Result<()> {
         if !(self.offset_sigma.is_finite()
             && self.offset_sigma >= 0.0
             && self.reference.is_finite())
         {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "sense-amp: offset_sigma must be finite and >= 0, reference finite (got {}, {})",
                 self.offset_sigma, self.reference
             )));
@@ -784,21 +782,21 @@ pub struct SpecContext {
 impl AnyNeuron {
     /// Parses `ideal`, `lut:FILE`, `confusion:FILE`, `level-noise:SIGMA`,
     /// `current-sigma:SIGMA` or `circuit:FILE`, and checks it against the network.
-    pub fn parse(spec: &str, ctx: SpecContext) -> Result<AnyNeuron, SnnError> {
+    pub fn parse(spec: &str, ctx: SpecContext) -> Result<AnyNeuron> {
         let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
-        let sigma = || -> Result<f64, SnnError> {
+        let sigma = || -> Result<f64> {
             arg.parse::<f64>()
                 .ok()
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .ok_or_else(|| {
-                    SnnError::Invalid(format!(
+                    Error::usage(format!(
                         "neuron spec {spec:?}: expected {kind}:SIGMA with SIGMA >= 0"
                     ))
                 })
         };
-        let file = || -> Result<PathBuf, SnnError> {
+        let file = || -> Result<PathBuf> {
             if arg.is_empty() {
-                Err(SnnError::Invalid(format!(
+                Err(Error::usage(format!(
                     "neuron spec {spec:?}: expected {kind}:FILE"
                 )))
             } else {
@@ -819,9 +817,9 @@ impl AnyNeuron {
                 array_size: a,
             }),
             "circuit" => {
-                let t_clk = ctx.t_clk.ok_or_else(|| {
-                    SnnError::Invalid("circuit: neurons need --t-clk SECONDS".into())
-                })?;
+                let t_clk = ctx
+                    .t_clk
+                    .ok_or_else(|| Error::usage("circuit: neurons need --t-clk SECONDS"))?;
                 AnyNeuron::Circuit(Circuit::from_file(&file()?, t_clk, ctx.sigma_scale)?)
             }
             "sense-amp" => AnyNeuron::SenseAmp(SenseAmp::from_file(&file()?, a)?),
@@ -831,7 +829,7 @@ impl AnyNeuron {
                 array_size: a,
             }),
             _ => {
-                return Err(SnnError::Invalid(format!(
+                return Err(Error::usage(format!(
                     "unknown neuron spec {spec:?}; expected ideal, lut:FILE, confusion:FILE, \
                      level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE or \
                      sense-amp-sigma:SIGMA"
@@ -865,7 +863,7 @@ impl NeuronModel for AnyNeuron {
     fn stochastic(&self) -> bool {
         each!(self, m => m.stochastic())
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         each!(self, m => m.check(array_size))
     }
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> AnyDevices {

@@ -15,9 +15,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::data::{CLASSES, Dataset, PIXELS, SIDE, stratified_split};
-use super::error::SnnError;
 use super::model::{Layer, Network, TrainingInfo, evaluate, stream_seed, xnor_popcount};
 use super::neuron::{AnyDevices, AnyNeuron, Ideal, NeuronModel, SiteLayout};
+use crate::error::{Error, Result};
 
 const BN_EPS: f32 = 1e-5;
 const ADAM_B1: f32 = 0.9;
@@ -152,7 +152,7 @@ pub fn train(
     data: &Dataset,
     cfg: &TrainConfig,
     progress: impl FnMut(usize, f64),
-) -> Result<Network, SnnError> {
+) -> Result<Network> {
     train_with(data, cfg, &Tuning::default(), progress)
 }
 
@@ -181,7 +181,7 @@ pub fn train_with(
     cfg: &TrainConfig,
     tuning: &Tuning,
     mut progress: impl FnMut(usize, f64),
-) -> Result<Network, SnnError> {
+) -> Result<Network> {
     let mut cfg = cfg.clone();
     if let Some((init, _)) = &tuning.init {
         cfg.hidden = init.layers[..init.layers.len() - 1]
@@ -196,30 +196,28 @@ pub fn train_with(
         n.check(cfg.array_size)?;
     }
     if !(0.0..1.0).contains(&cfg.test_fraction) {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--test-fraction {} is not in [0, 1)",
             cfg.test_fraction
         )));
     }
     if cfg.hidden.is_empty() || cfg.hidden.contains(&0) {
-        return Err(SnnError::Invalid(
-            "--hidden needs at least one non-zero layer width".into(),
+        return Err(Error::usage(
+            "--hidden needs at least one non-zero layer width",
         ));
     }
     if cfg.batch_size == 0 || !(1..=8).contains(&cfg.input_bits) {
-        return Err(SnnError::Invalid(
-            "--batch must be > 0 and --input-bits in 1..=8".into(),
+        return Err(Error::usage(
+            "--batch must be > 0 and --input-bits in 1..=8",
         ));
     }
     if !(1..=255).contains(&cfg.array_size) {
-        return Err(SnnError::Invalid("--array-size must be in 1..=255".into()));
+        return Err(Error::usage("--array-size must be in 1..=255"));
     }
     let start = Instant::now();
     let (train_idx, test_idx) = stratified_split(&data.labels, cfg.test_fraction, cfg.split_seed);
     if train_idx.is_empty() {
-        return Err(SnnError::Invalid(
-            "no training images after the split".into(),
-        ));
+        return Err(Error::usage("no training images after the split"));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut widths = vec![PIXELS];
@@ -552,7 +550,7 @@ fn export(
     cfg: &TrainConfig,
     hw: Option<&AnyNeuron>,
     layout: &SiteLayout,
-) -> Result<Network, SnnError> {
+) -> Result<Network> {
     let n = train_idx.len();
     let samples = match hw {
         Some(m) if m.stochastic() => EXPORT_DEVICE_SAMPLES,
@@ -636,7 +634,7 @@ fn export(
         layers: out,
         training: None,
     };
-    net.validate().map_err(SnnError::Invalid)?;
+    net.validate()?;
     Ok(net)
 }
 
