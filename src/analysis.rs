@@ -2,7 +2,7 @@
 //! own time steps), operating point, DC sweeps and transient, collected into tables.
 
 use crate::circuit::{Analysis, Circuit, SweepTarget};
-use crate::devices::{Device, DeviceOps};
+use crate::devices::DeviceOps;
 use crate::error::{Error, Result};
 use crate::netlist::{ElabOptions, Netlist};
 use crate::solver::op::operating_point;
@@ -124,15 +124,7 @@ pub fn check_structure(c: &Circuit, need_dc_path: bool) -> Result<()> {
     let nn = c.n_nodes + 1;
     let mut vloop = Uf::new(nn);
     for d in &c.devices {
-        let pair = match &d.dev {
-            Device::V(v) => Some((v.p, v.n)),
-            Device::L(l) => Some((l.a, l.b)),
-            Device::E(e) => Some((e.p, e.n)),
-            Device::H(h) => Some((h.p, h.n)),
-            Device::B(b) if b.is_voltage() => Some((b.p, b.n)),
-            _ => None,
-        };
-        if let Some((a, b)) = pair
+        if let Some((a, b)) = d.dev.voltage_branch()
             && !vloop.union(a, b)
         {
             return Err(Error::netlist(format!("'{}' closes a loop of voltage sources and/or inductors between nodes '{}' and '{}' (the loop current is undetermined)", d.name, c.names[a], c.names[b]), Some(&d.loc)).with_note("a loop of voltage sources makes the matrix singular; add a small series resistance"));
@@ -145,21 +137,7 @@ pub fn check_structure(c: &Circuit, need_dc_path: bool) -> Result<()> {
     let mut t = Vec::new();
     for d in &c.devices {
         t.clear();
-        match &d.dev {
-            Device::C(_) | Device::I(_) | Device::G(_) | Device::F(_) => continue,
-            Device::B(b) if !b.is_voltage() => continue,
-            Device::M1(m) => t.extend([m.d, m.s, m.b]),
-            // EKV-SC has no junction DC current: only the channel conducts
-            Device::M28(m) => t.extend([m.d, m.s]),
-            Device::E(e) => t.extend([e.p, e.n]),
-            Device::H(h) => t.extend([h.p, h.n]),
-            Device::B(b) => t.extend([b.p, b.n]),
-            Device::S(s) => t.extend([s.a, s.b]),
-            other => {
-                other.terminals(&mut t);
-                t.retain(|&k| k < nn);
-            }
-        }
+        d.dev.dc_path(&mut t);
         for w in t.windows(2) {
             uf.union(w[0], w[1]);
         }
@@ -461,11 +439,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> R
                     continue;
                 }
                 match &s.target {
-                    SweepTarget::Source(k) => match &mut sys.devs[*k].dev {
-                        Device::V(d) => d.dc = Some(v),
-                        Device::I(d) => d.dc = Some(v),
-                        _ => {}
-                    },
+                    SweepTarget::Source(k) => sys.devs[*k].dev.set_dc(v),
                     SweepTarget::Temp => sys.opts.temp = v,
                     SweepTarget::Param(_) => {}
                 }

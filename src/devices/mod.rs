@@ -2,6 +2,13 @@
 //! dF/dx, dQ/dx through matrix slots it declared once in `setup`; none of them knows the
 //! integration formula (Xyce's F + dQ/dt split). Unknown 0 is ground: its row and column are a
 //! trash slot that devices may write to unconditionally and the solver ignores.
+//!
+//! A device is one file: its struct, its parameter tables (`params.rs`: model card and
+//! instance line, with units, defaults, docs and mismatch), and its [`DeviceOps`] verbs. The
+//! structural facts the analyses need are verbs too (DC path, voltage branch, branch current,
+//! `.ic` state, renumbering, what it reads besides its terminals, mismatch draws), so no
+//! analysis or solver matches on the device kind. Adding a device: its file, one variant of
+//! [`Device`] (and its arm in `dispatch!`), and its card syntax in `netlist/element.rs`.
 
 pub mod behavioral;
 pub mod capacitor;
@@ -9,14 +16,17 @@ pub mod controlled;
 pub mod diode;
 pub mod ekv;
 pub mod inductor;
+pub mod limit;
 pub mod mos1;
 pub mod mos28;
+pub mod params;
 pub mod resistor;
 pub mod sources;
 pub mod switch;
 pub mod waveform;
 
-use crate::error::Loc;
+use crate::error::{Loc, Result};
+use params::MismatchDraw;
 
 /// Boltzmann constant over electron charge [V/K].
 pub const K_OVER_Q: f64 = 1.380649e-23 / 1.602176634e-19;
@@ -96,6 +106,54 @@ pub trait DeviceOps {
     fn events(&mut self, _x: &[f64], _time: f64, _out: &mut [f64]) {}
     /// Every unknown the device reads or writes (for partitioning and connectivity checks).
     fn terminals(&self, out: &mut Vec<usize>);
+    /// Maps every unknown index through `m` (a decoupled part gets its own numbering).
+    fn renumber(&mut self, m: &[usize]);
+
+    /// The nodes the device joins by a DC path, as a chain (each joined to the next): for the
+    /// check that every node has a DC path to ground. Capacitors, current sources and
+    /// current-output controlled sources join nothing.
+    fn dc_path(&self, _out: &mut Vec<usize>) {}
+    /// The two nodes whose voltage difference the device imposes at DC (voltage sources,
+    /// inductors, E/H/B-V sources): a loop of them leaves its current undetermined.
+    fn voltage_branch(&self) -> Option<(usize, usize)> {
+        None
+    }
+    /// Whether the device needs a branch-current unknown (numbered after the nodes).
+    fn wants_branch(&self) -> bool {
+        false
+    }
+    /// Gives the device its branch-current unknown.
+    fn set_branch(&mut self, _k: usize) {}
+    /// Its branch-current unknown, once given (`i(name)` and current-controlled sources).
+    fn branch(&self) -> Option<usize> {
+        None
+    }
+    /// Resolves the circuit quantities the device reads besides its terminals, in the order
+    /// its builder named them: (plus, minus) unknowns of `v(a,b)`, (branch, 0) of `i(x)`.
+    fn set_reads(&mut self, _ix: &[(usize, usize)]) {}
+    /// Writes the state the device starts from with `uic` (a capacitor's voltage, an
+    /// inductor's current) into `x`.
+    fn initial_state(&self, _x: &mut [f64]) {}
+    /// Whether F and Q are linear in x (between accepted points): then one Newton step solves
+    /// the system exactly.
+    fn linear(&self) -> bool {
+        true
+    }
+    /// Independent sources are loaded at every time point even when the rest of a linear
+    /// system is reused as an affine map.
+    fn independent_source(&self) -> bool {
+        false
+    }
+    /// Sets the DC value of an independent source (a `.dc` sweep point).
+    fn set_dc(&mut self, _v: f64) {}
+    /// The local mismatch draws the device needs in a Monte Carlo run (none by default).
+    fn mismatch(&self, _out: &mut Vec<MismatchDraw>) -> Result<()> {
+        Ok(())
+    }
+    /// Takes the drawn values, in the order `mismatch` asked for them.
+    fn set_mismatch(&mut self, _v: &[f64]) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A device with its instance name and where it was defined.
@@ -176,70 +234,44 @@ impl DeviceOps for Device {
     fn terminals(&self, out: &mut Vec<usize>) {
         dispatch!(self, d => d.terminals(out))
     }
-}
-
-impl Device {
-    /// Gives a branch device its current unknown (numbered after the nodes by the elaborator).
-    pub fn set_branch(&mut self, k: usize) {
-        match self {
-            Device::V(d) => d.br = k,
-            Device::L(d) => d.br = k,
-            Device::E(d) => d.br = k,
-            Device::H(d) => d.br = k,
-            Device::B(d) => d.set_branch(k),
-            _ => {}
-        }
+    fn renumber(&mut self, m: &[usize]) {
+        dispatch!(self, d => d.renumber(m))
     }
-    /// Maps every unknown index through `m` (used when a decoupled part gets its own numbering).
-    pub fn renumber(&mut self, m: &[usize]) {
-        let r = |k: &mut usize| *k = m[*k];
-        match self {
-            Device::R(d) => [&mut d.a, &mut d.b].into_iter().for_each(r),
-            Device::C(d) => [&mut d.a, &mut d.b].into_iter().for_each(r),
-            Device::L(d) => [&mut d.a, &mut d.b, &mut d.br].into_iter().for_each(r),
-            Device::V(d) => [&mut d.p, &mut d.n, &mut d.br].into_iter().for_each(r),
-            Device::I(d) => [&mut d.p, &mut d.n].into_iter().for_each(r),
-            Device::E(d) => [&mut d.p, &mut d.n, &mut d.cp, &mut d.cn, &mut d.br]
-                .into_iter()
-                .for_each(r),
-            Device::G(d) => [&mut d.p, &mut d.n, &mut d.cp, &mut d.cn]
-                .into_iter()
-                .for_each(r),
-            Device::F(d) => [&mut d.p, &mut d.n, &mut d.cb].into_iter().for_each(r),
-            Device::H(d) => [&mut d.p, &mut d.n, &mut d.cb, &mut d.br]
-                .into_iter()
-                .for_each(r),
-            Device::D(d) => [&mut d.a, &mut d.ai, &mut d.k].into_iter().for_each(r),
-            Device::M1(d) => [&mut d.d, &mut d.g, &mut d.s, &mut d.b]
-                .into_iter()
-                .for_each(r),
-            Device::M28(d) => [&mut d.d, &mut d.g, &mut d.s, &mut d.b]
-                .into_iter()
-                .for_each(r),
-            Device::S(d) => [&mut d.a, &mut d.b, &mut d.cp, &mut d.cn]
-                .into_iter()
-                .for_each(r),
-            Device::B(d) => d.renumber(m),
-        }
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        dispatch!(self, d => d.dc_path(out))
     }
-    /// Whether the device has a branch current unknown.
-    pub fn has_branch(&self) -> bool {
-        match self {
-            Device::V(_) | Device::L(_) | Device::E(_) | Device::H(_) => true,
-            Device::B(d) => d.is_voltage(),
-            _ => false,
-        }
+    fn voltage_branch(&self) -> Option<(usize, usize)> {
+        dispatch!(self, d => d.voltage_branch())
     }
-    /// The branch unknown of a voltage source, inductor, VCVS, CCVS or B voltage source.
-    pub fn branch(&self) -> Option<usize> {
-        match self {
-            Device::V(d) => Some(d.br),
-            Device::L(d) => Some(d.br),
-            Device::E(d) => Some(d.br),
-            Device::H(d) => Some(d.br),
-            Device::B(d) => d.branch(),
-            _ => None,
-        }
+    fn wants_branch(&self) -> bool {
+        dispatch!(self, d => d.wants_branch())
+    }
+    fn set_branch(&mut self, k: usize) {
+        dispatch!(self, d => d.set_branch(k))
+    }
+    fn branch(&self) -> Option<usize> {
+        dispatch!(self, d => d.branch())
+    }
+    fn set_reads(&mut self, ix: &[(usize, usize)]) {
+        dispatch!(self, d => d.set_reads(ix))
+    }
+    fn initial_state(&self, x: &mut [f64]) {
+        dispatch!(self, d => d.initial_state(x))
+    }
+    fn linear(&self) -> bool {
+        dispatch!(self, d => d.linear())
+    }
+    fn independent_source(&self) -> bool {
+        dispatch!(self, d => d.independent_source())
+    }
+    fn set_dc(&mut self, v: f64) {
+        dispatch!(self, d => d.set_dc(v))
+    }
+    fn mismatch(&self, out: &mut Vec<MismatchDraw>) -> Result<()> {
+        dispatch!(self, d => d.mismatch(out))
+    }
+    fn set_mismatch(&mut self, v: &[f64]) -> Result<()> {
+        dispatch!(self, d => d.set_mismatch(v))
     }
 }
 
@@ -263,114 +295,111 @@ pub fn remap_all(slots: &mut [usize], map: &[usize]) {
     }
 }
 
-/// ngspice's junction voltage limiting (pnjlim): keeps exp() in range during Newton.
-pub fn pnjlim(vnew: f64, vold: f64, vt: f64, vcrit: f64) -> (f64, bool) {
-    if vnew > vcrit && (vnew - vold).abs() > vt + vt {
-        if vold > 0.0 {
-            let arg = 1.0 + (vnew - vold) / vt;
-            if arg > 0.0 {
-                (vold + vt * arg.ln(), true)
-            } else {
-                (vcrit, true)
-            }
-        } else {
-            (vt * (vnew / vt).ln(), true)
+/// A two-terminal element's matrix entries: the 2x2 block between `a` and `b`.
+#[derive(Debug, Clone, Default)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    slots: [usize; 4],
+}
+
+impl Pair {
+    pub fn new(a: usize, b: usize) -> Pair {
+        Pair {
+            a,
+            b,
+            slots: [0; 4],
         }
-    } else if vnew < 0.0 {
-        let arg = if vold > 0.0 {
-            -vold - 1.0
-        } else {
-            2.0 * vold - 1.0
-        };
-        if vnew < arg {
-            (arg, true)
-        } else {
-            (vnew, false)
-        }
-    } else {
-        (vnew, false)
+    }
+    pub fn setup(&mut self, s: &mut Setup) {
+        self.slots = req2(s, self.a, self.b);
+    }
+    pub fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    pub fn renumber(&mut self, m: &[usize]) {
+        (self.a, self.b) = (m[self.a], m[self.b]);
+    }
+    /// v(a) - v(b).
+    #[inline]
+    pub fn v(&self, x: &[f64]) -> f64 {
+        x[self.a] - x[self.b]
+    }
+    /// Adds `y` leaving `a` and entering `b` to the vector `r` (F or Q) and the conductance-like
+    /// `g` to the block of the Jacobian `j`.
+    #[inline]
+    pub fn stamp(&self, r: &mut [f64], j: &mut [f64], y: f64, g: f64) {
+        r[self.a] += y;
+        r[self.b] -= y;
+        stamp2(j, &self.slots, g);
     }
 }
 
-/// ngspice's FET gate voltage limiting (DEVfetlim).
-pub fn fetlim(vnew: f64, vold: f64, vto: f64) -> f64 {
-    let vtsthi = (2.0 * (vold - vto)).abs() + 2.0;
-    let vtstlo = vtsthi / 2.0 + 2.0;
-    let vtox = vto + 3.5;
-    let delv = vnew - vold;
-    let mut v = vnew;
-    if vold >= vto {
-        if vold >= vtox {
-            if delv <= 0.0 {
-                if vnew >= vtox {
-                    if -delv > vtstlo {
-                        v = vold - vtstlo;
-                    }
-                } else {
-                    v = (vto + 2.0).max(vnew);
-                }
-            } else if delv >= vtsthi {
-                v = vold + vtsthi;
-            }
-        } else if delv <= 0.0 {
-            v = (vto - 0.5).max(vnew);
-        } else {
-            v = (vto + 4.0).min(vnew);
+/// The structural verbs of a device whose output is the [`Branch`] field `$f`: a DC path and
+/// an imposed voltage between its nodes, and a branch current.
+macro_rules! branch_verbs {
+    ($f:ident) => {
+        fn dc_path(&self, out: &mut Vec<usize>) {
+            out.extend([self.$f.p, self.$f.n]);
         }
-    } else if delv <= 0.0 {
-        if -delv > vtsthi {
-            v = vold - vtsthi;
+        fn voltage_branch(&self) -> Option<(usize, usize)> {
+            Some((self.$f.p, self.$f.n))
         }
-    } else {
-        let vtemp = vto + 0.5;
-        if vnew <= vtemp {
-            if delv > vtstlo {
-                v = vold + vtstlo;
-            }
-        } else {
-            v = vtemp;
+        fn wants_branch(&self) -> bool {
+            true
         }
-    }
-    v
+        fn set_branch(&mut self, k: usize) {
+            self.$f.k = k;
+        }
+        fn branch(&self) -> Option<usize> {
+            Some(self.$f.k)
+        }
+    };
+}
+pub(crate) use branch_verbs;
+
+/// A branch current `k` flowing from `p` through the device to `n`, and the branch equation
+/// v(p) - v(n) - e = 0 in row `k`: the entries every voltage-defined device shares.
+#[derive(Debug, Clone, Default)]
+pub struct Branch {
+    pub p: usize,
+    pub n: usize,
+    pub k: usize,
+    slots: [usize; 4],
 }
 
-/// ngspice's drain-source voltage limiting (DEVlimvds).
-pub fn limvds(vnew: f64, vold: f64) -> f64 {
-    if vold >= 3.5 {
-        if vnew > vold {
-            vnew.min(3.0 * vold + 2.0)
-        } else if vnew < 3.5 {
-            vnew.max(2.0)
-        } else {
-            vnew
+impl Branch {
+    pub fn new(p: usize, n: usize) -> Branch {
+        Branch {
+            p,
+            n,
+            k: 0,
+            slots: [0; 4],
         }
-    } else if vnew > vold {
-        vnew.min(4.0)
-    } else {
-        vnew.max(-0.5)
     }
-}
-
-/// Depletion charge and capacitance of a junction (SPICE's with forward-bias linearisation
-/// above fc*vj): returns (q [C], c [F]) for zero-bias capacitance `cj0`.
-pub fn depletion(v: f64, cj0: f64, vj: f64, m: f64, fc: f64) -> (f64, f64) {
-    if cj0 == 0.0 {
-        return (0.0, 0.0);
+    /// Declares (p,k), (n,k), (k,p), (k,n).
+    pub fn setup(&mut self, s: &mut Setup) {
+        let (p, n, k) = (self.p, self.n, self.k);
+        self.slots = [s.entry(p, k), s.entry(n, k), s.entry(k, p), s.entry(k, n)];
     }
-    let fcv = fc * vj;
-    if v < fcv {
-        let arg = 1.0 - v / vj;
-        let sarg = if m == 0.5 {
-            1.0 / arg.sqrt()
-        } else {
-            (-m * arg.ln()).exp()
-        };
-        (vj * cj0 * (1.0 - arg * sarg) / (1.0 - m), cj0 * sarg)
-    } else {
-        let f1 = vj * (1.0 - (1.0 - fc).powf(1.0 - m)) / (1.0 - m);
-        let f2 = (1.0 - fc).powf(1.0 + m);
-        let f3 = 1.0 - fc * (1.0 + m);
-        let q = cj0 * f1 + cj0 / f2 * (f3 * (v - fcv) + m / (2.0 * vj) * (v * v - fcv * fcv));
-        (q, cj0 / f2 * (f3 + m * v / vj))
+    pub fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    pub fn renumber(&mut self, m: &[usize]) {
+        (self.p, self.n, self.k) = (m[self.p], m[self.n], m[self.k]);
+    }
+    /// Loads the branch current into the KCL rows and v(p) - v(n) - `e` into the branch row,
+    /// with their unit Jacobian entries; `e` is the rest of the branch equation (its source
+    /// value, controlled value, ...), whose derivatives the device adds itself.
+    #[inline]
+    pub fn load(&self, l: &mut Load, e: f64) {
+        let i = l.x[self.k];
+        l.f[self.p] += i;
+        l.f[self.n] -= i;
+        l.f[self.k] += l.x[self.p] - l.x[self.n] - e;
+        l.jf[self.slots[0]] += 1.0;
+        l.jf[self.slots[1]] -= 1.0;
+        l.jf[self.slots[2]] += 1.0;
+        l.jf[self.slots[3]] -= 1.0;
     }
 }

@@ -1,5 +1,6 @@
 //! The ngspice-dialect front end: lexing, elaboration.
 pub mod elaborate;
+mod element;
 pub mod lexer;
 
 // The expression language and the number grammar moved to `crate::expr`; these keep the old

@@ -4,7 +4,7 @@
 use super::copy_small;
 use super::linear::{LinearSolver, Pattern};
 use crate::circuit::{Circuit, Options};
-use crate::devices::{Device, DeviceOps, Inst, Load, Setup, T0};
+use crate::devices::{DeviceOps, Inst, Load, Setup, T0};
 use crate::error::{Error, Result};
 
 /// Counters reported by `--stats` and pinned by regression tests.
@@ -118,12 +118,7 @@ impl System {
             }
             _ => LinearSolver::new(pat.clone()).map_err(Error::numeric)?,
         };
-        let linear = devs.iter().all(|d| {
-            !matches!(
-                d.dev,
-                Device::D(_) | Device::M1(_) | Device::M28(_) | Device::B(_)
-            )
-        });
+        let linear = devs.iter().all(|d| d.dev.linear());
         let mut ev_off = Vec::with_capacity(devs.len() + 1);
         let mut n_ev = 0;
         for d in &devs {
@@ -138,7 +133,7 @@ impl System {
             .filter(|&i| devs[i].dev.stateful())
             .collect();
         let (sources, fixed): (Vec<usize>, Vec<usize>) =
-            (0..devs.len()).partition(|&i| matches!(devs[i].dev, Device::V(_) | Device::I(_)));
+            (0..devs.len()).partition(|&i| devs[i].dev.independent_source());
         Ok(System {
             names: c.names.clone(),
             n_nodes: c.n_nodes,

@@ -6,6 +6,7 @@ use super::copy_small;
 use super::op::operating_point;
 use super::system::{NewtonCtx, System};
 use crate::circuit::Method;
+use crate::devices::DeviceOps;
 use crate::error::{Error, Result};
 
 /// Transient settings.
@@ -57,20 +58,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
             x[k] = v;
         }
         for d in &sys.devs {
-            if let crate::devices::Device::C(c) = &d.dev
-                && let Some(v) = c.ic
-            {
-                if c.b == 0 {
-                    x[c.a] = v;
-                } else if c.a == 0 {
-                    x[c.b] = -v;
-                }
-            }
-            if let crate::devices::Device::L(l) = &d.dev
-                && let Some(i) = l.ic
-            {
-                x[l.br] = i;
-            }
+            d.dev.initial_state(&mut x);
         }
     } else {
         // ngspice's .ic without uic: the nodes are held at their values during the operating point
@@ -124,7 +112,6 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     // breakpoints
     let mut bps = Vec::new();
     for d in &sys.devs {
-        use crate::devices::DeviceOps;
         d.dev.breakpoints(0.0, tstop, spec.tstep, tstop, &mut bps);
     }
     bps.push(tstop);
