@@ -144,4 +144,13 @@ impl Circuit {
     pub fn device(&self, name: &str) -> Option<usize> {
         self.devices.iter().position(|d| d.name == name)
     }
+
+    /// Whether device `d` is an independent current source (a `.dc` sweep of it is a current,
+    /// which output formats name and type differently from a voltage).
+    pub fn is_current_source(&self, d: usize) -> bool {
+        matches!(
+            self.devices.get(d).map(|i| &i.dev),
+            Some(crate::devices::Device::I(_))
+        )
+    }
 }

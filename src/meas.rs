@@ -1418,7 +1418,7 @@ pub fn write_json(
     }
     let s = serde_json::to_string_pretty(&serde_json::Value::Object(m))
         .map_err(|e| Error::io(e.to_string()))?;
-    crate::output::write_atomic(path, |w| w.write_all(s.as_bytes()))
+    crate::io::atomic::write_atomic(path, |w| w.write_all(s.as_bytes()))
 }
 
 #[cfg(test)]

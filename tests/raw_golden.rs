@@ -12,7 +12,7 @@
 mod common;
 
 use common::{root, run_neurospice};
-use neurospice::raw::{RawPlot, parse_raw, read_raw, to_bytes};
+use neurospice::io::raw::{RawPlot, parse_raw, read_raw, to_bytes};
 use std::path::Path;
 
 /// ngspice's `wrdata` table: vector names and rows.

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use neurospice::error::{Error, Result};
+use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::capmin::study::{self, ProtectOptions, Setup, Target};
 use neurospice::neuro::capmin::{self, Physics, Rule};
-use neurospice::neuro::snn::model::{level_histograms, write_atomic};
+use neurospice::neuro::snn::model::level_histograms;
 use serde_json::{Value, json};
 
 /// Arguments of `neurospice capmin`.
@@ -202,7 +203,7 @@ fn run_select(a: SelectArgs) -> Result<()> {
     let sel = study::select(&s, &freq, &phys, target)?;
     if let Some(p) = &a.sweep_k {
         let csv = study::sweep_k_csv(&s, &freq, &phys)?;
-        write_atomic(p, csv.as_bytes())?;
+        write_bytes(p, csv.as_bytes())?;
     }
     one_shot(
         &a.common,
@@ -311,7 +312,7 @@ fn write_table(
     kind: neurospice::plot::Kind,
 ) -> Result<()> {
     if let Some(p) = out {
-        write_atomic(p, csv.as_bytes())?;
+        write_bytes(p, csv.as_bytes())?;
     }
     one_shot(c, kind, out, "-o")
 }

@@ -3,8 +3,8 @@
 use super::spice_number;
 use clap::{Args, Subcommand};
 use neurospice::error::Result;
+use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::netgen::{C2cSpec, c2c_subckt};
-use neurospice::output::write_atomic;
 use std::path::PathBuf;
 
 /// Generate a netlist.
@@ -54,7 +54,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
                 spec.name = n.clone();
             }
             let text = c2c_subckt(&spec)?;
-            write_atomic(output, |w| w.write_all(text.as_bytes()))?;
+            write_bytes(output, text.as_bytes())?;
             println!(
                 "wrote {} ({}-bit C-2C ladder '{}')",
                 output.display(),

@@ -3,7 +3,7 @@ use neurospice::error::{Error, Result};
 use neurospice::mc::io;
 use neurospice::mc::measure::{Simple, SimpleMeasures};
 use neurospice::mc::rng::Variation;
-use neurospice::mc::stats::Spec;
+use neurospice::mc::spec::Spec;
 use neurospice::mc::{self, Config, Output, Study};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

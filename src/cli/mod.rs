@@ -79,6 +79,6 @@ fn one_shot_plot(
 
 /// A flag's SPICE number (`156.25n`, `10f`), or a usage error naming the flag.
 fn spice_number(flag: &str, s: &str) -> Result<f64> {
-    neurospice::netlist::number::parse_number(s.trim())
+    neurospice::expr::number::parse_number(s.trim())
         .ok_or_else(|| Error::usage(format!("{flag} '{s}': not a number (e.g. 156.25n)")))
 }

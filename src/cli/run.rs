@@ -3,7 +3,8 @@
 use super::one_shot_plot;
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
-use neurospice::{meas, netlist, output, raw};
+use neurospice::io::{csv, json, raw};
+use neurospice::{meas, netlist};
 use std::path::PathBuf;
 
 /// Arguments of `neurospice run`.
@@ -62,7 +63,7 @@ pub struct RunArgs {
 fn spike_spec(s: &str) -> Result<(String, f64)> {
     match s.rsplit_once(':') {
         Some((n, t)) => {
-            let th = netlist::number::parse_number(t.trim()).ok_or_else(|| {
+            let th = neurospice::expr::number::parse_number(t.trim()).ok_or_else(|| {
                 Error::usage(format!("--spikes '{s}': '{t}' is not a threshold voltage"))
             })?;
             Ok((n.trim().to_string(), th))
@@ -126,7 +127,7 @@ fn run_sweep_cmd(
     };
     let results = neurospice::sweep::run_sweep(nl, &sw, ro);
     let mut rows = Vec::new();
-    let mut spikes_rows = Vec::new();
+    let mut spikes = Vec::new();
     let mut failed = 0;
     // stdout is line-buffered: gather the per-point lines and write them at once
     let mut stats = String::new();
@@ -152,12 +153,8 @@ fn run_sweep_cmd(
                 for sp in &res.spikes {
                     let (n, first, isi, sd) = sp.stats();
                     row.extend([n as f64, first, isi, sd]);
-                    if a.spikes_out.is_some() {
-                        for (k, t) in sp.times.iter().enumerate() {
-                            spikes_rows.push(format!("{v:e},{},{k},{t:e}", sp.node));
-                        }
-                    }
                 }
+                spikes.push((*v, res.spikes.as_slice()));
                 rows.push(row);
             }
             Err(e) => {
@@ -177,16 +174,10 @@ fn run_sweep_cmd(
         let mut names = vec![sw.name.clone()];
         names.extend(measures.iter().map(|m| m.name.clone()));
         names.extend(spike_columns(&ro.spikes));
-        output::write_csv(p, &analysis::Table { names, rows })?;
+        csv::write_csv(p, &analysis::Table { names, rows })?;
     }
     if let Some(p) = &a.spikes_out {
-        output::write_atomic(p, |w| {
-            writeln!(w, "{},node,index,time", sw.name)?;
-            for l in &spikes_rows {
-                writeln!(w, "{l}")?;
-            }
-            Ok(())
-        })?;
+        csv::write_spikes(p, Some(&sw.name), &spikes)?;
     }
     if let Some(fig) = &a.plot {
         let Some(p) = &a.meas_csv else {
@@ -247,15 +238,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     let meas_failed = report_measures(a, &nl, &measures, &res)?;
     print_spike_stats("", &res);
     if let Some(p) = &a.spikes_out {
-        output::write_atomic(p, |w| {
-            writeln!(w, "node,index,time")?;
-            for sp in &res.spikes {
-                for (k, t) in sp.times.iter().enumerate() {
-                    writeln!(w, "{},{k},{t:e}", sp.node)?;
-                }
-            }
-            Ok(())
-        })?;
+        csv::write_spikes(p, None, &[(0.0, res.spikes.as_slice())])?;
     }
     if let Some(op) = &res.op {
         if c.analyses
@@ -268,7 +251,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
             }
         }
         if let Some(p) = &a.op_json {
-            output::write_json_pairs(p, op)?;
+            json::write_json_pairs(p, op)?;
         }
     } else if a.op_json.is_some() {
         return Err(Error::usage(
@@ -289,7 +272,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         let table = res.tran.as_ref().or(res.dc.as_ref());
         match table {
             Some(_) if raw_out => raw::write_run(o, &c, &res, a.ascii)?,
-            Some(t) => output::write_csv(o, t)?,
+            Some(t) => csv::write_csv(o, t)?,
             None => {
                 return Err(Error::usage(
                     "-o: the netlist has no .tran or .dc analysis to write",

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use neurospice::error::{Error, Result};
+use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::snn::data::{self, Dataset, Split, stratified_split};
-use neurospice::neuro::snn::model::{EvalResult, Network, evaluate, write_atomic};
+use neurospice::neuro::snn::model::{EvalResult, Network, evaluate};
 use neurospice::neuro::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
 use neurospice::neuro::snn::train::{TrainConfig, Tuning, train_with};
 
@@ -380,7 +381,7 @@ fn run_sweep(a: SweepArgs) -> Result<()> {
             r.repeats
         ));
     }
-    write_atomic(&a.output, csv.as_bytes())?;
+    write_bytes(&a.output, csv.as_bytes())?;
     if let Some(fig) = &a.plot {
         super::one_shot_plot(neurospice::plot::Kind::Accuracy, &a.output, None, fig)?;
     }

@@ -22,7 +22,7 @@
 pub mod io;
 pub mod measure;
 pub mod rng;
-pub mod stats;
+pub mod spec;
 
 use crate::analysis::{self, RunResult, Save, Table};
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ use io::Meta;
 use measure::{Measures, NetlistMeasures, SimpleMeasures};
 use rayon::prelude::*;
 use rng::{RunSampler, Variation};
-use stats::Spec;
+use spec::Spec;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -218,16 +218,20 @@ impl Study {
                 let spawned = std::thread::Builder::new()
                     .name(format!("mc-run-{run}"))
                     .spawn(move || {
-                        let _ = tx.send(me.simulate(&c, run));
+                        let start = Instant::now();
+                        let r = me.simulate(&c, run);
+                        let _ = tx.send((r, start.elapsed()));
                     });
                 match spawned {
                     Err(e) => (
                         self.failed(run, format!("cannot start a thread: {e}")),
                         None,
                     ),
+                    // a run that took longer than the limit fails even when its result arrives
+                    // before the wait ends (the waiting thread may have been descheduled)
                     Ok(_) => match rx.recv_timeout(limit) {
-                        Ok(x) => x,
-                        Err(_) => (
+                        Ok((x, took)) if took <= limit => x,
+                        _ => (
                             self.failed(run, format!("timeout after {} s", limit.as_secs_f64())),
                             None,
                         ),
@@ -315,7 +319,7 @@ thread_local! {
 pub fn write_wave(dir: &std::path::Path, name: &str, t: &Table) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::output(format!("cannot create '{}': {e}", dir.display())))?;
-    crate::output::write_csv(&dir.join(name), t)
+    crate::io::csv::write_csv(&dir.join(name), t)
 }
 
 impl Study {

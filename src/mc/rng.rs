@@ -2,7 +2,7 @@
 //! never of the order in which runs or threads happen to execute.
 use crate::netlist::elaborate::{Draw, Sampler};
 use crate::netlist::expr::Func;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::collections::HashMap;
@@ -48,32 +48,11 @@ impl Variation {
     }
 }
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 /// The generator of one draw: ChaCha8 keyed by a hash of (seed, run, site, index). Sites are
 /// instance paths or parameter names (see [`Draw::site`]); `index` counts draws at one site.
+/// The crate's [`crate::seed::chained`] layout with the Monte Carlo tag `0x6d63`.
 pub fn stream(seed: u64, run: u64, site: &str, index: u32) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    let mut h = splitmix(seed);
-    for (k, part) in [run, fnv1a(site), index as u64, 0x6d63].iter().enumerate() {
-        h = splitmix(h ^ part);
-        key[8 * k..8 * k + 8].copy_from_slice(&h.to_le_bytes());
-    }
-    ChaCha8Rng::from_seed(key)
+    crate::seed::chained(seed, [run, crate::seed::site(site), index as u64, 0x6d63])
 }
 
 /// One value of an ngspice random function from the generator `rng`:

@@ -3,9 +3,9 @@
 //! `capmin-v`).
 
 use super::lines::{LegendAt, Line, LineFigure, Panel, Stroke};
-use super::table::Table;
 use super::units::unit_of;
 use crate::error::{Error, Result};
+use crate::io::csv::CsvTable;
 use std::path::Path;
 
 /// Integral nonlinearity of a transfer curve: the largest distance of `y` from the straight
@@ -60,7 +60,7 @@ impl Curves {
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         if !is_json {
-            let t = Table::read(path)?;
+            let t = CsvTable::read(path)?;
             if t.headers.len() < 2 {
                 return Err(Error::data_in(
                     &source,
@@ -139,7 +139,7 @@ impl Curves {
         let all: Vec<String> = self.ys.iter().map(|c| c.0.clone()).collect();
         let mut picked = Vec::new();
         for n in names {
-            let k = super::table::find_name(&all, n).ok_or_else(|| {
+            let k = crate::io::csv::find_name(&all, n).ok_or_else(|| {
                 Error::missing_column(self.source.clone(), n.clone(), all.join(", "))
             })?;
             picked.push(self.ys[k].clone());
@@ -205,10 +205,10 @@ impl Curves {
 }
 
 /// Rows of `t` grouped by the text of column `col`, groups in order of first appearance.
-fn groups(t: &Table, col: usize) -> Vec<(String, Vec<usize>)> {
+fn groups(t: &CsvTable, col: usize) -> Vec<(String, Vec<usize>)> {
     let mut out: Vec<(String, Vec<usize>)> = Vec::new();
     for (r, (_, fields)) in t.rows.iter().enumerate() {
-        let key = Table::text_at(fields, col);
+        let key = CsvTable::text_at(fields, col);
         match out.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.1.push(r),
             None => out.push((key.to_string(), vec![r])),
@@ -242,7 +242,7 @@ fn display_name(name: &str) -> String {
 }
 
 /// Numbers of column `name` for the rows `rows` of `t`.
-fn column_for(t: &Table, name: &str, rows: &[usize]) -> Result<Vec<f64>> {
+fn column_for(t: &CsvTable, name: &str, rows: &[usize]) -> Result<Vec<f64>> {
     let c = t.column_index(name)?;
     rows.iter()
         .map(|&r| t.number_at(t.rows[r].0, &t.rows[r].1, c))
@@ -259,7 +259,7 @@ fn sorted_by_x<T: Copy>(mut v: Vec<(f64, T)>) -> Vec<(f64, T)> {
 /// columns `neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats`.
 /// With several `param`s in the file, `param` chooses one.
 pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure> {
-    let t = Table::read(path)?;
+    let t = CsvTable::read(path)?;
     let pc = t.column_index("param")?;
     let params = groups(&t, pc);
     let chosen = match (param, params.as_slice()) {
@@ -296,7 +296,7 @@ pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure> {
     to_percent(&mut [&mut acc, &mut lo, &mut hi]);
     let mut neurons: Vec<(String, Vec<usize>)> = Vec::new();
     for (k, &r) in rows.iter().enumerate() {
-        let key = Table::text_at(&t.rows[r].1, nc);
+        let key = CsvTable::text_at(&t.rows[r].1, nc);
         match neurons.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.1.push(k),
             None => neurons.push((key.to_string(), vec![k])),
@@ -339,7 +339,7 @@ struct SweepSpec<'a> {
 }
 
 fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
-    let t = Table::read(path)?;
+    let t = CsvTable::read(path)?;
     let gc = t.column_index(spec.group)?;
     let all: Vec<usize> = (0..t.rows.len()).collect();
     if all.is_empty() {

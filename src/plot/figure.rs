@@ -7,8 +7,7 @@ use plotters::coord::CoordTranslate;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// The font drawn into every figure, shipped in the binary so that a machine without
@@ -193,7 +192,7 @@ pub trait Figure {
 pub fn save<F: Figure>(fig: &F, opts: &FigureOptions, path: &Path) -> Result<()> {
     let format = Format::of(path)?;
     let bytes = render_bytes(fig, opts, format)?;
-    write_atomically(path, &bytes)
+    crate::io::atomic::write_bytes(path, &bytes)
 }
 
 /// Draw `fig` into the bytes of an SVG or PNG file.
@@ -269,32 +268,6 @@ fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>> {
         writer.finish().map_err(png_err)?;
     }
     Ok(out)
-}
-
-/// Write to a temporary file beside `path`, then rename over it, so that a reader never sees
-/// half a figure and a failed run leaves any previous figure in place.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "figure".to_string());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        // The temporary file may not exist; nothing more to report if removing it fails.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::output(format!("{}: {e}", path.display())));
-    }
-    Ok(())
 }
 
 fn register_font() -> Result<()> {

@@ -26,11 +26,10 @@ pub mod figure;
 pub mod lines;
 pub mod raw;
 pub mod stats;
-pub mod table;
 pub mod units;
 pub mod wave;
 
-pub use capmin::LevelHistogram;
+pub use crate::io::levels::LevelCounts;
 pub use figure::{Figure, FigureOptions, Format, Length, render_bytes, save};
 pub use lines::{LineFigure, Panel};
 pub use stats::{HistPlot, Runs, ScatterPlot};
@@ -92,6 +91,21 @@ impl Kind {
             Kind::CapminV => "capmin-v",
         }
     }
+
+    /// One line on what the kind draws (the command line's help).
+    pub fn about(self) -> &'static str {
+        match self {
+            Kind::Wave => "Waveforms from CSV or ngspice raw",
+            Kind::McOverlay => "Monte Carlo waveform overlay",
+            Kind::Hist => "Histogram of a Monte Carlo measure",
+            Kind::Scatter => "Measure against sampled parameter",
+            Kind::Transfer => "Transfer curve with ideal line and INL",
+            Kind::Accuracy => "Accuracy against variation",
+            Kind::CapminHist => "MAC-level histogram",
+            Kind::CapminSweep => "Capacitor and accuracy against kept levels",
+            Kind::CapminV => "CapMin against CapMin-V against variation",
+        }
+    }
 }
 
 /// What to take from the inputs; each kind reads the fields it needs and ignores the rest.
@@ -137,7 +151,7 @@ pub enum Plot {
     /// `transfer`, `accuracy`, `capmin-sweep`, `capmin-v`.
     Lines(LineFigure),
     /// `capmin-hist`.
-    Levels(LevelHistogram),
+    Levels(LevelCounts),
 }
 
 impl Figure for Plot {
@@ -253,7 +267,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot> {
             sel.param.as_deref(),
         )?),
         Kind::CapminHist => {
-            Plot::Levels(LevelHistogram::read(one_input(kind, inputs)?)?.select(&sel.layers)?)
+            Plot::Levels(LevelCounts::read(one_input(kind, inputs)?)?.select(&sel.layers)?)
         }
         Kind::CapminSweep => Plot::Lines(curves::capmin_sweep_figure(one_input(kind, inputs)?)?),
         Kind::CapminV => Plot::Lines(curves::capmin_v_figure(one_input(kind, inputs)?)?),

@@ -1,5 +1,5 @@
 //! ngspice raw files (ASCII `Values:` and binary `Binary:`) as plot input, read by the
-//! crate's raw module ([`crate::raw`]).
+//! crate's raw module ([`crate::io::raw`]).
 //!
 //! Only real data is read; complex plots (AC analysis) are refused. When a file holds
 //! several plots, the first one is returned.
@@ -10,9 +10,10 @@
 
 use crate::error::{Error, Result};
 
-/// One plot of a raw file: the first variable is the sweep (time, or a DC source).
+/// The first plot of a raw file as named columns (the file's own [`crate::io::raw::RawPlot`]
+/// holds rows): the first variable is the sweep (time, or a DC source).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawPlot {
+pub struct RawColumns {
     /// `Plotname:` line, e.g. `Transient Analysis`.
     pub plotname: String,
     /// Variable names, normalised (`time`, `v(out)`, `i(v1)`).
@@ -22,9 +23,9 @@ pub struct RawPlot {
 }
 
 /// Parse the bytes of a raw file; `source` names it in errors. The reading itself is
-/// [`crate::raw::parse_raw`]'s; this keeps the first plot and normalises its names.
-pub fn parse(source: &str, bytes: &[u8]) -> Result<RawPlot> {
-    let plots = crate::raw::parse_raw(source, bytes)?;
+/// [`crate::io::raw::parse_raw`]'s; this keeps the first plot and normalises its names.
+pub fn parse(source: &str, bytes: &[u8]) -> Result<RawColumns> {
+    let plots = crate::io::raw::parse_raw(source, bytes)?;
     let Some(p) = plots.into_iter().next() else {
         return Err(Error::at_line(source, 0, "no plot in the file"));
     };
@@ -35,7 +36,7 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<RawPlot> {
         .map(|(n, t)| normalise(n, t))
         .collect();
     let columns = (0..p.names.len()).map(|k| p.column(k)).collect();
-    Ok(RawPlot {
+    Ok(RawColumns {
         plotname: p.plotname,
         names,
         columns,

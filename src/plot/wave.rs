@@ -6,9 +6,10 @@ use super::figure::{
     line_sample, padded,
 };
 use super::raw;
-use super::table::{Table, find_name};
 use super::units::{quantity_of, unit_of};
 use crate::error::{Error, Result};
+use crate::io::csv::{CsvTable, find_name};
+use crate::meas::wave::value_at;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -47,7 +48,7 @@ impl Waveforms {
             let p = raw::parse(&path.display().to_string(), &bytes)?;
             return Waveforms::from_columns(&path.display().to_string(), p.names, p.columns);
         }
-        let t = Table::read(path)?;
+        let t = CsvTable::read(path)?;
         let columns = (0..t.headers.len())
             .map(|c| t.numbers(c))
             .collect::<Result<Vec<_>>>()?;
@@ -112,7 +113,7 @@ pub struct Spike {
 
 /// Read a spikes CSV with columns `node,index,time`.
 pub fn read_spikes(path: &Path) -> Result<Vec<Spike>> {
-    let t = Table::read(path)?;
+    let t = CsvTable::read(path)?;
     let (cn, ci, ct) = (
         t.column_index("node")?,
         t.column_index("index")?,
@@ -121,11 +122,11 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Spike>> {
     t.rows
         .iter()
         .map(|(line, f)| {
-            let index = Table::text_at(f, ci).parse::<u64>().map_err(|_| {
+            let index = CsvTable::text_at(f, ci).parse::<u64>().map_err(|_| {
                 Error::at_line(&t.source, *line, "column `index`: expected a whole number")
             })?;
             Ok(Spike {
-                node: Table::text_at(f, cn).to_string(),
+                node: CsvTable::text_at(f, cn).to_string(),
                 index,
                 time: t.number_at(*line, f, ct)?,
             })
@@ -197,22 +198,6 @@ fn panel_name(names: &[&str]) -> String {
 /// Pixel columns of a chart's plotting area.
 fn columns_of<DB: DrawingBackend>(chart: &Chart<'_, DB>) -> usize {
     chart.plotting_area().dim_in_pixel().0.max(1) as usize
-}
-
-/// Value of `y` at `t` by linear interpolation on non-decreasing `x`.
-fn interpolate(x: &[f64], y: &[f64], t: f64) -> Option<f64> {
-    let k = x.partition_point(|&v| v < t);
-    if k == 0 {
-        return y.first().copied().filter(|_| x.first() == Some(&t));
-    }
-    if k >= x.len() {
-        return None;
-    }
-    let (x0, x1, y0, y1) = (x[k - 1], x[k], y[k - 1], y[k]);
-    if x1 == x0 {
-        return Some(y1);
-    }
-    Some(y0 + (y1 - y0) * (t - x0) / (x1 - x0))
 }
 
 impl Figure for WavePlot {
@@ -310,7 +295,7 @@ impl WavePlot {
             if sp.time < lo || sp.time > hi {
                 continue;
             }
-            if let Some(v) = interpolate(&self.waves.x, &s.values, sp.time) {
+            if let Some(v) = value_at(&self.waves.x, &s.values, sp.time) {
                 pts.push((sp.time, v));
             }
         }
@@ -466,14 +451,15 @@ impl Figure for OverlayPlot {
 mod tests {
     use super::*;
 
+    /// Spike markers sit on the curve by the crate's one value-at ([`value_at`]).
     #[test]
     fn interpolation() {
         let x = [0.0, 1.0, 2.0];
         let y = [0.0, 10.0, 0.0];
-        assert_eq!(interpolate(&x, &y, 0.5), Some(5.0));
-        assert_eq!(interpolate(&x, &y, 0.0), Some(0.0));
-        assert_eq!(interpolate(&x, &y, 2.0), Some(0.0));
-        assert_eq!(interpolate(&x, &y, 3.0), None);
+        assert_eq!(value_at(&x, &y, 0.5), Some(5.0));
+        assert_eq!(value_at(&x, &y, 0.0), Some(0.0));
+        assert_eq!(value_at(&x, &y, 2.0), Some(0.0));
+        assert_eq!(value_at(&x, &y, 3.0), None);
     }
 
     #[test]

@@ -21,8 +21,10 @@
 pub mod study;
 
 use crate::error::{Error, Result};
+use crate::io::levels::LevelCounts;
 use crate::neuro::snn::model::LevelHistogram;
 use crate::neuro::snn::neuron::Lut;
+use crate::stats::{normal_cdf, normal_quantile};
 
 /// Level counts of every chunked layer summed (one neuron design serves every layer).
 pub fn accumulate(h: &[LevelHistogram], array_size: usize) -> Vec<u64> {
@@ -35,18 +37,30 @@ pub fn accumulate(h: &[LevelHistogram], array_size: usize) -> Vec<u64> {
     all
 }
 
+/// The per-layer histograms, then layer `all` (the accumulated one), as the level-count table
+/// `plot capmin-hist` reads.
+pub fn level_counts(h: &[LevelHistogram], array_size: usize) -> LevelCounts {
+    let levels = |counts: &[u64]| -> Vec<(i64, u64)> {
+        counts
+            .iter()
+            .enumerate()
+            .map(|(m, &c)| (m as i64, c))
+            .collect()
+    };
+    let mut layers: Vec<(String, Vec<(i64, u64)>)> = h
+        .iter()
+        .map(|l| (l.layer.to_string(), levels(&l.counts)))
+        .collect();
+    layers.push(("all".to_string(), levels(&accumulate(h, array_size))));
+    LevelCounts {
+        source: "capmin hist".to_string(),
+        layers,
+    }
+}
+
 /// CSV `layer,level,count` of the per-layer histograms, then layer `all` (the accumulated one).
 pub fn hist_csv(h: &[LevelHistogram], array_size: usize) -> String {
-    let mut csv = String::from("layer,level,count\n");
-    for l in h {
-        for (m, c) in l.counts.iter().enumerate() {
-            csv.push_str(&format!("{},{m},{c}\n", l.layer));
-        }
-    }
-    for (m, c) in accumulate(h, array_size).iter().enumerate() {
-        csv.push_str(&format!("all,{m},{c}\n"));
-    }
-    csv
+    level_counts(h, array_size).to_csv()
 }
 
 /// Circuit constants of the time-domain IF neuron. Defaults: a 28nm current-mirror neuron
@@ -442,54 +456,9 @@ impl Windows {
     }
 }
 
-/// Standard normal CDF Φ(x), from `erfc` (absolute error below 1.2e-7).
-pub fn normal_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x / std::f64::consts::SQRT_2)
-}
-
-/// Complementary error function, Chebyshev fit of Numerical Recipes (`erfcc`), |error| < 1.2e-7.
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 { r } else { 2.0 - r }
-}
-
-/// Φ⁻¹(p) for p in (0, 1) by bisection on [`normal_cdf`] (accurate to its 1e-7).
-pub fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-10.0_f64, 10.0_f64);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if normal_cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normal_cdf_known_values() {
-        // Φ(1.959964) = 0.975, Φ(-1) = 0.158655 (tables).
-        assert!((normal_cdf(1.959_964) - 0.975).abs() < 2e-7);
-        assert!((normal_cdf(-1.0) - 0.158_655_25).abs() < 2e-7);
-        assert!((normal_quantile(0.99) - 2.326_348).abs() < 1e-5);
-    }
 
     #[test]
     fn all_levels_cost_is_last_pair() {

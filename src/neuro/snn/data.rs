@@ -3,9 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 
@@ -82,7 +80,7 @@ pub enum Split {
 /// generator seeded by `seed` and `round(fraction * count)` of them go to the test set.
 /// Returns `(train, test)`, each sorted ascending.
 pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = crate::seed::sequential(seed);
     let mut train = Vec::new();
     let mut test = Vec::new();
     for class in 0..=u8::MAX {

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -318,7 +317,7 @@ impl Network {
         };
         let text = serde_json::to_string_pretty(&f)
             .map_err(|e| Error::output(format!("cannot serialise the model: {e}")))?;
-        write_atomic(path, text.as_bytes())
+        crate::io::atomic::write_bytes(path, text.as_bytes())
     }
 
     /// Input vector of the first layer: sign bits (input_bits = 1) or unsigned levels.
@@ -435,32 +434,6 @@ pub fn xnor_popcount(a: &[u64], w: &[u64], lo: usize, hi: usize) -> u32 {
     count
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// readers never see a partial file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::output(format!("{}: {e}", path.display())));
-    }
-    Ok(())
-}
-
 /// Accuracy of a network over a data set under a neuron model, over repeats.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalResult {
@@ -480,30 +453,10 @@ pub struct EvalResult {
     pub per_repeat: Vec<f64>,
 }
 
-/// Two-sided 97.5% Student t quantile for `df` degrees of freedom.
-pub fn t_975(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::INFINITY,
-        1..=30 => T[df - 1],
-        31..=60 => 2.000,
-        61..=120 => 1.980,
-        _ => 1.960,
-    }
-}
-
-/// The 32-byte ChaCha seed for (seed, repeat, image); `u64::MAX` as image is the device draw.
-pub fn stream_seed(seed: u64, repeat: u64, image: u64) -> [u8; 32] {
-    let mut s = [0u8; 32];
-    s[..8].copy_from_slice(&seed.to_le_bytes());
-    s[8..16].copy_from_slice(&repeat.to_le_bytes());
-    s[16..24].copy_from_slice(&image.to_le_bytes());
-    s[24..].copy_from_slice(b"nspsnn01");
-    s
+/// The generator of (seed, repeat, image): the crate's [`crate::seed::plain`] layout with the
+/// network's tag; `u64::MAX` as image is the device draw.
+pub fn stream(seed: u64, repeat: u64, image: u64) -> ChaCha8Rng {
+    crate::seed::plain(seed, repeat, image, b"nspsnn01")
 }
 
 /// Evaluates `net` on every image of `data` under `model`, `repeats` times with independent
@@ -526,12 +479,12 @@ pub fn evaluate<M: NeuronModel>(
     let layout = net.layout();
     let mut per_repeat = Vec::with_capacity(repeats);
     for r in 0..runs {
-        let mut drng = ChaCha8Rng::from_seed(stream_seed(seed, r as u64, u64::MAX));
+        let mut drng = stream(seed, r as u64, u64::MAX);
         let devices = model.sample_devices(&layout, &mut drng);
         let correct: usize = (0..data.len())
             .into_par_iter()
             .map(|i| {
-                let mut rng = ChaCha8Rng::from_seed(stream_seed(seed, r as u64, i as u64));
+                let mut rng = stream(seed, r as u64, i as u64);
                 let p = net.classify(data.image(i), model, &devices, &mut rng, None);
                 usize::from(p == usize::from(data.labels[i]))
             })
@@ -554,7 +507,7 @@ pub fn summarise(per_repeat: Vec<f64>, n: usize) -> EvalResult {
         0.0
     };
     let half = if r > 1 && std > 0.0 {
-        t_975(r - 1) * std / (r as f64).sqrt()
+        crate::stats::t_975(r - 1) * std / (r as f64).sqrt()
     } else {
         0.0
     };
@@ -590,7 +543,8 @@ pub fn level_histograms(net: &Network, data: &Dataset) -> Vec<LevelHistogram> {
     let hist = (0..data.len())
         .into_par_iter()
         .fold(empty, |mut h, i| {
-            let mut rng = ChaCha8Rng::from_seed([0; 32]);
+            // the ideal neuron draws nothing; any stream serves
+            let mut rng = stream(0, 0, 0);
             net.classify(
                 data.image(i),
                 &super::neuron::Ideal,

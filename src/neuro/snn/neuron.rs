@@ -499,7 +499,7 @@ pub struct CircuitCurve {
 /// spike falls in the cycle nearest to it (ties to the higher level); no spike inside the
 /// window decodes to the lowest level that does not fire nominally (level 0 if all fire).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Circuit {
+pub struct CircuitNeuron {
     /// The characterised curve.
     pub curve: CircuitCurve,
     /// Read-out clock period, s.
@@ -510,14 +510,14 @@ pub struct Circuit {
     silent_level: u32,
 }
 
-impl Circuit {
+impl CircuitNeuron {
     /// Validates the curve and builds the clock decoder.
     pub fn new(
         curve: CircuitCurve,
         t_clk: f64,
         sigma_scale: f64,
         source: &Path,
-    ) -> Result<Circuit> {
+    ) -> Result<CircuitNeuron> {
         let n = curve.array_size + 1;
         let bad = |msg: String| Err(Error::format(source, "circuit curve", msg));
         if curve.levels.len() != n
@@ -580,7 +580,7 @@ impl Circuit {
                     .map_or(silent_level, |&(m, _)| m)
             })
             .collect();
-        Ok(Circuit {
+        Ok(CircuitNeuron {
             curve,
             t_clk,
             sigma_scale,
@@ -590,7 +590,7 @@ impl Circuit {
     }
 
     /// Reads the JSON curve file.
-    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<Circuit> {
+    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<CircuitNeuron> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let curve: CircuitCurve = serde_json::from_str(&text).map_err(|e| {
             Error::format(
@@ -599,7 +599,7 @@ impl Circuit {
                 format!("expected a circuit curve JSON (see docs/snn.md): {e}"),
             )
         })?;
-        Circuit::new(curve, t_clk, sigma_scale, path)
+        CircuitNeuron::new(curve, t_clk, sigma_scale, path)
     }
 
     /// The level decoded from a spike at time `t` (s), or from no spike (`None`).
@@ -615,7 +615,7 @@ impl Circuit {
     }
 }
 
-impl NeuronModel for Circuit {
+impl NeuronModel for CircuitNeuron {
     type Devices = DeviceTables;
     fn name(&self) -> String {
         format!("circuit:{}", self.curve.neuron)
@@ -752,7 +752,7 @@ pub enum AnyNeuron {
     /// `current-sigma:SIGMA`
     CurrentSigma(CurrentSigma),
     /// `circuit:FILE`
-    Circuit(Circuit),
+    Circuit(CircuitNeuron),
     /// `sense-amp:FILE`, or `sense-amp-sigma:SIGMA` with the reference at half the array
     SenseAmp(SenseAmp),
 }
@@ -820,7 +820,7 @@ impl AnyNeuron {
                 let t_clk = ctx
                     .t_clk
                     .ok_or_else(|| Error::usage("circuit: neurons need --t-clk SECONDS"))?;
-                AnyNeuron::Circuit(Circuit::from_file(&file()?, t_clk, ctx.sigma_scale)?)
+                AnyNeuron::Circuit(CircuitNeuron::from_file(&file()?, t_clk, ctx.sigma_scale)?)
             }
             "sense-amp" => AnyNeuron::SenseAmp(SenseAmp::from_file(&file()?, a)?),
             "sense-amp-sigma" => AnyNeuron::SenseAmp(SenseAmp {

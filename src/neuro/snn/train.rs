@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::data::{CLASSES, Dataset, PIXELS, SIDE, stratified_split};
-use super::model::{Layer, Network, TrainingInfo, evaluate, stream_seed, xnor_popcount};
+use super::model::{Layer, Network, TrainingInfo, evaluate, stream, xnor_popcount};
 use super::neuron::{AnyDevices, AnyNeuron, Ideal, NeuronModel, SiteLayout};
 use crate::error::{Error, Result};
 
@@ -219,7 +219,7 @@ pub fn train_with(
     if train_idx.is_empty() {
         return Err(Error::usage("no training images after the split"));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut rng = crate::seed::sequential(cfg.seed);
     let mut widths = vec![PIXELS];
     widths.extend_from_slice(&cfg.hidden);
     widths.push(CLASSES);
@@ -258,10 +258,10 @@ pub fn train_with(
         let mut loss_sum = 0.0f64;
         let lambda = (2.0 * (epoch + 1) as f32 / cfg.epochs.max(1) as f32).min(1.0);
         let devices = hw.map(|n| {
-            let mut r = ChaCha8Rng::from_seed(stream_seed(cfg.seed, epoch as u64, u64::MAX));
+            let mut r = stream(cfg.seed, epoch as u64, u64::MAX);
             n.sample_devices(&layout, &mut r)
         });
-        let mut hw_rng = ChaCha8Rng::from_seed(stream_seed(cfg.seed, epoch as u64, 1 << 62));
+        let mut hw_rng = stream(cfg.seed, epoch as u64, 1 << 62);
         for batch in order.chunks(bs) {
             let b = batch.len();
             let mut x0 = vec![0f32; b * PIXELS];
@@ -559,13 +559,13 @@ fn export(
     let devices: Vec<Option<AnyDevices>> = (0..samples)
         .map(|k| {
             hw.map(|m| {
-                let mut r = ChaCha8Rng::from_seed(stream_seed(cfg.seed, u64::MAX - k, u64::MAX));
+                let mut r = stream(cfg.seed, u64::MAX - k, u64::MAX);
                 m.sample_devices(layout, &mut r)
             })
         })
         .collect();
     let mut rngs: Vec<ChaCha8Rng> = (0..samples)
-        .map(|k| ChaCha8Rng::from_seed(stream_seed(cfg.seed, u64::MAX - k, 1 << 62)))
+        .map(|k| stream(cfg.seed, u64::MAX - k, 1 << 62))
         .collect();
     let mut xs = vec![encode_all(data, train_idx, cfg); samples as usize];
     let nl = layers.len();

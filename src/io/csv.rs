@@ -1,15 +1,65 @@
-//! A small CSV reader: a header row, then rows of fields, quotes per RFC 4180.
+//! CSV, the one format of every table the crate writes and reads: writing a result table
+//! ([`write_csv`]), splitting a line ([`split_fields`], RFC 4180 quotes) and quoting a field
+//! ([`quote`]), and reading a file as text with line numbers ([`CsvTable`]).
 //!
-//! Lines that are empty or start with `#` are skipped, so producers may put a comment
-//! block (seed, netlist, version) at the top of their files.
+//! When reading, lines that are empty or start with `#` are skipped, so producers may put a
+//! comment block (seed, netlist, version) at the top of their files.
 
+use super::atomic::write_atomic;
+use crate::analysis::{self, SpikeTrain};
 use crate::error::{Error, Result};
 use std::path::Path;
+
+/// CSV with a header line; numbers in shortest round-trip form.
+pub fn write_csv(path: &Path, t: &analysis::Table) -> Result<()> {
+    write_atomic(path, |w| {
+        writeln!(w, "{}", t.names.join(","))?;
+        let mut line = String::new();
+        for r in &t.rows {
+            line.clear();
+            for (i, v) in r.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                line.push_str(&format!("{v:e}"));
+            }
+            writeln!(w, "{line}")?;
+        }
+        Ok(())
+    })
+}
+
+/// The spike list of `run --spikes-out`: `node,index,time`, one row per spike in the order of
+/// the trains; with a swept `.param` named `sweep`, every row starts with the point's value
+/// (`NAME,node,index,time`).
+pub fn write_spikes(
+    path: &Path,
+    sweep: Option<&str>,
+    points: &[(f64, &[SpikeTrain])],
+) -> Result<()> {
+    write_atomic(path, |w| {
+        match sweep {
+            Some(name) => writeln!(w, "{name},node,index,time")?,
+            None => writeln!(w, "node,index,time")?,
+        }
+        for (v, trains) in points {
+            for sp in trains.iter() {
+                for (k, t) in sp.times.iter().enumerate() {
+                    match sweep {
+                        Some(_) => writeln!(w, "{v:e},{},{k},{t:e}", sp.node)?,
+                        None => writeln!(w, "{},{k},{t:e}", sp.node)?,
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
 
 /// A CSV file held as text: fields are parsed into numbers only when a column is asked for,
 /// so that errors can name the line and column.
 #[derive(Debug, Clone)]
-pub struct Table {
+pub struct CsvTable {
     /// Where the table came from, for error messages.
     pub source: String,
     /// Column names, trimmed.
@@ -18,15 +68,15 @@ pub struct Table {
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
-impl Table {
+impl CsvTable {
     /// Read a CSV file.
-    pub fn read(path: &Path) -> Result<Table> {
+    pub fn read(path: &Path) -> Result<CsvTable> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
-        Table::parse(&path.display().to_string(), &text)
+        CsvTable::parse(&path.display().to_string(), &text)
     }
 
     /// Parse CSV text; `source` names it in errors.
-    pub fn parse(source: &str, text: &str) -> Result<Table> {
+    pub fn parse(source: &str, text: &str) -> Result<CsvTable> {
         let mut lines = text
             .lines()
             .enumerate()
@@ -59,7 +109,7 @@ impl Table {
             }
             rows.push((line, fields));
         }
-        Ok(Table {
+        Ok(CsvTable {
             source: source.to_string(),
             headers,
             rows,
@@ -112,6 +162,15 @@ impl Table {
     }
 }
 
+/// `s` as one CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line end.
+pub fn quote(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// Index of `name` among `names`: exact match first, then ignoring case (SPICE names are
 /// case-insensitive), then `name` taken as a node, i.e. `v(name)`.
 pub fn find_name<S: AsRef<str>>(names: &[S], name: &str) -> Option<usize> {
@@ -132,8 +191,10 @@ pub fn find_name<S: AsRef<str>>(names: &[S], name: &str) -> Option<usize> {
         })
 }
 
-/// Split one CSV line into fields; doubled quotes inside quoted fields stand for one quote.
-fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+/// Splits one CSV line into fields (RFC 4180: a field may be quoted, a doubled quote inside
+/// stands for one quote; our files never break a field over lines); an unterminated quote is
+/// an error (its text says so).
+pub fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -166,7 +227,7 @@ mod tests {
 
     #[test]
     fn quotes_and_comments() {
-        let t = Table::parse(
+        let t = CsvTable::parse(
             "x.csv",
             "# seed 1\nrun,status,reason,t\n1,ok,,1e-9\n2,failed,\"no conv, at 3 ns\",\n",
         )
@@ -181,13 +242,13 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let t = Table::parse("w.csv", "time,v(a)\n0,1\n1,x\n").unwrap();
+        let t = CsvTable::parse("w.csv", "time,v(a)\n0,1\n1,x\n").unwrap();
         let e = t.numbers(1).unwrap_err().msg;
         assert_eq!(e, "w.csv:3: column `v(a)`: expected a number, found `x`");
         let e = t.column_index("v(b)").unwrap_err().msg;
         assert_eq!(e, "w.csv: no column `v(b)` (it has: time, v(a))");
         assert_eq!(t.find("A"), Some(1));
-        let e = Table::parse("w.csv", "a,b\n1\n").unwrap_err().msg;
+        let e = CsvTable::parse("w.csv", "a,b\n1\n").unwrap_err().msg;
         assert_eq!(e, "w.csv:2: expected 2 fields as in the header, found 1");
     }
 }

@@ -28,7 +28,6 @@
 
 use crate::analysis::{RunResult, Table};
 use crate::circuit::{Analysis, Circuit, SweepTarget};
-use crate::devices::Device;
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
@@ -136,11 +135,11 @@ pub fn plots(c: &Circuit, res: &RunResult) -> Vec<RawPlot> {
                 let mut types = Vec::new();
                 for (k, s) in sweeps.iter().enumerate() {
                     let (name, ty) = match &s.target {
-                        SweepTarget::Source(d) => match c.devices.get(*d).map(|d| &d.dev) {
-                            Some(Device::I(_)) if k == 0 => ("i(i-sweep)".into(), "current"),
-                            Some(Device::I(_)) => (format!("{}-sweep", s.name), "current"),
-                            _ if k == 0 => ("v(v-sweep)".into(), "voltage"),
-                            _ => (format!("{}-sweep", s.name), "voltage"),
+                        SweepTarget::Source(d) => match (c.is_current_source(*d), k == 0) {
+                            (true, true) => ("i(i-sweep)".into(), "current"),
+                            (true, false) => (format!("{}-sweep", s.name), "current"),
+                            (false, true) => ("v(v-sweep)".into(), "voltage"),
+                            (false, false) => (format!("{}-sweep", s.name), "voltage"),
                         },
                         SweepTarget::Temp if k == 0 => ("temp-sweep".into(), "temp-sweep"),
                         SweepTarget::Temp => ("temp-sweep2".into(), "temp-sweep"),
@@ -224,7 +223,7 @@ pub fn write_run(path: &Path, c: &Circuit, res: &RunResult, ascii: bool) -> Resu
 /// Writes plots to `path` atomically.
 pub fn write_raw(path: &Path, plots: &[RawPlot], ascii: bool) -> Result<()> {
     let bytes = to_bytes(plots, ascii);
-    crate::output::write_atomic(path, |w| w.write_all(&bytes))
+    crate::io::atomic::write_atomic(path, |w| w.write_all(&bytes))
 }
 
 /// Reads every plot of a raw file.

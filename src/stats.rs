@@ -1,5 +1,7 @@
-//! Statistics of a study: moments, percentiles, yields with Wilson intervals, and the
-//! two-sample Kolmogorov-Smirnov test used to compare against ngspice.
+//! The crate's statistics, in one room: moments and percentiles of a sample (Monte Carlo
+//! summaries, figure annotations), the Wilson interval of a yield, the two-sample
+//! Kolmogorov-Smirnov test, Student's t quantile of a repeated accuracy, the normal
+//! distribution (CapMin-V's error model) and a least-squares line.
 
 /// Summary of one measure over the successful runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -120,53 +122,93 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> (f64, f64) {
     (d, p.clamp(0.0, 1.0))
 }
 
-/// A yield specification `NAME<VALUE`, `NAME>VALUE` (also `<=`, `>=`), or `LO<NAME<HI`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spec {
-    /// As written, the key in summary.json.
-    pub text: String,
-    pub measure: String,
-    pub lo: Option<f64>,
-    pub hi: Option<f64>,
+/// Mean and sample standard deviation (n - 1) of the finite values.
+pub fn mean_sigma(values: &[f64]) -> Option<(f64, f64, usize)> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 2 {
+        return None;
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Some((mean, var.sqrt(), v.len()))
 }
 
-impl Spec {
-    pub fn parse(text: &str) -> crate::error::Result<Spec> {
-        use crate::error::Error;
-        let num = |s: &str| {
-            crate::netlist::number::parse_number(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
-                Error::usage(format!("spec '{text}': '{}' is not a number", s.trim()))
-            })
-        };
-        let clean = text.replace("<=", "<").replace(">=", ">");
-        let parts: Vec<&str> = clean.split(['<', '>']).collect();
-        let ops: Vec<char> = clean.chars().filter(|c| *c == '<' || *c == '>').collect();
-        let bad = || {
-            Error::usage(format!(
-                "spec '{text}': expected NAME<VALUE, NAME>VALUE or LO<NAME<HI"
-            ))
-        };
-        let (measure, lo, hi) = match (parts.as_slice(), ops.as_slice()) {
-            ([m, v], ['<']) => (m.trim(), None, Some(num(v)?)),
-            ([m, v], ['>']) => (m.trim(), Some(num(v)?), None),
-            ([a, m, b], ['<', '<']) => (m.trim(), Some(num(a)?), Some(num(b)?)),
-            ([a, m, b], ['>', '>']) => (m.trim(), Some(num(b)?), Some(num(a)?)),
-            _ => return Err(bad()),
-        };
-        if measure.is_empty() {
-            return Err(bad());
+/// Least-squares line y = a + b x and Pearson's r of the finite pairs.
+pub fn linear_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64)> {
+    let pts: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    if pts.len() < 3 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let syy: f64 = pts.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 || syy <= 0.0 {
+        return None;
+    }
+    let b = sxy / sxx;
+    Some((my - b * mx, b, sxy / (sxx * syy).sqrt()))
+}
+
+/// Two-sided 97.5% Student t quantile for `df` degrees of freedom.
+pub fn t_975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => T[df - 1],
+        31..=60 => 2.000,
+        61..=120 => 1.980,
+        _ => 1.960,
+    }
+}
+
+/// Standard normal CDF Φ(x), from `erfc` (absolute error below 1.2e-7).
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function, Chebyshev fit of Numerical Recipes (`erfcc`), |error| < 1.2e-7.
+pub fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+/// Φ⁻¹(p) for p in (0, 1) by bisection on [`normal_cdf`] (accurate to its 1e-7).
+pub fn normal_quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-10.0_f64, 10.0_f64);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
         }
-        Ok(Spec {
-            text: text.to_string(),
-            measure: measure.to_ascii_lowercase(),
-            lo,
-            hi,
-        })
     }
-    /// Whether a measured value meets the spec (bounds are inclusive).
-    pub fn pass(&self, v: f64) -> bool {
-        v.is_finite() && self.lo.is_none_or(|lo| v >= lo) && self.hi.is_none_or(|hi| v <= hi)
-    }
+    0.5 * (lo + hi)
 }
 
 #[cfg(test)]
@@ -211,16 +253,27 @@ mod tests {
     }
 
     #[test]
-    fn specs() {
-        let s = Spec::parse("tspike<520n").unwrap();
-        assert_eq!(
-            (s.measure.as_str(), s.lo, s.hi),
-            ("tspike", None, Some(520e-9))
-        );
-        assert!(s.pass(500e-9) && !s.pass(530e-9) && !s.pass(f64::NAN));
-        let s = Spec::parse("1u<iout<=2u").unwrap();
-        assert_eq!((s.lo, s.hi), (Some(1e-6), Some(2e-6)));
-        assert!(Spec::parse("tspike").is_err());
-        assert!(Spec::parse("t<abc").is_err());
+    fn normal_cdf_known_values() {
+        // Φ(1.959964) = 0.975, Φ(-1) = 0.158655 (tables).
+        assert!((normal_cdf(1.959_964) - 0.975).abs() < 2e-7);
+        assert!((normal_cdf(-1.0) - 0.158_655_25).abs() < 2e-7);
+        assert!((normal_quantile(0.99) - 2.326_348).abs() < 1e-5);
+    }
+
+    #[test]
+    fn mean_and_sigma_by_hand() {
+        let (m, s, n) = mean_sigma(&[1.0, 2.0, 3.0, 4.0, f64::NAN]).unwrap();
+        assert_eq!(n, 4);
+        assert!((m - 2.5).abs() < 1e-15);
+        // sum of squares 5, over n - 1 = 3
+        assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn exact_line_has_r_one() {
+        let x = [0.0, 1.0, 2.0, 3.0];
+        let y = [1.0, 3.0, 5.0, 7.0];
+        let (a, b, r) = linear_fit(&x, &y).unwrap();
+        assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12 && (r - 1.0).abs() < 1e-12);
     }
 }

@@ -1,6 +1,7 @@
-//! Writing results: CSV tables and JSON, complete or not at all (temp file + rename).
+//! The one atomic file writer: every output of the crate (tables, raw files, models, figures,
+//! netlists) is written to a temporary file beside its destination, synced, and renamed over
+//! it, so a reader never sees half a file and a failed run leaves the previous file in place.
 
-use crate::analysis::Table;
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
@@ -37,32 +38,7 @@ pub fn write_atomic(
     Ok(())
 }
 
-/// CSV with a header line; numbers in shortest round-trip form.
-pub fn write_csv(path: &Path, t: &Table) -> Result<()> {
-    write_atomic(path, |w| {
-        writeln!(w, "{}", t.names.join(","))?;
-        let mut line = String::new();
-        for r in &t.rows {
-            line.clear();
-            for (i, v) in r.iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str(&format!("{v:e}"));
-            }
-            writeln!(w, "{line}")?;
-        }
-        Ok(())
-    })
-}
-
-/// A flat JSON object of name -> number.
-pub fn write_json_pairs(path: &Path, pairs: &[(String, f64)]) -> Result<()> {
-    let mut m = serde_json::Map::new();
-    for (k, v) in pairs {
-        m.insert(k.clone(), serde_json::Value::from(*v));
-    }
-    let s = serde_json::to_string_pretty(&serde_json::Value::Object(m))
-        .map_err(|e| Error::output(e.to_string()))?;
-    write_atomic(path, |w| w.write_all(s.as_bytes()))
+/// Writes `bytes` to `path` atomically.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
 }
