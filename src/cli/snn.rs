@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use neurospice::error::{Error, Result};
+use neurospice::error::Result;
 use neurospice::io::atomic::write_bytes;
-use neurospice::neuro::snn::data::{self, Dataset, Split, stratified_split};
+use neurospice::neuro::snn::data::{self, Dataset, Split};
 use neurospice::neuro::snn::model::{EvalResult, Network, evaluate};
-use neurospice::neuro::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
+use neurospice::neuro::snn::neuron::{AnyNeuron, SpecContext};
+use neurospice::neuro::snn::study;
 use neurospice::neuro::snn::train::{TrainConfig, Tuning, train_with};
 
 /// Arguments of `neurospice snn`.
@@ -253,36 +254,14 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     }
 }
 
-/// The images a split selects, refusing train/test splits of data the model was not trained on.
-fn select(net: &Network, d: Dataset, split: SplitArg) -> Result<Dataset> {
-    let split = match split {
-        SplitArg::Test => Split::Test,
-        SplitArg::Train => Split::Train,
-        SplitArg::All => return Ok(d),
-    };
-    let Some(t) = &net.training else {
-        return Err(Error::usage(
-            "the model records no training split; use --split all",
-        ));
-    };
-    if d.fingerprint() != t.data_fingerprint {
-        return Err(Error::usage(format!(
-            "the data differs from the file the model was trained on ({}); its train/test \
-             split does not apply, use --split all",
-            t.data
-        )));
-    }
-    let (train_idx, test_idx) = stratified_split(&d.labels, t.test_fraction, t.split_seed);
-    Ok(d.subset(if split == Split::Test {
-        &test_idx
-    } else {
-        &train_idx
-    }))
-}
-
 fn prepare(c: &EvalCommon) -> Result<(Network, Dataset)> {
     let net = Network::load(&c.model)?;
-    let d = select(&net, load_data(&c.data)?, c.split)?;
+    let split = match c.split {
+        SplitArg::Test => Split::Test,
+        SplitArg::Train => Split::Train,
+        SplitArg::All => Split::All,
+    };
+    let d = study::select(&net, load_data(&c.data)?, split)?;
     Ok((net, d))
 }
 
@@ -333,54 +312,19 @@ fn describe(neuron: &str, r: &EvalResult) -> String {
 }
 
 fn run_sweep(a: SweepArgs) -> Result<()> {
-    if a.param != "sigma" {
-        return Err(Error::usage(format!(
-            "--param {:?}: only `sigma` is supported",
-            a.param
-        )));
-    }
+    let sweep = study::Sweep {
+        neuron_kind: a.neuron_kind.clone(),
+        param: a.param.clone(),
+        values: a.values.clone(),
+        t_clk: a.common.t_clk,
+        repeats: a.common.repeats,
+        seed: a.common.seed,
+    };
+    sweep.check()?;
     let (net, d) = prepare(&a.common)?;
-    let mut csv = String::from(
-        "neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats\n",
-    );
-    let (kind, file) = a
-        .neuron_kind
-        .split_once(':')
-        .unwrap_or((&a.neuron_kind, ""));
-    for &v in &a.values {
-        let (spec, scale) = match kind {
-            "level-noise" | "current-sigma" | "sense-amp-sigma" => (format!("{kind}:{v}"), 1.0),
-            "circuit" => (format!("circuit:{file}"), v),
-            _ => {
-                return Err(Error::usage(format!(
-                    "--neuron-kind {:?}: expected level-noise, current-sigma, sense-amp-sigma or circuit:FILE",
-                    a.neuron_kind
-                )));
-            }
-        };
-        let neuron = AnyNeuron::parse(
-            &spec,
-            SpecContext {
-                array_size: net.array_size,
-                t_clk: a.common.t_clk,
-                sigma_scale: scale,
-            },
-        )?;
-        let r = evaluate(&net, &d, &neuron, a.common.repeats, a.common.seed)?;
-        eprintln!("{}", describe(&format!("{} sigma={v}", neuron.name()), &r));
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            kind,
-            a.param,
-            v,
-            r.accuracy,
-            r.accuracy_std,
-            r.accuracy_lo,
-            r.accuracy_hi,
-            r.n,
-            r.repeats
-        ));
-    }
+    let csv = study::sweep(&net, &d, &sweep, &mut |label, r| {
+        eprintln!("{}", describe(label, r))
+    })?;
     write_bytes(&a.output, csv.as_bytes())?;
     if let Some(fig) = &a.plot {
         super::one_shot_plot(neurospice::plot::Kind::Accuracy, &a.output, None, fig)?;

@@ -17,4 +17,5 @@
 pub mod data;
 pub mod model;
 pub mod neuron;
+pub mod study;
 pub mod train;
