@@ -666,6 +666,38 @@ fn parse_card(toks: &[Tok], card: &Loc) -> Result<Measure> {
     })
 }
 
+/// A netlist file read for running: the parsed netlist and its `.meas` cards. The one load
+/// path every command shares (read, lex, parse, measures); the circuit is elaborated from
+/// `netlist` as often as needed (sweep points, Monte Carlo runs).
+#[derive(Debug, Clone)]
+pub struct Deck {
+    pub netlist: Netlist,
+    pub measures: Vec<Measure>,
+}
+
+impl Deck {
+    /// Reads the netlist at `path` (following `.include` and `.lib`).
+    pub fn load(path: &std::path::Path) -> Result<Deck> {
+        Deck::from_lexed(&crate::netlist::lexer::lex_file(path)?)
+    }
+
+    /// A netlist given as text; `name` stands for its file in messages.
+    pub fn from_text(text: &str, name: &str) -> Result<Deck> {
+        Deck::from_lexed(&crate::netlist::lexer::lex_str(text, name)?)
+    }
+
+    fn from_lexed(lexed: &crate::netlist::lexer::Lexed) -> Result<Deck> {
+        let netlist = Netlist::parse(lexed)?;
+        let measures = parse_measures(&netlist)?;
+        Ok(Deck { netlist, measures })
+    }
+
+    /// The global parameter values the measures read, with `overrides` (a sweep point).
+    pub fn params(&self, overrides: &[(String, f64)]) -> Result<Vec<(String, f64)>> {
+        global_params(&self.netlist, overrides)
+    }
+}
+
 /// Parses every `.meas`/`.measure` card of a netlist, in file order.
 ///
 /// Errors point at the offending token (syntax) or card: a measure of an analysis the netlist
@@ -831,66 +863,11 @@ pub fn check_signals(ms: &[Measure], c: &Circuit) -> Result<()> {
     Ok(())
 }
 
-/// Values of global `.param`s (nominal, random functions at their mean), with `overrides`
-/// replacing definitions (sweep points). For `PARAM=` measures and parameter-valued qualifiers.
+/// Values of global `.param`s (nominal, random functions at their mean) and `temper`, with
+/// `overrides` replacing definitions (sweep points): what `PARAM=` measures and
+/// parameter-valued qualifiers read. The netlist's one `.param` evaluator computes them.
 pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(String, f64)>> {
-    struct P<'a> {
-        defs: Vec<(&'a str, Expr, &'a Loc)>,
-        done: Vec<(String, f64)>,
-        busy: Vec<String>,
-    }
-    impl P<'_> {
-        fn get(&mut self, n: &str) -> Result<f64> {
-            if let Some((_, v)) = self.done.iter().find(|(k, _)| k == n) {
-                return Ok(*v);
-            }
-            if n == "temper" {
-                return Ok(27.0);
-            }
-            let Some(k) = self.defs.iter().position(|(k, _, _)| *k == n) else {
-                return Err(Error::netlist(format!("unknown parameter '{n}'"), None));
-            };
-            if self.busy.iter().any(|b| b == n) {
-                return Err(Error::netlist(
-                    format!("parameter '{n}' is defined in terms of itself"),
-                    None,
-                ));
-            }
-            self.busy.push(n.to_string());
-            let e = self.defs[k].1.clone();
-            let v = expr::eval_const(&e, self);
-            self.busy.pop();
-            let v = v?;
-            self.done.push((n.to_string(), v));
-            Ok(v)
-        }
-    }
-    impl Env for P<'_> {
-        fn name(&mut self, name: &str) -> Result<f64> {
-            self.get(name)
-        }
-    }
-    let mut p = P {
-        defs: Vec::new(),
-        done: overrides.to_vec(),
-        busy: Vec::new(),
-    };
-    for (name, toks, loc) in &nl.top.params {
-        let (s, map) = join_tokens(toks);
-        let e = expr::parse(&s, |offset, len| {
-            loc_at(&map, offset, len).unwrap_or_else(|| loc.clone())
-        })?;
-        p.defs.push((name.as_str(), e, loc));
-    }
-    let names: Vec<(String, Loc)> = p
-        .defs
-        .iter()
-        .map(|(n, _, l)| (n.to_string(), (*l).clone()))
-        .collect();
-    for (n, loc) in names {
-        p.get(&n).map_err(|e| e.with_loc(Some(&loc)))?;
-    }
-    Ok(p.done)
+    crate::netlist::global_values(nl, overrides)
 }
 
 /// What a measure's value expressions may refer to: parameters and measures already taken.
