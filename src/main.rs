@@ -295,7 +295,7 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
     if a.meas_csv.is_some() {
         return Err(Error::usage("--meas-csv needs --sweep"));
     }
-    let res = analysis::run_with(&c, &ro, Some(&nl), &mut analysis::PartCache::default())?;
+    let res = analysis::run_with(&c, &ro, &mut analysis::PartCache::default())?;
     let meas_failed = report_measures(a, &nl, &measures, &res)?;
     print_spike_stats("", &res);
     if let Some(p) = &a.spikes_out {

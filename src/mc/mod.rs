@@ -142,7 +142,7 @@ impl Study {
     /// The nominal run (no variation), e.g. for `waves/nominal.csv`.
     pub fn nominal(&self) -> Result<RunResult> {
         let c = crate::netlist::elaborate(&self.nl, ElabOptions::default())?;
-        analysis::run(&c, &Save::All, Some(&self.nl))
+        analysis::run(&c, &Save::All)
     }
 
     fn simulate(&self, cfg: &Config, run: u64) -> (Record, Option<RunResult>) {
@@ -176,10 +176,8 @@ impl Study {
             // (rayon may start another run on this thread while one waits inside run_with: that
             // run then works without the cache rather than borrowing it twice)
             let r = MC_CACHE.with(|cache| match cache.try_borrow_mut() {
-                Ok(mut pc) => analysis::run_with(&c, &ro, Some(&self.nl), &mut pc),
-                Err(_) => {
-                    analysis::run_with(&c, &ro, Some(&self.nl), &mut analysis::PartCache::default())
-                }
+                Ok(mut pc) => analysis::run_with(&c, &ro, &mut pc),
+                Err(_) => analysis::run_with(&c, &ro, &mut analysis::PartCache::default()),
             })?;
             Ok((c, r))
         });

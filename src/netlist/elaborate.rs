@@ -6,11 +6,12 @@ use super::element::{self, kv_pairs};
 use super::lexer::{Card, Tok, TokKind};
 use super::params::{Params, Sampler};
 use super::scope::{Netlist, Scope};
-use crate::circuit::{Analysis, Circuit, Sweep, SweepTarget};
+use crate::circuit::{Analysis, Circuit, Rebuild, Sweep, SweepTarget};
 use crate::devices::{DeviceOps, Inst};
 use crate::error::{Error, Loc, Result};
 use crate::expr::tape::{Input, Tape};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How to evaluate random functions during elaboration (Monte Carlo) and which global
 /// parameters to override (sweeps).
@@ -25,6 +26,8 @@ struct Elab<'n, 'r> {
     nl: &'n Netlist,
     p: Params<'r>,
     names: Vec<String>,
+    /// Per unknown: a node an element made for itself.
+    internal: Vec<bool>,
     node_ix: HashMap<String, usize>,
     node_loc: Vec<Option<Loc>>,
     devices: Vec<Inst>,
@@ -46,12 +49,49 @@ struct PendingReads {
 
 /// Elaborates a parsed netlist into a circuit.
 pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
+    elaborate_with(nl, opts, None)
+}
+
+/// [`elaborate`]; a circuit whose `.dc` sweeps a `.param` gets a [`Rebuild`] that elaborates
+/// `nl` again (shared with later rebuilds) with the same overrides and the swept ones.
+fn elaborate_with(
+    nl: &Netlist,
+    opts: ElabOptions,
+    shared: Option<&Arc<Netlist>>,
+) -> Result<Circuit> {
+    let base = opts.overrides.clone();
+    let mut c = build(nl, opts)?;
+    let sweeps_param = c.analyses.iter().any(|(a, _)| {
+        matches!(a, Analysis::Dc(s) if s.iter().any(|s| matches!(s.target, SweepTarget::Param(_))))
+    });
+    if sweeps_param {
+        let nl = shared.cloned().unwrap_or_else(|| Arc::new(nl.clone()));
+        c.rebuild = Some(Rebuild(Arc::new(move |swept: &[(String, f64)]| {
+            let mut overrides = base.clone();
+            for (k, v) in swept {
+                match overrides.iter_mut().find(|(n, _)| n == k) {
+                    Some(o) => o.1 = *v,
+                    None => overrides.push((k.clone(), *v)),
+                }
+            }
+            let opts = ElabOptions {
+                overrides,
+                random: None,
+            };
+            elaborate_with(&nl, opts, Some(&nl))
+        })));
+    }
+    Ok(c)
+}
+
+fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     let (p, options) = Params::top(nl, &opts.overrides, opts.random)?;
     let global = 0;
     let mut e = Elab {
         nl,
         p,
         names: vec!["0".into()],
+        internal: vec![false],
         node_ix: HashMap::new(),
         node_loc: vec![None],
         devices: vec![],
@@ -69,6 +109,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     for d in e.devices.iter_mut() {
         if d.dev.wants_branch() {
             e.names.push(d.name.clone());
+            e.internal.push(false);
             d.dev.set_branch(e.names.len() - 1);
         }
     }
@@ -144,7 +185,9 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     e.node_loc.resize(n_names, None);
     let c = Circuit {
         title: nl.title.clone(),
+        title_loc: Some(nl.title_loc.clone()),
         names: e.names,
+        internal: e.internal,
         n_nodes,
         devices: e.devices,
         node_loc: e.node_loc,
@@ -152,6 +195,7 @@ pub fn elaborate(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         options,
         ic,
         warnings,
+        rebuild: None,
     };
     Ok(c)
 }
@@ -177,6 +221,7 @@ impl Elab<'_, '_> {
             return k;
         }
         self.names.push(name.to_string());
+        self.internal.push(false);
         self.node_loc.push(Some(loc.clone()));
         let k = self.names.len() - 1;
         self.node_ix.insert(name.to_string(), k);
@@ -488,9 +533,12 @@ impl Elab<'_, '_> {
                     Some(&chunk[3].loc),
                 ));
             }
+            let current =
+                matches!(target, SweepTarget::Source(k) if self.devices[k].dev.drives_current());
             sweeps.push(Sweep {
                 name: name.text.clone(),
                 target,
+                current,
                 start,
                 stop,
                 step,
@@ -521,7 +569,9 @@ impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
     }
 
     fn internal_node(&mut self, what: &str, loc: &Loc) -> usize {
-        self.e.node(&format!("{}#{what}", self.full), loc)
+        let k = self.e.node(&format!("{}#{what}", self.full), loc);
+        self.e.internal[k] = true;
+        k
     }
 
     fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<element::Model> {
