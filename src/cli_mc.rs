@@ -136,7 +136,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
     let extra = SimpleMeasures(
         a.measures
             .iter()
-            .map(|m| Simple::parse(m).map_err(Error::usage))
+            .map(|m| Simple::parse(m))
             .collect::<Result<_>>()?,
     );
     let lexed = neurospice::netlist::lexer::lex_file(&a.netlist)?;

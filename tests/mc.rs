@@ -322,7 +322,7 @@ impl Measures for Closure {
         &self,
         _c: &neurospice::circuit::Circuit,
         res: &neurospice::analysis::RunResult,
-    ) -> Vec<Result<f64, String>> {
+    ) -> Vec<neurospice::meas::Outcome> {
         let t = res.tran.as_ref().unwrap();
         let v = t.column("v(mem)").unwrap();
         vec![Ok(v.iter().copied().fold(f64::MIN, f64::max))]
