@@ -7,7 +7,7 @@
 //! let lexed = netlist::lexer::lex_str(text, "rc.cir").unwrap();
 //! let nl = netlist::Netlist::parse(&lexed).unwrap();
 //! let circuit = netlist::elaborate(&nl, Default::default()).unwrap();
-//! let res = analysis::run(&circuit, &analysis::Save::All, Some(&nl)).unwrap();
+//! let res = analysis::run(&circuit, &analysis::Save::All).unwrap();
 //! let tran = res.tran.unwrap();
 //! let v = tran.column("v(out)").unwrap();
 //! // after 5 time constants the capacitor is charged to within 1%

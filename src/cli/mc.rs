@@ -133,7 +133,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
     let extra = SimpleMeasures(
         a.measures
             .iter()
-            .map(|m| Simple::parse(m).map_err(Error::usage))
+            .map(|m| Simple::parse(m))
             .collect::<Result<_>>()?,
     );
     let study = Study::from_file(&a.netlist, extra)?.shared();

@@ -109,11 +109,11 @@ fn spike_columns(spikes: &[(String, f64)]) -> Vec<String> {
 
 fn run_sweep_cmd(
     a: &RunArgs,
-    nl: &netlist::Netlist,
+    deck: &meas::Deck,
     ro: &analysis::RunOptions,
-    measures: &[meas::Measure],
     spec: &str,
 ) -> Result<()> {
+    let (nl, measures) = (&deck.netlist, deck.measures.as_slice());
     let sw = neurospice::sweep::parse_sweep(spec, a.sweep_log)?;
     if a.output.is_some() || a.op_json.is_some() {
         return Err(Error::usage(
@@ -139,7 +139,7 @@ fn run_sweep_cmd(
                 let params = if measures.is_empty() {
                     vec![]
                 } else {
-                    meas::global_params(nl, &[(sw.name.clone(), *v)])?
+                    deck.params(&[(sw.name.clone(), *v)])?
                 };
                 for (name, m) in meas::evaluate(measures, res, &params) {
                     match m {
@@ -205,11 +205,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if a.ascii && !raw_out {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
-    let lexed = netlist::lexer::lex_file(&a.netlist)?;
-    let nl = netlist::Netlist::parse(&lexed)?;
-    let measures = meas::parse_measures(&nl)?;
-    let c = netlist::elaborate(&nl, Default::default())?;
-    meas::check_signals(&measures, &c)?;
+    let deck = meas::Deck::load(&a.netlist)?;
+    let (nl, measures) = (&deck.netlist, &deck.measures);
+    let c = netlist::elaborate(nl, Default::default())?;
+    meas::check_signals(measures, &c)?;
     if !a.quiet {
         for w in c.warnings.iter() {
             eprintln!("warning: {w}");
@@ -225,17 +224,17 @@ pub fn run(a: &RunArgs) -> Result<()> {
         .map(|s| spike_spec(s))
         .collect::<Result<Vec<_>>>()?;
     let ro = analysis::RunOptions {
-        save: meas::save_for(&save, &measures),
+        save: meas::save_for(&save, measures),
         spikes,
     };
     if let Some(spec) = &a.sweep {
-        return run_sweep_cmd(a, &nl, &ro, &measures, spec);
+        return run_sweep_cmd(a, &deck, &ro, spec);
     }
     if a.meas_csv.is_some() {
         return Err(Error::usage("--meas-csv needs --sweep"));
     }
-    let res = analysis::run_with(&c, &ro, Some(&nl), &mut analysis::PartCache::default())?;
-    let meas_failed = report_measures(a, &nl, &measures, &res)?;
+    let res = analysis::run_with(&c, &ro, &mut analysis::PartCache::default())?;
+    let meas_failed = report_measures(a, &deck, &res)?;
     print_spike_stats("", &res);
     if let Some(p) = &a.spikes_out {
         csv::write_spikes(p, None, &[(0.0, res.spikes.as_slice())])?;
@@ -261,7 +260,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if let Some(o) = &a.output {
         let project = |t: &Option<analysis::Table>| {
             t.as_ref()
-                .map(|t| meas::user_columns(t, &c, &save, &measures))
+                .map(|t| meas::user_columns(t, &c, &save, measures))
                 .transpose()
         };
         let res = analysis::RunResult {
@@ -309,19 +308,15 @@ pub fn run(a: &RunArgs) -> Result<()> {
 
 /// Prints `name = value` per measure (ngspice style) and writes `--meas-json`; returns how
 /// many failed.
-fn report_measures(
-    a: &RunArgs,
-    nl: &netlist::Netlist,
-    ms: &[meas::Measure],
-    res: &analysis::RunResult,
-) -> Result<usize> {
+fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) -> Result<usize> {
+    let ms = &deck.measures;
     if ms.is_empty() {
         if a.meas_json.is_some() {
             return Err(Error::usage("--meas-json: the netlist has no .meas cards"));
         }
         return Ok(0);
     }
-    let results = meas::evaluate(ms, res, &meas::global_params(nl, &[])?);
+    let results = meas::evaluate(ms, res, &deck.params(&[])?);
     for (name, r) in &results {
         println!("{}", meas::result_line(name, r));
     }

@@ -144,6 +144,10 @@ pub trait DeviceOps {
     fn independent_source(&self) -> bool {
         false
     }
+    /// Whether the device is an independent current source (a `.dc` over it sweeps a current).
+    fn drives_current(&self) -> bool {
+        false
+    }
     /// Sets the DC value of an independent source (a `.dc` sweep point).
     fn set_dc(&mut self, _v: f64) {}
     /// The local mismatch draws the device needs in a Monte Carlo run (none by default).
@@ -263,6 +267,9 @@ impl DeviceOps for Device {
     }
     fn independent_source(&self) -> bool {
         dispatch!(self, d => d.independent_source())
+    }
+    fn drives_current(&self) -> bool {
+        dispatch!(self, d => d.drives_current())
     }
     fn set_dc(&mut self, v: f64) {
         dispatch!(self, d => d.set_dc(v))

@@ -109,6 +109,9 @@ impl DeviceOps for ISource {
     fn independent_source(&self) -> bool {
         true
     }
+    fn drives_current(&self) -> bool {
+        true
+    }
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
     }

@@ -135,7 +135,7 @@ pub fn plots(c: &Circuit, res: &RunResult) -> Vec<RawPlot> {
                 let mut types = Vec::new();
                 for (k, s) in sweeps.iter().enumerate() {
                     let (name, ty) = match &s.target {
-                        SweepTarget::Source(d) => match (c.is_current_source(*d), k == 0) {
+                        SweepTarget::Source(_) => match (s.current, k == 0) {
                             (true, true) => ("i(i-sweep)".into(), "current"),
                             (true, false) => (format!("{}-sweep", s.name), "current"),
                             (false, true) => ("v(v-sweep)".into(), "voltage"),

@@ -144,7 +144,7 @@ impl Study {
     /// The nominal run (no variation), e.g. for `waves/nominal.csv`.
     pub fn nominal(&self) -> Result<RunResult> {
         let c = crate::netlist::elaborate(&self.nl, ElabOptions::default())?;
-        analysis::run(&c, &Save::All, Some(&self.nl))
+        analysis::run(&c, &Save::All)
     }
 
     fn simulate(&self, cfg: &Config, run: u64) -> (Record, Option<RunResult>) {
@@ -178,10 +178,8 @@ impl Study {
             // (rayon may start another run on this thread while one waits inside run_with: that
             // run then works without the cache rather than borrowing it twice)
             let r = MC_CACHE.with(|cache| match cache.try_borrow_mut() {
-                Ok(mut pc) => analysis::run_with(&c, &ro, Some(&self.nl), &mut pc),
-                Err(_) => {
-                    analysis::run_with(&c, &ro, Some(&self.nl), &mut analysis::PartCache::default())
-                }
+                Ok(mut pc) => analysis::run_with(&c, &ro, &mut pc),
+                Err(_) => analysis::run_with(&c, &ro, &mut analysis::PartCache::default()),
             })?;
             Ok((c, r))
         });
@@ -326,16 +324,13 @@ impl Study {
     /// Reads a netlist file and prepares its study: the `.meas` cards of the netlist (with its
     /// global parameters) and the `extra` command-line measures.
     pub fn from_file(netlist: &Path, extra: SimpleMeasures) -> Result<Study> {
-        let lexed = crate::netlist::lexer::lex_file(netlist)?;
-        let nl = Netlist::parse(&lexed)?;
-        let cards = crate::meas::parse_measures(&nl)?;
-        let params = crate::meas::global_params(&nl, &[])?;
+        let deck = crate::meas::Deck::load(netlist)?;
         let measures = NetlistMeasures {
-            cards,
-            params,
+            params: deck.params(&[])?,
+            cards: deck.measures,
             extra,
         };
-        Study::new(nl, Arc::new(measures))
+        Study::new(deck.netlist, Arc::new(measures))
     }
 
     /// Checks that every yield specification names a measure of the study.

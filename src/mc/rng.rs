@@ -1,7 +1,7 @@
 //! Counter-based sampling: every random number is a function of (seed, run, site, index),
 //! never of the order in which runs or threads happen to execute.
-use crate::netlist::elaborate::{Draw, Sampler};
 use crate::netlist::expr::Func;
+use crate::netlist::{Draw, Sampler};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -127,7 +127,7 @@ impl RunSampler {
 }
 
 impl Sampler for RunSampler {
-    fn draw(&mut self, d: &Draw) -> Result<f64, String> {
+    fn draw(&mut self, d: &Draw) -> crate::error::Result<f64> {
         if !self.variation.samples(d.local) {
             return Ok(d.args.first().copied().unwrap_or(0.0));
         }
@@ -135,8 +135,7 @@ impl Sampler for RunSampler {
         let index = *count;
         *count += 1;
         let mut rng = stream(self.seed, self.run, d.site, index);
-        // the Sampler seam (defined by the elaborator) still speaks String
-        draw_value(d.func, d.args, &mut rng).map_err(|e| e.msg)
+        draw_value(d.func, d.args, &mut rng)
     }
     fn param_value(&mut self, label: &str, value: f64) {
         let mut name = label.to_string();
