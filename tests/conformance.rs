@@ -350,9 +350,10 @@ fn is_noise(line: &str) -> bool {
         return true;
     }
     if let Some(rest) = t.strip_prefix("ngspice-")
-        && let Some(num) = rest.strip_suffix(" done") {
-            return !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit());
-        }
+        && let Some(num) = rest.strip_suffix(" done")
+    {
+        return !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit());
+    }
     false
 }
 
@@ -505,11 +506,12 @@ fn parse_row(line: &str) -> Option<(usize, Vec<Value>)> {
     while i < toks.len() {
         let t = toks[i];
         if let Some(re) = t.strip_suffix(',')
-            && i + 1 < toks.len() {
-                vals.push(Value::Complex(re.parse().ok()?, toks[i + 1].parse().ok()?));
-                i += 2;
-                continue;
-            }
+            && i + 1 < toks.len()
+        {
+            vals.push(Value::Complex(re.parse().ok()?, toks[i + 1].parse().ok()?));
+            i += 2;
+            continue;
+        }
         vals.push(parse_value(t)?);
         i += 1;
     }
@@ -641,31 +643,34 @@ fn parse_items(lines: &[String]) -> Vec<Item> {
     while i < lines.len() {
         let line = &lines[i];
         if let Some(hdr) = line.strip_prefix("Index")
-            && hdr.starts_with(char::is_whitespace) {
-                let names = split_names(hdr);
-                let mut rows = Vec::new();
-                let mut last: Option<usize> = None;
-                i += 1;
-                while i < lines.len() {
-                    if let Some((idx, vals)) = parse_row(&lines[i]) {
-                        rows.push(vals);
-                        last = Some(idx);
-                        i += 1;
-                        continue;
-                    }
-                    // a page break repeats the header and continues the index
-                    if let Some(h2) = lines[i].strip_prefix("Index")
-                        && split_names(h2) == names && i + 1 < lines.len()
-                            && let (Some((idx, _)), Some(l)) = (parse_row(&lines[i + 1]), last)
-                                && idx == l + 1 {
-                                    i += 1;
-                                    continue;
-                                }
-                    break;
+            && hdr.starts_with(char::is_whitespace)
+        {
+            let names = split_names(hdr);
+            let mut rows = Vec::new();
+            let mut last: Option<usize> = None;
+            i += 1;
+            while i < lines.len() {
+                if let Some((idx, vals)) = parse_row(&lines[i]) {
+                    rows.push(vals);
+                    last = Some(idx);
+                    i += 1;
+                    continue;
                 }
-                items.push(Item::Table { names, rows });
-                continue;
+                // a page break repeats the header and continues the index
+                if let Some(h2) = lines[i].strip_prefix("Index")
+                    && split_names(h2) == names
+                    && i + 1 < lines.len()
+                    && let (Some((idx, _)), Some(l)) = (parse_row(&lines[i + 1]), last)
+                    && idx == l + 1
+                {
+                    i += 1;
+                    continue;
+                }
+                break;
             }
+            items.push(Item::Table { names, rows });
+            continue;
+        }
         if let Some(name) = parse_failed(line) {
             items.push(Item::Failed { name });
         } else if let Some(s) = parse_scalar(line) {
@@ -846,10 +851,11 @@ fn parse_wrdata(text: &str) -> Result<Wrdata, String> {
         .collect();
     let mut names: Option<Vec<String>> = None;
     if let Some(first) = lines.first()
-        && full_number(first[0]).is_none() {
-            names = Some(first.iter().map(|n| n.to_ascii_lowercase()).collect());
-            lines.remove(0);
-        }
+        && full_number(first[0]).is_none()
+    {
+        names = Some(first.iter().map(|n| n.to_ascii_lowercase()).collect());
+        lines.remove(0);
+    }
     let ncol = match (&names, lines.first()) {
         (Some(n), _) => n.len(),
         (None, Some(r)) => r.len(),
