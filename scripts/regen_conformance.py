@@ -31,6 +31,7 @@ implements the same rules in Rust. This file also serves scripts/thirdparty.py
 Plain python3 (no numpy), so it runs wherever ngspice does.
 """
 
+import bisect
 import fnmatch
 import math
 import os
@@ -475,7 +476,10 @@ def window_error(xs, ys, x, v, dx):
     """Distance from v to the range of the piecewise-linear (xs, ys) over [x-dx, x+dx]."""
     lo_x, hi_x = x - dx, x + dx
     vals = []
-    for i in range(len(xs) - 1):
+    # segments [xs[i], xs[i+1]] that can meet the window (xs is non-decreasing)
+    first = max(bisect.bisect_left(xs, lo_x) - 1, 0)
+    last = min(bisect.bisect_right(xs, hi_x), len(xs) - 1)
+    for i in range(first, last):
         a, b = xs[i], xs[i + 1]
         if b < lo_x or a > hi_x or b <= a:
             continue
@@ -518,6 +522,9 @@ def compare_wave(rep, man, name, gx, gy, ox, oy):
     tol = t.abs + t.rel * (max(gy) - min(gy)) if gy else t.abs
     if not ox:
         rep.problem(f"{name}: no points")
+        return
+    if any(b < a for a, b in zip(ox, ox[1:])):
+        rep.problem(f"{name}: our time points do not increase")
         return
     if ox[0] > gx[0] + dx or ox[-1] < gx[-1] - dx:
         rep.problem(

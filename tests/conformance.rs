@@ -945,7 +945,12 @@ fn window_error(xs: &[f64], ys: &[f64], x: f64, v: f64, dx: f64) -> f64 {
     let (lo_x, hi_x) = (x - dx, x + dx);
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    for i in 0..xs.len().saturating_sub(1) {
+    // segments [xs[i], xs[i+1]] that can meet the window (xs is non-decreasing)
+    let first = xs.partition_point(|&t| t < lo_x).saturating_sub(1);
+    let last = xs
+        .partition_point(|&t| t <= hi_x)
+        .min(xs.len().saturating_sub(1));
+    for i in first..last {
         let (a, b) = (xs[i], xs[i + 1]);
         if b < lo_x || a > hi_x || b <= a {
             continue;
@@ -1003,6 +1008,11 @@ fn compare_wave(
         rep.problems.push(format!("{name}: no points"));
         return;
     };
+    if ox.windows(2).any(|w| w[1] < w[0]) {
+        rep.problems
+            .push(format!("{name}: our time points do not increase"));
+        return;
+    }
     if o0 > gx[0] + dx || o1 < gx[gx.len() - 1] - dx {
         rep.problems.push(format!(
             "{name}: time range [{o0:.6e}, {o1:.6e}] does not cover ngspice's [{:.6e}, {:.6e}]",
@@ -1725,6 +1735,12 @@ fn parser_reads_ngspice_layouts() {
             Tok::Num(-0.33)
         ]
     );
+    // the window: a ramp sampled coarsely still contains a point shifted by less than dx
+    let xs = [0.0, 1.0, 2.0];
+    let ys = [0.0, 1.0, 2.0];
+    assert_eq!(window_error(&xs, &ys, 0.5, 0.52, 0.05), 0.0);
+    assert!((window_error(&xs, &ys, 0.5, 0.6, 0.05) - 0.05).abs() < 1e-12);
+    assert!(window_error(&xs, &ys, 5.0, 1.0, 0.05).is_infinite());
     assert!(glob_match("v(*", "v(out)") && glob_match("*", "x") && !glob_match("v(*", "i(v1)"));
     assert!(glob_match("t?", "t1") && !glob_match("t?", "t10"));
 }
