@@ -681,6 +681,17 @@ def ngspice_version():
     return next(l for l in out.splitlines() if "ngspice-" in l).strip("* \n")
 
 
+def new_files(workdir, before):
+    """{name: bytes} of the files in workdir that are not in `before`."""
+    files = {}
+    for f in sorted(set(os.listdir(workdir)) - before):
+        p = os.path.join(workdir, f)
+        if os.path.isfile(p):
+            with open(p, "rb") as fh:
+                files[f] = fh.read()
+    return files
+
+
 def run_ngspice(deck, workdir, timeout=TIMEOUT, extra_args=()):
     """Runs `ngspice -b deck` in workdir; returns (rc, stdout, stderr, {file: bytes})."""
     before = set(os.listdir(workdir))
@@ -691,12 +702,7 @@ def run_ngspice(deck, workdir, timeout=TIMEOUT, extra_args=()):
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
-    files = {}
-    for f in sorted(set(os.listdir(workdir)) - before):
-        p = os.path.join(workdir, f)
-        if os.path.isfile(p):
-            with open(p, "rb") as fh:
-                files[f] = fh.read()
+    files = new_files(workdir, before)
     return (
         proc.returncode,
         proc.stdout.decode("utf-8", "replace"),

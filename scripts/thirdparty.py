@@ -200,12 +200,7 @@ def run(cmd, cwd, timeout):
     except subprocess.TimeoutExpired as e:
         code, out, err = None, e.stdout or b"", e.stderr or b""
     dt = time.monotonic() - t0
-    files = {}
-    for f in sorted(set(os.listdir(cwd)) - before):
-        full = os.path.join(cwd, f)
-        if os.path.isfile(full):
-            with open(full, "rb") as fh:
-                files[f] = fh.read()
+    files = rc.new_files(cwd, before)
     return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), files, dt
 
 
