@@ -450,7 +450,11 @@ def file_kind(data):
     if data.startswith(b"Title:"):
         return "raw"
     try:
-        names, cols = parse_wrdata(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        # a print table redirected to a file (`print v(a) > f`) is read like stdout
+        if any(INDEX_RE.match(l) for l in text.splitlines()):
+            return "text"
+        names, cols = parse_wrdata(text)
     except (UnicodeDecodeError, ValueError):
         return "text"
     return "wrdata" if cols and cols[0] else "text"

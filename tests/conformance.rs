@@ -891,6 +891,16 @@ fn file_kind(data: &[u8]) -> FileKind {
     if data.starts_with(b"Title:") {
         return FileKind::Raw;
     }
+    // a print table redirected to a file (`print v(a) > f`) is read like stdout
+    let print_table = std::str::from_utf8(data).is_ok_and(|t| {
+        t.lines().any(|l| {
+            l.strip_prefix("Index")
+                .is_some_and(|r| r.starts_with(char::is_whitespace))
+        })
+    });
+    if print_table {
+        return FileKind::Text;
+    }
     match std::str::from_utf8(data).map(parse_wrdata) {
         Ok(Ok((_, cols))) if cols.first().is_some_and(|c| !c.is_empty()) => FileKind::Wrdata,
         _ => FileKind::Text,
