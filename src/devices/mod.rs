@@ -4,6 +4,7 @@
 //! trash slot that devices may write to unconditionally and the solver ignores.
 
 pub mod behavioral;
+pub mod bsim4;
 pub mod capacitor;
 pub mod controlled;
 pub mod diode;
