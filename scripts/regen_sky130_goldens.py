@@ -283,10 +283,26 @@ def generate(pdk, geom):
     return doc
 
 
+def rounded(doc):
+    """Sweep data rounded to 10 significant digits (far below every test tolerance and
+    ngspice's own convergence); the model card keeps full precision."""
+    def r(x):
+        if isinstance(x, float):
+            return float(f"{x:.10g}")
+        if isinstance(x, list):
+            return [r(v) for v in x]
+        if isinstance(x, dict):
+            return {k: r(v) for k, v in x.items()}
+        return x
+    out = dict(doc)
+    out["temps"] = r(doc["temps"])
+    return out
+
+
 def write_atomic(path, doc):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(doc, f, indent=None, separators=(",", ":"))
+        json.dump(rounded(doc), f, indent=None, separators=(",", ":"))
         f.write("\n")
     os.replace(tmp, path)
 
