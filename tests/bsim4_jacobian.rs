@@ -601,3 +601,134 @@ fn bad_geometry_is_an_error_not_a_panic() {
     ip.set("nf", 0.5, None).unwrap();
     assert!(neurospice::devices::bsim4::Instance::new(&c, &ip, 300.15).is_err());
 }
+
+/// A resistor-loaded transistor solved by Newton from a cold start with the device's own
+/// voltage limiting (as the engine will run it) lands on the operating point that the
+/// four-terminal evaluation gives, for n and p sky130 devices over the gate range.
+#[test]
+fn newton_with_limiting_converges_in_a_resistive_load() {
+    let vdd = 1.8;
+    let r = 10e3;
+    for (name, c, ip, temp) in configs()
+        .into_iter()
+        .filter(|(n, ..)| n.contains("01v8_w0p84"))
+    {
+        let k = if c.polarity == Polarity::N { 1.0 } else { -1.0 };
+        for vg_mag in [0.0, 0.4, 0.6, 0.9, 1.3, 1.8] {
+            let (mut d, req) = device(&c, &ip, temp);
+            let vg = k * vg_mag;
+            // free unknowns: drain (1) and the internal nodes 5..=9
+            let free = [1usize, 5, 6, 7, 8, 9];
+            let mut x = vec![0.0; 10];
+            x[2] = vg;
+            let mut converged = false;
+            for it in 0..200 {
+                let mut l_out = Out {
+                    f: vec![0.0; 10],
+                    q: vec![0.0; 10],
+                    jf: vec![0.0; req.len() + 1],
+                    jq: vec![0.0; req.len() + 1],
+                };
+                let mut l = Load {
+                    x: &x,
+                    time: 0.0,
+                    src_fact: 1.0,
+                    gmin: 1e-12,
+                    dc: true,
+                    init_junctions: it == 0,
+                    temp,
+                    tstep: 0.0,
+                    tstop: 0.0,
+                    f: &mut l_out.f,
+                    q: &mut l_out.q,
+                    jf: &mut l_out.jf,
+                    jq: &mut l_out.jq,
+                    noncon: false,
+                };
+                d.load(&mut l);
+                let noncon = l.noncon;
+                let (jf, _) = dense(&l_out, &req, 10);
+                // resistor from the supply into the drain node
+                let mut f: Vec<f64> = free.iter().map(|&i| l_out.f[i]).collect();
+                f[0] += (x[1] - k * vdd) / r;
+                let n = free.len();
+                let mut a = vec![0.0; n * n];
+                for (ii, &i) in free.iter().enumerate() {
+                    for (jj, &j) in free.iter().enumerate() {
+                        a[ii * n + jj] = jf[i * 10 + j];
+                    }
+                }
+                a[0] += 1.0 / r;
+                // unused internal unknowns (collapsed nodes) get an identity row
+                for ii in 0..n {
+                    if a[ii * n..ii * n + n].iter().all(|v| *v == 0.0) {
+                        a[ii * n + ii] = 1.0;
+                    }
+                }
+                let mut rhs: Vec<f64> = f.iter().map(|v| -v).collect();
+                // dense solve
+                for col in 0..n {
+                    let p = (col..n)
+                        .max_by(|&u, &w| a[u * n + col].abs().total_cmp(&a[w * n + col].abs()))
+                        .unwrap();
+                    for kk in 0..n {
+                        a.swap(col * n + kk, p * n + kk);
+                    }
+                    rhs.swap(col, p);
+                    for row in col + 1..n {
+                        let fct = a[row * n + col] / a[col * n + col];
+                        for kk in col..n {
+                            a[row * n + kk] -= fct * a[col * n + kk];
+                        }
+                        rhs[row] -= fct * rhs[col];
+                    }
+                }
+                let mut dx = vec![0.0; n];
+                for row in (0..n).rev() {
+                    let mut s = rhs[row];
+                    for kk in row + 1..n {
+                        s -= a[row * n + kk] * dx[kk];
+                    }
+                    dx[row] = s / a[row * n + row];
+                }
+                let maxdx = dx.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (ii, &i) in free.iter().enumerate() {
+                    x[i] += dx[ii];
+                }
+                if it > 0 && !noncon && maxdx < 1e-10 {
+                    converged = true;
+                    break;
+                }
+            }
+            assert!(
+                converged,
+                "{name} vg={vg}: Newton did not converge, x={x:?}"
+            );
+            // reference: the drain voltage where the device current equals the load's
+            let inst = d.instance();
+            let id = |vd: f64| {
+                inst.terminal_eval(vd, vg, 0.0, 0.0, 1e-12)
+                    .expect("terminal")
+                    .i[0]
+            };
+            let (mut lo, mut hi) = if k > 0.0 { (0.0, vdd) } else { (-vdd, 0.0) };
+            for _ in 0..80 {
+                let mid = 0.5 * (lo + hi);
+                // residual: current into the drain node from the resistor minus into the
+                // device; it falls with the drain voltage for either polarity
+                let res = (k * vdd - mid) / r - id(mid);
+                if res > 0.0 {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let vd_ref = 0.5 * (lo + hi);
+            assert!(
+                (x[1] - vd_ref).abs() < 1e-7,
+                "{name} vg={vg}: Newton drain {} V, reference {vd_ref} V",
+                x[1]
+            );
+        }
+    }
+}

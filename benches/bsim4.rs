@@ -1,0 +1,109 @@
+//! Cost of one BSIM4 evaluation on the sky130 nfet_01v8 card (W = 0.84 um, L = 0.15 um,
+//! source/drain series resistances and the five-resistor body network: five internal
+//! nodes), the inner loop of every PDK run.
+//!
+//! * `bsim4 load` is what the engine pays per instance per Newton iteration: voltage
+//!   limiting, the intrinsic device with exact derivatives, junctions, parasitics, and the
+//!   stamping of currents, charges and both Jacobians through matrix slots.
+//! * `bsim4 eval (dense 9x9)` is the pure evaluation with dense Jacobians.
+//! * `bsim4 instance setup` is the per-instance size/temperature pre-computation (paid
+//!   once per instance and Monte Carlo sample).
+//!
+//! The ngspice comparison (BSIM4v5 load per instance per iteration) is measured by
+//! `benches/bsim4_vs_ngspice.sh`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use neurospice::devices::bsim4::{Bsim4, Card, Instance, InstanceParams, Polarity};
+use neurospice::devices::{DeviceOps, Load, Setup};
+
+fn sky130_nfet() -> (Card, InstanceParams) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/bsim4/nfet_01v8_w0p84_l0p15.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let pairs: Vec<(String, f64)> = json["card"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(f64::NAN)))
+        .collect();
+    let card = Card::from_params(
+        Polarity::N,
+        pairs.iter().map(|(k, v)| (k.as_str(), *v, None)),
+    )
+    .unwrap_or_else(|e| panic!("card: {e}"));
+    let mut params = InstanceParams::default();
+    for (k, v) in json["inst"].as_object().into_iter().flatten() {
+        params
+            .set(k, v.as_f64().unwrap_or(f64::NAN), None)
+            .unwrap_or_else(|e| panic!("instance: {e}"));
+    }
+    (card, params)
+}
+
+fn bench_bsim4(c: &mut Criterion) {
+    let (card, params) = sky130_nfet();
+    let temp = 300.15;
+    let mut dev = Bsim4::new(
+        [1, 2, 3, 4],
+        [5, 6, 7, 8, 9],
+        Arc::new(card.clone()),
+        params.clone(),
+        temp,
+    )
+    .unwrap_or_else(|e| panic!("device: {e}"));
+    let mut s = Setup { requests: vec![] };
+    dev.setup(&mut s);
+    let nreq = s.requests.len();
+    let map: Vec<usize> = (1..=nreq).collect();
+    dev.remap(&map);
+    // a saturated operating point (inverter / mirror transistor)
+    let x = [0.0, 0.9, 0.8, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0];
+    let mut f = vec![0.0; 10];
+    let mut q = vec![0.0; 10];
+    let mut jf = vec![0.0; nreq + 1];
+    let mut jq = vec![0.0; nreq + 1];
+    c.bench_function("bsim4 load (sky130 nfet, 5 internal nodes)", |b| {
+        b.iter(|| {
+            let mut l = Load {
+                x: black_box(&x),
+                time: 0.0,
+                src_fact: 1.0,
+                gmin: 1e-12,
+                dc: false,
+                init_junctions: false,
+                temp,
+                tstep: 0.0,
+                tstop: 0.0,
+                f: &mut f,
+                q: &mut q,
+                jf: &mut jf,
+                jq: &mut jq,
+                noncon: false,
+            };
+            dev.load(&mut l);
+            black_box(l.noncon)
+        })
+    });
+    let inst = Instance::new(&card, &params, temp).unwrap_or_else(|e| panic!("instance: {e}"));
+    let v = [0.9, 0.8, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0];
+    c.bench_function("bsim4 eval (dense 9x9)", |b| {
+        b.iter(|| inst.eval(black_box(&v), 1e-12))
+    });
+    c.bench_function("bsim4 instance setup", |b| {
+        b.iter(|| Instance::new(black_box(&card), black_box(&params), temp))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_bsim4
+}
+criterion_main!(benches);
