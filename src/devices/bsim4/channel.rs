@@ -17,6 +17,9 @@ const CHARGE: f64 = 1.6021766208e-19;
 const DELTA_1: f64 = 0.02;
 const DELTA_3: f64 = 0.02;
 const DELTA_4: f64 = 0.02;
+/// ln(1 + MIN_EXP) evaluated in double precision (1 + MIN_EXP rounds to 1 + 8 ulp), the
+/// floor of the smoothed overdrive.
+const LN_1P_MIN_EXP: f64 = 1.7763568394002489e-15;
 
 /// Intrinsic device at one bias: currents between the intrinsic nodes and the terminal
 /// charges, all in the n-channel frame, before the multiplier m.
@@ -120,16 +123,14 @@ impl Instance {
         let delt_vth = theta0 * (p.dvt0 * v0);
         let t2 = theta(p.dvt1w * self.weff * leff / ltw) * (p.dvt0w * v0);
         let temp_ratio = self.temp_ratio;
-        let t0 = (1.0 + p.lpe0 / leff).sqrt();
-        let t1 = self.k1ox * (t0 - 1.0) * self.sqrt_phi
-            + (p.kt1 + p.kt1l / leff + vbseff * p.kt2) * temp_ratio;
-        let vth_narrow_w = self.toxe * self.phi / (self.weff + p.w0);
+        let t1 = self.k.vth_lpe0_kt1 + vbseff * (p.kt2 * temp_ratio);
+        let vth_narrow_w = self.k.vth_narrow_w;
         let mut t3 = self.eta0 + vbseff * p.etab;
         if t3.v < 1.0e-4 {
             t3 = (2.0e-4 - t3) / (3.0 - 2.0e4 * t3);
         }
         let dibl_sft = t3 * self.theta0vb0 * vds_m;
-        let lpe_vb = (1.0 + p.lpeb / leff).sqrt();
+        let lpe_vb = self.k.lpe_vb;
         let mut vth = self.sign * self.vth0
             + (sqrt_phis * self.k1ox - self.k1 * self.sqrt_phi) * lpe_vb
             - vbseff * self.k2ox
@@ -177,7 +178,7 @@ impl Instance {
         let t10 = if t2.v > EXP_THRESHOLD {
             t1
         } else if t2.v < -EXP_THRESHOLD {
-            n * (vtm * (1.0 + MIN_EXP).ln())
+            n * (vtm * LN_1P_MIN_EXP)
         } else {
             nvtm * t2.exp().ln1p_d()
         };
@@ -195,7 +196,11 @@ impl Instance {
 
         // --- effective width ---
         let t9 = sqrt_phis - self.sqrt_phi;
-        let mut weff = self.weff - 2.0 * (vgsteff * p.dwg + t9 * p.dwb);
+        let mut weff = if p.dwg == 0.0 && p.dwb == 0.0 {
+            c(self.weff)
+        } else {
+            self.weff - 2.0 * (vgsteff * p.dwg + t9 * p.dwb)
+        };
         if weff.v < 2.0e-8 {
             let t0 = 1.0 / (6.0e-8 - 2.0 * weff);
             weff = 2.0e-8 * (4.0e-8 - weff) * t0;
@@ -219,7 +224,7 @@ impl Instance {
         let tmp1 = leff + 2.0 * t9;
         let t5 = leff / tmp1;
         let tmp2 = t5 * p.a0;
-        let tmp4 = p.b0 / (self.weff + p.b1);
+        let tmp4 = self.k.abulk_b0;
         let t2 = tmp2 + tmp4;
         let t7 = t5 * t5 * t5;
         let mut abulk0 = 1.0 + t1 * t2;
@@ -361,15 +366,18 @@ impl Instance {
         let (fp, _fp_on) = if p.fprout <= 0.0 {
             (c(1.0), false)
         } else {
-            let t9 = p.fprout * leff.sqrt() / vgst2vtm;
+            let t9 = self.k.fprout_sqrt_l / vgst2vtm;
             (1.0 / (1.0 + t9), true)
         };
-        let t8 = p.pvag / esat_l;
-        let t9 = t8 * vgsteff;
-        let pvag_term = if t9.v > -0.9 {
-            1.0 + t9
+        let pvag_term = if p.pvag == 0.0 {
+            c(1.0)
         } else {
-            (0.8 + t9) / (17.0 + 20.0 * t9)
+            let t9 = p.pvag / esat_l * vgsteff;
+            if t9.v > -0.9 {
+                1.0 + t9
+            } else {
+                (0.8 + t9) / (17.0 + 20.0 * t9)
+            }
         };
         let (vaclm, cclm) = if p.pclm > MIN_EXP && diff_vds.v > 1.0e-10 {
             let t0 = 1.0 + rds * idl;
@@ -644,7 +652,7 @@ impl Instance {
         let vgsteff = if vgstnvt.v > EXP_THRESHOLD {
             cv.vgst - p.voffcv
         } else if vgstnvt.v < -EXP_THRESHOLD {
-            t0 * (1.0 + MIN_EXP).ln()
+            t0 * LN_1P_MIN_EXP
         } else {
             t0 * vgstnvt.exp().ln1p_d()
         };

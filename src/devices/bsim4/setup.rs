@@ -76,6 +76,21 @@ pub(crate) struct Junction {
     pub mj: [f64; 3],
 }
 
+/// Bias-independent sub-expressions of the current equations, computed once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Consts {
+    /// k1ox (sqrt(1 + lpe0/Leff) - 1) sqrt(phi) + (kt1 + kt1l/Leff)(T/Tnom - 1) \[V\].
+    pub vth_lpe0_kt1: f64,
+    /// toxe phi / (Weff + w0) \[V*m/m\].
+    pub vth_narrow_w: f64,
+    /// sqrt(1 + lpeb/Leff).
+    pub lpe_vb: f64,
+    /// b0 / (Weff + b1).
+    pub abulk_b0: f64,
+    /// fprout sqrt(Leff).
+    pub fprout_sqrt_l: f64,
+}
+
 /// Everything about one instance that does not depend on bias, in the n-channel frame.
 #[derive(Clone, Debug)]
 pub struct Instance {
@@ -164,6 +179,7 @@ pub struct Instance {
     pub(crate) jd: Junction,
     /// Logical node each logical node stands for (itself, or its terminal when missing).
     pub(crate) cmap: [usize; super::N_NODES],
+    pub(crate) k: Consts,
 }
 
 /// Temperature-adjusted junction capacitance per unit (clamped at zero like BSIM4).
@@ -934,7 +950,16 @@ impl Instance {
             [c.mjd, c.mjswd, c.mjswgd],
         );
 
+        let k = Consts {
+            vth_lpe0_kt1: k1ox * ((1.0 + b.lpe0 / leff).sqrt() - 1.0) * sqrt_phi
+                + (b.kt1 + b.kt1l / leff) * (t / tnom - 1.0),
+            vth_narrow_w: c.toxe * phi / (weff + b.w0),
+            lpe_vb: (1.0 + b.lpeb / leff).sqrt(),
+            abulk_b0: b.b0 / (weff + b.b1),
+            fprout_sqrt_l: b.fprout * leff.sqrt(),
+        };
         Ok(Instance {
+            k,
             sign,
             m,
             nf,
