@@ -30,6 +30,13 @@ and records, per geometry, one JSON file holding
            substrate current, junction currents and capacitances, and the
            intrinsic small-signal capacitances cgg ... cbb.
 
+Besides the sky130 devices it runs synthetic BSIM4.5 cards (no PDK; files named
+`syn_*.json`), one for each sub-model the sky130 cards do not switch on: capmod 0 and 1,
+the charge partitions, mobmod 1 and 2, rdsmod 1, rbodymod 2, diomod 0 and 2 with
+breakdown and trap-assisted tunnelling, GIDL, stress and well proximity, velocity
+overshoot and source-end velocity limit, pocket implant, layout-derived diffusions,
+tempmod 1 and 2, binning in microns, and the derived defaults of a nearly empty card.
+
 Terminal currents are currents INTO the transistor's terminals (amperes),
 voltages are node voltages with the source at 0 V.
 
@@ -39,7 +46,7 @@ files from neurospice's own output.
 
   --pdk DIR    the sky130 PDK (default /work/shared/pdk/sky130; the library is
                Apache-2.0, a copy of its LICENSE sits in tests/data/bsim4/)
-  --only NAME  regenerate one geometry only
+  --only NAME  regenerate one geometry (or one synthetic card) only
   --check      rerun ngspice with reltol 1e-8 instead of 1e-6 and report how
                far the drain currents move from the committed files, in units
                of 0.1 % of each curve's largest current; nothing is written
@@ -72,6 +79,53 @@ GEOMETRIES = [
     ("pfet_01v8_hvt_w0p84_l0p15", "sky130_fd_pr__pfet_01v8_hvt", "p", 0.84, 0.15, 1),
     ("pfet_01v8_lvt_w2_l0p35", "sky130_fd_pr__pfet_01v8_lvt", "p", 2.0, 0.35, 1),
 ]
+
+# Synthetic cards (no PDK): one for each implemented sub-model the sky130 cards do not
+# switch on, so every branch of the model has an ngspice reference. The stress case keeps
+# ku0 = ku0we = 0 because ngspice-39's `mulu0` discards the stress change of the mobility
+# (docs/bsim4.md).
+BASE_CARD = {
+    "toxe": 2.5e-9, "toxp": 2.2e-9, "toxm": 2.5e-9, "ndep": 2.5e17, "xj": 1.2e-7,
+    "k1": 0.5, "k2": -0.02, "rdsw": 150.0, "vsat": 9e4, "alpha0": 1e-6, "beta0": 20.0,
+    "pclm": 0.8, "pdiblc2": 0.005, "pscbe2": 1e-6, "cgso": 2e-10, "cgdo": 2e-10,
+    "cgbo": 1e-12, "cjs": 1e-3, "cjsws": 2e-10, "cjswgs": 3e-10, "mjs": 0.4, "mjsws": 0.3,
+    "mjswgs": 0.7, "jss": 1e-6, "jsws": 1e-12, "lint": 1e-8, "wint": 1e-8, "ngate": 5e19,
+    "dvt0": 1.5, "dvt1": 0.5, "eta0": 0.06, "nfactor": 1.2,
+}
+POL_CARD = {"n": {"u0": 0.035, "vth0": 0.42}, "p": {"u0": 0.012, "vth0": -0.41}}
+GEO = {"w": 1e-6, "l": 1e-7, "ad": 1e-13, "as": 1.2e-13, "pd": 1.5e-6, "ps": 1.6e-6}
+SYNTHETIC = [
+    ("syn_capmod2_rsh", "n", {"rsh": 50.0}, dict(GEO, nrd=0.5, nrs=0.6)),
+    ("syn_capmod1", "n", {"capmod": 1, "cgsl": 1e-11, "cgdl": 2e-11}, GEO),
+    ("syn_capmod0_xpart1", "p", {"capmod": 0, "xpart": 1.0}, GEO),
+    ("syn_capmod0_xpart05", "n", {"capmod": 0, "xpart": 0.5}, GEO),
+    ("syn_capmod2_xpart05", "p", {"xpart": 0.5, "rsh": 20.0}, dict(GEO, nrd=1.0, nrs=1.0)),
+    ("syn_mobmod1", "n", {"mobmod": 1, "uc": -0.04}, GEO),
+    ("syn_mobmod2", "p", {"mobmod": 2, "ua": 1e-15}, GEO),
+    ("syn_rdsmod1", "p", {"rdsmod": 1, "rdw": 80.0, "rsw": 90.0, "rsh": 20.0, "prwb": 0.1},
+     dict(GEO, w=2e-6, nrd=0.5, nrs=0.6)),
+    ("syn_rbodymod2", "n", {"rbodymod": 2, "rbps0": 60.0, "rbpd0": 70.0, "rbsbx0": 90.0,
+                            "rbdbx0": 80.0, "rbpbxl": 0.2}, GEO),
+    ("syn_diomod0", "n", {"diomod": 0, "bvs": 3.0, "xjbvs": 0.5}, GEO),
+    ("syn_diomod2_tat", "n", {"diomod": 2, "bvs": 4.0, "jtss": 1e-7, "jtssws": 1e-13,
+                              "vtss": 5.0, "njts": 15.0}, GEO),
+    ("syn_gidl", "n", {"agidl": 1e-9, "bgidl": 1e9, "cgidl": 0.3, "egidl": 0.3}, GEO),
+    ("syn_stress_wpe", "n", {"kvth0": 1e-8, "kvsat": 0.3, "stk2": 1e-8, "steta0": 1e-8,
+                             "wpemod": 1, "kvth0we": 0.01, "k2we": 0.005, "web": 0.5,
+                             "wec": 0.2}, dict(GEO, sa=5e-7, sb=7e-7, sc=2e-6)),
+    ("syn_overshoot_vtl_pocket", "n", {"lambda": 1e-7, "vtl": 1.5e5, "xn": 4.0, "lc": 6e-9,
+                                       "dvtp0": 1e-7, "dvtp1": 0.5, "fprout": 100.0,
+                                       "pdits": 0.5, "pditsd": 0.5, "pditsl": 1e6,
+                                       "pvag": 1.0, "a1": 0.1, "a2": 0.8}, GEO),
+    ("syn_geomod_rgeomod_nf4", "n", {"geomod": 0, "rgeomod": 1, "rsh": 30.0, "dmcg": 1e-7,
+                                     "dmdg": 5e-8}, {"w": 4e-6, "l": 1e-7, "nf": 4}),
+    ("syn_tempmod1", "n", {"tempmod": 1, "ua1": 1e-3, "at": 1e-3, "prt": 1e-3}, GEO),
+    ("syn_tempmod2_binning", "p", {"tempmod": 2, "at": 1e-3, "binunit": 1, "lvth0": 0.01, "wu0": 1e-3,
+                                   "pk1": 0.01, "lags": 0.02}, GEO),
+]
+# a card with almost everything at its default: the derived defaults (k1, k2 from the
+# doping, vth0 from vfb, overlap capacitances from xj) against ngspice
+DEFAULTS = ("syn_defaults", "n", {"toxe": 2.5e-9, "ndep": 3e17, "vfb": -0.9}, GEO)
 
 TEMPS = [27.0, 75.0]
 VDD = 1.8
@@ -197,6 +251,32 @@ def control_for(dev, sweep_list, op_list, workdir):
     return "\n".join(lines) + "\n", files
 
 
+def run_sweeps(header, dev, pol, workdir):
+    """Runs the current sweeps and the operating-point sweeps of device `dev` of the
+    netlist `header` and returns (curves, ops)."""
+    sw, ops = sweeps(pol), op_sweeps(pol)
+    deck = header
+    # device quantities exist per sweep point only when saved before the analysis
+    deck += ".save all " + " ".join(f"@{dev}[{q}]" for q in OP_QUANTITIES) + "\n"
+    ctl, files = control_for(dev, sw, ops, workdir)
+    deck += ctl + ".end\n"
+    run_ngspice(deck, workdir)
+    curves, op_data = [], []
+    for (cname, src, fixed, is_op, fname) in files:
+        cols = read_wrdata(fname)
+        x = cols[list(cols)[0]]
+        entry = {"name": cname, "sweep": src, "fixed": fixed, "x": x,
+                 "id": [-v for v in cols["i(vd)"]], "ig": [-v for v in cols["i(vg)"]],
+                 "is": [-v for v in cols["i(vs)"]], "ib": [-v for v in cols["i(vb)"]]}
+        if is_op:
+            for q in OP_QUANTITIES:
+                entry[q] = cols[f"@{dev}[{q}]"]
+            op_data.append(entry)
+        else:
+            curves.append(entry)
+    return curves, op_data
+
+
 def extract(pdk, name, subckt, pol, w, l, nf, temp, workdir):
     dev = f"m.x1.m{subckt}"
     # 1. which bin, and the effective card and instance parameters
@@ -240,27 +320,38 @@ def extract(pdk, name, subckt, pol, w, l, nf, temp, workdir):
             raise RuntimeError(f"ngspice did not report instance parameter {n}")
         inst[n] = v
     # 2. the sweeps
-    sw, ops = sweeps(pol), op_sweeps(pol)
-    deck = deck_header(pdk, temp, subckt, pol, w, l, nf)
-    # device quantities exist per sweep point only when saved before the analysis
-    deck += ".save all " + " ".join(f"@{dev}[{q}]" for q in OP_QUANTITIES) + "\n"
-    ctl, files = control_for(dev, sw, ops, workdir)
-    deck += ctl + ".end\n"
-    run_ngspice(deck, workdir)
-    curves, op_data = [], []
-    for (cname, src, fixed, is_op, fname) in files:
-        cols = read_wrdata(fname)
-        x = cols[list(cols)[0]]
-        entry = {"name": cname, "sweep": src, "fixed": fixed, "x": x,
-                 "id": [-v for v in cols["i(vd)"]], "ig": [-v for v in cols["i(vg)"]],
-                 "is": [-v for v in cols["i(vs)"]], "ib": [-v for v in cols["i(vb)"]]}
-        if is_op:
-            for q in OP_QUANTITIES:
-                entry[q] = cols[f"@{dev}[{q}]"]
-            op_data.append(entry)
-        else:
-            curves.append(entry)
+    curves, op_data = run_sweeps(deck_header(pdk, temp, subckt, pol, w, l, nf), dev, pol, workdir)
     return ng_model, mtype, card, inst, curves, op_data
+
+
+def generate_synthetic(entry, only_card=False):
+    name, pol, extra, inst = entry
+    if name == "syn_defaults":
+        card = dict(extra)
+    else:
+        card = dict(BASE_CARD)
+        card.update(POL_CARD[pol])
+        card.update(extra)
+    card = {"level": 54.0, "version": 4.5, **{k: float(v) for k, v in card.items()}}
+    mtype = "nmos" if pol == "n" else "pmos"
+    doc = {"generator": "scripts/regen_sky130_goldens.py", "simulator": "ngspice-39",
+           "pdk": "none: synthetic BSIM4.5 card", "polarity": pol, "model": "syn",
+           "card": card, "inst": {k: float(v) for k, v in inst.items()},
+           "units": "SI; currents into the transistor terminals; temperatures in C",
+           "temps": {}}
+    params = " ".join(f"{k}={v!r}" for k, v in card.items())
+    iparams = " ".join(f"{k}={v!r}" for k, v in inst.items())
+    for temp in TEMPS:
+        header = (f"* synthetic BSIM4 card {name} at {temp} C\n"
+                  f".options reltol={RELTOL} abstol=1e-15 vntol=1e-9 gmin=1e-12\n"
+                  f".temp {temp}\n"
+                  f".model syn {mtype} {params}\n"
+                  f"M1 d g s b syn {iparams}\n"
+                  f"Vd d 0 0\nVg g 0 0\nVs s 0 0\nVb b 0 0\n")
+        with tempfile.TemporaryDirectory() as wd:
+            curves, ops = run_sweeps(header, "m1", pol, wd)
+        doc["temps"][f"{temp:g}"] = {"curves": curves, "ops": ops}
+    return doc
 
 
 def generate(pdk, geom):
@@ -330,6 +421,12 @@ def main():
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     os.makedirs(OUT_DIR, exist_ok=True)
+    for entry in SYNTHETIC + [DEFAULTS]:
+        if args.only and entry[0] != args.only or args.check:
+            continue
+        path = os.path.join(OUT_DIR, entry[0] + ".json")
+        write_atomic(path, generate_synthetic(entry))
+        print(f"wrote {os.path.relpath(path, ROOT)}")
     for geom in GEOMETRIES:
         if args.only and geom[0] != args.only:
             continue
