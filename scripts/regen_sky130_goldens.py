@@ -265,9 +265,9 @@ def run_sweeps(header, dev, pol, workdir):
     for (cname, src, fixed, is_op, fname) in files:
         cols = read_wrdata(fname)
         x = cols[list(cols)[0]]
+        # the gate current is zero (no tunnelling) and the source current is -(id + ib)
         entry = {"name": cname, "sweep": src, "fixed": fixed, "x": x,
-                 "id": [-v for v in cols["i(vd)"]], "ig": [-v for v in cols["i(vg)"]],
-                 "is": [-v for v in cols["i(vs)"]], "ib": [-v for v in cols["i(vb)"]]}
+                 "id": [-v for v in cols["i(vd)"]], "ib": [-v for v in cols["i(vb)"]]}
         if is_op:
             for q in OP_QUANTITIES:
                 entry[q] = cols[f"@{dev}[{q}]"]

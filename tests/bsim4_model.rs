@@ -98,6 +98,7 @@ fn bias(curve: &Value, k: usize) -> [f64; 4] {
 
 #[derive(Default)]
 struct Worst {
+    ib: f64,
     rel_max: f64,
     rel_self: f64,
     at: String,
@@ -119,6 +120,20 @@ fn check_curves(g: &Golden, temp: &str, worst: &mut Worst, failures: &mut Vec<St
                 )
             });
             let got = e.i[0];
+            // body current (junctions, substrate current, GIDL): within 1 % of the curve's
+            // largest |Ib| plus 1 pA (gmin-level currents)
+            let ib_want = curve["ib"][k].as_f64().unwrap();
+            let ib_max = floats(&curve["ib"])
+                .iter()
+                .fold(0.0f64, |m, x| m.max(x.abs()));
+            let ib_err = (e.i[3] - ib_want).abs();
+            worst.ib = worst.ib.max(ib_err / (ib_max + 1e-12));
+            if ib_err > 0.01 * ib_max + 1e-12 {
+                failures.push(format!(
+                    "{} {temp}C {name} point {k}: body current {:.6e}, ngspice {ib_want:.6e}",
+                    g.name, e.i[3]
+                ));
+            }
             let err = (got - w).abs();
             let r_max = err / imax;
             let r_self = if w.abs() > 1e-9 { err / w.abs() } else { 0.0 };
@@ -150,10 +165,11 @@ fn drain_current_families_match_ngspice() {
             let mut worst = Worst::default();
             check_curves(&g, temp, &mut worst, &mut failures);
             println!(
-                "{:32} {temp}C: worst {:.4} % of Imax, {:.4} % of Id (>1 nA); at {}",
+                "{:32} {temp}C: worst {:.4} % of Imax, {:.4} % of Id (>1 nA), Ib {:.4} %; at {}",
                 g.name,
                 100.0 * worst.rel_max,
                 100.0 * worst.rel_self,
+                100.0 * worst.ib,
                 worst.at
             );
         }
@@ -233,6 +249,16 @@ fn operating_points_and_capacitances_match_ngspice() {
                         &[col("gm", j), col("gds", j), col("gmbs", j)],
                         1e-12,
                     );
+                    let ei = set_error(
+                        &[e.op.ids * k, e.op.isub],
+                        &[col("id", j), col("isub", j)],
+                        1e-15,
+                    );
+                    let et = set_error(
+                        &[e.op.vth, e.op.vdsat],
+                        &[col("vth", j), col("vdsat", j)],
+                        1e-3,
+                    );
                     let eq = set_error(
                         &e.op.qi,
                         &[col("qg", j), col("qd", j), col("qs", j), col("qb", j)],
@@ -260,6 +286,8 @@ fn operating_points_and_capacitances_match_ngspice() {
                         ("vds/vgs/vbs", ev, 1e-4),
                         ("capacitances", ec, cap_tol),
                         ("gm/gds/gmbs", eg, 0.02),
+                        ("id/isub", ei, 1e-4),
+                        ("vth/vdsat", et, 1e-4),
                         ("qg/qd/qs/qb", eq, 0.02),
                         ("capbd/capbs", ej, 0.02),
                     ] {
