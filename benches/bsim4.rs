@@ -9,8 +9,11 @@
 //! * `bsim4 instance setup` is the per-instance size/temperature pre-computation (paid
 //!   once per instance and Monte Carlo sample).
 //!
-//! The ngspice comparison (BSIM4v5 load per instance per iteration) is measured by
-//! `benches/bsim4_vs_ngspice.sh`.
+//! * `bsim4 load x400` loads 400 distinct instances (each on its own nodes) per iteration,
+//!   so the instance data does not all sit in L1 cache; divide by 400.
+//!
+//! ngspice's cost per BSIM4v5 instance per Newton iteration on the same card is measured by
+//! `scripts/regen_sky130_goldens.py --ngspice-cost 400 [--callgrind]` (docs/bsim4.md).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -89,6 +92,63 @@ fn bench_bsim4(c: &mut Criterion) {
             };
             dev.load(&mut l);
             black_box(l.noncon)
+        })
+    });
+    // 400 instances on their own drain and internal nodes, gate shared
+    let ndev = 400;
+    let shared = Arc::new(card.clone());
+    let mut s = Setup { requests: vec![] };
+    let mut devs: Vec<Bsim4> = (0..ndev)
+        .map(|i| {
+            let d = 2 + i * 6;
+            let mut dev = Bsim4::new(
+                [d, 1, 0, 0],
+                [d + 1, d + 2, d + 3, d + 4, d + 5],
+                shared.clone(),
+                params.clone(),
+                temp,
+            )
+            .unwrap_or_else(|e| panic!("device: {e}"));
+            dev.setup(&mut s);
+            dev
+        })
+        .collect();
+    let map: Vec<usize> = (1..=s.requests.len()).collect();
+    for d in devs.iter_mut() {
+        d.remap(&map);
+    }
+    let nunk = 2 + ndev * 6;
+    let mut xa = vec![0.0; nunk];
+    xa[1] = 0.8;
+    for i in 0..ndev {
+        xa[2 + i * 6] = 0.9;
+        xa[3 + i * 6] = 0.9;
+    }
+    let mut fa = vec![0.0; nunk];
+    let mut qa = vec![0.0; nunk];
+    let mut jfa = vec![0.0; s.requests.len() + 1];
+    let mut jqa = vec![0.0; s.requests.len() + 1];
+    c.bench_function("bsim4 load x400 (distinct instances)", |b| {
+        b.iter(|| {
+            for d in devs.iter_mut() {
+                let mut l = Load {
+                    x: black_box(&xa),
+                    time: 0.0,
+                    src_fact: 1.0,
+                    gmin: 1e-12,
+                    dc: false,
+                    init_junctions: false,
+                    temp,
+                    tstep: 0.0,
+                    tstop: 0.0,
+                    f: &mut fa,
+                    q: &mut qa,
+                    jf: &mut jfa,
+                    jq: &mut jqa,
+                    noncon: false,
+                };
+                d.load(&mut l);
+            }
         })
     });
     let inst = Instance::new(&card, &params, temp).unwrap_or_else(|e| panic!("instance: {e}"));

@@ -47,6 +47,14 @@ files from neurospice's own output.
   --pdk DIR    the sky130 PDK (default /work/shared/pdk/sky130; the library is
                Apache-2.0, a copy of its LICENSE sits in tests/data/bsim4/)
   --only NAME  regenerate one geometry (or one synthetic card) only
+  --ngspice-cost N
+               no references: time ngspice's BSIM4v5 load on N instances of the
+               sky130 nfet card (tests/data/bsim4/nfet_01v8_w0p84_l0p15.json as a
+               plain .model card, each instance on its own drain node through 10 kOhm)
+               in a DC sweep against the same deck with only an .op, and print the
+               difference in user CPU time (and, with --callgrind, in instructions)
+               per instance per Newton iteration, plus ngspice's own rusage figures
+  --callgrind  with --ngspice-cost: count instructions with valgrind instead of timing
   --check      rerun ngspice with reltol 1e-8 instead of 1e-6 and report how
                far the drain currents move from the committed files, in units
                of 0.1 % of each curve's largest current; nothing is written
@@ -414,12 +422,54 @@ def check(pdk, geom, path):
     return worst
 
 
+def ngspice_cost(n, callgrind):
+    """ngspice's cost per BSIM4v5 instance per Newton iteration (see --ngspice-cost)."""
+    import resource
+    with open(os.path.join(OUT_DIR, "nfet_01v8_w0p84_l0p15.json")) as f:
+        d = json.load(f)
+    card = " ".join(f"{k}={v!r}" for k, v in d["card"].items())
+    inst = " ".join(f"{k}={d['inst'][k]!r}" for k in
+                    ["l", "w", "nf", "ad", "as", "pd", "ps", "nrd", "nrs", "sa", "sb", "sd", "delvto"])
+    figures = {}
+    with tempfile.TemporaryDirectory() as wd:
+        for an in ("op", "dc"):
+            lines = [f"* {n} BSIM4v5 instances", f".model nsh nmos {card}", "Vdd vdd 0 1.8", "Vg g 0 0.9"]
+            for i in range(n):
+                lines += [f"R{i} vdd d{i} 10k", f"M{i} d{i} g 0 0 nsh {inst}"]
+            lines += [".control", "dc Vg 0 1.8 0.01" if an == "dc" else "op", "rusage all", ".endc", ".end"]
+            with open(os.path.join(wd, f"{an}.cir"), "w") as f:
+                f.write("\n".join(lines) + "\n")
+            cmd = ["ngspice", "-b", f"{an}.cir"]
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            if callgrind:
+                cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={wd}/cg.out"] + cmd
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+            res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, env=env)
+            user = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
+            out = res.stdout + res.stderr
+            it = int(re.search(r"Total iterations = (\d+)", out).group(1))
+            load = float(re.search(r"Matrix load time = (\S+)", out).group(1))
+            ir = re.search(r"I\s+refs:\s+([\d,]+)", out)
+            figures[an] = (it, user, load, int(ir.group(1).replace(",", "")) if ir else None)
+            print(f"{an}: {it} Newton iterations, user CPU {user:.2f} s, ngspice 'Matrix load time' {load:.3f} s"
+                  + (f", {figures[an][3]:,} instructions" if ir else ""))
+    dit = (figures["dc"][0] - figures["op"][0]) * n
+    print(f"per instance per iteration: {1e6 * (figures['dc'][1] - figures['op'][1]) / dit:.2f} us user CPU")
+    if callgrind:
+        print(f"per instance per iteration: {(figures['dc'][3] - figures['op'][3]) / dit:,.0f} instructions")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pdk", default="/work/shared/pdk/sky130")
     ap.add_argument("--only")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--ngspice-cost", type=int, metavar="N")
+    ap.add_argument("--callgrind", action="store_true")
     args = ap.parse_args()
+    if args.ngspice_cost:
+        ngspice_cost(args.ngspice_cost, args.callgrind)
+        return
     os.makedirs(OUT_DIR, exist_ok=True)
     for entry in SYNTHETIC + [DEFAULTS]:
         if args.only and entry[0] != args.only or args.check:
