@@ -50,6 +50,35 @@ fn sky130_nfet() -> (Card, InstanceParams) {
     (card, params)
 }
 
+/// One load of `dev` at `x` into the given buffers (a DC-free transient-style load).
+fn load_at(
+    dev: &mut Bsim4,
+    x: &[f64],
+    f: &mut [f64],
+    q: &mut [f64],
+    jf: &mut [f64],
+    jq: &mut [f64],
+) -> bool {
+    let mut l = Load {
+        x,
+        time: 0.0,
+        src_fact: 1.0,
+        gmin: 1e-12,
+        dc: false,
+        init_junctions: false,
+        temp: 300.15,
+        tstep: 0.0,
+        tstop: 0.0,
+        f,
+        q,
+        jf,
+        jq,
+        noncon: false,
+    };
+    dev.load(&mut l);
+    l.noncon
+}
+
 fn bench_bsim4(c: &mut Criterion) {
     let (card, params) = sky130_nfet();
     let temp = 300.15;
@@ -73,26 +102,7 @@ fn bench_bsim4(c: &mut Criterion) {
     let mut jf = vec![0.0; nreq + 1];
     let mut jq = vec![0.0; nreq + 1];
     c.bench_function("bsim4 load (sky130 nfet, 5 internal nodes)", |b| {
-        b.iter(|| {
-            let mut l = Load {
-                x: black_box(&x),
-                time: 0.0,
-                src_fact: 1.0,
-                gmin: 1e-12,
-                dc: false,
-                init_junctions: false,
-                temp,
-                tstep: 0.0,
-                tstop: 0.0,
-                f: &mut f,
-                q: &mut q,
-                jf: &mut jf,
-                jq: &mut jq,
-                noncon: false,
-            };
-            dev.load(&mut l);
-            black_box(l.noncon)
-        })
+        b.iter(|| load_at(&mut dev, black_box(&x), &mut f, &mut q, &mut jf, &mut jq))
     });
     // 400 instances on their own drain and internal nodes, gate shared
     let ndev = 400;
@@ -131,23 +141,7 @@ fn bench_bsim4(c: &mut Criterion) {
     c.bench_function("bsim4 load x400 (distinct instances)", |b| {
         b.iter(|| {
             for d in devs.iter_mut() {
-                let mut l = Load {
-                    x: black_box(&xa),
-                    time: 0.0,
-                    src_fact: 1.0,
-                    gmin: 1e-12,
-                    dc: false,
-                    init_junctions: false,
-                    temp,
-                    tstep: 0.0,
-                    tstop: 0.0,
-                    f: &mut fa,
-                    q: &mut qa,
-                    jf: &mut jfa,
-                    jq: &mut jqa,
-                    noncon: false,
-                };
-                d.load(&mut l);
+                load_at(d, black_box(&xa), &mut fa, &mut qa, &mut jfa, &mut jqa);
             }
         })
     });

@@ -311,20 +311,7 @@ impl Instance {
         };
 
         // --- effective Vds ---
-        let delta = p.delta;
-        let t1 = vdsat - vds_m - delta;
-        let t2 = (t1 * t1 + 4.0 * delta * vdsat).sqrt();
-        let mut vdseff = if t1.v >= 0.0 {
-            vdsat - 0.5 * (t1 + t2)
-        } else {
-            vdsat * (1.0 - 2.0 * delta / (t2 - t1))
-        };
-        if vds_m.v == 0.0 {
-            vdseff = D3 {
-                v: 0.0,
-                d: [vdseff.d[0], 0.0, 0.0],
-            };
-        }
+        let mut vdseff = smooth_vdseff(vdsat, vds_m, p.delta);
         if vdseff.v > vds_m.v {
             vdseff = vds_m;
         }
@@ -677,22 +664,7 @@ impl Instance {
             };
             scale * self.k1ox * (t1 - t0)
         };
-        let vdseff_cv = |vdsat_cv: D3| -> D3 {
-            let t0 = vdsat_cv - vds - DELTA_4;
-            let t1 = (t0 * t0 + 4.0 * DELTA_4 * vdsat_cv).sqrt();
-            let mut v = if t0.v >= 0.0 {
-                vdsat_cv - 0.5 * (t0 + t1)
-            } else {
-                vdsat_cv * (1.0 - 2.0 * DELTA_4 / (t1 - t0))
-            };
-            if vds.v == 0.0 {
-                v = D3 {
-                    v: 0.0,
-                    d: [v.d[0], 0.0, 0.0],
-                };
-            }
-            v
-        };
+        let vdseff_cv = |vdsat_cv: D3| smooth_vdseff(vdsat_cv, vds, DELTA_4);
         let abulk_cv = cv.abulk0 * self.abulk_cv_factor;
 
         let (qg, qb, qs, qac0, qsub0);
@@ -713,11 +685,7 @@ impl Instance {
                 let t1 = t1 + t1;
                 -cox_wl * (0.5 * vgsteff + 0.25 * t0 - t0 * t0 / t1)
             } else if self.xpart < 0.5 {
-                let t1 = t1 / 12.0;
-                let t2 = 0.5 * cox_wl / (t1 * t1);
-                let t3 = vgsteff * (2.0 * t0 * t0 / 3.0 + vgsteff * (vgsteff - 4.0 * t0 / 3.0))
-                    - 2.0 * t0 * t0 * t0 / 15.0;
-                -t2 * t3
+                source_charge_40_60(c(cox_wl), vgsteff, t0)
             } else {
                 -0.5 * (qg + qb)
             };
@@ -778,11 +746,7 @@ impl Instance {
             qs = if self.xpart > 0.5 {
                 -cox_wl_cen * (t1 / 2.0 + t0 / 4.0 - 0.5 * t0 * t0 / t2)
             } else if self.xpart < 0.5 {
-                let t2 = t2 / 12.0;
-                let t3 = 0.5 * cox_wl_cen / (t2 * t2);
-                let t4 = t1 * (2.0 * t0 * t0 / 3.0 + t1 * (t1 - 4.0 * t0 / 3.0))
-                    - 2.0 * t0 * t0 * t0 / 15.0;
-                -t3 * t4
+                source_charge_40_60(cox_wl_cen, t1, t0)
             } else {
                 -0.5 * qg
             };
@@ -806,6 +770,38 @@ struct Cv {
     vgst: D3,
     n: D3,
     abulk0: D3,
+}
+
+/// Source charge of the 40/60 partition for gate overdrive `vg` and Abulk Vdseff `t0`
+/// (capmod 1 and 2): -C / (2 x^2) [vg (2/3 t0^2 + vg (vg - 4/3 t0)) - 2/15 t0^3] with
+/// x = vg - t0/2.
+#[inline(always)]
+fn source_charge_40_60(cox_wl: D3, vg: D3, t0: D3) -> D3 {
+    let x = vg - 0.5 * t0 + 1.0e-20;
+    let t3 = vg * (2.0 * t0 * t0 / 3.0 + vg * (vg - 4.0 * t0 / 3.0)) - 2.0 * t0 * t0 * t0 / 15.0;
+    -(0.5 * cox_wl / (x * x)) * t3
+}
+
+/// BSIM4's effective drain voltage: Vdsat - (T1 + sqrt(T1^2 + 4 delta Vdsat)) / 2 with
+/// T1 = Vdsat - Vds - delta (the algebraically equal form for T1 < 0); exactly 0 at
+/// Vds = 0 (where the gate and body partials vanish).
+#[inline(always)]
+fn smooth_vdseff(vdsat: D3, vds: D3, delta: f64) -> D3 {
+    let t1 = vdsat - vds - delta;
+    let t2 = (t1 * t1 + 4.0 * delta * vdsat).sqrt();
+    let v = if t1.v >= 0.0 {
+        vdsat - 0.5 * (t1 + t2)
+    } else {
+        vdsat * (1.0 - 2.0 * delta / (t2 - t1))
+    };
+    if vds.v == 0.0 {
+        D3 {
+            v: 0.0,
+            d: [v.d[0], 0.0, 0.0],
+        }
+    } else {
+        v
+    }
 }
 
 /// The short-channel roll-off function 1 / (2 (cosh x - 1)), guarded like BSIM4.

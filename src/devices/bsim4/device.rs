@@ -118,6 +118,38 @@ impl Bsim4 {
         p
     }
 
+    /// Stores the (limited) voltages of this iterate and returns the branch voltages to
+    /// evaluate at (without a body network the junctions sit between body and source' /
+    /// drain').
+    fn keep(&mut self, vds: f64, vgs: f64, vbs: f64, vdbs: f64, vsbs: f64, von: f64) -> Branches {
+        self.lim = Limits {
+            vds,
+            vgs,
+            vbs,
+            vdbs,
+            vsbs,
+            von,
+            valid: true,
+        };
+        if self.inst.rbodymod != 0 {
+            Branches {
+                vds,
+                vgs,
+                vbs,
+                vbd_j: vdbs - vds,
+                vbs_j: vsbs,
+            }
+        } else {
+            Branches {
+                vds,
+                vgs,
+                vbs,
+                vbd_j: vbs - vds,
+                vbs_j: vbs,
+            }
+        }
+    }
+
     /// Newton limiting of the branch voltages `act` (n-channel frame) against the last
     /// iterate; returns the voltages to evaluate at and whether any was changed.
     fn limit(&mut self, act: &Branches, init: bool) -> (Branches, bool) {
@@ -133,32 +165,7 @@ impl Bsim4 {
                 vgs = inst.sign * inst.vth0 + 0.1;
                 (vbs, vdbs, vsbs) = (0.0, 0.0, 0.0);
             }
-            self.lim = Limits {
-                vds,
-                vgs,
-                vbs,
-                vdbs,
-                vsbs,
-                von: self.lim.von,
-                valid: true,
-            };
-            let at = if body {
-                Branches {
-                    vds,
-                    vgs,
-                    vbs,
-                    vbd_j: vdbs - vds,
-                    vbs_j: vsbs,
-                }
-            } else {
-                Branches {
-                    vds,
-                    vgs,
-                    vbs,
-                    vbd_j: vbs - vds,
-                    vbs_j: vbs,
-                }
-            };
+            let at = self.keep(vds, vgs, vbs, vdbs, vsbs, self.lim.von);
             return (at, true);
         }
         let old = self.lim;
@@ -208,32 +215,7 @@ impl Bsim4 {
         let moved = (vgs - act.vgs).abs() > 1e-12
             || (vds - act.vds).abs() > 1e-12
             || (vbs - act.vbs).abs() > 1e-12;
-        self.lim = Limits {
-            vds,
-            vgs,
-            vbs,
-            vdbs,
-            vsbs,
-            von,
-            valid: true,
-        };
-        let at = if body {
-            Branches {
-                vds,
-                vgs,
-                vbs,
-                vbd_j: vdbs - vds,
-                vbs_j: vsbs,
-            }
-        } else {
-            Branches {
-                vds,
-                vgs,
-                vbs,
-                vbd_j: vbs - vds,
-                vbs_j: vbs,
-            }
-        };
+        let at = self.keep(vds, vgs, vbs, vdbs, vsbs, von);
         (at, changed || moved)
     }
 }

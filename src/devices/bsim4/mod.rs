@@ -252,11 +252,7 @@ impl Instance {
             let iv = g * vx * k * m;
             sink.i(e, iv);
             sink.i(n, -iv);
-            let gm_ = g * m;
-            sink.gi(e, e, gm_);
-            sink.gi(e, n, -gm_);
-            sink.gi(n, e, -gm_);
-            sink.gi(n, n, gm_);
+            stamp_conductance(sink, e, n, g * m);
             if gx.d != [0.0; 3] {
                 let dg = *gx * (vx * m);
                 stamp_d3(sink, e, &cmap, &dg, 1.0, false);
@@ -276,11 +272,7 @@ impl Instance {
                 let iv = g * (v[a] - v[b]) * k * m;
                 sink.i(a, iv);
                 sink.i(b, -iv);
-                let g = g * m;
-                sink.gi(a, a, g);
-                sink.gi(a, b, -g);
-                sink.gi(b, a, -g);
-                sink.gi(b, b, g);
+                stamp_conductance(sink, a, b, g * m);
             }
         }
 
@@ -349,24 +341,18 @@ impl Instance {
         let mut v = [vd, vg, vs, vb, vd, vs, vb, vb, vb];
         let internal: Vec<usize> = (DP..N_NODES).filter(|&n| self.collapse(n) == n).collect();
         let ni = internal.len();
-        let mut last = None;
-        for _ in 0..100 {
-            for n in 0..N_NODES {
-                let c = self.collapse(n);
-                if c != n {
-                    v[n] = v[c];
-                }
+        // a missing internal node carries its terminal's voltage
+        let fold = |v: &mut [f64; N_NODES]| {
+            for n in DP..N_NODES {
+                v[n] = v[self.collapse(n)];
             }
+        };
+        for _ in 0..100 {
+            fold(&mut v);
             let e = self.eval(&v, gmin);
             // Newton on the internal rows
-            let mut a = vec![0.0; ni * ni];
-            let mut r = vec![0.0; ni];
-            for (ii, &ni_) in internal.iter().enumerate() {
-                r[ii] = -e.i[ni_];
-                for (jj, &nj) in internal.iter().enumerate() {
-                    a[ii * ni + jj] = e.di[ni_][nj];
-                }
-            }
+            let mut a = internal_block(&e, &internal);
+            let mut r: Vec<f64> = internal.iter().map(|&n| -e.i[n]).collect();
             let dx = solve_dense(&mut a, &mut r, ni)?;
             let mut maxd: f64 = 0.0;
             for (ii, &n) in internal.iter().enumerate() {
@@ -374,19 +360,12 @@ impl Instance {
                 v[n] += step;
                 maxd = maxd.max(step.abs());
             }
-            last = Some(e);
             if maxd < 1e-13 {
                 break;
             }
         }
-        for n in 0..N_NODES {
-            let c = self.collapse(n);
-            if c != n {
-                v[n] = v[c];
-            }
-        }
+        fold(&mut v);
         let e = self.eval(&v, gmin);
-        let _ = last;
         // residual check on the internal rows
         // (a node's residual cannot go below its conductances times the voltages' rounding)
         let scale: f64 = e.i.iter().map(|x| x.abs()).fold(1e-15, f64::max);
@@ -406,14 +385,8 @@ impl Instance {
         }
         if ni > 0 {
             for c in 0..4 {
-                let mut a = vec![0.0; ni * ni];
-                let mut rhs = vec![0.0; ni];
-                for (ii, &n) in internal.iter().enumerate() {
-                    rhs[ii] = -e.di[n][c];
-                    for (jj, &m) in internal.iter().enumerate() {
-                        a[ii * ni + jj] = e.di[n][m];
-                    }
-                }
+                let mut a = internal_block(&e, &internal);
+                let mut rhs: Vec<f64> = internal.iter().map(|&n| -e.di[n][c]).collect();
                 let dvi = solve_dense(&mut a, &mut rhs, ni)?;
                 for r in 0..4 {
                     for (ii, &n) in internal.iter().enumerate() {
@@ -447,6 +420,18 @@ pub struct TerminalEval {
     pub op: OpInfo,
 }
 
+/// The conductance block of the internal rows and columns of an evaluation.
+fn internal_block(e: &Eval, internal: &[usize]) -> Vec<f64> {
+    let n = internal.len();
+    let mut a = vec![0.0; n * n];
+    for (ii, &r) in internal.iter().enumerate() {
+        for (jj, &c) in internal.iter().enumerate() {
+            a[ii * n + jj] = e.di[r][c];
+        }
+    }
+    a
+}
+
 /// Gaussian elimination with partial pivoting on a small dense system; None if singular.
 fn solve_dense(a: &mut [f64], b: &mut [f64], n: usize) -> Option<Vec<f64>> {
     for col in 0..n {
@@ -478,6 +463,15 @@ fn solve_dense(a: &mut [f64], b: &mut [f64], n: usize) -> Option<Vec<f64>> {
         x[row] = s / a[row * n + row];
     }
     Some(x)
+}
+
+/// Stamps a conductance `g` between nodes `a` and `b` into dF/dx.
+#[inline(always)]
+fn stamp_conductance<S: Sink>(sink: &mut S, a: usize, b: usize, g: f64) {
+    sink.gi(a, a, g);
+    sink.gi(a, b, -g);
+    sink.gi(b, a, -g);
+    sink.gi(b, b, g);
 }
 
 /// Stamps the Jacobian row `r` of a dual-number quantity of the intrinsic device: its

@@ -19,24 +19,8 @@
 
 use crate::error::{Error, Loc, Result};
 
-/// Channel type of a card (`nmos` / `pmos`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Polarity {
-    /// n-channel.
-    N,
-    /// p-channel.
-    P,
-}
-
-impl Polarity {
-    /// +1 for n-channel, -1 for p-channel (BSIM4's `type`).
-    pub fn sign(self) -> f64 {
-        match self {
-            Polarity::N => 1.0,
-            Polarity::P => -1.0,
-        }
-    }
-}
+/// Channel type (shared with the EKV model; BSIM4's `type` is its sign).
+pub use crate::devices::ekv::Polarity;
 
 /// One parameter: what the netlist parser accepts and what it means.
 #[derive(Clone, Copy, Debug, PartialEq)]
