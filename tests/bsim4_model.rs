@@ -104,11 +104,29 @@ struct Worst {
     at: String,
 }
 
-fn check_curves(g: &Golden, temp: &str, worst: &mut Worst, failures: &mut Vec<String>) {
+/// Worst errors of one curve family over every file and temperature: (family, % of the
+/// curve's Imax, % of Id above 1 nA).
+type Families = Vec<(String, f64, f64)>;
+
+fn check_curves(
+    g: &Golden,
+    temp: &str,
+    worst: &mut Worst,
+    families: &mut Families,
+    failures: &mut Vec<String>,
+) {
     let t_k = temp.parse::<f64>().unwrap() + 273.15;
     let inst = Instance::new(&g.card, &g.params, t_k).expect("instance");
     for curve in g.json["temps"][temp]["curves"].as_array().unwrap() {
         let name = curve["name"].as_str().unwrap();
+        let family = name.split("_vgs").next().unwrap_or(name).to_string();
+        let fi = match families.iter().position(|f| f.0 == family) {
+            Some(i) => i,
+            None => {
+                families.push((family, 0.0, 0.0));
+                families.len() - 1
+            }
+        };
         let want = floats(&curve["id"]);
         let imax = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         for (k, &w) in want.iter().enumerate() {
@@ -146,6 +164,8 @@ fn check_curves(g: &Golden, temp: &str, worst: &mut Worst, failures: &mut Vec<St
                 worst.at = at.clone();
             }
             worst.rel_self = worst.rel_self.max(r_self);
+            families[fi].1 = families[fi].1.max(100.0 * r_max);
+            families[fi].2 = families[fi].2.max(100.0 * r_self);
             if r_max > 0.01 || r_self > 0.02 {
                 failures.push(format!(
                     "{at}: {:.3} % of Imax, {:.3} % of Id",
@@ -160,10 +180,11 @@ fn check_curves(g: &Golden, temp: &str, worst: &mut Worst, failures: &mut Vec<St
 #[test]
 fn drain_current_families_match_ngspice() {
     let mut failures = vec![];
+    let mut families = Families::new();
     for g in goldens() {
         for temp in ["27", "75"] {
             let mut worst = Worst::default();
-            check_curves(&g, temp, &mut worst, &mut failures);
+            check_curves(&g, temp, &mut worst, &mut families, &mut failures);
             println!(
                 "{:32} {temp}C: worst {:.4} % of Imax, {:.4} % of Id (>1 nA), Ib {:.4} %; at {}",
                 g.name,
@@ -173,6 +194,9 @@ fn drain_current_families_match_ngspice() {
                 worst.at
             );
         }
+    }
+    for (family, r_max, r_self) in &families {
+        println!("family {family:24} worst {r_max:.2e} % of Imax, {r_self:.2e} % of Id above 1 nA");
     }
     if !failures.is_empty() {
         panic!(

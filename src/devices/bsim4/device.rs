@@ -262,13 +262,20 @@ impl DeviceOps for Bsim4 {
         }
     }
     fn load(&mut self, l: &mut Load) {
-        // a temperature sweep re-derives the instance (a temperature the card cannot take
-        // keeps the last one; the model parameters were checked at that temperature)
-        if (l.temp - self.temp_k).abs() > 1e-9
-            && let Ok(inst) = Instance::new(&self.card, &self.params, l.temp)
-        {
-            self.inst = inst;
-            self.temp_k = l.temp;
+        // a temperature sweep re-derives the instance; a temperature at which the card
+        // cannot be evaluated (u0 or vsat not positive, ...) loads NaN so that the analysis
+        // fails at that point instead of silently using another temperature
+        if (l.temp - self.temp_k).abs() > 1e-9 {
+            match Instance::new(&self.card, &self.params, l.temp) {
+                Ok(inst) => {
+                    self.inst = inst;
+                    self.temp_k = l.temp;
+                }
+                Err(_) => {
+                    l.f[self.nodes[D]] = f64::NAN;
+                    return;
+                }
+            }
         }
         let k = self.inst.sign;
         let mut v = [0.0; N_NODES];
