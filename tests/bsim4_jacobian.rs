@@ -732,3 +732,35 @@ fn newton_with_limiting_converges_in_a_resistive_load() {
         }
     }
 }
+
+/// A temperature sweep re-derives the instance; a temperature at which the card cannot be
+/// evaluated makes the load non-finite instead of reusing another temperature.
+#[test]
+fn device_follows_the_analysis_temperature() {
+    // tempmod 1: vsat (1 - at dT) turns negative 100 K above tnom
+    let c = card(Polarity::N, &[("tempmod", 1.0), ("at", 0.01)]);
+    let ip = inst(1e-6, 1e-7, &[]);
+    let (mut d, req) = device(&c, &ip, 300.15);
+    let x = [0.0, 1.0, 0.9, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+    for _ in 0..300 {
+        load(&mut d, &x, req.len(), 300.15);
+    }
+    let hot = 350.0;
+    let mut o = load(&mut d, &x, req.len(), hot);
+    for _ in 0..10 {
+        o = load(&mut d, &x, req.len(), hot);
+    }
+    let reference = neurospice::devices::bsim4::Instance::new(&c, &ip, hot).unwrap();
+    let e = reference.eval(&[1.0, 0.9, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0], 1e-12);
+    assert!(
+        (o.f[1] - e.i[0]).abs() <= 1e-12 * e.i[0].abs(),
+        "{} vs {}",
+        o.f[1],
+        e.i[0]
+    );
+    let o = load(&mut d, &x, req.len(), 420.0);
+    assert!(
+        o.f.iter().any(|v| v.is_nan()),
+        "vsat < 0 at 420 K must not load numbers"
+    );
+}
