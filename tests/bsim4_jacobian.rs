@@ -764,3 +764,41 @@ fn device_follows_the_analysis_temperature() {
         "vsat < 0 at 420 K must not load numbers"
     );
 }
+
+/// ngspice's bin selection: the sky130 nfet_01v8 at W/L = 0.84/0.15 um is bin 40, at 2/0.35
+/// bin 30, at 5.5/3 bin 11, and with nf = 2 the width per finger decides.
+#[test]
+fn bins_contain_the_sizes_ngspice_selected() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/bsim4");
+    for (file, l, w_per_finger) in [
+        ("nfet_01v8_w0p84_l0p15.json", 0.15e-6, 0.84e-6),
+        ("nfet_01v8_w2_l0p35.json", 0.35e-6, 2e-6),
+        ("nfet_01v8_w5p5_l3.json", 3e-6, 5.5e-6),
+        ("nfet_01v8_w1p68_l0p15_nf2.json", 0.15e-6, 0.84e-6),
+        ("pfet_01v8_w0p84_l0p15.json", 0.15e-6, 0.84e-6),
+    ] {
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+        let pol = if json["polarity"] == "n" {
+            Polarity::N
+        } else {
+            Polarity::P
+        };
+        let pairs: Vec<(String, f64)> = json["card"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+            .collect();
+        let c = Card::from_params(pol, pairs.iter().map(|(k, v)| (k.as_str(), *v, None))).unwrap();
+        assert!(c.bin_contains(l, w_per_finger), "{file}");
+        assert!(
+            !c.bin_contains(l * 4.0, w_per_finger),
+            "{file}: 4 L is another bin"
+        );
+        if file.contains("nf2") {
+            // the whole width (1.68 um) is outside the bin that ngspice chose
+            assert!(!c.bin_contains(l, 2.0 * w_per_finger), "{file}");
+        }
+    }
+}

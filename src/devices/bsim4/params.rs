@@ -680,6 +680,19 @@ pub(crate) fn check_switch(name: &str, v: f64, loc: Option<&Loc>) -> Result<()> 
 }
 
 impl Card {
+    /// Whether an instance of length `l` and width per finger `w` \[m\] (after
+    /// `.option scale`) falls into this card's bin: `lmin <= l <= lmax` and
+    /// `wmin <= w <= wmax`, both ends inclusive within 1e-9 m, as ngspice selects among
+    /// `name.1`, `name.2`, ... (the first card of the family, in library order, that
+    /// contains the size is taken). In ngspice's HSPICE-compatible mode (`ngbehavior=hsa`,
+    /// which the sky130 `spinit` sets) `w` is the instance `w / nf`, otherwise the instance `w`.
+    pub fn bin_contains(&self, l: f64, w: f64) -> bool {
+        let within = |v: f64, lo: f64, hi: f64| {
+            (v - lo).abs() < 1e-9 || (v - hi).abs() < 1e-9 || (lo < v && v < hi)
+        };
+        within(l, self.lmin, self.lmax) && within(w, self.wmin, self.wmax)
+    }
+
     /// Whether the card gave parameter `name` (not a default).
     pub fn given(&self, name: &str) -> bool {
         let name = canonical(name);
