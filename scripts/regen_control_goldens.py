@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Regenerates the ngspice reference outputs of the control-language decks.
 
-For every deck tests/data/control/*.cir this runs `ngspice -b deck.cir` in a fresh
+For every deck tests/data/control/**/*.cir this runs `ngspice -b deck.cir` in a fresh
 directory and stores, beside the deck:
 
   <deck>.ngspice.out       what ngspice printed on stdout, after its preamble
                            ("Note: ...", "Circuit: <title>") is cut off;
   <deck>.ngspice/<file>    every file the deck wrote (wrdata, write, `>` redirection).
 
-The decks' control blocks need no circuit analysis, so these are the outputs of ngspice's
-interpreter alone. tests/control.rs compares neurospice's interpreter with them (dates
-masked). ngspice is needed only here, never by the tests.
+The control blocks of the decks in tests/data/control need no circuit analysis, so these are
+the outputs of ngspice's interpreter alone; the decks in tests/data/control/engine run
+analyses and write their results (meas values, operating points) to files. tests/control.rs
+compares neurospice with them (dates masked; engine results within the tolerance each deck
+states on its first line). ngspice is needed only here, never by the tests.
 
 Usage: scripts/regen_control_goldens.py [--check] [deck ...]
   --check   compare with the committed files instead of writing them (exit 1 on a change)
@@ -73,7 +75,7 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("decks", nargs="*")
     a = ap.parse_args()
-    decks = [pathlib.Path(d) for d in a.decks] or sorted(DATA.glob("*.cir"))
+    decks = [pathlib.Path(d) for d in a.decks] or sorted(DATA.glob("**/*.cir"))
     changed = []
     for deck in decks:
         out, files = run(deck)

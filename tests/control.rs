@@ -86,6 +86,10 @@ fn tokens(line: &str) -> Vec<&str> {
 /// only the rounding of the last printed digit may differ) or 1e-14 absolute (round-off
 /// around zero, e.g. a derivative that is exactly 0 in one and 1e-17 in the other).
 fn same_line(a: &str, b: &str) -> bool {
+    same_line_tol(a, b, 2e-6, 1e-14)
+}
+
+fn same_line_tol(a: &str, b: &str, rel: f64, abs: f64) -> bool {
     let (ta, tb) = (tokens(a), tokens(b));
     if ta.len() != tb.len() {
         // a number printed as 0.000000e+00 in one and -1.38778e-17 in the other has the
@@ -97,9 +101,7 @@ fn same_line(a: &str, b: &str) -> bool {
             return true;
         }
         match (x.parse::<f64>(), y.parse::<f64>()) {
-            (Ok(p), Ok(q)) => {
-                (p - q).abs() <= 2e-6 * p.abs().max(q.abs()) || (p - q).abs() <= 1e-14
-            }
+            (Ok(p), Ok(q)) => (p - q).abs() <= rel * p.abs().max(q.abs()) || (p - q).abs() <= abs,
             _ => false,
         }
     })
@@ -306,4 +308,158 @@ fn random_functions_follow_their_distributions() {
     assert!(v[3] <= 1.0);
     assert_eq!((v[4], v[5]), (9.0, 0.0));
     assert_eq!(lines[1], "0");
+}
+
+/// The interpreter driving today's engine (the adapter over the netlist and analysis
+/// modules): analyses, `alter`, `altermod`, `reset`, `meas` and loops, with results written
+/// to files and compared with ngspice's within the tolerance each deck states (`* tol=...`
+/// and optionally `abs=...` on its first line: the engines differ in step control and
+/// Newton stopping, not in the language).
+#[test]
+fn engine_decks_agree_with_ngspice() {
+    let dir = data().join("engine");
+    let mut decks: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/data/control/engine")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "cir"))
+        .collect();
+    decks.sort();
+    assert!(decks.len() >= 3);
+    let mut failures = Vec::new();
+    for deck in &decks {
+        let stem = deck.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+        let text = std::fs::read_to_string(deck).expect("deck");
+        let tol: f64 = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("tol=")))
+            .and_then(|t| t.parse().ok())
+            .expect("the deck states its tolerance on line 1");
+        let abs: f64 = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("abs=")))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0.0);
+        let name = deck.display().to_string();
+        let nl = neurospice::netlist::lexer::lex_str(&text, &name)
+            .and_then(|l| neurospice::netlist::Netlist::parse(&l))
+            .expect("netlist");
+        let mut engine = control::adapter::NetlistEngine::new(nl);
+        let tmp = tempfile::tempdir().expect("temp dir");
+        // files a deck reads (`altermod ... file=`) are stored as <deck>.aux.<name>
+        let aux = format!("{stem}.aux.");
+        for f in std::fs::read_dir(&dir)
+            .expect("engine dir")
+            .filter_map(|e| e.ok())
+        {
+            let n = f.file_name().to_string_lossy().into_owned();
+            if let Some(rest) = n.strip_prefix(&aux) {
+                std::fs::copy(f.path(), tmp.path().join(rest)).expect("copy aux file");
+            }
+        }
+        let script = control::compile_deck(&text, &name)
+            .expect("control block")
+            .expect("a control block");
+        let mut it = Interp::new(&mut engine, deck, &control::date_now());
+        it.set_dir(tmp.path());
+        if let Err(e) = it.run(&script, &mut std::io::sink(), &mut std::io::sink()) {
+            failures.push(format!("{stem}: {e}"));
+            continue;
+        }
+        let golden = deck.with_extension("ngspice");
+        for f in std::fs::read_dir(&golden)
+            .expect("golden files")
+            .filter_map(|e| e.ok())
+        {
+            let want = mask_dates(&std::fs::read_to_string(f.path()).expect("golden"));
+            let got = mask_dates(
+                &std::fs::read_to_string(tmp.path().join(f.file_name())).unwrap_or_default(),
+            );
+            let bad = want.lines().count() != got.lines().count()
+                || want
+                    .lines()
+                    .zip(got.lines())
+                    .any(|(a, b)| !same_line_tol(a, b, tol, abs));
+            if bad {
+                failures.push(format!(
+                    "{stem}: {} differs beyond {tol}:\n--- ngspice\n{want}--- neurospice\n{got}",
+                    f.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `plot`, `gnuplot` and `hardcopy` draw SVG files (named on stderr) that parse as XML and
+/// hold one polyline per vector.
+#[test]
+fn plots_are_drawn_to_svg() {
+    let r = run_body(
+        "set curplot = new\nlet t = vector(50) * 1e-6\nlet y = sin(t * 1e5)\nlet z = y * y\n\
+         plot y z title 'sines' xlabel time\ngnuplot g y vs z\nhardcopy h.ps z xlimit 0 2e-5",
+    );
+    r.result.as_ref().expect("plots");
+    for f in ["e_plot1.svg", "g.svg", "h.svg"] {
+        let text = std::fs::read_to_string(r.dir.path().join(f)).expect(f);
+        let doc = roxmltree::Document::parse(&text).expect("svg parses");
+        let lines = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline") || n.has_tag_name("path"))
+            .count();
+        assert!(lines >= 1, "{f}: no lines drawn");
+    }
+    let e = run_body("plot nosuchvector").result.unwrap_err();
+    assert!(e.msg.contains("nosuchvector"));
+}
+
+/// Byte-mutated control blocks end in a result or an error, never a panic or a hang.
+#[test]
+fn mutated_blocks_never_panic() {
+    let mut texts = Vec::new();
+    for e in std::fs::read_dir(data())
+        .expect("data")
+        .filter_map(|e| e.ok())
+    {
+        if e.path().extension().is_some_and(|x| x == "cir") {
+            texts.push(std::fs::read(e.path()).expect("deck"));
+        }
+    }
+    let alphabet = b"(){}[]$&<>;,=+-*/^%?:~\"'`0123456789.emuxvi endwhileforeach \n@#";
+    let mut seed: u64 = 0x1234_5678;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for text in &texts {
+        for _ in 0..60 {
+            let mut t = text.clone();
+            for _ in 0..(1 + next() % 4) {
+                let k = (next() as usize) % t.len();
+                match next() % 3 {
+                    0 => t[k] = alphabet[(next() as usize) % alphabet.len()],
+                    1 => {
+                        t.remove(k);
+                    }
+                    _ => t.insert(k, alphabet[(next() as usize) % alphabet.len()]),
+                }
+            }
+            let text = String::from_utf8_lossy(&t).into_owned();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let r = std::panic::catch_unwind(|| {
+                let Ok(Some(s)) = control::compile_deck(&text, "m.cir") else {
+                    return;
+                };
+                let mut engine = NoCircuit;
+                let mut it = Interp::new(&mut engine, Path::new("m.cir"), "d");
+                it.set_dir(dir.path());
+                it.set_step_limit(200_000);
+                let _ = it.run(&s, &mut std::io::sink(), &mut std::io::sink());
+            });
+            assert!(r.is_ok(), "panic on:\n{text}");
+        }
+    }
 }

@@ -151,7 +151,7 @@ impl NetlistEngine {
             {
                 out.push(NewPlot {
                     name: "Operating Point".into(),
-                    title: c.title.clone(),
+                    title: c.title.to_lowercase(),
                     date: String::new(),
                     vecs: op
                         .iter()
@@ -179,7 +179,8 @@ impl NetlistEngine {
                 .collect();
             let np = NewPlot {
                 name: rp.plotname.clone(),
-                title: rp.title.clone(),
+                // ngspice folds the title line to lower case, as every other card
+                title: rp.title.to_lowercase(),
                 date: rp.date.clone(),
                 vecs,
                 has_scale: true,
@@ -193,7 +194,7 @@ impl NetlistEngine {
 
 impl Engine for NetlistEngine {
     fn title(&self) -> String {
-        self.nl.title.clone()
+        self.nl.title.to_lowercase()
     }
 
     fn analyze(&mut self, a: &Analysis) -> Result<Vec<NewPlot>> {

@@ -302,8 +302,11 @@ fn count_arg(v: &Vector) -> R<usize> {
     } else {
         v.data.c(0).abs()
     };
-    if !x.is_finite() || x.abs() > 1e8 {
-        return Err(format!("a vector of {x} elements is too long"));
+    // a budget before allocating: ten million elements is 80 MB
+    if !x.is_finite() || x.abs() > 1e7 {
+        return Err(format!(
+            "a vector of {x} elements is longer than the 10^7 allowed"
+        ));
     }
     Ok((x.abs() as usize).max(1))
 }

@@ -46,6 +46,8 @@ pub struct Interp<'e> {
     dir: Option<PathBuf>,
     /// `set numdgt`: kept after `unset numdgt`, as ngspice keeps it.
     numdgt: usize,
+    /// Most instructions a block may run (none: as many as it takes, as ngspice).
+    step_limit: Option<u64>,
 }
 
 /// A command's error before it gets the statement's location.
@@ -289,7 +291,14 @@ impl<'e> Interp<'e> {
             figures: 0,
             dir: None,
             numdgt: 6,
+            step_limit: None,
         }
+    }
+
+    /// Stops a block after `steps` instructions with an error (a guard for generated or
+    /// fuzzed input; decks run unlimited, as in ngspice).
+    pub fn set_step_limit(&mut self, steps: u64) {
+        self.step_limit = Some(steps);
     }
 
     /// Resolves relative output file names against `dir` instead of the working directory.
@@ -347,7 +356,18 @@ impl<'e> Interp<'e> {
         let mut slots: Vec<Slot> = (0..sc.slots).map(|_| Slot::Repeat(Some(0))).collect();
         let mut pc = 0;
         let io = |e: std::io::Error| Error::io(format!("cannot write the output: {e}"));
+        let mut steps: u64 = 0;
         while pc < sc.code.len() {
+            steps += 1;
+            if let Some(limit) = self.step_limit
+                && steps > limit
+            {
+                let loc = sc.stmts.first().map(|s| s.loc.clone());
+                return Err(Error::netlist(
+                    format!("the control block ran more than {limit} steps"),
+                    loc.as_ref(),
+                ));
+            }
             let next = pc + 1;
             pc = match &sc.code[pc] {
                 Ins::Cmd(k) => {
@@ -735,53 +755,63 @@ impl<'e> Interp<'e> {
                 .warn(format!("let {name}: extra wildcard values ignored"));
         }
         let t = vals.swap_remove(0).vec;
-        match index {
-            None => {
-                let v = Vector {
+        // an existing vector (of the current plot, else of const, or of the plot named in
+        // `plot.name`) is changed where it is; a new one goes to the current plot
+        let target: Option<(u64, String)> = match vec_get(&self.plots, name) {
+            Some(v) if v.len() == 1 => Some((v[0].plot, v[0].vec.name.clone())),
+            _ => None,
+        };
+        let Some(i) = index else {
+            match target {
+                Some((id, vname)) => {
+                    if let Some(v) = self.plots.vec_mut(id, &vname) {
+                        v.vtype = t.vtype;
+                        v.data = t.data;
+                    }
+                }
+                None => self.plots.cur_mut().put(Vector {
                     name: name.to_string(),
                     vtype: t.vtype,
                     data: t.data,
-                };
-                self.plots.cur_mut().put(v);
+                }),
             }
-            Some(i) => {
-                let iv = self.eval_text(&i, true)?;
-                let iv = &iv[0].vec;
-                if !iv.is_real() || iv.len() != 1 {
-                    return Err(format!("let {lhs}: the index is not a real scalar").into());
-                }
-                let j = (iv.data.re(0) + 0.5).floor();
-                if j < 0.0 {
-                    return Err(format!("let {lhs}: negative index {j}").into());
-                }
-                let j = j as usize;
-                let p = self.plots.cur_mut();
-                let Some(v) = p
-                    .vecs
-                    .iter_mut()
-                    .find(|v| v.name.eq_ignore_ascii_case(name))
-                else {
-                    return Err(format!(
-                        "let {lhs}: no vector {name} in the current plot (a new vector cannot be indexed)"
-                    )
-                    .into());
-                };
-                if j >= v.len() {
-                    return Err(format!(
-                        "let {lhs}: index {j} is beyond the {} elements of {name}",
-                        v.len()
-                    )
-                    .into());
-                }
-                match (&mut v.data, &t.data) {
-                    (Data::Real(d), Data::Real(s)) => d[j] = s[0],
-                    (Data::Complex(d), Data::Complex(s)) => d[j] = s[0],
-                    _ => {
-                        return Err(
-                            format!("let {lhs}: one side is real and the other complex").into()
-                        );
-                    }
-                }
+            return Ok(());
+        };
+        let iv = self.eval_text(&i, true)?;
+        let iv = &iv[0].vec;
+        if !iv.is_real() || iv.len() != 1 {
+            return Err(format!("let {lhs}: the index is not a real scalar").into());
+        }
+        let j = (iv.data.re(0) + 0.5).floor();
+        if j < 0.0 {
+            return Err(format!("let {lhs}: negative index {j}").into());
+        }
+        let j = j as usize;
+        if t.len() != 1 {
+            return Err(format!(
+                "let {lhs}: one element is indexed but the value has {}",
+                t.len()
+            )
+            .into());
+        }
+        let Some(v) = target.and_then(|(id, vname)| self.plots.vec_mut(id, &vname)) else {
+            return Err(
+                format!("let {lhs}: no vector {name} (a new vector cannot be indexed)").into(),
+            );
+        };
+        if j >= v.len() {
+            return Err(format!(
+                "let {lhs}: index {j} is beyond the {} elements of {name}",
+                v.len()
+            )
+            .into());
+        }
+        match (&mut v.data, &t.data) {
+            (Data::Real(d), Data::Real(s)) => d[j] = s[0],
+            (Data::Complex(d), Data::Complex(s)) => d[j] = s[0],
+            (Data::Complex(d), Data::Real(s)) => d[j] = s[0].into(),
+            _ => {
+                return Err(format!("let {lhs}: complex data cannot fill a real vector").into());
             }
         }
         Ok(())

@@ -351,6 +351,15 @@ impl Plots {
     pub fn by_id(&self, id: u64) -> Option<&Plot> {
         self.list.iter().find(|p| p.id == id)
     }
+    /// The vector `name` of plot `id`, to change in place.
+    pub fn vec_mut(&mut self, id: u64, name: &str) -> Option<&mut Vector> {
+        self.list
+            .iter_mut()
+            .find(|p| p.id == id)?
+            .vecs
+            .iter_mut()
+            .find(|v| v.name.eq_ignore_ascii_case(name))
+    }
     pub fn constants(&self) -> &Plot {
         &self.list[0]
     }
