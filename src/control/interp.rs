@@ -48,6 +48,9 @@ pub struct Interp<'e> {
     numdgt: usize,
     /// Most instructions a block may run (none: as many as it takes, as ngspice).
     step_limit: Option<u64>,
+    /// For `rusage`: when the interpreter started, and the time spent in analyses.
+    started: std::time::Instant,
+    analysis_secs: f64,
 }
 
 /// A command's error before it gets the statement's location.
@@ -238,8 +241,8 @@ fn unsupported(cmd: &str) -> Option<&'static str> {
         "source" | "load" | "cd" | "codemodel" | "osdi" | "mc_source" => {
             "it reads no other files from a control block (put the netlist's parts in the deck or use .include)"
         }
-        "fft" | "spec" | "fourier" | "linearize" | "interpolate" | "compose" | "settype"
-        | "cutout" | "transpose" => "this post-processing command is not implemented",
+        "fft" | "spec" | "fourier" | "linearize" | "interpolate" | "cutout" | "transpose"
+        | "psd" | "wrs2p" => "this post-processing command is not implemented",
         "noise" | "pz" | "tf" | "sens" | "disto" | "sp" | "pss" | "sens2" => {
             "this analysis is not implemented"
         }
@@ -292,6 +295,8 @@ impl<'e> Interp<'e> {
             dir: None,
             numdgt: 6,
             step_limit: None,
+            started: std::time::Instant::now(),
+            analysis_secs: 0.0,
         }
     }
 
@@ -614,11 +619,14 @@ impl<'e> Interp<'e> {
                     "ac" => AnalysisKind::Ac,
                     _ => AnalysisKind::Run,
                 };
+                let t0 = std::time::Instant::now();
                 let plots = self.engine.analyze(&Analysis {
                     kind,
                     args,
                     loc: &st.loc,
-                })?;
+                });
+                self.analysis_secs += t0.elapsed().as_secs_f64();
+                let plots = plots?;
                 for mut p in plots {
                     if p.date.is_empty() {
                         p.date = self.date.clone();
@@ -661,6 +669,33 @@ impl<'e> Interp<'e> {
                 let c = unquote(a).cmp(&unquote(b)) as i32;
                 self.vars
                     .set(&var.to_ascii_lowercase(), Var::Real(f64::from(c)));
+            }
+            "settype" => {
+                let Some((t, vecs)) = args.split_first() else {
+                    return Err("settype takes a type and vectors".into());
+                };
+                let vt =
+                    VType::from_name(t).ok_or_else(|| format!("settype: no vector type {t}"))?;
+                for n in vecs {
+                    let Some(v) = vec_get(&self.plots, n).filter(|v| v.len() == 1) else {
+                        return Err(format!("settype: no vector {n}").into());
+                    };
+                    let (id, name) = (v[0].plot, v[0].vec.name.clone());
+                    if let Some(v) = self.plots.vec_mut(id, &name) {
+                        v.vtype = vt;
+                    }
+                }
+            }
+            "compose" => self.cmd_compose(args)?,
+            "rusage" => {
+                let el = self.started.elapsed().as_secs_f64();
+                writeln!(
+                    out,
+                    "Total analysis time (seconds) = {:.3}",
+                    self.analysis_secs
+                )
+                .map_err(io)?;
+                writeln!(out, "Total elapsed time (seconds) = {el:.3} ").map_err(io)?;
             }
             "setscale" => match args {
                 [] => {
@@ -1073,6 +1108,92 @@ impl<'e> Interp<'e> {
                 })?;
             }
         }
+        Ok(())
+    }
+
+    /// `compose name values v1 v2 ...` or `compose name start= stop= step=` (also `lin=` with
+    /// `start` and `stop` or `step`).
+    fn cmd_compose(&mut self, args: &[String]) -> Cr<()> {
+        let Some((name, rest)) = args.split_first() else {
+            return Err("compose needs a vector name".into());
+        };
+        let num = |w: &str| -> Cr<f64> {
+            vars::numparse(w)
+                .filter(|(_, n)| *n == w.len())
+                .map(|(v, _)| v)
+                .ok_or_else(|| format!("compose {name}: '{w}' is not a number").into())
+        };
+        let values: Vec<f64> = if rest.first().is_some_and(|w| w == "values") {
+            rest[1..].iter().map(|w| num(w)).collect::<Cr<Vec<f64>>>()?
+        } else {
+            let flat = rest.join(" ").replace('=', " = ");
+            let t: Vec<&str> = flat.split_whitespace().collect();
+            let (mut start, mut stop, mut step, mut lin) = (None, None, None, None);
+            let mut k = 0;
+            while k < t.len() {
+                if t.get(k + 1) != Some(&"=") || k + 2 >= t.len() {
+                    return Err(format!(
+                        "compose {name}: expected parameter = value at '{}'",
+                        t[k]
+                    )
+                    .into());
+                }
+                let v = num(t[k + 2])?;
+                match t[k] {
+                    "start" => start = Some(v),
+                    "stop" => stop = Some(v),
+                    "step" => step = Some(v),
+                    "lin" => lin = Some(v),
+                    p => {
+                        return Err(format!(
+                            "compose {name}: the parameter {p} is not supported (start, stop, step, lin)"
+                        )
+                        .into());
+                    }
+                }
+                k += 3;
+            }
+            let count = |n: f64| -> Cr<usize> {
+                if n.is_finite() && n >= 1.0 && n <= 1e7 {
+                    Ok(n as usize)
+                } else {
+                    Err(format!("compose {name}: {n} points").into())
+                }
+            };
+            match (start, stop, step, lin) {
+                (Some(a), Some(b), Some(mut h), None) => {
+                    if h == 0.0 {
+                        return Err(format!("compose {name}: step = 0").into());
+                    }
+                    if (b - a) * h < 0.0 {
+                        h = -h;
+                    }
+                    let n = count(((b - a) / h + 1e-9).floor() + 1.0)?;
+                    (0..n).map(|i| a + i as f64 * h).collect()
+                }
+                (Some(a), Some(b), None, Some(l)) => {
+                    let n = count(l)?;
+                    let h = if n > 1 { (b - a) / (n - 1) as f64 } else { 0.0 };
+                    (0..n).map(|i| a + i as f64 * h).collect()
+                }
+                (Some(a), None, Some(h), Some(l)) => {
+                    let n = count(l)?;
+                    (0..n).map(|i| a + i as f64 * h).collect()
+                }
+                _ => {
+                    return Err(format!(
+                        "compose {name}: give start, stop and step, or lin with start and stop or step, or values"
+                    )
+                    .into());
+                }
+            }
+        };
+        if values.is_empty() {
+            return Err(format!("compose {name}: no values").into());
+        }
+        self.plots
+            .cur_mut()
+            .put(Vector::real(name.as_str(), VType::NoType, values));
         Ok(())
     }
 

@@ -51,7 +51,16 @@ pub fn compile_deck(text: &str, file: &str) -> Result<Option<Script>> {
     if lines.is_empty() {
         return Ok(None);
     }
-    script::compile(&lines).map(Some)
+    // `pre_cmd` lines run before everything else (ngspice runs them before it reads the
+    // circuit), as `cmd`
+    let (mut pre, rest): (Vec<source::Line>, Vec<source::Line>) = lines
+        .into_iter()
+        .partition(|l| l.text.to_ascii_lowercase().starts_with("pre_"));
+    for l in pre.iter_mut() {
+        l.text = l.text[4..].to_string();
+    }
+    pre.extend(rest);
+    script::compile(&pre).map(Some)
 }
 
 /// Now, in ngspice's `Date:` layout (UTC): `Sat Dec  5 14:55:05  2026`.

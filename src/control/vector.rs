@@ -75,6 +75,13 @@ pub enum VType {
     Impedance,
     Admittance,
     Power,
+    Phase,
+    Decibel,
+    Capacitance,
+    Charge,
+    SParam,
+    TempSweep,
+    ResSweep,
 }
 
 impl VType {
@@ -90,7 +97,38 @@ impl VType {
             VType::Impedance => "impedance",
             VType::Admittance => "admittance",
             VType::Power => "power",
+            VType::Phase => "phase",
+            VType::Decibel => "decibel",
+            VType::Capacitance => "capacitance",
+            VType::Charge => "charge",
+            VType::SParam => "s-param",
+            VType::TempSweep => "temp-sweep",
+            VType::ResSweep => "res-sweep",
         }
+    }
+
+    /// The type called `name` (`settype`).
+    pub fn from_name(name: &str) -> Option<VType> {
+        const ALL: [VType; 16] = [
+            VType::NoType,
+            VType::Time,
+            VType::Frequency,
+            VType::Voltage,
+            VType::Current,
+            VType::Temperature,
+            VType::Impedance,
+            VType::Admittance,
+            VType::Power,
+            VType::Phase,
+            VType::Decibel,
+            VType::Capacitance,
+            VType::Charge,
+            VType::SParam,
+            VType::TempSweep,
+            VType::ResSweep,
+        ];
+        ALL.into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
     }
 }
 
