@@ -407,4 +407,27 @@ impl Engine for NetlistEngine {
     }
 
     fn seed(&mut self, _: u64) {}
+
+    fn params(&self) -> Vec<(String, f64)> {
+        crate::meas::global_params(&self.nl, &[]).unwrap_or_default()
+    }
+
+    fn dot_meas(&self) -> Vec<(String, Loc)> {
+        self.nl
+            .controls
+            .iter()
+            .filter(|c| matches!(c.name(), ".meas" | ".measure"))
+            .map(|c| {
+                // an expression token has lost its quotes or braces: braces give it back
+                let words: Vec<String> = c.toks[1..]
+                    .iter()
+                    .map(|t| match t.kind {
+                        TokKind::Expr => format!("{{{}}}", t.raw),
+                        _ => t.raw.clone(),
+                    })
+                    .collect();
+                (format!("meas {}", words.join(" ")), c.loc.clone())
+            })
+            .collect()
+    }
 }

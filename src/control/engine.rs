@@ -95,6 +95,18 @@ pub trait Engine {
     /// `setseed n`: the seed of the engine's own random draws (netlist random functions),
     /// for the analyses that follow.
     fn seed(&mut self, seed: u64);
+
+    /// The netlist's `.meas` cards, as `meas tran name ...` text with their locations.
+    /// ngspice takes them after every analysis of their kind (`run`, `tran`, ... in the
+    /// control block), printed under `Measurements for <analysis>` and kept as vectors.
+    fn dot_meas(&self) -> Vec<(String, Loc)> {
+        Vec::new()
+    }
+
+    /// The netlist's global `.param` values, which `meas ... param=` expressions may use.
+    fn params(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 /// An engine with no circuit: every request fails with a message naming the command. For

@@ -627,11 +627,14 @@ impl<'e> Interp<'e> {
                 });
                 self.analysis_secs += t0.elapsed().as_secs_f64();
                 let plots = plots?;
+                let dot = self.engine.dot_meas();
                 for mut p in plots {
                     if p.date.is_empty() {
                         p.date = self.date.clone();
                     }
+                    let name = p.name.clone();
                     self.plots.add(p);
+                    self.dot_measures(&dot, &name, out, err)?;
                 }
             }
             "reset" => self.engine.reset(&st.loc)?,
@@ -659,7 +662,8 @@ impl<'e> Interp<'e> {
             "wrdata" => self.cmd_wrdata(args)?,
             "write" => self.cmd_write(args, out)?,
             "meas" | "measure" => {
-                super::measure::run(args, &st.loc, &mut self.plots, out, err)?;
+                let globals = self.engine.params();
+                super::measure::run(args, &st.loc, &mut self.plots, &globals, out, err)?;
             }
             "plot" | "gnuplot" | "hardcopy" => self.cmd_plot(cmd, args, err)?,
             "strcmp" => {
@@ -719,6 +723,42 @@ impl<'e> Interp<'e> {
             }
         }
         Ok(false)
+    }
+
+    /// The netlist's `.meas` cards of the analysis that made the plot `name`, taken on it.
+    fn dot_measures(
+        &mut self,
+        dot: &[(String, crate::error::Loc)],
+        name: &str,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Cr<()> {
+        let stem = super::vector::abbrev(name);
+        let mine: Vec<&(String, crate::error::Loc)> = dot
+            .iter()
+            .filter(|(t, _)| {
+                t.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|a| a.eq_ignore_ascii_case(stem))
+            })
+            .collect();
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let io = |e: std::io::Error| CmdError::Msg(format!("cannot write the output: {e}"));
+        write!(out, "\n  Measurements for {name}\n\n").map_err(io)?;
+        let globals = self.engine.params();
+        for (text, loc) in mine {
+            let words: Vec<String> = text
+                .to_ascii_lowercase()
+                .split_whitespace()
+                .skip(1)
+                .map(String::from)
+                .collect();
+            super::measure::run(&words, loc, &mut self.plots, &globals, out, err)?;
+        }
+        writeln!(out).map_err(io)?;
+        Ok(())
     }
 
     fn print_opts(&self) -> PrintOpts {
@@ -1154,7 +1194,7 @@ impl<'e> Interp<'e> {
                 k += 3;
             }
             let count = |n: f64| -> Cr<usize> {
-                if n.is_finite() && n >= 1.0 && n <= 1e7 {
+                if (1.0..=1e7).contains(&n) {
                     Ok(n as usize)
                 } else {
                     Err(format!("compose {name}: {n} points").into())

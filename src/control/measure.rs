@@ -37,6 +37,42 @@ const KEYWORDS: &[&str] = &[
     "delay",
 ];
 
+/// `par(expr)` with its quotes put back (a control line loses single quotes when it is split
+/// into words; `crate::meas` reads `par('expr')`).
+fn quote_par(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut rest = text;
+    while let Some(k) = rest.to_ascii_lowercase().find("par(") {
+        out.push_str(&rest[..k + 4]);
+        rest = &rest[k + 4..];
+        if rest.starts_with(['\'', '"']) {
+            continue;
+        }
+        // the matching parenthesis
+        let mut depth = 1;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push('\'');
+        out.push_str(&rest[..end]);
+        out.push('\'');
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The column name `crate::meas` asks for (`v(out)`, `i(v1)`) as a vector of the plot.
 fn find<'a>(plots: &'a Plots, col: &str) -> Option<&'a Vector> {
     let p = plots.cur();
@@ -56,6 +92,7 @@ pub fn run(
     args: &[String],
     loc: &Loc,
     plots: &mut Plots,
+    globals: &[(String, f64)],
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<()> {
@@ -100,7 +137,7 @@ pub fn run(
             }
         })
         .collect();
-    let text = format!("*\n.tran\n.dc\n.meas {}\n", words.join(" "));
+    let text = format!("*\n.tran\n.dc\n.meas {}\n", quote_par(&words.join(" ")));
     let relocate = |e: Error| Error {
         loc: Some(loc.clone()),
         ..e
@@ -159,13 +196,14 @@ pub fn run(
             ..Default::default()
         }
     };
-    // earlier results (scalars of the plot) are what PARAM= expressions refer to
-    let params: Vec<(String, f64)> = p
+    // PARAM= expressions read earlier results (scalars of the plot) and the netlist's .params
+    let mut params: Vec<(String, f64)> = p
         .vecs
         .iter()
         .filter(|v| v.len() == 1 && v.is_real())
         .map(|v| (v.name.to_ascii_lowercase(), v.data.re(0)))
         .collect();
+    params.extend(globals.iter().cloned());
     for (name, r) in crate::meas::evaluate(&ms, &res, &params) {
         match r {
             Ok(v) => {
@@ -186,4 +224,16 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn par_gets_its_quotes_back() {
+        assert_eq!(
+            super::quote_par("find par(v(2)*v(1)) at=1"),
+            "find par('v(2)*v(1)') at=1"
+        );
+        assert_eq!(super::quote_par("find par('x') at=1"), "find par('x') at=1");
+    }
 }
