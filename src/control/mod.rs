@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use neurospice::control::{self, NoCircuit, Outcome};
-//! let deck = "t\n.control\nlet x = vector(4) * 2\nif mean(x) gt 2\n  echo big $&x[3]\nend\n.endc\n.end\n";
+//! let deck = "t\n.control\nlet x = vector(4) * 2\nlet y = x[3]\nif mean(x) gt 2\n  echo big $&y\nend\n.endc\n.end\n";
 //! let script = control::compile_deck(deck, "t.cir").unwrap().unwrap();
 //! let mut engine = NoCircuit;
 //! let mut out = Vec::new();
