@@ -27,6 +27,7 @@
 )]
 pub mod analysis;
 pub mod circuit;
+pub mod control;
 pub mod devices;
 pub mod error;
 pub mod expr;

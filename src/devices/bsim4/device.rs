@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::params::{Card, InstanceParams};
 use super::setup::Instance;
 use super::{B, BP, Branches, D, DB, DP, G, N_NODES, S, SB, SP, Sink};
-use crate::devices::{DeviceOps, Load, Setup, fetlim, limvds, pnjlim};
+use crate::devices::limit::{fetlim, limvds, pnjlim};
+use crate::devices::{DeviceOps, Load, Setup};
 use crate::error::Result;
 
 /// Thermal voltage at 27 C used by SPICE's junction limiting (CONSTvt0) \[V\].
@@ -296,5 +297,15 @@ impl DeviceOps for Bsim4 {
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend(self.nodes);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        for n in &mut self.nodes {
+            *n = m[*n];
+        }
+    }
+    /// The channel, the series resistances, the body network and the junctions join every
+    /// node but the gate.
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend([D, DP, SP, S, B, BP, DB, SB].map(|k| self.nodes[k]));
     }
 }
