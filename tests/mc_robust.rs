@@ -3,7 +3,9 @@
 //! netlist and every included file, by content; paths compared after normalisation); a merge
 //! with missing or cut runs fails naming them unless `--allow-partial`; a measure of a signal
 //! the circuit lacks is refused before the first run; a write error stops the study and keeps
-//! what was written; output folders are created.
+//! what was written; output folders are created. Exit codes as README.md: a refused option
+//! (`--resume` of another study, a `-m` measure) 2, a rejected input (the parts) 1, an output
+//! not written 4.
 
 use neurospice::error::{Error, Kind};
 use neurospice::mc::io::{Disk, Store};
@@ -69,7 +71,7 @@ fn resume_after_netlist_edit_refused() {
     let text = fs::read_to_string(d.join("cell.cir")).unwrap();
     fs::write(d.join("cell.cir"), text.replace("ron=100", "ron=200")).unwrap();
     let o = ns(d, &[&args[..], &["--resume"]].concat());
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
         e.contains("netlist") && e.contains("cell.cir") && e.contains("edited"),
@@ -89,7 +91,7 @@ fn resume_after_included_file_edit_refused() {
     let text = fs::read_to_string(d.join("params.inc")).unwrap();
     fs::write(d.join("params.inc"), text.replace("0.05p", "0.10p")).unwrap();
     let o = ns(d, &[&args[..], &["--resume"]].concat());
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
         e.contains("included file") && e.contains("params.inc"),
@@ -139,7 +141,7 @@ fn resume_refusal_lists_only_settings_that_differ() {
         d,
         &[&base[..], &["--runs", "20", "--seed", "4", "--resume"]].concat(),
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("seed 3 (now 4)"), "{e}");
     for same in ["runs", "variation", "shard", "measures", "netlist"] {
@@ -289,7 +291,7 @@ fn measure_of_unknown_signal_refused_before_first_run() {
             "runs.csv",
         ],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains("v(nonode)") && e.contains("v(mem)"), "{e}");
     assert!(!d.join("runs.csv").exists(), "no run may have started");
@@ -312,7 +314,7 @@ fn measure_of_unknown_signal_refused_before_first_run() {
             "r.csv",
         ],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains(".op or .tran"), "{}", stderr(&o));
 }
 
