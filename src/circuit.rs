@@ -259,11 +259,19 @@ mod tests {
     fn signals_read_and_print_as_ngspice_names_them() {
         let cases = [
             ("v(out)", Signal::V("out".into()), "v(out)"),
-            ("V( X1.n , 0 )", Signal::V2("x1.n".into(), "0".into()), "v(x1.n,0)"),
+            (
+                "V( X1.n , 0 )",
+                Signal::V2("x1.n".into(), "0".into()),
+                "v(x1.n,0)",
+            ),
             ("i(v1)", Signal::I("v1".into()), "i(v1)"),
             ("i(v.x1.v1)", Signal::I("x1.v1".into()), "i(v.x1.v1)"),
             ("i(x1.v1)", Signal::I("x1.v1".into()), "i(v.x1.v1)"),
-            ("i(l.x1.x2.lb)", Signal::I("x1.x2.lb".into()), "i(l.x1.x2.lb)"),
+            (
+                "i(l.x1.x2.lb)",
+                Signal::I("x1.x2.lb".into()),
+                "i(l.x1.x2.lb)",
+            ),
             // a one-letter instance name is not a type prefix
             ("i(x.v1)", Signal::I("x.v1".into()), "i(v.x.v1)"),
         ];

@@ -23,6 +23,7 @@ pub mod params;
 pub mod resistor;
 pub mod sources;
 pub mod switch;
+pub mod tempco;
 pub mod waveform;
 
 use crate::error::{Loc, Result};
@@ -128,6 +129,13 @@ pub trait DeviceOps {
     fn branch(&self) -> Option<usize> {
         None
     }
+    /// How many state unknowns the device needs besides its terminals and branch (a B
+    /// source's `ddt()`/`idt()`), numbered after every branch.
+    fn n_states(&self) -> usize {
+        0
+    }
+    /// Gives the device its state unknowns `first .. first + n_states()`.
+    fn set_states(&mut self, _first: usize) {}
     /// Resolves the circuit quantities the device reads besides its terminals, in the order
     /// its builder named them: (plus, minus) unknowns of `v(a,b)`, (branch, 0) of `i(x)`.
     fn set_reads(&mut self, _ix: &[(usize, usize)]) {}
@@ -255,6 +263,12 @@ impl DeviceOps for Device {
     }
     fn branch(&self) -> Option<usize> {
         dispatch!(self, d => d.branch())
+    }
+    fn n_states(&self) -> usize {
+        dispatch!(self, d => d.n_states())
+    }
+    fn set_states(&mut self, first: usize) {
+        dispatch!(self, d => d.set_states(first))
     }
     fn set_reads(&mut self, ix: &[(usize, usize)]) {
         dispatch!(self, d => d.set_reads(ix))
