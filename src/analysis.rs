@@ -175,16 +175,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
                 operating_point(&mut sys, &mut x, ".dc")?;
                 first = false;
             } else {
-                let ctx = crate::solver::system::NewtonCtx {
-                    time: 0.0,
-                    dc: true,
-                    a0: 0.0,
-                    hist: None,
-                    gshunt: 0.0,
-                    src_fact: 1.0,
-                    init_junctions: false,
-                    max_iter: c.options.itl1,
-                };
+                let ctx = crate::solver::system::NewtonCtx::dc(c.options.itl1, false);
                 if sys.newton(&mut x, &ctx).is_err() {
                     operating_point(&mut sys, &mut x, ".dc")?;
                 }

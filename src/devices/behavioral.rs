@@ -9,7 +9,7 @@
 //! - `y = ddt(u)`: row y holds F = y, Q = -u, i.e. y = du/dt; in DC (Q ignored) y = 0;
 //! - `z = idt(u, ic)`: row z holds Q = z and, in DC, F = z - ic (z = ic), in the transient
 //!   F = -u (dz/dt = u).
-use super::{Branch, DeviceOps, Load, Setup, remap_all};
+use super::ops::{Branch, DeviceOps, Load, Setup, remap_all};
 use crate::expr::tape::{StateKind, Tape};
 
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Linear resistor: i = (v(a) - v(b)) / R, R = r scale / m times its temperature factor.
+use super::ops::{DeviceOps, Load, Pair, Setup, pair_verbs};
 use super::params::param_table;
 use super::tempco::{TempCo, factor_cached};
-use super::{DeviceOps, Load, Pair, Setup};
 
 param_table! {
     /// Instance parameters of a resistor line (`R1 a b 1k [r=] [m=] [ac=] [scale=] [tc1=]
@@ -82,23 +82,12 @@ impl Resistor {
 }
 
 impl DeviceOps for Resistor {
-    fn setup(&mut self, s: &mut Setup) {
-        self.t.setup(s);
-    }
-    fn remap(&mut self, map: &[usize]) {
-        self.t.remap(map);
-    }
+    pair_verbs!(t);
     #[inline]
     fn load(&mut self, l: &mut Load) {
         let g = self.conductance(l.temp);
         let i = g * self.t.v(l.x);
         self.t.stamp(l.f, l.jf, i, g);
-    }
-    fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.t.a, self.t.b]);
-    }
-    fn renumber(&mut self, m: &[usize]) {
-        self.t.renumber(m);
     }
     fn dc_path(&self, out: &mut Vec<usize>) {
         out.extend([self.t.a, self.t.b]);
