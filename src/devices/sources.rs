@@ -18,7 +18,7 @@ impl SourceValue {
     /// Value at the load's time and mode.
     #[inline]
     pub fn at(&self, l: &Load) -> f64 {
-        let v = match (l.dc, self.dc) {
+        let v = match (l.dc && !l.tran_op, self.dc) {
             (true, Some(d)) => d,
             _ => self
                 .wave

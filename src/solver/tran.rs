@@ -178,7 +178,9 @@ fn initial_point(sys: &mut System, spec: &TranSpec) -> Result<Vec<f64>> {
         }
     } else {
         sys.pins = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        sys.tran_op = true;
         let r = operating_point(sys, &mut x, "transient");
+        sys.tran_op = false;
         sys.pins.clear();
         r?;
     }
