@@ -31,6 +31,9 @@ pub struct Behavioral {
     /// Jacobian slots: for each row (the output rows, then one per state), for each variable,
     /// the (row, plus) and (row, minus) entries.
     slots: Vec<usize>,
+    /// The last finite value the expression took (0 before any): what the source loads, with
+    /// no derivative, at an iterate where the expression is undefined (see `load`).
+    last_val: f64,
 }
 
 impl Behavioral {
@@ -52,6 +55,7 @@ impl Behavioral {
             grad: vec![],
             gs: vec![],
             slots: vec![],
+            last_val: 0.0,
         };
         b.set_inputs(input_ix);
         b
@@ -139,7 +143,19 @@ impl DeviceOps for Behavioral {
     }
     fn load(&mut self, l: &mut Load) {
         self.gather(l.x);
-        let val = self.tape.eval(&self.xin, l.time, &mut self.grad);
+        let mut val = self.tape.eval(&self.xin, l.time, &mut self.grad);
+        if val.is_finite() {
+            self.last_val = val;
+        } else {
+            // Undefined here (ln(v(a)) or 1/v(b) at the all-zero starting guess, a step that
+            // leaves the expression's domain): load the last finite value as a constant and
+            // keep Newton from converging on this iterate. The rest of the circuit moves the
+            // inputs into the domain on the next iteration (ngspice converges on such decks
+            // the same way); a transient step that stays outside is rejected and cut.
+            val = self.last_val;
+            self.grad.iter_mut().for_each(|g| *g = 0.0);
+            l.noncon = true;
+        }
         finite(&mut self.grad);
         let nv = self.xin.len();
         let block = 2 * nv;
