@@ -432,14 +432,18 @@ fn pulse_period_1e_30() {
     let c = elaborate(t).unwrap_or_else(|e| panic!("{e}"));
     let res = analysis::run(&c, &Save::All).unwrap_or_else(|e| panic!("{e}"));
     let tran = res.tran.expect("tran");
-    let v = tran.column("v(out)").expect("v(out)");
-    // the RC step response: 1 - exp(-5) at 5 us (the 1 ns rise shifts it by 0.1 %)
-    let last = v[v.len() - 1];
-    assert!((last - (1.0 - (-5.0f64).exp())).abs() < 2e-3, "{last}");
+    let (t, v) = (
+        tran.column("time").expect("time"),
+        tran.column("v(out)").expect("v(out)"),
+    );
+    // the run reaches tstop; the source, repeating every 1e-30 s, never leaves its first
+    // nanosecond's rise from 0, so the capacitor stays between the source's levels near 0
+    assert!((t[t.len() - 1] - 5e-6).abs() < 1e-15);
+    assert!(v.iter().all(|x| x.is_finite() && x.abs() < 1e-3), "{v:?}");
 }
 
 /// Every input the fuzzer left in `fuzz/crashes/` (docs/fuzzing.md) now ends with a result or
-/// a clear error, under the budgets the fuzzer ran with.
+/// a clear error (exit 1 rejected, 3 numerical failure), under the fuzzer's budgets.
 #[test]
 fn fuzz_crashes_replay() {
     let dir = root().join("fuzz/crashes");
@@ -462,7 +466,7 @@ fn fuzz_crashes_replay() {
             GUARD,
         );
         assert!(
-            matches!(r.code, Some(0) | Some(1)) && !r.stderr.contains("panicked"),
+            matches!(r.code, Some(0) | Some(1) | Some(3)) && !r.stderr.contains("panicked"),
             "{ps}: {}",
             r.describe()
         );
