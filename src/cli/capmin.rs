@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use neurospice::neuro::capmin::study::{self, ProtectOptions, Setup, Target};
 use neurospice::neuro::capmin::{self, Physics, Rule};
 use neurospice::neuro::snn::SnnError;
-use neurospice::neuro::snn::model::{level_histograms, write_atomic};
+use neurospice::neuro::snn::model::{Readout, column_histograms, level_histograms, write_atomic};
 use serde_json::{Value, json};
 
 /// Arguments of `neurospice capmin`.
@@ -38,6 +38,11 @@ struct Common {
     /// IDX label file (default: derived from the image file name).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Crossbar read-out whose levels are histogrammed and merged (default: the model's):
+    /// xnor = popcount of XNOR(x, w) per chunk; and = single-ended column,
+    /// #(x = 1 and w = +1), MAC corrected digitally.
+    #[arg(long, value_enum)]
+    readout: Option<ReadoutArg>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -76,6 +81,12 @@ impl PhysicsArgs {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReadoutArg {
+    Xnor,
+    And,
+}
+
 #[derive(Debug, Args)]
 struct HistArgs {
     #[command(flatten)]
@@ -83,6 +94,11 @@ struct HistArgs {
     /// Write CSV `layer,level,count` (layer `all` = every layer accumulated).
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
+    /// Also write the histogram of every physical column (one chunk of one neuron) as CSV
+    /// `layer,column,neuron,chunk,max_level,level,count` (non-zero counts only; `max_level`
+    /// is the highest level the column can produce: L for xnor, its +1 cells for and).
+    #[arg(long, value_name = "CSV")]
+    per_column: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -160,7 +176,21 @@ pub fn run(a: CapminArgs) -> Result<(), SnnError> {
 }
 
 fn setup(c: &Common) -> Result<Setup, SnnError> {
-    study::setup(&c.model, &c.data, c.labels.as_deref())
+    let mut s = study::setup(&c.model, &c.data, c.labels.as_deref())?;
+    if let Some(r) = c.readout {
+        s.net.readout = match r {
+            ReadoutArg::Xnor => Readout::Xnor,
+            ReadoutArg::And => Readout::And,
+        };
+    }
+    if s.net.weight_bits() != 1 {
+        return Err(SnnError::Invalid(format!(
+            "{}: CapMin sizes binary-weight columns; this model has {}-bit weights",
+            c.model.display(),
+            s.net.weight_bits()
+        )));
+    }
+    Ok(s)
 }
 
 fn run_hist(a: HistArgs) -> Result<(), SnnError> {
@@ -174,6 +204,25 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
         &csv,
         neurospice::plot::Kind::CapminHist,
     )?;
+    if let Some(p) = &a.per_column {
+        let mut out = String::from("layer,column,neuron,chunk,max_level,level,count\n");
+        for c in column_histograms(&s.net, &s.train)? {
+            for col in 0..c.outputs * c.chunks {
+                for (m, &n) in c.column(col).iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(&format!(
+                            "{},{col},{},{},{},{m},{n}\n",
+                            c.layer,
+                            col / c.chunks,
+                            col % c.chunks,
+                            c.max_level[col]
+                        ));
+                    }
+                }
+            }
+        }
+        write_atomic(p, out.as_bytes())?;
+    }
     if a.common.json {
         let layers: Vec<Value> = h
             .iter()
@@ -181,7 +230,8 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
             .collect();
         println!(
             "{}",
-            json!({"array_size": s.net.array_size, "images": s.train.len(),
+            json!({"array_size": s.net.array_size, "readout": s.net.readout.name(),
+                   "images": s.train.len(),
                    "layers": layers, "all": all})
         );
     } else if a.output.is_none() {
@@ -220,7 +270,8 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
             .collect();
         println!(
             "{}",
-            json!({"baseline_capacitance_f": base_c, "baseline_accuracy": base_acc,
+            json!({"readout": s.net.readout.name(),
+                   "baseline_capacitance_f": base_c, "baseline_accuracy": base_acc,
                    "capmin": main.json(), "rules": rules,
                    "reduction": base_c / main.capacitance_f})
         );
@@ -287,6 +338,7 @@ fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
             .map(|r| {
                 let base_c = r.baseline.capacitance_f;
                 json!({"sigma": r.sigma, "target_error": a.target_error,
+                       "readout": s.net.readout.name(),
                     "baseline_capacitance_f": base_c, "baseline_accuracy": r.baseline.accuracy,
                     "capmin": r.capmin.json(), "capmin_v": r.capmin_v.json(),
                     "reduction": base_c / r.capmin.capacitance_f,

@@ -1,7 +1,9 @@
 //! Neuron models: how the analog neuron of one crossbar chunk reports its MAC level.
 //!
-//! Every chunk of `array_size` binary inputs produces a true popcount level `m` in
-//! `0..=chunk_len`; a neuron model turns it into the level the hardware reports. Models have
+//! Every chunk of `array_size` binary inputs produces a true level `m` in `0..=full_scale`
+//! (the popcount of the chunk's read-out for binary weights, `full_scale = array_size`; for
+//! K-bit weights the code-weighted count, `full_scale = array_size·(2^K - 1)`, see
+//! `model::Readout`); a neuron model turns it into the level the hardware reports. Models have
 //! two kinds of randomness, kept apart so results do not depend on thread count:
 //! - device-to-device: [`NeuronModel::sample_devices`] draws, once per repeat, the state of
 //!   every physical neuron (a crossbar column of one chunk of one layer, see [`SiteLayout`]);
@@ -50,16 +52,17 @@ pub trait NeuronModel: Sync {
     /// are evaluated once whatever `--repeats` says.
     fn stochastic(&self) -> bool;
 
-    /// Checks the model fits a network with chunks of `array_size` inputs.
-    fn check(&self, array_size: usize) -> Result<(), SnnError>;
+    /// Checks the model fits a network whose full chunks read levels `0..=full_scale`
+    /// (`model::Network::full_scale`: the array size for binary weights).
+    fn check(&self, full_scale: usize) -> Result<(), SnnError>;
 
     /// Draws the state of every physical neuron for one repeat.
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Self::Devices;
 
     /// The level reported for true level `level` (0..=chunk_len) by physical neuron `site`
-    /// (flat index in `layout` order); `chunk_len` is the chunk's number of inputs (the array
-    /// size except for a layer's last, partial chunk). The caller clamps the result to
-    /// `chunk_len`.
+    /// (flat index in `layout` order); `chunk_len` is the chunk's full scale: its number of
+    /// inputs (the array size except for a layer's last, partial chunk) times 2^K - 1. The
+    /// caller clamps the result to `chunk_len`.
     fn read(
         &self,
         devices: &Self::Devices,
@@ -450,7 +453,8 @@ impl NeuronModel for CurrentSigma {
             || array_size > 255
         {
             return Err(SnnError::Invalid(format!(
-                "current-sigma: sigma must be >= 0 (got {}), array size <= 255",
+                "current-sigma: sigma must be >= 0 (got {}) and the chunk full scale <= 255 \
+                 (got {array_size}; K-bit weights multiply it by 2^K - 1)",
                 self.sigma
             )));
         }
@@ -626,9 +630,9 @@ impl NeuronModel for Circuit {
     fn check(&self, array_size: usize) -> Result<(), SnnError> {
         check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
         if array_size > 255 {
-            return Err(SnnError::Invalid(
-                "circuit: array size must be <= 255".into(),
-            ));
+            return Err(SnnError::Invalid(format!(
+                "circuit: the chunk full scale must be <= 255, got {array_size}"
+            )));
         }
         Ok(())
     }
@@ -773,7 +777,8 @@ pub enum AnyDevices {
 /// Options a `--neuron` spec may need besides its own text.
 #[derive(Debug, Clone, Copy)]
 pub struct SpecContext {
-    /// Crossbar rows per chunk of the network.
+    /// Full-scale level of a full chunk (`Network::full_scale`): the crossbar rows per chunk
+    /// for binary weights, times 2^K - 1 for K-bit weights.
     pub array_size: usize,
     /// Read-out clock period for `circuit:`, s.
     pub t_clk: Option<f64>,
