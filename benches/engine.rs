@@ -18,7 +18,7 @@ fn run(text: &str, save: &Save) {
     let lexed = lex_str(text, "bench.cir").unwrap();
     let nl = Netlist::parse(&lexed).unwrap();
     let c = netlist::elaborate(&nl, Default::default()).unwrap();
-    analysis::run(&c, save, Some(&nl)).unwrap();
+    analysis::run(&c, save).unwrap();
 }
 
 fn benches(c: &mut Criterion) {

@@ -25,7 +25,7 @@ fn bench_meas(c: &mut Criterion) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
-    let res = match analysis::run(&circuit, &analysis::Save::All, Some(&nl)) {
+    let res = match analysis::run(&circuit, &analysis::Save::All) {
         Ok(r) => r,
         Err(e) => panic!("{e}"),
     };

@@ -1,306 +1,23 @@
-//! Runs a circuit's analyses: structural checks, splitting into decoupled parts (each with its
-//! own time steps), operating point, DC sweeps and transient, collected into tables.
+//! Runs a circuit's analyses: structural checks (`check`), splitting into decoupled parts
+//! with their own time steps (`part`), operating point, DC sweeps and transient, collected
+//! into tables (`result`). The analyses see only the circuit: a `.dc` over a `.param` gets
+//! each point's circuit from the circuit's own `Rebuild`.
 
-use crate::circuit::{Analysis, Circuit, SweepTarget};
-use crate::devices::{Device, DeviceOps};
+mod check;
+mod part;
+mod result;
+
+pub use check::check_structure;
+pub use part::{Part, PartCache, split};
+pub use result::{RunOptions, RunResult, Save, SpikeTrain, Table, saved_unknowns, signal_name};
+
+use crate::circuit::{Analysis, Circuit, Signal, SweepTarget};
+use crate::devices::DeviceOps;
 use crate::error::{Error, Result};
-use crate::netlist::{ElabOptions, Netlist};
 use crate::solver::op::operating_point;
 use crate::solver::system::{Stats, System};
 use crate::solver::tran::{Recorder, TranSpec, transient};
 use rayon::prelude::*;
-
-/// A result table: named columns (the first is the independent variable) and rows.
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    pub names: Vec<String>,
-    pub rows: Vec<Vec<f64>>,
-}
-
-impl Table {
-    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
-        let k = self.names.iter().position(|n| n == name)?;
-        Some(self.rows.iter().map(|r| r[k]).collect())
-    }
-}
-
-/// Everything a run produces.
-#[derive(Debug, Clone, Default)]
-pub struct RunResult {
-    /// Operating point (of .op or the transient's initial point): (signal, value).
-    pub op: Option<Vec<(String, f64)>>,
-    pub dc: Option<Table>,
-    pub tran: Option<Table>,
-    pub stats: Stats,
-    pub parts: usize,
-    /// Spike trains of the probed nodes (transient only), in the order they were asked for.
-    pub spikes: Vec<SpikeTrain>,
-}
-
-/// Rising threshold crossings of one node, located by the event machinery.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct SpikeTrain {
-    /// Signal name, `v(node)`.
-    pub node: String,
-    /// Threshold [V].
-    pub threshold: f64,
-    /// Crossing times [s].
-    pub times: Vec<f64>,
-}
-
-impl SpikeTrain {
-    /// (count, first spike, mean inter-spike interval, its standard deviation); NaN where
-    /// undefined.
-    pub fn stats(&self) -> (usize, f64, f64, f64) {
-        let n = self.times.len();
-        let first = self.times.first().copied().unwrap_or(f64::NAN);
-        if n < 2 {
-            return (n, first, f64::NAN, f64::NAN);
-        }
-        let isi: Vec<f64> = self.times.windows(2).map(|w| w[1] - w[0]).collect();
-        let m = isi.iter().sum::<f64>() / isi.len() as f64;
-        let var = if isi.len() > 1 {
-            isi.iter().map(|d| (d - m) * (d - m)).sum::<f64>() / (isi.len() - 1) as f64
-        } else {
-            0.0
-        };
-        (n, first, m, var.sqrt())
-    }
-}
-
-/// What to keep from a run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub save: Save,
-    /// Nodes to record spikes on, with their thresholds [V].
-    pub spikes: Vec<(String, f64)>,
-}
-
-/// Solver state kept between runs of circuits with the same structure (sweep points, Monte
-/// Carlo runs): one system per decoupled part, whose symbolic factorisation new runs share.
-#[derive(Default)]
-pub struct PartCache {
-    systems: Vec<Option<System>>,
-}
-
-/// Which signals to keep.
-#[derive(Debug, Clone)]
-pub enum Save {
-    All,
-    List(Vec<String>),
-}
-
-/// Disjoint sets over unknowns (connectivity checks and partitioning).
-struct Uf {
-    p: Vec<usize>,
-}
-
-impl Uf {
-    fn new(n: usize) -> Self {
-        Uf {
-            p: (0..n).collect(),
-        }
-    }
-    fn find(&mut self, mut k: usize) -> usize {
-        while self.p[k] != k {
-            self.p[k] = self.p[self.p[k]];
-            k = self.p[k];
-        }
-        k
-    }
-    /// Joins the sets of a and b; false if they were already joined.
-    fn union(&mut self, a: usize, b: usize) -> bool {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return false;
-        }
-        self.p[ra.max(rb)] = ra.min(rb);
-        true
-    }
-}
-
-/// Finds nodes without a DC path to ground and loops of voltage sources/inductors.
-pub fn check_structure(c: &Circuit, need_dc_path: bool) -> Result<()> {
-    let nn = c.n_nodes + 1;
-    let mut vloop = Uf::new(nn);
-    for d in &c.devices {
-        let pair = match &d.dev {
-            Device::V(v) => Some((v.p, v.n)),
-            Device::L(l) => Some((l.a, l.b)),
-            Device::E(e) => Some((e.p, e.n)),
-            Device::H(h) => Some((h.p, h.n)),
-            Device::B(b) if b.is_voltage() => Some((b.p, b.n)),
-            _ => None,
-        };
-        if let Some((a, b)) = pair
-            && !vloop.union(a, b)
-        {
-            return Err(Error::netlist(format!("'{}' closes a loop of voltage sources and/or inductors between nodes '{}' and '{}' (the loop current is undetermined)", d.name, c.names[a], c.names[b]), Some(&d.loc)).with_note("a loop of voltage sources makes the matrix singular; add a small series resistance"));
-        }
-    }
-    if !need_dc_path {
-        return Ok(());
-    }
-    let mut uf = Uf::new(nn);
-    let mut t = Vec::new();
-    for d in &c.devices {
-        t.clear();
-        match &d.dev {
-            Device::C(_) | Device::I(_) | Device::G(_) | Device::F(_) => continue,
-            Device::B(b) if !b.is_voltage() => continue,
-            Device::M1(m) => t.extend([m.d, m.s, m.b]),
-            // EKV-SC has no junction DC current: only the channel conducts
-            Device::M28(m) => t.extend([m.d, m.s]),
-            Device::E(e) => t.extend([e.p, e.n]),
-            Device::H(h) => t.extend([h.p, h.n]),
-            Device::B(b) => t.extend([b.p, b.n]),
-            Device::S(s) => t.extend([s.a, s.b]),
-            other => {
-                other.terminals(&mut t);
-                t.retain(|&k| k < nn);
-            }
-        }
-        for w in t.windows(2) {
-            uf.union(w[0], w[1]);
-        }
-    }
-    for k in 1..nn {
-        if uf.find(k) != uf.find(0) {
-            return Err(Error::netlist(format!("node '{}' has no DC path to ground", c.names[k]), c.node_loc.get(k).and_then(|l| l.as_ref())).with_note("every node needs a DC path to ground (a capacitor or current source alone is not one); add a large resistor to ground"));
-        }
-    }
-    Ok(())
-}
-
-/// A decoupled part of a circuit: its own numbering and the global index of each unknown.
-pub struct Part {
-    pub circuit: Circuit,
-    pub global: Vec<usize>,
-}
-
-/// Splits a circuit into parts that share no unknown (ground excluded).
-pub fn split(c: &Circuit) -> Vec<Part> {
-    let n = c.n();
-    let mut uf = Uf::new(n + 1);
-    let mut t = Vec::new();
-    for d in &c.devices {
-        t.clear();
-        d.dev.terminals(&mut t);
-        t.retain(|&k| k != 0);
-        for w in t.windows(2) {
-            uf.union(w[0], w[1]);
-        }
-    }
-    let mut comp_of = vec![usize::MAX; n + 1];
-    let mut parts: Vec<(Vec<usize>, Vec<usize>)> = Vec::new(); // (unknowns, devices)
-    for k in 1..=n {
-        let r = uf.find(k);
-        if comp_of[r] == usize::MAX {
-            comp_of[r] = parts.len();
-            parts.push((vec![], vec![]));
-        }
-        parts[comp_of[r]].0.push(k);
-    }
-    let mut orphan = Vec::new();
-    for (i, d) in c.devices.iter().enumerate() {
-        t.clear();
-        d.dev.terminals(&mut t);
-        match t.iter().find(|&&k| k != 0) {
-            Some(&k) => parts[comp_of[uf.find(k)]].1.push(i),
-            None => orphan.push(i),
-        }
-    }
-    if parts.is_empty() {
-        parts.push((vec![], vec![]));
-    }
-    let mut out = Vec::new();
-    for (unknowns, devs) in parts {
-        // nodes first, then branches, keeping the global order
-        let mut local = vec![0usize; n + 1];
-        let mut global = vec![0usize];
-        let mut names = vec!["0".to_string()];
-        let mut node_loc = vec![None];
-        let mut n_nodes = 0;
-        for &k in unknowns.iter().filter(|&&k| k <= c.n_nodes) {
-            global.push(k);
-            local[k] = global.len() - 1;
-            names.push(c.names[k].clone());
-            node_loc.push(c.node_loc.get(k).cloned().flatten());
-            n_nodes += 1;
-        }
-        for &k in unknowns.iter().filter(|&&k| k > c.n_nodes) {
-            global.push(k);
-            local[k] = global.len() - 1;
-            names.push(c.names[k].clone());
-            node_loc.push(None);
-        }
-        let mut devices = Vec::new();
-        for &i in &devs {
-            let mut d = c.devices[i].clone();
-            d.dev.renumber(&local);
-            devices.push(d);
-        }
-        let ic =
-            c.ic.iter()
-                .filter(|(k, _)| local[*k] != 0)
-                .map(|&(k, v)| (local[k], v))
-                .collect();
-        let circuit = Circuit {
-            title: c.title.clone(),
-            names,
-            n_nodes,
-            devices,
-            node_loc,
-            analyses: vec![],
-            options: c.options.clone(),
-            ic,
-            warnings: vec![],
-        };
-        out.push(Part { circuit, global });
-    }
-    let _ = orphan;
-    out
-}
-
-/// The output name of global unknown k (ngspice's naming: `v(x1.n)`, `i(v1)`, `i(v.x1.v1)`).
-pub fn signal_name(c: &Circuit, k: usize) -> String {
-    if k <= c.n_nodes {
-        return format!("v({})", c.names[k]);
-    }
-    let n = &c.names[k];
-    match n.rsplit_once('.') {
-        Some((_, last)) => format!("i({}.{})", last.chars().next().unwrap_or('v'), n),
-        None => format!("i({n})"),
-    }
-}
-
-/// The unknowns to write, in output order.
-pub fn saved_unknowns(c: &Circuit, save: &Save) -> Result<Vec<usize>> {
-    let all: Vec<usize> = (1..=c.n()).filter(|&k| !c.names[k].contains('#')).collect();
-    match save {
-        Save::All => Ok(all),
-        Save::List(list) => {
-            let mut out = Vec::new();
-            for s in list {
-                let s = s.trim().to_ascii_lowercase();
-                if s.is_empty() || s == "none" {
-                    continue;
-                }
-                match (1..=c.n()).find(|&k| {
-                    signal_name(c, k) == s || (k > c.n_nodes && format!("i({})", c.names[k]) == s)
-                }) {
-                    Some(k) => out.push(k),
-                    None => {
-                        return Err(Error::usage(format!(
-                            "--save: no signal '{s}' in the circuit (signals look like v(node) or i(vsource))"
-                        )));
-                    }
-                }
-            }
-            Ok(out)
-        }
-    }
-}
 
 struct PartRec {
     cols: Vec<usize>,
@@ -327,32 +44,25 @@ impl Recorder for PartRec {
     }
 }
 
-/// Runs every analysis of the circuit. `nl` (the parsed netlist the circuit came from) is
-/// needed only for `.dc` sweeps of a `.param`, which re-elaborate the values per point.
-pub fn run(c: &Circuit, save: &Save, nl: Option<&Netlist>) -> Result<RunResult> {
+/// Runs every analysis of the circuit.
+pub fn run(c: &Circuit, save: &Save) -> Result<RunResult> {
     run_with(
         c,
         &RunOptions {
             save: save.clone(),
             spikes: vec![],
         },
-        nl,
         &mut PartCache::default(),
     )
 }
 
 /// `run` with spike probes and a cache of solver structure shared between runs.
-pub fn run_with(
-    c: &Circuit,
-    ro: &RunOptions,
-    nl: Option<&Netlist>,
-    cache: &mut PartCache,
-) -> Result<RunResult> {
+pub fn run_with(c: &Circuit, ro: &RunOptions, cache: &mut PartCache) -> Result<RunResult> {
     let save = &ro.save;
     if c.analyses.is_empty() {
         return Err(Error::netlist(
             "no analysis in the netlist: add .op, .dc or .tran",
-            nl.map(|n| &n.title_loc),
+            c.title_loc.as_ref(),
         ));
     }
     let uic_only = c
@@ -367,7 +77,7 @@ pub fn run_with(
     for (a, loc) in &c.analyses {
         let r = match a {
             Analysis::Op => run_op(c, &parts).map(|op| res.op = Some(op)),
-            Analysis::Dc(_) => run_dc(c, a, &saved, nl).map(|t| res.dc = Some(t)),
+            Analysis::Dc(_) => run_dc(c, a, &saved).map(|t| res.dc = Some(t)),
             Analysis::Tran {
                 tstep,
                 tstop,
@@ -394,8 +104,7 @@ pub fn run_with(
 
 fn op_pairs(c: &Circuit, x: &[f64]) -> Vec<(String, f64)> {
     (1..=c.n())
-        .filter(|&k| !c.names[k].contains('#'))
-        .map(|k| (signal_name(c, k), x[k]))
+        .filter_map(|k| c.signal(k).map(|s| (s.to_string(), x[k])))
         .collect()
 }
 
@@ -412,7 +121,7 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
     Ok(op_pairs(c, &xg))
 }
 
-fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> Result<Table> {
+fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
     let Analysis::Dc(sweeps) = a else {
         return Ok(Table::default());
     };
@@ -439,19 +148,14 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> R
                 })
                 .collect();
             if !overrides.is_empty() {
-                let Some(nl) = nl else {
+                let Some(rebuild) = &c.rebuild else {
                     return Err(Error::netlist(
-                        ".dc over a parameter needs the parsed netlist".to_string(),
+                        ".dc over a parameter needs the circuit elaborated from its netlist"
+                            .to_string(),
                         None,
                     ));
                 };
-                let pc = crate::netlist::elaborate(
-                    nl,
-                    ElabOptions {
-                        overrides,
-                        random: None,
-                    },
-                )?;
+                let pc = (rebuild.0)(&overrides)?;
                 let temp = sys.opts.temp;
                 sys = base.with_devices(&pc)?;
                 sys.opts.temp = temp;
@@ -461,11 +165,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> R
                     continue;
                 }
                 match &s.target {
-                    SweepTarget::Source(k) => match &mut sys.devs[*k].dev {
-                        Device::V(d) => d.dc = Some(v),
-                        Device::I(d) => d.dc = Some(v),
-                        _ => {}
-                    },
+                    SweepTarget::Source(k) => sys.devs[*k].dev.set_dc(v),
                     SweepTarget::Temp => sys.opts.temp = v,
                     SweepTarget::Param(_) => {}
                 }
@@ -475,16 +175,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize], nl: Option<&Netlist>) -> R
                 operating_point(&mut sys, &mut x, ".dc")?;
                 first = false;
             } else {
-                let ctx = crate::solver::system::NewtonCtx {
-                    time: 0.0,
-                    dc: true,
-                    a0: 0.0,
-                    hist: None,
-                    gshunt: 0.0,
-                    src_fact: 1.0,
-                    init_junctions: false,
-                    max_iter: c.options.itl1,
-                };
+                let ctx = crate::solver::system::NewtonCtx::dc(c.options.itl1, false);
                 if sys.newton(&mut x, &ctx).is_err() {
                     operating_point(&mut sys, &mut x, ".dc")?;
                 }
@@ -519,14 +210,17 @@ fn run_tran(
     // spike probes: node -> (part, local unknown)
     let mut probes = Vec::new();
     for (name, th) in spikes {
+        // `v(node)` or just the node's name
         let n = name.trim().to_ascii_lowercase();
-        let node = n
-            .strip_prefix("v(")
-            .and_then(|r| r.strip_suffix(')'))
-            .unwrap_or(&n)
-            .to_string();
+        let node = match Signal::parse(&n) {
+            Some(Signal::V(node)) => node,
+            _ => n,
+        };
         match c.node(&node) {
-            Some(k) if k > 0 => probes.push((owner[k].0, owner[k].1, format!("v({node})"), *th)),
+            Some(k) if k > 0 => {
+                let name = Signal::V(node).to_string();
+                probes.push((owner[k].0, owner[k].1, name, *th))
+            }
             _ => {
                 return Err(Error::usage(format!(
                     "--spikes: no node '{node}' in the circuit"

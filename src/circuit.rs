@@ -1,7 +1,10 @@
-//! The flattened circuit: numbered unknowns, devices, analyses and options.
+//! The flattened circuit: numbered unknowns, devices, analyses and options, and the
+//! [`Signal`]s that name what a run records.
 
 use crate::devices::Inst;
-use crate::error::Loc;
+use crate::error::{Loc, Result};
+use std::fmt;
+use std::sync::Arc;
 
 /// Simulator options (`.options`), with ngspice's defaults.
 #[derive(Debug, Clone)]
@@ -68,6 +71,8 @@ pub struct Sweep {
     /// Lowercase name used as the CSV column (`v1`, `rload`, `temp`).
     pub name: String,
     pub target: SweepTarget,
+    /// The swept quantity is a current (a current source's value).
+    pub current: bool,
     pub start: f64,
     pub stop: f64,
     pub step: f64,
@@ -100,13 +105,97 @@ pub enum Analysis {
     },
 }
 
+/// A circuit quantity a run records or a measure reads. Text appears only where a user
+/// writes or reads it (`--save`, `.meas`, table headers): [`Signal::parse`] and `Display`,
+/// which uses ngspice's names (`v(x1.n)`, `i(v1)`, `i(v.x1.v1)` for a source inside a
+/// subcircuit).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// A node voltage to ground (node name, flattened: `x1.n`).
+    V(String),
+    /// The voltage between two nodes.
+    V2(String, String),
+    /// The branch current of a device (voltage source, inductor, E/H/B-V source), by its
+    /// flattened name: `v1`, `x1.v1`.
+    I(String),
+}
+
+impl Signal {
+    /// Reads `v(node)`, `v(a,b)`, `i(device)` (case-insensitive, blanks allowed); a device
+    /// inside a subcircuit may be written as ngspice prints it (`i(v.x1.v1)`) or by its path
+    /// (`i(x1.v1)`).
+    pub fn parse(text: &str) -> Option<Signal> {
+        let t = text.trim().to_ascii_lowercase();
+        let (kind, rest) = t.split_at(t.find('(')?);
+        let args = rest.strip_prefix('(')?.strip_suffix(')')?;
+        let args: Vec<&str> = args.split(',').map(str::trim).collect();
+        if args.iter().any(|a| a.is_empty()) {
+            return None;
+        }
+        match (kind.trim(), args.as_slice()) {
+            ("v", [a]) => Some(Signal::V(a.to_string())),
+            ("v", [a, b]) => Some(Signal::V2(a.to_string(), b.to_string())),
+            ("i", [d]) => Some(Signal::current(d)),
+            _ => None,
+        }
+    }
+
+    /// The branch current of the device written `d` (its path, or ngspice's name of a
+    /// subcircuit's device, `v.x1.v1`).
+    pub fn current(d: &str) -> Signal {
+        Signal::I(unprefixed(d).to_string())
+    }
+}
+
+/// A device path as ngspice prints a subcircuit's device (`v.x1.v1`: its type letter first)
+/// without that letter.
+fn unprefixed(d: &str) -> &str {
+    let parts: Vec<&str> = d.split('.').collect();
+    match parts.as_slice() {
+        [t, .., last] if parts.len() >= 3 && t.len() == 1 && last.starts_with(*t) => &d[2..],
+        _ => d,
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Signal::V(n) => write!(f, "v({n})"),
+            Signal::V2(a, b) => write!(f, "v({a},{b})"),
+            Signal::I(d) => match d.rsplit_once('.') {
+                Some((_, last)) => write!(f, "i({}.{d})", last.chars().next().unwrap_or('v')),
+                None => write!(f, "i({d})"),
+            },
+        }
+    }
+}
+
+/// Builds the circuit again with global `.param`s overridden: how a `.dc` over a parameter
+/// gets the circuit of each point. The front end attaches one to a circuit whose `.dc`
+/// sweeps a `.param` (it owns the parameters), so the analysis asks the circuit, never the
+/// parser.
+#[derive(Clone)]
+pub struct Rebuild(pub Arc<dyn Fn(&[(String, f64)]) -> Result<Circuit> + Send + Sync>);
+
+impl fmt::Debug for Rebuild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Rebuild")
+    }
+}
+
 /// A flattened, numbered circuit ready for analysis.
 #[derive(Debug, Clone)]
 pub struct Circuit {
     pub title: String,
-    /// Name of each unknown: index 0 is ground, 1..=n_nodes nodes, then branch currents.
+    /// Where the title line is (errors about the circuit as a whole point there).
+    pub title_loc: Option<Loc>,
+    /// Name of each unknown: index 0 is ground, 1..=n_nodes nodes, then branch currents
+    /// (named by their device).
     pub names: Vec<String>,
     pub n_nodes: usize,
+    /// Nodes a device made for itself (a diode's internal anode): not recorded unless asked
+    /// for by name. Indexed like `names`.
+    pub internal: Vec<bool>,
     pub devices: Vec<Inst>,
     /// Where each node was first used (for messages).
     pub node_loc: Vec<Option<Loc>>,
@@ -115,6 +204,8 @@ pub struct Circuit {
     /// `.ic` node voltages.
     pub ic: Vec<(usize, f64)>,
     pub warnings: Vec<String>,
+    /// The circuit with `.param`s overridden, for a `.dc` over a parameter.
+    pub rebuild: Option<Rebuild>,
 }
 
 impl Circuit {
@@ -122,12 +213,32 @@ impl Circuit {
     pub fn n(&self) -> usize {
         self.names.len() - 1
     }
-    /// Output name of unknown k: `v(node)` or `i(source)`.
-    pub fn signal_name(&self, k: usize) -> String {
-        if k <= self.n_nodes {
-            format!("v({})", self.names[k])
+    /// What unknown k records: `V(node)` or `I(device)`; `None` for ground and for internal
+    /// nodes.
+    pub fn signal(&self, k: usize) -> Option<Signal> {
+        if k == 0 || k > self.n() || self.internal.get(k).copied().unwrap_or(false) {
+            return None;
+        }
+        Some(if k <= self.n_nodes {
+            Signal::V(self.names[k].clone())
         } else {
-            format!("i({})", self.names[k])
+            Signal::I(self.names[k].clone())
+        })
+    }
+    /// The unknown a `V(node)` (internal nodes included) or `I(device)` signal reads; `None`
+    /// for a difference of two nodes, ground or a name the circuit does not have.
+    pub fn unknown(&self, s: &Signal) -> Option<usize> {
+        match s {
+            Signal::V(n) => self.node(n).filter(|&k| k > 0),
+            Signal::I(d) => (self.n_nodes + 1..=self.n()).find(|&k| self.names[k] == *d),
+            Signal::V2(..) => None,
+        }
+    }
+    /// The unknowns a signal reads: its node or branch, or the two nodes of a difference.
+    pub fn unknowns(&self, s: &Signal) -> Option<(usize, Option<usize>)> {
+        match s {
+            Signal::V2(a, b) => Some((self.node(a)?, Some(self.node(b)?))),
+            _ => self.unknown(s).map(|k| (k, None)),
         }
     }
     /// The unknown index of a node name.
@@ -143,5 +254,39 @@ impl Circuit {
     /// Device index by (flattened, lowercase) name.
     pub fn device(&self, name: &str) -> Option<usize> {
         self.devices.iter().position(|d| d.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_read_and_print_as_ngspice_names_them() {
+        let cases = [
+            ("v(out)", Signal::V("out".into()), "v(out)"),
+            (
+                "V( X1.n , 0 )",
+                Signal::V2("x1.n".into(), "0".into()),
+                "v(x1.n,0)",
+            ),
+            ("i(v1)", Signal::I("v1".into()), "i(v1)"),
+            ("i(v.x1.v1)", Signal::I("x1.v1".into()), "i(v.x1.v1)"),
+            ("i(x1.v1)", Signal::I("x1.v1".into()), "i(v.x1.v1)"),
+            (
+                "i(l.x1.x2.lb)",
+                Signal::I("x1.x2.lb".into()),
+                "i(l.x1.x2.lb)",
+            ),
+            // a one-letter instance name is not a type prefix
+            ("i(x.v1)", Signal::I("x.v1".into()), "i(v.x.v1)"),
+        ];
+        for (text, sig, shown) in cases {
+            assert_eq!(Signal::parse(text), Some(sig.clone()), "{text}");
+            assert_eq!(sig.to_string(), shown);
+        }
+        for bad in ["v()", "v(a,)", "x(a)", "v(a,b,c)", "out", "i(a"] {
+            assert_eq!(Signal::parse(bad), None, "{bad}");
+        }
     }
 }

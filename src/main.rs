@@ -1,5 +1,6 @@
 //! The `neurospice` binary: main -> cli::run -> ExitCode. Only main turns an error into an
-//! exit code; everything else returns it.
+//! exit code (its kind's, see `error::Kind::exit_code` and the table in README.md);
+//! everything else returns it.
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprint!("{e}");
-            ExitCode::from(1)
+            ExitCode::from(e.kind.exit_code())
         }
     }
 }

@@ -81,7 +81,7 @@ pub fn run_sweep(nl: &Netlist, sw: &SweepSpec, ro: &RunOptions) -> Vec<(f64, Res
                     random: None,
                 },
             )
-            .and_then(|c| run_with(&c, ro, Some(nl), cache));
+            .and_then(|c| run_with(&c, ro, cache));
             (v, r)
         })
         .collect()

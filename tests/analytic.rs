@@ -8,7 +8,7 @@ fn tran(text: &str) -> Table {
     let lexed = lex_str(text, "test.cir").expect("lex");
     let nl = Netlist::parse(&lexed).expect("parse");
     let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
-    analysis::run(&c, &Save::All, Some(&nl))
+    analysis::run(&c, &Save::All)
         .expect("run")
         .tran
         .expect("tran")

@@ -3,8 +3,9 @@
 
 use neurospice::neuro::capmin::{
     Physics, Protection, best_within, capacitance_f, expected_error, most_frequent, nearest_map,
-    normal_cdf, set_cost, windows,
+    set_cost, windows,
 };
+use neurospice::stats::normal_cdf;
 use proptest::prelude::*;
 
 fn kept_strategy(n: u32) -> impl Strategy<Value = Vec<u32>> {

@@ -21,7 +21,7 @@ fn spike_time(c_f: f64, i_a: f64, phys: &Physics) -> f64 {
         save: Save::List(vec!["v(mem)".into()]),
         spikes: vec![("mem".into(), phys.v_th_v)],
     };
-    let r = analysis::run_with(&c, &ro, Some(&nl), &mut PartCache::default()).unwrap();
+    let r = analysis::run_with(&c, &ro, &mut PartCache::default()).unwrap();
     r.spikes[0].times[0]
 }
 

@@ -10,7 +10,7 @@ fn mirror_output_error_matches_bsim4_within_1_5_points() {
     let lexed = lex_file(Path::new("netlists/mirror_cmos28.cir")).expect("lex");
     let nl = Netlist::parse(&lexed).expect("parse");
     let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
-    let r = analysis::run(&c, &Save::All, Some(&nl)).expect("run");
+    let r = analysis::run(&c, &Save::All).expect("run");
     let dc = r.dc.expect("dc sweep");
     let vout = dc.column("vout").expect("sweep column");
     let iout = dc.column("i(vout)").expect("i(vout)");

@@ -578,7 +578,7 @@ fn terminal_form_matches_magnitude_form() {
 fn model_card_parsing() {
     let err = EkvModel::from_card(Polarity::N, &[("vth0".into(), 0.4)]).unwrap_err();
     assert_eq!(
-        err,
+        err.msg,
         "unknown model parameter 'vth0' for level-28 (EKV-SC) MOSFET"
     );
     assert!(EkvModel::from_card(Polarity::N, &[("level".into(), 54.0)]).is_err());

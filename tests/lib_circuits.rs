@@ -107,7 +107,7 @@ fn generated_ladders_run_and_parasitics_only_lower_the_gain() {
                 lex_str(&text, dir.path().join("b.cir").to_str().expect("utf8")).expect("lex");
             let nl = Netlist::parse(&lexed).expect("parse");
             let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
-            let r = run(&c, &Save::List(vec!["v(out)".into()]), Some(&nl)).expect("run");
+            let r = run(&c, &Save::List(vec!["v(out)".into()])).expect("run");
             let v = last(&r, "v(out)");
             let ideal = c2c_ideal_gain(5, code);
             if par == 0.0 {
@@ -206,7 +206,7 @@ fn b_source_inside_subckt_reads_the_instance_nodes() {
     let lexed = lex_str(text, "b.cir").expect("lex");
     let nl = Netlist::parse(&lexed).expect("parse");
     let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
-    let r = run(&c, &Save::All, Some(&nl)).expect("run");
+    let r = run(&c, &Save::All).expect("run");
     let op = r.op.expect("op");
     let v = op.iter().find(|(k, _)| k == "v(o)").expect("v(o)").1;
     assert!((v - 1.0).abs() < 1e-9, "v(o) = {v}");

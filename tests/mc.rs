@@ -4,9 +4,9 @@ use neurospice::devices::Device;
 use neurospice::mc::io::read_runs;
 use neurospice::mc::measure::{Measures, Simple, SimpleMeasures};
 use neurospice::mc::rng::Variation;
-use neurospice::mc::stats::{ks_two_sample, summarize};
 use neurospice::mc::{Config, Record, Study};
 use neurospice::netlist::{self, Netlist};
+use neurospice::stats::{ks_two_sample, summarize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -154,7 +154,7 @@ fn mirror_spread_matches_pelgrom() {
     let nl = parse_file("netlists/mc_mirror_cmos28.cir");
     // gm/Id of each device at the nominal operating point, from the model's exact derivatives
     let c = netlist::elaborate(&nl, Default::default()).unwrap();
-    let res = neurospice::analysis::run(&c, &neurospice::analysis::Save::All, Some(&nl)).unwrap();
+    let res = neurospice::analysis::run(&c, &neurospice::analysis::Save::All).unwrap();
     let op = res.op.unwrap();
     let v = |n: &str| op.iter().find(|(k, _)| k == n).map(|p| p.1).unwrap_or(0.0);
     let mut var = 0.0;
@@ -322,7 +322,7 @@ impl Measures for Closure {
         &self,
         _c: &neurospice::circuit::Circuit,
         res: &neurospice::analysis::RunResult,
-    ) -> Vec<Result<f64, String>> {
+    ) -> Vec<neurospice::meas::Outcome> {
         let t = res.tran.as_ref().unwrap();
         let v = t.column("v(mem)").unwrap();
         vec![Ok(v.iter().copied().fold(f64::MIN, f64::max))]

@@ -84,7 +84,7 @@ proptest! {
         let lexed = lex_str(&text, "prop.cir").unwrap();
         let nl = Netlist::parse(&lexed).unwrap();
         let c = netlist::elaborate(&nl, Default::default()).unwrap();
-        let op = analysis::run(&c, &Save::All, Some(&nl)).unwrap().op.unwrap();
+        let op = analysis::run(&c, &Save::All).unwrap().op.unwrap();
         let v = |k: usize| if k == 0 { 0.0 } else { op.iter().find(|(s, _)| *s == format!("v({k})")).map(|p| p.1).unwrap_or(f64::NAN) };
         // KCL at every node: sum of currents leaving through resistors and sources is zero
         let mut scale = 0.0f64;

@@ -97,7 +97,8 @@ fn errors_exit_with_code_1_and_say_where() {
     );
     // A test split of data the model was not trained on is refused when asked for.
     let other = dir.path().join("other.csv");
-    let row = format!("{},4\n", vec!["0"; 784].join(","));
+    // (a first pixel of 100: the label is unambiguously the last column)
+    let row = format!("100,{},4\n", vec!["0"; 783].join(","));
     std::fs::write(&other, row).unwrap();
     let out = neurospice()
         .args(["snn", "eval", "--model", "models/bnn_mnist.json", "--data"])

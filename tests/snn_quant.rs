@@ -150,8 +150,8 @@ fn quantised_forward_pass_equals_an_independent_integer_computation() {
 
 #[test]
 fn committed_multi_bit_model_equals_the_integer_reference() {
-    let text = std::fs::read_to_string("models/mnist_w4.json").unwrap();
-    let net = Network::load("models/mnist_w4.json".as_ref()).unwrap();
+    let text = std::fs::read_to_string("tests/data/snn/w4_small.json").unwrap();
+    let net = Network::load("tests/data/snn/w4_small.json".as_ref()).unwrap();
     assert_eq!(net.weight_bits(), 4);
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(j["weight_bits"], 4);

@@ -74,11 +74,7 @@ fn all_macs(net: &Network, readout: Readout, d: &Dataset) -> Vec<Vec<Vec<i64>>> 
 #[test]
 fn and_readout_corrected_mac_equals_xnor_mac_on_every_image() {
     let d = data::load("data/mnist_4k.csv.gz".as_ref(), None).unwrap();
-    for model in [
-        "models/bnn_mnist.json",
-        "models/mnist_binary.json",
-        "models/mnist_w4.json",
-    ] {
+    for model in ["models/bnn_mnist.json", "tests/data/snn/w4_small.json"] {
         let net = Network::load(model.as_ref()).unwrap();
         let xnor = all_macs(&net, Readout::Xnor, &d);
         let and = all_macs(&net, Readout::And, &d);
@@ -90,7 +86,7 @@ fn and_readout_corrected_mac_equals_xnor_mac_on_every_image() {
 
 #[test]
 fn and_levels_are_lower_and_bounded_by_each_columns_code_sum() {
-    let net = Network::load("models/mnist_binary.json".as_ref()).unwrap();
+    let net = Network::load("models/bnn_mnist.json".as_ref()).unwrap();
     let d = data::load("data/mnist_4k.csv.gz".as_ref(), None).unwrap();
     let d = d.subset(&(0..d.len()).step_by(20).collect::<Vec<_>>());
     let mut and = net.clone();

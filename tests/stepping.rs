@@ -15,7 +15,7 @@ fn run(text: &str, spikes: Vec<(String, f64)>) -> RunResult {
         save: Save::List(vec!["none".into()]),
         spikes,
     };
-    analysis::run_with(&c, &ro, Some(&nl), &mut Default::default()).expect("run")
+    analysis::run_with(&c, &ro, &mut Default::default()).expect("run")
 }
 
 /// A neuron charged by `i` amps into 1 pF, reset by a switch (RON 100 ohm) from 0.5 V to 0.2 V.

@@ -26,7 +26,7 @@ fn sweep_points_equal_single_runs_and_the_rate_follows_the_current() {
             },
         )
         .unwrap();
-        let single = run_with(&c, &ro, Some(&nl), &mut PartCache::default()).unwrap();
+        let single = run_with(&c, &ro, &mut PartCache::default()).unwrap();
         assert_eq!(
             swept.spikes[0].times, single.spikes[0].times,
             "iin = {v}: sweep and single run differ"

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use neurospice::error::{Error, Result};
+use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::capmin::study::{self, ProtectOptions, Setup, Target};
-use neurospice::neuro::capmin::{self, Physics, Rule};
-use neurospice::neuro::snn::SnnError;
-use neurospice::neuro::snn::model::{Readout, column_histograms, level_histograms, write_atomic};
+use neurospice::neuro::capmin::{self, Physics, Rule, design};
+use neurospice::neuro::snn::model::{Readout, column_histograms, level_histograms};
 use serde_json::{Value, json};
 
 /// Arguments of `neurospice capmin`.
@@ -69,14 +70,14 @@ struct PhysicsArgs {
 }
 
 impl PhysicsArgs {
-    fn physics(&self) -> Result<Physics, SnnError> {
+    fn physics(&self) -> Result<Physics> {
         let p = Physics {
             i_unit_a: self.i_unit,
             v_th_v: self.v_th,
             t_clk_s: self.t_clk,
             guard_s: self.guard,
         };
-        p.validate().map_err(SnnError::Invalid)?;
+        p.validate()?;
         Ok(p)
     }
 }
@@ -138,6 +139,24 @@ struct SelectArgs {
     /// budget's set (cost-aware).
     #[arg(long)]
     sweep_k: Option<PathBuf>,
+    /// Search clocked designs instead of level sets and write the chosen one (capacitor,
+    /// cycle of every level, decoder) as JSON for `snn eval --neuron capmin:FILE`. Scored
+    /// with exactly that decoder on the held-out (validation) split of the training file.
+    #[arg(long, value_name = "JSON", conflicts_with = "keep")]
+    design: Option<PathBuf>,
+    /// Design search: minimum distance of every level's nominal spike from a clock edge,
+    /// clock periods.
+    #[arg(long, default_value_t = 0.05)]
+    edge_guard: f64,
+    /// Design search: capacitor grid step, units of T_clk·I_u/V_th.
+    #[arg(long, default_value_t = 0.01)]
+    grid_step: f64,
+    /// Design search: largest reduction tried.
+    #[arg(long, default_value_t = 40.0)]
+    max_reduction: f64,
+    /// Design search: folds of the validation digits the loss is also reported on.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
 }
 
 #[derive(Debug, Args)]
@@ -167,7 +186,7 @@ struct ProtectArgs {
 }
 
 /// Runs a `capmin` subcommand.
-pub fn run(a: CapminArgs) -> Result<(), SnnError> {
+pub fn run(a: CapminArgs) -> Result<()> {
     match a.command {
         CapminCommand::Hist(h) => run_hist(h),
         CapminCommand::Select(s) => run_select(s),
@@ -175,7 +194,7 @@ pub fn run(a: CapminArgs) -> Result<(), SnnError> {
     }
 }
 
-fn setup(c: &Common) -> Result<Setup, SnnError> {
+fn setup(c: &Common) -> Result<Setup> {
     let mut s = study::setup(&c.model, &c.data, c.labels.as_deref())?;
     if let Some(r) = c.readout {
         s.net.readout = match r {
@@ -184,7 +203,7 @@ fn setup(c: &Common) -> Result<Setup, SnnError> {
         };
     }
     if s.net.weight_bits() != 1 {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{}: CapMin sizes binary-weight columns; this model has {}-bit weights",
             c.model.display(),
             s.net.weight_bits()
@@ -193,7 +212,7 @@ fn setup(c: &Common) -> Result<Setup, SnnError> {
     Ok(s)
 }
 
-fn run_hist(a: HistArgs) -> Result<(), SnnError> {
+fn run_hist(a: HistArgs) -> Result<()> {
     let s = setup(&a.common)?;
     let h = level_histograms(&s.net, &s.train);
     let all = capmin::accumulate(&h, s.net.array_size);
@@ -221,7 +240,7 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
                 }
             }
         }
-        write_atomic(p, out.as_bytes())?;
+        write_bytes(p, out.as_bytes())?;
     }
     if a.common.json {
         let layers: Vec<Value> = h
@@ -240,11 +259,14 @@ fn run_hist(a: HistArgs) -> Result<(), SnnError> {
     Ok(())
 }
 
-fn run_select(a: SelectArgs) -> Result<(), SnnError> {
+fn run_select(a: SelectArgs) -> Result<()> {
     let phys = a.physics.physics()?;
     let s = setup(&a.common)?;
     let n = s.net.array_size;
     let freq = s.frequencies();
+    if let Some(out) = &a.design {
+        return run_design(&a, &s, &freq, &phys, out);
+    }
     let target = match a.keep {
         Some(k) => Target::Keep(k),
         None => Target::MaxLoss(a.max_loss.unwrap_or(0.01)),
@@ -252,7 +274,7 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
     let sel = study::select(&s, &freq, &phys, target)?;
     if let Some(p) = &a.sweep_k {
         let csv = study::sweep_k_csv(&s, &freq, &phys)?;
-        write_atomic(p, csv.as_bytes())?;
+        write_bytes(p, csv.as_bytes())?;
     }
     one_shot(
         &a.common,
@@ -297,7 +319,73 @@ fn run_select(a: SelectArgs) -> Result<(), SnnError> {
     Ok(())
 }
 
-fn run_protect(a: ProtectArgs) -> Result<(), SnnError> {
+fn run_design(
+    a: &SelectArgs,
+    s: &Setup,
+    freq: &[u64],
+    phys: &Physics,
+    out: &std::path::Path,
+) -> Result<()> {
+    let o = design::SearchOptions {
+        max_loss: a.max_loss.unwrap_or(0.01),
+        guard: a.edge_guard,
+        step: a.grid_step,
+        max_reduction: a.max_reduction,
+        folds: a.folds,
+    };
+    let quiet = a.common.json;
+    let ch = design::search(s, freq, &o, &mut |c, r, loss| {
+        if !quiet {
+            eprintln!(
+                "  c = {c:.2} units ({r:.2}x): validation loss {:.2}%",
+                100.0 * loss
+            );
+        }
+    })?;
+    let j = design::design_json(
+        &ch,
+        &a.common.model.display().to_string(),
+        s.net.readout.name(),
+        phys.t_clk_s,
+        phys.i_unit_a,
+        phys.v_th_v,
+        o.guard,
+        &a.common.data.display().to_string(),
+    );
+    let text = serde_json::to_string_pretty(&j)
+        .map_err(|e| Error::output(format!("cannot serialise the design: {e}")))?;
+    write_bytes(out, text.as_bytes())?;
+    if quiet {
+        println!("{j}");
+    } else {
+        println!(
+            "{} read-out: C = {:.3} units = {:.3} fF ({:.2}x below the all-levels {:.3} fF), \
+             validation loss {:.2}% ({} digits, folds {:.2}..{:.2}%){}; written to {}",
+            s.net.readout,
+            ch.design.capacitance_units,
+            ch.design.capacitance_units * phys.t_clk_s * phys.i_unit_a / phys.v_th_v * 1e15,
+            ch.reduction,
+            ch.baseline_units * phys.t_clk_s * phys.i_unit_a / phys.v_th_v * 1e15,
+            100.0 * ch.loss,
+            ch.validation_n,
+            100.0 * ch.fold_losses.iter().copied().fold(f64::INFINITY, f64::min),
+            100.0
+                * ch.fold_losses
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max),
+            if ch.meets_loss {
+                ""
+            } else {
+                " (NO design met the loss budget; best shown)"
+            },
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn run_protect(a: ProtectArgs) -> Result<()> {
     let phys = a.physics.physics()?;
     let s = setup(&a.common)?;
     let freq = s.frequencies();
@@ -361,9 +449,9 @@ fn write_table(
     out: Option<&std::path::Path>,
     csv: &str,
     kind: neurospice::plot::Kind,
-) -> Result<(), SnnError> {
+) -> Result<()> {
     if let Some(p) = out {
-        write_atomic(p, csv.as_bytes())?;
+        write_bytes(p, csv.as_bytes())?;
     }
     one_shot(c, kind, out, "-o")
 }
@@ -374,19 +462,12 @@ fn one_shot(
     kind: neurospice::plot::Kind,
     table: Option<&std::path::Path>,
     flag: &str,
-) -> Result<(), SnnError> {
+) -> Result<()> {
     let Some(fig) = &c.plot else { return Ok(()) };
     let Some(t) = table else {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--plot draws the table written by {flag}: give {flag} FILE"
         )));
     };
-    neurospice::plot::render(
-        kind,
-        &[t.to_path_buf()],
-        &Default::default(),
-        &Default::default(),
-        fig,
-    )
-    .map_err(|e| SnnError::Invalid(format!("--plot: {e}")))
+    super::one_shot_plot(kind, t, None, fig)
 }

@@ -2,9 +2,9 @@
 
 use super::spice_number;
 use clap::{Args, Subcommand};
-use neurospice::error::{Error, Result};
+use neurospice::error::Result;
+use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::netgen::{C2cSpec, c2c_subckt};
-use neurospice::output::write_atomic;
 use std::path::PathBuf;
 
 /// Generate a netlist.
@@ -53,8 +53,8 @@ pub fn run(a: &GenArgs) -> Result<()> {
             if let Some(n) = name {
                 spec.name = n.clone();
             }
-            let text = c2c_subckt(&spec).map_err(|e| Error::usage(e.to_string()))?;
-            write_atomic(output, |w| w.write_all(text.as_bytes()))?;
+            let text = c2c_subckt(&spec)?;
+            write_bytes(output, text.as_bytes())?;
             println!(
                 "wrote {} ({}-bit C-2C ladder '{}')",
                 output.display(),

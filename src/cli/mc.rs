@@ -3,7 +3,7 @@ use neurospice::error::{Error, Result};
 use neurospice::mc::io;
 use neurospice::mc::measure::{Simple, SimpleMeasures};
 use neurospice::mc::rng::Variation;
-use neurospice::mc::stats::Spec;
+use neurospice::mc::spec::Spec;
 use neurospice::mc::{self, Config, Output, Study};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -124,10 +124,7 @@ fn config(a: &McArgs) -> Result<Config> {
 }
 
 fn parse_specs(specs: &[String]) -> Result<Vec<Spec>> {
-    specs
-        .iter()
-        .map(|s| Spec::parse(s).map_err(Error::usage))
-        .collect()
+    specs.iter().map(|s| Spec::parse(s)).collect()
 }
 
 pub fn run_mc(a: &McArgs) -> Result<()> {
@@ -136,7 +133,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
     let extra = SimpleMeasures(
         a.measures
             .iter()
-            .map(|m| Simple::parse(m).map_err(Error::usage))
+            .map(|m| Simple::parse(m))
             .collect::<Result<_>>()?,
     );
     let study = Study::from_file(&a.netlist, extra)?.shared();
@@ -193,14 +190,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
         )));
     }
     if let Some(fig) = &a.plot {
-        neurospice::plot::render(
-            neurospice::plot::Kind::Hist,
-            std::slice::from_ref(&a.output),
-            &Default::default(),
-            &Default::default(),
-            fig,
-        )
-        .map_err(|e| Error::data(format!("--plot: {e}")))?;
+        super::one_shot_plot(neurospice::plot::Kind::Hist, &a.output, None, fig)?;
     }
     Ok(())
 }

@@ -51,9 +51,9 @@ enum Cmd {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Run(a) => run::run(&a),
-        Cmd::Plot(a) => plot::run(&a).map_err(|e| Error::data(e.to_string())),
-        Cmd::Snn(a) => snn::run(a).map_err(|e| Error::data(e.to_string())),
-        Cmd::Capmin(a) => capmin::run(a).map_err(|e| Error::data(e.to_string())),
+        Cmd::Plot(a) => plot::run(&a),
+        Cmd::Snn(a) => snn::run(a),
+        Cmd::Capmin(a) => capmin::run(a),
         Cmd::Mc(a) => mc::run_mc(&a),
         Cmd::McMerge(a) => mc::run_merge(&a),
         Cmd::Chara(a) => chara::run(&a),
@@ -61,8 +61,24 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `--plot FIG` of a command: draws `kind` from the file the command wrote (`spikes`: the
+/// `run --spikes-out` markers), with the defaults of `neurospice plot`.
+fn one_shot_plot(
+    kind: neurospice::plot::Kind,
+    input: &std::path::Path,
+    spikes: Option<std::path::PathBuf>,
+    fig: &std::path::Path,
+) -> Result<()> {
+    let sel = neurospice::plot::Selection {
+        spikes,
+        ..Default::default()
+    };
+    neurospice::plot::render(kind, &[input.to_path_buf()], &sel, &Default::default(), fig)
+        .map_err(|e| e.context("--plot"))
+}
+
 /// A flag's SPICE number (`156.25n`, `10f`), or a usage error naming the flag.
 fn spice_number(flag: &str, s: &str) -> Result<f64> {
-    neurospice::netlist::number::parse_number(s.trim())
+    neurospice::expr::number::parse_number(s.trim())
         .ok_or_else(|| Error::usage(format!("{flag} '{s}': not a number (e.g. 156.25n)")))
 }

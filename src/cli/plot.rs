@@ -1,8 +1,9 @@
 //! `neurospice plot`: command-line flags, checked once into the library's options.
 
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
-use neurospice::plot::units::parse_spice_number;
-use neurospice::plot::{self, FigureOptions, Kind, Length, PlotError, Selection};
+use neurospice::error::{Error, Result};
+use neurospice::plot::{self, FigureOptions, Kind, Length, Selection};
 use std::path::PathBuf;
 
 /// Draw a figure from result files: `neurospice plot KIND INPUT... -o FIG.svg|FIG.png`.
@@ -77,50 +78,34 @@ pub struct PlotArgs {
     pub ylabel: Option<String>,
 }
 
-/// Kinds of figure, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KindArg {
-    /// Waveforms from CSV or ngspice raw.
-    Wave,
-    /// Monte Carlo waveform overlay.
-    McOverlay,
-    /// Histogram of a Monte Carlo measure.
-    Hist,
-    /// Measure against sampled parameter.
-    Scatter,
-    /// Transfer curve with ideal line and INL.
-    Transfer,
-    /// Accuracy against variation.
-    Accuracy,
-    /// MAC-level histogram.
-    CapminHist,
-    /// Capacitor and accuracy against kept levels.
-    CapminSweep,
-    /// CapMin against CapMin-V against variation.
-    CapminV,
-}
+/// A kind of figure as the command line names it ([`Kind::name`], help [`Kind::about`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindArg(Kind);
 
-impl From<KindArg> for Kind {
-    fn from(k: KindArg) -> Kind {
-        match k {
-            KindArg::Wave => Kind::Wave,
-            KindArg::McOverlay => Kind::McOverlay,
-            KindArg::Hist => Kind::Hist,
-            KindArg::Scatter => Kind::Scatter,
-            KindArg::Transfer => Kind::Transfer,
-            KindArg::Accuracy => Kind::Accuracy,
-            KindArg::CapminHist => Kind::CapminHist,
-            KindArg::CapminSweep => Kind::CapminSweep,
-            KindArg::CapminV => Kind::CapminV,
-        }
+const KIND_ARGS: [KindArg; Kind::ALL.len()] = {
+    let mut out = [KindArg(Kind::Wave); Kind::ALL.len()];
+    let mut k = 0;
+    while k < out.len() {
+        out[k] = KindArg(Kind::ALL[k]);
+        k += 1;
+    }
+    out
+};
+
+impl ValueEnum for KindArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &KIND_ARGS
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.about()))
     }
 }
 
-fn time_option(flag: &str, v: &Option<String>) -> Result<Option<f64>, PlotError> {
+fn time_option(flag: &str, v: &Option<String>) -> Result<Option<f64>> {
     v.as_deref()
         .map(|t| {
-            parse_spice_number(t).ok_or_else(|| {
-                PlotError::Option(format!(
+            neurospice::expr::number::parse_number(t.trim()).ok_or_else(|| {
+                Error::usage(format!(
                     "{flag} `{t}`: expected a time such as 10n or 1.5us"
                 ))
             })
@@ -138,12 +123,12 @@ fn names(list: &str) -> Vec<String> {
 
 impl PlotArgs {
     /// The validated selection and page options.
-    pub fn config(&self) -> Result<(Selection, FigureOptions), PlotError> {
+    pub fn config(&self) -> Result<(Selection, FigureOptions)> {
         let panels = match &self.panels {
             Some(p) => {
                 let panels: Vec<Vec<String>> = p.split(';').map(names).collect();
                 if panels.iter().any(Vec::is_empty) {
-                    return Err(PlotError::Option(format!(
+                    return Err(Error::usage(format!(
                         "--panels \"{p}\": every panel needs at least one signal"
                     )));
                 }
@@ -152,7 +137,7 @@ impl PlotArgs {
             None => Vec::new(),
         };
         if self.bins == Some(0) {
-            return Err(PlotError::Option("--bins must be at least 1".to_string()));
+            return Err(Error::usage("--bins must be at least 1".to_string()));
         }
         let sel = Selection {
             signals: self.signals.iter().flat_map(|s| names(s)).collect(),
@@ -185,7 +170,7 @@ impl PlotArgs {
 }
 
 /// Run `neurospice plot`.
-pub fn run(args: &PlotArgs) -> Result<(), PlotError> {
+pub fn run(args: &PlotArgs) -> Result<()> {
     let (sel, opts) = args.config()?;
-    plot::render(args.kind.into(), &args.inputs, &sel, &opts, &args.output)
+    plot::render(args.kind.0, &args.inputs, &sel, &opts, &args.output)
 }

@@ -1,8 +1,10 @@
 //! `neurospice run`: the analyses of one netlist, or a `--sweep` of a `.param`, with their
 //! waveforms, operating point, measures and spikes written where the flags say.
+use super::one_shot_plot;
 use neurospice::analysis::{self, Save};
 use neurospice::error::{Error, Result};
-use neurospice::{meas, netlist, output, raw};
+use neurospice::io::{csv, json, raw};
+use neurospice::{meas, netlist};
 use std::path::PathBuf;
 
 /// Arguments of `neurospice run`.
@@ -57,26 +59,11 @@ pub struct RunArgs {
     plot: Option<PathBuf>,
 }
 
-/// `--plot FIG`: draws `kind` from `input` with the plot command's defaults.
-fn one_shot_plot(
-    kind: neurospice::plot::Kind,
-    input: &std::path::Path,
-    spikes: Option<PathBuf>,
-    fig: &std::path::Path,
-) -> Result<()> {
-    let sel = neurospice::plot::Selection {
-        spikes,
-        ..Default::default()
-    };
-    neurospice::plot::render(kind, &[input.to_path_buf()], &sel, &Default::default(), fig)
-        .map_err(|e| Error::data(format!("--plot: {e}")))
-}
-
 /// Parses `NODE[:THRESHOLD]`.
 fn spike_spec(s: &str) -> Result<(String, f64)> {
     match s.rsplit_once(':') {
         Some((n, t)) => {
-            let th = netlist::number::parse_number(t.trim()).ok_or_else(|| {
+            let th = neurospice::expr::number::parse_number(t.trim()).ok_or_else(|| {
                 Error::usage(format!("--spikes '{s}': '{t}' is not a threshold voltage"))
             })?;
             Ok((n.trim().to_string(), th))
@@ -122,11 +109,11 @@ fn spike_columns(spikes: &[(String, f64)]) -> Vec<String> {
 
 fn run_sweep_cmd(
     a: &RunArgs,
-    nl: &netlist::Netlist,
+    deck: &meas::Deck,
     ro: &analysis::RunOptions,
-    measures: &[meas::Measure],
     spec: &str,
 ) -> Result<()> {
+    let (nl, measures) = (&deck.netlist, deck.measures.as_slice());
     let sw = neurospice::sweep::parse_sweep(spec, a.sweep_log)?;
     if a.output.is_some() || a.op_json.is_some() {
         return Err(Error::usage(
@@ -140,7 +127,7 @@ fn run_sweep_cmd(
     };
     let results = neurospice::sweep::run_sweep(nl, &sw, ro);
     let mut rows = Vec::new();
-    let mut spikes_rows = Vec::new();
+    let mut spikes = Vec::new();
     let mut failed = 0;
     // stdout is line-buffered: gather the per-point lines and write them at once
     let mut stats = String::new();
@@ -152,7 +139,7 @@ fn run_sweep_cmd(
                 let params = if measures.is_empty() {
                     vec![]
                 } else {
-                    meas::global_params(nl, &[(sw.name.clone(), *v)])?
+                    deck.params(&[(sw.name.clone(), *v)])?
                 };
                 for (name, m) in meas::evaluate(measures, res, &params) {
                     match m {
@@ -166,12 +153,8 @@ fn run_sweep_cmd(
                 for sp in &res.spikes {
                     let (n, first, isi, sd) = sp.stats();
                     row.extend([n as f64, first, isi, sd]);
-                    if a.spikes_out.is_some() {
-                        for (k, t) in sp.times.iter().enumerate() {
-                            spikes_rows.push(format!("{v:e},{},{k},{t:e}", sp.node));
-                        }
-                    }
                 }
+                spikes.push((*v, res.spikes.as_slice()));
                 rows.push(row);
             }
             Err(e) => {
@@ -191,16 +174,10 @@ fn run_sweep_cmd(
         let mut names = vec![sw.name.clone()];
         names.extend(measures.iter().map(|m| m.name.clone()));
         names.extend(spike_columns(&ro.spikes));
-        output::write_csv(p, &analysis::Table { names, rows })?;
+        csv::write_csv(p, &analysis::Table { names, rows })?;
     }
     if let Some(p) = &a.spikes_out {
-        output::write_atomic(p, |w| {
-            writeln!(w, "{},node,index,time", sw.name)?;
-            for l in &spikes_rows {
-                writeln!(w, "{l}")?;
-            }
-            Ok(())
-        })?;
+        csv::write_spikes(p, Some(&sw.name), &spikes)?;
     }
     if let Some(fig) = &a.plot {
         let Some(p) = &a.meas_csv else {
@@ -228,11 +205,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if a.ascii && !raw_out {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
-    let lexed = netlist::lexer::lex_file(&a.netlist)?;
-    let nl = netlist::Netlist::parse(&lexed)?;
-    let measures = meas::parse_measures(&nl)?;
-    let c = netlist::elaborate(&nl, Default::default())?;
-    meas::check_signals(&measures, &c)?;
+    let deck = meas::Deck::load(&a.netlist)?;
+    let (nl, measures) = (&deck.netlist, &deck.measures);
+    let c = netlist::elaborate(nl, Default::default())?;
+    meas::check_signals(measures, &c)?;
     if !a.quiet {
         for w in c.warnings.iter() {
             eprintln!("warning: {w}");
@@ -248,28 +224,20 @@ pub fn run(a: &RunArgs) -> Result<()> {
         .map(|s| spike_spec(s))
         .collect::<Result<Vec<_>>>()?;
     let ro = analysis::RunOptions {
-        save: meas::save_for(&save, &measures),
+        save: meas::save_for(&save, measures),
         spikes,
     };
     if let Some(spec) = &a.sweep {
-        return run_sweep_cmd(a, &nl, &ro, &measures, spec);
+        return run_sweep_cmd(a, &deck, &ro, spec);
     }
     if a.meas_csv.is_some() {
         return Err(Error::usage("--meas-csv needs --sweep"));
     }
-    let res = analysis::run_with(&c, &ro, Some(&nl), &mut analysis::PartCache::default())?;
-    let meas_failed = report_measures(a, &nl, &measures, &res)?;
+    let res = analysis::run_with(&c, &ro, &mut analysis::PartCache::default())?;
+    let meas_failed = report_measures(a, &deck, &res)?;
     print_spike_stats("", &res);
     if let Some(p) = &a.spikes_out {
-        output::write_atomic(p, |w| {
-            writeln!(w, "node,index,time")?;
-            for sp in &res.spikes {
-                for (k, t) in sp.times.iter().enumerate() {
-                    writeln!(w, "{},{k},{t:e}", sp.node)?;
-                }
-            }
-            Ok(())
-        })?;
+        csv::write_spikes(p, None, &[(0.0, res.spikes.as_slice())])?;
     }
     if let Some(op) = &res.op {
         if c.analyses
@@ -282,7 +250,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
             }
         }
         if let Some(p) = &a.op_json {
-            output::write_json_pairs(p, op)?;
+            json::write_json_pairs(p, op)?;
         }
     } else if a.op_json.is_some() {
         return Err(Error::usage(
@@ -292,7 +260,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if let Some(o) = &a.output {
         let project = |t: &Option<analysis::Table>| {
             t.as_ref()
-                .map(|t| meas::user_columns(t, &c, &save, &measures))
+                .map(|t| meas::user_columns(t, &c, &save, measures))
                 .transpose()
         };
         let res = analysis::RunResult {
@@ -303,7 +271,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         let table = res.tran.as_ref().or(res.dc.as_ref());
         match table {
             Some(_) if raw_out => raw::write_run(o, &c, &res, a.ascii)?,
-            Some(t) => output::write_csv(o, t)?,
+            Some(t) => csv::write_csv(o, t)?,
             None => {
                 return Err(Error::usage(
                     "-o: the netlist has no .tran or .dc analysis to write",
@@ -340,19 +308,15 @@ pub fn run(a: &RunArgs) -> Result<()> {
 
 /// Prints `name = value` per measure (ngspice style) and writes `--meas-json`; returns how
 /// many failed.
-fn report_measures(
-    a: &RunArgs,
-    nl: &netlist::Netlist,
-    ms: &[meas::Measure],
-    res: &analysis::RunResult,
-) -> Result<usize> {
+fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) -> Result<usize> {
+    let ms = &deck.measures;
     if ms.is_empty() {
         if a.meas_json.is_some() {
             return Err(Error::usage("--meas-json: the netlist has no .meas cards"));
         }
         return Ok(0);
     }
-    let results = meas::evaluate(ms, res, &meas::global_params(nl, &[])?);
+    let results = meas::evaluate(ms, res, &deck.params(&[])?);
     for (name, r) in &results {
         println!("{}", meas::result_line(name, r));
     }

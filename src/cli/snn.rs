@@ -5,10 +5,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use neurospice::neuro::snn::SnnError;
-use neurospice::neuro::snn::data::{self, Dataset, Split, stratified_split};
-use neurospice::neuro::snn::model::{EvalResult, Network, Readout, evaluate, write_atomic};
-use neurospice::neuro::snn::neuron::{AnyNeuron, NeuronModel, SpecContext};
+use neurospice::error::Result;
+use neurospice::io::atomic::write_bytes;
+use neurospice::neuro::snn::data::{self, Dataset, Split};
+use neurospice::neuro::snn::model::{EvalResult, Network, Readout, evaluate};
+use neurospice::neuro::snn::neuron::{AnyNeuron, Clocked, SpecContext};
+use neurospice::neuro::snn::study;
 use neurospice::neuro::snn::train::{TrainConfig, Tuning, train_with};
 
 /// Arguments of `neurospice snn`.
@@ -202,7 +204,7 @@ struct SweepArgs {
 }
 
 /// Runs `neurospice snn ...`.
-pub fn run(args: SnnArgs) -> Result<(), SnnError> {
+pub fn run(args: SnnArgs) -> Result<()> {
     match args.command {
         SnnCommand::Train(a) => run_train(a),
         SnnCommand::Eval(a) => run_eval(a),
@@ -210,11 +212,11 @@ pub fn run(args: SnnArgs) -> Result<(), SnnError> {
     }
 }
 
-fn load_data(a: &DataArgs) -> Result<Dataset, SnnError> {
+fn load_data(a: &DataArgs) -> Result<Dataset> {
     data::load(&a.data, a.labels.as_deref())
 }
 
-fn run_train(a: TrainArgs) -> Result<(), SnnError> {
+fn run_train(a: TrainArgs) -> Result<()> {
     let d = load_data(&a.data)?;
     let cfg = TrainConfig {
         hidden: a.hidden,
@@ -332,69 +334,46 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     }
 }
 
-/// The images a split selects, refusing train/test splits of data the model was not trained
-/// on. Without `--split`: the held-out digits of the training file, all digits of any other
-/// file (said on stderr).
-fn select(
-    net: &Network,
-    d: Dataset,
-    split: Option<SplitArg>,
-    path: &Path,
-) -> Result<Dataset, SnnError> {
-    let own = net
-        .training
-        .as_ref()
-        .filter(|t| t.data_fingerprint == d.fingerprint());
-    let split = match (split, own) {
-        (Some(SplitArg::All), _) => return Ok(d),
-        (None, None) => {
-            eprintln!(
-                "note: {} is not the file the model was trained on: evaluating all {} images",
-                path.display(),
-                d.len()
-            );
-            return Ok(d);
-        }
-        (Some(SplitArg::Train), _) => Split::Train,
-        (Some(SplitArg::Test) | None, _) => Split::Test,
-    };
-    let Some(t) = own else {
-        return Err(SnnError::Invalid(match &net.training {
-            None => "the model records no training split; use --split all".into(),
-            Some(t) => format!(
-                "the data differs from the file the model was trained on ({}); its \
-                 train/held-out split does not apply, use --split all",
-                t.data
-            ),
-        }));
-    };
-    let (train_idx, test_idx) = stratified_split(&d.labels, t.test_fraction, t.split_seed);
-    let idx = if split == Split::Test {
-        &test_idx
-    } else {
-        &train_idx
-    };
-    if idx.is_empty() {
-        return Err(SnnError::Invalid(format!(
-            "the model holds out no digits of {} (trained with --test-fraction {}); use \
-             --split train or all",
-            t.data, t.test_fraction
-        )));
-    }
-    Ok(d.subset(idx))
-}
-
-fn prepare(c: &EvalCommon) -> Result<(Network, Dataset), SnnError> {
+fn prepare(c: &EvalCommon) -> Result<(Network, Dataset)> {
     let mut net = Network::load(&c.model)?;
     if let Some(r) = c.readout {
         net.readout = r.into();
     }
-    let d = select(&net, load_data(&c.data)?, c.split, &c.data.data)?;
+    let split = c.split.map(|s| match s {
+        SplitArg::Test => Split::Test,
+        SplitArg::Train => Split::Train,
+        SplitArg::All => Split::All,
+    });
+    let sel = study::select(&net, load_data(&c.data)?, split)?;
+    if sel.foreign_whole {
+        eprintln!(
+            "note: {} is not the file the model was trained on: evaluating all {} images",
+            c.data.data.display(),
+            sel.data.len()
+        );
+    }
+    let d = sel.data;
     Ok((net, d))
 }
 
-fn run_eval(a: EvalArgs) -> Result<(), SnnError> {
-    let (net, d) = prepare(&a.common)?;
+fn run_eval(a: EvalArgs) -> Result<()> {
+    let (mut net, d) = prepare(&a.common)?;
+    // A CapMin design is built for one read-out: its levels mean nothing in the other.
+    if let Some(file) = a.neuron.strip_prefix("capmin:")
+        && let Some(r) = Clocked::readout_of(Path::new(file))?
+    {
+        let r: Readout = r.parse()?;
+        if a.common
+            .readout
+            .is_some_and(|given| Readout::from(given) != r)
+        {
+            return Err(neurospice::error::Error::usage(format!(
+                "--readout {} contradicts the design {file}, made for the {r} read-out",
+                net.readout
+            )));
+        }
+        net.readout = r;
+    }
     let neuron = AnyNeuron::parse(
         &a.neuron,
         SpecContext {
@@ -448,70 +427,23 @@ fn describe(neuron: &str, r: &EvalResult) -> String {
     }
 }
 
-fn run_sweep(a: SweepArgs) -> Result<(), SnnError> {
-    if a.param != "sigma" {
-        return Err(SnnError::Invalid(format!(
-            "--param {:?}: only `sigma` is supported",
-            a.param
-        )));
-    }
+fn run_sweep(a: SweepArgs) -> Result<()> {
+    let sweep = study::Sweep {
+        neuron_kind: a.neuron_kind.clone(),
+        param: a.param.clone(),
+        values: a.values.clone(),
+        t_clk: a.common.t_clk,
+        repeats: a.common.repeats,
+        seed: a.common.seed,
+    };
+    sweep.check()?;
     let (net, d) = prepare(&a.common)?;
-    let mut csv = String::from(
-        "neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats\n",
-    );
-    let (kind, file) = a
-        .neuron_kind
-        .split_once(':')
-        .unwrap_or((&a.neuron_kind, ""));
-    for &v in &a.values {
-        let (spec, scale) = match kind {
-            "level-noise" | "current-sigma" | "sense-amp-sigma" => (format!("{kind}:{v}"), 1.0),
-            "circuit" => (format!("circuit:{file}"), v),
-            _ => {
-                return Err(SnnError::Invalid(format!(
-                    "--neuron-kind {:?}: expected level-noise, current-sigma, sense-amp-sigma or circuit:FILE",
-                    a.neuron_kind
-                )));
-            }
-        };
-        let neuron = AnyNeuron::parse(
-            &spec,
-            SpecContext {
-                array_size: net.full_scale(),
-                t_clk: a.common.t_clk,
-                sigma_scale: scale,
-            },
-        )?;
-        let r = evaluate(&net, &d, &neuron, a.common.repeats, a.common.seed)?;
-        eprintln!("{}", describe(&format!("{} sigma={v}", neuron.name()), &r));
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            kind,
-            a.param,
-            v,
-            r.accuracy,
-            r.accuracy_std,
-            r.accuracy_lo,
-            r.accuracy_hi,
-            r.n,
-            r.repeats
-        ));
-    }
-    write_atomic(&a.output, csv.as_bytes())?;
+    let csv = study::sweep(&net, &d, &sweep, &mut |label, r| {
+        eprintln!("{}", describe(label, r))
+    })?;
+    write_bytes(&a.output, csv.as_bytes())?;
     if let Some(fig) = &a.plot {
-        crate_plot(&a.output, fig)?;
+        super::one_shot_plot(neurospice::plot::Kind::Accuracy, &a.output, None, fig)?;
     }
     Ok(())
-}
-
-/// `--plot FIG` of `snn sweep`: the accuracy figure of the table just written.
-fn crate_plot(table: &std::path::Path, fig: &std::path::Path) -> Result<(), SnnError> {
-    neurospice::plot::render(
-        neurospice::plot::Kind::Accuracy,
-        &[table.to_path_buf()],
-        &Default::default(),
-        &Default::default(),
-        fig,
-    )
-    .map_err(|e| SnnError::Invalid(format!("--plot: {e}")))
 }

@@ -1,15 +1,14 @@
 //! Behavioral sources `B... V=expr` / `I=expr`: the expression is a compiled tape with exact
 //! reverse-mode derivatives, and its comparisons are event functions.
-use super::{DeviceOps, Load, Setup, remap_all};
+use super::ops::{Branch, DeviceOps, Load, Setup, remap_all};
 use crate::expr::tape::Tape;
 
 #[derive(Debug, Clone)]
 pub struct Behavioral {
-    pub p: usize,
-    pub n: usize,
+    /// The output: for a voltage source its branch, for a current source p and n.
+    pub br: Branch,
     /// Voltage source (with a branch) or current source.
     voltage: bool,
-    br: usize,
     tape: Tape,
     /// For each tape input, the unknowns it reads: (plus, minus) for v(a,b), (branch, 0) for i().
     pub input_ix: Vec<(usize, usize)>,
@@ -28,10 +27,8 @@ impl Behavioral {
     ) -> Self {
         let k = input_ix.len();
         Behavioral {
-            p,
-            n,
+            br: Branch::new(p, n),
             voltage,
-            br: 0,
             tape,
             input_ix,
             xin: vec![0.0; k],
@@ -42,26 +39,11 @@ impl Behavioral {
     pub fn is_voltage(&self) -> bool {
         self.voltage
     }
-    pub fn set_branch(&mut self, k: usize) {
-        self.br = k;
-    }
     /// Sets the unknowns each tape input reads (resolved after all branches are numbered).
     pub fn set_inputs(&mut self, ix: Vec<(usize, usize)>) {
         self.xin = vec![0.0; ix.len()];
         self.grad = vec![0.0; ix.len()];
         self.input_ix = ix;
-    }
-    pub fn renumber(&mut self, m: &[usize]) {
-        self.p = m[self.p];
-        self.n = m[self.n];
-        self.br = m[self.br];
-        for (a, b) in self.input_ix.iter_mut() {
-            *a = m[*a];
-            *b = m[*b];
-        }
-    }
-    pub fn branch(&self) -> Option<usize> {
-        self.voltage.then_some(self.br)
     }
     fn gather(&mut self, x: &[f64]) {
         for (k, &(a, b)) in self.input_ix.iter().enumerate() {
@@ -73,20 +55,10 @@ impl Behavioral {
 impl DeviceOps for Behavioral {
     fn setup(&mut self, s: &mut Setup) {
         self.slots.clear();
-        let rows: Vec<usize> = if self.voltage {
-            vec![self.br]
-        } else {
-            vec![self.p, self.n]
-        };
+        let (p, n, k) = (self.br.p, self.br.n, self.br.k);
+        let rows: Vec<usize> = if self.voltage { vec![k] } else { vec![p, n] };
         if self.voltage {
-            for r in [
-                s.entry(self.p, self.br),
-                s.entry(self.n, self.br),
-                s.entry(self.br, self.p),
-                s.entry(self.br, self.n),
-            ] {
-                self.slots.push(r);
-            }
+            self.br.setup(s);
         }
         for &r in &rows {
             for &(a, b) in &self.input_ix {
@@ -96,6 +68,9 @@ impl DeviceOps for Behavioral {
         }
     }
     fn remap(&mut self, map: &[usize]) {
+        if self.voltage {
+            self.br.remap(map);
+        }
         remap_all(&mut self.slots, map);
     }
     fn load(&mut self, l: &mut Load) {
@@ -109,21 +84,14 @@ impl DeviceOps for Behavioral {
             }
         }
         if self.voltage {
-            let i = l.x[self.br];
-            l.f[self.p] += i;
-            l.f[self.n] -= i;
-            l.f[self.br] += l.x[self.p] - l.x[self.n] - val;
-            l.jf[self.slots[0]] += 1.0;
-            l.jf[self.slots[1]] -= 1.0;
-            l.jf[self.slots[2]] += 1.0;
-            l.jf[self.slots[3]] -= 1.0;
+            self.br.load(l, val);
             for j in 0..k {
-                l.jf[self.slots[4 + 2 * j]] -= self.grad[j];
-                l.jf[self.slots[4 + 2 * j + 1]] += self.grad[j];
+                l.jf[self.slots[2 * j]] -= self.grad[j];
+                l.jf[self.slots[2 * j + 1]] += self.grad[j];
             }
         } else {
-            l.f[self.p] += val;
-            l.f[self.n] -= val;
+            l.f[self.br.p] += val;
+            l.f[self.br.n] -= val;
             for j in 0..k {
                 l.jf[self.slots[2 * j]] += self.grad[j];
                 l.jf[self.slots[2 * j + 1]] -= self.grad[j];
@@ -141,12 +109,43 @@ impl DeviceOps for Behavioral {
         self.tape.event_values(out);
     }
     fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.p, self.n]);
+        out.extend([self.br.p, self.br.n]);
         if self.voltage {
-            out.push(self.br);
+            out.push(self.br.k);
         }
         for &(a, b) in &self.input_ix {
             out.extend([a, b]);
         }
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        self.br.renumber(m);
+        for (a, b) in self.input_ix.iter_mut() {
+            *a = m[*a];
+            *b = m[*b];
+        }
+    }
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        if self.voltage {
+            out.extend([self.br.p, self.br.n]);
+        }
+    }
+    fn voltage_branch(&self) -> Option<(usize, usize)> {
+        self.voltage.then_some((self.br.p, self.br.n))
+    }
+    fn wants_branch(&self) -> bool {
+        self.voltage
+    }
+    fn set_branch(&mut self, k: usize) {
+        self.br.k = k;
+    }
+    fn branch(&self) -> Option<usize> {
+        self.voltage.then_some(self.br.k)
+    }
+    /// The unknowns of the tape's inputs, in its order.
+    fn set_reads(&mut self, ix: &[(usize, usize)]) {
+        self.set_inputs(ix.to_vec());
+    }
+    fn linear(&self) -> bool {
+        false
     }
 }

@@ -1,44 +1,149 @@
-//! Linear capacitor: q = C (v(a) - v(b)).
-use super::{DeviceOps, Load, Setup, remap_all, req2, stamp2};
+//! Linear capacitor: q = C (v(a) - v(b)), with an optional mismatch model card.
+use super::ops::{DeviceOps, Load, Pair, Setup, pair_verbs};
+use super::params::{Given, MismatchDraw, apply, param_table};
+use crate::error::{Error, Result};
+use crate::expr::Func;
+
+param_table! {
+    /// Instance parameters of a capacitor line (`C1 a b 1p [model] [ic=] [m=]`).
+    pub struct CapacitorParams {
+        c: opt = None, "F", "Capacitance (also the value after the nodes).";
+        ic: opt = None, "V", "Initial voltage v(a) - v(b) with `uic`.";
+        m: num = 1.0, "-", "Parallel multiplier: the capacitance is m c.";
+    }
+}
+
+param_table! {
+    /// A capacitor mismatch model (`.model NAME c (ac=.. cunit=..|cdens=..)`): local
+    /// variation of every capacitor that names it, sigma(dC/C) = ac / sqrt(C / cunit) (unit
+    /// capacitors) or ac / sqrt(C / cdens) (area), C being the total capacitance.
+    pub struct CapModel {
+        ac: num = 0.0, "- or m", "Mismatch coefficient: relative sigma of one unit capacitor (with cunit) or sigma times sqrt(area) (with cdens).", mismatch "sigma(dC/C) = ac / sqrt(C / cunit) or ac / sqrt(C / cdens)";
+        cunit: opt = None, "F", "Capacitance of one unit capacitor.";
+        cdens: opt = None, "F/m^2", "Capacitance per area.";
+    }
+}
+
+impl CapModel {
+    /// Reads a model card; `name` is the model's name as written (for messages).
+    pub fn from_card(given: &[Given], name: &str) -> Result<CapModel> {
+        let mut m = CapModel::table_defaults();
+        apply(
+            &mut m,
+            given,
+            "model",
+            &format!("capacitor model '{name}' (expected ac, cunit or cdens)"),
+            &[],
+        )?;
+        for g in given {
+            if !(g.value > 0.0 || (g.name == "ac" && g.value == 0.0)) {
+                return Err(g.error(format!(
+                    "capacitor model parameter '{}' must be positive, got {}",
+                    g.name, g.value
+                )));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Capacitance per unit of "size" the sigma scales with: exactly one of cunit and cdens.
+    pub fn per(&self) -> Option<f64> {
+        match (self.cunit, self.cdens) {
+            (Some(u), None) => Some(u),
+            (None, Some(d)) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// A capacitor's mismatch: its value per multiplier, the multiplier and the model.
+#[derive(Debug, Clone)]
+struct Mismatch {
+    nominal: f64,
+    m: f64,
+    sigma: f64,
+}
 
 #[derive(Debug, Clone)]
 pub struct Capacitor {
-    pub a: usize,
-    pub b: usize,
+    pub t: Pair,
     /// Capacitance [F].
     pub c: f64,
     /// Initial voltage for `uic` [V].
     pub ic: Option<f64>,
-    slots: [usize; 4],
+    mismatch: Option<Mismatch>,
 }
 
 impl Capacitor {
     pub fn new(a: usize, b: usize, c: f64, ic: Option<f64>) -> Self {
         Capacitor {
-            a,
-            b,
+            t: Pair::new(a, b),
             c,
             ic,
-            slots: [0; 4],
+            mismatch: None,
         }
+    }
+
+    /// A capacitor of `m` parallel units of `c` whose value varies from run to run as its
+    /// mismatch model says (when `ac` is not 0).
+    pub fn with_model(
+        a: usize,
+        b: usize,
+        c: f64,
+        m: f64,
+        ic: Option<f64>,
+        model: &CapModel,
+        per: f64,
+    ) -> Self {
+        let mut cap = Capacitor::new(a, b, c * m, ic);
+        if model.ac != 0.0 {
+            cap.mismatch = Some(Mismatch {
+                nominal: c,
+                m,
+                sigma: model.ac / (c * m / per).sqrt(),
+            });
+        }
+        cap
     }
 }
 
 impl DeviceOps for Capacitor {
-    fn setup(&mut self, s: &mut Setup) {
-        self.slots = req2(s, self.a, self.b);
-    }
-    fn remap(&mut self, map: &[usize]) {
-        remap_all(&mut self.slots, map);
-    }
+    pair_verbs!(t);
     #[inline]
     fn load(&mut self, l: &mut Load) {
-        let q = self.c * (l.x[self.a] - l.x[self.b]);
-        l.q[self.a] += q;
-        l.q[self.b] -= q;
-        stamp2(l.jq, &self.slots, self.c);
+        let q = self.c * self.t.v(l.x);
+        self.t.stamp(l.q, l.jq, q, self.c);
     }
-    fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.a, self.b]);
+    fn initial_state(&self, x: &mut [f64]) {
+        if let Some(v) = self.ic {
+            if self.t.b == 0 {
+                x[self.t.a] = v;
+            } else if self.t.a == 0 {
+                x[self.t.b] = -v;
+            }
+        }
+    }
+    fn mismatch(&self, out: &mut Vec<MismatchDraw>) -> Result<()> {
+        let Some(mm) = &self.mismatch else {
+            return Ok(());
+        };
+        if mm.nominal * mm.m <= 0.0 {
+            return Err(Error::netlist(
+                "a capacitor with a mismatch model needs a positive value",
+                None,
+            ));
+        }
+        out.push(MismatchDraw {
+            what: "dc",
+            func: Func::Gauss,
+            args: [mm.nominal, mm.sigma, 1.0],
+        });
+        Ok(())
+    }
+    fn set_mismatch(&mut self, v: &[f64]) -> Result<()> {
+        if let (Some(mm), Some(&c)) = (&self.mismatch, v.first()) {
+            self.c = c * mm.m;
+        }
+        Ok(())
     }
 }

@@ -1,66 +1,52 @@
 //! Linear controlled sources: E (VCVS), G (VCCS), F (CCCS), H (CCVS).
-use super::{DeviceOps, Load, Setup, remap_all};
+use super::ops::{Branch, DeviceOps, Load, Setup, branch_verbs, remap_all, stamp2};
 
 /// v(p) - v(n) = gain (v(cp) - v(cn)).
 #[derive(Debug, Clone)]
 pub struct Vcvs {
-    pub name: String,
-    pub p: usize,
-    pub n: usize,
+    pub br: Branch,
     pub cp: usize,
     pub cn: usize,
     pub gain: f64,
-    pub br: usize,
-    slots: [usize; 6],
+    slots: [usize; 2],
 }
 
 impl Vcvs {
-    pub fn new(name: &str, p: usize, n: usize, cp: usize, cn: usize, gain: f64) -> Self {
+    pub fn new(p: usize, n: usize, cp: usize, cn: usize, gain: f64) -> Self {
         Vcvs {
-            name: name.into(),
-            p,
-            n,
+            br: Branch::new(p, n),
             cp,
             cn,
             gain,
-            br: 0,
-            slots: [0; 6],
+            slots: [0; 2],
         }
     }
 }
 
 impl DeviceOps for Vcvs {
     fn setup(&mut self, s: &mut Setup) {
-        let k = self.br;
-        self.slots = [
-            s.entry(self.p, k),
-            s.entry(self.n, k),
-            s.entry(k, self.p),
-            s.entry(k, self.n),
-            s.entry(k, self.cp),
-            s.entry(k, self.cn),
-        ];
+        self.br.setup(s);
+        let k = self.br.k;
+        self.slots = [s.entry(k, self.cp), s.entry(k, self.cn)];
     }
     fn remap(&mut self, map: &[usize]) {
+        self.br.remap(map);
         remap_all(&mut self.slots, map);
     }
     fn load(&mut self, l: &mut Load) {
-        let x = l.x;
-        let i = x[self.br];
-        l.f[self.p] += i;
-        l.f[self.n] -= i;
-        l.f[self.br] += x[self.p] - x[self.n] - self.gain * (x[self.cp] - x[self.cn]);
-        let s = &self.slots;
-        l.jf[s[0]] += 1.0;
-        l.jf[s[1]] -= 1.0;
-        l.jf[s[2]] += 1.0;
-        l.jf[s[3]] -= 1.0;
-        l.jf[s[4]] -= self.gain;
-        l.jf[s[5]] += self.gain;
+        let e = self.gain * (l.x[self.cp] - l.x[self.cn]);
+        self.br.load(l, e);
+        l.jf[self.slots[0]] -= self.gain;
+        l.jf[self.slots[1]] += self.gain;
     }
     fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.p, self.n, self.cp, self.cn, self.br]);
+        out.extend([self.br.p, self.br.n, self.cp, self.cn, self.br.k]);
     }
+    fn renumber(&mut self, m: &[usize]) {
+        self.br.renumber(m);
+        (self.cp, self.cn) = (m[self.cp], m[self.cn]);
+    }
+    branch_verbs!(br);
 }
 
 /// Current gm (v(cp) - v(cn)) flows from p through the source to n.
@@ -103,14 +89,14 @@ impl DeviceOps for Vccs {
         let i = self.gm * (l.x[self.cp] - l.x[self.cn]);
         l.f[self.p] += i;
         l.f[self.n] -= i;
-        let s = &self.slots;
-        l.jf[s[0]] += self.gm;
-        l.jf[s[1]] -= self.gm;
-        l.jf[s[2]] -= self.gm;
-        l.jf[s[3]] += self.gm;
+        stamp2(l.jf, &self.slots, self.gm);
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.p, self.n, self.cp, self.cn]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        (self.p, self.n) = (m[self.p], m[self.n]);
+        (self.cp, self.cn) = (m[self.cp], m[self.cn]);
     }
 }
 
@@ -121,19 +107,16 @@ pub struct Cccs {
     pub n: usize,
     /// Branch unknown of the controlling voltage source (resolved after setup).
     pub cb: usize,
-    /// Name of the controlling source.
-    pub ctrl: String,
     pub gain: f64,
     slots: [usize; 2],
 }
 
 impl Cccs {
-    pub fn new(p: usize, n: usize, ctrl: &str, gain: f64) -> Self {
+    pub fn new(p: usize, n: usize, gain: f64) -> Self {
         Cccs {
             p,
             n,
             cb: 0,
-            ctrl: ctrl.into(),
             gain,
             slots: [0; 2],
         }
@@ -157,63 +140,63 @@ impl DeviceOps for Cccs {
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.p, self.n, self.cb]);
     }
+    fn renumber(&mut self, m: &[usize]) {
+        (self.p, self.n, self.cb) = (m[self.p], m[self.n], m[self.cb]);
+    }
+    /// The controlling source's branch.
+    fn set_reads(&mut self, ix: &[(usize, usize)]) {
+        if let Some(&(b, _)) = ix.first() {
+            self.cb = b;
+        }
+    }
 }
 
 /// v(p) - v(n) = r * i(vc).
 #[derive(Debug, Clone)]
 pub struct Ccvs {
-    pub name: String,
-    pub p: usize,
-    pub n: usize,
+    pub br: Branch,
     pub cb: usize,
-    pub ctrl: String,
     pub r: f64,
-    pub br: usize,
-    slots: [usize; 5],
+    slot_cb: usize,
 }
 
 impl Ccvs {
-    pub fn new(name: &str, p: usize, n: usize, ctrl: &str, r: f64) -> Self {
+    pub fn new(p: usize, n: usize, r: f64) -> Self {
         Ccvs {
-            name: name.into(),
-            p,
-            n,
+            br: Branch::new(p, n),
             cb: 0,
-            ctrl: ctrl.into(),
             r,
-            br: 0,
-            slots: [0; 5],
+            slot_cb: 0,
         }
     }
 }
 
 impl DeviceOps for Ccvs {
     fn setup(&mut self, s: &mut Setup) {
-        let k = self.br;
-        self.slots = [
-            s.entry(self.p, k),
-            s.entry(self.n, k),
-            s.entry(k, self.p),
-            s.entry(k, self.n),
-            s.entry(k, self.cb),
-        ];
+        self.br.setup(s);
+        self.slot_cb = s.entry(self.br.k, self.cb);
     }
     fn remap(&mut self, map: &[usize]) {
-        remap_all(&mut self.slots, map);
+        self.br.remap(map);
+        remap_all(std::slice::from_mut(&mut self.slot_cb), map);
     }
     fn load(&mut self, l: &mut Load) {
-        let i = l.x[self.br];
-        l.f[self.p] += i;
-        l.f[self.n] -= i;
-        l.f[self.br] += l.x[self.p] - l.x[self.n] - self.r * l.x[self.cb];
-        let s = &self.slots;
-        l.jf[s[0]] += 1.0;
-        l.jf[s[1]] -= 1.0;
-        l.jf[s[2]] += 1.0;
-        l.jf[s[3]] -= 1.0;
-        l.jf[s[4]] -= self.r;
+        let e = self.r * l.x[self.cb];
+        self.br.load(l, e);
+        l.jf[self.slot_cb] -= self.r;
     }
     fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.p, self.n, self.cb, self.br]);
+        out.extend([self.br.p, self.br.n, self.cb, self.br.k]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        self.br.renumber(m);
+        self.cb = m[self.cb];
+    }
+    branch_verbs!(br);
+    /// The controlling source's branch.
+    fn set_reads(&mut self, ix: &[(usize, usize)]) {
+        if let Some(&(b, _)) = ix.first() {
+            self.cb = b;
+        }
     }
 }

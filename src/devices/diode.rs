@@ -1,53 +1,91 @@
 //! Junction diode (SPICE level 1): IS N RS CJO VJ M FC TT BV IBV.
-use super::{DeviceOps, K_OVER_Q, Load, Setup, depletion, pnjlim, remap_all, req2, stamp2};
+use super::limit::{depletion, pnjlim};
+use super::ops::{DeviceOps, K_OVER_Q, Load, Setup, T0, remap_all, req2, stamp2};
+use super::params::{Given, ParamTable, apply, param_table};
+use crate::error::Result;
 
-#[derive(Debug, Clone)]
-pub struct DiodeModel {
-    /// Saturation current [A].
-    pub is: f64,
-    /// Emission coefficient.
-    pub n: f64,
-    /// Series resistance [Ohm].
-    pub rs: f64,
-    /// Zero-bias junction capacitance [F].
-    pub cjo: f64,
-    /// Junction potential [V].
-    pub vj: f64,
-    /// Grading coefficient.
-    pub m: f64,
-    /// Forward-bias depletion capacitance coefficient.
-    pub fc: f64,
-    /// Transit time [s].
-    pub tt: f64,
-    /// Reverse breakdown voltage [V] (None: no breakdown).
-    pub bv: Option<f64>,
-    /// Current at breakdown voltage [A].
-    pub ibv: f64,
-    /// Band gap for the temperature dependence of IS [eV].
-    pub eg: f64,
-    /// Saturation-current temperature exponent.
-    pub xti: f64,
-    /// Nominal temperature of the parameters [K].
-    pub tnom: f64,
+param_table! {
+    /// A diode model card (`.model NAME d (...)`), SPICE level 1.
+    pub struct DiodeModel {
+        is: num = 1e-14, "A", "Saturation current.";
+        n: num = 1.0, "-", "Emission coefficient.";
+        rs: num = 0.0, "Ohm", "Series resistance.";
+        cjo | cj0 | cj: num = 0.0, "F", "Zero-bias junction capacitance.";
+        vj | pb: num = 1.0, "V", "Junction potential.";
+        m | mj: num = 0.5, "-", "Grading coefficient.";
+        fc: num = 0.5, "-", "Forward-bias depletion capacitance coefficient.";
+        tt: num = 0.0, "s", "Transit time.";
+        bv: opt = None, "V", "Reverse breakdown voltage (none: no breakdown).";
+        ibv: num = 1e-3, "A", "Current at the breakdown voltage.";
+        eg: num = 1.11, "eV", "Band gap for the temperature dependence of IS.";
+        xti: num = 3.0, "-", "Saturation-current temperature exponent.";
+        tnom: num = 300.15, "K", "Nominal temperature of the parameters (written in C on the card).";
+    }
 }
 
 impl Default for DiodeModel {
     fn default() -> Self {
-        DiodeModel {
-            is: 1e-14,
-            n: 1.0,
-            rs: 0.0,
-            cjo: 0.0,
-            vj: 1.0,
-            m: 0.5,
-            fc: 0.5,
-            tt: 0.0,
-            bv: None,
-            ibv: 1e-3,
-            eg: 1.11,
-            xti: 3.0,
-            tnom: 300.15,
+        DiodeModel::table_defaults()
+    }
+}
+
+impl DiodeModel {
+    /// Reads a model card; `tnom_c` is the circuit's nominal temperature [C] (`.options
+    /// tnom`), the card's own `tnom` is in C too. `name` is the model's name as written.
+    pub fn from_card(given: &[Given], tnom_c: f64, name: &str) -> Result<DiodeModel> {
+        let mut m = DiodeModel {
+            tnom: tnom_c + T0,
+            ..Default::default()
+        };
+        let level_1 = |g: &&Given| g.name == "level" && g.value == 1.0;
+        let rest: Vec<Given> = given.iter().filter(|g| !level_1(g)).copied().collect();
+        apply(
+            &mut m,
+            &rest,
+            "model",
+            &format!("diode model '{name}'"),
+            &[],
+        )?;
+        if let Some(g) = rest.iter().rfind(|g| g.name == "tnom") {
+            m.tnom = g.value + T0;
         }
+        Ok(m)
+    }
+}
+
+/// Instance parameters of a diode line (`D1 a k model [area] [off] [area=] [m=]`).
+#[derive(Debug, Clone)]
+pub struct DiodeParams {
+    /// Area factor [-].
+    pub area: f64,
+    /// Start the operating point with the junction off.
+    pub off: bool,
+}
+
+param_table! {
+    /// The `name=value` instance parameters of a diode.
+    pub struct DiodeKv {
+        area: num = 1.0, "-", "Area factor (also the number after the model name).";
+        m: num = 1.0, "-", "Parallel multiplier: multiplies the area.";
+    }
+}
+
+impl DiodeParams {
+    /// `area` is the number after the model name (if any).
+    pub fn parse(area: Option<f64>, off: bool, given: &[Given], what: &str) -> Result<DiodeParams> {
+        // in the order written: `area=` sets the area, `m=` multiplies what it is so far
+        let mut area = area.unwrap_or(1.0);
+        for g in given {
+            if !DiodeKv::PARAMS.iter().any(|p| p.is(g.name)) {
+                return Err(g.error(format!("unknown instance parameter '{}' for {what}", g.raw)));
+            }
+            if g.name == "area" {
+                area = g.value;
+            } else {
+                area *= g.value;
+            }
+        }
+        Ok(DiodeParams { area, off })
     }
 }
 
@@ -65,14 +103,14 @@ pub struct Diode {
 }
 
 impl Diode {
-    pub fn new(a: usize, ai: usize, k: usize, model: DiodeModel, area: f64, off: bool) -> Self {
+    pub fn new(a: usize, ai: usize, k: usize, model: DiodeModel, p: DiodeParams) -> Self {
         Diode {
             a,
             ai,
             k,
             model,
-            area,
-            off,
+            area: p.area,
+            off: p.off,
             vd_old: 0.0,
             slots: [0; 8],
         }
@@ -187,5 +225,14 @@ impl DeviceOps for Diode {
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.a, self.ai, self.k]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        (self.a, self.ai, self.k) = (m[self.a], m[self.ai], m[self.k]);
+    }
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend([self.a, self.ai, self.k]);
+    }
+    fn linear(&self) -> bool {
+        false
     }
 }

@@ -51,6 +51,8 @@
 
 mod dual;
 
+use super::params::{Given, ParamSpec, ParamTable, apply, param_table};
+use crate::error::{Error, Result};
 use dual::{D4, Scalar};
 
 /// Netlist model level that selects this model (`.model nch nmos level=28 ...`).
@@ -91,138 +93,115 @@ impl Polarity {
     }
 }
 
-/// One model-card parameter: what the netlist parser accepts and what it means.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParamSpec {
-    /// Lowercase name as written in a `.model` card.
-    pub name: &'static str,
-    /// SI unit (`-` for dimensionless).
-    pub unit: &'static str,
-    /// Default for an n-channel card.
-    pub default_n: f64,
-    /// Default for a p-channel card.
-    pub default_p: f64,
-    /// One-line description.
-    pub doc: &'static str,
+param_table! {
+    /// Model-card parameters of an EKV-SC MOSFET, SI units except `tnom` (degrees C,
+    /// the SPICE convention). Defaults are the PTM-32LP fit of `docs/ekv.md` (see
+    /// [`PARAMS`] for units and meaning).
+    pub struct EkvModel {
+        [polarity: Polarity, "Channel type."]
+        cox: num = 0.0215816; 0.0213152, "F/m^2", "Gate-oxide capacitance per unit area.";
+        dw: num = 5e-9; 5e-9, "m", "Width reduction per side: Weff = W - 2 dw.";
+        dl: num = 0.0; 0.0, "m", "Length reduction: Leff = L - dl.";
+        vt0: num = 0.662947; 0.652691, "V", "Long-channel threshold voltage (magnitude).";
+        dvt_l: num = -0.00965526; -0.00529022, "V", "Threshold roll-off: VT0(L) = vt0 + dvt_l / (Leff / 100 nm).";
+        n0: num = 1.50735; 1.48377, "-", "Long-channel slope factor at Vsb = 0.";
+        dn_l: num = -0.00880344; -0.00380169, "-", "Slope-factor length term: n0(L) = n0 + dn_l / (Leff / 100 nm).";
+        sig2: num = 0.00938297; 0.0108806, "V/V", "DIBL coefficient scaling as (100 nm / Leff)^2.";
+        sig0: num = 0.00119745; 0.00169274, "V/V", "Length-independent DIBL coefficient.";
+        lam1: num = 0.0226822; 0.103778, "1/V", "Channel-length modulation at Leff = 100 nm, scaling as 1/Leff.";
+        mu0: num = 0.0602748; 0.0269367, "m^2/(V*s)", "Low-field mobility of a long channel at tnom.";
+        lmu: num = 2.47923e-8; 1.02464e-8, "m", "Mobility length scaling: mu(L) = mu0 / (1 + lmu / Leff).";
+        theta: num = 12.2709; 17.706, "1/V", "Vertical-field mobility degradation (per UT of inversion).";
+        lsat: num = 1.9278e-10; 6.02309e-23, "m", "Velocity saturation: lambda_c = lsat / Leff.";
+        gamma: num = 0.538663; 0.505544, "V^0.5", "Body-effect coefficient.";
+        phi: num = 1.69087; 1.80454, "V", "Surface potential in the body-effect term (2 phi_F plus offset).";
+        tnom: num = 26.85; 26.85, "C", "Temperature at which the card holds; 26.85 C = 300.00 K, the UT = 25.852 mV of the fit.";
+        tcv: num = -0.7e-3; -0.7e-3, "V/K", "Threshold temperature coefficient d|VT0|/dT (28nm HKMG: -0.5 .. -1 mV/K).";
+        bex: num = -1.5; -1.5, "-", "Mobility temperature exponent: mu ~ (T / Tnom)^bex (phonon scattering).";
+        cgso: num = 3.0e-10; 3.0e-10, "F/m", "Gate-source overlap and fringe capacitance per unit width.";
+        cgdo: num = 3.0e-10; 3.0e-10, "F/m", "Gate-drain overlap and fringe capacitance per unit width.";
+        cgbo: num = 2.56e-11; 2.56e-11, "F/m", "Gate-bulk overlap capacitance per unit length.";
+        cj: num = 5.0e-4; 5.0e-4, "F/m^2", "Zero-bias bottom junction capacitance per unit area.";
+        mj: num = 0.5; 0.5, "-", "Bottom junction grading coefficient (< 1).";
+        pb: num = 1.0; 1.0, "V", "Junction built-in potential (bottom and sidewall).";
+        cjsw: num = 5.0e-10; 5.0e-10, "F/m", "Zero-bias sidewall junction capacitance per unit perimeter.";
+        mjsw: num = 0.33; 0.33, "-", "Sidewall junction grading coefficient (< 1).";
+        fc: num = 0.5; 0.5, "-", "Forward-bias fraction of pb beyond which junction capacitance is linearised.";
+        hdif: num = 6.0e-8; 6.0e-8, "m", "Source/drain diffusion length used when AD/AS/PD/PS are not given.";
+        avt: num = 1.5e-9; 1.5e-9, "V*m", "Pelgrom threshold mismatch of a pair: sigma(dVT) = avt / sqrt(W L) (Pelgrom JSSC 1989).", mismatch "dvt0 ~ N(0, avt / sqrt(2 m W L)): vt0 + dvt0";
+        abeta: num = 1.0e-8; 1.0e-8, "m", "Pelgrom current-factor mismatch of a pair: sigma(dbeta/beta) = abeta / sqrt(W L) (Kinget JSSC 2005).", mismatch "dbeta ~ N(0, abeta / sqrt(2 m W L)): mu0 (1 + dbeta)";
+    }
 }
 
-/// Declares the parameters once: the [`EkvModel`] fields, the [`PARAMS`] table and the
-/// name lookup are generated from the same list, so they cannot drift apart.
-macro_rules! ekv_params {
-    ($( $field:ident, $unit:literal, $dn:expr, $dp:expr, $doc:literal; )*) => {
-        /// Model-card parameters of an EKV-SC MOSFET, SI units except `tnom` (degrees C,
-        /// the SPICE convention). Defaults are the PTM-32LP fit of
-        /// `/work/shared/models/README.md` (see [`PARAMS`] for units and meaning).
-        #[derive(Clone, Debug, PartialEq)]
-        pub struct EkvModel {
-            /// Channel type.
-            pub polarity: Polarity,
-            $(
-                #[doc = $doc]
-                #[doc = concat!(" Unit: ", $unit, ".")]
-                pub $field: f64,
-            )*
-        }
-
-        /// Every parameter a level-28 card accepts (besides `level` itself).
-        pub const PARAMS: &[ParamSpec] = &[
-            $( ParamSpec { name: stringify!($field), unit: $unit, default_n: $dn,
-                           default_p: $dp, doc: $doc }, )*
-        ];
-
-        impl EkvModel {
-            /// The fitted 28nm-class proxy card for the given channel type.
-            pub fn defaults(polarity: Polarity) -> EkvModel {
-                match polarity {
-                    Polarity::N => EkvModel { polarity, $( $field: $dn, )* },
-                    Polarity::P => EkvModel { polarity, $( $field: $dp, )* },
-                }
-            }
-
-            /// Value of the parameter called `name` (lowercase), if there is one.
-            pub fn get(&self, name: &str) -> Option<f64> {
-                match name {
-                    $( stringify!($field) => Some(self.$field), )*
-                    _ => None,
-                }
-            }
-
-            fn slot(&mut self, name: &str) -> Option<&mut f64> {
-                match name {
-                    $( stringify!($field) => Some(&mut self.$field), )*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-ekv_params! {
-    cox,   "F/m^2",   0.0215816,     0.0213152,     "Gate-oxide capacitance per unit area.";
-    dw,    "m",       5e-9,          5e-9,          "Width reduction per side: Weff = W - 2 dw.";
-    dl,    "m",       0.0,           0.0,           "Length reduction: Leff = L - dl.";
-    vt0,   "V",       0.662947,      0.652691,      "Long-channel threshold voltage (magnitude).";
-    dvt_l, "V",       -0.00965526,   -0.00529022,   "Threshold roll-off: VT0(L) = vt0 + dvt_l / (Leff / 100 nm).";
-    n0,    "-",       1.50735,       1.48377,       "Long-channel slope factor at Vsb = 0.";
-    dn_l,  "-",       -0.00880344,   -0.00380169,   "Slope-factor length term: n0(L) = n0 + dn_l / (Leff / 100 nm).";
-    sig2,  "V/V",     0.00938297,    0.0108806,     "DIBL coefficient scaling as (100 nm / Leff)^2.";
-    sig0,  "V/V",     0.00119745,    0.00169274,    "Length-independent DIBL coefficient.";
-    lam1,  "1/V",     0.0226822,     0.103778,      "Channel-length modulation at Leff = 100 nm, scaling as 1/Leff.";
-    mu0,   "m^2/(V*s)", 0.0602748,   0.0269367,     "Low-field mobility of a long channel at tnom.";
-    lmu,   "m",       2.47923e-8,    1.02464e-8,    "Mobility length scaling: mu(L) = mu0 / (1 + lmu / Leff).";
-    theta, "1/V",     12.2709,       17.706,        "Vertical-field mobility degradation (per UT of inversion).";
-    lsat,  "m",       1.9278e-10,    6.02309e-23,   "Velocity saturation: lambda_c = lsat / Leff.";
-    gamma, "V^0.5",   0.538663,      0.505544,      "Body-effect coefficient.";
-    phi,   "V",       1.69087,       1.80454,       "Surface potential in the body-effect term (2 phi_F plus offset).";
-    tnom,  "C",       26.85,         26.85,         "Temperature at which the card holds; 26.85 C = 300.00 K, the UT = 25.852 mV of the fit.";
-    tcv,   "V/K",     -0.7e-3,       -0.7e-3,       "Threshold temperature coefficient d|VT0|/dT (28nm HKMG: -0.5 .. -1 mV/K).";
-    bex,   "-",       -1.5,          -1.5,          "Mobility temperature exponent: mu ~ (T / Tnom)^bex (phonon scattering).";
-    cgso,  "F/m",     3.0e-10,       3.0e-10,       "Gate-source overlap and fringe capacitance per unit width.";
-    cgdo,  "F/m",     3.0e-10,       3.0e-10,       "Gate-drain overlap and fringe capacitance per unit width.";
-    cgbo,  "F/m",     2.56e-11,      2.56e-11,      "Gate-bulk overlap capacitance per unit length.";
-    cj,    "F/m^2",   5.0e-4,        5.0e-4,        "Zero-bias bottom junction capacitance per unit area.";
-    mj,    "-",       0.5,           0.5,           "Bottom junction grading coefficient (< 1).";
-    pb,    "V",       1.0,           1.0,           "Junction built-in potential (bottom and sidewall).";
-    cjsw,  "F/m",     5.0e-10,       5.0e-10,       "Zero-bias sidewall junction capacitance per unit perimeter.";
-    mjsw,  "-",       0.33,          0.33,          "Sidewall junction grading coefficient (< 1).";
-    fc,    "-",       0.5,           0.5,           "Forward-bias fraction of pb beyond which junction capacitance is linearised.";
-    hdif,  "m",       6.0e-8,        6.0e-8,        "Source/drain diffusion length used when AD/AS/PD/PS are not given.";
-    avt,   "V*m",     1.5e-9,        1.5e-9,        "Pelgrom threshold mismatch of a pair: sigma(dVT) = avt / sqrt(W L) (Pelgrom JSSC 1989).";
-    abeta, "m",       1.0e-8,        1.0e-8,        "Pelgrom current-factor mismatch of a pair: sigma(dbeta/beta) = abeta / sqrt(W L) (Kinget JSSC 2005).";
-}
+/// Every parameter a level-28 card accepts (besides `level` itself).
+pub const PARAMS: &[ParamSpec] = <EkvModel as ParamTable>::PARAMS;
 
 impl EkvModel {
+    /// The fitted 28nm-class proxy card for the given channel type.
+    pub fn defaults(polarity: Polarity) -> EkvModel {
+        match polarity {
+            Polarity::N => EkvModel::table_defaults(polarity),
+            Polarity::P => EkvModel::table_defaults_p(polarity),
+        }
+    }
+
+    /// Value of the parameter called `name` (lowercase), if there is one.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.value(name)
+    }
+
     /// Builds a model from a `.model` card's parameters (names lowercase, values SI).
     /// Unset parameters take the fitted defaults of `polarity`; `level`, if present,
     /// must be 28.
-    pub fn from_card(polarity: Polarity, params: &[(String, f64)]) -> Result<EkvModel, String> {
+    pub fn from_card(polarity: Polarity, params: &[(String, f64)]) -> Result<EkvModel> {
+        EkvModel::from_given(polarity, &Given::list(params))
+    }
+
+    /// [`EkvModel::from_card`] with the parameters as the netlist wrote them: an error
+    /// points at the parameter it is about.
+    pub fn from_given(polarity: Polarity, given: &[Given]) -> Result<EkvModel> {
         let mut model = EkvModel::defaults(polarity);
-        for (name, value) in params {
-            if name == "level" {
-                if *value != LEVEL {
-                    return Err(format!(
-                        "EKV-SC MOSFET is level 28, the card says level={value}"
-                    ));
-                }
-                continue;
+        for g in given.iter().filter(|g| g.name == "level") {
+            if g.value != LEVEL {
+                return Err(g.error(format!(
+                    "EKV-SC MOSFET is level 28, the card says level={}",
+                    g.value
+                )));
             }
-            let slot = model.slot(name).ok_or_else(|| {
-                format!("unknown model parameter '{name}' for level-28 (EKV-SC) MOSFET")
-            })?;
-            if !value.is_finite() {
-                return Err(format!(
-                    "model parameter '{name}' must be a finite number, got {value}"
-                ));
-            }
-            *slot = *value;
         }
-        model.validate()?;
+        apply(
+            &mut model,
+            given,
+            "model",
+            "level-28 (EKV-SC) MOSFET",
+            &["level"],
+        )?;
+        for g in given.iter().filter(|g| g.name != "level") {
+            if !g.value.is_finite() {
+                return Err(g.error(format!(
+                    "model parameter '{}' must be a finite number, got {}",
+                    g.name, g.value
+                )));
+            }
+        }
+        model.check().map_err(|(name, msg)| {
+            // at the parameter when the card gave it, else at the card
+            match given.iter().rfind(|g| g.name == name) {
+                Some(g) => g.error(msg),
+                None => Error::netlist(msg, None),
+            }
+        })?;
         Ok(model)
     }
 
     /// Checks the ranges the equations need (positive oxide capacitance, grading
     /// coefficients below 1, ...).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
+        self.check().map_err(|(_, msg)| Error::netlist(msg, None))
+    }
+
+    /// The first parameter out of range, and why.
+    fn check(&self) -> std::result::Result<(), (&'static str, String)> {
         let positive = [
             ("cox", self.cox),
             ("mu0", self.mu0),
@@ -232,7 +211,10 @@ impl EkvModel {
         ];
         for (name, v) in positive {
             if v.is_nan() || v <= 0.0 {
-                return Err(format!("model parameter '{name}' must be > 0, got {v}"));
+                return Err((
+                    name,
+                    format!("model parameter '{name}' must be > 0, got {v}"),
+                ));
             }
         }
         let non_negative = [
@@ -251,21 +233,28 @@ impl EkvModel {
         ];
         for (name, v) in non_negative {
             if v.is_nan() || v < 0.0 {
-                return Err(format!("model parameter '{name}' must be >= 0, got {v}"));
+                return Err((
+                    name,
+                    format!("model parameter '{name}' must be >= 0, got {v}"),
+                ));
             }
         }
         let unit_interval = [("mj", self.mj), ("mjsw", self.mjsw), ("fc", self.fc)];
         for (name, v) in unit_interval {
             if !(0.0..1.0).contains(&v) {
-                return Err(format!(
-                    "model parameter '{name}' must be in [0, 1), got {v}"
+                return Err((
+                    name,
+                    format!("model parameter '{name}' must be in [0, 1), got {v}"),
                 ));
             }
         }
         if self.tnom + CELSIUS_TO_KELVIN <= 0.0 {
-            return Err(format!(
-                "model parameter 'tnom' must be above absolute zero, got {} C",
-                self.tnom
+            return Err((
+                "tnom",
+                format!(
+                    "model parameter 'tnom' must be above absolute zero, got {} C",
+                    self.tnom
+                ),
             ));
         }
         Ok(())
@@ -412,39 +401,54 @@ pub struct EkvInstance {
 impl EkvInstance {
     /// Precomputes an instance; fails on geometry the equations cannot take
     /// (non-positive effective width or length, negative junction sizes, ...).
-    pub fn new(model: &EkvModel, g: &MosGeom) -> Result<EkvInstance, String> {
+    pub fn new(model: &EkvModel, g: &MosGeom) -> Result<EkvInstance> {
         let leff = g.l - model.dl;
         let weff = g.w - 2.0 * model.dw;
         if leff.is_nan() || leff <= 0.0 {
-            return Err(format!(
-                "MOSFET L = {} m leaves no channel (Leff = L - dl = {leff} m)",
-                g.l
+            return Err(Error::netlist(
+                format!(
+                    "MOSFET L = {} m leaves no channel (Leff = L - dl = {leff} m)",
+                    g.l
+                ),
+                None,
             ));
         }
         if weff.is_nan() || weff <= 0.0 {
-            return Err(format!(
-                "MOSFET W = {} m leaves no channel (Weff = W - 2 dw = {weff} m)",
-                g.w
+            return Err(Error::netlist(
+                format!(
+                    "MOSFET W = {} m leaves no channel (Weff = W - 2 dw = {weff} m)",
+                    g.w
+                ),
+                None,
             ));
         }
         if g.m.is_nan() || g.m <= 0.0 {
-            return Err(format!("MOSFET multiplier M must be > 0, got {}", g.m));
+            return Err(Error::netlist(
+                format!("MOSFET multiplier M must be > 0, got {}", g.m),
+                None,
+            ));
         }
         for (name, v) in [("AD", g.ad), ("AS", g.as_), ("PD", g.pd), ("PS", g.ps)] {
             if v.is_nan() || v < 0.0 {
-                return Err(format!("MOSFET {name} must be >= 0, got {v}"));
+                return Err(Error::netlist(
+                    format!("MOSFET {name} must be >= 0, got {v}"),
+                    None,
+                ));
             }
         }
         if g.temp_k.is_nan() || g.temp_k <= 0.0 {
-            return Err(format!(
-                "device temperature must be above 0 K, got {} K",
-                g.temp_k
+            return Err(Error::netlist(
+                format!("device temperature must be above 0 K, got {} K", g.temp_k),
+                None,
             ));
         }
         if !g.dvt0.is_finite() || g.dbeta_rel.is_nan() || g.dbeta_rel <= -1.0 {
-            return Err(format!(
-                "mismatch sample out of range: dvt0 = {} V, dbeta_rel = {}",
-                g.dvt0, g.dbeta_rel
+            return Err(Error::netlist(
+                format!(
+                    "mismatch sample out of range: dvt0 = {} V, dbeta_rel = {}",
+                    g.dvt0, g.dbeta_rel
+                ),
+                None,
             ));
         }
         let tnom = model.tnom_kelvin();
@@ -453,9 +457,12 @@ impl EkvInstance {
         let vt0 = model.vt0 + model.dvt_l / ln + model.tcv * (g.temp_k - tnom) + g.dvt0;
         let n0 = model.n0 + model.dn_l / ln;
         if n0 <= 1.0 {
-            return Err(format!(
-                "slope factor n0(L) = n0 + dn_l / Ln = {n0} must be > 1 at L = {} m",
-                g.l
+            return Err(Error::netlist(
+                format!(
+                    "slope factor n0(L) = n0 + dn_l / Ln = {n0} must be > 1 at L = {} m",
+                    g.l
+                ),
+                None,
             ));
         }
         let mu = model.mu0 / (1.0 + model.lmu / leff)

@@ -4,69 +4,75 @@
 //! The Meyer capacitances are not derived from a charge, so (as in ngspice) the gate charges are
 //! accumulated from the last accepted time point: q = q_old + (C(v) + C(v_old))/2 * (v - v_old),
 //! with ngspice's "half capacitance" bookkeeping.
-use super::{DeviceOps, K_OVER_Q, Load, Setup, depletion, fetlim, limvds, pnjlim, remap_all};
+use super::limit::{depletion, fetlim, limvds, pnjlim};
+use super::ops::{DeviceOps, K_OVER_Q, Load, Setup, remap_all};
+use super::params::{Given, apply, param_table};
+use crate::error::Result;
 
-#[derive(Debug, Clone)]
-pub struct Mos1Model {
-    /// +1 for NMOS, -1 for PMOS.
-    pub sign: f64,
-    /// Zero-bias threshold [V].
-    pub vto: f64,
-    /// Transconductance parameter [A/V^2].
-    pub kp: f64,
-    /// Body-effect coefficient [sqrt V].
-    pub gamma: f64,
-    /// Surface potential [V].
-    pub phi: f64,
-    /// Channel-length modulation [1/V].
-    pub lambda: f64,
-    /// Oxide thickness [m] (None: no Meyer capacitances).
-    pub tox: Option<f64>,
-    /// Overlap capacitances per width/length [F/m].
-    pub cgso: f64,
-    pub cgdo: f64,
-    pub cgbo: f64,
-    /// Zero-bias bulk junction capacitances [F].
-    pub cbd: f64,
-    pub cbs: f64,
-    /// Area and sidewall junction capacitance [F/m^2], [F/m].
-    pub cj: f64,
-    pub cjsw: f64,
-    pub mjsw: f64,
-    /// Junction potential [V] and grading.
-    pub pb: f64,
-    pub mj: f64,
-    pub fc: f64,
-    /// Bulk junction saturation current [A].
-    pub is: f64,
-    /// Lateral diffusion [m].
-    pub ld: f64,
+param_table! {
+    /// A level-1 MOSFET model card (`.model NAME nmos|pmos level=1 (...)`).
+    pub struct Mos1Model {
+        [sign: f64, "+1 for NMOS, -1 for PMOS."]
+        vto | vt0: num = 0.0, "V", "Zero-bias threshold.";
+        kp: num = 2e-5, "A/V^2", "Transconductance parameter (from UO and TOX when not given).";
+        gamma: num = 0.0, "V^0.5", "Body-effect coefficient.";
+        phi: num = 0.6, "V", "Surface potential.";
+        lambda: num = 0.0, "1/V", "Channel-length modulation.";
+        tox: opt = None, "m", "Oxide thickness (none: no Meyer capacitances).";
+        uo | u0: num = 600.0, "cm^2/(V*s)", "Surface mobility: KP = UO EPS_OX / TOX when KP is not given.";
+        cgso: num = 0.0, "F/m", "Gate-source overlap capacitance per width.";
+        cgdo: num = 0.0, "F/m", "Gate-drain overlap capacitance per width.";
+        cgbo: num = 0.0, "F/m", "Gate-bulk overlap capacitance per length.";
+        cbd: num = 0.0, "F", "Zero-bias bulk-drain junction capacitance.";
+        cbs: num = 0.0, "F", "Zero-bias bulk-source junction capacitance.";
+        cj: num = 0.0, "F/m^2", "Bottom junction capacitance per area.";
+        cjsw: num = 0.0, "F/m", "Sidewall junction capacitance per perimeter.";
+        mjsw: num = 0.5, "-", "Sidewall grading coefficient.";
+        pb: num = 0.8, "V", "Junction potential.";
+        mj: num = 0.5, "-", "Bottom grading coefficient.";
+        fc: num = 0.5, "-", "Forward-bias depletion capacitance coefficient.";
+        is: num = 1e-14, "A", "Bulk junction saturation current.";
+        ld: num = 0.0, "m", "Lateral diffusion.";
+    }
 }
 
 impl Default for Mos1Model {
     fn default() -> Self {
-        Mos1Model {
-            sign: 1.0,
-            vto: 0.0,
-            kp: 2e-5,
-            gamma: 0.0,
-            phi: 0.6,
-            lambda: 0.0,
-            tox: None,
-            cgso: 0.0,
-            cgdo: 0.0,
-            cgbo: 0.0,
-            cbd: 0.0,
-            cbs: 0.0,
-            cj: 0.0,
-            cjsw: 0.0,
-            mjsw: 0.5,
-            pb: 0.8,
-            mj: 0.5,
-            fc: 0.5,
-            is: 1e-14,
-            ld: 0.0,
+        Mos1Model::table_defaults(1.0)
+    }
+}
+
+impl Mos1Model {
+    /// Reads a model card (its `level`, 1, is the caller's); `name` is the model's name.
+    pub fn from_card(pmos: bool, given: &[Given], name: &str) -> Result<Mos1Model> {
+        let mut m = Mos1Model::table_defaults(if pmos { -1.0 } else { 1.0 });
+        apply(
+            &mut m,
+            given,
+            "model",
+            &format!("level-1 MOSFET model '{name}'"),
+            &["level"],
+        )?;
+        if !given.iter().any(|g| g.name == "kp")
+            && let Some(tox) = m.tox
+        {
+            m.kp = m.uo * 1e-4 * 3.9 * 8.854214871e-12 / tox;
         }
+        Ok(m)
+    }
+}
+
+param_table! {
+    /// Instance parameters of a MOSFET line (`M1 d g s b model [off] [w= l= m= ad= as= pd=
+    /// ps=]`), every level.
+    pub struct MosParams {
+        w: num = 100e-6, "m", "Drawn channel width.";
+        l: num = 100e-6, "m", "Drawn channel length.";
+        m: num = 1.0, "-", "Number of parallel devices.";
+        ad: opt = None, "m^2", "Drain junction area (default: the model's).";
+        as_ ["as"]: opt = None, "m^2", "Source junction area (default: the model's).";
+        pd: opt = None, "m", "Drain junction perimeter (default: the model's).";
+        ps: opt = None, "m", "Source junction perimeter (default: the model's).";
     }
 }
 
@@ -102,32 +108,21 @@ pub struct Mos1 {
 const EPS_OX: f64 = 3.9 * 8.854214871e-12;
 
 impl Mos1 {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        d: usize,
-        g: usize,
-        s: usize,
-        b: usize,
-        model: Mos1Model,
-        w: f64,
-        l: f64,
-        m: f64,
-        geo: [f64; 4],
-        off: bool,
-    ) -> Self {
+    /// A device at terminals `t` = (d, g, s, b); junction sizes not given are 0.
+    pub fn new(t: [usize; 4], model: Mos1Model, p: &MosParams, off: bool) -> Self {
         Mos1 {
-            d,
-            g,
-            s,
-            b,
+            d: t[0],
+            g: t[1],
+            s: t[2],
+            b: t[3],
             model,
-            w,
-            l,
-            m,
-            ad: geo[0],
-            as_: geo[1],
-            pd: geo[2],
-            ps: geo[3],
+            w: p.w,
+            l: p.l,
+            m: p.m,
+            ad: p.ad.unwrap_or(0.0),
+            as_: p.as_.unwrap_or(0.0),
+            pd: p.pd.unwrap_or(0.0),
+            ps: p.ps.unwrap_or(0.0),
             off,
             vold: [0.0; 3],
             acc_half: [0.0; 3],
@@ -454,5 +449,15 @@ impl DeviceOps for Mos1 {
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.d, self.g, self.s, self.b]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        (self.d, self.g, self.s, self.b) = (m[self.d], m[self.g], m[self.s], m[self.b]);
+    }
+    /// The channel and the bulk junctions.
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend([self.d, self.s, self.b]);
+    }
+    fn linear(&self) -> bool {
+        false
     }
 }

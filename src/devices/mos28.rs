@@ -1,8 +1,12 @@
 //! The level-28 MOSFET: the EKV-SC compact model (`ekv.rs`) as a circuit device. The model
 //! gives the drain current, the four terminal charges and their exact derivatives; this file
-//! only stamps them.
+//! stamps them and draws the device's Pelgrom mismatch.
 use super::ekv::{EkvInstance, EkvModel, MosGeom};
-use super::{DeviceOps, Load, Setup, remap_all};
+use super::mos1::MosParams;
+use super::ops::{DeviceOps, Load, Setup, T0, remap_all};
+use super::params::MismatchDraw;
+use crate::error::Result;
+use crate::expr::Func;
 
 #[derive(Debug, Clone)]
 pub struct Mos28 {
@@ -16,8 +20,21 @@ pub struct Mos28 {
     slots: [usize; 16],
 }
 
+/// The geometry of an instance line at circuit temperature `temp_c` [C]: junctions the line
+/// does not give come from the model ([`EkvModel::default_junction`]).
+pub fn geometry(model: &EkvModel, p: &MosParams, temp_c: f64) -> MosGeom {
+    let mut g = MosGeom::new(model, p.w, p.l);
+    g.m = p.m;
+    g.temp_k = temp_c + T0;
+    g.ad = p.ad.unwrap_or(g.ad);
+    g.as_ = p.as_.unwrap_or(g.as_);
+    g.pd = p.pd.unwrap_or(g.pd);
+    g.ps = p.ps.unwrap_or(g.ps);
+    g
+}
+
 impl Mos28 {
-    pub fn new(t: [usize; 4], model: EkvModel, geom: MosGeom) -> Result<Self, String> {
+    pub fn new(t: [usize; 4], model: EkvModel, geom: MosGeom) -> Result<Self> {
         let inst = EkvInstance::new(&model, &geom)?;
         Ok(Mos28 {
             d: t[0],
@@ -31,7 +48,7 @@ impl Mos28 {
         })
     }
     /// Re-derives the instance after a change of geometry, temperature or mismatch.
-    pub fn set_geom(&mut self, geom: MosGeom) -> Result<(), String> {
+    pub fn set_geom(&mut self, geom: MosGeom) -> Result<()> {
         self.inst = EkvInstance::new(&self.model, &geom)?;
         self.geom = geom;
         Ok(())
@@ -69,5 +86,42 @@ impl DeviceOps for Mos28 {
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.d, self.g, self.s, self.b]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        (self.d, self.g, self.s, self.b) = (m[self.d], m[self.g], m[self.s], m[self.b]);
+    }
+    /// Only the channel conducts at DC: EKV-SC has no junction DC current.
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend([self.d, self.s]);
+    }
+    fn linear(&self) -> bool {
+        false
+    }
+    /// Pelgrom: a threshold shift and a relative current-factor shift, each N(0, A / sqrt(2
+    /// m W L)) from the card's `avt` and `abeta`.
+    fn mismatch(&self, out: &mut Vec<MismatchDraw>) -> Result<()> {
+        let g = &self.geom;
+        let (s_vt, s_beta) = self.model.pelgrom_sigmas(g.w, g.l, g.m);
+        out.push(MismatchDraw {
+            what: "dvt0",
+            func: Func::Agauss,
+            args: [0.0, s_vt, 1.0],
+        });
+        out.push(MismatchDraw {
+            what: "dbeta",
+            func: Func::Agauss,
+            args: [0.0, s_beta, 1.0],
+        });
+        Ok(())
+    }
+    fn set_mismatch(&mut self, v: &[f64]) -> Result<()> {
+        if let [dvt0, dbeta] = v {
+            self.set_geom(MosGeom {
+                dvt0: *dvt0,
+                dbeta_rel: *dbeta,
+                ..self.geom
+            })?;
+        }
+        Ok(())
     }
 }

@@ -1,41 +1,39 @@
 //! Linear resistor: i = (v(a) - v(b)) / R.
-use super::{DeviceOps, Load, Setup, remap_all, req2, stamp2};
+use super::ops::{DeviceOps, Load, Pair, Setup, pair_verbs};
+use super::params::param_table;
+
+param_table! {
+    /// Instance parameters of a resistor line (`R1 a b 1k [r=] [m=]`).
+    pub struct ResistorParams {
+        r: opt = None, "Ohm", "Resistance (also the value after the nodes).";
+        m: num = 1.0, "-", "Parallel multiplier: the conductance is m / r.";
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Resistor {
-    pub a: usize,
-    pub b: usize,
+    pub t: Pair,
     /// Conductance [S].
     pub g: f64,
-    slots: [usize; 4],
 }
 
 impl Resistor {
     pub fn new(a: usize, b: usize, r: f64) -> Self {
         Resistor {
-            a,
-            b,
+            t: Pair::new(a, b),
             g: 1.0 / r,
-            slots: [0; 4],
         }
     }
 }
 
 impl DeviceOps for Resistor {
-    fn setup(&mut self, s: &mut Setup) {
-        self.slots = req2(s, self.a, self.b);
-    }
-    fn remap(&mut self, map: &[usize]) {
-        remap_all(&mut self.slots, map);
-    }
+    pair_verbs!(t);
     #[inline]
     fn load(&mut self, l: &mut Load) {
-        let i = self.g * (l.x[self.a] - l.x[self.b]);
-        l.f[self.a] += i;
-        l.f[self.b] -= i;
-        stamp2(l.jf, &self.slots, self.g);
+        let i = self.g * self.t.v(l.x);
+        self.t.stamp(l.f, l.jf, i, self.g);
     }
-    fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.a, self.b]);
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend([self.t.a, self.t.b]);
     }
 }

@@ -1,66 +1,72 @@
 //! Independent voltage and current sources.
+use super::ops::{Branch, DeviceOps, Load, Setup, branch_verbs};
 use super::waveform::Wave;
-use super::{DeviceOps, Load, Setup, remap_all};
 
+/// The value of an independent source: its DC value in DC analyses where one was given,
+/// else its waveform.
 #[derive(Debug, Clone)]
-pub struct VSource {
-    pub name: String,
-    pub p: usize,
-    pub n: usize,
-    /// Value in DC analyses when a `DC` value was given [V].
+pub struct SourceValue {
+    /// Value in DC analyses when a `DC` value was given [V or A].
     pub dc: Option<f64>,
     pub wave: Wave,
-    pub br: usize,
-    slots: [usize; 4],
 }
 
-impl VSource {
-    pub fn new(name: &str, p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
-        VSource {
-            name: name.to_string(),
-            p,
-            n,
-            dc,
-            wave,
-            br: 0,
-            slots: [0; 4],
-        }
-    }
-    /// Source value at the load's time and mode.
-    pub fn value(dc: Option<f64>, wave: &Wave, l: &Load) -> f64 {
-        let v = match (l.dc, dc) {
+impl SourceValue {
+    /// Value at the load's time and mode.
+    #[inline]
+    pub fn at(&self, l: &Load) -> f64 {
+        let v = match (l.dc, self.dc) {
             (true, Some(d)) => d,
-            _ => wave.value(if l.dc { 0.0 } else { l.time }, l.tstep, l.tstop),
+            _ => self
+                .wave
+                .value(if l.dc { 0.0 } else { l.time }, l.tstep, l.tstop),
         };
         v * l.src_fact
     }
 }
 
+#[derive(Debug, Clone)]
+pub struct VSource {
+    pub br: Branch,
+    pub value: SourceValue,
+}
+
+impl VSource {
+    pub fn new(p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
+        VSource {
+            br: Branch::new(p, n),
+            value: SourceValue { dc, wave },
+        }
+    }
+}
+
 impl DeviceOps for VSource {
     fn setup(&mut self, s: &mut Setup) {
-        let (p, n, k) = (self.p, self.n, self.br);
-        self.slots = [s.entry(p, k), s.entry(n, k), s.entry(k, p), s.entry(k, n)];
+        self.br.setup(s);
     }
     fn remap(&mut self, map: &[usize]) {
-        remap_all(&mut self.slots, map);
+        self.br.remap(map);
     }
     #[inline]
     fn load(&mut self, l: &mut Load) {
-        let i = l.x[self.br];
-        let v = Self::value(self.dc, &self.wave, l);
-        l.f[self.p] += i;
-        l.f[self.n] -= i;
-        l.f[self.br] += l.x[self.p] - l.x[self.n] - v;
-        l.jf[self.slots[0]] += 1.0;
-        l.jf[self.slots[1]] -= 1.0;
-        l.jf[self.slots[2]] += 1.0;
-        l.jf[self.slots[3]] -= 1.0;
+        let v = self.value.at(l);
+        self.br.load(l, v);
     }
     fn breakpoints(&self, t0: f64, t1: f64, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
-        self.wave.breakpoints(t0, t1, tstep, tstop, out);
+        self.value.wave.breakpoints(t0, t1, tstep, tstop, out);
     }
     fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.p, self.n, self.br]);
+        out.extend([self.br.p, self.br.n, self.br.k]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        self.br.renumber(m);
+    }
+    branch_verbs!(br);
+    fn independent_source(&self) -> bool {
+        true
+    }
+    fn set_dc(&mut self, v: f64) {
+        self.value.dc = Some(v);
     }
 }
 
@@ -69,8 +75,17 @@ impl DeviceOps for VSource {
 pub struct ISource {
     pub p: usize,
     pub n: usize,
-    pub dc: Option<f64>,
-    pub wave: Wave,
+    pub value: SourceValue,
+}
+
+impl ISource {
+    pub fn new(p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
+        ISource {
+            p,
+            n,
+            value: SourceValue { dc, wave },
+        }
+    }
 }
 
 impl DeviceOps for ISource {
@@ -78,14 +93,26 @@ impl DeviceOps for ISource {
     fn remap(&mut self, _map: &[usize]) {}
     #[inline]
     fn load(&mut self, l: &mut Load) {
-        let i = VSource::value(self.dc, &self.wave, l);
+        let i = self.value.at(l);
         l.f[self.p] += i;
         l.f[self.n] -= i;
     }
     fn breakpoints(&self, t0: f64, t1: f64, tstep: f64, tstop: f64, out: &mut Vec<f64>) {
-        self.wave.breakpoints(t0, t1, tstep, tstop, out);
+        self.value.wave.breakpoints(t0, t1, tstep, tstop, out);
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.p, self.n]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        (self.p, self.n) = (m[self.p], m[self.n]);
+    }
+    fn independent_source(&self) -> bool {
+        true
+    }
+    fn drives_current(&self) -> bool {
+        true
+    }
+    fn set_dc(&mut self, v: f64) {
+        self.value.dc = Some(v);
     }
 }

@@ -3,20 +3,38 @@
 //! The switch's state changes only at accepted time points; the crossing of VT +- VH is an
 //! event the time stepper locates, so the state flips at the crossing instant instead of at
 //! whatever time point happens to follow it.
-use super::{DeviceOps, Load, Setup, remap_all, req2, stamp2};
+use super::ops::{DeviceOps, Load, Pair, Setup};
+use super::params::{Given, apply, param_table};
+use crate::error::Result;
 
-#[derive(Debug, Clone)]
-pub struct SwitchModel {
-    pub vt: f64,
-    pub vh: f64,
-    pub ron: f64,
-    pub roff: f64,
+param_table! {
+    /// A switch model card (`.model NAME sw (...)`).
+    pub struct SwitchModel {
+        vt: num = 0.0, "V", "Threshold of the control voltage.";
+        vh: num = 0.0, "V", "Hysteresis: closes above VT + VH, opens below VT - VH.";
+        ron: num = 1.0, "Ohm", "Resistance when closed.";
+        roff: num = 1e12, "Ohm", "Resistance when open.";
+    }
+}
+
+impl SwitchModel {
+    /// Reads a model card; `name` is the model's name as written.
+    pub fn from_card(given: &[Given], name: &str) -> Result<SwitchModel> {
+        let mut m = SwitchModel::table_defaults();
+        apply(
+            &mut m,
+            given,
+            "model",
+            &format!("switch model '{name}'"),
+            &[],
+        )?;
+        Ok(m)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Switch {
-    pub a: usize,
-    pub b: usize,
+    pub t: Pair,
     pub cp: usize,
     pub cn: usize,
     pub model: SwitchModel,
@@ -26,7 +44,6 @@ pub struct Switch {
     pub init_on: bool,
     /// Whether the state has been set from an operating point yet.
     started: bool,
-    slots: [usize; 4],
 }
 
 impl Switch {
@@ -39,15 +56,13 @@ impl Switch {
         init_on: bool,
     ) -> Self {
         Switch {
-            a,
-            b,
+            t: Pair::new(a, b),
             cp,
             cn,
             model,
             on: init_on,
             init_on,
             started: false,
-            slots: [0; 4],
         }
     }
     fn decide(&self, vc: f64, was_on: bool) -> bool {
@@ -64,10 +79,10 @@ impl Switch {
 
 impl DeviceOps for Switch {
     fn setup(&mut self, s: &mut Setup) {
-        self.slots = req2(s, self.a, self.b);
+        self.t.setup(s);
     }
     fn remap(&mut self, map: &[usize]) {
-        remap_all(&mut self.slots, map);
+        self.t.remap(map);
     }
     fn load(&mut self, l: &mut Load) {
         let vc = l.x[self.cp] - l.x[self.cn];
@@ -82,10 +97,8 @@ impl DeviceOps for Switch {
         } else {
             1.0 / self.model.roff
         };
-        let i = g * (l.x[self.a] - l.x[self.b]);
-        l.f[self.a] += i;
-        l.f[self.b] -= i;
-        stamp2(l.jf, &self.slots, g);
+        let i = g * self.t.v(l.x);
+        self.t.stamp(l.f, l.jf, i, g);
     }
     fn stateful(&self) -> bool {
         true
@@ -110,6 +123,13 @@ impl DeviceOps for Switch {
         };
     }
     fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.a, self.b, self.cp, self.cn]);
+        out.extend([self.t.a, self.t.b, self.cp, self.cn]);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        self.t.renumber(m);
+        (self.cp, self.cn) = (m[self.cp], m[self.cn]);
+    }
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend([self.t.a, self.t.b]);
     }
 }

@@ -1,5 +1,7 @@
 //! Time functions of independent sources, with ngspice's defaults and semantics.
 
+use crate::error::{Error, Result};
+
 /// A source waveform. Parameters that ngspice defaults from the analysis (`tstep`, `tstop`)
 /// are `None` here and resolved at evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,81 @@ pub enum Wave {
 }
 
 impl Wave {
+    /// The waveform `name` (`pulse`, `sin`, `exp` or `pwl`, lowercase) with its values as
+    /// written, checked; an error has no location (the caller's is the function's name).
+    pub fn from_args(name: &str, v: &[f64]) -> Result<Wave> {
+        let g = |k: usize| v.get(k).copied();
+        let need = |n: usize| -> Result<()> {
+            if v.len() < n {
+                Err(Error::netlist(
+                    format!(
+                        "{} expects at least {n} values, got {}",
+                        name.to_uppercase(),
+                        v.len()
+                    ),
+                    None,
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match name {
+            "pulse" => {
+                need(2)?;
+                if v.len() > 8 {
+                    return Err(Error::netlist(
+                        format!("PULSE takes at most 8 values, got {}", v.len()),
+                        None,
+                    ));
+                }
+                Wave::Pulse {
+                    v1: v[0],
+                    v2: v[1],
+                    td: g(2).unwrap_or(0.0),
+                    tr: g(3),
+                    tf: g(4),
+                    pw: g(5),
+                    per: g(6),
+                }
+            }
+            "sin" => {
+                need(2)?;
+                Wave::Sin {
+                    vo: v[0],
+                    va: v[1],
+                    freq: g(2),
+                    td: g(3).unwrap_or(0.0),
+                    theta: g(4).unwrap_or(0.0),
+                    phase_deg: g(5).unwrap_or(0.0),
+                }
+            }
+            "exp" => {
+                need(2)?;
+                Wave::Exp {
+                    v1: v[0],
+                    v2: v[1],
+                    td1: g(2).unwrap_or(0.0),
+                    tau1: g(3),
+                    td2: g(4),
+                    tau2: g(5),
+                }
+            }
+            _ => {
+                if v.len() < 2 || !v.len().is_multiple_of(2) {
+                    return Err(Error::netlist(
+                        format!("PWL expects time-value pairs, got {} values", v.len()),
+                        None,
+                    ));
+                }
+                let pts: Vec<(f64, f64)> = v.chunks(2).map(|c| (c[0], c[1])).collect();
+                if pts.windows(2).any(|w| w[1].0 < w[0].0) {
+                    return Err(Error::netlist("PWL times must not decrease", None));
+                }
+                Wave::Pwl(pts)
+            }
+        })
+    }
+
     fn pulse_params(
         tr: Option<f64>,
         tf: Option<f64>,

@@ -22,7 +22,7 @@
 pub mod io;
 pub mod measure;
 pub mod rng;
-pub mod stats;
+pub mod spec;
 
 use crate::analysis::{self, RunResult, Save, Table};
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ use io::Meta;
 use measure::{Measures, NetlistMeasures, SimpleMeasures};
 use rayon::prelude::*;
 use rng::{RunSampler, Variation};
-use stats::Spec;
+use spec::Spec;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -144,7 +144,7 @@ impl Study {
     /// The nominal run (no variation), e.g. for `waves/nominal.csv`.
     pub fn nominal(&self) -> Result<RunResult> {
         let c = crate::netlist::elaborate(&self.nl, ElabOptions::default())?;
-        analysis::run(&c, &Save::All, Some(&self.nl))
+        analysis::run(&c, &Save::All)
     }
 
     fn simulate(&self, cfg: &Config, run: u64) -> (Record, Option<RunResult>) {
@@ -178,10 +178,8 @@ impl Study {
             // (rayon may start another run on this thread while one waits inside run_with: that
             // run then works without the cache rather than borrowing it twice)
             let r = MC_CACHE.with(|cache| match cache.try_borrow_mut() {
-                Ok(mut pc) => analysis::run_with(&c, &ro, Some(&self.nl), &mut pc),
-                Err(_) => {
-                    analysis::run_with(&c, &ro, Some(&self.nl), &mut analysis::PartCache::default())
-                }
+                Ok(mut pc) => analysis::run_with(&c, &ro, &mut pc),
+                Err(_) => analysis::run_with(&c, &ro, &mut analysis::PartCache::default()),
             })?;
             Ok((c, r))
         });
@@ -218,16 +216,20 @@ impl Study {
                 let spawned = std::thread::Builder::new()
                     .name(format!("mc-run-{run}"))
                     .spawn(move || {
-                        let _ = tx.send(me.simulate(&c, run));
+                        let start = Instant::now();
+                        let r = me.simulate(&c, run);
+                        let _ = tx.send((r, start.elapsed()));
                     });
                 match spawned {
                     Err(e) => (
                         self.failed(run, format!("cannot start a thread: {e}")),
                         None,
                     ),
+                    // a run that took longer than the limit fails even when its result arrives
+                    // before the wait ends (the waiting thread may have been descheduled)
                     Ok(_) => match rx.recv_timeout(limit) {
-                        Ok(x) => x,
-                        Err(_) => (
+                        Ok((x, took)) if took <= limit => x,
+                        _ => (
                             self.failed(run, format!("timeout after {} s", limit.as_secs_f64())),
                             None,
                         ),
@@ -314,24 +316,21 @@ thread_local! {
 /// Writes one waveform table into `dir` (created if needed).
 pub fn write_wave(dir: &std::path::Path, name: &str, t: &Table) -> Result<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create '{}': {e}", dir.display())))?;
-    crate::output::write_csv(&dir.join(name), t)
+        .map_err(|e| Error::output(format!("cannot create '{}': {e}", dir.display())))?;
+    crate::io::csv::write_csv(&dir.join(name), t)
 }
 
 impl Study {
     /// Reads a netlist file and prepares its study: the `.meas` cards of the netlist (with its
     /// global parameters) and the `extra` command-line measures.
     pub fn from_file(netlist: &Path, extra: SimpleMeasures) -> Result<Study> {
-        let lexed = crate::netlist::lexer::lex_file(netlist)?;
-        let nl = Netlist::parse(&lexed)?;
-        let cards = crate::meas::parse_measures(&nl)?;
-        let params = crate::meas::global_params(&nl, &[])?;
+        let deck = crate::meas::Deck::load(netlist)?;
         let measures = NetlistMeasures {
-            cards,
-            params,
+            params: deck.params(&[])?,
+            cards: deck.measures,
             extra,
         };
-        Study::new(nl, Arc::new(measures))
+        Study::new(deck.netlist, Arc::new(measures))
     }
 
     /// Checks that every yield specification names a measure of the study.

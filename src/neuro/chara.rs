@@ -6,7 +6,9 @@
 //! membrane waveform gives two numbers: the membrane voltage at `t_membrane` and the first
 //! time the membrane rises through `v_th` (the spike time of an ideal comparator on the
 //! membrane; a real comparator adds its delay). Both are interpolated linearly between the
-//! stored time points, which the step control keeps at most `tmax` apart.
+//! stored time points, which the step control keeps at most `tmax` apart, by the crate's one
+//! crossing and value-at implementation (`meas::wave`, ngspice's `.meas` rules: a membrane
+//! that starts at or above `v_th` has not risen through it).
 //!
 //! Nonlinearity: INL = max |y - line| / |y_last - y_first| * 100 %, with the line through the
 //! first and last finite points, the definition `neurospice plot transfer` prints. For the
@@ -16,9 +18,10 @@
 
 use crate::analysis::{RunOptions, Save};
 use crate::error::{Error, Result};
+use crate::io::atomic::{write_atomic, write_bytes};
+use crate::meas::wave::{self, Edge, Nth, value_at};
 use crate::netlist::Netlist;
 use crate::neuro::snn::neuron::CircuitCurve;
-use crate::output::write_atomic;
 use crate::sweep::{SweepSpec, run_sweep};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -81,32 +84,10 @@ impl std::ops::Deref for Transfer {
     }
 }
 
-/// First time `v` rises through `th` (from below to at-or-above), interpolated linearly.
-pub fn crossing_time(t: &[f64], v: &[f64], th: f64) -> Option<f64> {
-    if v.first().is_some_and(|&v0| v0 >= th) {
-        return t.first().copied();
-    }
-    for k in 1..t.len().min(v.len()) {
-        if v[k - 1] < th && v[k] >= th {
-            let f = (th - v[k - 1]) / (v[k] - v[k - 1]);
-            return Some(t[k - 1] + f * (t[k] - t[k - 1]));
-        }
-    }
-    None
-}
-
-/// `v` at time `at`, interpolated linearly; `None` outside the waveform.
-pub fn value_at(t: &[f64], v: &[f64], at: f64) -> Option<f64> {
-    let n = t.len().min(v.len());
-    if n == 0 || at < t[0] || at > t[n - 1] {
-        return None;
-    }
-    let k = t[..n].partition_point(|&x| x < at).max(1).min(n - 1);
-    let dt = t[k] - t[k - 1];
-    if dt <= 0.0 {
-        return Some(v[k]);
-    }
-    Some(v[k - 1] + (at - t[k - 1]) / dt * (v[k] - v[k - 1]))
+/// The spike time: the first rising crossing of `th`, by the crate's one crossing rule
+/// ([`wave::crossing`], ngspice's `RISE=1`).
+fn spike_time(t: &[f64], v: &[f64], th: f64) -> Option<f64> {
+    wave::crossing(t, v, th, Edge::Rise, Nth::N(1))
 }
 
 /// INL in % of full scale against the straight line through the first and last finite
@@ -214,7 +195,7 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
             ))
         })?;
         membrane_v.push(at);
-        spike_time_s.push(crossing_time(&t, &vm, o.v_th));
+        spike_time_s.push(spike_time(&t, &vm, o.v_th));
     }
     let t_window = o.t_window.unwrap_or(t_end);
     if !(t_window > 0.0 && t_window.is_finite()) {
@@ -298,10 +279,10 @@ pub fn default_name(netlist: &Path) -> String {
 /// `plot transfer`), each completely or not at all.
 pub fn write_files(t: &Transfer, json_path: &Path, csv_path: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(t)
-        .map_err(|e| Error::io(format!("{}: {e}", json_path.display())))?;
+        .map_err(|e| Error::output(format!("{}: {e}", json_path.display())))?;
     write_atomic(json_path, |w| writeln!(w, "{json}"))?;
     let text = transfer_csv(t);
-    write_atomic(csv_path, |w| w.write_all(text.as_bytes()))
+    write_bytes(csv_path, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -312,8 +293,8 @@ mod tests {
     fn interpolation_and_inl_by_hand() {
         let t = [0.0, 1.0, 2.0, 3.0];
         let v = [0.0, 0.2, 0.6, 0.9];
-        assert!((crossing_time(&t, &v, 0.4).unwrap() - 1.5).abs() < 1e-12);
-        assert_eq!(crossing_time(&t, &v, 1.0), None);
+        assert!((spike_time(&t, &v, 0.4).unwrap() - 1.5).abs() < 1e-12);
+        assert_eq!(spike_time(&t, &v, 1.0), None);
         assert!((value_at(&t, &v, 2.5).unwrap() - 0.75).abs() < 1e-12);
         assert_eq!(value_at(&t, &v, 3.5), None);
         // y = x except 1 unit high at x = 2: line 0..4 over full scale 4, INL 25 %

@@ -9,6 +9,7 @@
 //! Loaded by a virtual ground, the ladder delivers the charge 2*cu*V_in*code/2^n, i.e. it
 //! is a capacitor C_in = 2*cu*code/2^n.
 
+use crate::error::{Error, Result};
 use std::fmt::Write as _;
 
 /// What `gen c2c` writes.
@@ -28,24 +29,6 @@ pub struct C2cSpec {
     pub name: String,
 }
 
-/// Why a ladder cannot be generated.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum GenError {
-    /// The bit count is outside 1..=16.
-    #[error("--bits {0}: a C-2C ladder needs 1 to 16 bits")]
-    Bits(u32),
-    /// A capacitance or ratio is not a positive (or, for the parasitic, non-negative) number.
-    #[error("{what} = {value}: {why}")]
-    Value {
-        what: &'static str,
-        value: f64,
-        why: &'static str,
-    },
-    /// The subcircuit name is not a netlist identifier.
-    #[error("--name '{0}': a subcircuit name is letters, digits and '_', starting with a letter")]
-    Name(String),
-}
-
 impl C2cSpec {
     /// A spec with the defaults of the command line: `cu` = 10 fF, no parasitic, 1e15 Ohm
     /// leaks, name `c2c<bits>`.
@@ -59,34 +42,37 @@ impl C2cSpec {
         }
     }
 
-    fn validate(&self) -> Result<(), GenError> {
+    fn validate(&self) -> Result<()> {
         if !(1..=16).contains(&self.bits) {
-            return Err(GenError::Bits(self.bits));
+            return Err(Error::usage(format!(
+                "--bits {}: a C-2C ladder needs 1 to 16 bits",
+                self.bits
+            )));
         }
-        let pos = |what, value: f64| {
+        let pos = |what: &str, value: f64| {
             if value > 0.0 && value.is_finite() {
                 Ok(())
             } else {
-                Err(GenError::Value {
-                    what,
-                    value,
-                    why: "must be a positive, finite number",
-                })
+                Err(Error::usage(format!(
+                    "{what} = {value}: must be a positive, finite number"
+                )))
             }
         };
         pos("--cu", self.cu)?;
         pos("--leak", self.leak)?;
         if !(self.parasitic >= 0.0 && self.parasitic.is_finite()) {
-            return Err(GenError::Value {
-                what: "--parasitic",
-                value: self.parasitic,
-                why: "must be a non-negative ratio",
-            });
+            return Err(Error::usage(format!(
+                "--parasitic = {}: must be a non-negative ratio",
+                self.parasitic
+            )));
         }
         let mut ch = self.name.chars();
         let ok_first = ch.next().is_some_and(|c| c.is_ascii_alphabetic());
         if !ok_first || !ch.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(GenError::Name(self.name.clone()));
+            return Err(Error::usage(format!(
+                "--name '{}': a subcircuit name is letters, digits and '_', starting with a letter",
+                self.name
+            )));
         }
         Ok(())
     }
@@ -111,7 +97,7 @@ pub fn c2c_ideal_gain(bits: u32, code: u64) -> f64 {
 /// Writes the ladder as a subcircuit `.subckt NAME in out params: code=0 cu=.. par=..`.
 /// The bit lines are B sources `V = v(in) * b_k`, with b_k taken from the `code` parameter,
 /// so one netlist sweeps every code with `run --sweep code=...`.
-pub fn c2c_subckt(spec: &C2cSpec) -> Result<String, GenError> {
+pub fn c2c_subckt(spec: &C2cSpec) -> Result<String> {
     spec.validate()?;
     let n = spec.bits;
     let node = |k: u32| {
@@ -168,8 +154,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs() {
-        assert_eq!(c2c_subckt(&C2cSpec::new(0)), Err(GenError::Bits(0)));
-        assert_eq!(c2c_subckt(&C2cSpec::new(17)), Err(GenError::Bits(17)));
+        let bits = |n| c2c_subckt(&C2cSpec::new(n)).unwrap_err().msg;
+        assert_eq!(bits(0), "--bits 0: a C-2C ladder needs 1 to 16 bits");
+        assert_eq!(bits(17), "--bits 17: a C-2C ladder needs 1 to 16 bits");
         let mut s = C2cSpec::new(4);
         s.cu = -1e-15;
         assert!(c2c_subckt(&s).is_err());

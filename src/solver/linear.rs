@@ -105,7 +105,7 @@ pub struct LinearSolver {
 }
 
 impl LinearSolver {
-    pub fn new(pat: Pattern) -> Result<Self, String> {
+    pub fn new(pat: Pattern) -> crate::error::Result<Self> {
         let n = pat.n;
         let backend = if n == 1 {
             Backend::Scalar { pivot: f64::NAN }
@@ -123,7 +123,7 @@ impl LinearSolver {
                 pat.row_idx.clone(),
             );
             let symbolic = factorize_symbolic_lu(sym.as_ref(), LuSymbolicParams::default())
-                .map_err(|e| format!("symbolic LU failed: {e:?}"))?;
+                .map_err(|e| crate::error::Error::numeric(format!("symbolic LU failed: {e:?}")))?;
             let req = symbolic
                 .factorize_numeric_lu_scratch::<f64>(
                     Par::Seq,

@@ -1,5 +1,7 @@
 //! Numerical core: linear solver, Newton-Raphson, operating point, transient.
+pub mod events;
 pub mod linear;
+pub mod lte;
 pub mod op;
 pub mod system;
 pub mod tran;

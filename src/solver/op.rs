@@ -6,16 +6,7 @@ use crate::error::Result;
 /// Solves the operating point into `x` (len n+1). `time` is the source time (0 for .op).
 pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()> {
     let itl = sys.opts.itl1;
-    let base = NewtonCtx {
-        time: 0.0,
-        dc: true,
-        a0: 0.0,
-        hist: None,
-        gshunt: 0.0,
-        src_fact: 1.0,
-        init_junctions: true,
-        max_iter: itl,
-    };
+    let base = NewtonCtx::dc(itl, true);
     let x0: Vec<f64> = x.to_vec();
     let first = match sys.newton(x, &base) {
         Ok(_) => return Ok(()),

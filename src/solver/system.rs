@@ -4,7 +4,7 @@
 use super::copy_small;
 use super::linear::{LinearSolver, Pattern};
 use crate::circuit::{Circuit, Options};
-use crate::devices::{Device, DeviceOps, Inst, Load, Setup, T0};
+use crate::devices::{DeviceOps, Inst, Load, Setup, T0};
 use crate::error::{Error, Result};
 
 /// Counters reported by `--stats` and pinned by regression tests.
@@ -86,6 +86,38 @@ pub struct NewtonCtx<'a> {
     pub max_iter: usize,
 }
 
+impl NewtonCtx<'_> {
+    /// A DC solve (operating point, `.dc` point) of at most `max_iter` iterations; junctions
+    /// start at their critical voltages when `init_junctions`.
+    pub fn dc(max_iter: usize, init_junctions: bool) -> NewtonCtx<'static> {
+        NewtonCtx {
+            time: 0.0,
+            dc: true,
+            a0: 0.0,
+            hist: None,
+            gshunt: 0.0,
+            src_fact: 1.0,
+            init_junctions,
+            max_iter,
+        }
+    }
+
+    /// A transient step to `time` with the integration coefficient `a0` and history term
+    /// `hist`.
+    pub fn tran(time: f64, a0: f64, hist: &[f64], max_iter: usize) -> NewtonCtx<'_> {
+        NewtonCtx {
+            time,
+            dc: false,
+            a0,
+            hist: Some(hist),
+            gshunt: 0.0,
+            src_fact: 1.0,
+            init_junctions: false,
+            max_iter,
+        }
+    }
+}
+
 /// Why Newton stopped without a solution.
 #[derive(Debug, Clone)]
 pub enum NewtonFail {
@@ -116,14 +148,9 @@ impl System {
             Some(b) if b.pat.col_ptr == pat.col_ptr && b.pat.row_idx == pat.row_idx => {
                 b.lin.fresh_clone()
             }
-            _ => LinearSolver::new(pat.clone()).map_err(Error::numeric)?,
+            _ => LinearSolver::new(pat.clone())?,
         };
-        let linear = devs.iter().all(|d| {
-            !matches!(
-                d.dev,
-                Device::D(_) | Device::M1(_) | Device::M28(_) | Device::B(_)
-            )
-        });
+        let linear = devs.iter().all(|d| d.dev.linear());
         let mut ev_off = Vec::with_capacity(devs.len() + 1);
         let mut n_ev = 0;
         for d in &devs {
@@ -138,7 +165,7 @@ impl System {
             .filter(|&i| devs[i].dev.stateful())
             .collect();
         let (sources, fixed): (Vec<usize>, Vec<usize>) =
-            (0..devs.len()).partition(|&i| matches!(devs[i].dev, Device::V(_) | Device::I(_)));
+            (0..devs.len()).partition(|&i| devs[i].dev.independent_source());
         Ok(System {
             names: c.names.clone(),
             n_nodes: c.n_nodes,

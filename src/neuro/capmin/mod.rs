@@ -18,10 +18,14 @@
 //! (in time) must hold a clock edge, so the cost becomes `a'·b'/(b' - a')` with the shifted
 //! levels, infinite when `a' >= b'` (the pair cannot be protected; one of the two must merge).
 
+pub mod design;
 pub mod study;
 
+use crate::error::{Error, Result};
+use crate::io::levels::LevelCounts;
 use crate::neuro::snn::model::LevelHistogram;
 use crate::neuro::snn::neuron::Lut;
+use crate::stats::{normal_cdf, normal_quantile};
 
 /// Level counts of every chunked layer summed (one neuron design serves every layer).
 pub fn accumulate(h: &[LevelHistogram], array_size: usize) -> Vec<u64> {
@@ -34,18 +38,30 @@ pub fn accumulate(h: &[LevelHistogram], array_size: usize) -> Vec<u64> {
     all
 }
 
+/// The per-layer histograms, then layer `all` (the accumulated one), as the level-count table
+/// `plot capmin-hist` reads.
+pub fn level_counts(h: &[LevelHistogram], array_size: usize) -> LevelCounts {
+    let levels = |counts: &[u64]| -> Vec<(i64, u64)> {
+        counts
+            .iter()
+            .enumerate()
+            .map(|(m, &c)| (m as i64, c))
+            .collect()
+    };
+    let mut layers: Vec<(String, Vec<(i64, u64)>)> = h
+        .iter()
+        .map(|l| (l.layer.to_string(), levels(&l.counts)))
+        .collect();
+    layers.push(("all".to_string(), levels(&accumulate(h, array_size))));
+    LevelCounts {
+        source: "capmin hist".to_string(),
+        layers,
+    }
+}
+
 /// CSV `layer,level,count` of the per-layer histograms, then layer `all` (the accumulated one).
 pub fn hist_csv(h: &[LevelHistogram], array_size: usize) -> String {
-    let mut csv = String::from("layer,level,count\n");
-    for l in h {
-        for (m, c) in l.counts.iter().enumerate() {
-            csv.push_str(&format!("{},{m},{c}\n", l.layer));
-        }
-    }
-    for (m, c) in accumulate(h, array_size).iter().enumerate() {
-        csv.push_str(&format!("all,{m},{c}\n"));
-    }
-    csv
+    level_counts(h, array_size).to_csv()
 }
 
 /// Circuit constants of the time-domain IF neuron. Defaults: a 28nm current-mirror neuron
@@ -85,19 +101,19 @@ impl Physics {
     }
 
     /// Checks that the constants are finite and positive (the guard may be zero).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         let ok = |v: f64| v.is_finite() && v > 0.0;
         if !(ok(self.i_unit_a) && ok(self.v_th_v) && ok(self.t_clk_s)) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "I_u, V_th and T_clk must be finite and positive (got {} A, {} V, {} s)",
                 self.i_unit_a, self.v_th_v, self.t_clk_s
-            ));
+            )));
         }
         if !(self.guard_s.is_finite() && self.guard_s >= 0.0) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "the guard must be finite and >= 0 s, got {}",
                 self.guard_s
-            ));
+            )));
         }
         Ok(())
     }
@@ -116,14 +132,16 @@ impl Protection {
     pub const NONE: Protection = Protection { spread: 0.0 };
 
     /// Protection for relative current sigma `sigma` and per-boundary error target `target`.
-    pub fn new(sigma: f64, target: f64) -> Result<Protection, String> {
+    pub fn new(sigma: f64, target: f64) -> Result<Protection> {
         if !(sigma.is_finite() && (0.0..1.0).contains(&sigma)) {
-            return Err(format!("sigma must be in [0, 1), got {sigma}"));
+            return Err(Error::usage(format!(
+                "sigma must be in [0, 1), got {sigma}"
+            )));
         }
         if !(target.is_finite() && target > 0.0 && target < 0.5) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "the target error must be in (0, 0.5), got {target}"
-            ));
+            )));
         }
         Ok(Protection {
             spread: normal_quantile(1.0 - target) * sigma,
@@ -165,14 +183,14 @@ pub fn capacitance_f(kept: &[u32], p: Protection, phys: &Physics) -> f64 {
 
 /// Maps every level 0..=array_size to its nearest kept level; a level exactly between two kept
 /// levels goes to the higher one (its spike time is nearer the higher level's: `t ∝ 1/m`).
-pub fn nearest_map(kept: &[u32], array_size: usize) -> Result<Lut, String> {
+pub fn nearest_map(kept: &[u32], array_size: usize) -> Result<Lut> {
     if kept.is_empty() {
-        return Err("no kept levels".into());
+        return Err(Error::usage("no kept levels"));
     }
     if let Some(k) = kept.iter().find(|&&k| k as usize > array_size) {
-        return Err(format!(
+        return Err(Error::usage(format!(
             "kept level {k} is above the array size {array_size}"
-        ));
+        )));
     }
     let mapped = (0..=array_size as u32)
         .map(|m| {
@@ -358,10 +376,10 @@ pub struct Windows {
 /// Places the decoder's clock edges for `kept` at capacitance `c_f`: each boundary is the clock
 /// edge nearest to the time midpoint of the two neighbours (where the two error probabilities
 /// are equal) inside their protected gap, if the gap holds one.
-pub fn windows(kept: &[u32], c_f: f64, p: Protection, phys: &Physics) -> Result<Windows, String> {
+pub fn windows(kept: &[u32], c_f: f64, p: Protection, phys: &Physics) -> Result<Windows> {
     let nz: Vec<u32> = kept.iter().copied().filter(|&k| k > 0).collect();
     let Some(&a_min) = nz.first() else {
-        return Err("the kept set has no non-zero level".into());
+        return Err(Error::usage("the kept set has no non-zero level"));
     };
     let t = |x: f64| phys.spike_time_s(c_f, x);
     let step = phys.t_clk_s;
@@ -439,54 +457,9 @@ impl Windows {
     }
 }
 
-/// Standard normal CDF Φ(x), from `erfc` (absolute error below 1.2e-7).
-pub fn normal_cdf(x: f64) -> f64 {
-    0.5 * erfc(-x / std::f64::consts::SQRT_2)
-}
-
-/// Complementary error function, Chebyshev fit of Numerical Recipes (`erfcc`), |error| < 1.2e-7.
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 { r } else { 2.0 - r }
-}
-
-/// Φ⁻¹(p) for p in (0, 1) by bisection on [`normal_cdf`] (accurate to its 1e-7).
-pub fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-10.0_f64, 10.0_f64);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if normal_cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normal_cdf_known_values() {
-        // Φ(1.959964) = 0.975, Φ(-1) = 0.158655 (tables).
-        assert!((normal_cdf(1.959_964) - 0.975).abs() < 2e-7);
-        assert!((normal_cdf(-1.0) - 0.158_655_25).abs() < 2e-7);
-        assert!((normal_quantile(0.99) - 2.326_348).abs() < 1e-5);
-    }
 
     #[test]
     fn all_levels_cost_is_last_pair() {

@@ -10,7 +10,7 @@ use super::{
     Physics, Protection, Rule, Windows, accumulate, capacitance_f, cost_aware_frontier,
     expected_error, most_frequent, nearest_map, windows,
 };
-use crate::neuro::snn::SnnError;
+use crate::error::{Error, Result};
 use crate::neuro::snn::data::{self, Dataset, stratified_split};
 use crate::neuro::snn::model::{Network, evaluate, level_histograms};
 use crate::neuro::snn::neuron::Confusion;
@@ -25,18 +25,18 @@ pub struct Setup {
 }
 
 /// Loads the model and the data it was trained on and splits the data as the model records.
-pub fn setup(model: &Path, data_file: &Path, labels: Option<&Path>) -> Result<Setup, SnnError> {
+pub fn setup(model: &Path, data_file: &Path, labels: Option<&Path>) -> Result<Setup> {
     let net = Network::load(model)?;
     let d = data::load(data_file, labels)?;
     let Some(t) = &net.training else {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{}: the model records no training split, so CapMin cannot tell training digits \
              (histogram) from held-out ones (accuracy)",
             model.display()
         )));
     };
     if d.fingerprint() != t.data_fingerprint {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{}: differs from the file the model was trained on ({})",
             data_file.display(),
             t.data
@@ -82,8 +82,8 @@ impl Choice {
 }
 
 /// Held-out accuracy when every level is read as its nearest kept level.
-pub fn lut_accuracy(s: &Setup, kept: &[u32]) -> Result<f64, SnnError> {
-    let lut = nearest_map(kept, s.net.array_size).map_err(SnnError::Invalid)?;
+pub fn lut_accuracy(s: &Setup, kept: &[u32]) -> Result<f64> {
+    let lut = nearest_map(kept, s.net.array_size)?;
     Ok(evaluate(&s.net, &s.test, &lut, 1, 0)?.accuracy)
 }
 
@@ -106,7 +106,7 @@ pub fn first_within(
     max_loss: f64,
     p: Protection,
     phys: &Physics,
-) -> Result<Choice, SnnError> {
+) -> Result<Choice> {
     let choice = |kept: &Vec<u32>, acc: f64, met: bool| Choice {
         rule: rule.name(),
         levels: kept.clone(),
@@ -125,7 +125,7 @@ pub fn first_within(
         }
     }
     best.map(|(acc, kept)| choice(kept, acc, false))
-        .ok_or_else(|| SnnError::Invalid(format!("no {} level set is possible", rule.name())))
+        .ok_or_else(|| Error::usage(format!("no {} level set is possible", rule.name())))
 }
 
 /// Every level 0..=array_size (the unreduced neuron).
@@ -163,12 +163,7 @@ impl Selection {
 }
 
 /// CapMin: both rules' kept sets for `target`, sized and evaluated on the held-out split.
-pub fn select(
-    s: &Setup,
-    freq: &[u64],
-    phys: &Physics,
-    target: Target,
-) -> Result<Selection, SnnError> {
+pub fn select(s: &Setup, freq: &[u64], phys: &Physics, target: Target) -> Result<Selection> {
     let base_levels = all_levels(s.net.array_size);
     let baseline_capacitance_f = capacitance_f(&base_levels, Protection::NONE, phys);
     let baseline_accuracy = lut_accuracy(s, &base_levels)?;
@@ -181,7 +176,7 @@ pub fn select(
                     .iter()
                     .filter(|c| c.len() <= k)
                     .min_by(|x, y| expected_error(x, freq).total_cmp(&expected_error(y, freq)))
-                    .ok_or_else(|| SnnError::Invalid(format!("no level set with {k} levels")))?
+                    .ok_or_else(|| Error::usage(format!("no level set with {k} levels")))?
                     .clone();
                 Choice {
                     rule: rule.name(),
@@ -212,7 +207,7 @@ pub fn select(
 
 /// CSV `rule,k,capacitance_f,accuracy` of every candidate of both rules (every K for the
 /// frequent rule, every distinct budget's set for the cost-aware one).
-pub fn sweep_k_csv(s: &Setup, freq: &[u64], phys: &Physics) -> Result<String, SnnError> {
+pub fn sweep_k_csv(s: &Setup, freq: &[u64], phys: &Physics) -> Result<String> {
     let mut csv = String::from("rule,k,capacitance_f,accuracy\n");
     for rule in [Rule::Frequent, Rule::CostAware] {
         for kept in candidates(rule, freq, Protection::NONE) {
@@ -237,7 +232,7 @@ pub fn confusion_accuracy(
     phys: &Physics,
     repeats: usize,
     seed: u64,
-) -> Result<f64, SnnError> {
+) -> Result<f64> {
     let m = w.confusion(s.net.array_size, sigma, phys);
     let conf = Confusion::new(&m, Path::new("<capmin windows>"))?;
     Ok(evaluate(&s.net, &s.test, &conf, repeats, seed)?.accuracy)
@@ -279,7 +274,7 @@ pub fn protect(
     phys: &Physics,
     o: &ProtectOptions,
     on_row: &mut dyn FnMut(&ProtectRow),
-) -> Result<Vec<ProtectRow>, SnnError> {
+) -> Result<Vec<ProtectRow>> {
     let base_levels = all_levels(s.net.array_size);
     let base_c = capacitance_f(&base_levels, Protection::NONE, phys);
     let base_acc = lut_accuracy(s, &base_levels)?;
@@ -295,7 +290,7 @@ pub fn protect(
     )?;
     let mut rows = Vec::new();
     for &sigma in &o.sigmas {
-        let prot = Protection::new(sigma, o.target_error).map_err(SnnError::Invalid)?;
+        let prot = Protection::new(sigma, o.target_error)?;
         let cv = first_within(
             s,
             rule,
@@ -306,7 +301,7 @@ pub fn protect(
             phys,
         )?;
         let eval = |kept: &[u32], c_f: f64, p: Protection| {
-            let w = windows(kept, c_f, p, phys).map_err(SnnError::Invalid)?;
+            let w = windows(kept, c_f, p, phys)?;
             confusion_accuracy(s, &w, sigma, phys, o.repeats, o.seed)
         };
         let baseline = Choice {

@@ -3,11 +3,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
-use super::error::SnnError;
+use crate::error::{Error, Result};
 
 /// Pixels per MNIST image (28 x 28).
 pub const PIXELS: usize = 784;
@@ -82,7 +80,7 @@ pub enum Split {
 /// generator seeded by `seed` and `round(fraction * count)` of them go to the test set.
 /// Returns `(train, test)`, each sorted ascending.
 pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = crate::seed::sequential(seed);
     let mut train = Vec::new();
     let mut test = Vec::new();
     for class in 0..=u8::MAX {
@@ -101,13 +99,13 @@ pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> (Vec<usize>,
 }
 
 /// Reads a whole file, transparently gunzipping it when it starts with the gzip magic.
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, SnnError> {
-    let raw = std::fs::read(path).map_err(|e| SnnError::io(path, e))?;
+pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::read(path, e))?;
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
         let mut out = Vec::with_capacity(raw.len() * 4);
         let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]);
         if let Err(e) = dec.read_to_end(&mut out) {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 format!("decompressed byte {}", out.len()),
                 format!("truncated or corrupt gzip stream ({e})"),
@@ -126,7 +124,7 @@ fn is_idx(bytes: &[u8]) -> bool {
 /// Loads a data set, detecting the format from the content: IDX (gzip or not) when the file
 /// starts with an IDX magic, CSV otherwise. For IDX images, `labels` names the label file; when
 /// `None` it is derived from the image file name (`images-idx3` -> `labels-idx1`).
-pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset, SnnError> {
+pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset> {
     let bytes = read_maybe_gz(path)?;
     if is_idx(&bytes) {
         let label_path = match labels {
@@ -137,8 +135,8 @@ pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset, SnnError> {
         parse_idx(path, &bytes, &label_path, &label_bytes)
     } else {
         if labels.is_some() {
-            return Err(SnnError::Invalid(format!(
-                "{}: a label file was given but the data file is CSV (labels are its last column)",
+            return Err(Error::usage(format!(
+                "{}: a label file was given but the data file is CSV (labels are one of its columns)",
                 path.display()
             )));
         }
@@ -146,14 +144,14 @@ pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset, SnnError> {
     }
 }
 
-fn derive_label_path(images: &Path) -> Result<PathBuf, SnnError> {
+fn derive_label_path(images: &Path) -> Result<PathBuf> {
     let name = images
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     let derived = name.replace("images-idx3", "labels-idx1");
     if derived == name {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{}: IDX image file without a label file; pass --labels FILE",
             images.display()
         )));
@@ -161,83 +159,193 @@ fn derive_label_path(images: &Path) -> Result<PathBuf, SnnError> {
     Ok(images.with_file_name(derived))
 }
 
-/// Parses CSV text: per line 784 pixel values 0..=255 then the label 0..=9. Blank lines and
-/// lines starting with `#` are skipped.
-pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset, SnnError> {
+/// Where a CSV row keeps its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// Column 1, then 784 pixels (the common export layout).
+    First,
+    /// 784 pixels, then the label in column 785.
+    Last,
+}
+
+/// Decides the label column of CSV rows of 785 fields. A header line (a first row of which more
+/// than half the fields are not numbers) naming `label` (any case) in column 1 or 785 decides it. Otherwise the data
+/// decides: a label column holds only 0..=9; when both end columns do, the one taking two or
+/// more values while the other is constant (MNIST's border pixels are 0). When both vary, or
+/// both are constant, the file is refused with what each column held. When neither holds only
+/// 0..9 the label is taken as last and the first bad label is reported with its line.
+fn detect_label_column(
+    path: &Path,
+    header: Option<&[&str]>,
+    rows: &[(usize, &str)],
+) -> Result<LabelColumn> {
+    if let Some(h) = header {
+        let is_label = |f: &str| {
+            let f = f.trim().trim_matches('"').to_ascii_lowercase();
+            f == "label"
+                || f == "labels"
+                || f == "class"
+                || f == "digit"
+                || f == "y"
+                || f == "target"
+        };
+        match (is_label(h[0]), is_label(h[PIXELS])) {
+            (true, false) => return Ok(LabelColumn::First),
+            (false, true) => return Ok(LabelColumn::Last),
+            _ => {}
+        }
+    }
+    // (all values in 0..=9, the values seen as a bit set)
+    let mut first = (true, 0u16);
+    let mut last = (true, 0u16);
+    for &(_, line) in rows {
+        let mut it = line.split(',');
+        let f0 = it.next().unwrap_or("").trim();
+        let fl = line.rsplit(',').next().unwrap_or("").trim();
+        for (f, st) in [(f0, &mut first), (fl, &mut last)] {
+            match f.parse::<u32>() {
+                Ok(v) if v <= 9 => st.1 |= 1 << v,
+                _ => st.0 = false,
+            }
+        }
+    }
+    let describe = |st: (bool, u16)| {
+        if !st.0 {
+            "holds values outside 0..9".to_string()
+        } else {
+            let vals: Vec<String> = (0..10)
+                .filter(|v| st.1 & (1 << v) != 0)
+                .map(|v| v.to_string())
+                .collect();
+            format!("holds only {{{}}}", vals.join(","))
+        }
+    };
+    let varied = |st: (bool, u16)| st.1.count_ones() >= 2;
+    match (first.0, last.0) {
+        (true, false) => Ok(LabelColumn::First),
+        (false, true) => Ok(LabelColumn::Last),
+        (true, true) if varied(first) && !varied(last) => Ok(LabelColumn::First),
+        (true, true) if varied(last) && !varied(first) => Ok(LabelColumn::Last),
+        (true, true) => Err(Error::format(
+            path,
+            "column 1 and column 785",
+            format!(
+                "cannot tell the label column: both end columns look like a label (column 1 \
+                 {}, column 785 {}); add a header line naming the `label` column",
+                describe(first),
+                describe(last)
+            ),
+        )),
+        // neither: read as the documented layout (label last), so the first row's label error
+        // names its line and column
+        (false, false) => Ok(LabelColumn::Last),
+    }
+}
+
+/// Parses CSV text: per line 784 pixel values 0..=255 and the label 0..=9, the label first or
+/// last (see [`detect_label_column`]), with or without a header line. Blank lines and lines
+/// starting with `#` are skipped.
+pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        SnnError::format(
+        Error::format(
             path,
             format!("byte {}", e.valid_up_to()),
             "expected UTF-8 CSV text (or an IDX file)",
         )
     })?;
-    let mut pixels = Vec::new();
-    let mut labels = Vec::new();
+    let mut rows: Vec<(usize, &str)> = Vec::new();
+    let mut header: Option<Vec<&str>> = None;
     for (lineno, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let loc = || format!("line {}", lineno + 1);
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != PIXELS + 1 {
-            return Err(SnnError::format(
+        let n = line.split(',').count();
+        if n != PIXELS + 1 {
+            return Err(Error::format(
                 path,
-                loc(),
+                format!("line {}", lineno + 1),
                 format!(
-                    "expected {} comma-separated values (784 pixels then the label), found {}",
-                    PIXELS + 1,
-                    fields.len()
+                    "expected {} comma-separated values (784 pixels and the label, first or \
+                     last), found {n}",
+                    PIXELS + 1
                 ),
             ));
         }
-        for (col, f) in fields[..PIXELS].iter().enumerate() {
+        if rows.is_empty()
+            && header.is_none()
+            && 2 * line
+                .split(',')
+                .filter(|f| f.trim().parse::<f64>().is_err())
+                .count()
+                > n
+        {
+            header = Some(line.split(',').collect());
+            continue;
+        }
+        rows.push((lineno, line));
+    }
+    if rows.is_empty() {
+        return Err(Error::format(path, "line 1", "no data rows"));
+    }
+    let layout = detect_label_column(path, header.as_deref(), &rows)?;
+    let (label_col, pix0) = match layout {
+        LabelColumn::First => (0, 1),
+        LabelColumn::Last => (PIXELS, 0),
+    };
+    let mut pixels = Vec::with_capacity(rows.len() * PIXELS);
+    let mut labels = Vec::with_capacity(rows.len());
+    for &(lineno, line) in &rows {
+        let loc = || format!("line {}", lineno + 1);
+        let fields: Vec<&str> = line.split(',').collect();
+        for (i, f) in fields[pix0..pix0 + PIXELS].iter().enumerate() {
+            let col = pix0 + i + 1;
             let v: u32 = f.trim().parse().map_err(|_| {
-                SnnError::format(
+                Error::format(
                     path,
                     loc(),
-                    format!(
-                        "column {}: expected a pixel value 0..255, found {f:?}",
-                        col + 1
-                    ),
+                    format!("column {col}: expected a pixel value 0..255, found {f:?}"),
                 )
             })?;
             if v > 255 {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     loc(),
-                    format!("column {}: pixel value {v} is above 255", col + 1),
+                    format!("column {col}: pixel value {v} is above 255"),
                 ));
             }
             pixels.push(v as u8);
         }
-        let lf = fields[PIXELS].trim();
+        let lf = fields[label_col].trim();
         let label: u32 = lf.parse().map_err(|_| {
-            SnnError::format(
+            Error::format(
                 path,
                 loc(),
-                format!("column 785: expected a label 0..9, found {lf:?}"),
+                format!(
+                    "column {}: expected a label 0..9, found {lf:?}",
+                    label_col + 1
+                ),
             )
         })?;
         if label as usize >= CLASSES {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 loc(),
-                format!("column 785: label {label} is not a digit 0..9"),
+                format!(
+                    "column {}: label {label} is not a digit 0..9",
+                    label_col + 1
+                ),
             ));
         }
         labels.push(label as u8);
     }
-    if labels.is_empty() {
-        return Err(SnnError::format(path, "line 1", "no data rows"));
-    }
     Ok(Dataset { pixels, labels })
 }
 
-fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32, SnnError> {
+fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32> {
     match bytes.get(offset..offset + 4) {
         Some(b) => Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
-        None => Err(SnnError::format(
+        None => Err(Error::format(
             path,
             format!("byte {offset}"),
             format!(
@@ -250,15 +358,10 @@ fn be_u32(path: &Path, bytes: &[u8], offset: usize) -> Result<u32, SnnError> {
 
 /// Parses an IDX image file (magic 2051, n x 28 x 28 unsigned bytes) and its IDX label file
 /// (magic 2049, n labels 0..=9). Sizes are checked against the file lengths.
-pub fn parse_idx(
-    img_path: &Path,
-    img: &[u8],
-    lbl_path: &Path,
-    lbl: &[u8],
-) -> Result<Dataset, SnnError> {
+pub fn parse_idx(img_path: &Path, img: &[u8], lbl_path: &Path, lbl: &[u8]) -> Result<Dataset> {
     let magic = be_u32(img_path, img, 0)?;
     if magic != IDX_IMAGES_MAGIC {
-        return Err(SnnError::format(
+        return Err(Error::format(
             img_path,
             "byte 0",
             format!("IDX image magic {magic}, expected {IDX_IMAGES_MAGIC}"),
@@ -268,7 +371,7 @@ pub fn parse_idx(
     let rows = be_u32(img_path, img, 8)? as usize;
     let cols = be_u32(img_path, img, 12)? as usize;
     if rows != SIDE || cols != SIDE {
-        return Err(SnnError::format(
+        return Err(Error::format(
             img_path,
             "byte 8",
             format!("images are {rows}x{cols}, expected 28x28"),
@@ -276,7 +379,7 @@ pub fn parse_idx(
     }
     let expected = 16 + n * PIXELS;
     if img.len() != expected {
-        return Err(SnnError::format(
+        return Err(Error::format(
             img_path,
             format!("byte {}", img.len().min(expected)),
             format!(
@@ -287,7 +390,7 @@ pub fn parse_idx(
     }
     let lmagic = be_u32(lbl_path, lbl, 0)?;
     if lmagic != IDX_LABELS_MAGIC {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             "byte 0",
             format!("IDX label magic {lmagic}, expected {IDX_LABELS_MAGIC}"),
@@ -295,14 +398,14 @@ pub fn parse_idx(
     }
     let ln = be_u32(lbl_path, lbl, 4)? as usize;
     if ln != n {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             "byte 4",
             format!("{ln} labels, but {} holds {n} images", img_path.display()),
         ));
     }
     if lbl.len() != 8 + n {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             format!("byte {}", lbl.len().min(8 + n)),
             format!(
@@ -314,7 +417,7 @@ pub fn parse_idx(
     }
     let labels = lbl[8..].to_vec();
     if let Some(pos) = labels.iter().position(|&l| l as usize >= CLASSES) {
-        return Err(SnnError::format(
+        return Err(Error::format(
             lbl_path,
             format!("byte {}", 8 + pos),
             format!("label {} is not a digit 0..9", labels[pos]),

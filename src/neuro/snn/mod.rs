@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use neurospice::neuro::snn::{data, model::{Network, evaluate}, neuron::Ideal};
-//! # fn main() -> Result<(), neurospice::neuro::snn::SnnError> {
+//! # fn main() -> neurospice::error::Result<()> {
 //! let net = Network::load("models/bnn_mnist.json".as_ref())?;
 //! let digits = data::load("data/mnist_4k.csv.gz".as_ref(), None)?;
 //! let result = evaluate(&net, &digits, &Ideal, 1, 0)?;
@@ -15,9 +15,7 @@
 //! Design decisions are recorded in `docs/snn.md`.
 
 pub mod data;
-pub mod error;
 pub mod model;
 pub mod neuron;
+pub mod study;
 pub mod train;
-
-pub use error::SnnError;

@@ -10,14 +10,13 @@
 
 use std::path::Path;
 
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{CLASSES, Dataset, PIXELS};
-use super::error::SnnError;
 use super::neuron::{NeuronModel, SiteLayout};
+use crate::error::{Error, Result};
 
 /// Model file format tag.
 pub const FORMAT: &str = "neurospice-bnn/1";
@@ -68,12 +67,12 @@ impl std::fmt::Display for Readout {
 }
 
 impl std::str::FromStr for Readout {
-    type Err = SnnError;
-    fn from_str(s: &str) -> Result<Readout, SnnError> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Readout> {
         match s {
             "xnor" => Ok(Readout::Xnor),
             "and" => Ok(Readout::And),
-            _ => Err(SnnError::Invalid(format!(
+            _ => Err(Error::usage(format!(
                 "read-out {s:?}: expected xnor or and"
             ))),
         }
@@ -500,62 +499,72 @@ impl Network {
 
     /// Checks shapes: 784 inputs, consistent widths, 10 outputs, thresholds on hidden layers,
     /// one weight width in 1..=8.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         if !(1..=8).contains(&self.input_bits) {
-            return Err(format!("input_bits {} is not in 1..=8", self.input_bits));
+            return Err(Error::data(format!(
+                "input_bits {} is not in 1..=8",
+                self.input_bits
+            )));
         }
         if !(1..=255).contains(&self.array_size) {
-            return Err(format!("array_size {} is not in 1..=255", self.array_size));
+            return Err(Error::data(format!(
+                "array_size {} is not in 1..=255",
+                self.array_size
+            )));
         }
         let k = self.weight_bits();
         if !(1..=MAX_WEIGHT_BITS).contains(&k) {
-            return Err(format!("weight_bits {k} is not in 1..={MAX_WEIGHT_BITS}"));
+            return Err(Error::data(format!(
+                "weight_bits {k} is not in 1..={MAX_WEIGHT_BITS}"
+            )));
         }
         let mut fan_in = PIXELS;
         for (l, layer) in self.layers.iter().enumerate() {
             if layer.inputs != fan_in {
-                return Err(format!(
+                return Err(Error::data(format!(
                     "layer {l} has {} inputs, expected {fan_in}",
                     layer.inputs
-                ));
+                )));
             }
             if layer.weight_bits != k {
-                return Err(format!(
+                return Err(Error::data(format!(
                     "layer {l} has {}-bit weights, layer 0 {k}-bit",
                     layer.weight_bits
-                ));
+                )));
             }
             let last = l + 1 == self.layers.len();
             match &layer.thresholds {
                 Some(t) if !last && t.len() == layer.outputs => {}
                 None if last => {}
                 _ => {
-                    return Err(format!(
+                    return Err(Error::data(format!(
                         "layer {l}: hidden layers need one threshold per neuron, the output \
                          layer none"
-                    ));
+                    )));
                 }
             }
             fan_in = layer.outputs;
         }
         if fan_in != CLASSES || self.layers.is_empty() {
-            return Err(format!("the last layer has {fan_in} outputs, expected 10"));
+            return Err(Error::data(format!(
+                "the last layer has {fan_in} outputs, expected 10"
+            )));
         }
         Ok(())
     }
 
     /// Reads a model JSON file.
-    pub fn load(path: &Path) -> Result<Network, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn load(path: &Path) -> Result<Network> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let f: ModelFile = serde_json::from_str(&text).map_err(|e| {
-            SnnError::format(
+            Error::format(
                 path,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("expected a neurospice model: {e}"),
             )
         })?;
         if f.format != FORMAT {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 "format",
                 format!("format {:?}, expected {FORMAT:?}", f.format),
@@ -563,7 +572,7 @@ impl Network {
         }
         let k = f.weight_bits;
         if !(1..=MAX_WEIGHT_BITS).contains(&k) {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 "weight_bits",
                 format!("{k} is not in 1..={MAX_WEIGHT_BITS}"),
@@ -574,14 +583,14 @@ impl Network {
         for (l, lf) in f.layers.into_iter().enumerate() {
             // Checked before allocating, so a corrupt size cannot request a huge buffer.
             if lf.inputs != fan_in {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     format!("layer {l}"),
                     format!("{} inputs, expected {fan_in}", lf.inputs),
                 ));
             }
             if lf.outputs == 0 || lf.outputs > 1 << 16 {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     format!("layer {l}"),
                     format!("{} outputs, expected 1..=65536", lf.outputs),
@@ -594,7 +603,7 @@ impl Network {
                     hex_codes_parse(path, l, &rows, lf.inputs, lf.outputs, k)?
                 }
                 _ => {
-                    return Err(SnnError::format(
+                    return Err(Error::format(
                         path,
                         format!("layer {l}"),
                         format!(
@@ -624,12 +633,12 @@ impl Network {
             training: f.training,
         };
         net.validate()
-            .map_err(|m| SnnError::format(path, "layers", m))?;
+            .map_err(|m| Error::format(path, "layers", m.msg))?;
         Ok(net)
     }
 
     /// Writes the model JSON atomically (temp file in the same directory, then rename).
-    pub fn save(&self, path: &Path) -> Result<(), SnnError> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         let k = self.weight_bits();
         let f = ModelFile {
             format: FORMAT.into(),
@@ -656,8 +665,8 @@ impl Network {
             training: self.training.clone(),
         };
         let text = serde_json::to_string_pretty(&f)
-            .map_err(|e| SnnError::Invalid(format!("cannot serialise the model: {e}")))?;
-        write_atomic(path, text.as_bytes())
+            .map_err(|e| Error::output(format!("cannot serialise the model: {e}")))?;
+        crate::io::atomic::write_bytes(path, text.as_bytes())
     }
 
     /// Input vector of the first layer: sign bits (input_bits = 1) or unsigned levels.
@@ -853,9 +862,9 @@ fn sign_codes(
     rows: &[String],
     inputs: usize,
     outputs: usize,
-) -> Result<Vec<u8>, SnnError> {
+) -> Result<Vec<u8>> {
     if rows.len() != outputs {
-        return Err(SnnError::format(
+        return Err(Error::format(
             path,
             format!("layer {l}"),
             format!("{} weight rows, expected {outputs}", rows.len()),
@@ -875,7 +884,7 @@ fn sign_codes(
             })
             .flatten();
         let Some(bytes) = bytes else {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 format!("layer {l} row {j}"),
                 format!("expected {} hex digits of sign bits", 2 * nbytes),
@@ -893,9 +902,9 @@ fn hex_codes_parse(
     inputs: usize,
     outputs: usize,
     k: u32,
-) -> Result<Vec<u8>, SnnError> {
+) -> Result<Vec<u8>> {
     if rows.len() != outputs {
-        return Err(SnnError::format(
+        return Err(Error::format(
             path,
             format!("layer {l}"),
             format!("{} code rows, expected {outputs}", rows.len()),
@@ -906,7 +915,7 @@ fn hex_codes_parse(
     let mut codes = Vec::with_capacity(inputs * outputs);
     for (j, hex) in rows.iter().enumerate() {
         if hex.len() != d * inputs {
-            return Err(SnnError::format(
+            return Err(Error::format(
                 path,
                 format!("layer {l} row {j}"),
                 format!(
@@ -923,7 +932,7 @@ fn hex_codes_parse(
             match c {
                 Some(c) if c <= max => codes.push(c as u8),
                 _ => {
-                    return Err(SnnError::format(
+                    return Err(Error::format(
                         path,
                         format!("layer {l} row {j} input {i}"),
                         format!(
@@ -936,32 +945,6 @@ fn hex_codes_parse(
         }
     }
     Ok(codes)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// readers never see a partial file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SnnError> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(SnnError::io(path, e));
-    }
-    Ok(())
 }
 
 /// Accuracy of a network over a data set under a neuron model, over repeats.
@@ -988,44 +971,10 @@ pub struct EvalResult {
     pub binomial_hi: f64,
 }
 
-/// Wilson score interval (95%, z = 1.959964) of a proportion `p` observed over `n` trials.
-/// Returns (0, 1) for n = 0.
-pub fn wilson_95(p: f64, n: usize) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    let z = 1.959_963_984_540_054_f64;
-    let n = n as f64;
-    let z2n = z * z / n;
-    let centre = (p + z2n / 2.0) / (1.0 + z2n);
-    let half = z / (1.0 + z2n) * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
-    ((centre - half).max(0.0), (centre + half).min(1.0))
-}
-
-/// Two-sided 97.5% Student t quantile for `df` degrees of freedom.
-pub fn t_975(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::INFINITY,
-        1..=30 => T[df - 1],
-        31..=60 => 2.000,
-        61..=120 => 1.980,
-        _ => 1.960,
-    }
-}
-
-/// The 32-byte ChaCha seed for (seed, repeat, image); `u64::MAX` as image is the device draw.
-pub fn stream_seed(seed: u64, repeat: u64, image: u64) -> [u8; 32] {
-    let mut s = [0u8; 32];
-    s[..8].copy_from_slice(&seed.to_le_bytes());
-    s[8..16].copy_from_slice(&repeat.to_le_bytes());
-    s[16..24].copy_from_slice(&image.to_le_bytes());
-    s[24..].copy_from_slice(b"nspsnn01");
-    s
+/// The generator of (seed, repeat, image): the crate's [`crate::seed::plain`] layout with the
+/// network's tag; `u64::MAX` as image is the device draw.
+pub fn stream(seed: u64, repeat: u64, image: u64) -> ChaCha8Rng {
+    crate::seed::plain(seed, repeat, image, b"nspsnn01")
 }
 
 /// Evaluates `net` on every image of `data` under `model`, `repeats` times with independent
@@ -1038,22 +987,22 @@ pub fn evaluate<M: NeuronModel>(
     model: &M,
     repeats: usize,
     seed: u64,
-) -> Result<EvalResult, SnnError> {
+) -> Result<EvalResult> {
     model.check(net.full_scale())?;
     if data.is_empty() {
-        return Err(SnnError::Invalid("no images to evaluate".into()));
+        return Err(Error::usage("no images to evaluate"));
     }
     let repeats = repeats.max(1);
     let runs = if model.stochastic() { repeats } else { 1 };
     let layout = net.layout();
     let mut per_repeat = Vec::with_capacity(repeats);
     for r in 0..runs {
-        let mut drng = ChaCha8Rng::from_seed(stream_seed(seed, r as u64, u64::MAX));
+        let mut drng = stream(seed, r as u64, u64::MAX);
         let devices = model.sample_devices(&layout, &mut drng);
         let correct: usize = (0..data.len())
             .into_par_iter()
             .map(|i| {
-                let mut rng = ChaCha8Rng::from_seed(stream_seed(seed, r as u64, i as u64));
+                let mut rng = stream(seed, r as u64, i as u64);
                 let p = net.classify(data.image(i), model, &devices, &mut rng, None);
                 usize::from(p == usize::from(data.labels[i]))
             })
@@ -1076,11 +1025,11 @@ pub fn summarise(per_repeat: Vec<f64>, n: usize) -> EvalResult {
         0.0
     };
     let half = if r > 1 && std > 0.0 {
-        t_975(r - 1) * std / (r as f64).sqrt()
+        crate::stats::t_975(r - 1) * std / (r as f64).sqrt()
     } else {
         0.0
     };
-    let (binomial_lo, binomial_hi) = wilson_95(mean, n);
+    let (binomial_lo, binomial_hi) = crate::stats::wilson95_p(mean, n);
     EvalResult {
         binomial_lo,
         binomial_hi,
@@ -1119,7 +1068,8 @@ pub fn level_histograms(net: &Network, data: &Dataset) -> Vec<LevelHistogram> {
     let hist = (0..data.len())
         .into_par_iter()
         .fold(empty, |mut h, i| {
-            let mut rng = ChaCha8Rng::from_seed([0; 32]);
+            // the ideal neuron draws nothing; any stream serves
+            let mut rng = stream(0, 0, 0);
             net.classify(
                 data.image(i),
                 &super::neuron::Ideal,
@@ -1184,12 +1134,12 @@ pub const COLUMN_HISTOGRAM_BUDGET: usize = 1 << 26;
 /// network's read-out), for CapMin designs that size each column (or group of columns) for
 /// the levels it actually produces. Refuses networks whose counters would exceed
 /// [`COLUMN_HISTOGRAM_BUDGET`].
-pub fn column_histograms(net: &Network, data: &Dataset) -> Result<Vec<ColumnHistogram>, SnnError> {
+pub fn column_histograms(net: &Network, data: &Dataset) -> Result<Vec<ColumnHistogram>> {
     let layout = net.layout();
     let levels = net.full_scale() + 1;
     let sites = layout.len();
     if sites.saturating_mul(levels) > COLUMN_HISTOGRAM_BUDGET {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "per-column histograms need {sites} columns x {levels} levels, more than {} \
              counters",
             COLUMN_HISTOGRAM_BUDGET
@@ -1204,7 +1154,8 @@ pub fn column_histograms(net: &Network, data: &Dataset) -> Result<Vec<ColumnHist
     let counts = (0..data.len())
         .into_par_iter()
         .fold(empty, |mut h, i| {
-            let mut rng = ChaCha8Rng::from_seed([0; 32]);
+            // the ideal neuron draws nothing; any stream serves
+            let mut rng = stream(0, 0, 0);
             net.forward(
                 data.image(i),
                 &super::neuron::Ideal,

@@ -17,7 +17,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::error::SnnError;
+use crate::error::{Error, Result};
 
 /// Where the physical neurons of a network are: one per (chunked layer, output neuron, chunk).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub trait NeuronModel: Sync {
 
     /// Checks the model fits a network whose full chunks read levels `0..=full_scale`
     /// (`model::Network::full_scale`: the array size for binary weights).
-    fn check(&self, full_scale: usize) -> Result<(), SnnError>;
+    fn check(&self, full_scale: usize) -> Result<()>;
 
     /// Draws the state of every physical neuron for one repeat.
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Self::Devices;
@@ -85,7 +85,7 @@ impl NeuronModel for Ideal {
     fn stochastic(&self) -> bool {
         false
     }
-    fn check(&self, _: usize) -> Result<(), SnnError> {
+    fn check(&self, _: usize) -> Result<()> {
         Ok(())
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
@@ -112,8 +112,8 @@ impl Lut {
 
     /// Reads a CSV file of `level,mapped` rows (an optional header line, `#` comments) or a
     /// JSON file holding an array of mapped levels or `{"mapped": [...]}`.
-    pub fn from_file(path: &Path) -> Result<Lut, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path) -> Result<Lut> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         if text.trim_start().starts_with(['[', '{']) {
             #[derive(serde::Deserialize)]
             #[serde(untagged)]
@@ -122,7 +122,7 @@ impl Lut {
                 Obj { mapped: Vec<u32> },
             }
             let j: J = serde_json::from_str(&text).map_err(|e| {
-                SnnError::format(
+                Error::format(
                     path,
                     format!("line {} column {}", e.line(), e.column()),
                     format!("expected a JSON array of levels or {{\"mapped\": [...]}}: {e}"),
@@ -145,24 +145,24 @@ impl Lut {
             }
             let loc = format!("line {}", i + 1);
             if f.len() != 2 {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     loc,
                     format!("expected 2 columns `level,mapped`, found {}", f.len()),
                 ));
             }
             let level: u32 = f[0].parse().map_err(|_| {
-                SnnError::format(path, &loc, format!("expected a level, found {:?}", f[0]))
+                Error::format(path, &loc, format!("expected a level, found {:?}", f[0]))
             })?;
             let m: u32 = f[1].parse().map_err(|_| {
-                SnnError::format(
+                Error::format(
                     path,
                     &loc,
                     format!("expected a mapped level, found {:?}", f[1]),
                 )
             })?;
             if level as usize != mapped.len() {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     path,
                     loc,
                     format!(
@@ -177,9 +177,9 @@ impl Lut {
     }
 }
 
-fn check_len(what: &str, len: usize, array_size: usize) -> Result<(), SnnError> {
+fn check_len(what: &str, len: usize, array_size: usize) -> Result<()> {
     if len != array_size + 1 {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "{what} covers levels 0..{} but the network's chunks have levels 0..{array_size}",
             len.saturating_sub(1)
         )));
@@ -195,10 +195,10 @@ impl NeuronModel for Lut {
     fn stochastic(&self) -> bool {
         false
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         check_len("the lut", self.mapped.len(), array_size)?;
         if let Some(m) = self.mapped.iter().find(|&&m| m as usize > array_size) {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "the lut maps to level {m}, above the array size {array_size}"
             )));
         }
@@ -226,14 +226,14 @@ pub const ROW_SUM_TOLERANCE: f64 = 1e-6;
 impl Confusion {
     /// Builds from a square matrix `p[true][reported]`; rows must be non-negative and sum to 1
     /// within [`ROW_SUM_TOLERANCE`] (then renormalised exactly). `source` names the file in errors.
-    pub fn new(p: &[Vec<f64>], source: &Path) -> Result<Confusion, SnnError> {
+    pub fn new(p: &[Vec<f64>], source: &Path) -> Result<Confusion> {
         let n = p.len();
         let mut cdf = Vec::with_capacity(n);
         let mut delta = Vec::with_capacity(n);
         for (i, row) in p.iter().enumerate() {
             let loc = format!("row {i} (true level {i})");
             if row.len() != n {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     source,
                     loc,
                     format!(
@@ -243,7 +243,7 @@ impl Confusion {
                 ));
             }
             if let Some(v) = row.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     source,
                     loc,
                     format!("probability {v} is not a finite non-negative number"),
@@ -251,7 +251,7 @@ impl Confusion {
             }
             let sum: f64 = row.iter().sum();
             if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
-                return Err(SnnError::format(
+                return Err(Error::format(
                     source,
                     loc,
                     format!("row sums to {sum}, expected 1 (rows must be normalised)"),
@@ -279,8 +279,8 @@ impl Confusion {
 
     /// Reads a CSV matrix (rows = true level, columns = reported level, `#` comments) or a
     /// JSON array of rows / `{"matrix": [[...]]}`.
-    pub fn from_file(path: &Path) -> Result<Confusion, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path) -> Result<Confusion> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let rows: Vec<Vec<f64>> = if text.trim_start().starts_with(['[', '{']) {
             #[derive(serde::Deserialize)]
             #[serde(untagged)]
@@ -289,7 +289,7 @@ impl Confusion {
                 Obj { matrix: Vec<Vec<f64>> },
             }
             let j: J = serde_json::from_str(&text).map_err(|e| {
-                SnnError::format(
+                Error::format(
                     path,
                     format!("line {} column {}", e.line(), e.column()),
                     format!("expected a JSON array of rows or {{\"matrix\": [[...]]}}: {e}"),
@@ -309,14 +309,14 @@ impl Confusion {
                     .split(',')
                     .map(|f| {
                         f.trim().parse::<f64>().map_err(|_| {
-                            SnnError::format(
+                            Error::format(
                                 path,
                                 format!("line {}", i + 1),
                                 format!("expected a probability, found {:?}", f.trim()),
                             )
                         })
                     })
-                    .collect::<Result<Vec<f64>, _>>()?;
+                    .collect::<std::result::Result<Vec<f64>, _>>()?;
                 rows.push(row);
             }
             rows
@@ -338,7 +338,7 @@ impl NeuronModel for Confusion {
     fn stochastic(&self) -> bool {
         self.delta.iter().any(Option::is_none)
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         check_len("the confusion matrix", self.cdf.len(), array_size)
     }
     fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
@@ -373,9 +373,9 @@ impl NeuronModel for LevelNoise {
     fn stochastic(&self) -> bool {
         self.sigma > 0.0
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         if self.array_size as usize != array_size || self.sigma.is_nan() || self.sigma < 0.0 {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "level-noise: sigma must be >= 0 (got {}) and the array size {array_size}",
                 self.sigma
             )));
@@ -446,13 +446,13 @@ impl NeuronModel for CurrentSigma {
     fn stochastic(&self) -> bool {
         self.sigma > 0.0
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         if self.array_size as usize != array_size
             || self.sigma.is_nan()
             || self.sigma < 0.0
             || array_size > 255
         {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "current-sigma: sigma must be >= 0 (got {}) and the chunk full scale <= 255 \
                  (got {array_size}; K-bit weights multiply it by 2^K - 1)",
                 self.sigma
@@ -474,6 +474,173 @@ impl NeuronModel for CurrentSigma {
     }
     #[inline]
     fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        u32::from(d.tables[site * d.stride + level as usize])
+    }
+}
+
+/// The clocked time-domain read-out a CapMin design builds (docs/capmin.md): an ideal IF
+/// membrane of capacitance `capacitance_units` (in units of T_clk·I_u/V_th) charged by
+/// `m·I_u` reaches V_th after `capacitance_units / m` clock periods; the spike is known only
+/// by the clock cycle it falls in, `k = floor(capacitance_units / m)`, and a decoder table
+/// maps each cycle of the read-out window to the level it reports. A neuron that does not
+/// spike within the window (level 0 never does) reports `silent_level`.
+///
+/// With `sigma > 0` every physical neuron charges with `m·I_u·(1 + ε)`, ε ~ N(0, sigma) drawn
+/// once per device and repeat (the charging-current mismatch CapMin-V protects against), and
+/// its spike goes through the same decoder.
+///
+/// [`Clocked::cycle`] and [`Clocked::decode`] are the one decoder path: design search, the
+/// evaluation of a design file and the transient check all go through them.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct Clocked {
+    /// Membrane capacitance in units of T_clk·I_u/V_th.
+    pub capacitance_units: f64,
+    /// Highest level of a full chunk (`Network::full_scale`).
+    pub full_scale: u32,
+    /// `decoder[k]`: the level reported for a spike in clock cycle k (0-based); the window is
+    /// `decoder.len()` cycles long.
+    pub decoder: Vec<u32>,
+    /// Level reported without a spike in the window.
+    pub silent_level: u32,
+    /// Relative charging-current sigma per device (0: nominal).
+    #[serde(default)]
+    pub sigma: f64,
+}
+
+/// Longest decoder window accepted from a file, clock cycles.
+pub const MAX_WINDOW_CYCLES: usize = 1 << 20;
+
+impl Clocked {
+    /// Clock cycle of the spike of a neuron charged by `x` unit currents (x may be fractional:
+    /// a level times its mismatch), `None` when it does not charge (x <= 0).
+    pub fn cycle(capacitance_units: f64, x: f64) -> Option<u64> {
+        if x.is_nan() || x <= 0.0 {
+            return None;
+        }
+        let t = capacitance_units / x;
+        // a spike exactly on an edge belongs to the cycle that starts there
+        (t.is_finite() && t < u64::MAX as f64).then(|| t.floor() as u64)
+    }
+
+    /// The level the decoder reports for a spike in cycle `k` (`None`: no spike).
+    pub fn decode(&self, k: Option<u64>) -> u32 {
+        match k {
+            Some(k) if (k as usize) < self.decoder.len() => self.decoder[k as usize],
+            _ => self.silent_level,
+        }
+    }
+
+    /// The level reported for true level `m` by a neuron charging with gain `1 + ε`.
+    pub fn report(&self, m: u32, gain: f64) -> u32 {
+        self.decode(Self::cycle(self.capacitance_units, f64::from(m) * gain))
+    }
+
+    /// The nominal level map 0..=full_scale (no mismatch).
+    pub fn nominal_map(&self) -> Vec<u32> {
+        (0..=self.full_scale).map(|m| self.report(m, 1.0)).collect()
+    }
+
+    /// Reads a design JSON (`capmin select --design`); fields other than the decoder's
+    /// (`model`, `readout`, `reduction`, ...) are read by [`Clocked::readout_of`] or ignored.
+    pub fn from_file(path: &Path) -> Result<Clocked> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let c: Clocked = serde_json::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("expected a CapMin design (capacitance_units, full_scale, decoder, silent_level): {e}"),
+            )
+        })?;
+        c.validate()
+            .map_err(|e| Error::format(path, "design", e.msg))?;
+        Ok(c)
+    }
+
+    /// The `readout` field of a design file, if any.
+    pub fn readout_of(path: &Path) -> Result<Option<String>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::format(path, format!("line {}", e.line()), format!("not JSON: {e}"))
+        })?;
+        Ok(v.get("readout")
+            .and_then(|r| r.as_str())
+            .map(str::to_string))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(self.capacitance_units.is_finite() && self.capacitance_units > 0.0) {
+            return Err(Error::data(format!(
+                "capacitance_units must be finite and > 0, got {}",
+                self.capacitance_units
+            )));
+        }
+        if self.decoder.is_empty() || self.decoder.len() > MAX_WINDOW_CYCLES {
+            return Err(Error::data(format!(
+                "the decoder needs 1..={MAX_WINDOW_CYCLES} cycles, got {}",
+                self.decoder.len()
+            )));
+        }
+        if let Some(l) = self
+            .decoder
+            .iter()
+            .chain([&self.silent_level])
+            .find(|&&l| l > self.full_scale)
+        {
+            return Err(Error::data(format!(
+                "the decoder reports level {l}, above the full scale {}",
+                self.full_scale
+            )));
+        }
+        if !(self.sigma.is_finite() && (0.0..1.0).contains(&self.sigma)) {
+            return Err(Error::data(format!(
+                "sigma must be in [0, 1), got {}",
+                self.sigma
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl NeuronModel for Clocked {
+    type Devices = DeviceTables;
+    fn name(&self) -> String {
+        "capmin".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.sigma > 0.0
+    }
+    fn check(&self, full_scale: usize) -> Result<()> {
+        self.validate()?;
+        if self.full_scale as usize != full_scale || full_scale > 255 {
+            return Err(Error::usage(format!(
+                "capmin: the design is for chunks of full scale {}, the network's is {full_scale}",
+                self.full_scale
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> DeviceTables {
+        let stride = self.full_scale as usize + 1;
+        if self.sigma == 0.0 {
+            return DeviceTables {
+                stride,
+                tables: self.nominal_map().into_iter().map(|l| l as u8).collect(),
+            };
+        }
+        let mut tables = Vec::with_capacity(layout.len() * stride);
+        for _ in 0..layout.len() {
+            let z: f64 = StandardNormal.sample(rng);
+            let gain = 1.0 + self.sigma * z;
+            for m in 0..stride {
+                tables.push(self.report(m as u32, gain) as u8);
+            }
+        }
+        DeviceTables { stride, tables }
+    }
+    #[inline]
+    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        // nominal designs share one table
+        let site = if self.sigma == 0.0 { 0 } else { site };
         u32::from(d.tables[site * d.stride + level as usize])
     }
 }
@@ -503,7 +670,7 @@ pub struct CircuitCurve {
 /// spike falls in the cycle nearest to it (ties to the higher level); no spike inside the
 /// window decodes to the lowest level that does not fire nominally (level 0 if all fire).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Circuit {
+pub struct CircuitNeuron {
     /// The characterised curve.
     pub curve: CircuitCurve,
     /// Read-out clock period, s.
@@ -514,16 +681,16 @@ pub struct Circuit {
     silent_level: u32,
 }
 
-impl Circuit {
+impl CircuitNeuron {
     /// Validates the curve and builds the clock decoder.
     pub fn new(
         curve: CircuitCurve,
         t_clk: f64,
         sigma_scale: f64,
         source: &Path,
-    ) -> Result<Circuit, SnnError> {
+    ) -> Result<CircuitNeuron> {
         let n = curve.array_size + 1;
-        let bad = |msg: String| Err(SnnError::format(source, "circuit curve", msg));
+        let bad = |msg: String| Err(Error::format(source, "circuit curve", msg));
         if curve.levels.len() != n
             || curve
                 .levels
@@ -539,7 +706,7 @@ impl Circuit {
             ));
         }
         if !(t_clk > 0.0 && t_clk.is_finite()) {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "--t-clk must be a positive time in s, got {t_clk}"
             )));
         }
@@ -557,7 +724,7 @@ impl Circuit {
         }
         let cycles = (curve.t_window_s / t_clk).ceil() as usize;
         if cycles > 10_000_000 {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "window/clock = {cycles} cycles; choose a coarser --t-clk"
             )));
         }
@@ -584,7 +751,7 @@ impl Circuit {
                     .map_or(silent_level, |&(m, _)| m)
             })
             .collect();
-        Ok(Circuit {
+        Ok(CircuitNeuron {
             curve,
             t_clk,
             sigma_scale,
@@ -594,16 +761,16 @@ impl Circuit {
     }
 
     /// Reads the JSON curve file.
-    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<Circuit, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<CircuitNeuron> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let curve: CircuitCurve = serde_json::from_str(&text).map_err(|e| {
-            SnnError::format(
+            Error::format(
                 path,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("expected a circuit curve JSON (see docs/snn.md): {e}"),
             )
         })?;
-        Circuit::new(curve, t_clk, sigma_scale, path)
+        CircuitNeuron::new(curve, t_clk, sigma_scale, path)
     }
 
     /// The level decoded from a spike at time `t` (s), or from no spike (`None`).
@@ -619,7 +786,7 @@ impl Circuit {
     }
 }
 
-impl NeuronModel for Circuit {
+impl NeuronModel for CircuitNeuron {
     type Devices = DeviceTables;
     fn name(&self) -> String {
         format!("circuit:{}", self.curve.neuron)
@@ -627,10 +794,10 @@ impl NeuronModel for Circuit {
     fn stochastic(&self) -> bool {
         self.sigma_scale > 0.0 && self.curve.spike_time_sigma_s.iter().any(|&s| s > 0.0)
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
         if array_size > 255 {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "circuit: the chunk full scale must be <= 255, got {array_size}"
             )));
         }
@@ -680,10 +847,10 @@ struct SenseAmpFile {
 
 impl SenseAmp {
     /// Reads the JSON file for chunks of `array_size` inputs.
-    pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp, SnnError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SnnError::io(path, e))?;
+    pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let f: SenseAmpFile = serde_json::from_str(&text).map_err(|e| {
-            SnnError::format(
+            Error::format(
                 path,
                 format!("line {} column {}", e.line(), e.column()),
                 format!("expected {{\"offset_sigma\": .., \"reference\": ..}}: {e}"),
@@ -706,12 +873,12 @@ impl NeuronModel for SenseAmp {
     fn stochastic(&self) -> bool {
         self.offset_sigma > 0.0
     }
-    fn check(&self, _: usize) -> Result<(), SnnError> {
+    fn check(&self, _: usize) -> Result<()> {
         if !(self.offset_sigma.is_finite()
             && self.offset_sigma >= 0.0
             && self.reference.is_finite())
         {
-            return Err(SnnError::Invalid(format!(
+            return Err(Error::usage(format!(
                 "sense-amp: offset_sigma must be finite and >= 0, reference finite (got {}, {})",
                 self.offset_sigma, self.reference
             )));
@@ -758,9 +925,11 @@ pub enum AnyNeuron {
     /// `current-sigma:SIGMA`
     CurrentSigma(CurrentSigma),
     /// `circuit:FILE`
-    Circuit(Circuit),
+    Circuit(CircuitNeuron),
     /// `sense-amp:FILE`, or `sense-amp-sigma:SIGMA` with the reference at half the array
     SenseAmp(SenseAmp),
+    /// `capmin:FILE`: a CapMin design's clocked read-out
+    Clocked(Clocked),
 }
 
 /// Per-repeat state of an [`AnyNeuron`].
@@ -789,21 +958,21 @@ pub struct SpecContext {
 impl AnyNeuron {
     /// Parses `ideal`, `lut:FILE`, `confusion:FILE`, `level-noise:SIGMA`,
     /// `current-sigma:SIGMA` or `circuit:FILE`, and checks it against the network.
-    pub fn parse(spec: &str, ctx: SpecContext) -> Result<AnyNeuron, SnnError> {
+    pub fn parse(spec: &str, ctx: SpecContext) -> Result<AnyNeuron> {
         let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
-        let sigma = || -> Result<f64, SnnError> {
+        let sigma = || -> Result<f64> {
             arg.parse::<f64>()
                 .ok()
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .ok_or_else(|| {
-                    SnnError::Invalid(format!(
+                    Error::usage(format!(
                         "neuron spec {spec:?}: expected {kind}:SIGMA with SIGMA >= 0"
                     ))
                 })
         };
-        let file = || -> Result<PathBuf, SnnError> {
+        let file = || -> Result<PathBuf> {
             if arg.is_empty() {
-                Err(SnnError::Invalid(format!(
+                Err(Error::usage(format!(
                     "neuron spec {spec:?}: expected {kind}:FILE"
                 )))
             } else {
@@ -824,22 +993,23 @@ impl AnyNeuron {
                 array_size: a,
             }),
             "circuit" => {
-                let t_clk = ctx.t_clk.ok_or_else(|| {
-                    SnnError::Invalid("circuit: neurons need --t-clk SECONDS".into())
-                })?;
-                AnyNeuron::Circuit(Circuit::from_file(&file()?, t_clk, ctx.sigma_scale)?)
+                let t_clk = ctx
+                    .t_clk
+                    .ok_or_else(|| Error::usage("circuit: neurons need --t-clk SECONDS"))?;
+                AnyNeuron::Circuit(CircuitNeuron::from_file(&file()?, t_clk, ctx.sigma_scale)?)
             }
             "sense-amp" => AnyNeuron::SenseAmp(SenseAmp::from_file(&file()?, a)?),
+            "capmin" => AnyNeuron::Clocked(Clocked::from_file(&file()?)?),
             "sense-amp-sigma" => AnyNeuron::SenseAmp(SenseAmp {
                 offset_sigma: sigma()?,
                 reference: f64::from(a) / 2.0,
                 array_size: a,
             }),
             _ => {
-                return Err(SnnError::Invalid(format!(
+                return Err(Error::usage(format!(
                     "unknown neuron spec {spec:?}; expected ideal, lut:FILE, confusion:FILE, \
-                     level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE or \
-                     sense-amp-sigma:SIGMA"
+                     level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE, \
+                     sense-amp-sigma:SIGMA or capmin:FILE"
                 )));
             }
         };
@@ -858,6 +1028,7 @@ macro_rules! each {
             AnyNeuron::CurrentSigma($m) => $e,
             AnyNeuron::Circuit($m) => $e,
             AnyNeuron::SenseAmp($m) => $e,
+            AnyNeuron::Clocked($m) => $e,
         }
     };
 }
@@ -870,7 +1041,7 @@ impl NeuronModel for AnyNeuron {
     fn stochastic(&self) -> bool {
         each!(self, m => m.stochastic())
     }
-    fn check(&self, array_size: usize) -> Result<(), SnnError> {
+    fn check(&self, array_size: usize) -> Result<()> {
         each!(self, m => m.check(array_size))
     }
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> AnyDevices {
@@ -878,6 +1049,7 @@ impl NeuronModel for AnyNeuron {
             AnyNeuron::CurrentSigma(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             AnyNeuron::Circuit(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             AnyNeuron::SenseAmp(m) => AnyDevices::Offsets(m.sample_devices(layout, rng)),
+            AnyNeuron::Clocked(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             _ => AnyDevices::None,
         }
     }
@@ -892,10 +1064,15 @@ impl NeuronModel for AnyNeuron {
                 u32::from(t.tables[site * t.stride + level as usize])
             }
             (AnyNeuron::SenseAmp(m), AnyDevices::Offsets(o)) => m.read(o, site, level, len, rng),
+            (AnyNeuron::Clocked(m), AnyDevices::Tables(t)) => m.read(t, site, level, len, rng),
             // sample_devices always pairs these models with their device state.
-            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_) | AnyNeuron::SenseAmp(_), _) => {
-                level
-            }
+            (
+                AnyNeuron::CurrentSigma(_)
+                | AnyNeuron::Circuit(_)
+                | AnyNeuron::SenseAmp(_)
+                | AnyNeuron::Clocked(_),
+                _,
+            ) => level,
         }
     }
 }

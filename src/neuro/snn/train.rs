@@ -15,17 +15,20 @@ use std::time::Instant;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::data::{CLASSES, Dataset, PIXELS, SIDE, stratified_split};
-use super::error::SnnError;
 use super::model::{
-    Layer, LayerInput, MAX_WEIGHT_BITS, Network, Readout, TrainingInfo, evaluate, fire, stream_seed,
+    Layer, LayerInput, MAX_WEIGHT_BITS, Network, Readout, TrainingInfo, evaluate, fire, stream,
 };
 use super::neuron::{AnyDevices, AnyNeuron, Ideal, NeuronModel, SiteLayout};
+use crate::error::{Error, Result};
+
+/// Tag of the hardware-aware training reads (the last part of their [`crate::seed::chained`]
+/// key).
+const HW_TAG: u64 = 0x6877_7374_6570;
 
 const BN_EPS: f32 = 1e-5;
 const ADAM_B1: f32 = 0.9;
@@ -279,7 +282,7 @@ pub fn train(
     data: &Dataset,
     cfg: &TrainConfig,
     progress: impl FnMut(usize, f64),
-) -> Result<Network, SnnError> {
+) -> Result<Network> {
     train_with(data, cfg, &Tuning::default(), progress)
 }
 
@@ -295,58 +298,54 @@ fn mac_unit(l: usize, cfg: &TrainConfig) -> f64 {
     1.0 / (m * input)
 }
 
-fn check_config(cfg: &TrainConfig, tuning: &Tuning) -> Result<(), SnnError> {
+fn check_config(cfg: &TrainConfig, tuning: &Tuning) -> Result<()> {
     if !(0.0..1.0).contains(&cfg.test_fraction) {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--test-fraction {} is not in [0, 1)",
             cfg.test_fraction
         )));
     }
     if cfg.hidden.is_empty() || cfg.hidden.contains(&0) || cfg.hidden.iter().any(|&h| h > 1 << 16) {
-        return Err(SnnError::Invalid(
-            "--hidden needs at least one layer width, each in 1..=65536".into(),
+        return Err(Error::usage(
+            "--hidden needs at least one layer width, each in 1..=65536",
         ));
     }
     if cfg.batch_size == 0 || !(1..=8).contains(&cfg.input_bits) {
-        return Err(SnnError::Invalid(
-            "--batch must be > 0 and --input-bits in 1..=8".into(),
+        return Err(Error::usage(
+            "--batch must be > 0 and --input-bits in 1..=8",
         ));
     }
     if !(1..=255).contains(&cfg.array_size) {
-        return Err(SnnError::Invalid("--array-size must be in 1..=255".into()));
+        return Err(Error::usage("--array-size must be in 1..=255"));
     }
     if !(1..=MAX_WEIGHT_BITS).contains(&cfg.weight_bits) {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--weight-bits {} is not in 1..={MAX_WEIGHT_BITS}",
             cfg.weight_bits
         )));
     }
     if !(cfg.learning_rate.is_finite() && cfg.learning_rate >= 0.0) {
-        return Err(SnnError::Invalid(format!(
+        return Err(Error::usage(format!(
             "--lr {} must be finite and >= 0",
             cfg.learning_rate
         )));
     }
     if tuning.init.is_none() && (tuning.refit_thresholds || tuning.init_latent.is_some()) {
-        return Err(SnnError::Invalid(
+        return Err(Error::usage(
             "--refit-thresholds and --init-latent apply to fine-tuning (--init MODEL); from \
-             scratch the thresholds are always fitted by folding the batch norms"
-                .into(),
+             scratch the thresholds are always fitted by folding the batch norms",
         ));
     }
     if tuning.refit_thresholds && tuning.neuron.is_none() {
-        return Err(SnnError::Invalid(
+        return Err(Error::usage(
             "--refit-thresholds needs the --neuron whose statistics the thresholds are \
-             refitted to"
-                .into(),
+             refitted to",
         ));
     }
     if let Some(l) = tuning.init_latent
         && !(l.is_finite() && l > 0.0 && l <= 1.0)
     {
-        return Err(SnnError::Invalid(format!(
-            "--init-latent {l} must be in (0, 1]"
-        )));
+        return Err(Error::usage(format!("--init-latent {l} must be in (0, 1]")));
     }
     Ok(())
 }
@@ -357,7 +356,7 @@ pub fn train_with(
     cfg: &TrainConfig,
     tuning: &Tuning,
     mut progress: impl FnMut(usize, f64),
-) -> Result<Network, SnnError> {
+) -> Result<Network> {
     let mut cfg = cfg.clone();
     if let Some((init, _)) = &tuning.init {
         cfg.hidden = init.layers[..init.layers.len() - 1]
@@ -377,12 +376,10 @@ pub fn train_with(
     let start = Instant::now();
     let (train_idx, test_idx) = stratified_split(&data.labels, cfg.test_fraction, cfg.split_seed);
     if train_idx.is_empty() {
-        return Err(SnnError::Invalid(
-            "no training images after the split".into(),
-        ));
+        return Err(Error::usage("no training images after the split"));
     }
     let m = (1u32 << cfg.weight_bits) - 1;
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut rng = crate::seed::sequential(cfg.seed);
     let mut widths = vec![PIXELS];
     widths.extend_from_slice(&cfg.hidden);
     widths.push(CLASSES);
@@ -442,7 +439,7 @@ pub fn train_with(
         let mut loss_sum = 0.0f64;
         let lambda = (2.0 * (epoch + 1) as f32 / cfg.epochs.max(1) as f32).min(1.0);
         let devices = hw.map(|n| {
-            let mut r = ChaCha8Rng::from_seed(stream_seed(cfg.seed, epoch as u64, u64::MAX));
+            let mut r = stream(cfg.seed, epoch as u64, u64::MAX);
             n.sample_devices(&layout, &mut r)
         });
         for (bi, batch) in order.chunks(bs).enumerate() {
@@ -475,7 +472,9 @@ pub fn train_with(
                     devices,
                     lambda,
                     cfg,
-                    seed: stream_seed(cfg.seed, epoch as u64, (1 << 62) + (bi * bs) as u64),
+                    seed: cfg.seed,
+                    epoch: epoch as u64,
+                    first: (bi * bs) as u64,
                 }),
                 _ => None,
             };
@@ -497,7 +496,7 @@ pub fn train_with(
         None => export(&layers, data, &train_idx, cfg, forward_neuron, &layout)?,
         Some(init) => assemble(&layers, cfg, |l| init.layers[l].thresholds.clone()),
     };
-    net.validate().map_err(SnnError::Invalid)?;
+    net.validate()?;
     let train_acc = evaluate(&net, &data.subset(&train_idx), &Ideal, 1, 0)?.accuracy;
     let test_acc = if test_idx.is_empty() {
         None
@@ -762,8 +761,11 @@ struct HwStep<'a> {
     devices: &'a AnyDevices,
     lambda: f32,
     cfg: &'a TrainConfig,
-    /// Seed of the batch; sample r reads with a generator seeded by (seed, r).
-    seed: [u8; 32],
+    /// Training seed, epoch and first sample of the batch: sample r of layer l reads with
+    /// [`crate::seed::chained`]`(seed, [epoch, first + r, l, HW_TAG])`.
+    seed: u64,
+    epoch: u64,
+    first: u64,
 }
 
 impl HwStep<'_> {
@@ -801,10 +803,10 @@ impl HwStep<'_> {
                     bits[k / 64] |= 1 << (k % 64);
                 }
             }
-            let mut seed = self.seed;
-            seed[24..28].copy_from_slice(&(r as u32).to_le_bytes());
-            seed[28..].copy_from_slice(&(l as u32).to_le_bytes());
-            let mut rng = ChaCha8Rng::from_seed(seed);
+            let mut rng = crate::seed::chained(
+                self.seed,
+                [self.epoch, self.first + r as u64, l as u64, HW_TAG],
+            );
             let mut macs = Vec::with_capacity(o);
             net.layer_macs(
                 l,
@@ -898,7 +900,7 @@ impl<'a> Pass<'a> {
         };
         let devices = (0..samples)
             .map(|k| {
-                let mut r = ChaCha8Rng::from_seed(stream_seed(self.seed, u64::MAX - k, u64::MAX));
+                let mut r = stream(self.seed, u64::MAX - k, u64::MAX);
                 self.neuron.sample_devices(layout, &mut r)
             })
             .collect();
@@ -916,11 +918,7 @@ impl<'a> Pass<'a> {
         n: usize,
         out: &mut Vec<i64>,
     ) {
-        let mut rng = ChaCha8Rng::from_seed(stream_seed(
-            self.seed,
-            u64::MAX - k,
-            ((l as u64) << 40) | n as u64,
-        ));
+        let mut rng = stream(self.seed, u64::MAX - k, ((l as u64) << 40) | n as u64);
         let mut bits = Vec::new();
         let mut levels = Vec::new();
         let input = match prev {
@@ -1042,7 +1040,7 @@ fn export(
     cfg: &TrainConfig,
     neuron: &AnyNeuron,
     layout: &SiteLayout,
-) -> Result<Network, SnnError> {
+) -> Result<Network> {
     let m = (1u32 << cfg.weight_bits) - 1;
     let nl = layers.len();
     let mut net = assemble(layers, cfg, |_| None);

@@ -1,0 +1,609 @@
+//! One element card to one device: the card's syntax (which positions are nodes, values,
+//! model names, flags) per first letter. What the parameters mean, their defaults and
+//! their checks are the device's own (its parameter tables in `devices/`); values, nodes,
+//! models and expressions come from the elaborator through the small [`Ctx`] trait, so this
+//! file knows nothing of scopes, parameter frames or numbering.
+//!
+//! A new device adds its card syntax here as one arm of [`build`].
+
+use super::lexer::{Card, Tok, TokKind};
+use crate::devices::behavioral::Behavioral;
+use crate::devices::capacitor::{CapModel, Capacitor, CapacitorParams};
+use crate::devices::controlled::{Cccs, Ccvs, Vccs, Vcvs};
+use crate::devices::diode::{Diode, DiodeModel, DiodeParams};
+use crate::devices::ekv::{EkvModel, Polarity};
+use crate::devices::inductor::{Inductor, InductorParams};
+use crate::devices::mos1::{Mos1, Mos1Model, MosParams};
+use crate::devices::mos28::{Mos28, geometry};
+use crate::devices::params::{self, Given};
+use crate::devices::resistor::{Resistor, ResistorParams};
+use crate::devices::sources::{ISource, VSource};
+use crate::devices::switch::{Switch, SwitchModel};
+use crate::devices::waveform::Wave;
+use crate::devices::{Device, DeviceOps};
+use crate::error::{Error, Loc, Result};
+use crate::expr::number::parse_number;
+use crate::expr::tape::{Input, Tape};
+
+/// A parameter evaluated from a card, owned (see [`Given`]).
+#[derive(Debug, Clone)]
+pub(super) struct Evaluated {
+    pub name: String,
+    pub raw: String,
+    pub value: f64,
+    pub loc: Loc,
+}
+
+/// The parameters as the device tables take them.
+pub(super) fn given(v: &[Evaluated]) -> Vec<Given<'_>> {
+    v.iter()
+        .map(|e| Given {
+            name: &e.name,
+            raw: &e.raw,
+            value: e.value,
+            loc: Some(&e.loc),
+        })
+        .collect()
+}
+
+/// A `.model` card found for an element, its parameters evaluated.
+pub(super) struct Model {
+    /// The model's name as its card writes it.
+    pub name: String,
+    /// Its type (`d`, `nmos`, ...), lowercase.
+    pub kind: String,
+    pub loc: Loc,
+    pub params: Vec<Evaluated>,
+}
+
+/// What building a device needs from the elaborator, in the element's scope.
+pub(super) trait Ctx {
+    /// The value of a token: a number, a parameter or an expression.
+    fn value(&mut self, t: &Tok) -> Result<f64>;
+    /// The unknown a node token names (mapped through the subcircuit's ports; created on
+    /// first use).
+    fn node(&mut self, t: &Tok) -> usize;
+    /// A node private to the element (`name#what`), e.g. a diode's internal anode.
+    fn internal_node(&mut self, what: &str, loc: &Loc) -> usize;
+    /// The model card `t` names, which must be of one of `kinds`, its parameters evaluated.
+    fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<Model>;
+    /// Circuit temperature and nominal temperature [C].
+    fn temps(&self) -> (f64, f64);
+    /// Compiles a B-source expression (parameters resolved now, circuit quantities later).
+    fn tape(&mut self, toks: &[Tok]) -> Result<Tape>;
+    /// Circuit quantities the device reads besides its terminals, resolved once every device
+    /// exists and passed to its `set_reads` in this order. `control`: the controlling source
+    /// of an F or H element (errors name it so).
+    fn reads(&mut self, inputs: Vec<Input>, loc: &Loc, control: bool);
+}
+
+/// Positional tokens first, then `name = value` pairs.
+pub(super) fn kv_pairs(toks: &[Tok]) -> Result<(Vec<&Tok>, Vec<(&Tok, &Tok)>)> {
+    let mut pos = Vec::new();
+    let mut kv = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if toks
+            .get(i + 1)
+            .map(|t| t.kind == TokKind::Eq)
+            .unwrap_or(false)
+        {
+            let Some(v) = toks.get(i + 2) else {
+                return Err(Error::syntax(
+                    format!("missing value after '{} ='", toks[i].raw),
+                    &toks[i + 1].loc,
+                ));
+            };
+            kv.push((&toks[i], v));
+            i += 3;
+        } else {
+            if toks[i].kind == TokKind::Eq {
+                return Err(Error::syntax("unexpected '='", &toks[i].loc));
+            }
+            pos.push(&toks[i]);
+            i += 1;
+        }
+    }
+    Ok((pos, kv))
+}
+
+/// The `name=value` pairs of an instance line, evaluated in the order written.
+fn instance_params(c: &mut dyn Ctx, kv: &[(&Tok, &Tok)]) -> Result<Vec<Evaluated>> {
+    let mut out = Vec::with_capacity(kv.len());
+    for (k, v) in kv {
+        out.push(Evaluated {
+            name: k.text.clone(),
+            raw: k.raw.clone(),
+            value: c.value(v)?,
+            loc: k.loc.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn expect_nodes(card: &Card, pos: &[&Tok], n: usize, what: &str) -> Result<()> {
+    if pos.len() < n {
+        let t = pos.last().copied().unwrap_or(&card.toks[0]);
+        return Err(Error::netlist(
+            format!(
+                "{what} '{}' expects {n} nodes{}",
+                card.toks[0].raw,
+                if pos.is_empty() {
+                    "".to_string()
+                } else {
+                    format!(", found {}", pos.len().min(n))
+                }
+            ),
+            Some(&t.loc),
+        ));
+    }
+    Ok(())
+}
+
+/// What kind of device an element letter makes, for messages.
+pub(super) fn kind_word(letter: char) -> &'static str {
+    match letter {
+        'r' => "resistor",
+        'c' => "capacitor",
+        'l' => "inductor",
+        'v' | 'i' => "source",
+        'e' => "VCVS",
+        'g' => "VCCS",
+        'f' => "CCCS",
+        'h' => "CCVS",
+        'b' => "behavioral source",
+        'd' => "diode",
+        'm' => "MOSFET",
+        's' => "switch",
+        _ => "element",
+    }
+}
+
+/// Builds the device of an element card (not `X`: subcircuit instances are the
+/// elaborator's).
+pub(super) fn build(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let kind = t0.text.chars().next().unwrap_or(' ');
+    let toks = &card.toks[1..];
+    match kind {
+        'r' | 'c' | 'l' => passive(c, card, kind),
+        'v' | 'i' => {
+            if toks.len() < 2 {
+                return Err(Error::netlist(
+                    format!("source '{}' expects 2 nodes", t0.raw),
+                    Some(toks.last().map(|t| &t.loc).unwrap_or(&t0.loc)),
+                ));
+            }
+            let p = c.node(&toks[0]);
+            let n = c.node(&toks[1]);
+            let (dc, wave) = source_spec(c, &toks[2..], t0)?;
+            Ok(if kind == 'v' {
+                Device::V(VSource::new(p, n, dc, wave))
+            } else {
+                Device::I(ISource::new(p, n, dc, wave))
+            })
+        }
+        'e' | 'g' => {
+            let (pos, kv) = kv_pairs(toks)?;
+            let what = kind_word(kind);
+            if let Some((_, v)) = kv.iter().find(|(k, _)| k.text == "value") {
+                expect_nodes(card, &pos, 2, what)?;
+                let p = c.node(pos[0]);
+                let n = c.node(pos[1]);
+                return behavioral(c, p, n, kind == 'e', std::slice::from_ref(*v), t0);
+            }
+            expect_nodes(card, &pos, 4, what)?;
+            let Some(gt) = pos.get(4) else {
+                return Err(Error::netlist(
+                    format!("missing gain of '{}'", t0.raw),
+                    Some(&t0.loc),
+                ));
+            };
+            let gain = c.value(gt)?;
+            let (p, n, cp, cn) = (
+                c.node(pos[0]),
+                c.node(pos[1]),
+                c.node(pos[2]),
+                c.node(pos[3]),
+            );
+            Ok(if kind == 'e' {
+                Device::E(Vcvs::new(p, n, cp, cn, gain))
+            } else {
+                Device::G(Vccs::new(p, n, cp, cn, gain))
+            })
+        }
+        'f' | 'h' => {
+            let (pos, _kv) = kv_pairs(toks)?;
+            expect_nodes(card, &pos, 2, kind_word(kind))?;
+            let (Some(ctrl), Some(gt)) = (pos.get(2), pos.get(3)) else {
+                return Err(Error::netlist(
+                    format!("'{}' expects: nodes, controlling source, gain", t0.raw),
+                    Some(&t0.loc),
+                ));
+            };
+            let gain = c.value(gt)?;
+            let p = c.node(pos[0]);
+            let n = c.node(pos[1]);
+            c.reads(vec![Input::I(ctrl.text.clone())], &ctrl.loc, true);
+            Ok(if kind == 'f' {
+                Device::F(Cccs::new(p, n, gain))
+            } else {
+                Device::H(Ccvs::new(p, n, gain))
+            })
+        }
+        'b' => {
+            let (pos, _) = kv_pairs(&toks[..toks.len().min(2)])?;
+            expect_nodes(card, &pos, 2, kind_word(kind))?;
+            let p = c.node(pos[0]);
+            let n = c.node(pos[1]);
+            let rest = &toks[2..];
+            let is_v = rest.first().map(|t| t.is_word("v")).unwrap_or(false);
+            let is_i = rest.first().map(|t| t.is_word("i")).unwrap_or(false);
+            if !(is_v || is_i)
+                || rest.get(1).map(|t| t.kind != TokKind::Eq).unwrap_or(true)
+                || rest.len() < 3
+            {
+                return Err(Error::netlist(
+                    format!(
+                        "behavioral source '{}' needs V= or I= followed by an expression",
+                        t0.raw
+                    ),
+                    Some(rest.first().map(|t| &t.loc).unwrap_or(&t0.loc)),
+                ));
+            }
+            behavioral(c, p, n, is_v, &rest[2..], t0)
+        }
+        'd' => diode(c, card),
+        'm' => mosfet(c, card),
+        's' => {
+            let (pos, _kv) = kv_pairs(toks)?;
+            expect_nodes(card, &pos, 4, kind_word(kind))?;
+            let Some(mt) = pos.get(4) else {
+                return Err(Error::netlist(
+                    format!("switch '{}' needs a model name after its 4 nodes", t0.raw),
+                    Some(&t0.loc),
+                ));
+            };
+            let mc = c.model(mt, &["sw"])?;
+            let model = SwitchModel::from_card(&given(&mc.params), &mt.raw)?;
+            let on = pos.get(5).map(|t| t.is_word("on")).unwrap_or(false);
+            let (a, b, cp, cn) = (
+                c.node(pos[0]),
+                c.node(pos[1]),
+                c.node(pos[2]),
+                c.node(pos[3]),
+            );
+            Ok(Device::S(Switch::new(a, b, cp, cn, model, on)))
+        }
+        _ => Err(Error::syntax(
+            format!(
+                "unknown element type '{}' (supported: R C L V I E G F H D M S B X)",
+                t0.raw.chars().next().unwrap_or(' ')
+            ),
+            &Loc {
+                len: 1,
+                ..t0.loc.clone()
+            },
+        )),
+    }
+}
+
+/// `R1 a b value [r=] [m=]`, `C1 a b value [model] [ic=] [m=]`, `L1 a b value [ic=] [m=]`.
+fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let (pos, kv) = kv_pairs(&card.toks[1..])?;
+    let what = kind_word(kind);
+    expect_nodes(card, &pos, 2, what)?;
+    let a = c.node(pos[0]);
+    let b = c.node(pos[1]);
+    let val = match pos.get(2) {
+        Some(t) => Some(c.value(t)?),
+        None => None,
+    };
+    let cap_model = match (kind, pos.get(3)) {
+        ('c', Some(t)) if pos.len() == 4 && parse_number(&t.text).is_none() => Some(*t),
+        _ => None,
+    };
+    if pos.len() > 3 && cap_model.is_none() {
+        return Err(Error::syntax(
+            format!(
+                "unexpected '{}' after the value of {what} '{}'",
+                pos[3].raw, t0.raw
+            ),
+            &pos[3].loc,
+        ));
+    }
+    let params = instance_params(c, &kv)?;
+    let given = given(&params);
+    let me = format!("{what} '{}'", t0.raw);
+    let missing = || Error::netlist(format!("missing value for {me}"), Some(&t0.loc));
+    match kind {
+        'r' => {
+            let p = params::instance(ResistorParams::table_defaults(), "r", val, &given, &me)?;
+            let v = p.r.ok_or_else(missing)?;
+            if v == 0.0 {
+                return Err(Error::netlist(
+                    format!(
+                        "zero resistance in resistor '{}' (use a voltage source of 0 V for a short)",
+                        t0.raw
+                    ),
+                    Some(pos.get(2).map(|t| &t.loc).unwrap_or(&t0.loc)),
+                ));
+            }
+            Ok(Device::R(Resistor::new(a, b, v / p.m)))
+        }
+        'c' => {
+            let p = params::instance(CapacitorParams::table_defaults(), "c", val, &given, &me)?;
+            let v = p.c.ok_or_else(missing)?;
+            let Some(mt) = cap_model else {
+                return Ok(Device::C(Capacitor::new(a, b, v * p.m, p.ic)));
+            };
+            let mc = c.model(mt, &["c"])?;
+            let model = CapModel::from_card(&super::element::given(&mc.params), &mc.name)?;
+            let Some(per) = model.per() else {
+                return Err(Error::netlist(
+                    format!(
+                        "capacitor model '{}' needs exactly one of cunit (unit capacitance [F]) or cdens (capacitance per area [F/m^2])",
+                        mc.name
+                    ),
+                    Some(&mc.loc),
+                ));
+            };
+            Ok(Device::C(Capacitor::with_model(
+                a, b, v, p.m, p.ic, &model, per,
+            )))
+        }
+        _ => {
+            let p = params::instance(InductorParams::table_defaults(), "l", val, &given, &me)?;
+            let v = p.l.ok_or_else(missing)?;
+            if v == 0.0 {
+                return Err(Error::netlist(
+                    format!("zero inductance in inductor '{}'", t0.raw),
+                    Some(&t0.loc),
+                ));
+            }
+            Ok(Device::L(Inductor::new(a, b, v / p.m, p.ic)))
+        }
+    }
+}
+
+/// `D1 a k model [area] [off] [area=] [m=]`.
+fn diode(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let (pos, kv) = kv_pairs(&card.toks[1..])?;
+    expect_nodes(card, &pos, 2, "diode")?;
+    let Some(mt) = pos.get(2) else {
+        return Err(Error::netlist(
+            format!("diode '{}' expects a model name after its 2 nodes", t0.raw),
+            Some(&t0.loc),
+        ));
+    };
+    let mc = c.model(mt, &["d"])?;
+    let model = DiodeModel::from_card(&given(&mc.params), c.temps().1, &mc.name)?;
+    let mut area = None;
+    let mut off = false;
+    for t in &pos[3..] {
+        if t.is_word("off") {
+            off = true;
+        } else {
+            area = Some(c.value(t)?);
+        }
+    }
+    let params = instance_params(c, &kv)?;
+    let p = DiodeParams::parse(area, off, &given(&params), &format!("diode '{}'", t0.raw))?;
+    let a = c.node(pos[0]);
+    let k = c.node(pos[1]);
+    let ai = if model.rs > 0.0 {
+        c.internal_node("anode", &t0.loc)
+    } else {
+        a
+    };
+    Ok(Device::D(Diode::new(a, ai, k, model, p)))
+}
+
+/// `M1 d g s b model [off] [w= l= m= ad= as= pd= ps=]`: level 1 or 28 by the model card.
+fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let (pos, kv) = kv_pairs(&card.toks[1..])?;
+    expect_nodes(card, &pos, 4, "MOSFET")?;
+    let Some(mt) = pos.get(4) else {
+        return Err(Error::netlist(
+            format!("MOSFET '{}' expects a model name after its 4 nodes", t0.raw),
+            Some(&t0.loc),
+        ));
+    };
+    let mc = c.model(mt, &["nmos", "pmos"])?;
+    let pmos = mc.kind == "pmos";
+    let level = mc
+        .params
+        .iter()
+        .find(|p| p.name == "level")
+        .map(|p| p.value)
+        .unwrap_or(1.0);
+    let model_given = given(&mc.params);
+    enum Level {
+        One(Mos1Model),
+        Ekv(Box<EkvModel>),
+    }
+    let model = if level == crate::devices::ekv::LEVEL {
+        let pol = if pmos { Polarity::P } else { Polarity::N };
+        let m = EkvModel::from_given(pol, &model_given).map_err(|e| {
+            let loc = e.loc.clone().unwrap_or(mc.loc.clone());
+            Error::netlist(format!("{} (model '{}')", e.msg, mc.name), Some(&loc))
+        })?;
+        Level::Ekv(Box::new(m))
+    } else if level == 1.0 {
+        Level::One(Mos1Model::from_card(pmos, &model_given, &mc.name)?)
+    } else {
+        return Err(Error::netlist(
+            format!(
+                "unsupported MOSFET level {level} in model '{}' (supported: 1 = Shichman-Hodges, 28 = EKV-SC)",
+                mc.name
+            ),
+            Some(&mc.loc),
+        ));
+    };
+    let mut off = false;
+    for t in &pos[5..] {
+        if t.is_word("off") {
+            off = true;
+        } else {
+            return Err(Error::syntax(
+                format!("unexpected '{}' on MOSFET '{}'", t.raw, t0.raw),
+                &t.loc,
+            ));
+        }
+    }
+    let params = instance_params(c, &kv)?;
+    let p = params::instance(
+        MosParams::table_defaults(),
+        "w",
+        None,
+        &given(&params),
+        &format!("MOSFET '{}'", t0.raw),
+    )?;
+    let term = [
+        c.node(pos[0]),
+        c.node(pos[1]),
+        c.node(pos[2]),
+        c.node(pos[3]),
+    ];
+    match model {
+        Level::One(model) => {
+            if p.l - 2.0 * model.ld <= 0.0 || p.w <= 0.0 {
+                return Err(Error::netlist(
+                    format!("MOSFET '{}' has a non-positive effective W or L", t0.raw),
+                    Some(&t0.loc),
+                ));
+            }
+            Ok(Device::M1(Mos1::new(term, model, &p, off)))
+        }
+        Level::Ekv(model) => {
+            let g = geometry(&model, &p, c.temps().0);
+            let dev = Mos28::new(term, *model, g).map_err(|e| {
+                Error::netlist(format!("MOSFET '{}': {}", t0.raw, e.msg), Some(&t0.loc))
+            })?;
+            Ok(Device::M28(dev))
+        }
+    }
+}
+
+/// `B... V=expr` / `I=expr`, and `E`/`G` with `value=`.
+fn behavioral(
+    c: &mut dyn Ctx,
+    p: usize,
+    n: usize,
+    voltage: bool,
+    toks: &[Tok],
+    t0: &Tok,
+) -> Result<Device> {
+    let tape = c.tape(toks)?;
+    c.reads(tape.inputs.clone(), &t0.loc, false);
+    Ok(Device::B(Behavioral::new(p, n, voltage, tape, vec![])))
+}
+
+/// `[DC] v [AC ...] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`
+fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, Wave)> {
+    let mut dc = None;
+    let mut wave = None;
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        match t.text.as_str() {
+            "dc" if t.kind == TokKind::Word => {
+                let Some(v) = toks.get(i + 1) else {
+                    return Err(Error::syntax("missing value after DC", &t.loc));
+                };
+                dc = Some(c.value(v)?);
+                i += 2;
+            }
+            "ac" if t.kind == TokKind::Word => {
+                // AC magnitude/phase: no AC analysis here; skip its numbers
+                i += 1;
+                while i < toks.len()
+                    && (parse_number(&toks[i].text).is_some() || toks[i].kind == TokKind::Expr)
+                {
+                    i += 1;
+                }
+            }
+            "pulse" | "sin" | "exp" | "pwl" if t.kind == TokKind::Word => {
+                let fname = t.text.clone();
+                let mut j = i + 1;
+                let paren = toks
+                    .get(j)
+                    .map(|x| x.kind == TokKind::LParen)
+                    .unwrap_or(false);
+                if paren {
+                    j += 1;
+                }
+                let mut args = Vec::new();
+                while j < toks.len() && toks[j].kind != TokKind::RParen {
+                    if paren
+                        || toks[j].kind == TokKind::Expr
+                        || parse_number(&toks[j].text).is_some()
+                    {
+                        args.push(&toks[j]);
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if paren {
+                    if j >= toks.len() {
+                        return Err(Error::syntax(
+                            format!("unbalanced '(' in {}", fname.to_uppercase()),
+                            &t.loc,
+                        ));
+                    }
+                    j += 1;
+                }
+                let mut vals = Vec::new();
+                for a in &args {
+                    vals.push(c.value(a)?);
+                }
+                wave = Some(Wave::from_args(&fname, &vals).map_err(|e| e.with_loc(Some(&t.loc)))?);
+                i = j;
+            }
+            _ => {
+                if dc.is_none() && wave.is_none() && matches!(t.kind, TokKind::Word | TokKind::Expr)
+                {
+                    dc = Some(c.value(t)?);
+                    i += 1;
+                } else {
+                    return Err(Error::syntax(
+                        format!("unexpected '{}' in source '{}'", t.raw, t0.raw),
+                        &t.loc,
+                    ));
+                }
+            }
+        }
+    }
+    let wave = wave.unwrap_or(Wave::Dc(dc.unwrap_or(0.0)));
+    Ok((dc, wave))
+}
+
+/// Draws the local mismatch the device asks for through `draw` (the Monte Carlo sampler at
+/// the element's site) and gives the values back to it.
+pub(super) fn draw_mismatch(
+    dev: &mut Device,
+    t0: &Tok,
+    draw: &mut dyn FnMut(&crate::devices::params::MismatchDraw) -> Result<f64>,
+) -> Result<()> {
+    let at = |e: Error| {
+        let kind = t0.text.chars().next().unwrap_or(' ');
+        Error::netlist(
+            format!("{} '{}': {}", kind_word(kind), t0.raw, e.msg),
+            Some(&t0.loc),
+        )
+    };
+    let mut draws = Vec::new();
+    dev.mismatch(&mut draws).map_err(at)?;
+    if draws.is_empty() {
+        return Ok(());
+    }
+    let mut values = Vec::with_capacity(draws.len());
+    for d in &draws {
+        values.push(draw(d).map_err(|e| Error::netlist(e.msg, Some(&t0.loc)))?);
+    }
+    dev.set_mismatch(&values).map_err(at)
+}

@@ -1,0 +1,260 @@
+//! The scope tree of a netlist: `.subckt` definitions with their ports, defaults, local
+//! `.param`s, elements and models, parsed once from the lexed cards ([`Netlist::parse`]) so it
+//! can be elaborated many times (sweep points, Monte Carlo runs) without re-reading files.
+
+use super::lexer::{Card, Lexed, Tok, TokKind, join_tokens, loc_at};
+use crate::error::{Error, Loc, Result};
+use crate::expr::{self, Expr};
+use std::collections::HashMap;
+
+/// A `.subckt` definition (or the top level).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub name: String,
+    pub ports: Vec<String>,
+    /// Default parameters of the definition (`params:` or `name=value` on the .subckt line).
+    pub defaults: Vec<(String, Tok)>,
+    pub params: Vec<(String, Vec<Tok>, Loc)>,
+    pub elements: Vec<Card>,
+    pub models: Vec<Card>,
+    pub subckts: Vec<Scope>,
+    pub loc: Option<Loc>,
+    /// Parameters declared with `.param_run` / `.param_inst` (Monte Carlo draw policy).
+    pub param_modes: HashMap<String, ParamMode>,
+}
+
+/// A parsed netlist: the scope tree and the control cards, ready to be elaborated (possibly
+/// several times with different parameter values, without re-reading files).
+#[derive(Debug, Clone)]
+pub struct Netlist {
+    pub title: String,
+    /// Where the title line is (errors about the netlist as a whole point here).
+    pub title_loc: Loc,
+    pub top: Scope,
+    pub controls: Vec<Card>,
+    pub globals: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Netlist {
+    /// Builds the scope tree from lexed cards.
+    pub fn parse(lexed: &Lexed) -> Result<Netlist> {
+        let mut stack: Vec<Scope> = vec![Scope::default()];
+        let mut controls = Vec::new();
+        let mut globals = Vec::new();
+        let mut warnings = lexed.warnings.clone();
+        for card in &lexed.cards {
+            let name = card.name().to_string();
+            if let Some(dot) = name.strip_prefix('.') {
+                match dot {
+                    "subckt" => {
+                        let Some(n) = card.toks.get(1) else {
+                            return Err(Error::netlist(".subckt needs a name", Some(&card.loc)));
+                        };
+                        let mut sc = Scope {
+                            name: n.text.clone(),
+                            loc: Some(card.loc.clone()),
+                            ..Default::default()
+                        };
+                        let rest = &card.toks[2..];
+                        let mut i = 0;
+                        while i < rest.len() {
+                            let t = &rest[i];
+                            if t.is_word("params:") {
+                                i += 1;
+                                continue;
+                            }
+                            if rest
+                                .get(i + 1)
+                                .map(|x| x.kind == TokKind::Eq)
+                                .unwrap_or(false)
+                            {
+                                let Some(v) = rest.get(i + 2) else {
+                                    return Err(Error::syntax(
+                                        format!(
+                                            "missing value for subcircuit parameter '{}'",
+                                            t.text
+                                        ),
+                                        &t.loc,
+                                    ));
+                                };
+                                sc.defaults.push((t.text.clone(), v.clone()));
+                                i += 3;
+                                continue;
+                            }
+                            if t.text.starts_with("params:") {
+                                i += 1;
+                                continue;
+                            }
+                            if !sc.defaults.is_empty() {
+                                return Err(Error::syntax(
+                                    format!("unexpected '{}' after subcircuit parameters", t.raw),
+                                    &t.loc,
+                                ));
+                            }
+                            sc.ports.push(t.text.clone());
+                            i += 1;
+                        }
+                        stack.push(sc);
+                    }
+                    "ends" => {
+                        if stack.len() < 2 {
+                            return Err(Error::netlist(
+                                ".ends without a matching .subckt",
+                                Some(&card.loc),
+                            ));
+                        }
+                        let sc = stack.pop().unwrap_or_default();
+                        if let Some(n) = card.toks.get(1)
+                            && n.text != sc.name
+                        {
+                            return Err(Error::netlist(
+                                format!(
+                                    ".ends {} does not match the open .subckt {}",
+                                    n.text, sc.name
+                                ),
+                                Some(&n.loc),
+                            ));
+                        }
+                        if let Some(top) = stack.last_mut() {
+                            top.subckts.push(sc);
+                        }
+                    }
+                    "param" | "param_run" | "param_inst" => {
+                        let defs = split_param_defs(&card.toks[1..], card)?;
+                        if let Some(s) = stack.last_mut() {
+                            let mode = match dot {
+                                "param_run" => Some(ParamMode::PerRun),
+                                "param_inst" => Some(ParamMode::PerInstance),
+                                _ => None,
+                            };
+                            for (n, _, _) in &defs {
+                                match mode {
+                                    Some(m) => s.param_modes.insert(n.clone(), m),
+                                    None => s.param_modes.remove(n),
+                                };
+                            }
+                            s.params.extend(defs);
+                        }
+                    }
+                    "model" => {
+                        if let Some(s) = stack.last_mut() {
+                            s.models.push(card.clone());
+                        }
+                    }
+                    "global" => globals.extend(card.toks[1..].iter().map(|t| t.text.clone())),
+                    "end" => break,
+                    "print" | "plot" | "save" | "probe" | "width" => {
+                        warnings.push(format!(
+                            "{}:{}: {} skipped (use --save and -o)",
+                            card.loc.file, card.loc.line, name
+                        ));
+                    }
+                    "op" | "dc" | "tran" | "ic" | "options" | "option" | "opt" | "temp"
+                    | "nodeset" | "meas" | "measure" | "func" => controls.push(card.clone()),
+                    _ => {
+                        return Err(Error::netlist(
+                            format!("unsupported card '{}'", name),
+                            Some(&card.toks[0].loc),
+                        ));
+                    }
+                }
+            } else if let Some(s) = stack.last_mut() {
+                s.elements.push(card.clone());
+            }
+        }
+        if stack.len() > 1 {
+            let sc = stack.pop().unwrap_or_default();
+            return Err(Error::netlist(
+                format!("missing .ends for subcircuit '{}'", sc.name),
+                sc.loc.as_ref(),
+            ));
+        }
+        let top = stack.pop().unwrap_or_default();
+        Ok(Netlist {
+            title: lexed.title.clone(),
+            title_loc: lexed.title_loc.clone(),
+            top,
+            controls,
+            globals,
+            warnings,
+        })
+    }
+}
+
+/// `.param a = expr b = expr ...`: an expression runs until the next `name =`.
+fn split_param_defs(toks: &[Tok], card: &Card) -> Result<Vec<(String, Vec<Tok>, Loc)>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        if toks
+            .get(i + 1)
+            .map(|x| x.kind != TokKind::Eq)
+            .unwrap_or(true)
+        {
+            return Err(Error::syntax(
+                format!("expected 'name = value' in .param, found '{}'", t.raw),
+                &t.loc,
+            ));
+        }
+        if t.kind != TokKind::Word
+            || !t
+                .text
+                .chars()
+                .next()
+                .map(|c| c.is_ascii_alphabetic() || c == '_')
+                .unwrap_or(false)
+        {
+            return Err(Error::syntax(
+                format!("invalid parameter name '{}'", t.raw),
+                &t.loc,
+            ));
+        }
+        let mut j = i + 2;
+        let start = j;
+        while j < toks.len()
+            && !(toks
+                .get(j + 1)
+                .map(|x| x.kind == TokKind::Eq)
+                .unwrap_or(false)
+                && toks[j].kind == TokKind::Word)
+        {
+            j += 1;
+        }
+        if j == start {
+            return Err(Error::syntax(
+                format!("missing value for parameter '{}'", t.text),
+                &t.loc,
+            ));
+        }
+        out.push((t.text.clone(), toks[start..j].to_vec(), t.loc.clone()));
+        i = j;
+    }
+    let _ = card;
+    Ok(out)
+}
+
+/// Parses expression tokens (as joined text) into an `Expr`, errors pointing at the token.
+pub(super) fn parse_expr_toks(toks: &[Tok]) -> Result<Expr> {
+    let (s, map) = join_tokens(toks);
+    expr::parse(&s, |offset, len| {
+        loc_at(&map, offset, len).unwrap_or_else(|| toks[0].loc.clone())
+    })
+}
+
+pub(super) fn parse_expr_tok(t: &Tok) -> Result<Expr> {
+    parse_expr_toks(std::slice::from_ref(t))
+}
+
+/// When a random parameter is drawn (see docs/mc.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamMode {
+    /// `.param x = agauss(...)`: ngspice draws anew at every use of `x`.
+    PerUse,
+    /// `.param_run x = ...`: one draw per run (per subcircuit instance inside a `.subckt`),
+    /// shared by every use.
+    PerRun,
+    /// `.param_inst x = ...`: one draw per element (instance line) that uses `x`.
+    PerInstance,
+}
