@@ -194,6 +194,32 @@ fn eval_of_a_design_file_equals_its_level_map_built_by_hand() {
     let jb: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
     assert_eq!(ja["readout"], "and", "the design's read-out is applied");
     assert_eq!(ja["accuracy"], jb["accuracy"]);
+    // --paired: the loss against the ideal neuron on the same digits
+    let p = run(format!("capmin:{}", dp.display()), Some("and"));
+    let ideal = run("ideal".into(), Some("and"));
+    let jp: serde_json::Value = serde_json::from_slice(&{
+        let mut a = vec!["snn", "eval", "--model", "models/bnn_mnist.json"];
+        a.extend([
+            "--data",
+            "data/mnist_4k.csv.gz",
+            "--json",
+            "--paired",
+            "--neuron",
+        ]);
+        let spec = format!("capmin:{}", dp.display());
+        let mut a: Vec<String> = a.into_iter().map(String::from).collect();
+        a.push(spec);
+        let r: Vec<&str> = a.iter().map(String::as_str).collect();
+        neurospice(&r).stdout
+    })
+    .unwrap();
+    assert!(p.status.success());
+    let ji: serde_json::Value = serde_json::from_slice(&ideal.stdout).unwrap();
+    let want = ji["accuracy"].as_f64().unwrap() - ja["accuracy"].as_f64().unwrap();
+    let got = jp["paired_loss"]["loss"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    assert!(jp["paired_loss"]["lo"].as_f64().unwrap() <= got);
+    assert!(jp["paired_loss"]["hi"].as_f64().unwrap() >= got);
     // the design's read-out cannot be contradicted
     let c2 = run(format!("capmin:{}", dp.display()), Some("xnor"));
     assert!(!c2.status.success());

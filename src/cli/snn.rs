@@ -9,7 +9,7 @@ use neurospice::error::Result;
 use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::snn::data::{self, Dataset, Split};
 use neurospice::neuro::snn::model::{EvalResult, Network, Readout, evaluate};
-use neurospice::neuro::snn::neuron::{AnyNeuron, Clocked, SpecContext};
+use neurospice::neuro::snn::neuron::{AnyNeuron, Clocked, Ideal, SpecContext};
 use neurospice::neuro::snn::study;
 use neurospice::neuro::snn::train::{TrainConfig, Tuning, train_with};
 
@@ -169,9 +169,15 @@ struct EvalArgs {
     #[command(flatten)]
     common: EvalCommon,
     /// ideal | lut:FILE | confusion:FILE | level-noise:SIGMA | current-sigma:SIGMA |
-    /// circuit:FILE | sense-amp:FILE | sense-amp-sigma:SIGMA
+    /// circuit:FILE | sense-amp:FILE | sense-amp-sigma:SIGMA | capmin:FILE (a design written by
+    /// `capmin select --design`; its read-out is applied)
     #[arg(long, default_value = "ideal")]
     neuron: String,
+    /// Also report the paired accuracy loss against the ideal neuron on the same digits (first
+    /// repeat), with its 95% interval (normal approximation of the per-digit differences);
+    /// JSON field "paired_loss": {"loss", "lo", "hi"}.
+    #[arg(long)]
+    paired: bool,
     /// Multiplier of a circuit neuron's characterised spike-time spread.
     #[arg(long, default_value_t = 1.0)]
     sigma_scale: f64,
@@ -383,8 +389,34 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         },
     )?;
     let r = evaluate(&net, &d, &neuron, a.common.repeats, a.common.seed)?;
+    let paired = if a.paired {
+        let ideal = neurospice::neuro::capmin::design::correct(&net, &d, &Ideal)?;
+        let got = neurospice::neuro::capmin::design::correct(&net, &d, &neuron)?;
+        let n = ideal.len() as f64;
+        let diffs: Vec<f64> = ideal
+            .iter()
+            .zip(&got)
+            .map(|(&i, &g)| f64::from(u8::from(i)) - f64::from(u8::from(g)))
+            .collect();
+        let mean = diffs.iter().sum::<f64>() / n;
+        let var = diffs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        let half = 1.959_964 * (var / n).sqrt();
+        Some((mean, mean - half, mean + half))
+    } else {
+        None
+    };
+    if let Some((l, lo, hi)) = paired
+        && !a.json
+    {
+        println!(
+            "paired loss against the ideal neuron: {:.2}% (95% interval {:.2}%..{:.2}%)",
+            100.0 * l,
+            100.0 * lo,
+            100.0 * hi
+        );
+    }
     if a.json {
-        let j = serde_json::json!({
+        let mut j = serde_json::json!({
             "accuracy": r.accuracy,
             "accuracy_std": r.accuracy_std,
             "accuracy_lo": r.accuracy_lo,
@@ -395,6 +427,9 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             "repeats": r.repeats,
             "readout": net.readout.name(),
         });
+        if let Some((l, lo, hi)) = paired {
+            j["paired_loss"] = serde_json::json!({"loss": l, "lo": lo, "hi": hi});
+        }
         println!("{j}");
     } else {
         println!("{} [{} read-out]", describe(&a.neuron, &r), net.readout);
