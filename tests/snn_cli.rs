@@ -245,6 +245,10 @@ fn train_with_nothing_held_out_writes_a_model_eval_can_use() {
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["n"], 4000);
     let out = eval("test");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a split the model cannot give is a usage error"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds out no digits"));
 }
