@@ -75,9 +75,17 @@ pub fn wilson95(k: usize, n: usize) -> (f64, f64) {
     if n == 0 {
         return (0.0, 1.0);
     }
+    wilson95_p(k as f64 / n as f64, n)
+}
+
+/// [`wilson95`] of an observed proportion `p` over `n` trials (`p` may be a mean over
+/// repeats of the same `n` trials, so not a multiple of 1/n). Returns (0, 1) for n = 0.
+pub fn wilson95_p(p: f64, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
     let z = 1.959_963_984_540_054;
     let nf = n as f64;
-    let p = k as f64 / nf;
     let den = 1.0 + z * z / nf;
     let centre = (p + z * z / (2.0 * nf)) / den;
     let half = z / den * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt();

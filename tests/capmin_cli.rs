@@ -63,7 +63,12 @@ fn foreign_data_and_bad_options_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("d.csv");
     let row: Vec<String> = (0..785)
-        .map(|i| if i == 784 { "3".into() } else { "0".into() })
+        // a first pixel of 100 leaves no doubt that the label is the last column
+        .map(|i| match i {
+            0 => "100".into(),
+            784 => "3".into(),
+            _ => "0".into(),
+        })
         .collect();
     std::fs::write(&csv, row.join(",") + "\n").unwrap();
     let o = neurospice(&[

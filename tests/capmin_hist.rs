@@ -3,7 +3,7 @@
 
 use neurospice::neuro::capmin::{accumulate, hist_csv};
 use neurospice::neuro::snn::data::Dataset;
-use neurospice::neuro::snn::model::{Layer, Network, level_histograms};
+use neurospice::neuro::snn::model::{Layer, Network, Readout, level_histograms};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -29,6 +29,7 @@ fn histogram_equals_brute_force_count() {
     let net = Network {
         input_bits: 1,
         array_size: 32,
+        readout: Readout::Xnor,
         layers,
         training: None,
     };

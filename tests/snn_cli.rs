@@ -95,13 +95,15 @@ fn errors_exit_with_code_1_and_say_where() {
         err.starts_with("error: ") && err.contains("bad.csv") && err.contains("line 1"),
         "{err}"
     );
-    // A test split of data the model was not trained on is refused.
+    // A test split of data the model was not trained on is refused when asked for.
     let other = dir.path().join("other.csv");
-    let row = format!("{},4\n", vec!["0"; 784].join(","));
+    // (a first pixel of 100: the label is unambiguously the last column)
+    let row = format!("100,{},4\n", vec!["0"; 783].join(","));
     std::fs::write(&other, row).unwrap();
     let out = neurospice()
         .args(["snn", "eval", "--model", "models/bnn_mnist.json", "--data"])
         .arg(&other)
+        .args(["--split", "test"])
         .output()
         .unwrap();
     assert_eq!(
@@ -110,4 +112,143 @@ fn errors_exit_with_code_1_and_say_where() {
         "a split the data cannot give is a usage error"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--split all"));
+}
+
+#[test]
+fn eval_on_another_file_evaluates_all_of_it_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.csv");
+    // Three blank digits labelled 4, 4 and 7.
+    let blank = vec!["0"; 784].join(",");
+    std::fs::write(&other, format!("{blank},4\n{blank},4\n{blank},7\n")).unwrap();
+    let out = neurospice()
+        .args([
+            "snn",
+            "eval",
+            "--model",
+            "models/bnn_mnist.json",
+            "--json",
+            "--data",
+        ])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not the file the model was trained on") && err.contains("all 3 images"),
+        "{err}"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["n"], 3);
+    // Identical images: all right or all wrong, except the two labels differ.
+    let acc = j["accuracy"].as_f64().unwrap();
+    assert!(
+        [0.0, 2.0 / 3.0, 1.0 / 3.0]
+            .iter()
+            .any(|a| (a - acc).abs() < 1e-12)
+    );
+    // On its own training file the default stays the held-out split.
+    let out = neurospice()
+        .args(["snn", "eval", "--model", "models/bnn_mnist.json", "--json"])
+        .args(["--data", "data/mnist_4k.csv.gz"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["n"], 800);
+}
+
+#[test]
+fn eval_reports_a_wilson_interval_and_both_readouts_agree_for_the_ideal_neuron() {
+    let run = |readout: &str| -> serde_json::Value {
+        let out = neurospice()
+            .args(["snn", "eval", "--model", "models/bnn_mnist.json", "--json"])
+            .args(["--data", "data/mnist_4k.csv.gz", "--readout", readout])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (x, a) = (run("xnor"), run("and"));
+    assert_eq!(x["accuracy"], a["accuracy"]);
+    assert_eq!(
+        (x["readout"].as_str(), a["readout"].as_str()),
+        (Some("xnor"), Some("and"))
+    );
+    // Wilson score interval of 760/800 = 0.95: 0.9326..0.9631 (the score interval formula, computed independently).
+    let acc = x["accuracy"].as_f64().unwrap();
+    assert_eq!(acc, 0.95);
+    assert!(
+        (x["binomial_lo"].as_f64().unwrap() - 0.932_630).abs() < 1e-5,
+        "{x}"
+    );
+    assert!(
+        (x["binomial_hi"].as_f64().unwrap() - 0.963_069).abs() < 1e-5,
+        "{x}"
+    );
+}
+
+#[test]
+fn train_with_nothing_held_out_writes_a_model_eval_can_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.json");
+    let out = neurospice()
+        .args([
+            "snn",
+            "train",
+            "--data",
+            "data/mnist_4k.csv.gz",
+            "--test-fraction",
+            "0",
+        ])
+        .args([
+            "--hidden",
+            "32",
+            "--epochs",
+            "1",
+            "--weight-bits",
+            "2",
+            "-o",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing held out"));
+    let eval = |split: &str| {
+        neurospice()
+            .args(["snn", "eval", "--model"])
+            .arg(&model)
+            .args(["--data", "data/mnist_4k.csv.gz", "--json", "--split", split])
+            .output()
+            .unwrap()
+    };
+    let out = eval("train");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["n"], 4000);
+    let out = eval("test");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a split the model cannot give is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds out no digits"));
 }

@@ -81,7 +81,8 @@ fn pixel_above_255_is_rejected() {
 fn bad_labels_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     for label in ["10", "x", "-1"] {
-        let text = csv_row(0, label);
+        // pixels of 100: column 1 cannot be the label, so column 785 is read as one
+        let text = csv_row(100, label);
         let msg = err_text(data::load(
             &write(dir.path(), "l.csv", text.as_bytes()),
             None,
@@ -179,4 +180,91 @@ fn split_is_stratified_disjoint_and_seeded() {
     assert_eq!(all, (0..1000).collect::<Vec<_>>());
     assert_eq!(stratified_split(&labels, 0.2, 7), (train, test.clone()));
     assert_ne!(stratified_split(&labels, 0.2, 8).1, test);
+}
+
+/// The rows of `d` as CSV text with the label first or last, optionally a header.
+fn relayout(d: &data::Dataset, label_first: bool, header: bool) -> String {
+    let mut out = String::new();
+    if header {
+        let px: Vec<String> = (0..PIXELS).map(|i| format!("pixel{i}")).collect();
+        out.push_str(&if label_first {
+            format!("label,{}\n", px.join(","))
+        } else {
+            format!("{},label\n", px.join(","))
+        });
+    }
+    for i in 0..d.len() {
+        let px: Vec<String> = d.image(i).iter().map(u8::to_string).collect();
+        let l = d.labels[i].to_string();
+        out.push_str(&if label_first {
+            format!("{l},{}\n", px.join(","))
+        } else {
+            format!("{},{l}\n", px.join(","))
+        });
+    }
+    out
+}
+
+#[test]
+fn csv_label_first_or_last_with_or_without_header_read_the_same_digits() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let d = data::load(&root.join("data/mnist_4k.csv.gz"), None).unwrap();
+    // every 80th digit: the file is sorted by label
+    let want = d.subset(&(0..d.len()).step_by(80).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().unwrap();
+    for first in [false, true] {
+        for header in [false, true] {
+            let text = relayout(&want, first, header);
+            let p = write(dir.path(), "r.csv", text.as_bytes());
+            let got = data::load(&p, None).unwrap();
+            assert_eq!(got, want, "label first {first}, header {header}");
+        }
+    }
+}
+
+#[test]
+fn csv_with_an_undecidable_label_column_is_refused_naming_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    // column 1 varies in 0..9 and so does column 785: either could be the label
+    let mut text = String::new();
+    for (a, b) in [(1, 3), (2, 4), (5, 6)] {
+        let mut row = vec!["0".to_string(); PIXELS + 1];
+        row[0] = a.to_string();
+        row[PIXELS] = b.to_string();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    let msg = err_text(data::load(
+        &write(dir.path(), "u.csv", text.as_bytes()),
+        None,
+    ));
+    assert!(
+        msg.contains("column 1") && msg.contains("column 785") && msg.contains("label"),
+        "{msg}"
+    );
+    // a header naming the label decides it
+    let mut hdr: Vec<String> = (0..PIXELS).map(|i| format!("p{i}")).collect();
+    hdr.insert(0, "Label".into());
+    let with = format!("{}\n{text}", hdr.join(","));
+    let d = data::load(&write(dir.path(), "h.csv", with.as_bytes()), None).unwrap();
+    assert_eq!(d.labels, vec![1, 2, 5]);
+    // neither end column can be a label: the documented layout's label is reported bad
+    let row = csv_row(200, "200");
+    let msg = err_text(data::load(
+        &write(dir.path(), "n.csv", row.as_bytes()),
+        None,
+    ));
+    assert!(
+        msg.contains("line 1") && msg.contains("column 785") && msg.contains("label"),
+        "{msg}"
+    );
+    // a single-class file with blank borders: label 7 first or pixel 0 last?
+    let mut row = vec!["0".to_string(); PIXELS + 1];
+    row[0] = "7".into();
+    let one = format!("{}\n{}\n", row.join(","), row.join(","));
+    let msg = err_text(data::load(
+        &write(dir.path(), "s.csv", one.as_bytes()),
+        None,
+    ));
+    assert!(msg.contains("column 1") && msg.contains("{7}"), "{msg}");
 }

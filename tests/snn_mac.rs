@@ -2,7 +2,7 @@
 //! networks against a plain dot-product reference.
 
 use neurospice::neuro::snn::data::{self, Dataset, PIXELS};
-use neurospice::neuro::snn::model::{Layer, Network, xnor_popcount};
+use neurospice::neuro::snn::model::{Layer, Network, Readout, xnor_popcount};
 use neurospice::neuro::snn::neuron::Ideal;
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -94,6 +94,7 @@ fn random_net(input_bits: u32, array_size: usize, seed: u64) -> Network {
     Network {
         input_bits,
         array_size,
+        readout: Readout::Xnor,
         layers,
         training: None,
     }

@@ -6,8 +6,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use neurospice::error::{Error, Result};
 use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::capmin::study::{self, ProtectOptions, Setup, Target};
-use neurospice::neuro::capmin::{self, Physics, Rule};
-use neurospice::neuro::snn::model::level_histograms;
+use neurospice::neuro::capmin::{self, Physics, Rule, design};
+use neurospice::neuro::snn::model::{Readout, column_histograms, level_histograms};
 use serde_json::{Value, json};
 
 /// Arguments of `neurospice capmin`.
@@ -39,6 +39,11 @@ struct Common {
     /// IDX label file (default: derived from the image file name).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Crossbar read-out whose levels are histogrammed and merged (default: the model's):
+    /// xnor = popcount of XNOR(x, w) per chunk; and = single-ended column,
+    /// #(x = 1 and w = +1), MAC corrected digitally.
+    #[arg(long, value_enum)]
+    readout: Option<ReadoutArg>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -77,6 +82,12 @@ impl PhysicsArgs {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReadoutArg {
+    Xnor,
+    And,
+}
+
 #[derive(Debug, Args)]
 struct HistArgs {
     #[command(flatten)]
@@ -84,6 +95,11 @@ struct HistArgs {
     /// Write CSV `layer,level,count` (layer `all` = every layer accumulated).
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
+    /// Also write the histogram of every physical column (one chunk of one neuron) as CSV
+    /// `layer,column,neuron,chunk,max_level,level,count` (non-zero counts only; `max_level`
+    /// is the highest level the column can produce: L for xnor, its +1 cells for and).
+    #[arg(long, value_name = "CSV")]
+    per_column: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -123,6 +139,24 @@ struct SelectArgs {
     /// budget's set (cost-aware).
     #[arg(long)]
     sweep_k: Option<PathBuf>,
+    /// Search clocked designs instead of level sets and write the chosen one (capacitor,
+    /// cycle of every level, decoder) as JSON for `snn eval --neuron capmin:FILE`. Scored
+    /// with exactly that decoder on the held-out (validation) split of the training file.
+    #[arg(long, value_name = "JSON", conflicts_with = "keep")]
+    design: Option<PathBuf>,
+    /// Design search: minimum distance of every level's nominal spike from a clock edge,
+    /// clock periods.
+    #[arg(long, default_value_t = 0.05)]
+    edge_guard: f64,
+    /// Design search: capacitor grid step, units of T_clk·I_u/V_th.
+    #[arg(long, default_value_t = 0.01)]
+    grid_step: f64,
+    /// Design search: largest reduction tried.
+    #[arg(long, default_value_t = 40.0)]
+    max_reduction: f64,
+    /// Design search: folds of the validation digits the loss is also reported on.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
 }
 
 #[derive(Debug, Args)]
@@ -161,7 +195,21 @@ pub fn run(a: CapminArgs) -> Result<()> {
 }
 
 fn setup(c: &Common) -> Result<Setup> {
-    study::setup(&c.model, &c.data, c.labels.as_deref())
+    let mut s = study::setup(&c.model, &c.data, c.labels.as_deref())?;
+    if let Some(r) = c.readout {
+        s.net.readout = match r {
+            ReadoutArg::Xnor => Readout::Xnor,
+            ReadoutArg::And => Readout::And,
+        };
+    }
+    if s.net.weight_bits() != 1 {
+        return Err(Error::usage(format!(
+            "{}: CapMin sizes binary-weight columns; this model has {}-bit weights",
+            c.model.display(),
+            s.net.weight_bits()
+        )));
+    }
+    Ok(s)
 }
 
 fn run_hist(a: HistArgs) -> Result<()> {
@@ -175,6 +223,25 @@ fn run_hist(a: HistArgs) -> Result<()> {
         &csv,
         neurospice::plot::Kind::CapminHist,
     )?;
+    if let Some(p) = &a.per_column {
+        let mut out = String::from("layer,column,neuron,chunk,max_level,level,count\n");
+        for c in column_histograms(&s.net, &s.train)? {
+            for col in 0..c.outputs * c.chunks {
+                for (m, &n) in c.column(col).iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(&format!(
+                            "{},{col},{},{},{},{m},{n}\n",
+                            c.layer,
+                            col / c.chunks,
+                            col % c.chunks,
+                            c.max_level[col]
+                        ));
+                    }
+                }
+            }
+        }
+        write_bytes(p, out.as_bytes())?;
+    }
     if a.common.json {
         let layers: Vec<Value> = h
             .iter()
@@ -182,7 +249,8 @@ fn run_hist(a: HistArgs) -> Result<()> {
             .collect();
         println!(
             "{}",
-            json!({"array_size": s.net.array_size, "images": s.train.len(),
+            json!({"array_size": s.net.array_size, "readout": s.net.readout.name(),
+                   "images": s.train.len(),
                    "layers": layers, "all": all})
         );
     } else if a.output.is_none() {
@@ -196,6 +264,9 @@ fn run_select(a: SelectArgs) -> Result<()> {
     let s = setup(&a.common)?;
     let n = s.net.array_size;
     let freq = s.frequencies();
+    if let Some(out) = &a.design {
+        return run_design(&a, &s, &freq, &phys, out);
+    }
     let target = match a.keep {
         Some(k) => Target::Keep(k),
         None => Target::MaxLoss(a.max_loss.unwrap_or(0.01)),
@@ -221,7 +292,8 @@ fn run_select(a: SelectArgs) -> Result<()> {
             .collect();
         println!(
             "{}",
-            json!({"baseline_capacitance_f": base_c, "baseline_accuracy": base_acc,
+            json!({"readout": s.net.readout.name(),
+                   "baseline_capacitance_f": base_c, "baseline_accuracy": base_acc,
                    "capmin": main.json(), "rules": rules,
                    "reduction": base_c / main.capacitance_f})
         );
@@ -243,6 +315,72 @@ fn run_select(a: SelectArgs) -> Result<()> {
                 100.0 * c.accuracy
             );
         }
+    }
+    Ok(())
+}
+
+fn run_design(
+    a: &SelectArgs,
+    s: &Setup,
+    freq: &[u64],
+    phys: &Physics,
+    out: &std::path::Path,
+) -> Result<()> {
+    let o = design::SearchOptions {
+        max_loss: a.max_loss.unwrap_or(0.01),
+        guard: a.edge_guard,
+        step: a.grid_step,
+        max_reduction: a.max_reduction,
+        folds: a.folds,
+    };
+    let quiet = a.common.json;
+    let ch = design::search(s, freq, &o, &mut |c, r, loss| {
+        if !quiet {
+            eprintln!(
+                "  c = {c:.2} units ({r:.2}x): validation loss {:.2}%",
+                100.0 * loss
+            );
+        }
+    })?;
+    let j = design::design_json(
+        &ch,
+        &a.common.model.display().to_string(),
+        s.net.readout.name(),
+        phys.t_clk_s,
+        phys.i_unit_a,
+        phys.v_th_v,
+        o.guard,
+        &a.common.data.display().to_string(),
+    );
+    let text = serde_json::to_string_pretty(&j)
+        .map_err(|e| Error::output(format!("cannot serialise the design: {e}")))?;
+    write_bytes(out, text.as_bytes())?;
+    if quiet {
+        println!("{j}");
+    } else {
+        println!(
+            "{} read-out: C = {:.3} units = {:.3} fF ({:.2}x below the all-levels {:.3} fF), \
+             validation loss {:.2}% ({} digits, folds {:.2}..{:.2}%){}; written to {}",
+            s.net.readout,
+            ch.design.capacitance_units,
+            ch.design.capacitance_units * phys.t_clk_s * phys.i_unit_a / phys.v_th_v * 1e15,
+            ch.reduction,
+            ch.baseline_units * phys.t_clk_s * phys.i_unit_a / phys.v_th_v * 1e15,
+            100.0 * ch.loss,
+            ch.validation_n,
+            100.0 * ch.fold_losses.iter().copied().fold(f64::INFINITY, f64::min),
+            100.0
+                * ch.fold_losses
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max),
+            if ch.meets_loss {
+                ""
+            } else {
+                " (NO design met the loss budget; best shown)"
+            },
+            out.display()
+        );
     }
     Ok(())
 }
@@ -288,6 +426,7 @@ fn run_protect(a: ProtectArgs) -> Result<()> {
             .map(|r| {
                 let base_c = r.baseline.capacitance_f;
                 json!({"sigma": r.sigma, "target_error": a.target_error,
+                       "readout": s.net.readout.name(),
                     "baseline_capacitance_f": base_c, "baseline_accuracy": r.baseline.accuracy,
                     "capmin": r.capmin.json(), "capmin_v": r.capmin_v.json(),
                     "reduction": base_c / r.capmin.capacitance_f,

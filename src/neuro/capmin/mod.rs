@@ -18,6 +18,7 @@
 //! (in time) must hold a clock edge, so the cost becomes `a'·b'/(b' - a')` with the shifted
 //! levels, infinite when `a' >= b'` (the pair cannot be protected; one of the two must merge).
 
+pub mod design;
 pub mod study;
 
 use crate::error::{Error, Result};

@@ -136,7 +136,7 @@ pub fn load(path: &Path, labels: Option<&Path>) -> Result<Dataset> {
     } else {
         if labels.is_some() {
             return Err(Error::usage(format!(
-                "{}: a label file was given but the data file is CSV (labels are its last column)",
+                "{}: a label file was given but the data file is CSV (labels are one of its columns)",
                 path.display()
             )));
         }
@@ -159,8 +159,92 @@ fn derive_label_path(images: &Path) -> Result<PathBuf> {
     Ok(images.with_file_name(derived))
 }
 
-/// Parses CSV text: per line 784 pixel values 0..=255 then the label 0..=9. Blank lines and
-/// lines starting with `#` are skipped.
+/// Where a CSV row keeps its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// Column 1, then 784 pixels (the common export layout).
+    First,
+    /// 784 pixels, then the label in column 785.
+    Last,
+}
+
+/// Decides the label column of CSV rows of 785 fields. A header line (a first row of which more
+/// than half the fields are not numbers) naming `label` (any case) in column 1 or 785 decides it. Otherwise the data
+/// decides: a label column holds only 0..=9; when both end columns do, the one taking two or
+/// more values while the other is constant (MNIST's border pixels are 0). When both vary, or
+/// both are constant, the file is refused with what each column held. When neither holds only
+/// 0..9 the label is taken as last and the first bad label is reported with its line.
+fn detect_label_column(
+    path: &Path,
+    header: Option<&[&str]>,
+    rows: &[(usize, &str)],
+) -> Result<LabelColumn> {
+    if let Some(h) = header {
+        let is_label = |f: &str| {
+            let f = f.trim().trim_matches('"').to_ascii_lowercase();
+            f == "label"
+                || f == "labels"
+                || f == "class"
+                || f == "digit"
+                || f == "y"
+                || f == "target"
+        };
+        match (is_label(h[0]), is_label(h[PIXELS])) {
+            (true, false) => return Ok(LabelColumn::First),
+            (false, true) => return Ok(LabelColumn::Last),
+            _ => {}
+        }
+    }
+    // (all values in 0..=9, the values seen as a bit set)
+    let mut first = (true, 0u16);
+    let mut last = (true, 0u16);
+    for &(_, line) in rows {
+        let mut it = line.split(',');
+        let f0 = it.next().unwrap_or("").trim();
+        let fl = line.rsplit(',').next().unwrap_or("").trim();
+        for (f, st) in [(f0, &mut first), (fl, &mut last)] {
+            match f.parse::<u32>() {
+                Ok(v) if v <= 9 => st.1 |= 1 << v,
+                _ => st.0 = false,
+            }
+        }
+    }
+    let describe = |st: (bool, u16)| {
+        if !st.0 {
+            "holds values outside 0..9".to_string()
+        } else {
+            let vals: Vec<String> = (0..10)
+                .filter(|v| st.1 & (1 << v) != 0)
+                .map(|v| v.to_string())
+                .collect();
+            format!("holds only {{{}}}", vals.join(","))
+        }
+    };
+    let varied = |st: (bool, u16)| st.1.count_ones() >= 2;
+    match (first.0, last.0) {
+        (true, false) => Ok(LabelColumn::First),
+        (false, true) => Ok(LabelColumn::Last),
+        (true, true) if varied(first) && !varied(last) => Ok(LabelColumn::First),
+        (true, true) if varied(last) && !varied(first) => Ok(LabelColumn::Last),
+        (true, true) => Err(Error::format(
+            path,
+            "column 1 and column 785",
+            format!(
+                "cannot tell the label column: both end columns look like a label (column 1 \
+                 {}, column 785 {}); add a header line naming the `label` column",
+                describe(first),
+                describe(last)
+            ),
+        )),
+        // neither: read as the documented layout (label last), so the first row's label error
+        // names its line and column
+        (false, false) => Ok(LabelColumn::Last),
+    }
+}
+
+/// Parses CSV text: per line 784 pixel values 0..=255 and the label 0..=9, the label first or
+/// last (see [`detect_label_column`]), with or without a header line. Blank lines and lines
+/// starting with `#` are skipped.
 pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         Error::format(
@@ -169,65 +253,91 @@ pub fn parse_csv(path: &Path, bytes: &[u8]) -> Result<Dataset> {
             "expected UTF-8 CSV text (or an IDX file)",
         )
     })?;
-    let mut pixels = Vec::new();
-    let mut labels = Vec::new();
+    let mut rows: Vec<(usize, &str)> = Vec::new();
+    let mut header: Option<Vec<&str>> = None;
     for (lineno, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let loc = || format!("line {}", lineno + 1);
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != PIXELS + 1 {
+        let n = line.split(',').count();
+        if n != PIXELS + 1 {
             return Err(Error::format(
                 path,
-                loc(),
+                format!("line {}", lineno + 1),
                 format!(
-                    "expected {} comma-separated values (784 pixels then the label), found {}",
-                    PIXELS + 1,
-                    fields.len()
+                    "expected {} comma-separated values (784 pixels and the label, first or \
+                     last), found {n}",
+                    PIXELS + 1
                 ),
             ));
         }
-        for (col, f) in fields[..PIXELS].iter().enumerate() {
+        if rows.is_empty()
+            && header.is_none()
+            && 2 * line
+                .split(',')
+                .filter(|f| f.trim().parse::<f64>().is_err())
+                .count()
+                > n
+        {
+            header = Some(line.split(',').collect());
+            continue;
+        }
+        rows.push((lineno, line));
+    }
+    if rows.is_empty() {
+        return Err(Error::format(path, "line 1", "no data rows"));
+    }
+    let layout = detect_label_column(path, header.as_deref(), &rows)?;
+    let (label_col, pix0) = match layout {
+        LabelColumn::First => (0, 1),
+        LabelColumn::Last => (PIXELS, 0),
+    };
+    let mut pixels = Vec::with_capacity(rows.len() * PIXELS);
+    let mut labels = Vec::with_capacity(rows.len());
+    for &(lineno, line) in &rows {
+        let loc = || format!("line {}", lineno + 1);
+        let fields: Vec<&str> = line.split(',').collect();
+        for (i, f) in fields[pix0..pix0 + PIXELS].iter().enumerate() {
+            let col = pix0 + i + 1;
             let v: u32 = f.trim().parse().map_err(|_| {
                 Error::format(
                     path,
                     loc(),
-                    format!(
-                        "column {}: expected a pixel value 0..255, found {f:?}",
-                        col + 1
-                    ),
+                    format!("column {col}: expected a pixel value 0..255, found {f:?}"),
                 )
             })?;
             if v > 255 {
                 return Err(Error::format(
                     path,
                     loc(),
-                    format!("column {}: pixel value {v} is above 255", col + 1),
+                    format!("column {col}: pixel value {v} is above 255"),
                 ));
             }
             pixels.push(v as u8);
         }
-        let lf = fields[PIXELS].trim();
+        let lf = fields[label_col].trim();
         let label: u32 = lf.parse().map_err(|_| {
             Error::format(
                 path,
                 loc(),
-                format!("column 785: expected a label 0..9, found {lf:?}"),
+                format!(
+                    "column {}: expected a label 0..9, found {lf:?}",
+                    label_col + 1
+                ),
             )
         })?;
         if label as usize >= CLASSES {
             return Err(Error::format(
                 path,
                 loc(),
-                format!("column 785: label {label} is not a digit 0..9"),
+                format!(
+                    "column {}: label {label} is not a digit 0..9",
+                    label_col + 1
+                ),
             ));
         }
         labels.push(label as u8);
-    }
-    if labels.is_empty() {
-        return Err(Error::format(path, "line 1", "no data rows"));
     }
     Ok(Dataset { pixels, labels })
 }

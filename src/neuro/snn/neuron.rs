@@ -1,7 +1,9 @@
 //! Neuron models: how the analog neuron of one crossbar chunk reports its MAC level.
 //!
-//! Every chunk of `array_size` binary inputs produces a true popcount level `m` in
-//! `0..=chunk_len`; a neuron model turns it into the level the hardware reports. Models have
+//! Every chunk of `array_size` binary inputs produces a true level `m` in `0..=full_scale`
+//! (the popcount of the chunk's read-out for binary weights, `full_scale = array_size`; for
+//! K-bit weights the code-weighted count, `full_scale = array_size·(2^K - 1)`, see
+//! `model::Readout`); a neuron model turns it into the level the hardware reports. Models have
 //! two kinds of randomness, kept apart so results do not depend on thread count:
 //! - device-to-device: [`NeuronModel::sample_devices`] draws, once per repeat, the state of
 //!   every physical neuron (a crossbar column of one chunk of one layer, see [`SiteLayout`]);
@@ -50,16 +52,17 @@ pub trait NeuronModel: Sync {
     /// are evaluated once whatever `--repeats` says.
     fn stochastic(&self) -> bool;
 
-    /// Checks the model fits a network with chunks of `array_size` inputs.
-    fn check(&self, array_size: usize) -> Result<()>;
+    /// Checks the model fits a network whose full chunks read levels `0..=full_scale`
+    /// (`model::Network::full_scale`: the array size for binary weights).
+    fn check(&self, full_scale: usize) -> Result<()>;
 
     /// Draws the state of every physical neuron for one repeat.
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Self::Devices;
 
     /// The level reported for true level `level` (0..=chunk_len) by physical neuron `site`
-    /// (flat index in `layout` order); `chunk_len` is the chunk's number of inputs (the array
-    /// size except for a layer's last, partial chunk). The caller clamps the result to
-    /// `chunk_len`.
+    /// (flat index in `layout` order); `chunk_len` is the chunk's full scale: its number of
+    /// inputs (the array size except for a layer's last, partial chunk) times 2^K - 1. The
+    /// caller clamps the result to `chunk_len`.
     fn read(
         &self,
         devices: &Self::Devices,
@@ -450,7 +453,8 @@ impl NeuronModel for CurrentSigma {
             || array_size > 255
         {
             return Err(Error::usage(format!(
-                "current-sigma: sigma must be >= 0 (got {}), array size <= 255",
+                "current-sigma: sigma must be >= 0 (got {}) and the chunk full scale <= 255 \
+                 (got {array_size}; K-bit weights multiply it by 2^K - 1)",
                 self.sigma
             )));
         }
@@ -470,6 +474,173 @@ impl NeuronModel for CurrentSigma {
     }
     #[inline]
     fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        u32::from(d.tables[site * d.stride + level as usize])
+    }
+}
+
+/// The clocked time-domain read-out a CapMin design builds (docs/capmin.md): an ideal IF
+/// membrane of capacitance `capacitance_units` (in units of T_clk·I_u/V_th) charged by
+/// `m·I_u` reaches V_th after `capacitance_units / m` clock periods; the spike is known only
+/// by the clock cycle it falls in, `k = floor(capacitance_units / m)`, and a decoder table
+/// maps each cycle of the read-out window to the level it reports. A neuron that does not
+/// spike within the window (level 0 never does) reports `silent_level`.
+///
+/// With `sigma > 0` every physical neuron charges with `m·I_u·(1 + ε)`, ε ~ N(0, sigma) drawn
+/// once per device and repeat (the charging-current mismatch CapMin-V protects against), and
+/// its spike goes through the same decoder.
+///
+/// [`Clocked::cycle`] and [`Clocked::decode`] are the one decoder path: design search, the
+/// evaluation of a design file and the transient check all go through them.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct Clocked {
+    /// Membrane capacitance in units of T_clk·I_u/V_th.
+    pub capacitance_units: f64,
+    /// Highest level of a full chunk (`Network::full_scale`).
+    pub full_scale: u32,
+    /// `decoder[k]`: the level reported for a spike in clock cycle k (0-based); the window is
+    /// `decoder.len()` cycles long.
+    pub decoder: Vec<u32>,
+    /// Level reported without a spike in the window.
+    pub silent_level: u32,
+    /// Relative charging-current sigma per device (0: nominal).
+    #[serde(default)]
+    pub sigma: f64,
+}
+
+/// Longest decoder window accepted from a file, clock cycles.
+pub const MAX_WINDOW_CYCLES: usize = 1 << 20;
+
+impl Clocked {
+    /// Clock cycle of the spike of a neuron charged by `x` unit currents (x may be fractional:
+    /// a level times its mismatch), `None` when it does not charge (x <= 0).
+    pub fn cycle(capacitance_units: f64, x: f64) -> Option<u64> {
+        if x.is_nan() || x <= 0.0 {
+            return None;
+        }
+        let t = capacitance_units / x;
+        // a spike exactly on an edge belongs to the cycle that starts there
+        (t.is_finite() && t < u64::MAX as f64).then(|| t.floor() as u64)
+    }
+
+    /// The level the decoder reports for a spike in cycle `k` (`None`: no spike).
+    pub fn decode(&self, k: Option<u64>) -> u32 {
+        match k {
+            Some(k) if (k as usize) < self.decoder.len() => self.decoder[k as usize],
+            _ => self.silent_level,
+        }
+    }
+
+    /// The level reported for true level `m` by a neuron charging with gain `1 + ε`.
+    pub fn report(&self, m: u32, gain: f64) -> u32 {
+        self.decode(Self::cycle(self.capacitance_units, f64::from(m) * gain))
+    }
+
+    /// The nominal level map 0..=full_scale (no mismatch).
+    pub fn nominal_map(&self) -> Vec<u32> {
+        (0..=self.full_scale).map(|m| self.report(m, 1.0)).collect()
+    }
+
+    /// Reads a design JSON (`capmin select --design`); fields other than the decoder's
+    /// (`model`, `readout`, `reduction`, ...) are read by [`Clocked::readout_of`] or ignored.
+    pub fn from_file(path: &Path) -> Result<Clocked> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let c: Clocked = serde_json::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("expected a CapMin design (capacitance_units, full_scale, decoder, silent_level): {e}"),
+            )
+        })?;
+        c.validate()
+            .map_err(|e| Error::format(path, "design", e.msg))?;
+        Ok(c)
+    }
+
+    /// The `readout` field of a design file, if any.
+    pub fn readout_of(path: &Path) -> Result<Option<String>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::format(path, format!("line {}", e.line()), format!("not JSON: {e}"))
+        })?;
+        Ok(v.get("readout")
+            .and_then(|r| r.as_str())
+            .map(str::to_string))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(self.capacitance_units.is_finite() && self.capacitance_units > 0.0) {
+            return Err(Error::data(format!(
+                "capacitance_units must be finite and > 0, got {}",
+                self.capacitance_units
+            )));
+        }
+        if self.decoder.is_empty() || self.decoder.len() > MAX_WINDOW_CYCLES {
+            return Err(Error::data(format!(
+                "the decoder needs 1..={MAX_WINDOW_CYCLES} cycles, got {}",
+                self.decoder.len()
+            )));
+        }
+        if let Some(l) = self
+            .decoder
+            .iter()
+            .chain([&self.silent_level])
+            .find(|&&l| l > self.full_scale)
+        {
+            return Err(Error::data(format!(
+                "the decoder reports level {l}, above the full scale {}",
+                self.full_scale
+            )));
+        }
+        if !(self.sigma.is_finite() && (0.0..1.0).contains(&self.sigma)) {
+            return Err(Error::data(format!(
+                "sigma must be in [0, 1), got {}",
+                self.sigma
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl NeuronModel for Clocked {
+    type Devices = DeviceTables;
+    fn name(&self) -> String {
+        "capmin".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.sigma > 0.0
+    }
+    fn check(&self, full_scale: usize) -> Result<()> {
+        self.validate()?;
+        if self.full_scale as usize != full_scale || full_scale > 255 {
+            return Err(Error::usage(format!(
+                "capmin: the design is for chunks of full scale {}, the network's is {full_scale}",
+                self.full_scale
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> DeviceTables {
+        let stride = self.full_scale as usize + 1;
+        if self.sigma == 0.0 {
+            return DeviceTables {
+                stride,
+                tables: self.nominal_map().into_iter().map(|l| l as u8).collect(),
+            };
+        }
+        let mut tables = Vec::with_capacity(layout.len() * stride);
+        for _ in 0..layout.len() {
+            let z: f64 = StandardNormal.sample(rng);
+            let gain = 1.0 + self.sigma * z;
+            for m in 0..stride {
+                tables.push(self.report(m as u32, gain) as u8);
+            }
+        }
+        DeviceTables { stride, tables }
+    }
+    #[inline]
+    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        // nominal designs share one table
+        let site = if self.sigma == 0.0 { 0 } else { site };
         u32::from(d.tables[site * d.stride + level as usize])
     }
 }
@@ -626,7 +797,9 @@ impl NeuronModel for CircuitNeuron {
     fn check(&self, array_size: usize) -> Result<()> {
         check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
         if array_size > 255 {
-            return Err(Error::usage("circuit: array size must be <= 255"));
+            return Err(Error::usage(format!(
+                "circuit: the chunk full scale must be <= 255, got {array_size}"
+            )));
         }
         Ok(())
     }
@@ -755,6 +928,8 @@ pub enum AnyNeuron {
     Circuit(CircuitNeuron),
     /// `sense-amp:FILE`, or `sense-amp-sigma:SIGMA` with the reference at half the array
     SenseAmp(SenseAmp),
+    /// `capmin:FILE`: a CapMin design's clocked read-out
+    Clocked(Clocked),
 }
 
 /// Per-repeat state of an [`AnyNeuron`].
@@ -771,7 +946,8 @@ pub enum AnyDevices {
 /// Options a `--neuron` spec may need besides its own text.
 #[derive(Debug, Clone, Copy)]
 pub struct SpecContext {
-    /// Crossbar rows per chunk of the network.
+    /// Full-scale level of a full chunk (`Network::full_scale`): the crossbar rows per chunk
+    /// for binary weights, times 2^K - 1 for K-bit weights.
     pub array_size: usize,
     /// Read-out clock period for `circuit:`, s.
     pub t_clk: Option<f64>,
@@ -823,6 +999,7 @@ impl AnyNeuron {
                 AnyNeuron::Circuit(CircuitNeuron::from_file(&file()?, t_clk, ctx.sigma_scale)?)
             }
             "sense-amp" => AnyNeuron::SenseAmp(SenseAmp::from_file(&file()?, a)?),
+            "capmin" => AnyNeuron::Clocked(Clocked::from_file(&file()?)?),
             "sense-amp-sigma" => AnyNeuron::SenseAmp(SenseAmp {
                 offset_sigma: sigma()?,
                 reference: f64::from(a) / 2.0,
@@ -831,8 +1008,8 @@ impl AnyNeuron {
             _ => {
                 return Err(Error::usage(format!(
                     "unknown neuron spec {spec:?}; expected ideal, lut:FILE, confusion:FILE, \
-                     level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE or \
-                     sense-amp-sigma:SIGMA"
+                     level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE, \
+                     sense-amp-sigma:SIGMA or capmin:FILE"
                 )));
             }
         };
@@ -851,6 +1028,7 @@ macro_rules! each {
             AnyNeuron::CurrentSigma($m) => $e,
             AnyNeuron::Circuit($m) => $e,
             AnyNeuron::SenseAmp($m) => $e,
+            AnyNeuron::Clocked($m) => $e,
         }
     };
 }
@@ -871,6 +1049,7 @@ impl NeuronModel for AnyNeuron {
             AnyNeuron::CurrentSigma(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             AnyNeuron::Circuit(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             AnyNeuron::SenseAmp(m) => AnyDevices::Offsets(m.sample_devices(layout, rng)),
+            AnyNeuron::Clocked(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
             _ => AnyDevices::None,
         }
     }
@@ -885,10 +1064,15 @@ impl NeuronModel for AnyNeuron {
                 u32::from(t.tables[site * t.stride + level as usize])
             }
             (AnyNeuron::SenseAmp(m), AnyDevices::Offsets(o)) => m.read(o, site, level, len, rng),
+            (AnyNeuron::Clocked(m), AnyDevices::Tables(t)) => m.read(t, site, level, len, rng),
             // sample_devices always pairs these models with their device state.
-            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_) | AnyNeuron::SenseAmp(_), _) => {
-                level
-            }
+            (
+                AnyNeuron::CurrentSigma(_)
+                | AnyNeuron::Circuit(_)
+                | AnyNeuron::SenseAmp(_)
+                | AnyNeuron::Clocked(_),
+                _,
+            ) => level,
         }
     }
 }

@@ -8,31 +8,68 @@ use super::model::{EvalResult, Network, evaluate};
 use super::neuron::{AnyNeuron, NeuronModel, SpecContext};
 use crate::error::{Error, Result};
 
+/// The digits chosen by [`select`], and whether they are a whole foreign file.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub data: Dataset,
+    /// True when no split was asked and the file is not the one the model was trained on,
+    /// so all of it is evaluated (the caller says so).
+    pub foreign_whole: bool,
+}
+
 /// The digits of `d` that `split` selects under the model's recorded split; `Split::All` is
-/// the whole file. A train or test split of data whose fingerprint differs from the training
-/// file's is refused.
-pub fn select(net: &Network, d: Dataset, split: Split) -> Result<Dataset> {
-    if split == Split::All {
-        return Ok(d);
-    }
-    let Some(t) = &net.training else {
-        return Err(Error::usage(
-            "the model records no training split; use --split all",
-        ));
+/// the whole file. Without a split (`None`): the held-out digits of the training file, all
+/// digits of any other file. A train or test split of data whose fingerprint differs from
+/// the training file's is refused (training digits can never be reported as held-out ones),
+/// and so is an empty held-out split.
+pub fn select(net: &Network, d: Dataset, split: Option<Split>) -> Result<Selection> {
+    let own = net
+        .training
+        .as_ref()
+        .filter(|t| t.data_fingerprint == d.fingerprint());
+    let split = match (split, own) {
+        (Some(Split::All), _) => {
+            return Ok(Selection {
+                data: d,
+                foreign_whole: false,
+            });
+        }
+        (None, None) => {
+            return Ok(Selection {
+                data: d,
+                foreign_whole: true,
+            });
+        }
+        (Some(s), _) => s,
+        (None, Some(_)) => Split::Test,
     };
-    if d.fingerprint() != t.data_fingerprint {
-        return Err(Error::usage(format!(
-            "the data differs from the file the model was trained on ({}); its train/test \
-             split does not apply, use --split all",
-            t.data
-        )));
-    }
+    let Some(t) = own else {
+        return Err(Error::usage(match &net.training {
+            None => "the model records no training split; use --split all".to_string(),
+            Some(t) => format!(
+                "the data differs from the file the model was trained on ({}); its \
+                 train/held-out split does not apply, use --split all",
+                t.data
+            ),
+        }));
+    };
     let (train_idx, test_idx) = stratified_split(&d.labels, t.test_fraction, t.split_seed);
-    Ok(d.subset(if split == Split::Test {
+    let idx = if split == Split::Test {
         &test_idx
     } else {
         &train_idx
-    }))
+    };
+    if idx.is_empty() {
+        return Err(Error::usage(format!(
+            "the model holds out no digits of {} (trained with --test-fraction {}); use \
+             --split train or all",
+            t.data, t.test_fraction
+        )));
+    }
+    Ok(Selection {
+        data: d.subset(idx),
+        foreign_whole: false,
+    })
 }
 
 /// A variation sweep: a neuron kind evaluated at several values of its sigma.
@@ -95,7 +132,7 @@ pub fn sweep(
         let neuron = AnyNeuron::parse(
             &spec,
             SpecContext {
-                array_size: net.array_size,
+                array_size: net.full_scale(),
                 t_clk: s.t_clk,
                 sigma_scale: scale,
             },
