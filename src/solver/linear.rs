@@ -2,14 +2,22 @@
 //! written through slots, and the factorisation is refreshed per iteration.
 //!
 //! Small systems use a dense LU with partial pivoting (a 3x3 neuron cell does not amortise a
-//! sparse factorisation's bookkeeping); larger ones use faer's sparse LU, whose symbolic
-//! analysis (column ordering, elimination structure) is computed once and shared.
+//! sparse factorisation's bookkeeping); larger ones use the circuit LU of `circuit_lu` (KLU's
+//! design: AMD ordering once, Gilbert-Peierls factorisation, refactorisation with the held
+//! pivot order), whose ordering is computed once per pattern and shared. faer's general sparse
+//! LU stays available ([`SparseKind::Faer`]) for comparisons.
+//!
+//! Setting `NEUROSPICE_DUMP_MATRICES=DIR` writes the matrices of factorisations 1, 10, 100 and
+//! 1000 of every sparse solver as Matrix Market files into DIR (fixtures for the LU bench).
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::lu::partial_pivoting::factor::PartialPivLuParams;
 use faer::sparse::linalg::lu::{LuSymbolicParams, NumericLu, SymbolicLu, factorize_symbolic_lu};
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMat};
 use faer::{Conj, MatMut, Par, Spec};
+use std::sync::Arc;
+
+use super::circuit_lu::{self, LuStats, ZeroPivot};
 
 /// Systems up to this size are solved densely.
 pub const DENSE_MAX: usize = 24;
@@ -69,6 +77,15 @@ impl Pattern {
     }
 }
 
+/// Which factorisation serves systems above `DENSE_MAX` unknowns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SparseKind {
+    /// The circuit LU (`circuit_lu`): the default.
+    Circuit,
+    /// faer's general sparse LU (supernodal, fresh pivoting at every factorisation).
+    Faer,
+}
+
 /// Why a factorisation failed: the (1-based) unknown whose pivot vanished, when known.
 #[derive(Debug, Clone)]
 pub struct Singular {
@@ -83,6 +100,11 @@ enum Backend {
     Dense {
         a: Vec<f64>,
         perm: Vec<usize>,
+    },
+    Circuit {
+        sym: Arc<circuit_lu::Symbolic>,
+        num: Box<circuit_lu::Numeric>,
+        work: Vec<f64>,
     },
     Sparse {
         symbolic: SymbolicLu<usize>,
@@ -106,6 +128,11 @@ pub struct LinearSolver {
 
 impl LinearSolver {
     pub fn new(pat: Pattern) -> Result<Self, String> {
+        Self::with_kind(pat, SparseKind::Circuit)
+    }
+
+    /// A solver whose sparse systems use the factorisation `kind` (small ones stay dense).
+    pub fn with_kind(pat: Pattern, kind: SparseKind) -> Result<Self, String> {
         let n = pat.n;
         let backend = if n == 1 {
             Backend::Scalar { pivot: f64::NAN }
@@ -113,6 +140,13 @@ impl LinearSolver {
             Backend::Dense {
                 a: vec![0.0; n * n],
                 perm: vec![0; n],
+            }
+        } else if kind == SparseKind::Circuit {
+            let sym = circuit_lu::Symbolic::new(n, &pat.col_ptr, &pat.row_idx);
+            Backend::Circuit {
+                num: Box::new(circuit_lu::Numeric::new(&sym)),
+                sym: Arc::new(sym),
+                work: vec![0.0; n],
             }
         } else {
             let sym = SymbolicSparseColMat::new_checked(
@@ -152,6 +186,11 @@ impl LinearSolver {
             Backend::Dense { a, perm } => Backend::Dense {
                 a: vec![0.0; a.len()],
                 perm: vec![0; perm.len()],
+            },
+            Backend::Circuit { sym, work, .. } => Backend::Circuit {
+                num: Box::new(circuit_lu::Numeric::new(sym)),
+                sym: Arc::clone(sym),
+                work: vec![0.0; work.len()],
             },
             Backend::Sparse {
                 symbolic,
@@ -212,6 +251,7 @@ impl LinearSolver {
             // handled at the top
             Backend::Scalar { .. } => {}
             Backend::Dense { a, perm } => dense_lu_solve(a, perm, n, b),
+            Backend::Circuit { sym, num, work } => num.solve(sym, b, work),
             Backend::Sparse {
                 symbolic,
                 numeric,
@@ -226,11 +266,33 @@ impl LinearSolver {
         Ok(())
     }
 
+    /// The circuit LU's counters (full factorisations, refactorisations, fallbacks); zero for
+    /// the other backends.
+    pub fn lu_stats(&self) -> LuStats {
+        match &self.backend {
+            Backend::Circuit { num, .. } => num.stats,
+            _ => LuStats::default(),
+        }
+    }
+
+    /// The factorisation serving this solver: "scalar", "dense", "circuit" or "faer".
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Scalar { .. } => "scalar",
+            Backend::Dense { .. } => "dense",
+            Backend::Circuit { .. } => "circuit",
+            Backend::Sparse { .. } => "faer",
+        }
+    }
+
     /// Numeric factorisation of `vals` into the backend.
     #[inline(never)]
     fn factor(&mut self, vals: &[f64]) -> Result<(), Singular> {
         self.factorizations += 1;
         let n = self.pat.n;
+        if n > DENSE_MAX {
+            dump::maybe_dump(&self.pat, vals, self.factorizations);
+        }
         match &mut self.backend {
             Backend::Scalar { pivot } => {
                 if vals[1] == 0.0 {
@@ -247,6 +309,12 @@ impl LinearSolver {
                     }
                 }
                 dense_lu_factor(a, perm, n)
+            }
+            Backend::Circuit { sym, num, .. } => {
+                num.factor(sym, &vals[1..])
+                    .map_err(|ZeroPivot(col)| Singular {
+                        unknown: col.map(|c| c + 1),
+                    })
             }
             Backend::Sparse {
                 symbolic,
@@ -271,6 +339,61 @@ impl LinearSolver {
                     })?;
                 Ok(())
             }
+        }
+    }
+}
+
+/// `NEUROSPICE_DUMP_MATRICES`: Matrix Market dumps of sparse matrices for the LU bench.
+mod dump {
+    use super::Pattern;
+    use std::io::Write;
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    fn dir() -> Option<&'static PathBuf> {
+        static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+        DIR.get_or_init(|| std::env::var_os("NEUROSPICE_DUMP_MATRICES").map(PathBuf::from))
+            .as_ref()
+    }
+
+    /// Writes factorisation number `count`'s matrix when it is the 1st, 10th, 100th or 1000th.
+    pub fn maybe_dump(pat: &Pattern, vals: &[f64], count: usize) {
+        if !matches!(count, 1 | 10 | 100 | 1000) {
+            return;
+        }
+        let Some(dir) = dir() else { return };
+        let path = dir.join(format!(
+            "lu_n{}_nnz{}_f{}_{}.mtx",
+            pat.n,
+            pat.nnz(),
+            count,
+            std::process::id()
+        ));
+        let mut text = format!(
+            "%%MatrixMarket matrix coordinate real general\n{} {} {}\n",
+            pat.n,
+            pat.n,
+            pat.nnz()
+        );
+        for c in 0..pat.n {
+            for k in pat.col_ptr[c]..pat.col_ptr[c + 1] {
+                text.push_str(&format!(
+                    "{} {} {:e}\n",
+                    pat.row_idx[k] + 1,
+                    c + 1,
+                    vals[k + 1]
+                ));
+            }
+        }
+        let tmp = path.with_extension("tmp");
+        let res = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .and_then(|_| std::fs::rename(&tmp, &path));
+        if let Err(e) = res {
+            eprintln!(
+                "warning: NEUROSPICE_DUMP_MATRICES: cannot write {}: {e}",
+                path.display()
+            );
         }
     }
 }

@@ -1,4 +1,5 @@
 //! Numerical core: linear solver, Newton-Raphson, operating point, transient.
+pub mod circuit_lu;
 pub mod linear;
 pub mod op;
 pub mod system;
