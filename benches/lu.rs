@@ -2,14 +2,79 @@
 //! see docs/speed.md): per factorisation and per solve, the circuit LU (full factorisation with
 //! pivot search, refactorisation with the held pivot order, triangular solves) against faer's
 //! sparse LU. Two matrices of one circuit alternate, so every iteration factors.
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+//!
+//! Times are the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time: the machines
+//! this runs on are shared, and a wall clock counts the other tenants' work.
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use neurospice::solver::circuit_lu::{Numeric, Symbolic};
 use neurospice::solver::linear::{LinearSolver, SparseKind};
 
 #[path = "../tests/common/mtx.rs"]
 mod mtx;
 
-fn benches(c: &mut Criterion) {
+/// CPU time of the calling thread in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given and nothing else.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(
+        rc, 0,
+        "CLOCK_THREAD_CPUTIME_ID is needed for CPU-time benches"
+    );
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+struct CpuTime;
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, ns: f64, values: &mut [f64]) -> &'static str {
+        let (d, unit) = if ns < 1e3 {
+            (1.0, "ns")
+        } else if ns < 1e6 {
+            (1e3, "µs")
+        } else {
+            (1e6, "ms")
+        };
+        values.iter_mut().for_each(|v| *v /= d);
+        unit
+    }
+    fn scale_throughputs(&self, _: f64, _: &Throughput, _: &mut [f64]) -> &'static str {
+        "n/a"
+    }
+    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(i)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+fn benches(c: &mut Criterion<CpuTime>) {
     let mut g = c.benchmark_group("lu");
     g.sample_size(30);
     for name in mtx::PAIRS {
@@ -75,5 +140,9 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(lu, benches);
+criterion_group! {
+    name = lu;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = benches
+}
 criterion_main!(lu);
