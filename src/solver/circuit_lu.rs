@@ -121,6 +121,9 @@ pub struct Numeric {
     udiag: Vec<f64>,
     /// Row scale factors (1 / largest |entry| of the row).
     rs: Vec<f64>,
+    /// For each entry of A (CSC order), the step its row is pivotal at: the scatter of a
+    /// refactorisation.
+    arow: Vec<usize>,
     /// Dense work vector (zero between uses), DFS stacks and marks.
     x: Vec<f64>,
     xi: Vec<usize>,
@@ -150,6 +153,7 @@ impl Numeric {
             ux: Vec::with_capacity(est),
             udiag: vec![0.0; n],
             rs: vec![1.0; n],
+            arow: vec![0; sym.nnz()],
             x: vec![0.0; n],
             xi: vec![0; n],
             stack: vec![0; n],
@@ -299,6 +303,9 @@ impl Numeric {
         for i in self.li.iter_mut() {
             *i = self.pinv[*i];
         }
+        for (a, &r) in self.arow.iter_mut().zip(&sym.row_idx) {
+            *a = self.pinv[r];
+        }
         for k in 0..n {
             let (u0, u1) = (self.up[k], self.up[k + 1]);
             if u1 - u0 > 1 {
@@ -380,43 +387,52 @@ impl Numeric {
             return Err(());
         }
         let n = self.n;
+        let x = &mut self.x[..];
+        let (lp, li, lx) = (&self.lp[..], &self.li[..], &mut self.lx[..]);
+        let (up, ui, ux) = (&self.up[..], &self.ui[..], &mut self.ux[..]);
+        let (arow, rs) = (&self.arow[..], &self.rs[..]);
         for k in 0..n {
             let col = sym.q[k];
-            for p in sym.col_ptr[col]..sym.col_ptr[col + 1] {
-                let r = sym.row_idx[p];
-                self.x[self.pinv[r]] = vals[p] * self.rs[r];
+            let (a0, a1) = (sym.col_ptr[col], sym.col_ptr[col + 1]);
+            for ((&r, &step), &v) in sym.row_idx[a0..a1]
+                .iter()
+                .zip(&arow[a0..a1])
+                .zip(&vals[a0..a1])
+            {
+                x[step] = v * rs[r];
             }
-            for t in self.up[k]..self.up[k + 1] {
-                let j = self.ui[t];
-                let xj = self.x[j];
-                self.x[j] = 0.0;
-                self.ux[t] = xj;
-                for s in self.lp[j]..self.lp[j + 1] {
-                    self.x[self.li[s]] -= self.lx[s] * xj;
+            let (u0, u1) = (up[k], up[k + 1]);
+            for (&j, u) in ui[u0..u1].iter().zip(ux[u0..u1].iter_mut()) {
+                let xj = x[j];
+                x[j] = 0.0;
+                *u = xj;
+                let (l0, l1) = (lp[j], lp[j + 1]);
+                for (&i, &l) in li[l0..l1].iter().zip(&lx[l0..l1]) {
+                    x[i] -= l * xj;
                 }
             }
-            let piv = self.x[k];
-            self.x[k] = 0.0;
-            let (l0, l1) = (self.lp[k], self.lp[k + 1]);
+            let piv = x[k];
+            x[k] = 0.0;
+            let (l0, l1) = (lp[k], lp[k + 1]);
             let mut maxl = 0.0f64;
-            for s in l0..l1 {
-                maxl = maxl.max(self.x[self.li[s]].abs());
+            for &i in &li[l0..l1] {
+                maxl = maxl.max(x[i].abs());
             }
             let ok = piv.is_finite()
                 && maxl.is_finite()
                 && piv.abs() > TINY
                 && piv.abs() >= PIVOT_TOL * maxl;
             if !ok {
-                for s in l0..l1 {
-                    self.x[self.li[s]] = 0.0;
+                for &i in &li[l0..l1] {
+                    x[i] = 0.0;
                 }
                 return Err(());
             }
             self.udiag[k] = piv;
-            for s in l0..l1 {
-                let i = self.li[s];
-                self.lx[s] = self.x[i] / piv;
-                self.x[i] = 0.0;
+            let inv = 1.0 / piv;
+            for (&i, l) in li[l0..l1].iter().zip(lx[l0..l1].iter_mut()) {
+                *l = x[i] * inv;
+                x[i] = 0.0;
             }
         }
         self.valid = true;
