@@ -138,6 +138,61 @@ fn benches(c: &mut Criterion<CpuTime>) {
         );
     }
     g.finish();
+
+    // where the dense LU of small systems stands against the circuit LU: a ladder of n - 1
+    // nodes driven by one voltage source (the shape of a few coupled neuron cells)
+    let mut g = c.benchmark_group("small");
+    g.sample_size(30);
+    for n in [3usize, 4, 6, 12, 24] {
+        let mut req = vec![(1, n), (n, 1)];
+        for i in 1..n {
+            req.push((i, i));
+            if i > 1 {
+                req.push((i, i - 1));
+                req.push((i - 1, i));
+            }
+        }
+        let (pat, map, _) = neurospice::solver::linear::Pattern::build(n, &req);
+        let mut va = vec![0.0; pat.nnz() + 1];
+        let mut vb = vec![0.0; pat.nnz() + 1];
+        for (k, &(r, cc)) in req.iter().enumerate() {
+            let v = if r == n || cc == n {
+                1.0
+            } else if r == cc {
+                3.0
+            } else {
+                -1.0
+            };
+            va[map[k]] += v;
+            vb[map[k]] += v * 1.01;
+        }
+        let rhs0: Vec<f64> = (0..=n).map(|i| i as f64).collect();
+        let mut dense = LinearSolver::with_kind(pat.clone(), SparseKind::Dense).unwrap();
+        assert_eq!(dense.backend_name(), "dense");
+        let sym = Symbolic::new(n, &pat.col_ptr, &pat.row_idx);
+        let mut num = Numeric::new(&sym);
+        let mut work = vec![0.0; n];
+        let mut flip = false;
+        let mut rhs = rhs0.clone();
+        g.bench_function(BenchmarkId::new("dense factor+solve", n), |bn| {
+            bn.iter(|| {
+                flip = !flip;
+                rhs.copy_from_slice(&rhs0);
+                dense.solve(if flip { &va } else { &vb }, &mut rhs).unwrap();
+            })
+        });
+        let mut x = rhs0[1..].to_vec();
+        g.bench_function(BenchmarkId::new("circuit factor+solve", n), |bn| {
+            bn.iter(|| {
+                flip = !flip;
+                num.factor(&sym, if flip { &va[1..] } else { &vb[1..] })
+                    .unwrap();
+                x.copy_from_slice(&rhs0[1..]);
+                num.solve(&sym, &mut x, &mut work)
+            })
+        });
+    }
+    g.finish();
 }
 
 criterion_group! {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times neurospice and ngspice-39 on the same generated array netlists (scripts/gen_arrays.py:
-independent IF neurons, IF neurons sharing an ideal supply or a resistive rail, an IF array
+independent IF neurons (slow and fast reset), IF neurons sharing an ideal supply or a resistive rail, an IF array
 charged from an ideal source with TMAX 1 ns, level-1 current mirrors on a shared VDD ramp,
 transistor-level axon-hillock neurons, a 32-input crossbar layer) and checks their spike times.
 
@@ -12,7 +12,7 @@ more than --ng-timeout CPU seconds (default 180, the issue's 3 minutes) is stopp
 and reported as such, and so is a family's ngspice at the larger sizes; neurospice gets
 --ns-timeout. Both evaluate the netlist's own `.meas` statements (the first
 three spike times of neurons 1, N/2, N); they are compared against
-  - the closed-form spike times of each neuron for the `indep` family;
+  - the closed-form spike times of each neuron for the `indep` and `indep_fast` families;
   - otherwise a tightly converged ngspice reference of the same netlist (reltol 1e-5,
     TMAX --ref-tmax, default 10 ps), run for N <= --ref-max.
 The worst relative error over the measured spikes is printed ("miss" when a spike the
@@ -216,7 +216,7 @@ def main():
             skip_ng = skip_ng or best["ng"]["status"] == "timeout"
             skip_old = skip_old or (a.old and best["old"]["status"] == "timeout")
             ref, refname = None, "–"
-            if fam == "indep":
+            if fam in ("indep", "indep_fast"):
                 ref = {}
                 for nm in names:
                     k, j = (int(x) for x in re.fullmatch(r"s(\d+)_(\d+)", nm).groups())

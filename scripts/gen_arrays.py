@@ -8,6 +8,8 @@ usage: gen_arrays.py FAMILY N OUT.cir [--tstop 2u] [--tmax T|none] [--reltol R]
 Families (every neuron k = 1..N gets a slightly different drive so spikes do not line up):
   indep     IF neurons sharing only ground: current source into 1 pF, a self-resetting switch
             to ground (RON 10k, TMAX 0.05 ns): issue 2's array (scripts/gen_if_array.py).
+  indep_fast  the same with RON = 10 ohm (a 10 ps reset) and no TMAX: issue 2's benchmark as
+            the README's first table quotes it.
   ideal     IF neurons whose fire switches draw from one ideal 1 V source: the fire switch
             connects vdd to the neuron's spike node (100k || 10 fF) when the membrane passes
             0.5 V, and the spike node closes a reset switch that discharges the membrane.
@@ -32,7 +34,7 @@ neurons 1, N/2 and N with `.meas tran` (names s<k>_<j>), which both simulators e
 """
 import sys
 
-FAMILIES = ["indep", "ideal", "rail", "ideal_r", "mirror", "hillock", "crossbar"]
+FAMILIES = ["indep", "indep_fast", "ideal", "rail", "ideal_r", "mirror", "hillock", "crossbar"]
 
 
 def watched(n):
@@ -60,13 +62,14 @@ def gen(family, n, tstop="2u", tmax=None, reltol=None):
     th = 0.45
     spike_node = "m{k}"
     default_tmax = None
-    if family == "indep":
+    if family in ("indep", "indep_fast"):
+        ron = "10k" if family == "indep" else "10"
         L += [f"Array of {n} independent integrate-and-fire neurons (sharing only ground)",
-              ".model rst sw vt=0.35 vh=0.15 ron=10k roff=1e12"]
+              f".model rst sw vt=0.35 vh=0.15 ron={ron} roff=1e12"]
         for k in range(1, n + 1):
             i = 1e-6 * (1 + 0.5 * k / n)
             L += [f"I{k} 0 m{k} PULSE(0 {i:.9e} 0 1n)", f"C{k} m{k} 0 1p", f"S{k} m{k} 0 m{k} 0 rst"]
-        default_tmax = "0.05n"
+        default_tmax = "0.05n" if family == "indep" else None
     elif family in ("ideal", "rail"):
         what = "one ideal 1 V source" if family == "ideal" else "a 1 ohm rail from a 1 V source"
         L += [f"Array of {n} IF neurons whose fire switches draw from {what}",

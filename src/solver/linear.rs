@@ -1,8 +1,8 @@
 //! The linear solver behind Newton: the sparsity pattern is fixed once per circuit, values are
 //! written through slots, and the factorisation is refreshed per iteration.
 //!
-//! Small systems use a dense LU with partial pivoting (a 3x3 neuron cell does not amortise a
-//! sparse factorisation's bookkeeping); larger ones use the circuit LU of `circuit_lu` (KLU's
+//! Systems of up to three unknowns use a dense LU with partial pivoting (a 3x3 neuron cell
+//! does not amortise a sparse factorisation's bookkeeping); larger ones use the circuit LU of `circuit_lu` (KLU's
 //! design: AMD ordering once, Gilbert-Peierls factorisation, refactorisation with the held
 //! pivot order), whose ordering is computed once per pattern and shared. faer's general sparse
 //! LU stays available ([`SparseKind::Faer`]) for comparisons.
@@ -19,8 +19,12 @@ use std::sync::Arc;
 
 use super::circuit_lu::{self, LuStats, ZeroPivot};
 
-/// Systems up to this size are solved densely.
-pub const DENSE_MAX: usize = 24;
+/// Systems up to this size are solved densely. Measured (`cargo bench --bench lu`, group
+/// `small`) on a ladder driven by a voltage source, the circuit LU's factor+solve is already
+/// level with the dense one at 3 unknowns and 1.25x / 1.8x / 2.8x faster at 4 / 12 / 24.
+pub const DENSE_MAX: usize = 3;
+/// The largest system the dense LU takes when asked for explicitly (`SparseKind::Dense`).
+pub const DENSE_LIMIT: usize = 24;
 
 /// The matrix structure: slot k (1-based; 0 is the ground trash slot) is CSC position k-1.
 #[derive(Debug, Clone)]
@@ -84,6 +88,8 @@ pub enum SparseKind {
     Circuit,
     /// faer's general sparse LU (supernodal, fresh pivoting at every factorisation).
     Faer,
+    /// The dense LU up to `DENSE_LIMIT` unknowns (the circuit LU above), for comparisons.
+    Dense,
 }
 
 /// Why a factorisation failed: the (1-based) unknown whose pivot vanished, when known.
@@ -136,12 +142,12 @@ impl LinearSolver {
         let n = pat.n;
         let backend = if n == 1 {
             Backend::Scalar { pivot: f64::NAN }
-        } else if n <= DENSE_MAX {
+        } else if n <= DENSE_MAX || (kind == SparseKind::Dense && n <= DENSE_LIMIT) {
             Backend::Dense {
                 a: vec![0.0; n * n],
                 perm: vec![0; n],
             }
-        } else if kind == SparseKind::Circuit {
+        } else if kind != SparseKind::Faer {
             let sym = circuit_lu::Symbolic::new(n, &pat.col_ptr, &pat.row_idx);
             Backend::Circuit {
                 num: Box::new(circuit_lu::Numeric::new(&sym)),
@@ -462,7 +468,7 @@ fn dense_lu_solve(a: &[f64], perm: &[usize], n: usize, b: &mut [f64]) {
         b[0] /= a[0];
         return;
     }
-    let mut y = [0.0f64; DENSE_MAX];
+    let mut y = [0.0f64; DENSE_LIMIT];
     for k in 0..n {
         let mut s = b[perm[k]];
         for c in 0..k {
