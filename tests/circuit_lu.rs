@@ -314,10 +314,13 @@ fn clones_share_the_ordering_and_count_their_own_work() {
     for (k, &(_, _, v)) in t.iter().enumerate() {
         vals[map[k]] += v;
     }
+    let a_pat = pat.clone();
     let mut a = LinearSolver::new(pat).unwrap();
     let mut rhs = vec![1.0; n + 1];
     a.solve(&vals, &mut rhs).unwrap();
     let mut b = a.fresh_clone();
+    assert!(b.shares_analysis_with(&a));
+    assert!(!LinearSolver::new(a_pat).unwrap().shares_analysis_with(&a));
     let mut rhs2 = vec![1.0; n + 1];
     b.solve(&vals, &mut rhs2).unwrap();
     assert_eq!(rhs, rhs2);

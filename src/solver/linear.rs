@@ -281,6 +281,15 @@ impl LinearSolver {
         }
     }
 
+    /// Whether `other` uses the very same symbolic analysis (ordering) as this solver, as a
+    /// `fresh_clone` does.
+    pub fn shares_analysis_with(&self, other: &LinearSolver) -> bool {
+        match (&self.backend, &other.backend) {
+            (Backend::Circuit { sym: a, .. }, Backend::Circuit { sym: b, .. }) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// The factorisation serving this solver: "scalar", "dense", "circuit" or "faer".
     pub fn backend_name(&self) -> &'static str {
         match &self.backend {
