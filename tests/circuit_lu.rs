@@ -419,3 +419,78 @@ fn dumped_circuit_matrices_solve() {
         );
     }
 }
+
+/// A branch row whose diagonal is zero (an inductor in DC, a voltage source) is left out of
+/// the L/U structure; when the diagonal becomes nonzero (the inductor in the transient, -L/h)
+/// the refactorisation falls back to a full factorisation, and both solve.
+#[test]
+fn a_zero_diagonal_that_becomes_nonzero_refactors_in_full() {
+    let mut rng = Rng(17);
+    let (n, mut t) = mna(&mut rng, 40, 3, 80);
+    // make the last branch an inductor-like row: its diagonal is a requested entry
+    t.push((n, n, 0.0));
+    let req: Vec<(usize, usize)> = t.iter().map(|&(r, c, _)| (r, c)).collect();
+    let (pat, map, _) = Pattern::build(n, &req);
+    let mut ls = LinearSolver::new(pat.clone()).unwrap();
+    for (diag, want) in [
+        (
+            0.0,
+            LuStats {
+                full: 1,
+                refactor: 0,
+                fallback: 0,
+            },
+        ),
+        (
+            0.0,
+            LuStats {
+                full: 1,
+                refactor: 1,
+                fallback: 0,
+            },
+        ),
+        (
+            -1e3,
+            LuStats {
+                full: 2,
+                refactor: 1,
+                fallback: 1,
+            },
+        ),
+        (
+            -2e3,
+            LuStats {
+                full: 2,
+                refactor: 2,
+                fallback: 1,
+            },
+        ),
+    ] {
+        let mut vals = vec![0.0; pat.nnz() + 1];
+        let mut dense = vec![0.0; n * n];
+        let last = t.len() - 1;
+        for (k, &(r, c, v)) in t.iter().enumerate() {
+            // values move a little every time, so each solve factors
+            let v = if k == last {
+                diag
+            } else {
+                v * (1.0 + 1e-3 * rng.next())
+            };
+            vals[map[k]] += v;
+            dense[(r - 1) * n + c - 1] += v;
+        }
+        let mut rhs = vec![0.0; n + 1];
+        for r in 0..n {
+            rhs[r + 1] = (0..n).map(|c| dense[r * n + c]).sum();
+        }
+        ls.solve(&vals, &mut rhs).unwrap();
+        for i in 1..=n {
+            assert!(
+                (rhs[i] - 1.0).abs() < 1e-6,
+                "diag {diag}: x[{i}] = {}",
+                rhs[i]
+            );
+        }
+        assert_eq!(ls.lu_stats(), want, "diag {diag}");
+    }
+}

@@ -63,4 +63,5 @@ pub const PAIRS: &[&str] = &[
     "rail1000",
     "crossbar100",
     "mirror100",
+    "crossbar1000",
 ];
