@@ -135,9 +135,15 @@ impl Signal {
         match (kind.trim(), args.as_slice()) {
             ("v", [a]) => Some(Signal::V(a.to_string())),
             ("v", [a, b]) => Some(Signal::V2(a.to_string(), b.to_string())),
-            ("i", [d]) => Some(Signal::I(unprefixed(d).to_string())),
+            ("i", [d]) => Some(Signal::current(d)),
             _ => None,
         }
+    }
+
+    /// The branch current of the device written `d` (its path, or ngspice's name of a
+    /// subcircuit's device, `v.x1.v1`).
+    pub fn current(d: &str) -> Signal {
+        Signal::I(unprefixed(d).to_string())
     }
 }
 

@@ -4,9 +4,9 @@ use neurospice::devices::Device;
 use neurospice::mc::io::read_runs;
 use neurospice::mc::measure::{Measures, Simple, SimpleMeasures};
 use neurospice::mc::rng::Variation;
-use neurospice::mc::stats::{ks_two_sample, summarize};
 use neurospice::mc::{Config, Record, Study};
 use neurospice::netlist::{self, Netlist};
+use neurospice::stats::{ks_two_sample, summarize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -322,7 +322,7 @@ impl Measures for Closure {
         &self,
         _c: &neurospice::circuit::Circuit,
         res: &neurospice::analysis::RunResult,
-    ) -> Vec<Result<f64, String>> {
+    ) -> Vec<neurospice::meas::Outcome> {
         let t = res.tran.as_ref().unwrap();
         let v = t.column("v(mem)").unwrap();
         vec![Ok(v.iter().copied().fold(f64::MIN, f64::max))]

@@ -107,6 +107,7 @@ macro_rules! goldens {
 }
 
 goldens!(
+    crossings,
     dc_sweep,
     deriv,
     find_at,

@@ -488,6 +488,15 @@ pub trait Env {
         let _ = f;
         Ok(args[0])
     }
+    /// The value of a circuit quantity, `e` being an [`Expr::V`] or [`Expr::I`]: only
+    /// expressions over waveforms (`.meas`) have one.
+    fn circuit(&mut self, e: &Expr) -> Result<f64> {
+        let _ = e;
+        Err(Error::netlist(
+            "v() and i() are only allowed in B-source expressions",
+            None,
+        ))
+    }
 }
 
 /// Evaluates an expression that may not depend on circuit variables. Errors carry no location
@@ -499,12 +508,7 @@ pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64> {
             "pi" => std::f64::consts::PI,
             _ => env.name(n)?,
         },
-        Expr::V(..) | Expr::I(..) => {
-            return Err(Error::netlist(
-                "v() and i() are only allowed in B-source expressions",
-                None,
-            ));
-        }
+        Expr::V(..) | Expr::I(..) => env.circuit(e)?,
         Expr::Un(op, a) => un(*op, eval_const(a, env)?),
         Expr::Bin(op, a, b) => bin(*op, eval_const(a, env)?, eval_const(b, env)?),
         Expr::Tern(c, a, b) => {
@@ -696,19 +700,24 @@ pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
     }
 }
 
+/// An environment for tests: `a` = 2, nothing else defined.
+#[cfg(test)]
+pub(crate) struct NoEnv;
+
+#[cfg(test)]
+impl Env for NoEnv {
+    fn name(&mut self, n: &str) -> Result<f64> {
+        if n == "a" {
+            Ok(2.0)
+        } else {
+            Err(Error::netlist(format!("undefined parameter '{n}'"), None))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    struct NoEnv;
-    impl Env for NoEnv {
-        fn name(&mut self, n: &str) -> Result<f64> {
-            if n == "a" {
-                Ok(2.0)
-            } else {
-                Err(Error::netlist(format!("undefined parameter '{n}'"), None))
-            }
-        }
-    }
     fn parse(s: &str) -> std::result::Result<Expr, ExprError> {
         parse_text(s)
     }

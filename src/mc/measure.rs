@@ -1,15 +1,20 @@
-//! What a study measures in each run. [`Measures`] is the seam: the built-in
-//! [`SimpleMeasures`] (`--measure NAME=KIND(SIGNAL[,VALUE])`) until `.meas` lands, and any
-//! closure-like implementation in tests.
+//! What a study measures in each run. [`Measures`] is the seam: the netlist's `.meas` cards
+//! and the command line's `--measure NAME=KIND(SIGNAL[,VALUE])` ([`NetlistMeasures`]), and
+//! any implementation in tests. Crossings and values between points are read by
+//! [`crate::meas::wave`], the same as `.meas`: `cross` is any crossing, `rise` a rising and
+//! `fall` a falling one, with ngspice's rules.
 use crate::analysis::{RunResult, Table};
 use crate::circuit::Circuit;
+use crate::error::{Error, Result};
+use crate::meas::wave::{self, Edge, Nth};
+use crate::meas::{Failed, Outcome};
 
 /// Measurements of one run. Implementations must be deterministic.
 pub trait Measures: Sync + Send {
     /// Measure names (the runs.csv columns, in order).
     fn names(&self) -> Vec<String>;
     /// One value per name, or why it could not be measured (the run is then `failed`).
-    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Result<f64, String>>;
+    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Outcome>;
 }
 
 /// What a simple measure computes from the transient table (or the DC sweep table).
@@ -19,6 +24,8 @@ pub enum Kind {
     Rise(f64),
     /// Time of the first falling crossing of the value.
     Fall(f64),
+    /// Time of the first crossing of the value, either way.
+    Cross(f64),
     /// Last value.
     Final,
     Max,
@@ -39,13 +46,14 @@ pub struct Simple {
 
 impl Simple {
     /// Parses `tspike=rise(v(mem),0.5)`, `iout=op(i(vout))`, `vmax=max(v(out))`,
-    /// `v1u=at(v(out),1u)`; kinds: rise, fall, final, max, min, op, at.
-    pub fn parse(text: &str) -> Result<Simple, String> {
+    /// `v1u=at(v(out),1u)`; kinds: rise, fall, cross, final, max, min, op, at. A bad measure
+    /// is a usage error.
+    pub fn parse(text: &str) -> Result<Simple> {
         let t = text.trim().to_ascii_lowercase();
         let bad = || {
-            format!(
-                "measure '{text}': expected NAME=KIND(SIGNAL[,VALUE]) with KIND one of rise, fall, final, max, min, op, at"
-            )
+            Error::usage(format!(
+                "measure '{text}': expected NAME=KIND(SIGNAL[,VALUE]) with KIND one of rise, fall, cross, final, max, min, op, at"
+            ))
         };
         let (name, rest) = t.split_once('=').ok_or_else(bad)?;
         let (kind, args) = rest.split_once('(').ok_or_else(bad)?;
@@ -65,18 +73,23 @@ impl Simple {
             Some(i) => (&args[..i], Some(&args[i + 1..])),
             None => (args, None),
         };
-        let val = || -> Result<f64, String> {
-            let v = value.ok_or_else(|| format!("measure '{text}': {kind}() needs a value"))?;
-            crate::netlist::number::parse_number(v.trim())
-                .ok_or_else(|| format!("measure '{text}': '{}' is not a number", v.trim()))
+        let val = || -> Result<f64> {
+            let v = value
+                .ok_or_else(|| Error::usage(format!("measure '{text}': {kind}() needs a value")))?;
+            crate::expr::number::parse_number(v.trim()).ok_or_else(|| {
+                Error::usage(format!("measure '{text}': '{}' is not a number", v.trim()))
+            })
         };
         let kind = match kind.trim() {
-            "rise" | "cross" => Kind::Rise(val()?),
+            "rise" => Kind::Rise(val()?),
             "fall" => Kind::Fall(val()?),
+            "cross" => Kind::Cross(val()?),
             "at" => Kind::At(val()?),
             k @ ("final" | "max" | "min" | "op") => {
                 if value.is_some() {
-                    return Err(format!("measure '{text}': {k}() takes only a signal"));
+                    return Err(Error::usage(format!(
+                        "measure '{text}': {k}() takes only a signal"
+                    )));
                 }
                 match k {
                     "final" => Kind::Final,
@@ -98,65 +111,49 @@ impl Simple {
         })
     }
 
-    fn eval(&self, res: &RunResult) -> Result<f64, String> {
+    fn eval(&self, res: &RunResult) -> Outcome {
+        let failed = |m: String| Failed(m);
         if self.kind == Kind::Op {
-            let op = res
-                .op
-                .as_ref()
-                .ok_or("no operating point (the netlist has no .op or .tran)")?;
+            let op = res.op.as_ref().ok_or_else(|| {
+                failed("no operating point (the netlist has no .op or .tran)".into())
+            })?;
             return op
                 .iter()
                 .find(|(n, _)| *n == self.signal)
                 .map(|(_, v)| *v)
-                .ok_or_else(|| format!("no signal '{}' in the operating point", self.signal));
+                .ok_or_else(|| {
+                    failed(format!(
+                        "no signal '{}' in the operating point",
+                        self.signal
+                    ))
+                });
         }
         let table: &Table = res
             .tran
             .as_ref()
             .or(res.dc.as_ref())
-            .ok_or("no .tran or .dc result to measure")?;
+            .ok_or_else(|| failed("no .tran or .dc result to measure".into()))?;
         let y = table
             .column(&self.signal)
-            .ok_or_else(|| format!("no signal '{}'", self.signal))?;
+            .ok_or_else(|| failed(format!("no signal '{}'", self.signal)))?;
         let x: Vec<f64> = table.rows.iter().map(|r| r[0]).collect();
-        let at_end = || y.last().copied().ok_or("empty result".to_string());
+        let first = |edge: Edge, v: f64, how: &str| {
+            wave::crossing(&x, &y, v, edge, Nth::N(1))
+                .ok_or_else(|| failed(format!("{} never {how} {v}", self.signal)))
+        };
         match self.kind {
-            Kind::Final => at_end(),
+            Kind::Final => y
+                .last()
+                .copied()
+                .ok_or_else(|| failed("empty result".into())),
             Kind::Max => Ok(y.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
             Kind::Min => Ok(y.iter().copied().fold(f64::INFINITY, f64::min)),
-            Kind::Rise(v) | Kind::Fall(v) => {
-                let rising = matches!(self.kind, Kind::Rise(_));
-                for k in 1..y.len() {
-                    let (a, b) = (y[k - 1] - v, y[k] - v);
-                    let hit = if rising {
-                        a < 0.0 && b >= 0.0
-                    } else {
-                        a > 0.0 && b <= 0.0
-                    };
-                    if hit {
-                        return Ok(x[k - 1] + (x[k] - x[k - 1]) * a / (a - b));
-                    }
-                }
-                Err(format!(
-                    "{} never {} {v}",
-                    self.signal,
-                    if rising { "rises to" } else { "falls to" }
-                ))
-            }
-            Kind::At(t) => {
-                for k in 1..y.len() {
-                    if (x[k - 1] <= t && t <= x[k]) || (x[k - 1] >= t && t >= x[k]) {
-                        let w = if x[k] == x[k - 1] {
-                            1.0
-                        } else {
-                            (t - x[k - 1]) / (x[k] - x[k - 1])
-                        };
-                        return Ok(y[k - 1] + w * (y[k] - y[k - 1]));
-                    }
-                }
-                Err(format!("{t} is outside the simulated range"))
-            }
-            Kind::Op => Err("op measure on a table".into()),
+            Kind::Rise(v) => first(Edge::Rise, v, "rises to"),
+            Kind::Fall(v) => first(Edge::Fall, v, "falls to"),
+            Kind::Cross(v) => first(Edge::Cross, v, "crosses"),
+            Kind::At(t) => wave::value_at(&x, &y, t)
+                .ok_or_else(|| failed(format!("{t} is outside the simulated range"))),
+            Kind::Op => Err(failed("op measure on a table".into())),
         }
     }
 }
@@ -169,7 +166,7 @@ impl Measures for SimpleMeasures {
     fn names(&self) -> Vec<String> {
         self.0.iter().map(|m| m.name.clone()).collect()
     }
-    fn measure(&self, _c: &Circuit, res: &RunResult) -> Vec<Result<f64, String>> {
+    fn measure(&self, _c: &Circuit, res: &RunResult) -> Vec<Outcome> {
         self.0.iter().map(|m| m.eval(res)).collect()
     }
 }
@@ -188,8 +185,8 @@ impl Measures for NetlistMeasures {
         n.extend(self.extra.names());
         n
     }
-    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Result<f64, String>> {
-        let mut v: Vec<Result<f64, String>> = crate::meas::evaluate(&self.cards, res, &self.params)
+    fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Outcome> {
+        let mut v: Vec<Outcome> = crate::meas::evaluate(&self.cards, res, &self.params)
             .into_iter()
             .map(|(_, r)| r)
             .collect();

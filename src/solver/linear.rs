@@ -133,12 +133,12 @@ pub struct LinearSolver {
 }
 
 impl LinearSolver {
-    pub fn new(pat: Pattern) -> Result<Self, String> {
+    pub fn new(pat: Pattern) -> crate::error::Result<Self> {
         Self::with_kind(pat, SparseKind::Circuit)
     }
 
     /// A solver whose sparse systems use the factorisation `kind` (small ones stay dense).
-    pub fn with_kind(pat: Pattern, kind: SparseKind) -> Result<Self, String> {
+    pub fn with_kind(pat: Pattern, kind: SparseKind) -> crate::error::Result<Self> {
         let n = pat.n;
         let backend = if n == 1 {
             Backend::Scalar { pivot: f64::NAN }
@@ -163,7 +163,7 @@ impl LinearSolver {
                 pat.row_idx.clone(),
             );
             let symbolic = factorize_symbolic_lu(sym.as_ref(), LuSymbolicParams::default())
-                .map_err(|e| format!("symbolic LU failed: {e:?}"))?;
+                .map_err(|e| crate::error::Error::numeric(format!("symbolic LU failed: {e:?}")))?;
             let req = symbolic
                 .factorize_numeric_lu_scratch::<f64>(
                     Par::Seq,

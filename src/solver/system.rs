@@ -148,7 +148,7 @@ impl System {
             Some(b) if b.pat.col_ptr == pat.col_ptr && b.pat.row_idx == pat.row_idx => {
                 b.lin.fresh_clone()
             }
-            _ => LinearSolver::new(pat.clone()).map_err(Error::numeric)?,
+            _ => LinearSolver::new(pat.clone())?,
         };
         let linear = devs.iter().all(|d| d.dev.linear());
         let mut ev_off = Vec::with_capacity(devs.len() + 1);
