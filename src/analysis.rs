@@ -288,11 +288,7 @@ fn run_tran(
     for (pi, r) in results.into_iter().enumerate() {
         let (rec, st, base) = r?;
         bases.push(Some(base));
-        res.stats.newton_iterations += st.newton_iterations;
-        res.stats.factorizations += st.factorizations;
-        res.stats.accepted_steps += st.accepted_steps;
-        res.stats.rejected_steps += st.rejected_steps;
-        res.stats.events += st.events;
+        res.stats.add(&st);
         for (l, &g) in parts[pi].global.iter().enumerate().skip(1) {
             if l < rec.init.len() {
                 xg[g] = rec.init[l];
