@@ -115,7 +115,11 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
         let mut x = vec![0.0; p.circuit.n() + 1];
         operating_point(&mut sys, &mut x, ".op")?;
         for (l, &g) in p.global.iter().enumerate().skip(1) {
-            xg[g] = x[l];
+            if p.summed[l] {
+                xg[g] += x[l];
+            } else {
+                xg[g] = x[l];
+            }
         }
     }
     Ok(op_pairs(c, &xg))
@@ -202,9 +206,15 @@ fn run_tran(
 ) -> Result<()> {
     // which saved unknowns live in which part
     let mut owner = vec![(usize::MAX, 0usize); c.n() + 1];
+    // the other parts' shares of a summed unknown (a held source's current)
+    let mut shares: Vec<Vec<(usize, usize)>> = vec![vec![]; c.n() + 1];
     for (pi, p) in parts.iter().enumerate() {
         for (l, &g) in p.global.iter().enumerate().skip(1) {
-            owner[g] = (pi, l);
+            if owner[g].0 == usize::MAX {
+                owner[g] = (pi, l);
+            } else if p.summed[l] {
+                shares[g].push((pi, l));
+            }
         }
     }
     // spike probes: node -> (part, local unknown)
@@ -236,8 +246,13 @@ fn run_tran(
         |(pi, (p, base)): (usize, (&Part, Option<System>))| -> Result<(PartRec, Stats, System)> {
             let cols: Vec<usize> = saved
                 .iter()
-                .filter(|&&g| owner[g].0 == pi)
-                .map(|&g| owner[g].1)
+                .filter_map(|&g| {
+                    if owner[g].0 == pi {
+                        Some(owner[g].1)
+                    } else {
+                        shares[g].iter().find(|s| s.0 == pi).map(|s| s.1)
+                    }
+                })
                 .collect();
             let mut sys = match base {
                 Some(mut b) => {
@@ -291,7 +306,11 @@ fn run_tran(
         res.stats.add(&st);
         for (l, &g) in parts[pi].global.iter().enumerate().skip(1) {
             if l < rec.init.len() {
-                xg[g] = rec.init[l];
+                if parts[pi].summed[l] {
+                    xg[g] += rec.init[l];
+                } else {
+                    xg[g] = rec.init[l];
+                }
             }
         }
         recs.push(rec);
@@ -336,32 +355,50 @@ fn run_tran(
         })
         .collect();
     // column position of each saved unknown
+    // the value of a saved unknown is its holder's, plus the other parts' shares of a held
+    // source's current, each interpolated on its own time points
+    let mut col = vec![0.0; grid.len()];
     for &g in saved {
-        let (pi, l) = owner[g];
-        let rec = &recs[pi];
-        let j = rec.cols.iter().position(|&x| x == l).unwrap_or(0);
-        let w = rec.cols.len();
-        let mut seg = 0usize;
-        for (ri, &t) in grid.iter().enumerate() {
-            while seg + 1 < rec.times.len() && rec.times[seg + 1] < t {
-                seg += 1;
+        col.iter_mut().for_each(|v| *v = 0.0);
+        for &(pi, l) in std::iter::once(&owner[g]).chain(&shares[g]) {
+            if pi == usize::MAX {
+                continue;
             }
-            let v = if rec.times.is_empty() {
-                0.0
-            } else if seg + 1 >= rec.times.len() || t <= rec.times[seg] {
-                rec.vals[seg * w + j]
-            } else {
-                let (t0, t1) = (rec.times[seg], rec.times[seg + 1]);
-                let (v0, v1) = (rec.vals[seg * w + j], rec.vals[(seg + 1) * w + j]);
-                if t1 == t0 {
-                    v1
-                } else {
-                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-                }
-            };
-            rows[ri].push(v);
+            add_interpolated(&recs[pi], l, &grid, &mut col);
+        }
+        for (r, &v) in rows.iter_mut().zip(&col) {
+            r.push(v);
         }
     }
     res.tran = Some(Table { names, rows });
     Ok(())
+}
+
+/// Adds the recorded column of local unknown `l` of `rec`, interpolated linearly between its
+/// time points (held beyond them), at the times of `grid` to `out`.
+fn add_interpolated(rec: &PartRec, l: usize, grid: &[f64], out: &mut [f64]) {
+    let Some(j) = rec.cols.iter().position(|&x| x == l) else {
+        return;
+    };
+    if rec.times.is_empty() {
+        return;
+    }
+    let w = rec.cols.len();
+    let mut seg = 0usize;
+    for (o, &t) in out.iter_mut().zip(grid) {
+        while seg + 1 < rec.times.len() && rec.times[seg + 1] < t {
+            seg += 1;
+        }
+        *o += if seg + 1 >= rec.times.len() || t <= rec.times[seg] {
+            rec.vals[seg * w + j]
+        } else {
+            let (t0, t1) = (rec.times[seg], rec.times[seg + 1]);
+            let (v0, v1) = (rec.vals[seg * w + j], rec.vals[(seg + 1) * w + j]);
+            if t1 == t0 {
+                v1
+            } else {
+                v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+            }
+        };
+    }
 }

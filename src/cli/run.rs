@@ -215,6 +215,9 @@ pub fn run(a: &RunArgs) -> Result<()> {
         }
     }
     let save = match &a.save {
+        // nothing writes waveforms: keep only what the measures read (a run of many parts
+        // would otherwise merge every signal onto the union of all parts' time points)
+        None if a.output.is_none() => Save::List(vec!["none".into()]),
         None => Save::All,
         Some(s) => Save::List(s.split(',').map(|x| x.to_string()).collect()),
     };
