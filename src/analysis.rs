@@ -186,7 +186,11 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
         let mut x = vec![0.0; p.circuit.n() + 1];
         operating_point(&mut sys, &mut x, ".op")?;
         for (l, &g) in p.global.iter().enumerate().skip(1) {
-            xg[g] = x[l];
+            if p.summed[l] {
+                xg[g] += x[l];
+            } else {
+                xg[g] = x[l];
+            }
         }
     }
     Ok(op_pairs(c, &xg))
@@ -275,9 +279,15 @@ fn run_tran<'d>(
 ) -> Result<()> {
     // which saved unknowns live in which part
     let mut owner = vec![(usize::MAX, 0usize); c.n() + 1];
+    // the other parts' shares of a summed unknown (a held source's current)
+    let mut shares: Vec<Vec<(usize, usize)>> = vec![vec![]; c.n() + 1];
     for (pi, p) in parts.iter().enumerate() {
         for (l, &g) in p.global.iter().enumerate().skip(1) {
-            owner[g] = (pi, l);
+            if owner[g].0 == usize::MAX {
+                owner[g] = (pi, l);
+            } else if p.summed[l] {
+                shares[g].push((pi, l));
+            }
         }
     }
     // spike probes: node -> (part, local unknown)
@@ -312,7 +322,11 @@ fn run_tran<'d>(
         }
         None => (&[], None),
     };
-    let mut stream_parts: Vec<usize> = streamed.iter().map(|&g| owner[g].0).collect();
+    let mut stream_parts: Vec<usize> = streamed
+        .iter()
+        .flat_map(|&g| std::iter::once(owner[g].0).chain(shares[g].iter().map(|s| s.0)))
+        .filter(|&pi| pi != usize::MAX)
+        .collect();
     stream_parts.sort_unstable();
     stream_parts.dedup();
     let direct = stream_parts.len() == 1;
@@ -325,13 +339,23 @@ fn run_tran<'d>(
         |(pi, (p, base)): (usize, (&Part, Option<System>))| -> Result<(PartRec, Stats, System)> {
             let cols: Vec<usize> = saved
                 .iter()
-                .filter(|&&g| owner[g].0 == pi)
-                .map(|&g| owner[g].1)
+                .filter_map(|&g| {
+                    if owner[g].0 == pi {
+                        Some(owner[g].1)
+                    } else {
+                        shares[g].iter().find(|s| s.0 == pi).map(|s| s.1)
+                    }
+                })
                 .collect();
             let scols: Vec<usize> = streamed
                 .iter()
-                .filter(|&&g| owner[g].0 == pi)
-                .map(|&g| owner[g].1)
+                .filter_map(|&g| {
+                    if owner[g].0 == pi {
+                        Some(owner[g].1)
+                    } else {
+                        shares[g].iter().find(|s| s.0 == pi).map(|s| s.1)
+                    }
+                })
                 .collect();
             let out = match sink_ref {
                 Some(s) if direct && !scols.is_empty() => PartOut::Direct(s),
@@ -394,14 +418,14 @@ fn run_tran<'d>(
             return Err(e);
         }
         bases.push(Some(base));
-        res.stats.newton_iterations += st.newton_iterations;
-        res.stats.factorizations += st.factorizations;
-        res.stats.accepted_steps += st.accepted_steps;
-        res.stats.rejected_steps += st.rejected_steps;
-        res.stats.events += st.events;
+        res.stats.add(&st);
         for (l, &g) in parts[pi].global.iter().enumerate().skip(1) {
             if l < rec.init.len() {
-                xg[g] = rec.init[l];
+                if parts[pi].summed[l] {
+                    xg[g] += rec.init[l];
+                } else {
+                    xg[g] = rec.init[l];
+                }
             }
         }
         recs.push(rec);
@@ -435,13 +459,18 @@ fn run_tran<'d>(
             sp.close()?;
             srcs.push((sp.reader()?, sp.reader()?));
         }
-        let picks: Vec<(usize, usize)> = streamed
+        let picks: Vec<Vec<(usize, usize)>> = streamed
             .iter()
             .map(|&g| {
-                let (pi, l) = owner[g];
-                let p = stream_parts.iter().position(|&q| q == pi).unwrap_or(0);
-                let j = recs[pi].scols.iter().position(|&x| x == l).unwrap_or(0);
-                (p, j)
+                std::iter::once(owner[g])
+                    .chain(shares[g].iter().copied())
+                    .filter(|&(pi, _)| pi != usize::MAX)
+                    .filter_map(|(pi, l)| {
+                        let p = stream_parts.iter().position(|&q| q == pi)?;
+                        let j = recs[pi].scols.iter().position(|&x| x == l)?;
+                        Some((p, j))
+                    })
+                    .collect()
             })
             .collect();
         stream::merge(srcs, &picks, &mut |row| sink.row(row))?;
@@ -465,13 +494,20 @@ fn run_tran<'d>(
             (mem(), mem())
         })
         .collect();
-    let picks: Vec<(usize, usize)> = saved
+    // per saved unknown: its holder's column plus the other parts' shares of a held source's
+    // current, summed (each interpolated on its own time points)
+    let picks: Vec<Vec<(usize, usize)>> = saved
         .iter()
         .map(|&g| {
-            let (pi, l) = owner[g];
-            let p = active.iter().position(|&q| q == pi).unwrap_or(0);
-            let j = recs[pi].cols.iter().position(|&x| x == l).unwrap_or(0);
-            (p, j)
+            std::iter::once(owner[g])
+                .chain(shares[g].iter().copied())
+                .filter(|&(pi, _)| pi != usize::MAX)
+                .filter_map(|(pi, l)| {
+                    let p = active.iter().position(|&q| q == pi)?;
+                    let j = recs[pi].cols.iter().position(|&x| x == l)?;
+                    Some((p, j))
+                })
+                .collect()
         })
         .collect();
     let mut rows: Vec<Vec<f64>> = Vec::new();

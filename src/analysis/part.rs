@@ -4,7 +4,7 @@
 
 use super::check::Uf;
 use crate::circuit::Circuit;
-use crate::devices::DeviceOps;
+use crate::devices::{Device, DeviceOps};
 use crate::solver::system::System;
 
 /// Solver state kept between runs of circuits with the same structure (sweep points, Monte
@@ -15,41 +15,170 @@ pub struct PartCache {
 }
 
 /// A decoupled part of a circuit: its own numbering and the global index of each unknown.
+/// `summed` marks the local unknowns that are one part's share of a global one: the branch
+/// current of an ideal grounded voltage source that several parts hold a copy of (the
+/// source's current is the sum of the shares; its node's voltage is the same in every part).
 pub struct Part {
     pub circuit: Circuit,
     pub global: Vec<usize>,
+    pub summed: Vec<bool>,
 }
 
-/// Splits a circuit into parts that share no unknown (ground excluded).
-pub fn split(c: &Circuit) -> Vec<Part> {
+/// The ideal grounded voltage sources whose node is an input rather than a coupling: an
+/// independent voltage source from a node to ground fixes that node's voltage as a known
+/// function of time, so the devices on either side of it see the same waveform whether they
+/// are solved together or apart. A source whose current another device reads (F, H) is left
+/// alone. Returns, per unknown, the index of the holding source for its node and its branch.
+fn held_sources(c: &Circuit) -> Vec<Option<usize>> {
     let n = c.n();
-    let mut uf = Uf::new(n + 1);
+    let mut held = vec![None; n + 1];
+    let mut count = vec![0usize; n + 1];
+    for (i, d) in c.devices.iter().enumerate() {
+        if let Device::V(v) = &d.dev {
+            let node = match (v.br.p, v.br.n) {
+                (0, k) | (k, 0) if k != 0 => k,
+                _ => continue,
+            };
+            count[node] += 1;
+            held[node] = Some(i);
+            held[v.br.k] = Some(i);
+        }
+    }
+    // a node two sources hold (a loop, rejected elsewhere) is not split at
+    for k in 1..=n {
+        if count[k] > 1 {
+            held[k] = None;
+        }
+    }
     let mut t = Vec::new();
-    for d in &c.devices {
+    for (i, d) in c.devices.iter().enumerate() {
         t.clear();
         d.dev.terminals(&mut t);
-        t.retain(|&k| k != 0);
+        for &k in &t {
+            // another device reads a held source's branch current: keep it whole
+            if k > c.n_nodes
+                && let Some(s) = held[k]
+                && s != i
+            {
+                for h in held.iter_mut() {
+                    if *h == Some(s) {
+                        *h = None;
+                    }
+                }
+            }
+        }
+    }
+    // node and branch must both still be held
+    for (i, d) in c.devices.iter().enumerate() {
+        if let Device::V(v) = &d.dev {
+            let node = if v.br.p == 0 { v.br.n } else { v.br.p };
+            if held[node] != Some(i) || held[v.br.k] != Some(i) {
+                if held[node] == Some(i) {
+                    held[node] = None;
+                }
+                if held[v.br.k] == Some(i) {
+                    held[v.br.k] = None;
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Splits a circuit into parts that share no unknown (ground excluded), cutting at the nodes
+/// of ideal grounded voltage sources (see `held_sources`): every part that touches such a
+/// node gets its own copy of the source, and the source's current is the sum of the copies'.
+pub fn split(c: &Circuit) -> Vec<Part> {
+    let n = c.n();
+    let held = held_sources(c);
+    let mut sources = vec![false; c.devices.len()];
+    for &i in held.iter().flatten() {
+        sources[i] = true;
+    }
+    let mut uf = Uf::new(n + 1);
+    let mut t = Vec::new();
+    for (i, d) in c.devices.iter().enumerate() {
+        if sources[i] {
+            continue;
+        }
+        t.clear();
+        d.dev.terminals(&mut t);
+        t.retain(|&k| k != 0 && held[k].is_none());
         for w in t.windows(2) {
             uf.union(w[0], w[1]);
         }
     }
+    // the devices of each part: by the set of their first free unknown; devices on held
+    // nodes and ground alone go with the first held node they touch
     let mut comp_of = vec![usize::MAX; n + 1];
-    let mut parts: Vec<(Vec<usize>, Vec<usize>)> = Vec::new(); // (unknowns, devices)
-    for k in 1..=n {
-        let r = uf.find(k);
-        if comp_of[r] == usize::MAX {
-            comp_of[r] = parts.len();
-            parts.push((vec![], vec![]));
-        }
-        parts[comp_of[r]].0.push(k);
-    }
-    let mut orphan = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, d) in c.devices.iter().enumerate() {
+        if sources[i] {
+            continue;
+        }
         t.clear();
         d.dev.terminals(&mut t);
-        match t.iter().find(|&&k| k != 0) {
-            Some(&k) => parts[comp_of[uf.find(k)]].1.push(i),
-            None => orphan.push(i),
+        let key = match t.iter().find(|&&k| k != 0 && held[k].is_none()) {
+            Some(&k) => uf.find(k),
+            None => match t.iter().find(|&&k| k != 0) {
+                Some(&k) => k,
+                None => continue,
+            },
+        };
+        if comp_of[key] == usize::MAX {
+            comp_of[key] = groups.len();
+            groups.push(vec![]);
+        }
+        groups[comp_of[key]].push(i);
+    }
+    // each held source joins every group that touches its node (alone if none does)
+    let mut parts: Vec<(Vec<usize>, Vec<usize>)> = Vec::new(); // (unknowns, devices)
+    let mut touched = vec![false; c.devices.len()];
+    let mut mark = vec![usize::MAX; n + 1];
+    for (g, devs) in groups.into_iter().enumerate() {
+        let mut unknowns = Vec::new();
+        let mut all = devs.clone();
+        for &i in &devs {
+            t.clear();
+            c.devices[i].dev.terminals(&mut t);
+            for &k in &t {
+                if k != 0 && mark[k] != g {
+                    mark[k] = g;
+                    unknowns.push(k);
+                }
+            }
+        }
+        let mut extra = Vec::new();
+        for &k in &unknowns {
+            if k <= c.n_nodes
+                && let Some(s) = held[k]
+            {
+                extra.push(s);
+                touched[s] = true;
+            }
+        }
+        for &s in &extra {
+            t.clear();
+            c.devices[s].dev.terminals(&mut t);
+            for &k in &t {
+                if k != 0 && mark[k] != g {
+                    mark[k] = g;
+                    unknowns.push(k);
+                }
+            }
+        }
+        all.extend(extra);
+        all.sort_unstable();
+        unknowns.sort_unstable();
+        parts.push((unknowns, all));
+    }
+    for (i, d) in c.devices.iter().enumerate() {
+        if sources[i] && !touched[i] {
+            t.clear();
+            d.dev.terminals(&mut t);
+            t.retain(|&k| k != 0);
+            t.sort_unstable();
+            parts.push((t.clone(), vec![i]));
         }
     }
     if parts.is_empty() {
@@ -104,8 +233,15 @@ pub fn split(c: &Circuit) -> Vec<Part> {
             warnings: vec![],
             rebuild: None,
         };
-        out.push(Part { circuit, global });
+        let summed = global
+            .iter()
+            .map(|&g| g > c.n_nodes && held[g].is_some())
+            .collect();
+        out.push(Part {
+            circuit,
+            global,
+            summed,
+        });
     }
-    let _ = orphan;
     out
 }

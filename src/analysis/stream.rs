@@ -173,10 +173,12 @@ impl Window<'_> {
 
 /// Merges parts onto the union of their time points: `parts` holds, per part, two readers of
 /// its points (one walks the grid, one the values); `picks` names, per output column, the
-/// part and its column. Each row (`time`, then the picks) goes to `emit`.
+/// parts and their columns whose values it is the sum of (one for a node voltage; several for
+/// the current of an ideal source that parts share). Each row (`time`, then the picks) goes to
+/// `emit`.
 pub(super) fn merge(
     parts: Vec<(Points, Points)>,
-    picks: &[(usize, usize)],
+    picks: &[Vec<(usize, usize)>],
     emit: &mut dyn FnMut(&[f64]) -> Result<()>,
 ) -> Result<()> {
     let mut grid = Vec::with_capacity(parts.len());
@@ -203,8 +205,8 @@ pub(super) fn merge(
             w.advance(t)?;
         }
         row[0] = t;
-        for (c, &(p, j)) in picks.iter().enumerate() {
-            row[c + 1] = wins[p].value(t, j);
+        for (c, pick) in picks.iter().enumerate() {
+            row[c + 1] = pick.iter().map(|&(p, j)| wins[p].value(t, j)).sum();
         }
         emit(&row)?;
     }

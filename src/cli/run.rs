@@ -215,6 +215,9 @@ pub fn run(a: &RunArgs) -> Result<()> {
         }
     }
     let save = match &a.save {
+        // nothing writes waveforms: keep only what the measures read (a run of many parts
+        // would otherwise merge every signal onto the union of all parts' time points)
+        None if a.output.is_none() => Save::List(vec!["none".into()]),
         None => Save::All,
         Some(s) => Save::List(s.split(',').map(|x| x.to_string()).collect()),
     };
@@ -320,13 +323,14 @@ pub fn run(a: &RunArgs) -> Result<()> {
     }
     if a.stats {
         eprintln!(
-            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={}",
+            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} min_step={:.3e}",
             res.parts,
             res.stats.accepted_steps,
             res.stats.rejected_steps,
             res.stats.newton_iterations,
             res.stats.factorizations,
-            res.stats.events
+            res.stats.events,
+            res.stats.min_step
         );
     }
     if a.strict && meas_failed > 0 {

@@ -94,6 +94,10 @@ pub(super) enum Prediction {
 pub(super) enum Detection {
     /// Reject it and land before the crossing found in it: retry with the step given.
     Land(f64),
+    /// Reject it: the crossing lies within the event tolerance of its start, so it is located
+    /// already; retry with the short step across it given (`true`: a device changes state
+    /// there, so the step across restarts the integration).
+    Cross(f64, bool),
     /// Accept it; `t_event` is the earliest crossing in it (infinite: none), `device`
     /// whether a device changes state there.
     Accept { t_event: f64, device: bool },
@@ -317,13 +321,22 @@ impl Events {
             {
                 s_c = s;
             }
-            self.tries.push((k_event, h, b));
-            if self.tries.len() == 1 {
+            if self.tries.is_empty() {
                 self.h_resume = h;
             }
             self.probe_landing = !device_event;
+            let h_land = s_c - 0.5 * self.ev_tol;
+            if h_land < 0.5 * self.ev_tol {
+                // landing "just before" a crossing this close to the start would be a sliver
+                // of a step (down to the minimum step, where the charges' rounding swamps the
+                // Newton test on branch currents): the crossing is located, step across it
+                self.tries.clear();
+                self.crossing_step = true;
+                return Detection::Cross((s_c + 0.5 * self.ev_tol).max(hmin), device_event);
+            }
+            self.tries.push((k_event, h, b));
             self.cross_next = true;
-            return Detection::Land((s_c - 0.5 * self.ev_tol).max(hmin));
+            return Detection::Land(h_land.max(hmin));
         }
         Detection::Accept {
             t_event,

@@ -1,4 +1,5 @@
 //! Numerical core: linear solver, Newton-Raphson, operating point, transient.
+pub mod circuit_lu;
 pub mod events;
 pub mod linear;
 pub mod lte;

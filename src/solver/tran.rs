@@ -128,6 +128,13 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
                 h = h_land;
                 continue;
             }
+            Detection::Cross(h_cross, device) => {
+                h = h_cross;
+                if device {
+                    hist.restart(true);
+                }
+                continue;
+            }
             Detection::Accept { t_event, device } => (t_event, device),
         };
         // accept
@@ -137,6 +144,7 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         std::mem::swap(&mut x, &mut x_new);
         sys.accept(&x, t);
         sys.stats.accepted_steps += 1;
+        sys.stats.note_step(h);
         accepted += 1;
         if accepted > max_points {
             return Err(Error::netlist(
