@@ -7,6 +7,7 @@ use crate::io::atomic::write_atomic;
 use crate::io::csv::{quote, split_fields};
 use crate::stats::{Summary, summarize, wilson95};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What a runs.csv was computed from.
@@ -21,6 +22,18 @@ pub struct Meta {
     pub shard: Option<String>,
     pub measures: Vec<String>,
     pub params: Vec<String>,
+    /// The unit of each measure that has one (`tcross` -> `s`), for figures and tables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, String>,
+}
+
+/// The measures that have a unit, as the sidecar records them.
+pub fn unit_map(names: &[String], units: &[Option<String>]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .zip(units)
+        .filter_map(|(n, u)| Some((n.clone(), u.clone()?)))
+        .collect()
 }
 
 impl Meta {
@@ -33,6 +46,7 @@ impl Meta {
             shard: cfg.shard.map(|(i, m)| format!("{i}/{m}")),
             measures: measures.to_vec(),
             params: params.to_vec(),
+            units: BTreeMap::new(),
         }
     }
 }

@@ -15,6 +15,12 @@ pub trait Measures: Sync + Send {
     fn names(&self) -> Vec<String>;
     /// One value per name, or why it could not be measured (the run is then `failed`).
     fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Outcome>;
+    /// The unit of each measure on `circuit` (`"s"`, `"V"`, ...), `None` where it has none
+    /// we can name; figures and tables use it for prefixes (`ns`, `µA`).
+    fn units(&self, circuit: &Circuit) -> Vec<Option<String>> {
+        let _ = circuit;
+        vec![None; self.names().len()]
+    }
 }
 
 /// What a simple measure computes from the transient table (or the DC sweep table).
@@ -111,6 +117,29 @@ impl Simple {
         })
     }
 
+    /// The unit of the result: a crossing is a position on the scale (seconds in a
+    /// transient, the swept source's unit in a DC sweep), the other kinds a value of the
+    /// signal (`v()` volts, `i()` amperes).
+    pub fn unit(&self, circuit: &Circuit) -> Option<String> {
+        match self.kind {
+            Kind::Rise(_) | Kind::Fall(_) | Kind::Cross(_) => {
+                let has_tran = circuit
+                    .analyses
+                    .iter()
+                    .any(|(a, _)| matches!(a, crate::circuit::Analysis::Tran { .. }));
+                let domain = if has_tran {
+                    crate::meas::Domain::Tran
+                } else {
+                    crate::meas::Domain::Dc
+                };
+                crate::meas::unit::scale_of(domain, circuit).map(str::to_string)
+            }
+            Kind::At(_) | Kind::Final | Kind::Max | Kind::Min | Kind::Op => {
+                crate::meas::unit::of_signal(&self.signal).map(str::to_string)
+            }
+        }
+    }
+
     fn eval(&self, res: &RunResult) -> Outcome {
         let failed = |m: String| Failed(m);
         if self.kind == Kind::Op {
@@ -169,6 +198,9 @@ impl Measures for SimpleMeasures {
     fn measure(&self, _c: &Circuit, res: &RunResult) -> Vec<Outcome> {
         self.0.iter().map(|m| m.eval(res)).collect()
     }
+    fn units(&self, circuit: &Circuit) -> Vec<Option<String>> {
+        self.0.iter().map(|m| m.unit(circuit)).collect()
+    }
 }
 
 /// The netlist's own `.meas` cards (evaluated with the nominal `.param` values in `PARAM=`
@@ -192,6 +224,11 @@ impl Measures for NetlistMeasures {
             .collect();
         v.extend(self.extra.measure(circuit, res));
         v
+    }
+    fn units(&self, circuit: &Circuit) -> Vec<Option<String>> {
+        let mut u: Vec<Option<String>> = self.cards.iter().map(|m| m.unit_in(circuit)).collect();
+        u.extend(self.extra.units(circuit));
+        u
     }
 }
 

@@ -90,6 +90,9 @@ pub struct Study {
     measures: Arc<dyn Measures>,
     /// Measure columns of runs.csv.
     pub measure_names: Vec<String>,
+    /// The unit of each measure (`"s"`, `"V"`), where it has one; recorded in the sidecar
+    /// so that `plot hist` can label `ns` rather than a bare power of ten.
+    pub measure_units: Vec<Option<String>>,
     /// Sampled-parameter columns of runs.csv (from the nominal elaboration).
     pub param_names: Vec<String>,
 }
@@ -108,7 +111,7 @@ impl Study {
     /// the random parameters.
     pub fn new(nl: Netlist, measures: Arc<dyn Measures>) -> Result<Study> {
         let mut s = RunSampler::nominal();
-        crate::netlist::elaborate(
+        let nominal = crate::netlist::elaborate(
             &nl,
             ElabOptions {
                 overrides: vec![],
@@ -124,10 +127,12 @@ impl Study {
                 return Err(Error::usage(format!("measure '{m}' is defined twice")));
             }
         }
+        let measure_units = measures.units(&nominal);
         Ok(Study {
             nl: Arc::new(nl),
             measures,
             measure_names,
+            measure_units,
             param_names: s.params.into_iter().map(|(n, _)| n).collect(),
         })
     }
@@ -383,7 +388,8 @@ pub fn run_to_file(
     stop: &AtomicBool,
     progress: &(dyn Fn(usize, usize, usize) + Sync),
 ) -> Result<Outcome> {
-    let meta = Meta::new(out.netlist, cfg, &study.measure_names, &study.param_names);
+    let mut meta = Meta::new(out.netlist, cfg, &study.measure_names, &study.param_names);
+    meta.units = io::unit_map(&study.measure_names, &study.measure_units);
     let mut done: Vec<Record> = Vec::new();
     if out.resume && out.runs_csv.exists() {
         match io::read_meta(out.runs_csv)? {
