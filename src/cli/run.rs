@@ -54,7 +54,8 @@ pub struct RunArgs {
     #[arg(long)]
     ascii: bool,
     /// Also draw a one-shot figure (.svg or .png): the waveforms of -o (with the --spikes
-    /// markers), or with --sweep the --meas-csv columns against the swept value.
+    /// markers), or with --sweep every .meas and spike statistic against the swept value, one
+    /// panel per unit (log x with --sweep-log).
     #[arg(long, value_name = "FIG")]
     plot: Option<PathBuf>,
 }
