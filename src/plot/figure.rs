@@ -562,9 +562,7 @@ pub fn label_areas(st: &Style, a: &Axes) -> (f64, f64) {
 /// The right margin: enough for half the widest x tick label, which plotters centres on the
 /// last tick and would otherwise run off the page.
 fn right_margin(st: &Style, a: &Axes) -> f64 {
-    if !a.show_x {
-        return st.px(4.0);
-    }
+    // The same for panels without x labels, so that stacked panels line up.
     let font = st.font(7.0);
     let last = if a.x_log {
         decade_text(a.x.1.floor())
