@@ -36,6 +36,7 @@ use crate::netlist::Netlist;
 
 mod eval;
 mod parse;
+pub mod unit;
 pub mod wave;
 
 pub use eval::{Failed, Outcome, evaluate, fmt_e};

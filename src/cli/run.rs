@@ -54,7 +54,8 @@ pub struct RunArgs {
     #[arg(long)]
     ascii: bool,
     /// Also draw a one-shot figure (.svg or .png): the waveforms of -o (with the --spikes
-    /// markers), or with --sweep the --meas-csv columns against the swept value.
+    /// markers), or with --sweep every .meas and spike statistic against the swept value, one
+    /// panel per unit (log x with --sweep-log).
     #[arg(long, value_name = "FIG")]
     plot: Option<PathBuf>,
 }
@@ -109,6 +110,7 @@ fn spike_columns(spikes: &[(String, f64)]) -> Vec<String> {
 
 fn run_sweep_cmd(
     a: &RunArgs,
+    c: &neurospice::circuit::Circuit,
     deck: &meas::Deck,
     ro: &analysis::RunOptions,
     spec: &str,
@@ -174,18 +176,15 @@ fn run_sweep_cmd(
         let mut names = vec![sw.name.clone()];
         names.extend(measures.iter().map(|m| m.name.clone()));
         names.extend(spike_columns(&ro.spikes));
-        csv::write_csv(p, &analysis::Table { names, rows })?;
+        let table = analysis::Table { names, rows };
+        csv::write_csv(p, &table)?;
+        rows = table.rows;
     }
     if let Some(p) = &a.spikes_out {
         csv::write_spikes(p, Some(&sw.name), &spikes)?;
     }
     if let Some(fig) = &a.plot {
-        let Some(p) = &a.meas_csv else {
-            return Err(Error::usage(
-                "--plot with --sweep draws the --meas-csv rows: give --meas-csv FILE",
-            ));
-        };
-        one_shot_plot(neurospice::plot::Kind::Transfer, p, None, fig)?;
+        sweep_plot(c, measures, &ro.spikes, &sw.name, a.sweep_log, &rows, fig)?;
     }
     if failed > 0 {
         return Err(Error::numeric(format!(
@@ -194,6 +193,50 @@ fn run_sweep_cmd(
         )));
     }
     Ok(())
+}
+
+/// `run --sweep --plot FIG`: the measures and spike statistics against the swept value, one
+/// panel per unit (spike counts apart from times), drawn from memory.
+fn sweep_plot(
+    c: &neurospice::circuit::Circuit,
+    measures: &[meas::Measure],
+    spikes: &[(String, f64)],
+    x_name: &str,
+    log_x: bool,
+    rows: &[Vec<f64>],
+    fig: &std::path::Path,
+) -> Result<()> {
+    use neurospice::plot::curves::{SweepColumn, sweep_figure};
+    let mut cols: Vec<(String, Option<String>)> = measures
+        .iter()
+        .map(|m| (m.name.clone(), m.unit_in(c)))
+        .collect();
+    for name in spike_columns(spikes) {
+        let unit = (!name.ends_with("_count")).then(|| "s".to_string());
+        cols.push((name, unit));
+    }
+    let x: Vec<f64> = rows.iter().map(|r| r[0]).collect();
+    let columns: Vec<SweepColumn> = cols
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, unit))| SweepColumn {
+            name,
+            unit,
+            values: rows
+                .iter()
+                .map(|r| r.get(k + 1).copied().unwrap_or(f64::NAN))
+                .collect(),
+        })
+        .collect();
+    let source = format!("--sweep {x_name}");
+    let figure = sweep_figure(&source, x_name, None, &x, &columns, log_x)
+        .map_err(|e| e.context("--plot"))?;
+    let panels = figure.panels.len() as f64;
+    let opts = neurospice::plot::FigureOptions {
+        height_in: (1.0 + 1.2 * panels).min(8.0),
+        ..Default::default()
+    };
+    neurospice::plot::save(&figure, &opts, fig).map_err(|e| e.context("--plot"))
 }
 
 /// Runs `neurospice run`.
@@ -231,7 +274,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         spikes,
     };
     if let Some(spec) = &a.sweep {
-        return run_sweep_cmd(a, &deck, &ro, spec);
+        return run_sweep_cmd(a, &c, &deck, &ro, spec);
     }
     if a.meas_csv.is_some() {
         return Err(Error::usage("--meas-csv needs --sweep"));

@@ -199,6 +199,7 @@ pub fn draw(
         source: path.display().to_string(),
         x_name,
         x_unit,
+        x_log: false,
         panels: vec![Panel {
             y_name: if spec.ylog {
                 "log10(value)".into()

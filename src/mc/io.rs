@@ -8,6 +8,7 @@ use crate::io::csv::{quote, split_fields};
 use crate::netlist::lexer::Source;
 use crate::stats::{Summary, summarize, wilson95};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,9 @@ pub struct Meta {
     /// its content; empty in sidecars written before the hashes were recorded.
     #[serde(default)]
     pub files: Vec<SourceFile>,
+    /// The unit of each measure that has one (`tcross` -> `s`), for figures and tables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, String>,
 }
 
 /// One file a study's circuit was read from.
@@ -76,6 +80,15 @@ pub fn normalise(p: &Path) -> String {
     out.display().to_string()
 }
 
+/// The measures that have a unit, as the sidecar records them.
+pub fn unit_map(names: &[String], units: &[Option<String>]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .zip(units)
+        .filter_map(|(n, u)| Some((n.clone(), u.clone()?)))
+        .collect()
+}
+
 impl Meta {
     pub fn new(
         netlist: &Path,
@@ -93,6 +106,7 @@ impl Meta {
             measures: measures.to_vec(),
             params: params.to_vec(),
             files: sources.iter().map(SourceFile::of).collect(),
+            units: BTreeMap::new(),
         }
     }
 

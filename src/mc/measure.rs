@@ -21,6 +21,12 @@ pub trait Measures: Sync + Send {
     fn check(&self, _circuit: &Circuit) -> Result<()> {
         Ok(())
     }
+    /// The unit of each measure on `circuit` (`"s"`, `"V"`, ...), `None` where it has none
+    /// we can name; figures and tables use it for prefixes (`ns`, `µA`).
+    fn units(&self, circuit: &Circuit) -> Vec<Option<String>> {
+        let _ = circuit;
+        vec![None; self.names().len()]
+    }
 }
 
 /// The signals a run of `c` stores in its tables and operating point (`v(node)`,
@@ -171,6 +177,29 @@ impl Simple {
         Ok(())
     }
 
+    /// The unit of the result: a crossing is a position on the scale (seconds in a
+    /// transient, the swept source's unit in a DC sweep), the other kinds a value of the
+    /// signal (`v()` volts, `i()` amperes).
+    pub fn unit(&self, circuit: &Circuit) -> Option<String> {
+        match self.kind {
+            Kind::Rise(_) | Kind::Fall(_) | Kind::Cross(_) => {
+                let has_tran = circuit
+                    .analyses
+                    .iter()
+                    .any(|(a, _)| matches!(a, crate::circuit::Analysis::Tran { .. }));
+                let domain = if has_tran {
+                    crate::meas::Domain::Tran
+                } else {
+                    crate::meas::Domain::Dc
+                };
+                crate::meas::unit::scale_of(domain, circuit).map(str::to_string)
+            }
+            Kind::At(_) | Kind::Final | Kind::Max | Kind::Min | Kind::Op => {
+                crate::meas::unit::of_signal(&self.signal).map(str::to_string)
+            }
+        }
+    }
+
     fn eval(&self, res: &RunResult) -> Outcome {
         let failed = |m: String| Failed(m);
         if self.kind == Kind::Op {
@@ -232,6 +261,9 @@ impl Measures for SimpleMeasures {
     fn check(&self, c: &Circuit) -> Result<()> {
         self.0.iter().try_for_each(|m| m.check(c))
     }
+    fn units(&self, circuit: &Circuit) -> Vec<Option<String>> {
+        self.0.iter().map(|m| m.unit(circuit)).collect()
+    }
 }
 
 /// The netlist's own `.meas` cards (evaluated with the nominal `.param` values in `PARAM=`
@@ -259,6 +291,11 @@ impl Measures for NetlistMeasures {
     fn check(&self, c: &Circuit) -> Result<()> {
         crate::meas::check_signals(&self.cards, c)?;
         self.extra.check(c)
+    }
+    fn units(&self, circuit: &Circuit) -> Vec<Option<String>> {
+        let mut u: Vec<Option<String>> = self.cards.iter().map(|m| m.unit_in(circuit)).collect();
+        u.extend(self.extra.units(circuit));
+        u
     }
 }
 

@@ -90,6 +90,9 @@ pub struct Study {
     measures: Arc<dyn Measures>,
     /// Measure columns of runs.csv.
     pub measure_names: Vec<String>,
+    /// The unit of each measure (`"s"`, `"V"`), where it has one; recorded in the sidecar
+    /// so that `plot hist` can label `ns` rather than a bare power of ten.
+    pub measure_units: Vec<Option<String>>,
     /// Sampled-parameter columns of runs.csv (from the nominal elaboration).
     pub param_names: Vec<String>,
     /// The files the netlist was read from, with content hashes (empty for a netlist given
@@ -129,10 +132,12 @@ impl Study {
                 return Err(Error::usage(format!("measure '{m}' is defined twice")));
             }
         }
+        let measure_units = measures.units(&nominal);
         Ok(Study {
             nl: Arc::new(nl),
             measures,
             measure_names,
+            measure_units,
             param_names: s.params.into_iter().map(|(n, _)| n).collect(),
             sources: vec![],
         })
@@ -433,13 +438,14 @@ pub fn run_to_file(
     progress: &(dyn Fn(usize, usize, usize) + Sync),
 ) -> Result<Outcome> {
     let store = out.store;
-    let meta = Meta::new(
+    let mut meta = Meta::new(
         out.netlist,
         cfg,
         &study.measure_names,
         &study.param_names,
         &study.sources,
     );
+    meta.units = io::unit_map(&study.measure_names, &study.measure_units);
     let mut done: Vec<Record> = Vec::new();
     if out.resume && out.runs_csv.exists() {
         match io::read_meta(out.runs_csv)? {

@@ -194,6 +194,7 @@ impl Curves {
             source: self.source.clone(),
             x_name: self.x_name.clone(),
             x_unit: unit_of(&self.x_name).map(str::to_string),
+            x_log: false,
             panels: vec![Panel {
                 y_name,
                 y_unit: unit.map(str::to_string),
@@ -320,6 +321,7 @@ pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure> {
         source: t.source.clone(),
         x_name: chosen.0.clone(),
         x_unit: unit_of(&chosen.0).map(str::to_string),
+        x_log: false,
         panels: vec![Panel {
             y_name: "accuracy".to_string(),
             y_unit: Some("%".to_string()),
@@ -338,7 +340,7 @@ struct SweepSpec<'a> {
     accuracy_first: bool,
 }
 
-fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
+fn capmin_pair_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
     let t = CsvTable::read(path)?;
     let gc = t.column_index(spec.group)?;
     let all: Vec<usize> = (0..t.rows.len()).collect();
@@ -395,6 +397,7 @@ fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
         source: t.source.clone(),
         x_name: spec.x_name.to_string(),
         x_unit: None,
+        x_log: false,
         panels,
     })
 }
@@ -402,7 +405,7 @@ fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
 /// Capacitor and accuracy against the number of kept levels K, one line per rule, from a CSV
 /// with columns `rule,k,capacitance_f,accuracy`.
 pub fn capmin_sweep_figure(path: &Path) -> Result<LineFigure> {
-    sweep_figure(
+    capmin_pair_figure(
         path,
         &SweepSpec {
             group: "rule",
@@ -416,7 +419,7 @@ pub fn capmin_sweep_figure(path: &Path) -> Result<LineFigure> {
 /// Accuracy and capacitor against current variation for baseline, CapMin and CapMin-V, from
 /// a CSV with columns `sigma,method,capacitance_f,accuracy`.
 pub fn capmin_v_figure(path: &Path) -> Result<LineFigure> {
-    sweep_figure(
+    capmin_pair_figure(
         path,
         &SweepSpec {
             group: "method",
@@ -425,6 +428,101 @@ pub fn capmin_v_figure(path: &Path) -> Result<LineFigure> {
             accuracy_first: true,
         },
     )
+}
+
+/// True when `x` looks like a logarithmic sweep: at least three positive values spanning
+/// two decades or more, each a constant ratio (within 1 %) from the one before.
+pub fn is_geometric(x: &[f64]) -> bool {
+    let v: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    if v.len() < 3 || v.iter().any(|&a| a <= 0.0) {
+        return false;
+    }
+    let ratio = v[1] / v[0];
+    let (lo, hi) = (v[0].min(v[v.len() - 1]), v[0].max(v[v.len() - 1]));
+    hi / lo >= 100.0
+        && v.windows(2)
+            .all(|w| ((w[1] / w[0]) / ratio - 1.0).abs() < 0.01)
+}
+
+/// One result column of a sweep: its name, unit (`"s"`) if any, one value per point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepColumn {
+    /// Column name (`tfirst`, `mem_count`).
+    pub name: String,
+    /// Unit, if it has one; columns of one unit share a panel.
+    pub unit: Option<String>,
+    /// One value per sweep point (NaN where it could not be taken).
+    pub values: Vec<f64>,
+}
+
+/// `run --sweep --plot`: every result column against the swept value. Quantities of
+/// different units never share an axis: one panel per unit (dimensionless numbers such as
+/// spike counts in their own), top to bottom in column order. No ideal line and no INL: a
+/// sweep result is not a transfer curve. The x axis is logarithmic when `log_x` (the
+/// `--sweep-log` flag) says so or the values are a geometric series over two decades.
+pub fn sweep_figure(
+    source: &str,
+    x_name: &str,
+    x_unit: Option<&str>,
+    x: &[f64],
+    columns: &[SweepColumn],
+    log_x: bool,
+) -> Result<LineFigure> {
+    let mut panels: Vec<Panel> = Vec::new();
+    let mut names: Vec<Vec<String>> = Vec::new();
+    for c in columns {
+        let pts = finite_pairs(x, &c.values);
+        if pts.is_empty() {
+            continue;
+        }
+        let k = match panels.iter().position(|p| p.y_unit == c.unit) {
+            Some(k) => k,
+            None => {
+                panels.push(Panel {
+                    y_unit: c.unit.clone(),
+                    legend_at: LegendAt::UpperLeft,
+                    ..Panel::default()
+                });
+                names.push(Vec::new());
+                panels.len() - 1
+            }
+        };
+        let color = panels[k].lines.len();
+        panels[k].lines.push(Line {
+            label: c.name.clone(),
+            points: pts,
+            color,
+            stroke: Stroke::Markers,
+            band: None,
+        });
+        names[k].push(c.name.clone());
+    }
+    if panels.is_empty() {
+        return Err(Error::data_in(
+            source,
+            "no sweep point has a finite result to draw",
+        ));
+    }
+    for (p, n) in panels.iter_mut().zip(&names) {
+        p.y_name = match n.as_slice() {
+            [one] => one.clone(),
+            _ => match &p.y_unit {
+                Some(u) => super::units::quantity_of(u).to_string(),
+                None => "value".to_string(),
+            },
+        };
+        // A single line needs no legend: the axis names it.
+        if n.len() == 1 {
+            p.lines.iter_mut().for_each(|l| l.label.clear());
+        }
+    }
+    Ok(LineFigure {
+        source: source.to_string(),
+        x_name: x_name.to_string(),
+        x_unit: x_unit.map(str::to_string),
+        x_log: (log_x || is_geometric(x)) && x.iter().any(|v| *v > 0.0),
+        panels,
+    })
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! Page geometry, output formats, fonts, palette and the axes every kind shares.
 
-use super::units::{AxisScale, tick_decimals, tick_text};
+use super::units::{AxisScale, si_text, tick_decimals, tick_text};
 use crate::error::{Error, Result};
 use plotters::chart::{MeshStyle, SeriesAnno};
 use plotters::coord::CoordTranslate;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -205,11 +206,12 @@ pub fn render_bytes<F: Figure>(fig: &F, opts: &FigureOptions, format: Format) ->
         Format::Svg => {
             let mut svg = String::new();
             {
-                let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+                let fine = (w * SVG_FINE, h * SVG_FINE);
+                let root = SVGBackend::with_string(&mut svg, fine).into_drawing_area();
                 draw_page(fig, &root, &st)?;
                 root.present().map_err(draw_err)?;
             }
-            Ok(with_physical_size(&svg, w, h, opts).into_bytes())
+            Ok(svg_to_page_units(&svg, w, h, opts).into_bytes())
         }
         Format::Png => {
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
@@ -231,22 +233,130 @@ fn draw_page<F: Figure, DB: DrawingBackend>(
     root.fill(&WHITE).map_err(draw_err)?;
     match &st.title {
         Some(t) => {
-            let area = root.titled(t, st.font(9.0)).map_err(draw_err)?;
+            // plotters' `titled` puts the text's top at 5 px, which at 300 dpi is inside the
+            // accents and caps of a 9 pt font: the PNG lost the top of every title.
+            let font = st.font(9.0);
+            let top = st.px(6.0);
+            let band = top + st.px(9.0 * 1.4);
+            let (w, _) = root.dim_in_pixel();
+            let style = font.pos(Pos::new(HPos::Center, VPos::Top));
+            root.draw_text(t, &style, ((w / 2) as i32, top as i32))
+                .map_err(draw_err)?;
+            let (_, area) = root.split_vertically(band as u32);
             fig.draw(&area, st)
         }
         None => fig.draw(root, st),
     }
 }
 
-/// plotters writes the canvas size as bare user units; papers want the physical size, so
-/// width and height become inches and the viewBox keeps the user units.
-fn with_physical_size(svg: &str, w: u32, h: u32, opts: &FigureOptions) -> String {
-    let from = format!("<svg width=\"{w}\" height=\"{h}\"");
-    let to = format!(
-        "<svg width=\"{:.4}in\" height=\"{:.4}in\"",
-        opts.width_in, opts.height_in
-    );
-    svg.replacen(&from, &to, 1)
+/// SVG is drawn on a grid this many times finer than the page's user units and written back
+/// in user units with decimals: plotters places everything on whole canvas units, which at
+/// the page grid (one unit = one 300-dpi pixel) turns a straight ramp into a staircase of
+/// rounded points and every line width into whole pixels.
+pub const SVG_FINE: u32 = 10;
+
+/// The attributes of plotters' SVG elements that hold lengths on the canvas.
+const LENGTH_ATTRS: [&str; 14] = [
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "width",
+    "height",
+    "cx",
+    "cy",
+    "r",
+    "points",
+    "font-size",
+    "stroke-width",
+];
+
+/// A length on the fine grid as page user units: at most two decimals, no trailing zeros.
+fn page_units(fine: f64) -> String {
+    tick_text(fine / f64::from(SVG_FINE), 2)
+}
+
+/// Every number in `value` (digits, sign and decimal point; commas and spaces separate)
+/// divided by [`SVG_FINE`]; `keep_first` leaves the first number alone (a rotation angle).
+fn scale_numbers(value: &str, keep_first: bool) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut num = String::new();
+    let mut seen = 0usize;
+    let flush = |num: &mut String, out: &mut String, seen: &mut usize| {
+        if num.is_empty() {
+            return;
+        }
+        match num.parse::<f64>() {
+            Ok(v) if !(keep_first && *seen == 0) => out.push_str(&page_units(v)),
+            _ => out.push_str(num),
+        }
+        *seen += 1;
+        num.clear();
+    };
+    for c in value.chars() {
+        if c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' && !num.is_empty() {
+            num.push(c);
+        } else {
+            flush(&mut num, &mut out, &mut seen);
+            out.push(c);
+        }
+    }
+    flush(&mut num, &mut out, &mut seen);
+    out
+}
+
+/// Rewrite one tag of plotters' output (`<name attr="v" .../>`) in page units.
+fn scale_tag(tag: &str, out: &mut String) {
+    let mut rest = tag;
+    while let Some(eq) = rest.find("=\"") {
+        let key_start = rest[..eq].rfind(' ').map_or(0, |k| k + 1);
+        let key = &rest[key_start..eq];
+        let after = &rest[eq + 2..];
+        let Some(close) = after.find('"') else { break };
+        let value = &after[..close];
+        out.push_str(&rest[..eq + 2]);
+        if LENGTH_ATTRS.contains(&key) {
+            out.push_str(&scale_numbers(value, false));
+        } else if key == "transform" && value.starts_with("rotate(") {
+            out.push_str(&scale_numbers(value, true));
+        } else {
+            out.push_str(value);
+        }
+        out.push('"');
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// plotters' SVG on the fine grid turned into the page: the root element carries the
+/// physical size (papers want inches) and a viewBox of `w x h` user units (one per pixel of
+/// the PNG at the same dpi), and every length is divided back to user units with decimals.
+/// Text content is left alone; plotters escapes `<` in it, so every `<` opens a tag.
+fn svg_to_page_units(svg: &str, w: u32, h: u32, opts: &FigureOptions) -> String {
+    let mut out = String::with_capacity(svg.len());
+    let mut rest = svg;
+    let mut root = true;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(len) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open..open + len + 1];
+        if root && tag.starts_with("<svg ") {
+            out.push_str(&format!(
+                "<svg width=\"{:.4}in\" height=\"{:.4}in\" viewBox=\"0 0 {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">",
+                opts.width_in, opts.height_in
+            ));
+            root = false;
+        } else {
+            scale_tag(tag, &mut out);
+        }
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>> {
@@ -305,8 +415,12 @@ pub struct Style {
 impl Style {
     /// The style for a page.
     pub fn new(opts: &FigureOptions, format: Format) -> Style {
+        let fine = match format {
+            Format::Svg => f64::from(SVG_FINE),
+            Format::Png => 1.0,
+        };
         Style {
-            px_per_in: opts.dpi,
+            px_per_in: opts.dpi * fine,
             title: opts.title.clone(),
             xlabel: opts.xlabel.clone(),
             split_sharp_turns: format == Format::Png,
@@ -357,6 +471,12 @@ pub struct Axes {
     pub yunit: Option<String>,
     /// Draw tick labels and the label of the x axis (false for upper panels of a stack).
     pub show_x: bool,
+    /// The x axis is logarithmic: `x` and every x drawn are log10 of the data, and ticks
+    /// are labelled at whole decades with SI prefixes (`100n`, `1µ`).
+    pub x_log: bool,
+    /// Width of the y label area, pixels, at least; stacked panels give every panel the
+    /// widest one so that their plotting areas line up.
+    pub y_area: f64,
 }
 
 /// A chart on linear axes in data units.
@@ -370,19 +490,38 @@ pub fn axes<'a, DB: DrawingBackend>(
 ) -> Result<Chart<'a, DB>> {
     let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
     let ys = AxisScale::for_range(a.y.0, a.y.1, a.yunit.as_deref());
+    let (xl, yl) = label_areas(st, a);
     let mut chart = ChartBuilder::on(area)
         .margin(st.px(4.0))
-        .x_label_area_size(if a.show_x { st.px(20.0) } else { st.px(3.0) })
-        .y_label_area_size(st.px(30.0))
+        .margin_right(right_margin(st, a))
+        .x_label_area_size(xl)
+        .y_label_area_size(yl)
         .build_cartesian_2d(a.x.0..a.x.1, a.y.0..a.y.1)
         .map_err(draw_err)?;
     let (nx, ny) = (5usize, 5usize);
+    let xs = if a.x_log {
+        AxisScale::plain(a.xunit.as_deref())
+    } else {
+        xs
+    };
     let xd = tick_decimals(xs.to_display(a.x.1 - a.x.0), nx);
     let yd = tick_decimals(ys.to_display(a.y.1 - a.y.0), ny);
-    let xfmt = |v: &f64| tick_text(xs.to_display(*v), xd);
+    let x_log = a.x_log;
+    let xfmt = |v: &f64| {
+        if x_log {
+            decade_text(*v)
+        } else {
+            tick_text(xs.to_display(*v), xd)
+        }
+    };
     let yfmt = |v: &f64| tick_text(ys.to_display(*v), yd);
     let hide = |_: &f64| String::new();
-    let xdesc = if a.show_x {
+    let xdesc = if a.show_x && a.x_log {
+        match &a.xunit {
+            Some(u) => format!("{} ({u})", a.xname),
+            None => a.xname.clone(),
+        }
+    } else if a.show_x {
         xs.label(&a.xname)
     } else {
         String::new()
@@ -403,6 +542,49 @@ pub fn axes<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// Heights of the x label area and widths of the y label area, pixels: the y area fits the
+/// widest tick label plus the rotated axis name, so long ticks (`500.0005`) are not cut off.
+pub fn label_areas(st: &Style, a: &Axes) -> (f64, f64) {
+    let xl = if a.show_x { st.px(20.0) } else { st.px(3.0) };
+    let ys = AxisScale::for_range(a.y.0, a.y.1, a.yunit.as_deref());
+    let yd = tick_decimals(ys.to_display(a.y.1 - a.y.0), 5);
+    let font = st.font(7.0);
+    let widest = (0..=10)
+        .map(|k| a.y.0 + (a.y.1 - a.y.0) * f64::from(k) / 10.0)
+        .map(|v| tick_text(ys.to_display(v), yd))
+        .map(|t| font.font.box_size(&t).map_or(0.0, |(w, _)| f64::from(w)))
+        .fold(0.0, f64::max);
+    // tick mark + gap + labels + gap + the axis name's line height
+    let yl = st.px(2.0) + st.px(3.0) + widest + st.px(3.0) + st.px(8.0) * 1.24 * 1.2;
+    (xl, yl.max(st.px(30.0)).max(a.y_area))
+}
+
+/// The right margin: enough for half the widest x tick label, which plotters centres on the
+/// last tick and would otherwise run off the page.
+fn right_margin(st: &Style, a: &Axes) -> f64 {
+    // The same for panels without x labels, so that stacked panels line up.
+    let font = st.font(7.0);
+    let last = if a.x_log {
+        decade_text(a.x.1.floor())
+    } else {
+        let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
+        let xd = tick_decimals(xs.to_display(a.x.1 - a.x.0), 5);
+        tick_text(xs.to_display(a.x.1), xd)
+    };
+    let half = font.font.box_size(&last).map_or(0.0, |(w, _)| f64::from(w)) / 2.0;
+    (half + st.px(1.0)).max(st.px(4.0))
+}
+
+/// A log-axis tick at log10 value `v`: the value with an SI prefix at whole decades, nothing
+/// in between (plotters places ticks evenly in log10).
+fn decade_text(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        si_text(10f64.powi(v.round() as i32))
+    } else {
+        String::new()
+    }
+}
+
 /// The house look of axes: light horizontal grid, thin black axes, small ticks, 7 pt tick
 /// labels and 8 pt axis names.
 pub fn house_mesh<X: Ranged, Y: Ranged, DB: DrawingBackend>(
@@ -418,7 +600,193 @@ pub fn house_mesh<X: Ranged, Y: Ranged, DB: DrawingBackend>(
         .axis_desc_style(st.font(8.0));
 }
 
-/// Draw the legend of `chart` in a corner, on a translucent white box.
+/// A corner of the plotting area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Corner {
+    /// Upper left.
+    UpperLeft,
+    /// Upper right.
+    UpperRight,
+    /// Lower left.
+    LowerLeft,
+    /// Lower right.
+    LowerRight,
+}
+
+impl Corner {
+    const ALL: [Corner; 4] = [
+        Corner::UpperRight,
+        Corner::UpperLeft,
+        Corner::LowerRight,
+        Corner::LowerLeft,
+    ];
+
+    fn upper(self) -> bool {
+        matches!(self, Corner::UpperLeft | Corner::UpperRight)
+    }
+
+    fn left(self) -> bool {
+        matches!(self, Corner::UpperLeft | Corner::LowerLeft)
+    }
+}
+
+/// Legend text size, points.
+const LEGEND_PT: f64 = 6.5;
+
+/// The legend's box in canvas pixels (width, height), as plotters lays it out: one line per
+/// label at the font's line height, the sample area and a margin around.
+fn legend_size(st: &Style, labels: &[String]) -> (f64, f64) {
+    let font = st.font(LEGEND_PT);
+    let text_w = labels
+        .iter()
+        .map(|l| font.font.box_size(l).map_or(0.0, |(w, _)| f64::from(w)))
+        .fold(0.0, f64::max);
+    let line_h = st.px(LEGEND_PT) * 1.24 * 1.25;
+    let margin = st.px(2.0);
+    (
+        text_w + st.px(14.0) + 2.0 * margin,
+        labels.len() as f64 * line_h + 2.0 * margin,
+    )
+}
+
+/// Gap between the legend and the axes, pixels.
+fn legend_pad(st: &Style) -> f64 {
+    st.px(3.0)
+}
+
+/// The plotting area `axes` leaves inside a drawing area of `dim` pixels, (width, height).
+pub fn plot_area_size(dim: (u32, u32), st: &Style, a: &Axes) -> (f64, f64) {
+    let margin = 2.0 * st.px(4.0);
+    let (xl, yl) = label_areas(st, a);
+    (
+        (f64::from(dim.0) - st.px(4.0) - right_margin(st, a) - yl).max(1.0),
+        (f64::from(dim.1) - margin - xl).max(1.0),
+    )
+}
+
+/// Where a legend goes: the emptiest corner of the data, and the top of the y range, raised
+/// when every corner holds data so that an upper corner is left free above it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegendPlan {
+    /// The corner.
+    pub corner: Corner,
+    /// The y range to draw with (the given one, or a higher top).
+    pub y: (f64, f64),
+    /// The legend's labels.
+    pub labels: Vec<String>,
+}
+
+/// Choose where the legend with `labels` goes on axes `a` drawn in an area of `dim` pixels,
+/// given points in data units where the figure draws something (lines sampled densely
+/// enough, areas filled with points). Corners are tried in the order upper right, upper
+/// left, lower right, lower left; the first with no data under the legend box wins. If
+/// none is free, the top of the y range is raised just enough for the legend to sit above
+/// all data in the upper corner that needs the least room.
+pub fn plan_legend(
+    dim: (u32, u32),
+    st: &Style,
+    a: &Axes,
+    labels: &[String],
+    occupied: &[(f64, f64)],
+) -> LegendPlan {
+    let (pw, ph) = plot_area_size(dim, st, a);
+    let (lw, lh) = legend_size(st, labels);
+    let pad = legend_pad(st);
+    // The legend box as fractions of the plotting area, from its corner, with the pad
+    // and a little air around it.
+    let air = st.px(1.5);
+    let fw = ((lw + pad + air) / pw).min(1.0);
+    let fh = ((lh + pad + air) / ph).min(1.0);
+    let (x0, x1) = a.x;
+    let (y0, y1) = a.y;
+    let fx = |x: f64| (x - x0) / (x1 - x0);
+    let fy = |y: f64| (y - y0) / (y1 - y0);
+    let under = |c: Corner, x: f64| {
+        let u = fx(x);
+        if c.left() { u <= fw } else { u >= 1.0 - fw }
+    };
+    let inside = |c: Corner, p: &(f64, f64)| {
+        let v = fy(p.1);
+        under(c, p.0) && if c.upper() { v >= 1.0 - fh } else { v <= fh }
+    };
+    let plan = |corner, y| LegendPlan {
+        corner,
+        y,
+        labels: labels.to_vec(),
+    };
+    let visible: Vec<&(f64, f64)> = occupied
+        .iter()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .filter(|p| (0.0..=1.0).contains(&fx(p.0)) && (0.0..=1.0).contains(&fy(p.1)))
+        .collect();
+    if let Some(c) = Corner::ALL
+        .into_iter()
+        .find(|&c| !visible.iter().any(|p| inside(c, p)))
+    {
+        return plan(c, a.y);
+    }
+    // Raise the top so the highest point under an upper corner's box sits below the box.
+    let need = |c: Corner| {
+        let top = visible
+            .iter()
+            .filter(|p| under(c, p.0))
+            .map(|p| p.1)
+            .fold(y0, f64::max);
+        let keep = (1.0 - fh).max(0.2);
+        (y0 + (top - y0) / keep).max(y1)
+    };
+    let (ur, ul) = (need(Corner::UpperRight), need(Corner::UpperLeft));
+    if ul < ur {
+        plan(Corner::UpperLeft, (y0, ul))
+    } else {
+        plan(Corner::UpperRight, (y0, ur))
+    }
+}
+
+/// Points along a polyline in data units, at least `per_segment` per segment, so that a
+/// straight stretch across a legend's corner counts as data there.
+pub fn densify(pts: &[(f64, f64)], per_segment: usize) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(pts.len() * per_segment.max(1));
+    for w in pts.windows(2) {
+        for k in 0..per_segment.max(1) {
+            let t = k as f64 / per_segment.max(1) as f64;
+            out.push((
+                w[0].0 + (w[1].0 - w[0].0) * t,
+                w[0].1 + (w[1].1 - w[0].1) * t,
+            ));
+        }
+    }
+    out.extend(pts.last().copied());
+    out
+}
+
+/// Draw the legend of `chart` in the corner `plan` chose, on a translucent white box.
+pub fn legend_at<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    st: &Style,
+    plan: &LegendPlan,
+) -> Result<()> {
+    let (w, h) = chart.plotting_area().dim_in_pixel();
+    let (lw, lh) = legend_size(st, &plan.labels);
+    let pad = legend_pad(st);
+    let x = if plan.corner.left() {
+        pad
+    } else {
+        f64::from(w) - lw - pad
+    };
+    let y = if plan.corner.upper() {
+        pad
+    } else {
+        f64::from(h) - lh - pad
+    };
+    legend(
+        chart,
+        st,
+        SeriesLabelPosition::Coordinate(x.max(0.0) as i32, y.max(0.0) as i32),
+    )
+}
+
+/// Draw the legend of `chart` at `pos`, on a translucent white box.
 pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     st: &Style,
@@ -427,7 +795,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart
         .configure_series_labels()
         .position(pos)
-        .label_font(st.font(6.5))
+        .label_font(st.font(LEGEND_PT))
         .margin(st.px(2.0))
         .legend_area_size(st.px(14.0))
         .background_style(WHITE.mix(0.85))

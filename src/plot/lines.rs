@@ -2,8 +2,8 @@
 //! Transfer curves, accuracy against variation and the CapMin sweeps are all drawn by this.
 
 use super::figure::{
-    Axes, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend, line_sample,
-    padded,
+    Axes, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, legend_at,
+    line_sample, padded, plan_legend,
 };
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
@@ -72,20 +72,52 @@ pub struct LineFigure {
     pub x_name: String,
     /// x unit, if any.
     pub x_unit: Option<String>,
+    /// Logarithmic x axis (points with x <= 0 cannot be drawn on it and are left out).
+    pub x_log: bool,
     /// Panels, top to bottom.
     pub panels: Vec<Panel>,
 }
 
 impl Figure for LineFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
-        let xs = self
+        // On a log axis everything is drawn at log10(x); x <= 0 becomes NaN and is skipped.
+        let fx = |x: f64| if self.x_log { x.log10() } else { x };
+        let xs: Vec<f64> = self
             .panels
             .iter()
-            .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|q| &q.0)));
-        let xr = finite_range(xs)
+            .flat_map(|p| {
+                p.lines
+                    .iter()
+                    .flat_map(|l| l.points.iter().map(|q| fx(q.0)))
+            })
+            .collect();
+        let xr = finite_range(&xs)
             .ok_or_else(|| Error::data_in(&self.source, "no finite points to draw"))?;
         let x = padded(xr.0, xr.1, 0.03);
         let areas = root.split_evenly((self.panels.len(), 1));
+        // Every panel's y label area as wide as the widest, so the x axes line up.
+        let mut y_area: f64 = 0.0;
+        for panel in &self.panels {
+            let ys: Vec<f64> = panel
+                .lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|q| q.1))
+                .collect();
+            if let Some(yr) = finite_range(&ys) {
+                let a = Axes {
+                    x,
+                    y: padded(yr.0, yr.1, 0.08),
+                    xname: String::new(),
+                    yname: String::new(),
+                    xunit: None,
+                    yunit: panel.y_unit.clone(),
+                    show_x: true,
+                    x_log: self.x_log,
+                    y_area: 0.0,
+                };
+                y_area = y_area.max(super::figure::label_areas(st, &a).1);
+            }
+        }
         for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
             let ys = panel.lines.iter().flat_map(|l| {
                 l.points.iter().map(|q| q.1).chain(
@@ -98,7 +130,7 @@ impl Figure for LineFigure {
             let yr = finite_range(&ys).ok_or_else(|| {
                 Error::data_in(&self.source, format!("no finite {} values", panel.y_name))
             })?;
-            let a = Axes {
+            let mut a = Axes {
                 x,
                 y: padded(yr.0, yr.1, 0.08),
                 xname: st.xlabel.clone().unwrap_or_else(|| self.x_name.clone()),
@@ -106,20 +138,38 @@ impl Figure for LineFigure {
                 xunit: self.x_unit.clone(),
                 yunit: panel.y_unit.clone(),
                 show_x: i + 1 == self.panels.len(),
+                x_log: self.x_log,
+                y_area,
             };
+            let labels: Vec<String> = panel
+                .lines
+                .iter()
+                .filter(|l| !l.label.is_empty())
+                .map(|l| l.label.clone())
+                .collect();
+            let mut occupied = Vec::new();
+            for l in &panel.lines {
+                let pts: Vec<(f64, f64)> = l.points.iter().map(|q| (fx(q.0), q.1)).collect();
+                occupied.extend(densify(&pts, 40));
+                for q in l.band.iter().flatten() {
+                    occupied.extend(densify(&[(fx(q.0), q.1), (fx(q.0), q.2)], 10));
+                }
+            }
+            let plan = plan_legend(area.dim_in_pixel(), st, &a, &labels, &occupied);
+            a.y = plan.y;
             let mut chart = axes(area, st, &a)?;
             for l in &panel.lines {
                 if let Some(band) = &l.band {
                     let fill = color(l.color).mix(0.2).filled();
                     let poly: Vec<(f64, f64)> = band
                         .iter()
+                        .map(|q| (fx(q.0), q.1))
                         .filter(|q| q.0.is_finite() && q.1.is_finite())
-                        .map(|q| (q.0, q.1))
                         .chain(
                             band.iter()
                                 .rev()
-                                .filter(|q| q.0.is_finite() && q.2.is_finite())
-                                .map(|q| (q.0, q.2)),
+                                .map(|q| (fx(q.0), q.2))
+                                .filter(|q| q.0.is_finite() && q.1.is_finite()),
                         )
                         .collect();
                     chart
@@ -136,7 +186,7 @@ impl Figure for LineFigure {
                 let pts: Vec<(f64, f64)> = l
                     .points
                     .iter()
-                    .copied()
+                    .map(|q| (fx(q.0), q.1))
                     .filter(|q| q.0.is_finite() && q.1.is_finite())
                     .collect();
                 if l.stroke == Stroke::Markers {
@@ -160,13 +210,7 @@ impl Figure for LineFigure {
                 }
             }
             if labelled {
-                let pos = match panel.legend_at {
-                    LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
-                    LegendAt::UpperLeft => SeriesLabelPosition::UpperLeft,
-                    LegendAt::LowerRight => SeriesLabelPosition::LowerRight,
-                    LegendAt::LowerLeft => SeriesLabelPosition::LowerLeft,
-                };
-                legend(&mut chart, st, pos)?;
+                legend_at(&mut chart, st, &plan)?;
             }
         }
         Ok(())

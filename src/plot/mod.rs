@@ -239,6 +239,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot> {
             };
             Plot::Hist(HistPlot {
                 values: runs.column(&name)?,
+                unit: runs.unit(&name),
                 name,
                 bins: sel.bins,
             })
@@ -253,6 +254,8 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot> {
             Plot::Scatter(ScatterPlot {
                 x: runs.column(&x_name)?,
                 y: runs.column(&y_name)?,
+                x_unit: runs.unit(&x_name),
+                y_unit: runs.unit(&y_name),
                 x_name,
                 y_name,
             })

@@ -2,8 +2,8 @@
 //! parameter (`scatter`), both from a runs.csv.
 
 use super::figure::{
-    Axes, Figure, Style, axes, box_sample, color, draw_err, draw_line, finite_range, legend,
-    line_sample, padded,
+    Axes, Figure, Style, axes, box_sample, color, densify, draw_err, draw_line, finite_range,
+    legend_at, line_sample, padded, plan_legend,
 };
 use super::units::{AxisScale, unit_of};
 use crate::error::{Error, Result};
@@ -18,12 +18,18 @@ use std::path::Path;
 pub struct Runs {
     table: CsvTable,
     ok: Vec<usize>,
+    units: std::collections::BTreeMap<String, String>,
 }
 
 impl Runs {
     /// Read a runs.csv and keep the rows whose `status` is `ok`.
     pub fn read(path: &Path) -> Result<Runs> {
-        Runs::from_table(CsvTable::read(path)?)
+        let mut runs = Runs::from_table(CsvTable::read(path)?)?;
+        // A sidecar that cannot be read only costs the units, not the figure.
+        if let Ok(Some(meta)) = crate::mc::io::read_meta(path) {
+            runs.units = meta.units;
+        }
+        Ok(runs)
     }
 
     /// Keep the rows of `table` whose `status` is `ok`.
@@ -38,7 +44,11 @@ impl Runs {
                 format!("none of {} runs has status ok", table.rows.len()),
             ));
         }
-        Ok(Runs { table, ok })
+        Ok(Runs {
+            table,
+            ok,
+            units: Default::default(),
+        })
     }
 
     /// Values of column `name` in the successful runs (NaN where a field is empty).
@@ -64,13 +74,25 @@ impl Runs {
     pub fn source(&self) -> &str {
         &self.table.source
     }
+
+    /// The unit of column `name`: as `mc` recorded it for its measures in the sidecar
+    /// `runs.csv.meta.json` (from the measure's kind and signal), else by the naming
+    /// convention of [`unit_of`].
+    pub fn unit(&self, name: &str) -> Option<String> {
+        self.units
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .or_else(|| unit_of(name).map(str::to_string))
+    }
 }
 
 /// Histogram of one measure over the Monte Carlo runs, with mean, ±σ and the fitted normal.
 #[derive(Debug, Clone)]
 pub struct HistPlot {
-    /// Measure name; its unit follows the naming convention of [`unit_of`].
+    /// Measure name.
     pub name: String,
+    /// Its unit (`"s"`), if it has one.
+    pub unit: Option<String>,
     /// One value per run; non-finite values are left out.
     pub values: Vec<f64>,
     /// Number of bins; by default Rice's rule 2·n^(1/3), within 5..60.
@@ -126,8 +148,8 @@ impl Figure for HistPlot {
         let ymax = counts.iter().copied().max().unwrap_or(1) as f64;
         let first = edges[0];
         let last = edges[edges.len() - 1];
-        let unit = unit_of(&self.name);
-        let a = Axes {
+        let unit = self.unit.as_deref();
+        let mut a = Axes {
             x: padded(
                 first.min(mean - 3.0 * sigma),
                 last.max(mean + 3.0 * sigma),
@@ -136,10 +158,44 @@ impl Figure for HistPlot {
             y: (0.0, ymax.max(peak) * 1.25),
             xname: st.xlabel.clone().unwrap_or_else(|| self.name.clone()),
             yname: st.ylabel(0).unwrap_or_else(|| "runs".to_string()),
-            xunit: unit.map(str::to_string),
+            xunit: self.unit.clone(),
             yunit: None,
             show_x: true,
+            x_log: false,
+            y_area: 0.0,
         };
+        let fit_pts: Vec<(f64, f64)> = (0..=200)
+            .map(|i| a.x.0 + (a.x.1 - a.x.0) * i as f64 / 200.0)
+            .map(|x| (x, normal(x)))
+            .collect();
+        let mut labels = vec![
+            format!("{n} runs"),
+            format!("mean {}", AxisScale::format_value(mean, unit)),
+            format!("±σ, σ = {}", AxisScale::format_value(sigma, unit)),
+        ];
+        if sigma > 0.0 {
+            labels.push("normal fit".to_string());
+        }
+        // What the legend must not cover: the bars (filled), the mean and ±σ lines over the
+        // full height, and the fitted curve.
+        let mut occupied = Vec::new();
+        for (i, &c) in counts.iter().enumerate() {
+            for k in 0..=8 {
+                let x = edges[i] + (edges[i + 1] - edges[i]) * f64::from(k) / 8.0;
+                occupied.extend((0..=8).map(|j| (x, c as f64 * f64::from(j) / 8.0)));
+            }
+        }
+        // The mean and ±σ lines reach a little above the tallest bar, not the top of the
+        // axis, so that a legend raised above the data is not crossed by them.
+        let y_top = ymax.max(peak) * 1.1;
+        for x in [mean - sigma, mean, mean + sigma] {
+            occupied.extend(densify(&[(x, a.y.0), (x, y_top)], 50));
+        }
+        if sigma > 0.0 {
+            occupied.extend(&fit_pts);
+        }
+        let plan = plan_legend(root.dim_in_pixel(), st, &a, &labels, &occupied);
+        a.y = plan.y;
         let mut chart = axes(root, st, &a)?;
         let bar = color(0).mix(0.55).filled();
         chart
@@ -151,7 +207,6 @@ impl Figure for HistPlot {
             .map_err(draw_err)?
             .label(format!("{n} runs"))
             .legend(box_sample(st, bar));
-        let y_top = a.y.1;
         let mean_style = st.line(color(1), 1.0);
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -179,15 +234,11 @@ impl Figure for HistPlot {
         }
         if sigma > 0.0 {
             let fit_style = st.line(color(6), 0.9);
-            let pts: Vec<(f64, f64)> = (0..=200)
-                .map(|i| a.x.0 + (a.x.1 - a.x.0) * i as f64 / 200.0)
-                .map(|x| (x, normal(x)))
-                .collect();
-            draw_line(&mut chart, st, pts, fit_style)?
+            draw_line(&mut chart, st, fit_pts, fit_style)?
                 .label("normal fit")
                 .legend(line_sample(st, fit_style));
         }
-        legend(&mut chart, st, SeriesLabelPosition::UpperRight)
+        legend_at(&mut chart, st, &plan)
     }
 }
 
@@ -202,6 +253,10 @@ pub struct ScatterPlot {
     pub x: Vec<f64>,
     /// y values, one per run.
     pub y: Vec<f64>,
+    /// x unit, if any.
+    pub x_unit: Option<String>,
+    /// y unit, if any.
+    pub y_unit: Option<String>,
 }
 
 impl Figure for ScatterPlot {
@@ -222,15 +277,26 @@ impl Figure for ScatterPlot {
                 format!("no run has finite {} and {}", self.x_name, self.y_name),
             ));
         };
-        let a = Axes {
+        let mut a = Axes {
             x: padded(xr.0, xr.1, 0.05),
             y: padded(yr.0, yr.1, 0.08),
             xname: st.xlabel.clone().unwrap_or_else(|| self.x_name.clone()),
             yname: st.ylabel(0).unwrap_or_else(|| self.y_name.clone()),
-            xunit: unit_of(&self.x_name).map(str::to_string),
-            yunit: unit_of(&self.y_name).map(str::to_string),
+            xunit: self.x_unit.clone(),
+            yunit: self.y_unit.clone(),
             show_x: true,
+            x_log: false,
+            y_area: 0.0,
         };
+        let fit = linear_fit(&self.x, &self.y);
+        let mut labels = vec![format!("{} runs", pts.len())];
+        let mut occupied = pts.clone();
+        if let Some((c0, c1, rho)) = fit {
+            labels.push(format!("least squares, r = {rho:.3}"));
+            occupied.extend(densify(&[a.x.0, a.x.1].map(|x| (x, c0 + c1 * x)), 100));
+        }
+        let plan = plan_legend(root.dim_in_pixel(), st, &a, &labels, &occupied);
+        a.y = plan.y;
         let mut chart = axes(root, st, &a)?;
         let dot = color(0).mix(0.6).filled();
         let r = st.px(1.2) as i32;
@@ -239,7 +305,7 @@ impl Figure for ScatterPlot {
             .map_err(draw_err)?
             .label(format!("{} runs", pts.len()))
             .legend(move |(x, y)| Circle::new((x + r, y), r, dot));
-        if let Some((c0, c1, rho)) = linear_fit(&self.x, &self.y) {
+        if let Some((c0, c1, rho)) = fit {
             let fit_style = st.line(color(1), 0.9);
             chart
                 .draw_series(LineSeries::new(
@@ -250,7 +316,7 @@ impl Figure for ScatterPlot {
                 .label(format!("least squares, r = {rho:.3}"))
                 .legend(line_sample(st, fit_style));
         }
-        legend(&mut chart, st, SeriesLabelPosition::UpperLeft)
+        legend_at(&mut chart, st, &plan)
     }
 }
 
@@ -262,6 +328,7 @@ mod tests {
     fn bins_hold_every_value() {
         let h = HistPlot {
             name: "t_s".into(),
+            unit: Some("s".into()),
             values: (0..1000).map(|i| i as f64).collect(),
             bins: None,
         };

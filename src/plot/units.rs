@@ -154,6 +154,27 @@ impl AxisScale {
     }
 }
 
+/// A number with an SI prefix and no unit, up to three significant digits: `1e-7` is
+/// `100n`, `2.5e-6` is `2.5µ`, `1500` is `1.5k` (log-axis ticks, which carry their own
+/// prefixes while the axis label names the unit).
+pub fn si_text(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return tick_text(v, 0);
+    }
+    let s = AxisScale::for_range(v, v, Some(""));
+    let d = s.to_display(v);
+    let prefix = s.unit_text();
+    // Three significant digits of a mantissa in [1, 1000).
+    let decimals = if d.abs() >= 100.0 {
+        0
+    } else if d.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{}{prefix}", tick_text(d, decimals))
+}
+
 /// Tick text for a value already in display units: at most `decimals` decimals, trailing
 /// zeros trimmed, and no `-0`.
 pub fn tick_text(v: f64, decimals: usize) -> String {
@@ -218,6 +239,34 @@ mod tests {
         assert_eq!(AxisScale::for_range(0.0, 0.5, None).unit_text(), "");
         assert_eq!(AxisScale::for_range(0.0, 5e-9, None).unit_text(), "×1e-9");
         assert_eq!(AxisScale::format_value(1.234e-9, Some("s")), "1.23 ns");
+    }
+
+    /// Hand-computed engineering notation: mantissa in [1, 1000), exponent a multiple of 3.
+    #[test]
+    fn engineering_prefixes_by_hand() {
+        // 450e-9 s is 450 ns; 26.5e-9 s is 26.5 ns; 3.2e-6 A is 3.20 µA (three digits).
+        assert_eq!(AxisScale::format_value(450e-9, Some("s")), "450 ns");
+        assert_eq!(AxisScale::format_value(26.54e-9, Some("s")), "26.5 ns");
+        assert_eq!(AxisScale::format_value(3.2e-6, Some("A")), "3.20 µA");
+        assert_eq!(AxisScale::format_value(-0.45, Some("V")), "-450 mV");
+        assert_eq!(AxisScale::format_value(1.5e-15, Some("C")), "1.50 fC");
+        assert_eq!(AxisScale::format_value(2.2e3, Some("Ω")), "2.20 kΩ");
+        // 999.6e-9 rounds to 1000 at three digits: still ns, not a jump to µs.
+        assert_eq!(AxisScale::format_value(1e-6, Some("s")), "1.00 µs");
+        assert_eq!(
+            AxisScale::for_range(0.0, 450e-9, Some("s")).label("tcross"),
+            "tcross (ns)"
+        );
+        assert_eq!(
+            AxisScale::for_range(-2e-6, 1e-6, Some("A")).label("i(vdd)"),
+            "i(vdd) (µA)"
+        );
+        assert_eq!(si_text(1e-7), "100n");
+        assert_eq!(si_text(1e-6), "1µ");
+        assert_eq!(si_text(2.5e-6), "2.5µ");
+        assert_eq!(si_text(1500.0), "1.5k");
+        assert_eq!(si_text(1.0), "1");
+        assert_eq!(si_text(0.01), "10m");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use super::decimate::min_max_per_column;
 use super::figure::{
-    Axes, Chart, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend,
-    line_sample, padded,
+    Axes, Chart, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, legend_at,
+    line_sample, padded, plan_legend,
 };
 use super::raw;
 use super::units::{quantity_of, unit_of};
@@ -230,7 +230,7 @@ impl Figure for WavePlot {
                 )
             })?;
             let unit = common_unit(names.iter().copied());
-            let a = Axes {
+            let mut a = Axes {
                 x: (x_lo, x_hi),
                 y: padded(yr.0, yr.1, 0.06),
                 xname: st.xlabel.clone().unwrap_or_else(|| w.x_name.clone()),
@@ -238,13 +238,46 @@ impl Figure for WavePlot {
                 xunit: unit_of(&w.x_name).map(str::to_string),
                 yunit: unit.map(str::to_string),
                 show_x: i + 1 == n,
+                x_log: false,
+                y_area: 0.0,
             };
-            let mut chart = axes(area, st, &a)?;
-            let cols = columns_of(&chart);
-            let mut labelled = names.len() > 1;
-            for (j, &k) in panel.iter().enumerate() {
+            // The legend's entries and what it must not cover, known before the axes are
+            // laid out so that the y range can make room for it.
+            let cols = plot_columns(area.dim_in_pixel(), st, &a);
+            let traces: Vec<Vec<(f64, f64)>> = panel
+                .iter()
+                .map(|&k| min_max_per_column(&w.x, &w.signals[k].values, x_lo, x_hi, cols))
+                .collect();
+            let mut labels: Vec<String> = if names.len() > 1 {
+                names.iter().map(|n| n.to_string()).collect()
+            } else {
+                Vec::new()
+            };
+            let mut occupied: Vec<(f64, f64)> = traces.iter().flat_map(|t| densify(t, 2)).collect();
+            for &k in panel {
                 let s = &w.signals[k];
-                let pts = min_max_per_column(&w.x, &s.values, x_lo, x_hi, cols);
+                let on: Vec<&Spike> = self
+                    .spikes
+                    .iter()
+                    .filter(|sp| node_matches(&sp.node, &s.name))
+                    .collect();
+                if !on.is_empty() {
+                    labels.push(format!("spikes {}", s.name));
+                }
+                occupied.extend(
+                    on.iter()
+                        .filter_map(|sp| Some((sp.time, value_at(&w.x, &s.values, sp.time)?))),
+                );
+            }
+            if i == 0 {
+                labels.extend(self.unplaced_nodes().iter().map(|n| format!("spikes {n}")));
+            }
+            let plan = plan_legend(area.dim_in_pixel(), st, &a, &labels, &occupied);
+            a.y = plan.y;
+            let mut chart = axes(area, st, &a)?;
+            let mut labelled = names.len() > 1;
+            for ((j, &k), pts) in panel.iter().enumerate().zip(traces) {
+                let s = &w.signals[k];
                 let style = st.line(color(j), 0.9);
                 let series = draw_line(&mut chart, st, pts, style)?;
                 if names.len() > 1 {
@@ -256,11 +289,16 @@ impl Figure for WavePlot {
                 labelled |= self.draw_unplaced_spikes(&mut chart, st, &mut placed, a.y)?;
             }
             if labelled {
-                legend(&mut chart, st, SeriesLabelPosition::UpperRight)?;
+                legend_at(&mut chart, st, &plan)?;
             }
         }
         Ok(())
     }
+}
+
+/// Pixel columns the plotting area of axes `a` will have in an area of `dim` pixels.
+fn plot_columns(dim: (u32, u32), st: &Style, a: &Axes) -> usize {
+    super::figure::plot_area_size(dim, st, a).0.max(1.0) as usize
 }
 
 /// A time axis exactly spanning the data (a single sample gets a small window of its own).
@@ -313,6 +351,25 @@ impl WavePlot {
             .label(format!("spikes {}", s.name))
             .legend(move |(x, y)| TriangleMarker::new((x + size, y), size, c.filled()));
         Ok(true)
+    }
+
+    /// Nodes with spikes that no panel shows, in order of first spike.
+    fn unplaced_nodes(&self) -> Vec<&str> {
+        let shown: Vec<&str> = self
+            .panels
+            .iter()
+            .flatten()
+            .map(|&k| self.waves.signals[k].name.as_str())
+            .collect();
+        let mut nodes: Vec<&str> = Vec::new();
+        for sp in &self.spikes {
+            if !shown.iter().any(|s| node_matches(&sp.node, s))
+                && !nodes.contains(&sp.node.as_str())
+            {
+                nodes.push(&sp.node);
+            }
+        }
+        nodes
     }
 
     /// Spikes on nodes that no panel shows: a tick row along the top of the first panel.
@@ -412,7 +469,7 @@ impl Figure for OverlayPlot {
                 "no finite samples in any run to overlay",
             ));
         };
-        let a = Axes {
+        let mut a = Axes {
             x: padded_time(xr.0, xr.1),
             y: padded(yr.0, yr.1, 0.06),
             xname: st.xlabel.clone().unwrap_or_else(|| "time".to_string()),
@@ -420,7 +477,24 @@ impl Figure for OverlayPlot {
             xunit: Some("s".to_string()),
             yunit: unit_of(&self.signal).map(str::to_string),
             show_x: true,
+            x_log: false,
+            y_area: 0.0,
         };
+        let cols = plot_columns(root.dim_in_pixel(), st, &a);
+        let mut labels = vec![format!("{} runs", self.runs.len())];
+        if self.nominal.is_some() {
+            labels.push("nominal".to_string());
+        }
+        let occupied: Vec<(f64, f64)> = all()
+            .flat_map(|t| {
+                densify(
+                    &min_max_per_column(&t.time, &t.values, a.x.0, a.x.1, cols),
+                    2,
+                )
+            })
+            .collect();
+        let plan = plan_legend(root.dim_in_pixel(), st, &a, &labels, &occupied);
+        a.y = plan.y;
         let mut chart = axes(root, st, &a)?;
         let cols = columns_of(&chart);
         // Many runs: fainter lines, so that density shows where the runs bunch up.
@@ -443,7 +517,7 @@ impl Figure for OverlayPlot {
                 .label("nominal")
                 .legend(line_sample(st, style));
         }
-        legend(&mut chart, st, SeriesLabelPosition::UpperRight)
+        legend_at(&mut chart, st, &plan)
     }
 }
 
