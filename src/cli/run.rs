@@ -2,6 +2,7 @@
 //! waveforms, operating point, measures and spikes written where the flags say.
 use super::one_shot_plot;
 use neurospice::analysis::{self, Save};
+use neurospice::control;
 use neurospice::error::{Error, Result};
 use neurospice::io::{csv, json, raw};
 use neurospice::{meas, netlist};
@@ -57,6 +58,10 @@ pub struct RunArgs {
     /// markers), or with --sweep the --meas-csv columns against the swept value.
     #[arg(long, value_name = "FIG")]
     plot: Option<PathBuf>,
+    /// Skip the netlist's `.control` block and run its dot-card analyses with the flags above
+    /// (without this, a deck with a `.control` block runs as `ngspice -b` runs it).
+    #[arg(long)]
+    no_control: bool,
 }
 
 /// Parses `NODE[:THRESHOLD]`.
@@ -206,6 +211,18 @@ pub fn run(a: &RunArgs) -> Result<()> {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
     let deck = meas::Deck::load(&a.netlist)?;
+    if !a.no_control {
+        let text = std::fs::read_to_string(&a.netlist).map_err(|e| {
+            Error::io(format!(
+                "cannot read netlist '{}': {e}",
+                a.netlist.display()
+            ))
+        })?;
+        let file = a.netlist.to_string_lossy();
+        if let Some(script) = control::compile_deck(&text, &file)? {
+            return run_control(a, deck, &script);
+        }
+    }
     let (nl, measures) = (&deck.netlist, &deck.measures);
     let c = netlist::elaborate(nl, Default::default())?;
     meas::check_signals(measures, &c)?;
@@ -324,4 +341,105 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
         meas::write_json(p, &results)?;
     }
     Ok(results.iter().filter(|(_, r)| r.is_err()).count())
+}
+
+/// A deck with a `.control` block, run as `ngspice -b` runs it (checked against ngspice 39,
+/// docs/control.md): the block first; then, unless it ended with `quit`, the netlist's own
+/// analysis cards once more (as a `run`, with their `.meas`), and the `.print` cards as
+/// tables of every plot of their analysis.
+fn run_control(a: &RunArgs, deck: meas::Deck, script: &control::Script) -> Result<()> {
+    let flags = [
+        (a.output.is_some(), "-o"),
+        (a.op_json.is_some(), "--op-json"),
+        (a.sweep.is_some(), "--sweep"),
+        (a.meas_csv.is_some(), "--meas-csv"),
+        (a.meas_json.is_some(), "--meas-json"),
+        (!a.spikes.is_empty(), "--spikes"),
+        (a.spikes_out.is_some(), "--spikes-out"),
+        (a.plot.is_some(), "--plot"),
+        (a.save.is_some(), "--save"),
+        (a.strict, "--strict"),
+        (a.ascii, "--ascii"),
+    ];
+    if let Some((_, f)) = flags.iter().find(|(on, _)| *on) {
+        return Err(Error::usage(format!(
+            "{f} applies to the netlist's dot-card analyses, but this deck has a .control \
+             block that writes its own outputs; add --no-control to skip the block"
+        )));
+    }
+    let nl = deck.netlist;
+    if !a.quiet {
+        for w in nl.warnings.iter().filter(|w| !w.contains(".control block")) {
+            eprintln!("warning: {w}");
+        }
+    }
+    let prints = print_cards(&nl);
+    let has_analysis = nl
+        .controls
+        .iter()
+        .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
+    let empty = nl.top.elements.is_empty() && nl.top.subckts.is_empty();
+    let mut netlist_engine;
+    let mut no_circuit = control::NoCircuit;
+    let engine: &mut dyn control::Engine = if empty {
+        &mut no_circuit
+    } else {
+        netlist_engine = control::adapter::NetlistEngine::new(nl);
+        &mut netlist_engine
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let mut it = control::Interp::new(engine, &a.netlist, &control::date_now());
+    let outcome = it.run(script, &mut out, &mut err)?;
+    if outcome == control::Outcome::Quit || !has_analysis {
+        return Ok(());
+    }
+    let loc = script.stmts.last().map(|s| s.loc.line_only());
+    let Some(loc) = loc else {
+        return Ok(());
+    };
+    let after = control::script::compile(&[control::source::Line {
+        text: "run".into(),
+        loc: loc.clone(),
+    }])?;
+    it.run(&after, &mut out, &mut err)?;
+    // the plots exist only now: list them after the run
+    let mut tail = Vec::new();
+    for (kind, words) in &prints {
+        for p in it.plots.list.iter().filter(|p| p.analysis) {
+            if p.typename.starts_with(kind.as_str()) {
+                tail.push(control::source::Line {
+                    text: format!("setplot {}", p.typename),
+                    loc: loc.clone(),
+                });
+                tail.push(control::source::Line {
+                    text: format!("print {words}"),
+                    loc: loc.clone(),
+                });
+            }
+        }
+    }
+    if !tail.is_empty() {
+        let sc = control::script::compile(&tail)?;
+        it.run(&sc, &mut out, &mut err)?;
+    }
+    Ok(())
+}
+
+/// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
+/// a card without a kind prints for the transient, as ngspice's.
+fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in nl.controls.iter().filter(|c| c.name() == ".print") {
+        let toks: Vec<&str> = c.toks[1..].iter().map(|t| t.raw.as_str()).collect();
+        let (kind, rest) = match toks.first().map(|t| t.to_ascii_lowercase()) {
+            Some(k) if ["tran", "dc", "ac", "op"].contains(&k.as_str()) => (k, &toks[1..]),
+            _ => ("tran".to_string(), &toks[..]),
+        };
+        if !rest.is_empty() {
+            out.push((kind, rest.join(" ").to_ascii_lowercase()));
+        }
+    }
+    out
 }

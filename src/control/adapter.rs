@@ -18,6 +18,7 @@ use crate::circuit::Circuit;
 use crate::error::{Error, Loc, Result};
 use crate::netlist::lexer::{Card, Tok, TokKind, lex_str};
 use crate::netlist::{ElabOptions, Netlist, elaborate};
+use std::fmt::Write as _;
 
 /// The netlist engine.
 pub struct NetlistEngine {
@@ -143,7 +144,7 @@ impl NetlistEngine {
         res
     }
 
-    fn plots(c: &Circuit, res: &RunResult) -> Vec<NewPlot> {
+    fn plots(c: &Circuit, res: &RunResult, save: &Save) -> Vec<NewPlot> {
         let mut out = Vec::new();
         for (a, _) in &c.analyses {
             if let crate::circuit::Analysis::Op = a
@@ -155,6 +156,11 @@ impl NetlistEngine {
                     date: String::new(),
                     vecs: op
                         .iter()
+                        // the run keeps every operating-point value; `save` names those shown
+                        .filter(|(n, _)| match save {
+                            Save::All => true,
+                            Save::List(l) => l.iter().any(|s| s.eq_ignore_ascii_case(n)),
+                        })
                         .map(|(n, v)| {
                             let (name, vtype) = internal(n);
                             Vector::real(name, vtype, vec![*v])
@@ -227,7 +233,7 @@ impl Engine for NetlistEngine {
             }
         };
         let (c, res) = self.run_card(card)?;
-        Ok(Self::plots(&c, &res))
+        Ok(Self::plots(&c, &res, &self.save))
     }
 
     fn alter(&mut self, a: &Alter) -> Result<()> {
@@ -419,14 +425,29 @@ impl Engine for NetlistEngine {
             .filter(|c| matches!(c.name(), ".meas" | ".measure"))
             .map(|c| {
                 // an expression token has lost its quotes or braces: braces give it back
-                let words: Vec<String> = c.toks[1..]
-                    .iter()
-                    .map(|t| match t.kind {
-                        TokKind::Expr => format!("{{{}}}", t.raw),
-                        _ => t.raw.clone(),
-                    })
-                    .collect();
-                (format!("meas {}", words.join(" ")), c.loc.clone())
+                let mut text = String::from("meas");
+                let mut prev: Option<&Tok> = None;
+                for t in &c.toks[1..] {
+                    // tokens that touched in the deck touch again (`v(out)=0.5` stays one word)
+                    let touching = prev.is_some_and(|p| {
+                        p.kind != TokKind::Expr
+                            && t.kind != TokKind::Expr
+                            && p.loc.line == t.loc.line
+                            && p.loc.file == t.loc.file
+                            && p.loc.col + p.raw.chars().count() == t.loc.col
+                    });
+                    if !touching {
+                        text.push(' ');
+                    }
+                    match t.kind {
+                        TokKind::Expr => {
+                            let _ = write!(text, "{{{}}}", t.raw);
+                        }
+                        _ => text.push_str(&t.raw),
+                    }
+                    prev = Some(t);
+                }
+                (text, c.loc.clone())
             })
             .collect()
     }
