@@ -210,7 +210,6 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if a.ascii && !raw_out {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
-    let deck = meas::Deck::load(&a.netlist)?;
     if !a.no_control {
         let text = std::fs::read_to_string(&a.netlist).map_err(|e| {
             Error::io(format!(
@@ -219,10 +218,20 @@ pub fn run(a: &RunArgs) -> Result<()> {
             ))
         })?;
         let file = a.netlist.to_string_lossy();
-        if let Some(script) = control::compile_deck(&text, &file)? {
-            return run_control(a, deck, &script);
+        let nl = netlist::Netlist::parse(&netlist::lexer::lex_str(&text, &file)?)?;
+        let script = control::compile_deck(&text, &file)?;
+        // a deck with .ac runs as ngspice runs it even without a block (the dot-card path
+        // below has no complex results)
+        let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
+        if script.is_some() || has_ac {
+            let script = match script {
+                Some(s) => s,
+                None => control::script::compile(&[])?,
+            };
+            return run_control(a, nl, &script);
         }
     }
+    let deck = meas::Deck::load(&a.netlist)?;
     let (nl, measures) = (&deck.netlist, &deck.measures);
     let c = netlist::elaborate(nl, Default::default())?;
     meas::check_signals(measures, &c)?;
@@ -347,7 +356,7 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
 /// docs/control.md): the block first; then, unless it ended with `quit`, the netlist's own
 /// analysis cards once more (as a `run`, with their `.meas`), and the `.print` cards as
 /// tables of every plot of their analysis.
-fn run_control(a: &RunArgs, deck: meas::Deck, script: &control::Script) -> Result<()> {
+fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
     let flags = [
         (a.output.is_some(), "-o"),
         (a.op_json.is_some(), "--op-json"),
@@ -367,9 +376,9 @@ fn run_control(a: &RunArgs, deck: meas::Deck, script: &control::Script) -> Resul
              block that writes its own outputs; add --no-control to skip the block"
         )));
     }
-    let nl = deck.netlist;
     if !a.quiet {
-        for w in nl.warnings.iter().filter(|w| !w.contains(".control block")) {
+        let ran_here = |w: &String| w.contains(".control block") || w.contains("print skipped");
+        for w in nl.warnings.iter().filter(|w| !ran_here(w)) {
             eprintln!("warning: {w}");
         }
     }
@@ -379,6 +388,7 @@ fn run_control(a: &RunArgs, deck: meas::Deck, script: &control::Script) -> Resul
         .iter()
         .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
     let empty = nl.top.elements.is_empty() && nl.top.subckts.is_empty();
+    let title_loc = nl.title_loc.clone();
     let mut netlist_engine;
     let mut no_circuit = control::NoCircuit;
     let engine: &mut dyn control::Engine = if empty {
@@ -395,10 +405,10 @@ fn run_control(a: &RunArgs, deck: meas::Deck, script: &control::Script) -> Resul
     if outcome == control::Outcome::Quit || !has_analysis {
         return Ok(());
     }
-    let loc = script.stmts.last().map(|s| s.loc.line_only());
-    let Some(loc) = loc else {
-        return Ok(());
-    };
+    let loc = script
+        .stmts
+        .last()
+        .map_or_else(|| title_loc.clone(), |s| s.loc.line_only());
     let after = control::script::compile(&[control::source::Line {
         text: "run".into(),
         loc: loc.clone(),
@@ -432,13 +442,14 @@ fn run_control(a: &RunArgs, deck: meas::Deck, script: &control::Script) -> Resul
 fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for c in nl.controls.iter().filter(|c| c.name() == ".print") {
-        let toks: Vec<&str> = c.toks[1..].iter().map(|t| t.raw.as_str()).collect();
-        let (kind, rest) = match toks.first().map(|t| t.to_ascii_lowercase()) {
-            Some(k) if ["tran", "dc", "ac", "op"].contains(&k.as_str()) => (k, &toks[1..]),
-            _ => ("tran".to_string(), &toks[..]),
+        let toks = &c.toks[1..];
+        let (kind, rest) = match toks.first().map(|t| t.text.as_str()) {
+            Some(k) if ["tran", "dc", "ac", "op"].contains(&k) => (k.to_string(), &toks[1..]),
+            _ => ("tran".to_string(), toks),
         };
         if !rest.is_empty() {
-            out.push((kind, rest.join(" ").to_ascii_lowercase()));
+            let words = control::adapter::card_words(rest);
+            out.push((kind, words.trim().to_ascii_lowercase()));
         }
     }
     out

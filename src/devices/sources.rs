@@ -9,10 +9,19 @@ pub struct SourceValue {
     /// Value in DC analyses when a `DC` value was given [V or A].
     pub dc: Option<f64>,
     pub wave: Wave,
+    /// Small-signal excitation of an `.ac` analysis: `AC mag [phase]` (phase in degrees).
+    pub ac: (f64, f64),
 }
 
 impl SourceValue {
     /// Value at the load's time and mode.
+    /// The AC phasor (real, imaginary).
+    pub fn phasor(&self) -> (f64, f64) {
+        let (m, ph) = self.ac;
+        let r = ph.to_radians();
+        (m * r.cos(), m * r.sin())
+    }
+
     #[inline]
     pub fn at(&self, l: &Load) -> f64 {
         let v = match (l.dc, self.dc) {
@@ -35,7 +44,11 @@ impl VSource {
     pub fn new(p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
         VSource {
             br: Branch::new(p, n),
-            value: SourceValue { dc, wave },
+            value: SourceValue {
+                dc,
+                wave,
+                ac: (0.0, 0.0),
+            },
         }
     }
 }
@@ -68,6 +81,12 @@ impl DeviceOps for VSource {
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
     }
+    fn ac_rhs(&self, b: &mut [(f64, f64)]) {
+        // the branch row is v(p) - v(n) - e = 0: the excitation enters with a plus sign
+        let (re, im) = self.value.phasor();
+        b[self.br.k].0 += re;
+        b[self.br.k].1 += im;
+    }
 }
 
 /// Current source: the current flows from `p` through the source to `n`.
@@ -83,7 +102,11 @@ impl ISource {
         ISource {
             p,
             n,
-            value: SourceValue { dc, wave },
+            value: SourceValue {
+                dc,
+                wave,
+                ac: (0.0, 0.0),
+            },
         }
     }
 }
@@ -114,5 +137,13 @@ impl DeviceOps for ISource {
     }
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
+    }
+    fn ac_rhs(&self, b: &mut [(f64, f64)]) {
+        // F holds +i at p and -i at n; the right-hand side is -dF
+        let (re, im) = self.value.phasor();
+        b[self.p].0 -= re;
+        b[self.p].1 -= im;
+        b[self.n].0 += re;
+        b[self.n].1 += im;
     }
 }

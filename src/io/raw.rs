@@ -159,7 +159,8 @@ pub fn plots(c: &Circuit, res: &RunResult) -> Vec<RawPlot> {
                 let types = t.names.iter().map(|n| type_of(n).to_string()).collect();
                 out.push(mk("Transient Analysis", t, t.names.clone(), types));
             }
-            Analysis::Op => {}
+            // complex data: written from the control language's plots (`write`)
+            Analysis::Op | Analysis::Ac(_) => {}
         }
     }
     out

@@ -176,11 +176,15 @@ pub(super) fn build(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             }
             let p = c.node(&toks[0]);
             let n = c.node(&toks[1]);
-            let (dc, wave) = source_spec(c, &toks[2..], t0)?;
+            let (dc, wave, ac) = source_spec(c, &toks[2..], t0)?;
             Ok(if kind == 'v' {
-                Device::V(VSource::new(p, n, dc, wave))
+                let mut v = VSource::new(p, n, dc, wave);
+                v.value.ac = ac;
+                Device::V(v)
             } else {
-                Device::I(ISource::new(p, n, dc, wave))
+                let mut i = ISource::new(p, n, dc, wave);
+                i.value.ac = ac;
+                Device::I(i)
             })
         }
         'e' | 'g' => {
@@ -503,8 +507,9 @@ fn behavioral(
 }
 
 /// `[DC] v [AC ...] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`
-fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, Wave)> {
+fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, Wave, (f64, f64))> {
     let mut dc = None;
+    let mut ac = (0.0, 0.0);
     let mut wave = None;
     let mut i = 0;
     while i < toks.len() {
@@ -518,13 +523,20 @@ fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, 
                 i += 2;
             }
             "ac" if t.kind == TokKind::Word => {
-                // AC magnitude/phase: no AC analysis here; skip its numbers
+                // AC [magnitude [phase in degrees]]: magnitude 1 when omitted, as ngspice
                 i += 1;
+                let mut vals = Vec::new();
                 while i < toks.len()
+                    && vals.len() < 2
                     && (parse_number(&toks[i].text).is_some() || toks[i].kind == TokKind::Expr)
                 {
+                    vals.push(c.value(&toks[i])?);
                     i += 1;
                 }
+                ac = (
+                    vals.first().copied().unwrap_or(1.0),
+                    vals.get(1).copied().unwrap_or(0.0),
+                );
             }
             "pulse" | "sin" | "exp" | "pwl" if t.kind == TokKind::Word => {
                 let fname = t.text.clone();
@@ -579,7 +591,7 @@ fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, 
         }
     }
     let wave = wave.unwrap_or(Wave::Dc(dc.unwrap_or(0.0)));
-    Ok((dc, wave))
+    Ok((dc, wave, ac))
 }
 
 /// Draws the local mismatch the device asks for through `draw` (the Monte Carlo sampler at
