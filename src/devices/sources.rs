@@ -9,22 +9,23 @@ pub struct SourceValue {
     /// Value in DC analyses when a `DC` value was given [V or A].
     pub dc: Option<f64>,
     pub wave: Wave,
-    /// Small-signal excitation of an `.ac` analysis: `AC mag [phase]` (phase in degrees).
-    pub ac: (f64, f64),
+    /// Small-signal excitation of an AC analysis: magnitude and phase [degrees] (`AC mag
+    /// [phase]` / `ac=mag`).
+    pub ac: Option<(f64, f64)>,
 }
 
 impl SourceValue {
     /// Value at the load's time and mode.
-    /// The AC phasor (real, imaginary).
+    /// The AC phasor (real, imaginary); none without an `AC` value.
     pub fn phasor(&self) -> (f64, f64) {
-        let (m, ph) = self.ac;
+        let (m, ph) = self.ac.unwrap_or((0.0, 0.0));
         let r = ph.to_radians();
         (m * r.cos(), m * r.sin())
     }
 
     #[inline]
     pub fn at(&self, l: &Load) -> f64 {
-        let v = match (l.dc, self.dc) {
+        let v = match (l.dc && !l.tran_op, self.dc) {
             (true, Some(d)) => d,
             _ => self
                 .wave
@@ -44,12 +45,14 @@ impl VSource {
     pub fn new(p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
         VSource {
             br: Branch::new(p, n),
-            value: SourceValue {
-                dc,
-                wave,
-                ac: (0.0, 0.0),
-            },
+            value: SourceValue { dc, wave, ac: None },
         }
+    }
+
+    /// The source with an AC excitation (magnitude, phase in degrees).
+    pub fn with_ac(mut self, ac: Option<(f64, f64)>) -> Self {
+        self.value.ac = ac;
+        self
     }
 }
 
@@ -102,12 +105,14 @@ impl ISource {
         ISource {
             p,
             n,
-            value: SourceValue {
-                dc,
-                wave,
-                ac: (0.0, 0.0),
-            },
+            value: SourceValue { dc, wave, ac: None },
         }
+    }
+
+    /// The source with an AC excitation (magnitude, phase in degrees).
+    pub fn with_ac(mut self, ac: Option<(f64, f64)>) -> Self {
+        self.value.ac = ac;
+        self
     }
 }
 

@@ -9,6 +9,7 @@ use super::scope::{Netlist, Scope};
 use crate::circuit::{Analysis, Circuit, Rebuild, Sweep, SweepTarget};
 use crate::devices::{DeviceOps, Inst};
 use crate::error::{Error, Loc, Result};
+use crate::expr::Expr;
 use crate::expr::tape::{Input, Tape};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ struct Elab<'n, 'r> {
     pending_reads: Vec<PendingReads>,
     temp: f64,
     tnom: f64,
+    /// Warnings about elements (each once).
+    warnings: Vec<String>,
 }
 
 /// The names (already scoped to the circuit's flat names) a device reads.
@@ -98,6 +101,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         pending_reads: vec![],
         temp: options.temp,
         tnom: options.tnom,
+        warnings: vec![],
     };
     let mut warnings = nl.warnings.clone();
     let top = &nl.top;
@@ -113,7 +117,20 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             d.dev.set_branch(e.names.len() - 1);
         }
     }
+    // then the state unknowns of devices that have them (a B source's ddt()/idt())
+    for d in e.devices.iter_mut() {
+        let k = d.dev.n_states();
+        if k > 0 {
+            let first = e.names.len();
+            for j in 0..k {
+                e.names.push(format!("{}#state{j}", d.name));
+                e.internal.push(true);
+            }
+            d.dev.set_states(first);
+        }
+    }
     e.resolve_reads()?;
+    warnings.append(&mut e.warnings);
     // analyses
     let mut analyses = Vec::new();
     let mut ic = Vec::new();
@@ -164,14 +181,6 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
                     ic.push((node, val));
                     i += 6;
                 }
-            }
-            ".func" => {
-                warnings.push(format!(
-                    "{}:{}: {} is not supported yet and was skipped",
-                    card.loc.file,
-                    card.loc.line,
-                    card.name()
-                ));
             }
             _ => {}
         }
@@ -328,7 +337,7 @@ impl Elab<'_, '_> {
                         pm.insert(port.clone(), "0".into());
                     }
                 }
-                let child = self.p.instance_frame(frame, &format!("{full}."));
+                let child = self.p.instance_frame(frame, &format!("{full}."), def);
                 for (k, v) in &def.defaults {
                     self.p.define_default(child, k, v)?;
                 }
@@ -685,8 +694,18 @@ impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
         (self.e.temp, self.e.tnom)
     }
 
-    fn tape(&mut self, toks: &[Tok]) -> Result<Tape> {
-        self.e.p.tape(toks, self.frame)
+    fn parse(&mut self, toks: &[Tok]) -> Result<Expr> {
+        self.e.p.parse(toks, self.frame)
+    }
+
+    fn compile(&mut self, e: &Expr, loc: &Loc) -> Result<Tape> {
+        self.e.p.compile(e, self.frame, loc)
+    }
+
+    fn warn(&mut self, msg: String) {
+        if !self.e.warnings.contains(&msg) {
+            self.e.warnings.push(msg);
+        }
     }
 
     fn reads(&mut self, inputs: Vec<Input>, loc: &Loc, control: bool) {

@@ -51,6 +51,31 @@ pub struct Lexed {
     pub title_loc: Loc,
     pub cards: Vec<Card>,
     pub warnings: Vec<String>,
+    /// Every file the cards were read from, the netlist first, then each `.include`/`.lib`
+    /// file in the order it was read (once per read), with a hash of the text read: what a
+    /// Monte Carlo study records so that `--resume` notices an edited netlist or include.
+    pub sources: Vec<Source>,
+}
+
+/// One file (or in-memory text) a netlist was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// As the lexer opened it (the netlist as given, an include resolved against its parent).
+    pub path: String,
+    /// FNV-1a (64 bit) of the text.
+    pub hash: u64,
+    /// Length of the text in bytes.
+    pub bytes: u64,
+}
+
+impl Source {
+    fn of(path: &str, text: &str) -> Source {
+        Source {
+            path: path.to_string(),
+            hash: crate::seed::site(text),
+            bytes: text.len() as u64,
+        }
+    }
 }
 
 /// Reads and lexes a netlist file, following `.include` and `.lib`.
@@ -76,6 +101,7 @@ pub fn lex_str(text: &str, name: &str) -> Result<Lexed> {
         title_loc,
         cards: vec![],
         warnings: vec![],
+        sources: vec![],
     };
     let mut st = State {
         out: &mut out,
@@ -130,6 +156,7 @@ fn strip_comment(line: &str) -> &str {
 impl State<'_> {
     /// Lexes the lines of one file. `first` is the 1-based number of the first line given.
     fn lex_lines(&mut self, text: &str, file: &Arc<str>, first: usize, mode: Mode) -> Result<()> {
+        self.out.sources.push(Source::of(file, text));
         let section = match mode {
             Mode::Section(s) => Some(s),
             _ => None,
@@ -235,7 +262,13 @@ impl State<'_> {
                 continue;
             }
             let mut toks = Vec::new();
-            tokenize(body, 0, file, lineno, &line_arc, &mut toks)?;
+            if words.first() == Some(&".title") {
+                // the rest of the line is the title as written: not tokenized (it may hold
+                // quotes, parentheses or `=`)
+                title_card(raw_line, file, lineno, &line_arc, &mut toks);
+            } else {
+                tokenize(body, 0, file, lineno, &line_arc, &mut toks)?;
+            }
             if toks.is_empty() {
                 continue;
             }
@@ -316,6 +349,36 @@ impl State<'_> {
         }
         self.out.cards.push(card);
         Ok(())
+    }
+}
+
+/// A `.title TEXT` line: the keyword, then the text (case and all) as one word.
+fn title_card(line: &str, file: &Arc<str>, lineno: usize, text: &Arc<str>, out: &mut Vec<Tok>) {
+    let lead = line.len() - line.trim_start().len();
+    let kw_end = lead + ".title".len();
+    let loc = |b0: usize, b1: usize| Loc {
+        file: file.clone(),
+        line: lineno,
+        col: line[..b0].chars().count() + 1,
+        len: line[b0..b1].chars().count().max(1),
+        text: text.clone(),
+    };
+    out.push(Tok {
+        kind: TokKind::Word,
+        text: ".title".into(),
+        raw: line[lead..kw_end].to_string(),
+        loc: loc(lead, kw_end),
+    });
+    let rest = line.get(kw_end..).unwrap_or("");
+    let title = rest.trim();
+    if !title.is_empty() {
+        let b0 = kw_end + (rest.len() - rest.trim_start().len());
+        out.push(Tok {
+            kind: TokKind::Word,
+            text: title.to_ascii_lowercase(),
+            raw: title.to_string(),
+            loc: loc(b0, b0 + title.len()),
+        });
     }
 }
 
