@@ -11,7 +11,7 @@ mod stream;
 pub use check::check_structure;
 pub use part::{Part, PartCache, split};
 pub use result::{
-    RowSink, RunOptions, RunResult, Save, SpikeTrain, Table, saved_unknowns, signal_name,
+    AcTable, RowSink, RunOptions, RunResult, Save, SpikeTrain, Table, saved_unknowns, signal_name,
 };
 
 use crate::circuit::{Analysis, Circuit, Signal, SweepTarget};
@@ -120,7 +120,7 @@ fn run_inner(
     let save = &ro.save;
     if c.analyses.is_empty() {
         return Err(Error::netlist(
-            "no analysis in the netlist: add .op, .dc or .tran",
+            "no analysis in the netlist: add .op, .dc, .tran or .ac",
             c.title_loc.as_ref(),
         ));
     }
@@ -145,6 +145,7 @@ fn run_inner(
         let r = match a {
             Analysis::Op => run_op(c, &parts).map(|op| res.op = Some(op)),
             Analysis::Dc(_) => run_dc(c, a, &saved).map(|t| res.dc = Some(t)),
+            Analysis::Ac(sw) => run_ac(c, sw, &saved).map(|t| res.ac = Some(t)),
             Analysis::Tran {
                 tstep,
                 tstop,
@@ -194,6 +195,18 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
         }
     }
     Ok(op_pairs(c, &xg))
+}
+
+/// `.ac`: the operating point of the whole circuit, then the complex solves per frequency.
+fn run_ac(c: &Circuit, sw: &crate::circuit::AcSweep, saved: &[usize]) -> Result<AcTable> {
+    let mut sys = System::new(c)?;
+    let mut x = vec![0.0; c.n() + 1];
+    operating_point(&mut sys, &mut x, ".ac")?;
+    let freqs = sw.freqs(c.options.reltol);
+    let vals = crate::solver::ac::ac_sweep(&mut sys, &x, &freqs, saved)?;
+    let mut names = vec!["frequency".to_string()];
+    names.extend(saved.iter().map(|&k| signal_name(c, k)));
+    Ok(AcTable { names, freqs, vals })
 }
 
 fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {

@@ -97,9 +97,67 @@ impl Sweep {
     }
 }
 
+/// How an `.ac` analysis spaces its frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcSpacing {
+    /// `DEC n`: n points per decade.
+    Dec,
+    /// `OCT n`: n points per octave.
+    Oct,
+    /// `LIN n`: n points in all.
+    Lin,
+}
+
+/// `.ac DEC|OCT|LIN n fstart fstop`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AcSweep {
+    pub spacing: AcSpacing,
+    pub n: usize,
+    pub fstart: f64,
+    pub fstop: f64,
+}
+
+/// Most frequencies one `.ac` analysis may hold.
+pub const AC_MAX_POINTS: usize = 10_000_000;
+
+impl AcSweep {
+    /// The frequencies, as ngspice steps them (repeated multiplication or addition, up to
+    /// fstop plus a relative tolerance of `reltol` times the step).
+    pub fn freqs(&self, reltol: f64) -> Vec<f64> {
+        let n = self.n.max(1) as f64;
+        let (delta, mul) = match self.spacing {
+            AcSpacing::Dec => ((10f64.ln() / n).exp(), true),
+            AcSpacing::Oct => ((2f64.ln() / n).exp(), true),
+            AcSpacing::Lin if self.n > 1 => ((self.fstop - self.fstart) / (n - 1.0), false),
+            AcSpacing::Lin => (0.0, false),
+        };
+        let mut out = Vec::new();
+        let mut f = self.fstart;
+        if !mul && delta == 0.0 {
+            return vec![f];
+        }
+        let tol = if mul {
+            delta * self.fstop * reltol
+        } else {
+            delta * reltol
+        };
+        while f <= self.fstop + tol && out.len() < AC_MAX_POINTS {
+            out.push(f);
+            if mul {
+                f *= delta;
+            } else {
+                f += delta;
+            }
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Analysis {
     Op,
+    /// Small-signal frequency sweep at the operating point.
+    Ac(AcSweep),
     /// One or two nested sweeps; the first is the inner (fast) one.
     Dc(Vec<Sweep>),
     Tran {

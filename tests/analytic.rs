@@ -153,3 +153,55 @@ fn if_neuron_first_spike_includes_the_source_ramp() {
     let e = if_first_spike_error(".options reltol=1e-6");
     assert!(e < 1e-5, "reltol=1e-6: first-spike error {e:e}");
 }
+
+fn ac(text: &str) -> neurospice::analysis::AcTable {
+    let lexed = lex_str(text, "test.cir").expect("lex");
+    let nl = Netlist::parse(&lexed).expect("parse");
+    let c = netlist::elaborate(&nl, Default::default()).expect("elaborate");
+    analysis::run(&c, &Save::All).expect("run").ac.expect("ac")
+}
+
+fn column<'a>(t: &'a neurospice::analysis::AcTable, name: &str) -> &'a [(f64, f64)] {
+    let k = t.names.iter().position(|n| n == name).expect("column");
+    &t.vals[k - 1]
+}
+
+/// `.ac` of an RC low-pass (with a 45 degree source phase) and a series RLC against their
+/// transfer functions: H = 1/(1 + jwRC); the RLC's capacitor voltage 1/(1 - w^2 LC + jwRC).
+#[test]
+fn ac_matches_rc_and_rlc_transfer_functions() {
+    let t = ac("rc\nV1 in 0 DC 2 AC 1 45\nR1 in out 1k\nC1 out 0 1u\n.ac dec 7 1 1meg\n.end\n");
+    assert_eq!(t.freqs.len(), 43, "7 per decade over 6 decades, both ends");
+    let fc = 1.0 / (2.0 * std::f64::consts::PI * 1e-3);
+    let s = std::f64::consts::FRAC_1_SQRT_2;
+    for (f, &(re, im)) in t.freqs.iter().zip(column(&t, "v(out)")) {
+        let x = f / fc;
+        // (1+j)/sqrt2 / (1 + jx)
+        let (hr, hi) = ((s + s * x) / (1.0 + x * x), (s - s * x) / (1.0 + x * x));
+        let err = (re - hr).hypot(im - hi);
+        assert!(
+            err < 1e-9 * hr.hypot(hi).max(1e-6),
+            "f={f}: {re}+j{im}, want {hr}+j{hi}"
+        );
+    }
+    let t = ac("rlc\nV1 in 0 AC 1\nR1 in a 10\nL1 a b 1m\nC1 b 0 1u\n.ac lin 50 1k 10k\n.end\n");
+    assert_eq!(t.freqs.len(), 50);
+    for (f, &(re, im)) in t.freqs.iter().zip(column(&t, "v(b)")) {
+        let w = 2.0 * std::f64::consts::PI * f;
+        let (a, b) = (1.0 - w * w * 1e-3 * 1e-6, w * 10.0 * 1e-6);
+        let d = a * a + b * b;
+        let (hr, hi) = (a / d, -b / d);
+        let err = (re - hr).hypot(im - hi);
+        assert!(
+            err < 1e-9 * hr.hypot(hi),
+            "f={f}: {re}+j{im}, want {hr}+j{hi}"
+        );
+    }
+    // the inductor's current is a branch unknown: i(l1) = v(b) jwC
+    let ib = column(&t, "i(l1)");
+    let vb = column(&t, "v(b)");
+    for ((f, &(ir, ii)), &(vr, vi)) in t.freqs.iter().zip(ib).zip(vb) {
+        let w = 2.0 * std::f64::consts::PI * f * 1e-6;
+        assert!((ir + w * vi).abs() + (ii - w * vr).abs() < 1e-9 * w * vr.hypot(vi));
+    }
+}

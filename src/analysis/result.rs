@@ -19,6 +19,15 @@ impl Table {
     }
 }
 
+/// The result of an `.ac` analysis: `names[0]` is `frequency`, then the saved signals;
+/// `vals[j]` holds signal `names[j + 1]` at every frequency as (real, imaginary).
+#[derive(Debug, Clone, Default)]
+pub struct AcTable {
+    pub names: Vec<String>,
+    pub freqs: Vec<f64>,
+    pub vals: Vec<Vec<(f64, f64)>>,
+}
+
 /// Everything a run produces.
 #[derive(Debug, Clone, Default)]
 pub struct RunResult {
@@ -26,6 +35,7 @@ pub struct RunResult {
     pub op: Option<Vec<(String, f64)>>,
     pub dc: Option<Table>,
     pub tran: Option<Table>,
+    pub ac: Option<AcTable>,
     pub stats: Stats,
     pub parts: usize,
     /// Spike trains of the probed nodes (transient only), in the order they were asked for.

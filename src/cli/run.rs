@@ -2,6 +2,7 @@
 //! waveforms, operating point, measures and spikes written where the flags say.
 use super::one_shot_plot;
 use neurospice::analysis::{self, Save};
+use neurospice::control;
 use neurospice::error::{Error, Result};
 use neurospice::io::{csv, json, raw};
 use neurospice::{meas, netlist};
@@ -58,6 +59,10 @@ pub struct RunArgs {
     /// panel per unit (log x with --sweep-log).
     #[arg(long, value_name = "FIG")]
     plot: Option<PathBuf>,
+    /// Skip the netlist's `.control` block and run its dot-card analyses with the flags above
+    /// (without this, a deck with a `.control` block runs as `ngspice -b` runs it).
+    #[arg(long)]
+    no_control: bool,
 }
 
 /// Parses `NODE[:THRESHOLD]`.
@@ -248,6 +253,27 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if a.ascii && !raw_out {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
+    if !a.no_control {
+        let text = std::fs::read_to_string(&a.netlist).map_err(|e| {
+            Error::io(format!(
+                "cannot read netlist '{}': {e}",
+                a.netlist.display()
+            ))
+        })?;
+        let file = a.netlist.to_string_lossy();
+        let nl = netlist::Netlist::parse(&netlist::lexer::lex_str(&text, &file)?)?;
+        let script = control::compile_deck(&text, &file)?;
+        // a deck with .ac runs as ngspice runs it even without a block (the dot-card path
+        // below has no complex results)
+        let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
+        if script.is_some() || has_ac {
+            let script = match script {
+                Some(s) => s,
+                None => control::script::compile(&[])?,
+            };
+            return run_control(a, nl, &script);
+        }
+    }
     let deck = meas::Deck::load(&a.netlist)?;
     let (nl, measures) = (&deck.netlist, &deck.measures);
     let c = netlist::elaborate(nl, Default::default())?;
@@ -405,4 +431,107 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
         meas::write_json(p, &results)?;
     }
     Ok(results.iter().filter(|(_, r)| r.is_err()).count())
+}
+
+/// A deck with a `.control` block, run as `ngspice -b` runs it (checked against ngspice 39,
+/// docs/control.md): the block first; then, unless it ended with `quit`, the netlist's own
+/// analysis cards once more (as a `run`, with their `.meas`), and the `.print` cards as
+/// tables of every plot of their analysis.
+fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+    let flags = [
+        (a.output.is_some(), "-o"),
+        (a.op_json.is_some(), "--op-json"),
+        (a.sweep.is_some(), "--sweep"),
+        (a.meas_csv.is_some(), "--meas-csv"),
+        (a.meas_json.is_some(), "--meas-json"),
+        (!a.spikes.is_empty(), "--spikes"),
+        (a.spikes_out.is_some(), "--spikes-out"),
+        (a.plot.is_some(), "--plot"),
+        (a.save.is_some(), "--save"),
+        (a.strict, "--strict"),
+        (a.ascii, "--ascii"),
+    ];
+    if let Some((_, f)) = flags.iter().find(|(on, _)| *on) {
+        return Err(Error::usage(format!(
+            "{f} applies to the netlist's dot-card analyses, but this deck has a .control \
+             block that writes its own outputs; add --no-control to skip the block"
+        )));
+    }
+    if !a.quiet {
+        let ran_here = |w: &String| w.contains(".control block") || w.contains("print skipped");
+        for w in nl.warnings.iter().filter(|w| !ran_here(w)) {
+            eprintln!("warning: {w}");
+        }
+    }
+    let prints = print_cards(&nl);
+    let has_analysis = nl
+        .controls
+        .iter()
+        .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
+    let empty = nl.top.elements.is_empty() && nl.top.subckts.is_empty();
+    let title_loc = nl.title_loc.clone();
+    let mut netlist_engine;
+    let mut no_circuit = control::NoCircuit;
+    let engine: &mut dyn control::Engine = if empty {
+        &mut no_circuit
+    } else {
+        netlist_engine = control::adapter::NetlistEngine::new(nl);
+        &mut netlist_engine
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let mut it = control::Interp::new(engine, &a.netlist, &control::date_now());
+    let outcome = it.run(script, &mut out, &mut err)?;
+    if outcome == control::Outcome::Quit || !has_analysis {
+        return Ok(());
+    }
+    let loc = script
+        .stmts
+        .last()
+        .map_or_else(|| title_loc.clone(), |s| s.loc.line_only());
+    let after = control::script::compile(&[control::source::Line {
+        text: "run".into(),
+        loc: loc.clone(),
+    }])?;
+    it.run(&after, &mut out, &mut err)?;
+    // the plots exist only now: list them after the run
+    let mut tail = Vec::new();
+    for (kind, words) in &prints {
+        for p in it.plots.list.iter().filter(|p| p.analysis) {
+            if p.typename.starts_with(kind.as_str()) {
+                tail.push(control::source::Line {
+                    text: format!("setplot {}", p.typename),
+                    loc: loc.clone(),
+                });
+                tail.push(control::source::Line {
+                    text: format!("print {words}"),
+                    loc: loc.clone(),
+                });
+            }
+        }
+    }
+    if !tail.is_empty() {
+        let sc = control::script::compile(&tail)?;
+        it.run(&sc, &mut out, &mut err)?;
+    }
+    Ok(())
+}
+
+/// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
+/// a card without a kind prints for the transient, as ngspice's.
+fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in nl.controls.iter().filter(|c| c.name() == ".print") {
+        let toks = &c.toks[1..];
+        let (kind, rest) = match toks.first().map(|t| t.text.as_str()) {
+            Some(k) if ["tran", "dc", "ac", "op"].contains(&k) => (k.to_string(), &toks[1..]),
+            _ => ("tran".to_string(), toks),
+        };
+        if !rest.is_empty() {
+            let words = control::adapter::card_words(rest);
+            out.push((kind, words.trim().to_ascii_lowercase()));
+        }
+    }
+    out
 }

@@ -6,18 +6,19 @@
 //! edit the parsed cards (the value token of an instance, a `param = value` of a model card),
 //! so the next elaboration sees them; `reset` goes back to the cards as read.
 //!
-//! Limits of this adapter (the engine rework of issue 12 replaces it): `ac` is not
-//! available, `@dev[param]` cannot be read, `alter` reaches top-level R, C, L, V, I
+//! Limits of this adapter: `@dev[param]` cannot be read, `alter` reaches top-level R, C, L, V, I
 //! instances and any instance parameter written as `name=value`, not instances inside
 //! subcircuits; the netlist's random functions take their nominal values.
 
+use super::cx::C;
 use super::engine::{Alter, Analysis, AnalysisKind, Engine};
-use super::vector::{NewPlot, VType, Vector};
+use super::vector::{Data, NewPlot, VType, Vector};
 use crate::analysis::{PartCache, RunOptions, RunResult, Save};
 use crate::circuit::Circuit;
 use crate::error::{Error, Loc, Result};
 use crate::netlist::lexer::{Card, Tok, TokKind, lex_str};
 use crate::netlist::{ElabOptions, Netlist, elaborate};
+use std::fmt::Write as _;
 
 /// The netlist engine.
 pub struct NetlistEngine {
@@ -30,6 +31,33 @@ pub struct NetlistEngine {
 }
 
 const ANALYSES: &[&str] = &[".op", ".dc", ".tran", ".ac"];
+
+/// A card's tokens as control-language text, each after a blank except where tokens touched
+/// in the deck (`v(out)=0.5` stays one word); expressions get their braces back.
+pub fn card_words(toks: &[Tok]) -> String {
+    let mut text = String::new();
+    let mut prev: Option<&Tok> = None;
+    for t in toks {
+        let touching = prev.is_some_and(|p| {
+            p.kind != TokKind::Expr
+                && t.kind != TokKind::Expr
+                && p.loc.line == t.loc.line
+                && p.loc.file == t.loc.file
+                && p.loc.col + p.raw.chars().count() == t.loc.col
+        });
+        if !touching {
+            text.push(' ');
+        }
+        match t.kind {
+            TokKind::Expr => {
+                let _ = write!(text, "{{{}}}", t.raw);
+            }
+            _ => text.push_str(&t.raw),
+        }
+        prev = Some(t);
+    }
+    text
+}
 
 /// An engine's vector name and type for a table column (`v(out)` -> `out`, `i(v1)` ->
 /// `v1#branch`, `time`, sweep scales).
@@ -143,7 +171,7 @@ impl NetlistEngine {
         res
     }
 
-    fn plots(c: &Circuit, res: &RunResult) -> Vec<NewPlot> {
+    fn plots(c: &Circuit, res: &RunResult, save: &Save) -> Vec<NewPlot> {
         let mut out = Vec::new();
         for (a, _) in &c.analyses {
             if let crate::circuit::Analysis::Op = a
@@ -155,6 +183,11 @@ impl NetlistEngine {
                     date: String::new(),
                     vecs: op
                         .iter()
+                        // the run keeps every operating-point value; `save` names those shown
+                        .filter(|(n, _)| match save {
+                            Save::All => true,
+                            Save::List(l) => l.iter().any(|s| s.eq_ignore_ascii_case(n)),
+                        })
                         .map(|(n, v)| {
                             let (name, vtype) = internal(n);
                             Vector::real(name, vtype, vec![*v])
@@ -163,6 +196,28 @@ impl NetlistEngine {
                     has_scale: false,
                 });
             }
+        }
+        if let Some(ac) = &res.ac {
+            let mut vecs = vec![Vector {
+                name: "frequency".into(),
+                vtype: VType::Frequency,
+                data: Data::Complex(ac.freqs.iter().map(|&f| C::new(f, 0.0)).collect()),
+            }];
+            for (n, col) in ac.names.iter().skip(1).zip(&ac.vals) {
+                let (name, vtype) = internal(n);
+                vecs.push(Vector {
+                    name,
+                    vtype,
+                    data: Data::Complex(col.iter().map(|&(re, im)| C::new(re, im)).collect()),
+                });
+            }
+            out.push(NewPlot {
+                name: "AC Analysis".into(),
+                title: c.title.to_lowercase(),
+                date: super::date_now(),
+                vecs,
+                has_scale: true,
+            });
         }
         for rp in crate::io::raw::plots(c, res) {
             let vecs = rp
@@ -200,12 +255,6 @@ impl Engine for NetlistEngine {
     fn analyze(&mut self, a: &Analysis) -> Result<Vec<NewPlot>> {
         let card = match a.kind {
             AnalysisKind::Run => None,
-            AnalysisKind::Ac => {
-                return Err(Error::netlist(
-                    "ac: this engine has no AC analysis yet",
-                    Some(a.loc),
-                ));
-            }
             k => {
                 let line = format!(".{} {}", k.name(), a.args.join(" "));
                 let lexed = lex_str(&format!("*\n{line}\n"), &a.loc.file)?;
@@ -227,7 +276,7 @@ impl Engine for NetlistEngine {
             }
         };
         let (c, res) = self.run_card(card)?;
-        Ok(Self::plots(&c, &res))
+        Ok(Self::plots(&c, &res, &self.save))
     }
 
     fn alter(&mut self, a: &Alter) -> Result<()> {
@@ -419,14 +468,8 @@ impl Engine for NetlistEngine {
             .filter(|c| matches!(c.name(), ".meas" | ".measure"))
             .map(|c| {
                 // an expression token has lost its quotes or braces: braces give it back
-                let words: Vec<String> = c.toks[1..]
-                    .iter()
-                    .map(|t| match t.kind {
-                        TokKind::Expr => format!("{{{}}}", t.raw),
-                        _ => t.raw.clone(),
-                    })
-                    .collect();
-                (format!("meas {}", words.join(" ")), c.loc.clone())
+                let text = format!("meas{}", card_words(&c.toks[1..]));
+                (text, c.loc.clone())
             })
             .collect()
     }

@@ -1317,20 +1317,38 @@ impl<'e> Interp<'e> {
                 }
                 cols.push(&v.vec);
             }
-            if cols.iter().any(|v| !v.is_real()) {
-                return Err(
-                    "write: complex vectors (AC results) cannot be written to raw files yet".into(),
-                );
-            }
+            // a plot with a complex vector is written complex: every value as (re, im)
+            let complex = cols.iter().any(|v| !v.is_real());
             let rows: Vec<Vec<f64>> = (0..scale.len())
-                .map(|i| cols.iter().map(|v| v.data.re(i)).collect())
+                .map(|i| {
+                    if complex {
+                        cols.iter()
+                            .flat_map(|v| {
+                                let z = v.data.c(i);
+                                [z.re, z.im]
+                            })
+                            .collect()
+                    } else {
+                        cols.iter().map(|v| v.data.re(i)).collect()
+                    }
+                })
                 .collect();
             raws.push(crate::io::raw::RawPlot {
                 title: p.title.clone(),
                 date: p.date.clone(),
                 plotname: p.name.clone(),
-                flags: "real".into(),
-                names: cols.iter().map(|v| v.external_name()).collect(),
+                flags: if complex { "complex" } else { "real" }.into(),
+                // raw files name a voltage sweep's scale v(v-sweep), as ngspice's do
+                names: cols
+                    .iter()
+                    .map(|v| {
+                        if v.vtype == VType::Voltage && v.name.ends_with("-sweep") {
+                            format!("v({})", v.name)
+                        } else {
+                            v.external_name()
+                        }
+                    })
+                    .collect(),
                 types: cols
                     .iter()
                     .map(|v| print::raw_type(v).to_string())

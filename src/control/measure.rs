@@ -2,6 +2,7 @@
 //! card (`crate::meas`), on the vectors of the current plot; the result becomes a vector of
 //! that plot, as in ngspice.
 
+use super::cx::C;
 use super::vector::{Data, Plots, VType, Vector, abbrev};
 use crate::analysis::{RunResult, Table};
 use crate::error::{Error, Loc, Result};
@@ -73,6 +74,101 @@ fn quote_par(text: &str) -> String {
     out
 }
 
+/// The quantities of a complex vector `meas ac` reads, as ngspice's measure reads them.
+const AC_FUNCS: &[&str] = &[
+    "vdb", "vm", "vp", "vr", "vi", "v", "idb", "im", "ip", "ir", "ii", "i",
+];
+
+/// Rewrites the AC quantities among `meas ac` words (`vdb(out)`, `vm(a,b)`, `v(out)` — a
+/// complex value is measured by its magnitude, as ngspice does) into `v(__acN)` of real
+/// vectors computed from the plot; returns the words and those vectors.
+fn ac_real_words(
+    words: &[String],
+    plot: &super::vector::Plot,
+) -> std::result::Result<(Vec<String>, Vec<Vector>), String> {
+    let mut vecs: Vec<Vector> = Vec::new();
+    let mut out = Vec::with_capacity(words.len());
+    for (k, w) in words.iter().enumerate() {
+        if k < 2 {
+            out.push(w.clone());
+            continue;
+        }
+        let lw = w.to_ascii_lowercase();
+        let mut res = String::new();
+        let mut rest = lw.as_str();
+        while !rest.is_empty() {
+            // the next `name(` with a name of AC_FUNCS that starts a word
+            let hit = rest.char_indices().find_map(|(i, _)| {
+                let before_ok = i == 0
+                    || !rest[..i]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !before_ok {
+                    return None;
+                }
+                AC_FUNCS
+                    .iter()
+                    .find(|f| rest[i..].starts_with(&format!("{f}(")))
+                    .map(|f| (i, *f))
+            });
+            let Some((i, f)) = hit else {
+                res.push_str(rest);
+                break;
+            };
+            let open = i + f.len() + 1;
+            let Some(close) = rest[open..].find(')') else {
+                res.push_str(rest);
+                break;
+            };
+            let args: Vec<&str> = rest[open..open + close].split(',').map(str::trim).collect();
+            let get = |n: &str| -> std::result::Result<Vec<C>, String> {
+                let name = if f.starts_with('i') {
+                    format!("{n}#branch")
+                } else {
+                    n.to_string()
+                };
+                let v = plot.get(&name).or_else(|| plot.get(n)).ok_or_else(|| {
+                    format!("meas ac: no vector {n} in the plot {}", plot.typename)
+                })?;
+                Ok(v.data.to_complex())
+            };
+            let z: Vec<C> = match args.as_slice() {
+                [a] => get(a)?,
+                [a, b] if !f.starts_with('i') => {
+                    let (a, b) = (get(a)?, get(b)?);
+                    a.iter()
+                        .zip(&b)
+                        .map(|(x, y)| C::new(x.re - y.re, x.im - y.im))
+                        .collect()
+                }
+                _ => return Err(format!("meas ac: cannot read {f}({})", args.join(","))),
+            };
+            let q = &f[1..];
+            let vals: Vec<f64> = z
+                .iter()
+                .map(|c| match q {
+                    "db" => 20.0 * c.abs().log10(),
+                    "p" => c.arg(),
+                    "r" => c.re,
+                    "i" => c.im,
+                    _ => c.abs(),
+                })
+                .collect();
+            let name = format!("__ac{}", vecs.len());
+            res.push_str(&rest[..i]);
+            res.push_str(&format!("v({name})"));
+            vecs.push(Vector::real(name, VType::NoType, vals));
+            rest = &rest[open + close + 1..];
+        }
+        out.push(res);
+    }
+    if let Some(first) = out.first_mut() {
+        *first = "tran".into();
+    }
+    Ok((out, vecs))
+}
+
 /// The column name `crate::meas` asks for (`v(out)`, `i(v1)`) as a vector of the plot.
 fn find<'a>(plots: &'a Plots, col: &str) -> Option<&'a Vector> {
     let p = plots.cur();
@@ -137,6 +233,13 @@ pub fn run(
             }
         })
         .collect();
+    // `meas ac`: the AC quantities (vdb(out), vm(a,b), v(out) = its magnitude, ...) become
+    // real vectors measured against frequency as a transient's values against time
+    let (words, ac_vecs) = if an == "ac" {
+        ac_real_words(&words, plots.cur()).map_err(|e| Error::netlist(e, Some(loc)))?
+    } else {
+        (words, Vec::new())
+    };
     let text = format!("*\n.tran\n.dc\n.meas {}\n", quote_par(&words.join(" ")));
     let relocate = |e: Error| Error {
         loc: Some(loc.clone()),
@@ -155,7 +258,11 @@ pub fn run(
     let mut names = vec![scale.name.clone()];
     let mut cols: Vec<&Vector> = vec![scale];
     for s in crate::meas::signals(&ms) {
-        let v = find(plots, &s).ok_or_else(|| {
+        let v = ac_vecs
+            .iter()
+            .find(|v| format!("v({})", v.name) == s)
+            .or_else(|| find(plots, &s));
+        let v = v.ok_or_else(|| {
             Error::netlist(
                 format!("meas: no vector {s} in the plot {}", p.typename),
                 Some(loc),
@@ -172,11 +279,8 @@ pub fn run(
                 Some(loc),
             ));
         }
-        if !matches!(v.data, Data::Real(_)) {
-            return Err(Error::netlist(
-                format!("meas: {s} is complex; meas on AC results is not supported yet"),
-                Some(loc),
-            ));
+        if !matches!(v.data, Data::Real(_)) && an != "ac" {
+            return Err(Error::netlist(format!("meas: {s} is complex"), Some(loc)));
         }
         names.push(s);
         cols.push(v);

@@ -154,6 +154,9 @@ impl DeviceOps for Device {
     fn set_dc(&mut self, v: f64) {
         dispatch!(self, d => d.set_dc(v))
     }
+    fn ac_rhs(&self, b: &mut [(f64, f64)]) {
+        dispatch!(self, d => d.ac_rhs(b))
+    }
     fn mismatch(&self, out: &mut Vec<MismatchDraw>) -> Result<()> {
         dispatch!(self, d => d.mismatch(out))
     }

@@ -140,6 +140,9 @@ pub trait DeviceOps {
     }
     /// Sets the DC value of an independent source (a `.dc` sweep point).
     fn set_dc(&mut self, _v: f64) {}
+    /// Adds the device's small-signal excitation (`AC mag phase`) to the right-hand side of
+    /// an `.ac` analysis, as (real, imaginary) per unknown; index 0 is ground.
+    fn ac_rhs(&self, _b: &mut [(f64, f64)]) {}
     /// The local mismatch draws the device needs in a Monte Carlo run (none by default).
     fn mismatch(&self, _out: &mut Vec<MismatchDraw>) -> Result<()> {
         Ok(())

@@ -16,6 +16,13 @@ pub struct SourceValue {
 
 impl SourceValue {
     /// Value at the load's time and mode.
+    /// The AC phasor (real, imaginary); none without an `AC` value.
+    pub fn phasor(&self) -> (f64, f64) {
+        let (m, ph) = self.ac.unwrap_or((0.0, 0.0));
+        let r = ph.to_radians();
+        (m * r.cos(), m * r.sin())
+    }
+
     #[inline]
     pub fn at(&self, l: &Load) -> f64 {
         let v = match (l.dc && !l.tran_op, self.dc) {
@@ -77,6 +84,12 @@ impl DeviceOps for VSource {
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
     }
+    fn ac_rhs(&self, b: &mut [(f64, f64)]) {
+        // the branch row is v(p) - v(n) - e = 0: the excitation enters with a plus sign
+        let (re, im) = self.value.phasor();
+        b[self.br.k].0 += re;
+        b[self.br.k].1 += im;
+    }
 }
 
 /// Current source: the current flows from `p` through the source to `n`.
@@ -129,5 +142,13 @@ impl DeviceOps for ISource {
     }
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
+    }
+    fn ac_rhs(&self, b: &mut [(f64, f64)]) {
+        // F holds +i at p and -i at n; the right-hand side is -dF
+        let (re, im) = self.value.phasor();
+        b[self.p].0 -= re;
+        b[self.p].1 -= im;
+        b[self.n].0 += re;
+        b[self.n].1 += im;
     }
 }

@@ -159,7 +159,8 @@ pub fn plots(c: &Circuit, res: &RunResult) -> Vec<RawPlot> {
                 let types = t.names.iter().map(|n| type_of(n).to_string()).collect();
                 out.push(mk("Transient Analysis", t, t.names.clone(), types));
             }
-            Analysis::Op => {}
+            // complex data: written from the control language's plots (`write`)
+            Analysis::Op | Analysis::Ac(_) => {}
         }
     }
     out
@@ -170,6 +171,7 @@ pub fn to_bytes(plots: &[RawPlot], ascii: bool) -> Vec<u8> {
     let mut b = Vec::new();
     for p in plots {
         let n = p.names.len();
+        let complex = p.flags == "complex";
         // writing to a Vec cannot fail
         let _ = write!(
             b,
@@ -187,6 +189,19 @@ pub fn to_bytes(plots: &[RawPlot], ascii: bool) -> Vec<u8> {
         if ascii {
             b.extend_from_slice(b"Values:\n");
             for (i, r) in p.rows.iter().enumerate() {
+                if complex {
+                    // a complex plot's rows hold (real, imaginary) pairs
+                    for (k, v) in r.chunks(2).take(n).enumerate() {
+                        let (re, im) = (v[0], v.get(1).copied().unwrap_or(0.0));
+                        let _ = if k == 0 {
+                            writeln!(b, " {i}\t{re:e},{im:e}")
+                        } else {
+                            writeln!(b, "\t{re:e},{im:e}")
+                        };
+                    }
+                    b.push(b'\n');
+                    continue;
+                }
                 for (k, v) in r.iter().take(n).enumerate() {
                     let _ = if k == 0 {
                         writeln!(b, " {i}\t{v:e}")
@@ -198,9 +213,10 @@ pub fn to_bytes(plots: &[RawPlot], ascii: bool) -> Vec<u8> {
             }
         } else {
             b.extend_from_slice(b"Binary:\n");
-            b.reserve(p.rows.len() * n * 8);
+            let width = if complex { 2 * n } else { n };
+            b.reserve(p.rows.len() * width * 8);
             for r in &p.rows {
-                for v in r.iter().take(n) {
+                for v in r.iter().take(width) {
                     b.extend_from_slice(&v.to_le_bytes());
                 }
             }

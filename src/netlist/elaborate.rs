@@ -155,6 +155,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             ".op" => analyses.push((Analysis::Op, card.loc.clone())),
             ".tran" => analyses.push((e.tran(card, global)?, card.loc.clone())),
             ".dc" => analyses.push((e.dc(card, global)?, card.loc.clone())),
+            ".ac" => analyses.push((e.ac(card, global)?, card.loc.clone())),
             ".ic" | ".nodeset" => {
                 if card.name() == ".nodeset" {
                     warnings.push(format!(
@@ -539,6 +540,63 @@ impl Elab<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `.ac DEC|OCT|LIN n fstart fstop`.
+    fn ac(&mut self, card: &Card, frame: usize) -> Result<Analysis> {
+        use crate::circuit::{AC_MAX_POINTS, AcSpacing, AcSweep};
+        let t = &card.toks[1..];
+        let usage = || Error::netlist(".ac expects DEC|OCT|LIN n fstart fstop", Some(&card.loc));
+        if t.len() != 4 {
+            return Err(usage());
+        }
+        let spacing = match t[0].text.as_str() {
+            "dec" => AcSpacing::Dec,
+            "oct" => AcSpacing::Oct,
+            "lin" => AcSpacing::Lin,
+            _ => {
+                return Err(Error::netlist(
+                    format!(".ac: expected DEC, OCT or LIN, found '{}'", t[0].raw),
+                    Some(&t[0].loc),
+                ));
+            }
+        };
+        let n = self.p.value(&t[1], frame)?;
+        if !(n >= 1.0 && n <= AC_MAX_POINTS as f64) || n.fract() != 0.0 {
+            return Err(Error::netlist(
+                format!(
+                    ".ac: the number of points must be a whole number from 1 to {AC_MAX_POINTS}, got {n}"
+                ),
+                Some(&t[1].loc),
+            ));
+        }
+        let fstart = self.p.value(&t[2], frame)?;
+        let fstop = self.p.value(&t[3], frame)?;
+        if !(fstart > 0.0 || (spacing == AcSpacing::Lin && fstart >= 0.0)) || !fstart.is_finite() {
+            return Err(Error::netlist(
+                format!(".ac: fstart must be positive, got {fstart}"),
+                Some(&t[2].loc),
+            ));
+        }
+        if fstop.is_nan() || fstop < fstart || !fstop.is_finite() {
+            return Err(Error::netlist(
+                format!(".ac: fstop ({fstop}) must not be below fstart ({fstart})"),
+                Some(&t[3].loc),
+            ));
+        }
+        let sw = AcSweep {
+            spacing,
+            n: n as usize,
+            fstart,
+            fstop,
+        };
+        if sw.freqs(1e-3).len() >= AC_MAX_POINTS {
+            return Err(Error::netlist(
+                format!(".ac: more than {AC_MAX_POINTS} frequencies"),
+                Some(&card.loc),
+            ));
+        }
+        Ok(Analysis::Ac(sw))
     }
 
     fn tran(&mut self, card: &Card, frame: usize) -> Result<Analysis> {

@@ -195,12 +195,17 @@ impl Netlist {
                     }
                     "end" => break,
                     "print" | "plot" | "save" | "probe" | "width" => {
+                        // kept for a deck run as ngspice runs it (`.print` tables after the
+                        // analyses, cli/run.rs); the dot-card path skips them
+                        if dot == "print" {
+                            controls.push(card.clone());
+                        }
                         warnings.push(format!(
                             "{}:{}: {} skipped (use --save and -o)",
                             card.loc.file, card.loc.line, name
                         ));
                     }
-                    "op" | "dc" | "tran" | "ic" | "options" | "option" | "opt" | "temp"
+                    "op" | "dc" | "tran" | "ac" | "ic" | "options" | "option" | "opt" | "temp"
                     | "nodeset" | "meas" | "measure" => controls.push(card.clone()),
                     _ => {
                         return Err(Error::netlist(

@@ -1,4 +1,5 @@
-//! Numerical core: linear solver, Newton-Raphson, operating point, transient.
+//! Numerical core: linear solver, Newton-Raphson, operating point, transient, AC.
+pub mod ac;
 pub mod circuit_lu;
 pub mod events;
 pub mod linear;

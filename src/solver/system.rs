@@ -277,6 +277,11 @@ impl System {
         true
     }
 
+    /// The matrix pattern (slot k is CSC position k - 1).
+    pub fn pattern(&self) -> &Pattern {
+        &self.pat
+    }
+
     /// Number of unknowns.
     pub fn n(&self) -> usize {
         self.names.len() - 1
