@@ -11,6 +11,7 @@
 //! [`Device`] (and its arm in `dispatch!`), and its card syntax in `netlist/element.rs`.
 
 pub mod behavioral;
+pub mod bsim4;
 pub mod capacitor;
 pub mod controlled;
 pub mod diode;
