@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::params::{Card, InstanceParams};
 use super::setup::Instance;
 use super::{B, BP, Branches, D, DB, DP, G, N_NODES, S, SB, SP, Sink};
-use crate::devices::{DeviceOps, Load, Setup, fetlim, limvds, pnjlim};
+use crate::devices::limit::{fetlim, limvds, pnjlim};
+use crate::devices::{DeviceOps, Load, Setup};
 use crate::error::Result;
 
 /// Thermal voltage at 27 C used by SPICE's junction limiting (CONSTvt0) \[V\].
@@ -62,6 +63,21 @@ impl Bsim4 {
         temp_k: f64,
     ) -> Result<Bsim4> {
         let inst = Instance::new(&card, &params, temp_k)?;
+        Ok(Bsim4::with_instance(
+            terminals, internal, card, params, inst, temp_k,
+        ))
+    }
+
+    /// [`Bsim4::new`] with the instance already built from `card` and `params` at
+    /// `temp_k` (the front end builds it first to learn which internal nodes exist).
+    pub fn with_instance(
+        terminals: [usize; 4],
+        internal: [usize; 5],
+        card: Arc<Card>,
+        params: InstanceParams,
+        inst: Instance,
+        temp_k: f64,
+    ) -> Bsim4 {
         let mut nodes = [0; N_NODES];
         nodes[..4].copy_from_slice(&terminals);
         for (k, exists) in inst.internal_nodes().into_iter().enumerate() {
@@ -73,7 +89,7 @@ impl Bsim4 {
             };
         }
         let off = params.off != 0.0;
-        Ok(Bsim4 {
+        Bsim4 {
             nodes,
             card,
             params,
@@ -82,7 +98,7 @@ impl Bsim4 {
             off,
             slots: [UNUSED; N_NODES * N_NODES],
             lim: Limits::default(),
-        })
+        }
     }
 
     /// The precomputed instance (for evaluation outside a circuit).
@@ -296,5 +312,24 @@ impl DeviceOps for Bsim4 {
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend(self.nodes);
+    }
+    fn renumber(&mut self, m: &[usize]) {
+        for n in self.nodes.iter_mut() {
+            *n = m[*n];
+        }
+    }
+    /// Every node but the gate: the junctions conduct (with gmin), the diffusion and body
+    /// resistances are conductances, the channel joins drain' and source'.
+    fn dc_path(&self, out: &mut Vec<usize>) {
+        out.extend(
+            self.nodes
+                .iter()
+                .enumerate()
+                .filter(|&(n, _)| n != G)
+                .map(|(_, &k)| k),
+        );
+    }
+    fn linear(&self) -> bool {
+        false
     }
 }
