@@ -2,9 +2,9 @@
 //! model with a confusion matrix sampled at every chunk MAC (target: under 5 s).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use neurospice::snn::data;
-use neurospice::snn::model::{Network, evaluate};
-use neurospice::snn::neuron::{Confusion, Ideal};
+use neurospice::neuro::snn::data;
+use neurospice::neuro::snn::model::{Network, evaluate};
+use neurospice::neuro::snn::neuron::{Confusion, Ideal};
 
 fn bench(c: &mut Criterion) {
     let net = Network::load("models/bnn_mnist.json".as_ref()).expect("committed model");

@@ -30,22 +30,38 @@ impl Loc {
     }
 }
 
-/// What went wrong; the variant says which layer found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What went wrong; the variant says which layer found it and [`Kind::exit_code`] what the
+/// process exits with (the table in README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Kind {
     /// The text could not be read as a netlist (bad token, unbalanced bracket): drawn with a caret.
     Syntax,
     /// The netlist is well-formed but not meaningful (unknown model, floating node, ...).
     Netlist,
-    /// A file could not be read or written.
+    /// An input file is missing or cannot be read.
     Io,
     /// The numerical solution failed (no convergence, singular matrix, timestep too small).
     Numeric,
-    /// A command-line argument is invalid.
+    /// A command-line value is invalid, or options contradict each other.
     Usage,
-    /// A data file (model, dataset, table) is corrupt.
+    /// A data file (model, dataset, neuron file, table, raw file) is malformed.
     Data,
+    /// An output file could not be written (or a figure drawn).
+    Output,
+}
+
+impl Kind {
+    /// The process exit code of an error of this kind: 4 when an output could not be written,
+    /// 1 for everything else this crate reports (clap exits 2 itself when the command line
+    /// does not parse). Usage and numerical errors exit 1 because tests pin it
+    /// (`tests/plot_cli.rs`, `tests/meas_cli.rs`, `tests/malformed.rs`); see README.md.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Output => 4,
+            Kind::Syntax | Kind::Netlist | Kind::Io | Kind::Numeric | Kind::Usage | Kind::Data => 1,
+        }
+    }
 }
 
 /// The crate's error: a message, where it happened, and notes that say what was tried.
@@ -107,6 +123,63 @@ impl Error {
             loc: None,
             notes: vec![],
         }
+    }
+    /// An output file could not be written.
+    pub fn output(msg: impl Into<String>) -> Self {
+        Error {
+            kind: Kind::Output,
+            msg: msg.into(),
+            loc: None,
+            notes: vec![],
+        }
+    }
+    /// An input file could not be opened or read: `path: what the system said`.
+    pub fn read(path: impl AsRef<std::path::Path>, e: std::io::Error) -> Self {
+        Error::of(Kind::Io, format!("{}: {e}", path.as_ref().display()))
+    }
+    /// A malformed data file: `path: location: message` (location like `line 12`, `byte 16`).
+    pub fn format(
+        path: impl AsRef<std::path::Path>,
+        location: impl fmt::Display,
+        message: impl fmt::Display,
+    ) -> Self {
+        Error::data(format!(
+            "{}: {location}: {message}",
+            path.as_ref().display()
+        ))
+    }
+    /// A data file that cannot serve: `source: message`.
+    pub fn data_in(source: impl fmt::Display, message: impl fmt::Display) -> Self {
+        Error::data(format!("{source}: {message}"))
+    }
+    /// A column (key, signal, layer) asked for is not in a data file: `source: no column
+    /// `name` (it has: a, b, c)`.
+    pub fn missing_column(
+        source: impl fmt::Display,
+        column: impl fmt::Display,
+        available: impl fmt::Display,
+    ) -> Self {
+        Error::data(format!(
+            "{source}: no column `{column}` (it has: {available})"
+        ))
+    }
+    /// A malformed line of a data table: `source:line: message`.
+    pub fn at_line(source: &str, line: usize, message: impl fmt::Display) -> Self {
+        Error::data(format!("{source}:{line}: {message}"))
+    }
+    /// An error of `kind` with a message and nothing else.
+    pub fn of(kind: Kind, msg: impl Into<String>) -> Self {
+        Error {
+            kind,
+            msg: msg.into(),
+            loc: None,
+            notes: vec![],
+        }
+    }
+    /// The same error with `prefix: ` in front of its message (what was being done).
+    pub fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.msg = format!("{prefix}: {}", self.msg);
+        self
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());

@@ -15,7 +15,9 @@
 //! ```
 //! The layers: `netlist` (lexing, expressions, elaboration into a flat `circuit::Circuit`),
 //! `devices` (each loads F, Q and their Jacobians), `solver` (linear solver, Newton, operating
-//! point, transient), `analysis` (checks, decoupled parts, tables), `output` (files).
+//! point, transient), `analysis` (checks, decoupled parts, tables), `io` (files), `mc` (Monte
+//! Carlo studies), `neuro` (the network, CapMin, characterisation), `plot` (figures); beside
+//! them `error` (the one error type), `stats` and `seed` (the one seeding scheme).
 // Index loops read better than iterator chains over matrix rows and columns; device enums are
 // stored by value on purpose (one Vec, no boxing on the hot path).
 #![allow(
@@ -24,19 +26,18 @@
     clippy::type_complexity
 )]
 pub mod analysis;
-pub mod capmin;
-pub mod chara;
 pub mod circuit;
+pub mod control;
 pub mod devices;
 pub mod error;
 pub mod expr;
+pub mod io;
 pub mod mc;
 pub mod meas;
-pub mod netgen;
 pub mod netlist;
-pub mod output;
+pub mod neuro;
 pub mod plot;
-pub mod raw;
-pub mod snn;
+pub mod seed;
 pub mod solver;
+pub mod stats;
 pub mod sweep;

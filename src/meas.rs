@@ -33,38 +33,14 @@ use crate::analysis::{Save, Table};
 use crate::circuit::{Circuit, Signal};
 use crate::error::{Error, Result};
 use crate::netlist::Netlist;
-use std::fmt;
 
 mod eval;
 mod parse;
 pub mod wave;
 
-pub use eval::evaluate;
-pub use parse::Measure;
+pub use eval::{Failed, Outcome, evaluate, fmt_e};
 use parse::parse_card;
-
-/// Which table a measure reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Domain {
-    /// `.meas tran`: the scale is time [s].
-    Tran,
-    /// `.meas dc`: the scale is the (inner) sweep variable.
-    Dc,
-}
-
-/// Why a measure could not be taken: not an error of the run but its result, printed as
-/// `name = failed (reason)` and written as `{"failed": reason}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failed(pub String);
-
-impl fmt::Display for Failed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A measure's value, or why there is none.
-pub type Outcome = std::result::Result<f64, Failed>;
+pub use parse::{Domain, Measure};
 
 /// A netlist file read for running: the parsed netlist and its `.meas` cards. The one load
 /// path every command shares (read, lex, parse, measures); the circuit is elaborated from
@@ -246,22 +222,6 @@ pub fn global_params(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
     crate::netlist::global_values(nl, overrides)
 }
 
-/// `%e` as C prints it (six decimals, exponent sign and at least two digits), as ngspice's
-/// measure lines do.
-pub fn fmt_e(v: f64) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let s = format!("{v:.6e}");
-    match s.split_once('e') {
-        Some((m, e)) => {
-            let e: i32 = e.parse().unwrap_or(0);
-            format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
-        }
-        None => s,
-    }
-}
-
 /// The ngspice-style line for one result: `name = value`, or `name = failed (reason)`.
 pub fn result_line(name: &str, r: &Outcome) -> String {
     match r {
@@ -283,7 +243,7 @@ pub fn write_json(path: &std::path::Path, results: &[(String, Outcome)]) -> Resu
     }
     let s = serde_json::to_string_pretty(&serde_json::Value::Object(m))
         .map_err(|e| Error::io(e.to_string()))?;
-    crate::output::write_atomic(path, |w| w.write_all(s.as_bytes()))
+    crate::io::atomic::write_atomic(path, |w| w.write_all(s.as_bytes()))
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! CapMin: mapping properties, the capacitor against its closed form, the DP against exhaustive
 //! search, the histogram against a brute-force count, the decoder windows against spike times.
 
-use neurospice::capmin::{
+use neurospice::neuro::capmin::{
     Physics, Protection, best_within, capacitance_f, expected_error, most_frequent, nearest_map,
-    normal_cdf, set_cost, windows,
+    set_cost, windows,
 };
+use neurospice::stats::normal_cdf;
 use proptest::prelude::*;
 
 fn kept_strategy(n: u32) -> impl Strategy<Value = Vec<u32>> {

@@ -1,9 +1,9 @@
 //! `capmin hist` against a brute-force count: an independent ±1 forward pass of a small random
 //! network, counting the matching signs of every 32-input chunk.
 
-use neurospice::capmin::{accumulate, hist_csv};
-use neurospice::snn::data::Dataset;
-use neurospice::snn::model::{Layer, Network, level_histograms};
+use neurospice::neuro::capmin::{accumulate, hist_csv};
+use neurospice::neuro::snn::data::Dataset;
+use neurospice::neuro::snn::model::{Layer, Network, level_histograms};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

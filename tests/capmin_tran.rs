@@ -3,8 +3,8 @@
 //! by the event machinery, then decoded by the CapMin windows.
 
 use neurospice::analysis::{self, PartCache, RunOptions, Save};
-use neurospice::capmin::{Physics, Protection, capacitance_f, windows};
 use neurospice::netlist;
+use neurospice::neuro::capmin::{Physics, Protection, capacitance_f, windows};
 
 /// First crossing of V_th by a membrane of `c_f` charged with `i_a`, simulated.
 fn spike_time(c_f: f64, i_a: f64, phys: &Physics) -> f64 {

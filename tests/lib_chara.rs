@@ -2,9 +2,9 @@
 //! curves against the ideal IF neuron, the INL ratio the issue asks for, and the JSON that
 //! `snn eval --neuron circuit:FILE` reads.
 
-use neurospice::chara::{CharaOptions, Transfer, characterise};
 use neurospice::netlist::{Netlist, lexer::lex_file};
-use neurospice::snn::neuron::{Circuit, CircuitCurve};
+use neurospice::neuro::chara::{CharaOptions, Transfer, characterise};
+use neurospice::neuro::snn::neuron::{CircuitCurve, CircuitNeuron};
 use std::path::Path;
 
 // Bench constants (the netlists' .params): unit current, membrane capacitance.
@@ -94,7 +94,7 @@ fn chara_json_is_what_snn_reads() {
     let json = serde_json::to_string(&td).expect("json");
     let curve: CircuitCurve = serde_json::from_str(&json).expect("snn reads the chara JSON");
     assert_eq!(curve.array_size, 32);
-    Circuit::new(curve, 5e-9, 1.0, Path::new("td.json")).expect("valid circuit curve");
+    CircuitNeuron::new(curve, 5e-9, 1.0, Path::new("td.json")).expect("valid circuit curve");
     let back: Transfer = serde_json::from_str(&json).expect("round trip");
     assert_eq!(back.levels, td.levels);
     assert!((back.inl_membrane_pct - td.inl_membrane_pct).abs() < 1e-12);

@@ -2,8 +2,8 @@
 //! netlist in netlists/ that uses it is run here and compared with its analytic behaviour.
 
 use neurospice::analysis::{RunOptions, RunResult, Save, run};
-use neurospice::netgen::{C2cSpec, c2c_ideal_gain, c2c_subckt};
 use neurospice::netlist::{self, Netlist, lexer::lex_file, lexer::lex_str};
+use neurospice::neuro::netgen::{C2cSpec, c2c_ideal_gain, c2c_subckt};
 use neurospice::sweep::{SweepSpec, run_sweep};
 use std::path::Path;
 

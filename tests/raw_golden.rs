@@ -12,7 +12,7 @@
 mod common;
 
 use common::{root, run_neurospice};
-use neurospice::raw::{RawPlot, parse_raw, read_raw, to_bytes};
+use neurospice::io::raw::{RawPlot, parse_raw, read_raw, to_bytes};
 use std::path::Path;
 
 /// ngspice's `wrdata` table: vector names and rows.
@@ -85,7 +85,7 @@ fn without_date(b: &[u8]) -> Vec<u8> {
 fn check_writer_reproduces(file: &str, ascii: bool) {
     let path = root().join(format!("tests/golden_meas/raw/{file}.raw"));
     let bytes = std::fs::read(&path).unwrap();
-    let plots = parse_raw(&bytes).unwrap();
+    let plots = parse_raw(file, &bytes).unwrap();
     assert_eq!(
         without_date(&to_bytes(&plots, ascii)),
         without_date(&bytes),

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use neurospice::snn::SnnError;
-use neurospice::snn::data::{self, PIXELS, stratified_split};
+use neurospice::error::Error;
+use neurospice::neuro::snn::data::{self, PIXELS, stratified_split};
 
 fn csv_row(pixel: u32, label: &str) -> String {
     let mut s = vec![pixel.to_string(); PIXELS].join(",");
@@ -27,7 +27,7 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-fn err_text(r: Result<data::Dataset, SnnError>) -> String {
+fn err_text(r: Result<data::Dataset, Error>) -> String {
     match r {
         Ok(_) => panic!("corrupt file was accepted"),
         Err(e) => e.to_string(),

@@ -1,9 +1,9 @@
 //! Chunked popcounts equal the direct ±1 MAC, for single rows (proptest) and for whole
 //! networks against a plain dot-product reference.
 
-use neurospice::snn::data::{self, Dataset, PIXELS};
-use neurospice::snn::model::{Layer, Network, xnor_popcount};
-use neurospice::snn::neuron::Ideal;
+use neurospice::neuro::snn::data::{self, Dataset, PIXELS};
+use neurospice::neuro::snn::model::{Layer, Network, xnor_popcount};
+use neurospice::neuro::snn::neuron::Ideal;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

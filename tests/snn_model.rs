@@ -1,9 +1,9 @@
 //! The committed model, the model file format and training determinism.
 
-use neurospice::snn::data::{self, stratified_split};
-use neurospice::snn::model::{Network, evaluate, level_histograms};
-use neurospice::snn::neuron::{AnyNeuron, Ideal, Lut};
-use neurospice::snn::train::{TrainConfig, Tuning, train, train_with};
+use neurospice::neuro::snn::data::{self, stratified_split};
+use neurospice::neuro::snn::model::{Network, evaluate, level_histograms};
+use neurospice::neuro::snn::neuron::{AnyNeuron, Ideal, Lut};
+use neurospice::neuro::snn::train::{TrainConfig, Tuning, train, train_with};
 
 #[test]
 fn committed_model_reaches_92_percent_on_held_out_digits() {

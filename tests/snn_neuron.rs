@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use neurospice::snn::data::{self, Dataset, stratified_split};
-use neurospice::snn::model::{Network, evaluate};
-use neurospice::snn::neuron::{
-    AnyNeuron, Circuit, CircuitCurve, Confusion, CurrentSigma, Ideal, Lut, NeuronModel,
+use neurospice::neuro::snn::data::{self, Dataset, stratified_split};
+use neurospice::neuro::snn::model::{Network, evaluate};
+use neurospice::neuro::snn::neuron::{
+    AnyNeuron, CircuitCurve, CircuitNeuron, Confusion, CurrentSigma, Ideal, Lut, NeuronModel,
     SpecContext, level_from_current,
 };
 use rand::SeedableRng;
@@ -211,13 +211,13 @@ fn if_curve() -> CircuitCurve {
 #[test]
 fn circuit_readout_resolves_levels_with_a_fine_clock_and_merges_with_a_coarse_one() {
     let src = Path::new("circuit_ideal_if.json");
-    let fine = Circuit::new(if_curve(), 1e-11, 0.0, src).unwrap();
+    let fine = CircuitNeuron::new(if_curve(), 1e-11, 0.0, src).unwrap();
     for m in 0..=32u32 {
         let t = if_curve().spike_time_s[m as usize];
         assert_eq!(fine.decode_time(t), m);
     }
     let t_clk = 20e-9;
-    let coarse = Circuit::new(if_curve(), t_clk, 0.0, src).unwrap();
+    let coarse = CircuitNeuron::new(if_curve(), t_clk, 0.0, src).unwrap();
     let curve = if_curve();
     let cycle = |m: usize| curve.spike_time_s[m].map(|t| (t / t_clk).floor() as i64);
     for m in 1..=32usize {
@@ -249,7 +249,7 @@ fn sense_amp_reports_one_bit_per_chunk_against_its_offset_reference() {
         (sa.offset_sigma, sa.reference, sa.array_size),
         (1.0, 16.0, 32)
     );
-    let ideal = neurospice::snn::neuron::SenseAmp {
+    let ideal = neurospice::neuro::snn::neuron::SenseAmp {
         offset_sigma: 0.0,
         ..sa
     };

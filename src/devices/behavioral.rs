@@ -1,6 +1,6 @@
 //! Behavioral sources `B... V=expr` / `I=expr`: the expression is a compiled tape with exact
 //! reverse-mode derivatives, and its comparisons are event functions.
-use super::{Branch, DeviceOps, Load, Setup, remap_all};
+use super::ops::{Branch, DeviceOps, Load, Setup, remap_all};
 use crate::expr::tape::Tape;
 
 #[derive(Debug, Clone)]

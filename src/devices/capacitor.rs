@@ -1,6 +1,6 @@
 //! Linear capacitor: q = C (v(a) - v(b)), with an optional mismatch model card.
+use super::ops::{DeviceOps, Load, Pair, Setup, pair_verbs};
 use super::params::{Given, MismatchDraw, apply, param_table};
-use super::{DeviceOps, Load, Pair, Setup};
 use crate::error::{Error, Result};
 use crate::expr::Func;
 
@@ -108,22 +108,11 @@ impl Capacitor {
 }
 
 impl DeviceOps for Capacitor {
-    fn setup(&mut self, s: &mut Setup) {
-        self.t.setup(s);
-    }
-    fn remap(&mut self, map: &[usize]) {
-        self.t.remap(map);
-    }
+    pair_verbs!(t);
     #[inline]
     fn load(&mut self, l: &mut Load) {
         let q = self.c * self.t.v(l.x);
         self.t.stamp(l.q, l.jq, q, self.c);
-    }
-    fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.t.a, self.t.b]);
-    }
-    fn renumber(&mut self, m: &[usize]) {
-        self.t.renumber(m);
     }
     fn initial_state(&self, x: &mut [f64]) {
         if let Some(v) = self.ic {

@@ -1,5 +1,5 @@
 //! Linear controlled sources: E (VCVS), G (VCCS), F (CCCS), H (CCVS).
-use super::{Branch, DeviceOps, Load, Setup, branch_verbs, remap_all};
+use super::ops::{Branch, DeviceOps, Load, Setup, branch_verbs, remap_all, stamp2};
 
 /// v(p) - v(n) = gain (v(cp) - v(cn)).
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ impl DeviceOps for Vccs {
         let i = self.gm * (l.x[self.cp] - l.x[self.cn]);
         l.f[self.p] += i;
         l.f[self.n] -= i;
-        super::stamp2(l.jf, &self.slots, self.gm);
+        stamp2(l.jf, &self.slots, self.gm);
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.p, self.n, self.cp, self.cn]);

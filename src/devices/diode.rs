@@ -1,7 +1,7 @@
 //! Junction diode (SPICE level 1): IS N RS CJO VJ M FC TT BV IBV.
 use super::limit::{depletion, pnjlim};
+use super::ops::{DeviceOps, K_OVER_Q, Load, Setup, T0, remap_all, req2, stamp2};
 use super::params::{Given, ParamTable, apply, param_table};
-use super::{DeviceOps, K_OVER_Q, Load, Setup, T0, remap_all, req2, stamp2};
 use crate::error::Result;
 
 param_table! {

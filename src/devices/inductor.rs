@@ -1,6 +1,6 @@
 //! Linear inductor with a branch current: v(a) - v(b) = d(L i)/dt.
+use super::ops::{Branch, DeviceOps, Load, Setup, branch_verbs, remap_all};
 use super::params::param_table;
-use super::{Branch, DeviceOps, Load, Setup, branch_verbs, remap_all};
 
 param_table! {
     /// Instance parameters of an inductor line (`L1 a b 1u [ic=] [m=]`).

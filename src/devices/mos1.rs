@@ -5,8 +5,8 @@
 //! accumulated from the last accepted time point: q = q_old + (C(v) + C(v_old))/2 * (v - v_old),
 //! with ngspice's "half capacitance" bookkeeping.
 use super::limit::{depletion, fetlim, limvds, pnjlim};
+use super::ops::{DeviceOps, K_OVER_Q, Load, Setup, remap_all};
 use super::params::{Given, apply, param_table};
-use super::{DeviceOps, K_OVER_Q, Load, Setup, remap_all};
 use crate::error::Result;
 
 param_table! {

@@ -3,8 +3,8 @@
 //! stamps them and draws the device's Pelgrom mismatch.
 use super::ekv::{EkvInstance, EkvModel, MosGeom};
 use super::mos1::MosParams;
+use super::ops::{DeviceOps, Load, Setup, T0, remap_all};
 use super::params::MismatchDraw;
-use super::{DeviceOps, Load, Setup, T0, remap_all};
 use crate::error::Result;
 use crate::expr::Func;
 

@@ -1,6 +1,6 @@
 //! Linear resistor: i = (v(a) - v(b)) / R.
+use super::ops::{DeviceOps, Load, Pair, Setup, pair_verbs};
 use super::params::param_table;
-use super::{DeviceOps, Load, Pair, Setup};
 
 param_table! {
     /// Instance parameters of a resistor line (`R1 a b 1k [r=] [m=]`).
@@ -27,22 +27,11 @@ impl Resistor {
 }
 
 impl DeviceOps for Resistor {
-    fn setup(&mut self, s: &mut Setup) {
-        self.t.setup(s);
-    }
-    fn remap(&mut self, map: &[usize]) {
-        self.t.remap(map);
-    }
+    pair_verbs!(t);
     #[inline]
     fn load(&mut self, l: &mut Load) {
         let i = self.g * self.t.v(l.x);
         self.t.stamp(l.f, l.jf, i, self.g);
-    }
-    fn terminals(&self, out: &mut Vec<usize>) {
-        out.extend([self.t.a, self.t.b]);
-    }
-    fn renumber(&mut self, m: &[usize]) {
-        self.t.renumber(m);
     }
     fn dc_path(&self, out: &mut Vec<usize>) {
         out.extend([self.t.a, self.t.b]);

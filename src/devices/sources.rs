@@ -1,6 +1,6 @@
 //! Independent voltage and current sources.
+use super::ops::{Branch, DeviceOps, Load, Setup, branch_verbs};
 use super::waveform::Wave;
-use super::{Branch, DeviceOps, Load, Setup, branch_verbs};
 
 /// The value of an independent source: its DC value in DC analyses where one was given,
 /// else its waveform.

@@ -3,8 +3,8 @@
 //! The switch's state changes only at accepted time points; the crossing of VT +- VH is an
 //! event the time stepper locates, so the state flips at the crossing instant instead of at
 //! whatever time point happens to follow it.
+use super::ops::{DeviceOps, Load, Pair, Setup};
 use super::params::{Given, apply, param_table};
-use super::{DeviceOps, Load, Pair, Setup};
 use crate::error::Result;
 
 param_table! {

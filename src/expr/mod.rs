@@ -700,19 +700,24 @@ pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
     }
 }
 
+/// An environment for tests: `a` = 2, nothing else defined.
+#[cfg(test)]
+pub(crate) struct NoEnv;
+
+#[cfg(test)]
+impl Env for NoEnv {
+    fn name(&mut self, n: &str) -> Result<f64> {
+        if n == "a" {
+            Ok(2.0)
+        } else {
+            Err(Error::netlist(format!("undefined parameter '{n}'"), None))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    struct NoEnv;
-    impl Env for NoEnv {
-        fn name(&mut self, n: &str) -> Result<f64> {
-            if n == "a" {
-                Ok(2.0)
-            } else {
-                Err(Error::netlist(format!("undefined parameter '{n}'"), None))
-            }
-        }
-    }
     fn parse(s: &str) -> std::result::Result<Expr, ExprError> {
         parse_text(s)
     }

@@ -231,7 +231,6 @@ impl Tape {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     fn parse(s: &str) -> Result<Expr> {
         crate::expr::parse(s, |_, _| crate::error::Loc {
             file: "t".into(),
@@ -241,16 +240,7 @@ mod tests {
             text: "".into(),
         })
     }
-    struct NoEnv;
-    impl Env for NoEnv {
-        fn name(&mut self, n: &str) -> Result<f64> {
-            if n == "a" {
-                Ok(2.0)
-            } else {
-                Err(Error::netlist(format!("undefined parameter '{n}'"), None))
-            }
-        }
-    }
+    use crate::expr::NoEnv;
     #[test]
     fn tape_gradients_match_finite_differences() {
         let exprs = [

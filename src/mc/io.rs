@@ -1,9 +1,11 @@
 //! Files of a study: `runs.csv` (one row per run), `summary.json`, and the sidecar
 //! `runs.csv.meta.json` that `--resume` and `mc-merge` check (seed, runs, variation, shard).
-use super::stats::{Spec, Summary, summarize, wilson95};
+use super::spec::Spec;
 use super::{Config, Record};
 use crate::error::{Error, Result};
-use crate::output::write_atomic;
+use crate::io::atomic::write_atomic;
+use crate::io::csv::{quote, split_fields};
+use crate::stats::{Summary, summarize, wilson95};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -43,7 +45,7 @@ pub fn meta_path(runs_csv: &Path) -> PathBuf {
 }
 
 pub fn write_meta(runs_csv: &Path, m: &Meta) -> Result<()> {
-    let s = serde_json::to_string_pretty(m).map_err(|e| Error::io(e.to_string()))?;
+    let s = serde_json::to_string_pretty(m).map_err(|e| Error::output(e.to_string()))?;
     write_atomic(&meta_path(runs_csv), |w| writeln!(w, "{s}"))
 }
 
@@ -61,14 +63,6 @@ pub fn read_meta(runs_csv: &Path) -> Result<Option<Meta>> {
 
 fn num(v: Option<f64>) -> String {
     v.map(|x| format!("{x:e}")).unwrap_or_default()
-}
-
-fn quote(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// runs.csv: `run,status,reason,<measures>,<params>`, rows in run order, numbers in
@@ -98,27 +92,6 @@ pub fn write_runs(
     })
 }
 
-/// Splits one CSV line (RFC 4180 quotes; our files never break a field over lines).
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// A runs.csv read back: the column names after `reason`, and the records (measures and
 /// parameters are split by `n_measures`).
 pub struct RunsFile {
@@ -133,8 +106,9 @@ pub fn read_runs(path: &Path, n_measures: usize) -> Result<RunsFile> {
         .map_err(|e| Error::io(format!("cannot read '{}': {e}", path.display())))?;
     let bad = |line: usize, what: String| Error::data(format!("{}:{line}: {what}", path.display()));
     let mut lines = text.lines().enumerate();
+    let split = |line: usize, text: &str| split_fields(text).map_err(|m| bad(line, m));
     let head = match lines.next() {
-        Some((_, h)) => split_csv(h),
+        Some((_, h)) => split(1, h)?,
         None => return Err(bad(1, "empty file, expected a runs.csv header".into())),
     };
     if head.len() < 3 || head[0] != "run" || head[1] != "status" || head[2] != "reason" {
@@ -154,7 +128,7 @@ pub fn read_runs(path: &Path, n_measures: usize) -> Result<RunsFile> {
         if line.trim().is_empty() {
             continue;
         }
-        let f = split_csv(line);
+        let f = split(i + 1, line)?;
         if f.len() != head.len() {
             return Err(bad(
                 i + 1,
@@ -295,7 +269,7 @@ pub fn summarize_study(
 }
 
 pub fn write_summary(path: &Path, s: &StudySummary) -> Result<()> {
-    let text = serde_json::to_string_pretty(s).map_err(|e| Error::io(e.to_string()))?;
+    let text = serde_json::to_string_pretty(s).map_err(|e| Error::output(e.to_string()))?;
     write_atomic(path, |w| writeln!(w, "{text}"))
 }
 

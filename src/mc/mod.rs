@@ -22,18 +22,20 @@
 pub mod io;
 pub mod measure;
 pub mod rng;
-pub mod stats;
+pub mod spec;
 
 use crate::analysis::{self, RunResult, Save, Table};
 use crate::error::{Error, Result};
 use crate::netlist::{ElabOptions, Netlist};
-use measure::Measures;
+use io::Meta;
+use measure::{Measures, NetlistMeasures, SimpleMeasures};
 use rayon::prelude::*;
 use rng::{RunSampler, Variation};
-use std::path::PathBuf;
-use std::sync::Arc;
+use spec::Spec;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// How a study runs.
 #[derive(Debug, Clone)]
@@ -214,16 +216,20 @@ impl Study {
                 let spawned = std::thread::Builder::new()
                     .name(format!("mc-run-{run}"))
                     .spawn(move || {
-                        let _ = tx.send(me.simulate(&c, run));
+                        let start = Instant::now();
+                        let r = me.simulate(&c, run);
+                        let _ = tx.send((r, start.elapsed()));
                     });
                 match spawned {
                     Err(e) => (
                         self.failed(run, format!("cannot start a thread: {e}")),
                         None,
                     ),
+                    // a run that took longer than the limit fails even when its result arrives
+                    // before the wait ends (the waiting thread may have been descheduled)
                     Ok(_) => match rx.recv_timeout(limit) {
-                        Ok(x) => x,
-                        Err(_) => (
+                        Ok((x, took)) if took <= limit => x,
+                        _ => (
                             self.failed(run, format!("timeout after {} s", limit.as_secs_f64())),
                             None,
                         ),
@@ -310,6 +316,209 @@ thread_local! {
 /// Writes one waveform table into `dir` (created if needed).
 pub fn write_wave(dir: &std::path::Path, name: &str, t: &Table) -> Result<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create '{}': {e}", dir.display())))?;
-    crate::output::write_csv(&dir.join(name), t)
+        .map_err(|e| Error::output(format!("cannot create '{}': {e}", dir.display())))?;
+    crate::io::csv::write_csv(&dir.join(name), t)
+}
+
+impl Study {
+    /// Reads a netlist file and prepares its study: the `.meas` cards of the netlist (with its
+    /// global parameters) and the `extra` command-line measures.
+    pub fn from_file(netlist: &Path, extra: SimpleMeasures) -> Result<Study> {
+        let deck = crate::meas::Deck::load(netlist)?;
+        let measures = NetlistMeasures {
+            params: deck.params(&[])?,
+            cards: deck.measures,
+            extra,
+        };
+        Study::new(deck.netlist, Arc::new(measures))
+    }
+
+    /// Checks that every yield specification names a measure of the study.
+    pub fn check_specs(&self, specs: &[Spec]) -> Result<()> {
+        for s in specs {
+            if !self.measure_names.contains(&s.measure) {
+                return Err(Error::usage(format!(
+                    "--spec '{}': no measure '{}'",
+                    s.text, s.measure
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a study writes its rows, and whether it continues an interrupted one.
+#[derive(Debug, Clone)]
+pub struct Output<'a> {
+    /// The netlist path as given (recorded in the sidecar).
+    pub netlist: &'a Path,
+    /// runs.csv; its sidecar `runs.csv.meta.json` records the settings.
+    pub runs_csv: &'a Path,
+    /// Keep the runs already in `runs_csv` (computed with the same settings) and do the rest.
+    pub resume: bool,
+}
+
+/// What a study run to a file ended with.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every finished run (earlier ones of a resumed study included), in run order.
+    pub records: Vec<Record>,
+    /// Runs this process was to compute (the shard's, or all).
+    pub planned: usize,
+    /// Whether `stop` ended the study before every run was done.
+    pub interrupted: bool,
+}
+
+/// Runs `study` into `out.runs_csv`: with `resume`, the runs already in the file are kept
+/// (after checking that its sidecar records the same settings); the file is rewritten at most
+/// once a second while runs finish (so Ctrl-C or a crash loses at most a second of work) and
+/// once at the end. `stop` ends the study between runs; `progress(done, todo, failed)` is
+/// called as chunks of runs finish (runs done and failed in this process, of `todo` left to
+/// do when it started; for a progress bar). With `save_waves`, the nominal run's waveform
+/// is written first.
+pub fn run_to_file(
+    study: &Arc<Study>,
+    cfg: &Config,
+    out: &Output,
+    stop: &AtomicBool,
+    progress: &(dyn Fn(usize, usize, usize) + Sync),
+) -> Result<Outcome> {
+    let meta = Meta::new(out.netlist, cfg, &study.measure_names, &study.param_names);
+    let mut done: Vec<Record> = Vec::new();
+    if out.resume && out.runs_csv.exists() {
+        match io::read_meta(out.runs_csv)? {
+            Some(m) if m == meta => {}
+            Some(m) => {
+                return Err(Error::usage(format!(
+                    "--resume: '{}' was computed with different settings (seed {}, runs {}, variation {}, shard {:?}, measures {:?}); use the same options or a new output",
+                    out.runs_csv.display(),
+                    m.seed,
+                    m.runs,
+                    m.variation,
+                    m.shard,
+                    m.measures
+                )));
+            }
+            None => {
+                return Err(Error::usage(format!(
+                    "--resume: '{}' has no {} beside it, so its settings are unknown",
+                    out.runs_csv.display(),
+                    io::meta_path(out.runs_csv).display()
+                )));
+            }
+        }
+        done = io::read_runs(out.runs_csv, study.measure_names.len())?.records;
+    }
+    io::write_meta(out.runs_csv, &meta)?;
+    let all = study.runs_of(cfg);
+    let todo: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|r| done.binary_search_by_key(r, |x| x.run).is_err())
+        .collect();
+    if cfg.save_waves > 0
+        && let Some(dir) = &cfg.waves_dir
+    {
+        let nominal = study.nominal()?;
+        if let Some(t) = nominal.tran.as_ref().or(nominal.dc.as_ref()) {
+            write_wave(dir, "nominal.csv", t)?;
+        }
+    }
+    let write_err: Mutex<Option<Error>> = Mutex::new(None);
+    let merge = |new: &[Record]| -> Vec<Record> {
+        let mut all = done.clone();
+        all.extend_from_slice(new);
+        all.sort_by_key(|r| r.run);
+        all
+    };
+    // rewriting and syncing the file after every chunk would cost more than the runs of a
+    // small cell; once a second bounds what Ctrl-C or a crash can lose
+    let last_write = Mutex::new(Instant::now());
+    let checkpoint = |new: &[Record]| {
+        progress(new.len(), todo.len(), new.iter().filter(|r| !r.ok).count());
+        match last_write.lock() {
+            Ok(mut t) if t.elapsed() >= Duration::from_secs(1) => *t = Instant::now(),
+            _ => return,
+        }
+        let recs = merge(new);
+        if let Err(e) = io::write_runs(
+            out.runs_csv,
+            &study.measure_names,
+            &study.param_names,
+            &recs,
+        ) && let Ok(mut w) = write_err.lock()
+        {
+            *w = Some(e);
+        }
+    };
+    let new = study.execute(cfg, &todo, stop, &checkpoint);
+    if let Ok(mut w) = write_err.lock()
+        && let Some(e) = w.take()
+    {
+        return Err(e);
+    }
+    let records = merge(&new);
+    io::write_runs(
+        out.runs_csv,
+        &study.measure_names,
+        &study.param_names,
+        &records,
+    )?;
+    Ok(Outcome {
+        records,
+        planned: all.len(),
+        interrupted: stop.load(Ordering::SeqCst),
+    })
+}
+
+/// Merges the runs.csv files of a sharded study into `output` (with its sidecar): every part
+/// must come from the same study (seed, runs, variation and columns) and no run may appear
+/// twice. Returns the study's settings and the records in run order.
+pub fn merge(parts: &[PathBuf], output: &Path) -> Result<(Meta, Vec<Record>)> {
+    let mut metas = Vec::new();
+    for p in parts {
+        let m = io::read_meta(p)?.ok_or_else(|| {
+            Error::usage(format!(
+                "'{}' has no {} beside it (written by neurospice mc)",
+                p.display(),
+                io::meta_path(p).display()
+            ))
+        })?;
+        metas.push(m);
+    }
+    let Some(first) = metas.first() else {
+        return Err(Error::usage("mc-merge needs at least one part"));
+    };
+    for (p, m) in parts.iter().zip(&metas).skip(1) {
+        if m.seed != first.seed
+            || m.runs != first.runs
+            || m.variation != first.variation
+            || m.measures != first.measures
+            || m.params != first.params
+        {
+            return Err(Error::usage(format!(
+                "'{}' belongs to another study than '{}' (seed, runs, variation or columns differ)",
+                p.display(),
+                parts[0].display()
+            )));
+        }
+    }
+    let mut recs: Vec<Record> = Vec::new();
+    for p in parts {
+        recs.extend(io::read_runs(p, first.measures.len())?.records);
+    }
+    recs.sort_by_key(|r| r.run);
+    if let Some(w) = recs.windows(2).find(|w| w[0].run == w[1].run) {
+        return Err(Error::usage(format!(
+            "run {} appears in more than one part",
+            w[0].run
+        )));
+    }
+    io::write_runs(output, &first.measures, &first.params, &recs)?;
+    let meta = Meta {
+        shard: None,
+        ..first.clone()
+    };
+    io::write_meta(output, &meta)?;
+    Ok((meta, recs))
 }

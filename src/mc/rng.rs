@@ -2,7 +2,7 @@
 //! never of the order in which runs or threads happen to execute.
 use crate::netlist::expr::Func;
 use crate::netlist::{Draw, Sampler};
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::collections::HashMap;
@@ -48,45 +48,28 @@ impl Variation {
     }
 }
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 /// The generator of one draw: ChaCha8 keyed by a hash of (seed, run, site, index). Sites are
 /// instance paths or parameter names (see [`Draw::site`]); `index` counts draws at one site.
+/// The crate's [`crate::seed::chained`] layout with the Monte Carlo tag `0x6d63`.
 pub fn stream(seed: u64, run: u64, site: &str, index: u32) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    let mut h = splitmix(seed);
-    for (k, part) in [run, fnv1a(site), index as u64, 0x6d63].iter().enumerate() {
-        h = splitmix(h ^ part);
-        key[8 * k..8 * k + 8].copy_from_slice(&h.to_le_bytes());
-    }
-    ChaCha8Rng::from_seed(key)
+    crate::seed::chained(seed, [run, crate::seed::site(site), index as u64, 0x6d63])
 }
 
 /// One value of an ngspice random function from the generator `rng`:
 /// gauss(nom, rel, sig) = nom (1 + rel/sig z), agauss(nom, abs, sig) = nom + abs/sig z,
 /// unif(nom, rel) = nom (1 + rel u), aunif(nom, abs) = nom + abs u, limit(nom, abs) =
 /// nom ± abs, with z ~ N(0, 1), u ~ U(-1, 1); sig defaults to 1.
-pub fn draw_value(func: Func, args: &[f64], rng: &mut ChaCha8Rng) -> Result<f64, String> {
+pub fn draw_value(func: Func, args: &[f64], rng: &mut ChaCha8Rng) -> crate::error::Result<f64> {
+    use crate::error::Error;
     let nom = args.first().copied().unwrap_or(0.0);
     let var = args.get(1).copied().unwrap_or(0.0);
     let sig = args.get(2).copied().unwrap_or(1.0);
     let name = format!("{func:?}").to_lowercase();
     if matches!(func, Func::Gauss | Func::Agauss) && sig == 0.0 {
-        return Err(format!("{name}(): the sigma argument must not be zero"));
+        return Err(Error::netlist(
+            format!("{name}(): the sigma argument must not be zero"),
+            None,
+        ));
     }
     Ok(match func {
         Func::Gauss => {
@@ -106,7 +89,12 @@ pub fn draw_value(func: Func, args: &[f64], rng: &mut ChaCha8Rng) -> Result<f64,
                 nom - var
             }
         }
-        _ => return Err(format!("{name}() is not a random function")),
+        _ => {
+            return Err(Error::netlist(
+                format!("{name}() is not a random function"),
+                None,
+            ));
+        }
     })
 }
 
@@ -147,7 +135,7 @@ impl Sampler for RunSampler {
         let index = *count;
         *count += 1;
         let mut rng = stream(self.seed, self.run, d.site, index);
-        draw_value(d.func, d.args, &mut rng).map_err(|m| crate::error::Error::netlist(m, None))
+        draw_value(d.func, d.args, &mut rng)
     }
     fn param_value(&mut self, label: &str, value: f64) {
         let mut name = label.to_string();

@@ -2,13 +2,43 @@
 //! (through [`super::wave`]), values at a point, statistics, and `PARAM=` expressions over
 //! parameters and earlier measures.
 
-use super::parse::{Cond, Kind, Measure, Point, Rhs, SignalExpr, Stat, input_of};
+use super::parse::{Cond, Domain, Kind, Measure, Point, Rhs, SignalExpr, Stat, input_of};
 use super::wave::{self, Crossings, Edge, Nth};
-use super::{Domain, Failed, Outcome, fmt_e};
 use crate::analysis::{RunResult, Table};
 use crate::circuit::Signal;
 use crate::error::{Error, Result};
 use crate::expr::{self, Env, Expr};
+use std::fmt;
+
+/// Why a measure could not be taken: not an error of the run but its result, printed as
+/// `name = failed (reason)` and written as `{"failed": reason}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed(pub String);
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A measure's value, or why there is none.
+pub type Outcome = std::result::Result<f64, Failed>;
+
+/// `%e` as C prints it (six decimals, exponent sign and at least two digits), as ngspice's
+/// measure lines do.
+pub fn fmt_e(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let s = format!("{v:.6e}");
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let e: i32 = e.parse().unwrap_or(0);
+            format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+        }
+        None => s,
+    }
+}
 
 /// What a measure's value expressions may refer to: parameters and measures already taken.
 struct MEnv<'a> {

@@ -1,12 +1,20 @@
 //! The `.meas` card parser: one card's tokens to a [`Measure`], every error at a token.
 
-use super::Domain;
 use super::wave::{Edge, Nth};
 use crate::circuit::Signal;
 use crate::error::{Error, Loc, Result};
 use crate::expr::number::parse_number;
 use crate::expr::{self, Expr};
 use crate::netlist::lexer::{Tok, TokKind, join_tokens, loc_at};
+
+/// Which table a measure reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// `.meas tran`: the scale is time [s].
+    Tran,
+    /// `.meas dc`: the scale is the (inner) sweep variable.
+    Dc,
+}
 
 /// A waveform: an expression over node voltages and branch currents.
 #[derive(Debug, Clone)]

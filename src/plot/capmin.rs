@@ -1,88 +1,10 @@
 //! The MAC-level histogram of CapMin (`capmin-hist`), log-scale counts.
 
-use super::error::PlotError;
 use super::figure::{Figure, Style, box_sample, color, draw_err, house_mesh, legend, line_sample};
-use super::table::Table;
+use crate::error::{Error, Result};
+use crate::io::levels::LevelCounts;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
-
-/// How often each MAC level occurs, per layer (`all` = every layer accumulated).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LevelHistogram {
-    /// Where the data came from.
-    pub source: String,
-    /// (layer, [(level, count)]) in file order.
-    pub layers: Vec<(String, Vec<(i64, u64)>)>,
-}
-
-impl LevelHistogram {
-    /// Read a CSV with columns `layer,level,count`.
-    pub fn read(path: &Path) -> Result<LevelHistogram, PlotError> {
-        let t = Table::read(path)?;
-        let (cl, cv, cc) = (
-            t.column_index("layer")?,
-            t.column_index("level")?,
-            t.column_index("count")?,
-        );
-        let mut layers: Vec<(String, Vec<(i64, u64)>)> = Vec::new();
-        for (line, f) in &t.rows {
-            let whole = |c: usize, what: &str| {
-                Table::text_at(f, c).parse::<i64>().map_err(|_| {
-                    PlotError::parse(
-                        &t.source,
-                        *line,
-                        format!("column `{what}`: expected a whole number"),
-                    )
-                })
-            };
-            let level = whole(cv, "level")?;
-            let count = u64::try_from(whole(cc, "count")?).map_err(|_| {
-                PlotError::parse(&t.source, *line, "column `count`: must not be negative")
-            })?;
-            let layer = Table::text_at(f, cl);
-            match layers.iter_mut().find(|l| l.0 == layer) {
-                Some(l) => l.1.push((level, count)),
-                None => layers.push((layer.to_string(), vec![(level, count)])),
-            }
-        }
-        if layers.is_empty() {
-            return Err(PlotError::data(&t.source, "no data rows"));
-        }
-        Ok(LevelHistogram {
-            source: t.source,
-            layers,
-        })
-    }
-
-    /// Keep the layers named (all given must exist); with none named, keep `all` if present,
-    /// else every layer.
-    pub fn select(mut self, names: &[String]) -> Result<LevelHistogram, PlotError> {
-        let have: Vec<String> = self.layers.iter().map(|l| l.0.clone()).collect();
-        let want: Vec<String> = if !names.is_empty() {
-            names.to_vec()
-        } else if have.iter().any(|h| h == "all") {
-            vec!["all".to_string()]
-        } else {
-            have.clone()
-        };
-        let mut kept = Vec::new();
-        for w in &want {
-            let l =
-                self.layers
-                    .iter()
-                    .find(|l| &l.0 == w)
-                    .ok_or_else(|| PlotError::MissingColumn {
-                        source_name: self.source.clone(),
-                        column: format!("layer = {w}"),
-                        available: have.join(", "),
-                    })?;
-            kept.push(l.clone());
-        }
-        self.layers = kept;
-        Ok(self)
-    }
-}
 
 /// Count axis tick text: 1, 10, 100, 1k, 10k, 1M.
 fn count_text(v: f64) -> String {
@@ -93,15 +15,11 @@ fn count_text(v: f64) -> String {
     }
 }
 
-impl Figure for LevelHistogram {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+impl Figure for LevelCounts {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let all = || self.layers.iter().flat_map(|l| l.1.iter());
         let (Some(lmin), Some(lmax)) = (all().map(|p| p.0).min(), all().map(|p| p.0).max()) else {
-            return Err(PlotError::data(&self.source, "no levels to draw"));
+            return Err(Error::data_in(&self.source, "no levels to draw"));
         };
         let cmax = all().map(|p| p.1).max().unwrap_or(1).max(1) as f64;
         // Counts of zero cannot sit on a log axis; they are simply absent from the plot.

@@ -2,10 +2,10 @@
 //! accuracy against variation (`accuracy`), and the CapMin sweeps (`capmin-sweep`,
 //! `capmin-v`).
 
-use super::error::PlotError;
 use super::lines::{LegendAt, Line, LineFigure, Panel, Stroke};
-use super::table::Table;
 use super::units::unit_of;
+use crate::error::{Error, Result};
+use crate::io::csv::CsvTable;
 use std::path::Path;
 
 /// Integral nonlinearity of a transfer curve: the largest distance of `y` from the straight
@@ -53,16 +53,16 @@ impl Curves {
     /// Read a CSV (first column x, the others y) or a JSON object (`.json`) whose `levels`
     /// array is x and whose other arrays of numbers (or null, for "did not fire") of the same
     /// length are y; other keys are metadata and ignored.
-    pub fn read(path: &Path) -> Result<Curves, PlotError> {
+    pub fn read(path: &Path) -> Result<Curves> {
         let source = path.display().to_string();
         let is_json = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         if !is_json {
-            let t = Table::read(path)?;
+            let t = CsvTable::read(path)?;
             if t.headers.len() < 2 {
-                return Err(PlotError::data(
+                return Err(Error::data_in(
                     &source,
                     "expected an x column and a y column",
                 ));
@@ -70,7 +70,7 @@ impl Curves {
             let x = t.numbers(0)?;
             let ys = (1..t.headers.len())
                 .map(|c| Ok((t.headers[c].clone(), t.numbers(c)?)))
-                .collect::<Result<Vec<_>, PlotError>>()?;
+                .collect::<Result<Vec<_>>>()?;
             return Ok(Curves {
                 source,
                 x_name: t.headers[0].clone(),
@@ -78,18 +78,18 @@ impl Curves {
                 ys,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| PlotError::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
         let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| PlotError::parse(&source, e.line(), format!("invalid JSON: {e}")))?;
+            .map_err(|e| Error::at_line(&source, e.line(), format!("invalid JSON: {e}")))?;
         let obj = v
             .as_object()
-            .ok_or_else(|| PlotError::data(&source, "expected a JSON object with `levels`"))?;
-        let numbers = |key: &str, arr: &[serde_json::Value]| -> Result<Vec<f64>, PlotError> {
+            .ok_or_else(|| Error::data_in(&source, "expected a JSON object with `levels`"))?;
+        let numbers = |key: &str, arr: &[serde_json::Value]| -> Result<Vec<f64>> {
             arr.iter()
                 .map(|e| match e {
                     serde_json::Value::Null => Ok(f64::NAN),
                     _ => e.as_f64().ok_or_else(|| {
-                        PlotError::data(&source, format!("`{key}`: expected numbers, found {e}"))
+                        Error::data_in(&source, format!("`{key}`: expected numbers, found {e}"))
                     }),
                 })
                 .collect()
@@ -97,10 +97,12 @@ impl Curves {
         let levels = obj
             .get("levels")
             .and_then(|l| l.as_array())
-            .ok_or_else(|| PlotError::MissingColumn {
-                source_name: source.clone(),
-                column: "levels".to_string(),
-                available: obj.keys().cloned().collect::<Vec<_>>().join(", "),
+            .ok_or_else(|| {
+                Error::missing_column(
+                    source.clone(),
+                    "levels".to_string(),
+                    obj.keys().cloned().collect::<Vec<_>>().join(", "),
+                )
             })?;
         let x = numbers("levels", levels)?;
         let mut ys = Vec::new();
@@ -110,7 +112,7 @@ impl Curves {
                 continue;
             }
             if arr.len() != x.len() {
-                return Err(PlotError::data(
+                return Err(Error::data_in(
                     &source,
                     format!(
                         "`{key}` has {} values but `levels` has {}",
@@ -130,17 +132,15 @@ impl Curves {
     }
 
     /// Keep only the curves named in `names` (all when empty), in that order.
-    pub fn select(mut self, names: &[String]) -> Result<Curves, PlotError> {
+    pub fn select(mut self, names: &[String]) -> Result<Curves> {
         if names.is_empty() {
             return Ok(self);
         }
         let all: Vec<String> = self.ys.iter().map(|c| c.0.clone()).collect();
         let mut picked = Vec::new();
         for n in names {
-            let k = super::table::find_name(&all, n).ok_or_else(|| PlotError::MissingColumn {
-                source_name: self.source.clone(),
-                column: n.clone(),
-                available: all.join(", "),
+            let k = crate::io::csv::find_name(&all, n).ok_or_else(|| {
+                Error::missing_column(self.source.clone(), n.clone(), all.join(", "))
             })?;
             picked.push(self.ys[k].clone());
         }
@@ -149,9 +149,9 @@ impl Curves {
     }
 
     /// Transfer curves against their ideal straight lines, INL in the legend.
-    pub fn transfer_figure(&self) -> Result<LineFigure, PlotError> {
+    pub fn transfer_figure(&self) -> Result<LineFigure> {
         if self.ys.is_empty() {
-            return Err(PlotError::data(&self.source, "no y columns to draw"));
+            return Err(Error::data_in(&self.source, "no y columns to draw"));
         }
         let unit = self
             .ys
@@ -205,10 +205,10 @@ impl Curves {
 }
 
 /// Rows of `t` grouped by the text of column `col`, groups in order of first appearance.
-fn groups(t: &Table, col: usize) -> Vec<(String, Vec<usize>)> {
+fn groups(t: &CsvTable, col: usize) -> Vec<(String, Vec<usize>)> {
     let mut out: Vec<(String, Vec<usize>)> = Vec::new();
     for (r, (_, fields)) in t.rows.iter().enumerate() {
-        let key = Table::text_at(fields, col);
+        let key = CsvTable::text_at(fields, col);
         match out.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.1.push(r),
             None => out.push((key.to_string(), vec![r])),
@@ -242,7 +242,7 @@ fn display_name(name: &str) -> String {
 }
 
 /// Numbers of column `name` for the rows `rows` of `t`.
-fn column_for(t: &Table, name: &str, rows: &[usize]) -> Result<Vec<f64>, PlotError> {
+fn column_for(t: &CsvTable, name: &str, rows: &[usize]) -> Result<Vec<f64>> {
     let c = t.column_index(name)?;
     rows.iter()
         .map(|&r| t.number_at(t.rows[r].0, &t.rows[r].1, c))
@@ -258,29 +258,26 @@ fn sorted_by_x<T: Copy>(mut v: Vec<(f64, T)>) -> Vec<(f64, T)> {
 /// Accuracy against variation, one line per neuron type with its 95% band, from a CSV with
 /// columns `neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats`.
 /// With several `param`s in the file, `param` chooses one.
-pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure, PlotError> {
-    let t = Table::read(path)?;
+pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure> {
+    let t = CsvTable::read(path)?;
     let pc = t.column_index("param")?;
     let params = groups(&t, pc);
     let chosen = match (param, params.as_slice()) {
-        (Some(p), _) => {
-            params
-                .iter()
-                .find(|g| g.0 == p)
-                .ok_or_else(|| PlotError::MissingColumn {
-                    source_name: t.source.clone(),
-                    column: format!("param = {p}"),
-                    available: params
-                        .iter()
-                        .map(|g| g.0.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?
-        }
+        (Some(p), _) => params.iter().find(|g| g.0 == p).ok_or_else(|| {
+            Error::missing_column(
+                t.source.clone(),
+                format!("param = {p}"),
+                params
+                    .iter()
+                    .map(|g| g.0.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })?,
         (None, [one]) => one,
-        (None, []) => return Err(PlotError::data(&t.source, "no data rows")),
+        (None, []) => return Err(Error::data_in(&t.source, "no data rows")),
         (None, many) => {
-            return Err(PlotError::Option(format!(
+            return Err(Error::usage(format!(
                 "{}: several parameters ({}); choose one with --param",
                 t.source,
                 many.iter()
@@ -299,7 +296,7 @@ pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure, P
     to_percent(&mut [&mut acc, &mut lo, &mut hi]);
     let mut neurons: Vec<(String, Vec<usize>)> = Vec::new();
     for (k, &r) in rows.iter().enumerate() {
-        let key = Table::text_at(&t.rows[r].1, nc);
+        let key = CsvTable::text_at(&t.rows[r].1, nc);
         match neurons.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.1.push(k),
             None => neurons.push((key.to_string(), vec![k])),
@@ -341,12 +338,12 @@ struct SweepSpec<'a> {
     accuracy_first: bool,
 }
 
-fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure, PlotError> {
-    let t = Table::read(path)?;
+fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
+    let t = CsvTable::read(path)?;
     let gc = t.column_index(spec.group)?;
     let all: Vec<usize> = (0..t.rows.len()).collect();
     if all.is_empty() {
-        return Err(PlotError::data(&t.source, "no data rows"));
+        return Err(Error::data_in(&t.source, "no data rows"));
     }
     let x = column_for(&t, spec.x, &all)?;
     let cap = column_for(&t, "capacitance_f", &all)?;
@@ -404,7 +401,7 @@ fn sweep_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure, PlotError> 
 
 /// Capacitor and accuracy against the number of kept levels K, one line per rule, from a CSV
 /// with columns `rule,k,capacitance_f,accuracy`.
-pub fn capmin_sweep_figure(path: &Path) -> Result<LineFigure, PlotError> {
+pub fn capmin_sweep_figure(path: &Path) -> Result<LineFigure> {
     sweep_figure(
         path,
         &SweepSpec {
@@ -418,7 +415,7 @@ pub fn capmin_sweep_figure(path: &Path) -> Result<LineFigure, PlotError> {
 
 /// Accuracy and capacitor against current variation for baseline, CapMin and CapMin-V, from
 /// a CSV with columns `sigma,method,capacitance_f,accuracy`.
-pub fn capmin_v_figure(path: &Path) -> Result<LineFigure, PlotError> {
+pub fn capmin_v_figure(path: &Path) -> Result<LineFigure> {
     sweep_figure(
         path,
         &SweepSpec {

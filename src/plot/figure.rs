@@ -1,14 +1,13 @@
 //! Page geometry, output formats, fonts, palette and the axes every kind shares.
 
-use super::error::PlotError;
 use super::units::{AxisScale, tick_decimals, tick_text};
+use crate::error::{Error, Result};
 use plotters::chart::{MeshStyle, SeriesAnno};
 use plotters::coord::CoordTranslate;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// The font drawn into every figure, shipped in the binary so that a machine without
@@ -48,10 +47,10 @@ pub enum Length {
 
 impl Length {
     /// Parse `3.5in`, `800px`, `8cm` or `80mm`; a unit is required.
-    pub fn parse(text: &str) -> Result<Length, PlotError> {
+    pub fn parse(text: &str) -> Result<Length> {
         let t = text.trim().to_ascii_lowercase();
         let bad = || {
-            PlotError::Option(format!(
+            Error::usage(format!(
                 "bad length `{text}`: expected a number with in, px, cm or mm, e.g. 3.5in or 800px"
             ))
         };
@@ -113,23 +112,23 @@ impl Default for FigureOptions {
 
 impl FigureOptions {
     /// Check that the page can be drawn: sizes and dpi in a sane range.
-    pub fn validate(&self) -> Result<(), PlotError> {
+    pub fn validate(&self) -> Result<()> {
         if !(10.0..=2400.0).contains(&self.dpi) {
-            return Err(PlotError::Option(format!(
+            return Err(Error::usage(format!(
                 "--dpi {} out of range 10..2400",
                 self.dpi
             )));
         }
         for (what, v) in [("width", self.width_in), ("height", self.height_in)] {
             if !(0.5..=40.0).contains(&v) {
-                return Err(PlotError::Option(format!(
+                return Err(Error::usage(format!(
                     "{what} {v:.2} in out of range 0.5..40 in"
                 )));
             }
         }
         let (w, h) = self.pixels();
         if u64::from(w) * u64::from(h) > 200_000_000 {
-            return Err(PlotError::Option(format!(
+            return Err(Error::usage(format!(
                 "{w}x{h} pixels is too large: lower --dpi or the size"
             )));
         }
@@ -166,7 +165,7 @@ pub enum Format {
 
 impl Format {
     /// The format of an output path, from its extension (case-insensitive).
-    pub fn of(path: &Path) -> Result<Format, PlotError> {
+    pub fn of(path: &Path) -> Result<Format> {
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -175,9 +174,10 @@ impl Format {
         {
             Some("svg") => Ok(Format::Svg),
             Some("png") => Ok(Format::Png),
-            _ => Err(PlotError::OutputFormat {
-                path: path.to_path_buf(),
-            }),
+            _ => Err(Error::usage(format!(
+                "{}: output must end in .svg or .png",
+                path.display()
+            ))),
         }
     }
 }
@@ -185,26 +185,18 @@ impl Format {
 /// Something that can draw itself on a plotters drawing area of any backend.
 pub trait Figure {
     /// Draw onto `root`, which is already filled white.
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError>;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()>;
 }
 
 /// Draw `fig` into `path` (SVG or PNG by extension). The file appears complete or not at all.
-pub fn save<F: Figure>(fig: &F, opts: &FigureOptions, path: &Path) -> Result<(), PlotError> {
+pub fn save<F: Figure>(fig: &F, opts: &FigureOptions, path: &Path) -> Result<()> {
     let format = Format::of(path)?;
     let bytes = render_bytes(fig, opts, format)?;
-    write_atomically(path, &bytes)
+    crate::io::atomic::write_bytes(path, &bytes)
 }
 
 /// Draw `fig` into the bytes of an SVG or PNG file.
-pub fn render_bytes<F: Figure>(
-    fig: &F,
-    opts: &FigureOptions,
-    format: Format,
-) -> Result<Vec<u8>, PlotError> {
+pub fn render_bytes<F: Figure>(fig: &F, opts: &FigureOptions, format: Format) -> Result<Vec<u8>> {
     opts.validate()?;
     register_font()?;
     let st = Style::new(opts, format);
@@ -235,7 +227,7 @@ fn draw_page<F: Figure, DB: DrawingBackend>(
     fig: &F,
     root: &DrawingArea<DB, Shift>,
     st: &Style,
-) -> Result<(), PlotError> {
+) -> Result<()> {
     root.fill(&WHITE).map_err(draw_err)?;
     match &st.title {
         Some(t) => {
@@ -257,9 +249,10 @@ fn with_physical_size(svg: &str, w: u32, h: u32, opts: &FigureOptions) -> String
     svg.replacen(&from, &to, 1)
 }
 
-fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, PlotError> {
+fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let png_err = |e: png::EncodingError| PlotError::Draw(format!("PNG encoding: {e}"));
+    let png_err =
+        |e: png::EncodingError| Error::output(format!("drawing failed: PNG encoding: {e}"));
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
@@ -277,48 +270,22 @@ fn encode_png(rgb: &[u8], w: u32, h: u32, dpi: f64) -> Result<Vec<u8>, PlotError
     Ok(out)
 }
 
-/// Write to a temporary file beside `path`, then rename over it, so that a reader never sees
-/// half a figure and a failed run leaves any previous figure in place.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "figure".to_string());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        // The temporary file may not exist; nothing more to report if removing it fails.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(PlotError::io(path, e));
-    }
-    Ok(())
-}
-
-fn register_font() -> Result<(), PlotError> {
+fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok {
         Ok(())
     } else {
-        Err(PlotError::Draw(
-            "the embedded font could not be loaded".to_string(),
+        Err(Error::output(
+            "drawing failed: the embedded font could not be loaded",
         ))
     }
 }
 
 /// Turn a plotters error into ours.
-pub fn draw_err<E: std::fmt::Display>(e: E) -> PlotError {
-    PlotError::Draw(e.to_string())
+pub fn draw_err<E: std::fmt::Display>(e: E) -> Error {
+    Error::output(format!("drawing failed: {e}"))
 }
 
 /// Sizes in typographic points turned into canvas pixels, plus the user's label overrides.
@@ -400,7 +367,7 @@ pub fn axes<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     st: &Style,
     a: &Axes,
-) -> Result<Chart<'a, DB>, PlotError> {
+) -> Result<Chart<'a, DB>> {
     let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
     let ys = AxisScale::for_range(a.y.0, a.y.1, a.yunit.as_deref());
     let mut chart = ChartBuilder::on(area)
@@ -456,7 +423,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     st: &Style,
     pos: SeriesLabelPosition,
-) -> Result<(), PlotError> {
+) -> Result<()> {
     chart
         .configure_series_labels()
         .position(pos)
@@ -490,7 +457,7 @@ pub fn draw_line<'a, 'b, DB: DrawingBackend + 'a>(
     st: &Style,
     pts: Vec<(f64, f64)>,
     style: ShapeStyle,
-) -> Result<&'b mut SeriesAnno<'a, DB>, PlotError> {
+) -> Result<&'b mut SeriesAnno<'a, DB>> {
     if !st.split_sharp_turns || style.stroke_width <= 1 {
         return chart
             .draw_series(std::iter::once(PathElement::new(pts, style)))

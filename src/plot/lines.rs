@@ -1,11 +1,11 @@
 //! Line charts with optional bands, markers and dashes, in one or more panels sharing x.
 //! Transfer curves, accuracy against variation and the CapMin sweeps are all drawn by this.
 
-use super::error::PlotError;
 use super::figure::{
     Axes, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend, line_sample,
     padded,
 };
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -77,17 +77,13 @@ pub struct LineFigure {
 }
 
 impl Figure for LineFigure {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let xs = self
             .panels
             .iter()
             .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|q| &q.0)));
         let xr = finite_range(xs)
-            .ok_or_else(|| PlotError::data(&self.source, "no finite points to draw"))?;
+            .ok_or_else(|| Error::data_in(&self.source, "no finite points to draw"))?;
         let x = padded(xr.0, xr.1, 0.03);
         let areas = root.split_evenly((self.panels.len(), 1));
         for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
@@ -100,7 +96,7 @@ impl Figure for LineFigure {
             });
             let ys: Vec<f64> = ys.collect();
             let yr = finite_range(&ys).ok_or_else(|| {
-                PlotError::data(&self.source, format!("no finite {} values", panel.y_name))
+                Error::data_in(&self.source, format!("no finite {} values", panel.y_name))
             })?;
             let a = Axes {
                 x,

@@ -9,7 +9,7 @@
 //! let sel = Selection { signals: vec!["v(mem)".into()], ..Selection::default() };
 //! plot::render(Kind::Wave, &[PathBuf::from("out.csv")], &sel, &FigureOptions::default(),
 //!              "fig.svg".as_ref())?;
-//! # Ok::<(), plot::PlotError>(())
+//! # Ok::<(), neurospice::error::Error>(())
 //! ```
 //!
 //! From memory, as an analysis with `--plot FIG` does: build the figure's data type
@@ -22,22 +22,20 @@
 pub mod capmin;
 pub mod curves;
 pub mod decimate;
-pub mod error;
 pub mod figure;
 pub mod lines;
 pub mod raw;
 pub mod stats;
-pub mod table;
 pub mod units;
 pub mod wave;
 
-pub use capmin::LevelHistogram;
-pub use error::PlotError;
+pub use crate::io::levels::LevelCounts;
 pub use figure::{Figure, FigureOptions, Format, Length, render_bytes, save};
 pub use lines::{LineFigure, Panel};
 pub use stats::{HistPlot, Runs, ScatterPlot};
 pub use wave::{OverlayPlot, Spike, Trace, WavePlot, Waveforms};
 
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, DrawingBackend};
 use std::path::{Path, PathBuf};
@@ -93,6 +91,21 @@ impl Kind {
             Kind::CapminV => "capmin-v",
         }
     }
+
+    /// One line on what the kind draws (the command line's help).
+    pub fn about(self) -> &'static str {
+        match self {
+            Kind::Wave => "Waveforms from CSV or ngspice raw",
+            Kind::McOverlay => "Monte Carlo waveform overlay",
+            Kind::Hist => "Histogram of a Monte Carlo measure",
+            Kind::Scatter => "Measure against sampled parameter",
+            Kind::Transfer => "Transfer curve with ideal line and INL",
+            Kind::Accuracy => "Accuracy against variation",
+            Kind::CapminHist => "MAC-level histogram",
+            Kind::CapminSweep => "Capacitor and accuracy against kept levels",
+            Kind::CapminV => "CapMin against CapMin-V against variation",
+        }
+    }
 }
 
 /// What to take from the inputs; each kind reads the fields it needs and ignores the rest.
@@ -138,7 +151,7 @@ pub enum Plot {
     /// `transfer`, `accuracy`, `capmin-sweep`, `capmin-v`.
     Lines(LineFigure),
     /// `capmin-hist`.
-    Levels(LevelHistogram),
+    Levels(LevelCounts),
 }
 
 impl Figure for Plot {
@@ -146,7 +159,7 @@ impl Figure for Plot {
         &self,
         root: &DrawingArea<DB, Shift>,
         st: &figure::Style,
-    ) -> Result<(), PlotError> {
+    ) -> Result<()> {
         match self {
             Plot::Wave(p) => p.draw(root, st),
             Plot::Overlay(p) => p.draw(root, st),
@@ -158,10 +171,10 @@ impl Figure for Plot {
     }
 }
 
-fn one_input(kind: Kind, inputs: &[PathBuf]) -> Result<&Path, PlotError> {
+fn one_input(kind: Kind, inputs: &[PathBuf]) -> Result<&Path> {
     match inputs {
         [one] => Ok(one),
-        _ => Err(PlotError::Option(format!(
+        _ => Err(Error::usage(format!(
             "`{}` takes one input file, got {}",
             kind.name(),
             inputs.len()
@@ -170,9 +183,9 @@ fn one_input(kind: Kind, inputs: &[PathBuf]) -> Result<&Path, PlotError> {
 }
 
 /// Read the inputs of a figure of kind `kind`.
-pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, PlotError> {
+pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot> {
     if inputs.is_empty() {
-        return Err(PlotError::Option(format!(
+        return Err(Error::usage(format!(
             "`{}` needs an input file",
             kind.name()
         )));
@@ -209,7 +222,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
                     w.signals
                         .first()
                         .map(|s| s.name.clone())
-                        .ok_or_else(|| PlotError::data(&w.source, "no signal columns"))?
+                        .ok_or_else(|| Error::data_in(&w.source, "no signal columns"))?
                 }
             };
             let runs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
@@ -222,7 +235,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
                 None => runs
                     .first_measure()
                     .map(str::to_string)
-                    .ok_or_else(|| PlotError::data(runs.source(), "no measure columns"))?,
+                    .ok_or_else(|| Error::data_in(runs.source(), "no measure columns"))?,
             };
             Plot::Hist(HistPlot {
                 values: runs.column(&name)?,
@@ -234,7 +247,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
             let runs = Runs::read(one_input(kind, inputs)?)?;
             let need = |v: &Option<String>, flag: &str| {
                 v.clone()
-                    .ok_or_else(|| PlotError::Option(format!("`scatter` needs {flag} NAME")))
+                    .ok_or_else(|| Error::usage(format!("`scatter` needs {flag} NAME")))
             };
             let (x_name, y_name) = (need(&sel.x, "--x")?, need(&sel.y, "--y")?);
             Plot::Scatter(ScatterPlot {
@@ -254,7 +267,7 @@ pub fn load(kind: Kind, inputs: &[PathBuf], sel: &Selection) -> Result<Plot, Plo
             sel.param.as_deref(),
         )?),
         Kind::CapminHist => {
-            Plot::Levels(LevelHistogram::read(one_input(kind, inputs)?)?.select(&sel.layers)?)
+            Plot::Levels(LevelCounts::read(one_input(kind, inputs)?)?.select(&sel.layers)?)
         }
         Kind::CapminSweep => Plot::Lines(curves::capmin_sweep_figure(one_input(kind, inputs)?)?),
         Kind::CapminV => Plot::Lines(curves::capmin_v_figure(one_input(kind, inputs)?)?),
@@ -268,7 +281,7 @@ pub fn render(
     sel: &Selection,
     opts: &FigureOptions,
     out: &Path,
-) -> Result<(), PlotError> {
+) -> Result<()> {
     // Refuse a bad output name before reading possibly thousands of inputs.
     Format::of(out)?;
     opts.validate()?;

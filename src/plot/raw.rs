@@ -1,5 +1,5 @@
 //! ngspice raw files (ASCII `Values:` and binary `Binary:`) as plot input, read by the
-//! crate's raw module ([`crate::raw`]).
+//! crate's raw module ([`crate::io::raw`]).
 //!
 //! Only real data is read; complex plots (AC analysis) are refused. When a file holds
 //! several plots, the first one is returned.
@@ -8,11 +8,12 @@
 //! other tools do) and branch currents `v1#branch`; names are normalised to the CSV
 //! convention: `v(node)` for voltages and `i(v1)` for branch currents.
 
-use super::error::PlotError;
+use crate::error::{Error, Result};
 
-/// One plot of a raw file: the first variable is the sweep (time, or a DC source).
+/// The first plot of a raw file as named columns (the file's own [`crate::io::raw::RawPlot`]
+/// holds rows): the first variable is the sweep (time, or a DC source).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawPlot {
+pub struct RawColumns {
     /// `Plotname:` line, e.g. `Transient Analysis`.
     pub plotname: String,
     /// Variable names, normalised (`time`, `v(out)`, `i(v1)`).
@@ -22,12 +23,11 @@ pub struct RawPlot {
 }
 
 /// Parse the bytes of a raw file; `source` names it in errors. The reading itself is
-/// [`crate::raw::parse_raw`]'s; this keeps the first plot and normalises its names.
-pub fn parse(source: &str, bytes: &[u8]) -> Result<RawPlot, PlotError> {
-    let plots =
-        crate::raw::parse_raw(bytes).map_err(|e| PlotError::parse(source, e.line, e.msg))?;
+/// [`crate::io::raw::parse_raw`]'s; this keeps the first plot and normalises its names.
+pub fn parse(source: &str, bytes: &[u8]) -> Result<RawColumns> {
+    let plots = crate::io::raw::parse_raw(source, bytes)?;
     let Some(p) = plots.into_iter().next() else {
-        return Err(PlotError::parse(source, 0, "no plot in the file"));
+        return Err(Error::at_line(source, 0, "no plot in the file"));
     };
     let names = p
         .names
@@ -36,7 +36,7 @@ pub fn parse(source: &str, bytes: &[u8]) -> Result<RawPlot, PlotError> {
         .map(|(n, t)| normalise(n, t))
         .collect();
     let columns = (0..p.names.len()).map(|k| p.column(k)).collect();
-    Ok(RawPlot {
+    Ok(RawColumns {
         plotname: p.plotname,
         names,
         columns,
@@ -80,9 +80,7 @@ No. Variables: 3\nNo. Points: 2\nVariables:\n\t0\ttime\ttime\n\t1\tout\tvoltage\
         let p = parse("b.raw", &bytes).unwrap();
         assert_eq!(p.columns[0], [0.0, 1e-9]);
         assert_eq!(p.columns[1], [1.0, 0.5]);
-        let e = parse("b.raw", &bytes[..bytes.len() - 3])
-            .unwrap_err()
-            .to_string();
+        let e = parse("b.raw", &bytes[..bytes.len() - 3]).unwrap_err().msg;
         assert!(e.starts_with("b.raw:11: binary data holds 45 bytes"), "{e}");
     }
 
@@ -90,7 +88,7 @@ No. Variables: 3\nNo. Points: 2\nVariables:\n\t0\ttime\ttime\n\t1\tout\tvoltage\
     fn truncated_header_is_an_error() {
         let e = parse("c.raw", b"Title: x\nNo. Variables: 2\n")
             .unwrap_err()
-            .to_string();
+            .msg;
         assert!(e.contains("end of file before"), "{e}");
     }
 }

@@ -1,13 +1,14 @@
 //! Monte Carlo statistics: histogram of a measure (`hist`) and a measure against a sampled
 //! parameter (`scatter`), both from a runs.csv.
 
-use super::error::PlotError;
 use super::figure::{
     Axes, Figure, Style, axes, box_sample, color, draw_err, draw_line, finite_range, legend,
     line_sample, padded,
 };
-use super::table::Table;
 use super::units::{AxisScale, unit_of};
+use crate::error::{Error, Result};
+use crate::io::csv::CsvTable;
+use crate::stats::{linear_fit, mean_sigma};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -15,24 +16,24 @@ use std::path::Path;
 /// The successful runs of a Monte Carlo runs.csv (`run,status,reason,<measures>,<params>`).
 #[derive(Debug, Clone)]
 pub struct Runs {
-    table: Table,
+    table: CsvTable,
     ok: Vec<usize>,
 }
 
 impl Runs {
     /// Read a runs.csv and keep the rows whose `status` is `ok`.
-    pub fn read(path: &Path) -> Result<Runs, PlotError> {
-        Runs::from_table(Table::read(path)?)
+    pub fn read(path: &Path) -> Result<Runs> {
+        Runs::from_table(CsvTable::read(path)?)
     }
 
     /// Keep the rows of `table` whose `status` is `ok`.
-    pub fn from_table(table: Table) -> Result<Runs, PlotError> {
+    pub fn from_table(table: CsvTable) -> Result<Runs> {
         let status = table.column_index("status")?;
         let ok: Vec<usize> = (0..table.rows.len())
-            .filter(|&r| Table::text_at(&table.rows[r].1, status).eq_ignore_ascii_case("ok"))
+            .filter(|&r| CsvTable::text_at(&table.rows[r].1, status).eq_ignore_ascii_case("ok"))
             .collect();
         if ok.is_empty() {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &table.source,
                 format!("none of {} runs has status ok", table.rows.len()),
             ));
@@ -41,7 +42,7 @@ impl Runs {
     }
 
     /// Values of column `name` in the successful runs (NaN where a field is empty).
-    pub fn column(&self, name: &str) -> Result<Vec<f64>, PlotError> {
+    pub fn column(&self, name: &str) -> Result<Vec<f64>> {
         let c = self.table.column_index(name)?;
         self.ok
             .iter()
@@ -63,18 +64,6 @@ impl Runs {
     pub fn source(&self) -> &str {
         &self.table.source
     }
-}
-
-/// Mean and sample standard deviation (n - 1) of the finite values.
-pub fn mean_sigma(values: &[f64]) -> Option<(f64, f64, usize)> {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.len() < 2 {
-        return None;
-    }
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    Some((mean, var.sqrt(), v.len()))
 }
 
 /// Histogram of one measure over the Monte Carlo runs, with mean, ±σ and the fitted normal.
@@ -119,15 +108,11 @@ impl HistPlot {
 }
 
 impl Figure for HistPlot {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let (Some((edges, counts)), Some((mean, sigma, n))) =
             (self.binned(), mean_sigma(&self.values))
         else {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &self.name,
                 "a histogram needs at least two finite values",
             ));
@@ -219,36 +204,8 @@ pub struct ScatterPlot {
     pub y: Vec<f64>,
 }
 
-/// Least-squares line y = a + b x and Pearson's r of the finite pairs.
-pub fn linear_fit(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64)> {
-    let pts: Vec<(f64, f64)> = x
-        .iter()
-        .zip(y)
-        .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .map(|(a, b)| (*a, *b))
-        .collect();
-    if pts.len() < 3 {
-        return None;
-    }
-    let n = pts.len() as f64;
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let syy: f64 = pts.iter().map(|p| (p.1 - my).powi(2)).sum();
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    if sxx <= 0.0 || syy <= 0.0 {
-        return None;
-    }
-    let b = sxy / sxx;
-    Some((my - b * mx, b, sxy / (sxx * syy).sqrt()))
-}
-
 impl Figure for ScatterPlot {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let pts: Vec<(f64, f64)> = self
             .x
             .iter()
@@ -260,7 +217,7 @@ impl Figure for ScatterPlot {
             finite_range(pts.iter().map(|p| &p.0)),
             finite_range(pts.iter().map(|p| &p.1)),
         ) else {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &self.y_name,
                 format!("no run has finite {} and {}", self.x_name, self.y_name),
             ));
@@ -302,23 +259,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mean_and_sigma_by_hand() {
-        let (m, s, n) = mean_sigma(&[1.0, 2.0, 3.0, 4.0, f64::NAN]).unwrap();
-        assert_eq!(n, 4);
-        assert!((m - 2.5).abs() < 1e-15);
-        // sum of squares 5, over n - 1 = 3
-        assert!((s - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
-    }
-
-    #[test]
-    fn exact_line_has_r_one() {
-        let x = [0.0, 1.0, 2.0, 3.0];
-        let y = [1.0, 3.0, 5.0, 7.0];
-        let (a, b, r) = linear_fit(&x, &y).unwrap();
-        assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12 && (r - 1.0).abs() < 1e-12);
-    }
-
-    #[test]
     fn bins_hold_every_value() {
         let h = HistPlot {
             name: "t_s".into(),
@@ -334,7 +274,7 @@ mod tests {
 
     #[test]
     fn only_ok_rows() {
-        let t = Table::parse(
+        let t = CsvTable::parse(
             "runs.csv",
             "run,status,reason,t_s,vth\n1,ok,,1e-9,0.3\n2,failed,no convergence,,0.4\n3,ok,,2e-9,0.35\n",
         )

@@ -176,64 +176,15 @@ pub fn tick_decimals(span: f64, count: usize) -> usize {
     (1.0 - step.log10().floor()).clamp(0.0, 9.0) as usize
 }
 
-/// Parse a SPICE-style number with an optional scale suffix and unit: `10n`, `10ns`,
-/// `1.5us`, `2e-9`, `1meg`, `5m` (milli, as in SPICE).
-pub fn parse_spice_number(text: &str) -> Option<f64> {
-    let t = text.trim();
-    let bytes = t.as_bytes();
-    let mut end = 0;
-    if end < bytes.len() && (bytes[end] == b'+' || bytes[end] == b'-') {
-        end += 1;
-    }
-    while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == b'.') {
-        end += 1;
-    }
-    // An exponent only when digits follow, so `1meg` and `2e` are not misread.
-    if end < bytes.len() && (bytes[end] == b'e' || bytes[end] == b'E') {
-        let mut k = end + 1;
-        if k < bytes.len() && (bytes[k] == b'+' || bytes[k] == b'-') {
-            k += 1;
-        }
-        if k < bytes.len() && bytes[k].is_ascii_digit() {
-            while k < bytes.len() && bytes[k].is_ascii_digit() {
-                k += 1;
-            }
-            end = k;
-        }
-    }
-    let mantissa: f64 = t[..end].parse().ok()?;
-    let rest = t[end..].to_lowercase();
-    let (scale, unit) = if let Some(r) = rest.strip_prefix("meg") {
-        (1e6, r.to_string())
-    } else {
-        let mut chars = rest.chars();
-        let scale = match chars.next() {
-            Some('f') => 1e-15,
-            Some('p') => 1e-12,
-            Some('n') => 1e-9,
-            Some('u') | Some('µ') | Some('μ') => 1e-6,
-            Some('m') => 1e-3,
-            Some('k') => 1e3,
-            Some('g') => 1e9,
-            Some('t') => 1e12,
-            _ => return rest_is_unit(&rest).then_some(mantissa),
-        };
-        (scale, chars.as_str().to_string())
-    };
-    rest_is_unit(&unit).then_some(mantissa * scale)
-}
-
-/// After the number and scale, only a plain unit name (letters) may follow.
-fn rest_is_unit(rest: &str) -> bool {
-    rest.chars().all(|c| c.is_alphabetic())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The option values `plot --from/--to` took from its own parser before it used the crate's
+    /// one grammar (`expr::number`), still read the same.
     #[test]
     fn spice_numbers() {
+        let parse_spice_number = |t: &str| crate::expr::number::parse_number(t.trim());
         let cases = [
             ("10n", 10e-9),
             ("10ns", 10e-9),

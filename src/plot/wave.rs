@@ -1,14 +1,15 @@
 //! Waveforms (`wave`) and Monte Carlo waveform overlays (`mc-overlay`).
 
 use super::decimate::min_max_per_column;
-use super::error::PlotError;
 use super::figure::{
     Axes, Chart, Figure, Style, axes, color, draw_err, draw_line, finite_range, legend,
     line_sample, padded,
 };
 use super::raw;
-use super::table::{Table, find_name};
 use super::units::{quantity_of, unit_of};
+use crate::error::{Error, Result};
+use crate::io::csv::{CsvTable, find_name};
+use crate::meas::wave::value_at;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -37,20 +38,20 @@ pub struct Signal {
 
 impl Waveforms {
     /// Read a CSV (`time,v(a),...`; first column is x) or an ngspice raw file (`.raw`).
-    pub fn read(path: &Path) -> Result<Waveforms, PlotError> {
+    pub fn read(path: &Path) -> Result<Waveforms> {
         let is_raw = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("raw"));
         if is_raw {
-            let bytes = std::fs::read(path).map_err(|e| PlotError::io(path, e))?;
+            let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
             let p = raw::parse(&path.display().to_string(), &bytes)?;
             return Waveforms::from_columns(&path.display().to_string(), p.names, p.columns);
         }
-        let t = Table::read(path)?;
+        let t = CsvTable::read(path)?;
         let columns = (0..t.headers.len())
             .map(|c| t.numbers(c))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Waveforms::from_columns(&t.source, t.headers, columns)
     }
 
@@ -59,19 +60,19 @@ impl Waveforms {
         source: &str,
         names: Vec<String>,
         mut columns: Vec<Vec<f64>>,
-    ) -> Result<Waveforms, PlotError> {
+    ) -> Result<Waveforms> {
         if names.len() < 2 || columns.len() != names.len() {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 source,
                 "expected an x column (time) and at least one signal column",
             ));
         }
         let x = columns.remove(0);
         if x.is_empty() {
-            return Err(PlotError::data(source, "no data rows"));
+            return Err(Error::data_in(source, "no data rows"));
         }
         if x.windows(2).any(|w| w[1] < w[0]) {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 source,
                 format!("column `{}` must not decrease", names[0]),
             ));
@@ -91,12 +92,10 @@ impl Waveforms {
     }
 
     /// Index of a signal by the column rules of [`find_name`], or an error listing the rest.
-    pub fn index_of(&self, name: &str) -> Result<usize, PlotError> {
+    pub fn index_of(&self, name: &str) -> Result<usize> {
         let names: Vec<&str> = self.signals.iter().map(|s| s.name.as_str()).collect();
-        find_name(&names, name).ok_or_else(|| PlotError::MissingColumn {
-            source_name: self.source.clone(),
-            column: name.to_string(),
-            available: names.join(", "),
+        find_name(&names, name).ok_or_else(|| {
+            Error::missing_column(self.source.clone(), name.to_string(), names.join(", "))
         })
     }
 }
@@ -113,8 +112,8 @@ pub struct Spike {
 }
 
 /// Read a spikes CSV with columns `node,index,time`.
-pub fn read_spikes(path: &Path) -> Result<Vec<Spike>, PlotError> {
-    let t = Table::read(path)?;
+pub fn read_spikes(path: &Path) -> Result<Vec<Spike>> {
+    let t = CsvTable::read(path)?;
     let (cn, ci, ct) = (
         t.column_index("node")?,
         t.column_index("index")?,
@@ -123,11 +122,11 @@ pub fn read_spikes(path: &Path) -> Result<Vec<Spike>, PlotError> {
     t.rows
         .iter()
         .map(|(line, f)| {
-            let index = Table::text_at(f, ci).parse::<u64>().map_err(|_| {
-                PlotError::parse(&t.source, *line, "column `index`: expected a whole number")
+            let index = CsvTable::text_at(f, ci).parse::<u64>().map_err(|_| {
+                Error::at_line(&t.source, *line, "column `index`: expected a whole number")
             })?;
             Ok(Spike {
-                node: Table::text_at(f, cn).to_string(),
+                node: CsvTable::text_at(f, cn).to_string(),
                 index,
                 time: t.number_at(*line, f, ct)?,
             })
@@ -155,19 +154,19 @@ impl WavePlot {
         panels: &[Vec<String>],
         window: Option<(f64, f64)>,
         spikes: Vec<Spike>,
-    ) -> Result<WavePlot, PlotError> {
+    ) -> Result<WavePlot> {
         let panels = if panels.is_empty() {
             vec![(0..waves.signals.len()).collect()]
         } else {
             panels
                 .iter()
                 .map(|p| p.iter().map(|n| waves.index_of(n)).collect())
-                .collect::<Result<Vec<Vec<usize>>, _>>()?
+                .collect::<Result<Vec<Vec<usize>>>>()?
         };
         if let Some((a, b)) = window
             && (a >= b || a.is_nan() || b.is_nan())
         {
-            return Err(PlotError::Option(format!(
+            return Err(Error::usage(format!(
                 "time window from {a:e} s to {b:e} s is empty"
             )));
         }
@@ -201,33 +200,13 @@ fn columns_of<DB: DrawingBackend>(chart: &Chart<'_, DB>) -> usize {
     chart.plotting_area().dim_in_pixel().0.max(1) as usize
 }
 
-/// Value of `y` at `t` by linear interpolation on non-decreasing `x`.
-fn interpolate(x: &[f64], y: &[f64], t: f64) -> Option<f64> {
-    let k = x.partition_point(|&v| v < t);
-    if k == 0 {
-        return y.first().copied().filter(|_| x.first() == Some(&t));
-    }
-    if k >= x.len() {
-        return None;
-    }
-    let (x0, x1, y0, y1) = (x[k - 1], x[k], y[k - 1], y[k]);
-    if x1 == x0 {
-        return Some(y1);
-    }
-    Some(y0 + (y1 - y0) * (t - x0) / (x1 - x0))
-}
-
 impl Figure for WavePlot {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let w = &self.waves;
         let (x_lo, x_hi) = self
             .window
             .or_else(|| finite_range(&w.x).map(|(a, b)| padded_time(a, b)))
-            .ok_or_else(|| PlotError::data(&w.source, "no finite time values"))?;
+            .ok_or_else(|| Error::data_in(&w.source, "no finite time values"))?;
         let areas = root.split_evenly((self.panels.len(), 1));
         let n = self.panels.len();
         let mut placed = vec![false; self.spikes.len()];
@@ -242,7 +221,7 @@ impl Figure for WavePlot {
                     .flat_map(|&k| w.signals[k].values[lo_i..hi_i.max(lo_i)].iter()),
             )
             .ok_or_else(|| {
-                PlotError::data(
+                Error::data_in(
                     &w.source,
                     format!(
                         "no finite values of {} in the time window",
@@ -303,7 +282,7 @@ impl WavePlot {
         k: usize,
         j: usize,
         placed: &mut [bool],
-    ) -> Result<bool, PlotError> {
+    ) -> Result<bool> {
         let s = &self.waves.signals[k];
         let xr = chart.x_range();
         let (lo, hi) = (xr.start, xr.end);
@@ -316,7 +295,7 @@ impl WavePlot {
             if sp.time < lo || sp.time > hi {
                 continue;
             }
-            if let Some(v) = interpolate(&self.waves.x, &s.values, sp.time) {
+            if let Some(v) = value_at(&self.waves.x, &s.values, sp.time) {
                 pts.push((sp.time, v));
             }
         }
@@ -343,7 +322,7 @@ impl WavePlot {
         st: &Style,
         placed: &mut [bool],
         y: (f64, f64),
-    ) -> Result<bool, PlotError> {
+    ) -> Result<bool> {
         let mut nodes: Vec<&str> = Vec::new();
         for (sp, done) in self.spikes.iter().zip(placed.iter()) {
             if !*done && !nodes.contains(&sp.node.as_str()) {
@@ -385,7 +364,7 @@ pub struct Trace {
 
 impl Trace {
     /// Signal `name` of a waveform file.
-    pub fn read(path: &Path, name: &str) -> Result<Trace, PlotError> {
+    pub fn read(path: &Path, name: &str) -> Result<Trace> {
         let mut w = Waveforms::read(path)?;
         let k = w.index_of(name)?;
         Ok(Trace {
@@ -408,15 +387,11 @@ pub struct OverlayPlot {
 
 impl OverlayPlot {
     /// Read signal `signal` of every run file (and the nominal file, if given).
-    pub fn read(
-        runs: &[&Path],
-        nominal: Option<&Path>,
-        signal: &str,
-    ) -> Result<OverlayPlot, PlotError> {
+    pub fn read(runs: &[&Path], nominal: Option<&Path>, signal: &str) -> Result<OverlayPlot> {
         let runs = runs
             .iter()
             .map(|p| Trace::read(p, signal))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let nominal = nominal.map(|p| Trace::read(p, signal)).transpose()?;
         Ok(OverlayPlot {
             signal: signal.to_string(),
@@ -427,16 +402,12 @@ impl OverlayPlot {
 }
 
 impl Figure for OverlayPlot {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        st: &Style,
-    ) -> Result<(), PlotError> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, st: &Style) -> Result<()> {
         let all = || self.runs.iter().chain(self.nominal.as_ref());
         let xr = finite_range(all().flat_map(|t| t.time.iter()));
         let yr = finite_range(all().flat_map(|t| t.values.iter()));
         let (Some(xr), Some(yr)) = (xr, yr) else {
-            return Err(PlotError::data(
+            return Err(Error::data_in(
                 &self.signal,
                 "no finite samples in any run to overlay",
             ));
@@ -480,14 +451,15 @@ impl Figure for OverlayPlot {
 mod tests {
     use super::*;
 
+    /// Spike markers sit on the curve by the crate's one value-at ([`value_at`]).
     #[test]
     fn interpolation() {
         let x = [0.0, 1.0, 2.0];
         let y = [0.0, 10.0, 0.0];
-        assert_eq!(interpolate(&x, &y, 0.5), Some(5.0));
-        assert_eq!(interpolate(&x, &y, 0.0), Some(0.0));
-        assert_eq!(interpolate(&x, &y, 2.0), Some(0.0));
-        assert_eq!(interpolate(&x, &y, 3.0), None);
+        assert_eq!(value_at(&x, &y, 0.5), Some(5.0));
+        assert_eq!(value_at(&x, &y, 0.0), Some(0.0));
+        assert_eq!(value_at(&x, &y, 2.0), Some(0.0));
+        assert_eq!(value_at(&x, &y, 3.0), None);
     }
 
     #[test]
@@ -505,7 +477,7 @@ mod tests {
             vec![vec![0.0, 2.0, 1.0], vec![0.0; 3]],
         )
         .unwrap_err()
-        .to_string();
+        .msg;
         assert_eq!(e, "w.csv: column `time` must not decrease");
     }
 }

@@ -314,20 +314,14 @@ impl DeviceOps for Bsim4 {
         out.extend(self.nodes);
     }
     fn renumber(&mut self, m: &[usize]) {
-        for n in self.nodes.iter_mut() {
+        for n in &mut self.nodes {
             *n = m[*n];
         }
     }
-    /// Every node but the gate: the junctions conduct (with gmin), the diffusion and body
-    /// resistances are conductances, the channel joins drain' and source'.
+    /// The channel, the series resistances, the body network and the junctions join every
+    /// node but the gate.
     fn dc_path(&self, out: &mut Vec<usize>) {
-        out.extend(
-            self.nodes
-                .iter()
-                .enumerate()
-                .filter(|&(n, _)| n != G)
-                .map(|(_, &k)| k),
-        );
+        out.extend([D, DP, SP, S, B, BP, DB, SB].map(|k| self.nodes[k]));
     }
     fn linear(&self) -> bool {
         false

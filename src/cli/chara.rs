@@ -1,0 +1,93 @@
+//! `neurospice chara`: a neuron netlist's transfer curve and INL.
+
+use super::spice_number as seconds;
+use clap::Args;
+use neurospice::error::Result;
+use neurospice::netlist;
+use neurospice::neuro::chara::{self, CharaOptions};
+use std::path::PathBuf;
+
+/// Characterise a neuron netlist: input level -> spike time and membrane voltage, with INL.
+#[derive(Debug, Args)]
+pub struct CharaArgs {
+    /// The test bench: a .tran of one integration window, input level set by a .param.
+    pub netlist: PathBuf,
+    /// Levels to simulate: FIRST:LAST or a,b,c (0:32 for a 32-row crossbar chunk).
+    #[arg(long, default_value = "0:32")]
+    pub levels: String,
+    /// The .param that sets the level.
+    #[arg(long, default_value = "level")]
+    pub param: String,
+    /// Membrane node.
+    #[arg(long, default_value = "mem")]
+    pub membrane: String,
+    /// Spike threshold on the membrane, V.
+    #[arg(long, default_value = "0.4")]
+    pub vth: String,
+    /// When to read the membrane voltage, s (SPICE number, e.g. 156.25n).
+    #[arg(long)]
+    pub t_membrane: String,
+    /// End of the spike read-out window, s (default: end of the transient).
+    #[arg(long)]
+    pub t_window: Option<String>,
+    /// Relative sigma of the charging current (device mismatch estimate): spike-time sigma =
+    /// this * spike time. Default: 0 (no estimate).
+    #[arg(long)]
+    pub sigma_rel: Option<f64>,
+    /// How --sigma-rel was obtained (written into the JSON's sigma_note).
+    #[arg(long)]
+    pub sigma_note: Option<String>,
+    /// Neuron name written into the JSON (default: the netlist's file stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// JSON output (`snn eval --neuron circuit:FILE` reads it).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// CSV output for `plot transfer` (default: the JSON path with .csv).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+/// Runs `chara`: prints the INL figures, writes JSON and CSV.
+pub fn run(a: &CharaArgs) -> Result<()> {
+    let lexed = netlist::lexer::lex_file(&a.netlist)?;
+    let nl = netlist::Netlist::parse(&lexed)?;
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| chara::default_name(&a.netlist));
+    let o = CharaOptions {
+        neuron: name,
+        param: a.param.clone(),
+        levels: chara::parse_levels(&a.levels)?,
+        membrane: a.membrane.clone(),
+        v_th: seconds("--vth", &a.vth)?,
+        t_membrane: seconds("--t-membrane", &a.t_membrane)?,
+        t_window: a
+            .t_window
+            .as_deref()
+            .map(|s| seconds("--t-window", s))
+            .transpose()?,
+        sigma_rel: a.sigma_rel,
+        sigma_note: a.sigma_note.clone(),
+    };
+    let t = chara::characterise(&nl, &a.netlist.display().to_string(), &o)?;
+    let csv = a
+        .csv
+        .clone()
+        .unwrap_or_else(|| a.output.with_extension("csv"));
+    chara::write_files(&t, &a.output, &csv)?;
+    println!(
+        "{}: membrane INL {:.3} % of full scale at {:e} s; spike-rate INL {} ({} of {} levels fire)",
+        t.neuron,
+        t.inl_membrane_pct,
+        t.t_membrane_s,
+        t.inl_spike_rate_pct
+            .map(|v| format!("{v:.3} %"))
+            .unwrap_or_else(|| "n/a".into()),
+        t.spike_time_s.iter().filter(|s| s.is_some()).count(),
+        t.levels.len()
+    );
+    println!("wrote {} and {}", a.output.display(), csv.display());
+    Ok(())
+}

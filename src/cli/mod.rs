@@ -1,0 +1,84 @@
+//! The command line: one file per command. Each parses and checks its flags into the library's
+//! options (ripgrep's raw flags -> checked configuration), calls the library, and prints or
+//! writes what it returns; the policy of every command lives in the library, where tests call
+//! it. A new command is a file here, a variant of [`Cmd`] and an arm of [`run`].
+use clap::{Parser, Subcommand};
+use neurospice::error::{Error, Result};
+
+mod capmin;
+mod chara;
+mod r#gen; // `gen` is a reserved word in Rust 2024
+mod mc;
+mod plot;
+mod run;
+mod snn;
+
+/// `neurospice COMMAND ...`.
+#[derive(Parser)]
+#[command(
+    name = "neurospice",
+    version,
+    about = "SPICE-style circuit simulator for analog spiking-neural-network hardware"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+// clap builds the command once per process; boxing the larger argument struct buys nothing
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the analyses of an ngspice-dialect netlist (.op, .dc, .tran).
+    Run(run::RunArgs),
+    /// Draw a figure (SVG or PNG) from result files.
+    Plot(plot::PlotArgs),
+    /// Binary-weight IF-SNN on MNIST: train, evaluate under neuron models, sweep variation.
+    Snn(snn::SnnArgs),
+    /// CapMin: MAC-level histograms, membrane-capacitor sizing, CapMin-V variation guard.
+    Capmin(capmin::CapminArgs),
+    /// Monte Carlo variation study: N runs, measures, statistics, yields.
+    Mc(mc::McArgs),
+    /// Merge the runs.csv files of a sharded Monte Carlo study.
+    McMerge(mc::MergeArgs),
+    /// Characterise a neuron: input level -> spike time and membrane voltage, INL.
+    Chara(chara::CharaArgs),
+    /// Generate netlists (C-2C ladder synapse).
+    Gen(r#gen::GenArgs),
+}
+
+/// Runs the command the arguments name.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Run(a) => run::run(&a),
+        Cmd::Plot(a) => plot::run(&a),
+        Cmd::Snn(a) => snn::run(a),
+        Cmd::Capmin(a) => capmin::run(a),
+        Cmd::Mc(a) => mc::run_mc(&a),
+        Cmd::McMerge(a) => mc::run_merge(&a),
+        Cmd::Chara(a) => chara::run(&a),
+        Cmd::Gen(a) => r#gen::run(&a),
+    }
+}
+
+/// `--plot FIG` of a command: draws `kind` from the file the command wrote (`spikes`: the
+/// `run --spikes-out` markers), with the defaults of `neurospice plot`.
+fn one_shot_plot(
+    kind: neurospice::plot::Kind,
+    input: &std::path::Path,
+    spikes: Option<std::path::PathBuf>,
+    fig: &std::path::Path,
+) -> Result<()> {
+    let sel = neurospice::plot::Selection {
+        spikes,
+        ..Default::default()
+    };
+    neurospice::plot::render(kind, &[input.to_path_buf()], &sel, &Default::default(), fig)
+        .map_err(|e| e.context("--plot"))
+}
+
+/// A flag's SPICE number (`156.25n`, `10f`), or a usage error naming the flag.
+fn spice_number(flag: &str, s: &str) -> Result<f64> {
+    neurospice::expr::number::parse_number(s.trim())
+        .ok_or_else(|| Error::usage(format!("{flag} '{s}': not a number (e.g. 156.25n)")))
+}

@@ -1,0 +1,288 @@
+//! The device contract: what a device declares (`setup`), loads (`load`) and answers
+//! ([`DeviceOps`] verbs), what it sees during a load ([`Load`]), and the stamp helpers the
+//! devices share ([`Pair`], [`Branch`]). Every device file builds on this; the enum of all
+//! devices (`mod.rs`) stands above them.
+
+use super::params::MismatchDraw;
+use crate::error::Result;
+
+/// Boltzmann constant over electron charge [V/K].
+pub const K_OVER_Q: f64 = 1.380649e-23 / 1.602176634e-19;
+/// 0 degrees Celsius in kelvin.
+pub const T0: f64 = 273.15;
+
+/// Collects the matrix entries and branch unknowns devices ask for during setup.
+pub struct Setup {
+    /// Requested (row, col) pairs; request k is remapped to a value slot after setup.
+    pub requests: Vec<(usize, usize)>,
+}
+
+impl Setup {
+    /// Declares entry (row, col); returns a request id for `remap`.
+    pub fn entry(&mut self, r: usize, c: usize) -> usize {
+        self.requests.push((r, c));
+        self.requests.len() - 1
+    }
+}
+
+/// Everything a device sees and writes during one load.
+pub struct Load<'a> {
+    /// Solution estimate, index 0 = ground (always 0).
+    pub x: &'a [f64],
+    /// Time [s] (0 in DC analyses).
+    pub time: f64,
+    /// Source scaling for source stepping (1 normally).
+    pub src_fact: f64,
+    /// Conductance added across junctions [S].
+    pub gmin: f64,
+    /// True in .op/.dc (and the transient's initial point): sources use their DC value where given.
+    pub dc: bool,
+    /// First Newton iteration of an analysis point from a cold start: junctions start at a
+    /// critical voltage instead of the (zero) guess.
+    pub init_junctions: bool,
+    /// Device temperature [K].
+    pub temp: f64,
+    /// Transient step and stop time, needed by source defaults.
+    pub tstep: f64,
+    pub tstop: f64,
+    /// Residual currents (KCL rows) and branch equations.
+    pub f: &'a mut [f64],
+    /// Charges (node rows) and fluxes (branch rows).
+    pub q: &'a mut [f64],
+    /// dF/dx values, by slot.
+    pub jf: &'a mut [f64],
+    /// dQ/dx values, by slot.
+    pub jq: &'a mut [f64],
+    /// Set by a device that limited its junction voltages this iteration (not yet converged).
+    pub noncon: bool,
+}
+
+/// The lifecycle verbs of a device (ngspice's setup/load/accept/trunc, Xyce's loadDAE*).
+pub trait DeviceOps {
+    /// Declares branches and matrix entries.
+    fn setup(&mut self, s: &mut Setup);
+    /// Rewrites request ids into value slots.
+    fn remap(&mut self, map: &[usize]);
+    /// Loads F, Q and their Jacobians at `l.x`.
+    fn load(&mut self, l: &mut Load);
+    /// Called once a time point is accepted, with its solution; state-holding devices update.
+    /// Returns whether the device's loads may have changed (a switch that flipped).
+    fn accept(&mut self, _x: &[f64], _time: f64) -> bool {
+        false
+    }
+    /// Whether `accept` does anything (the solver calls it only on such devices).
+    fn stateful(&self) -> bool {
+        false
+    }
+    /// Times in (t0, t1] where the device's inputs have corners (breakpoints).
+    fn breakpoints(&self, _t0: f64, _t1: f64, _tstep: f64, _tstop: f64, _out: &mut Vec<f64>) {}
+    /// Number of event functions (threshold crossings that change the device's behaviour).
+    fn n_events(&self) -> usize {
+        0
+    }
+    /// Event function values at solution `x` (a sign change between accepted points is an event).
+    fn events(&mut self, _x: &[f64], _time: f64, _out: &mut [f64]) {}
+    /// Every unknown the device reads or writes (for partitioning and connectivity checks).
+    fn terminals(&self, out: &mut Vec<usize>);
+    /// Maps every unknown index through `m` (a decoupled part gets its own numbering).
+    fn renumber(&mut self, m: &[usize]);
+
+    /// The nodes the device joins by a DC path, as a chain (each joined to the next): for the
+    /// check that every node has a DC path to ground. Capacitors, current sources and
+    /// current-output controlled sources join nothing.
+    fn dc_path(&self, _out: &mut Vec<usize>) {}
+    /// The two nodes whose voltage difference the device imposes at DC (voltage sources,
+    /// inductors, E/H/B-V sources): a loop of them leaves its current undetermined.
+    fn voltage_branch(&self) -> Option<(usize, usize)> {
+        None
+    }
+    /// Whether the device needs a branch-current unknown (numbered after the nodes).
+    fn wants_branch(&self) -> bool {
+        false
+    }
+    /// Gives the device its branch-current unknown.
+    fn set_branch(&mut self, _k: usize) {}
+    /// Its branch-current unknown, once given (`i(name)` and current-controlled sources).
+    fn branch(&self) -> Option<usize> {
+        None
+    }
+    /// Resolves the circuit quantities the device reads besides its terminals, in the order
+    /// its builder named them: (plus, minus) unknowns of `v(a,b)`, (branch, 0) of `i(x)`.
+    fn set_reads(&mut self, _ix: &[(usize, usize)]) {}
+    /// Writes the state the device starts from with `uic` (a capacitor's voltage, an
+    /// inductor's current) into `x`.
+    fn initial_state(&self, _x: &mut [f64]) {}
+    /// Whether F and Q are linear in x (between accepted points): then one Newton step solves
+    /// the system exactly.
+    fn linear(&self) -> bool {
+        true
+    }
+    /// Independent sources are loaded at every time point even when the rest of a linear
+    /// system is reused as an affine map.
+    fn independent_source(&self) -> bool {
+        false
+    }
+    /// Whether the device is an independent current source (a `.dc` over it sweeps a current).
+    fn drives_current(&self) -> bool {
+        false
+    }
+    /// Sets the DC value of an independent source (a `.dc` sweep point).
+    fn set_dc(&mut self, _v: f64) {}
+    /// The local mismatch draws the device needs in a Monte Carlo run (none by default).
+    fn mismatch(&self, _out: &mut Vec<MismatchDraw>) -> Result<()> {
+        Ok(())
+    }
+    /// Takes the drawn values, in the order `mismatch` asked for them.
+    fn set_mismatch(&mut self, _v: &[f64]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Stamps a conductance-like 2x2 block: +g on (a,a),(b,b), -g on (a,b),(b,a).
+#[inline]
+pub fn stamp2(j: &mut [f64], s: &[usize; 4], g: f64) {
+    j[s[0]] += g;
+    j[s[1]] -= g;
+    j[s[2]] -= g;
+    j[s[3]] += g;
+}
+
+/// Requests the four entries of a two-terminal block in the order used by `stamp2`.
+pub fn req2(s: &mut Setup, a: usize, b: usize) -> [usize; 4] {
+    [s.entry(a, a), s.entry(a, b), s.entry(b, a), s.entry(b, b)]
+}
+
+pub fn remap_all(slots: &mut [usize], map: &[usize]) {
+    for s in slots.iter_mut() {
+        *s = map[*s];
+    }
+}
+
+/// A two-terminal element's matrix entries: the 2x2 block between `a` and `b`.
+#[derive(Debug, Clone, Default)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    slots: [usize; 4],
+}
+
+impl Pair {
+    pub fn new(a: usize, b: usize) -> Pair {
+        Pair {
+            a,
+            b,
+            slots: [0; 4],
+        }
+    }
+    pub fn setup(&mut self, s: &mut Setup) {
+        self.slots = req2(s, self.a, self.b);
+    }
+    pub fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    pub fn renumber(&mut self, m: &[usize]) {
+        (self.a, self.b) = (m[self.a], m[self.b]);
+    }
+    /// v(a) - v(b).
+    #[inline]
+    pub fn v(&self, x: &[f64]) -> f64 {
+        x[self.a] - x[self.b]
+    }
+    /// Adds `y` leaving `a` and entering `b` to the vector `r` (F or Q) and the conductance-like
+    /// `g` to the block of the Jacobian `j`.
+    #[inline]
+    pub fn stamp(&self, r: &mut [f64], j: &mut [f64], y: f64, g: f64) {
+        r[self.a] += y;
+        r[self.b] -= y;
+        stamp2(j, &self.slots, g);
+    }
+}
+
+/// The verbs of a two-terminal device whose matrix entries are the [`Pair`] field `$f`: its
+/// setup, remap, terminals and renumbering.
+macro_rules! pair_verbs {
+    ($f:ident) => {
+        fn setup(&mut self, s: &mut Setup) {
+            self.$f.setup(s);
+        }
+        fn remap(&mut self, map: &[usize]) {
+            self.$f.remap(map);
+        }
+        fn terminals(&self, out: &mut Vec<usize>) {
+            out.extend([self.$f.a, self.$f.b]);
+        }
+        fn renumber(&mut self, m: &[usize]) {
+            self.$f.renumber(m);
+        }
+    };
+}
+pub(crate) use pair_verbs;
+
+/// The structural verbs of a device whose output is the [`Branch`] field `$f`: a DC path and
+/// an imposed voltage between its nodes, and a branch current.
+macro_rules! branch_verbs {
+    ($f:ident) => {
+        fn dc_path(&self, out: &mut Vec<usize>) {
+            out.extend([self.$f.p, self.$f.n]);
+        }
+        fn voltage_branch(&self) -> Option<(usize, usize)> {
+            Some((self.$f.p, self.$f.n))
+        }
+        fn wants_branch(&self) -> bool {
+            true
+        }
+        fn set_branch(&mut self, k: usize) {
+            self.$f.k = k;
+        }
+        fn branch(&self) -> Option<usize> {
+            Some(self.$f.k)
+        }
+    };
+}
+pub(crate) use branch_verbs;
+
+/// A branch current `k` flowing from `p` through the device to `n`, and the branch equation
+/// v(p) - v(n) - e = 0 in row `k`: the entries every voltage-defined device shares.
+#[derive(Debug, Clone, Default)]
+pub struct Branch {
+    pub p: usize,
+    pub n: usize,
+    pub k: usize,
+    slots: [usize; 4],
+}
+
+impl Branch {
+    pub fn new(p: usize, n: usize) -> Branch {
+        Branch {
+            p,
+            n,
+            k: 0,
+            slots: [0; 4],
+        }
+    }
+    /// Declares (p,k), (n,k), (k,p), (k,n).
+    pub fn setup(&mut self, s: &mut Setup) {
+        let (p, n, k) = (self.p, self.n, self.k);
+        self.slots = [s.entry(p, k), s.entry(n, k), s.entry(k, p), s.entry(k, n)];
+    }
+    pub fn remap(&mut self, map: &[usize]) {
+        remap_all(&mut self.slots, map);
+    }
+    pub fn renumber(&mut self, m: &[usize]) {
+        (self.p, self.n, self.k) = (m[self.p], m[self.n], m[self.k]);
+    }
+    /// Loads the branch current into the KCL rows and v(p) - v(n) - `e` into the branch row,
+    /// with their unit Jacobian entries; `e` is the rest of the branch equation (its source
+    /// value, controlled value, ...), whose derivatives the device adds itself.
+    #[inline]
+    pub fn load(&self, l: &mut Load, e: f64) {
+        let i = l.x[self.k];
+        l.f[self.p] += i;
+        l.f[self.n] -= i;
+        l.f[self.k] += l.x[self.p] - l.x[self.n] - e;
+        l.jf[self.slots[0]] += 1.0;
+        l.jf[self.slots[1]] -= 1.0;
+        l.jf[self.slots[2]] += 1.0;
+        l.jf[self.slots[3]] -= 1.0;
+    }
+}

@@ -1,0 +1,894 @@
+//! Neuron models: how the analog neuron of one crossbar chunk reports its MAC level.
+//!
+//! Every chunk of `array_size` binary inputs produces a true popcount level `m` in
+//! `0..=chunk_len`; a neuron model turns it into the level the hardware reports. Models have
+//! two kinds of randomness, kept apart so results do not depend on thread count:
+//! - device-to-device: [`NeuronModel::sample_devices`] draws, once per repeat, the state of
+//!   every physical neuron (a crossbar column of one chunk of one layer, see [`SiteLayout`]);
+//!   that state is fixed for all images of the repeat;
+//! - per read (cycle-to-cycle): [`NeuronModel::read`] gets a generator seeded per
+//!   (seed, repeat, image).
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::{Error, Result};
+
+/// Where the physical neurons of a network are: one per (chunked layer, output neuron, chunk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteLayout {
+    /// Crossbar rows per chunk.
+    pub array_size: usize,
+    /// For each chunked layer: (network layer index, output neurons, chunks per neuron).
+    pub layers: Vec<(usize, usize, usize)>,
+}
+
+impl SiteLayout {
+    /// Total number of physical neurons.
+    pub fn len(&self) -> usize {
+        self.layers.iter().map(|&(_, o, c)| o * c).sum()
+    }
+
+    /// True when the network has no chunked layer.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A neuron model, as seen by the network evaluation.
+pub trait NeuronModel: Sync {
+    /// Per-repeat state of all physical neurons (device-to-device variation).
+    type Devices: Sync;
+
+    /// Short name for tables and reports.
+    fn name(&self) -> String;
+
+    /// Whether two repeats (or two reads of the same level) can differ; deterministic models
+    /// are evaluated once whatever `--repeats` says.
+    fn stochastic(&self) -> bool;
+
+    /// Checks the model fits a network with chunks of `array_size` inputs.
+    fn check(&self, array_size: usize) -> Result<()>;
+
+    /// Draws the state of every physical neuron for one repeat.
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Self::Devices;
+
+    /// The level reported for true level `level` (0..=chunk_len) by physical neuron `site`
+    /// (flat index in `layout` order); `chunk_len` is the chunk's number of inputs (the array
+    /// size except for a layer's last, partial chunk). The caller clamps the result to
+    /// `chunk_len`.
+    fn read(
+        &self,
+        devices: &Self::Devices,
+        site: usize,
+        level: u32,
+        chunk_len: u32,
+        rng: &mut ChaCha8Rng,
+    ) -> u32;
+}
+
+/// The ideal neuron: reports the true level.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ideal;
+
+impl NeuronModel for Ideal {
+    type Devices = ();
+    fn name(&self) -> String {
+        "ideal".into()
+    }
+    fn stochastic(&self) -> bool {
+        false
+    }
+    fn check(&self, _: usize) -> Result<()> {
+        Ok(())
+    }
+    fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
+    #[inline]
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        level
+    }
+}
+
+/// A fixed level-to-level map (CapMin's merged levels, a measured nonlinearity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lut {
+    /// `mapped[m]` is the level reported for true level m, for m in 0..=array_size.
+    pub mapped: Vec<u32>,
+}
+
+impl Lut {
+    /// The identity map for chunks of `array_size`.
+    pub fn identity(array_size: usize) -> Lut {
+        Lut {
+            mapped: (0..=array_size as u32).collect(),
+        }
+    }
+
+    /// Reads a CSV file of `level,mapped` rows (an optional header line, `#` comments) or a
+    /// JSON file holding an array of mapped levels or `{"mapped": [...]}`.
+    pub fn from_file(path: &Path) -> Result<Lut> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        if text.trim_start().starts_with(['[', '{']) {
+            #[derive(serde::Deserialize)]
+            #[serde(untagged)]
+            enum J {
+                Plain(Vec<u32>),
+                Obj { mapped: Vec<u32> },
+            }
+            let j: J = serde_json::from_str(&text).map_err(|e| {
+                Error::format(
+                    path,
+                    format!("line {} column {}", e.line(), e.column()),
+                    format!("expected a JSON array of levels or {{\"mapped\": [...]}}: {e}"),
+                )
+            })?;
+            let mapped = match j {
+                J::Plain(v) | J::Obj { mapped: v } => v,
+            };
+            return Ok(Lut { mapped });
+        }
+        let mut mapped = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            if mapped.is_empty() && f.first().is_some_and(|s| s.parse::<u32>().is_err()) {
+                continue; // header
+            }
+            let loc = format!("line {}", i + 1);
+            if f.len() != 2 {
+                return Err(Error::format(
+                    path,
+                    loc,
+                    format!("expected 2 columns `level,mapped`, found {}", f.len()),
+                ));
+            }
+            let level: u32 = f[0].parse().map_err(|_| {
+                Error::format(path, &loc, format!("expected a level, found {:?}", f[0]))
+            })?;
+            let m: u32 = f[1].parse().map_err(|_| {
+                Error::format(
+                    path,
+                    &loc,
+                    format!("expected a mapped level, found {:?}", f[1]),
+                )
+            })?;
+            if level as usize != mapped.len() {
+                return Err(Error::format(
+                    path,
+                    loc,
+                    format!(
+                        "levels must be listed in order 0,1,2,...; expected {}, found {level}",
+                        mapped.len()
+                    ),
+                ));
+            }
+            mapped.push(m);
+        }
+        Ok(Lut { mapped })
+    }
+}
+
+fn check_len(what: &str, len: usize, array_size: usize) -> Result<()> {
+    if len != array_size + 1 {
+        return Err(Error::usage(format!(
+            "{what} covers levels 0..{} but the network's chunks have levels 0..{array_size}",
+            len.saturating_sub(1)
+        )));
+    }
+    Ok(())
+}
+
+impl NeuronModel for Lut {
+    type Devices = ();
+    fn name(&self) -> String {
+        "lut".into()
+    }
+    fn stochastic(&self) -> bool {
+        false
+    }
+    fn check(&self, array_size: usize) -> Result<()> {
+        check_len("the lut", self.mapped.len(), array_size)?;
+        if let Some(m) = self.mapped.iter().find(|&&m| m as usize > array_size) {
+            return Err(Error::usage(format!(
+                "the lut maps to level {m}, above the array size {array_size}"
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
+    #[inline]
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        self.mapped[level as usize]
+    }
+}
+
+/// A confusion matrix: for each true level, probabilities over reported levels, sampled per MAC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confusion {
+    /// Cumulative probabilities per true level; the last entry of each row is exactly 1.
+    cdf: Vec<Vec<f64>>,
+    /// The reported level when a row is a delta (no random draw needed).
+    delta: Vec<Option<u32>>,
+}
+
+/// How far a confusion-matrix row may sum from 1 before it is rejected.
+pub const ROW_SUM_TOLERANCE: f64 = 1e-6;
+
+impl Confusion {
+    /// Builds from a square matrix `p[true][reported]`; rows must be non-negative and sum to 1
+    /// within [`ROW_SUM_TOLERANCE`] (then renormalised exactly). `source` names the file in errors.
+    pub fn new(p: &[Vec<f64>], source: &Path) -> Result<Confusion> {
+        let n = p.len();
+        let mut cdf = Vec::with_capacity(n);
+        let mut delta = Vec::with_capacity(n);
+        for (i, row) in p.iter().enumerate() {
+            let loc = format!("row {i} (true level {i})");
+            if row.len() != n {
+                return Err(Error::format(
+                    source,
+                    loc,
+                    format!(
+                        "expected {n} columns (a square matrix), found {}",
+                        row.len()
+                    ),
+                ));
+            }
+            if let Some(v) = row.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                return Err(Error::format(
+                    source,
+                    loc,
+                    format!("probability {v} is not a finite non-negative number"),
+                ));
+            }
+            let sum: f64 = row.iter().sum();
+            if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
+                return Err(Error::format(
+                    source,
+                    loc,
+                    format!("row sums to {sum}, expected 1 (rows must be normalised)"),
+                ));
+            }
+            let mut acc = 0.0;
+            let mut c: Vec<f64> = row
+                .iter()
+                .map(|v| {
+                    acc += v / sum;
+                    acc
+                })
+                .collect();
+            // The last non-zero entry closes the row at exactly 1 so u < 1 always finds a level.
+            let last = row.iter().rposition(|&v| v > 0.0).unwrap_or(n - 1);
+            for x in &mut c[last..] {
+                *x = 1.0;
+            }
+            let nonzero = row.iter().filter(|&&v| v > 0.0).count();
+            delta.push((nonzero == 1).then_some(last as u32));
+            cdf.push(c);
+        }
+        Ok(Confusion { cdf, delta })
+    }
+
+    /// Reads a CSV matrix (rows = true level, columns = reported level, `#` comments) or a
+    /// JSON array of rows / `{"matrix": [[...]]}`.
+    pub fn from_file(path: &Path) -> Result<Confusion> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let rows: Vec<Vec<f64>> = if text.trim_start().starts_with(['[', '{']) {
+            #[derive(serde::Deserialize)]
+            #[serde(untagged)]
+            enum J {
+                Plain(Vec<Vec<f64>>),
+                Obj { matrix: Vec<Vec<f64>> },
+            }
+            let j: J = serde_json::from_str(&text).map_err(|e| {
+                Error::format(
+                    path,
+                    format!("line {} column {}", e.line(), e.column()),
+                    format!("expected a JSON array of rows or {{\"matrix\": [[...]]}}: {e}"),
+                )
+            })?;
+            match j {
+                J::Plain(v) | J::Obj { matrix: v } => v,
+            }
+        } else {
+            let mut rows = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let row = line
+                    .split(',')
+                    .map(|f| {
+                        f.trim().parse::<f64>().map_err(|_| {
+                            Error::format(
+                                path,
+                                format!("line {}", i + 1),
+                                format!("expected a probability, found {:?}", f.trim()),
+                            )
+                        })
+                    })
+                    .collect::<std::result::Result<Vec<f64>, _>>()?;
+                rows.push(row);
+            }
+            rows
+        };
+        Confusion::new(&rows, path)
+    }
+
+    /// Number of levels (array size + 1).
+    pub fn levels(&self) -> usize {
+        self.cdf.len()
+    }
+}
+
+impl NeuronModel for Confusion {
+    type Devices = ();
+    fn name(&self) -> String {
+        "confusion".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.delta.iter().any(Option::is_none)
+    }
+    fn check(&self, array_size: usize) -> Result<()> {
+        check_len("the confusion matrix", self.cdf.len(), array_size)
+    }
+    fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
+    #[inline]
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, rng: &mut ChaCha8Rng) -> u32 {
+        let l = level as usize;
+        if let Some(d) = self.delta[l] {
+            return d;
+        }
+        // 53 random bits -> u in [0, 1).
+        let u = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        let row = &self.cdf[l];
+        row.partition_point(|&c| c <= u) as u32
+    }
+}
+
+/// Per-MAC Gaussian level noise (cycle-to-cycle): reports `round(m + sigma * z)` clamped to
+/// `0..=array_size`, with z standard normal; level 0 (no current) is reported exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelNoise {
+    /// Standard deviation, in levels.
+    pub sigma: f64,
+    /// Highest level.
+    pub array_size: u32,
+}
+
+impl NeuronModel for LevelNoise {
+    type Devices = ();
+    fn name(&self) -> String {
+        "level-noise".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.sigma > 0.0
+    }
+    fn check(&self, array_size: usize) -> Result<()> {
+        if self.array_size as usize != array_size || self.sigma.is_nan() || self.sigma < 0.0 {
+            return Err(Error::usage(format!(
+                "level-noise: sigma must be >= 0 (got {}) and the array size {array_size}",
+                self.sigma
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, _: &SiteLayout, _: &mut ChaCha8Rng) {}
+    #[inline]
+    fn read(&self, _: &(), _: usize, level: u32, _: u32, rng: &mut ChaCha8Rng) -> u32 {
+        if level == 0 || self.sigma == 0.0 {
+            return level;
+        }
+        let z: f64 = StandardNormal.sample(rng);
+        (level as f64 + self.sigma * z)
+            .round()
+            .clamp(0.0, self.array_size as f64) as u32
+    }
+}
+
+/// One sampled level-to-level table per physical neuron, `array_size + 1` entries each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceTables {
+    /// Levels per table.
+    pub stride: usize,
+    /// `tables[site * stride + m]` is the level site reports for true level m.
+    pub tables: Vec<u8>,
+}
+
+/// The ideal integrate-and-fire neuron of CapMin with device-to-device variation of its
+/// charging current: physical neuron k charges with I = m * I_u * (1 + eps_k),
+/// eps_k ~ N(0, sigma), fixed for all images. Its spike time t = C*V_th/I is read against
+/// windows centred on the nominal spike times; the boundary between levels m and m+1 lies at
+/// the mid-point in time, which in current units is m_b = 2m(m+1)/(2m+1); the boundary
+/// between level 0 (never fires) and level 1 is the window end 2*C*V_th/I_u (m_b = 1/2).
+/// C, V_th, I_u and the clock cancel out for an ideally placed, infinitely fine readout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurrentSigma {
+    /// Relative standard deviation of the charging current (e.g. 0.03 for 3%).
+    pub sigma: f64,
+    /// Highest level.
+    pub array_size: u32,
+}
+
+/// The level read back from an effective current `x = m * (1 + eps)` (in units of I_u).
+pub fn level_from_current(x: f64, array_size: u32) -> u32 {
+    if x.is_nan() || x < 0.5 {
+        return 0;
+    }
+    // Boundary m_b(m) = 2m(m+1)/(2m+1) lies in (m, m+1): start at floor(x) and adjust.
+    let mut m = (x.floor() as u32).min(array_size);
+    let b = |m: u32| {
+        let m = m as f64;
+        2.0 * m * (m + 1.0) / (2.0 * m + 1.0)
+    };
+    if m >= 1 && x < b(m - 1) {
+        m -= 1;
+    } else if m < array_size && x >= b(m) {
+        m += 1;
+    }
+    m.clamp(1, array_size)
+}
+
+impl NeuronModel for CurrentSigma {
+    type Devices = DeviceTables;
+    fn name(&self) -> String {
+        "current-sigma".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.sigma > 0.0
+    }
+    fn check(&self, array_size: usize) -> Result<()> {
+        if self.array_size as usize != array_size
+            || self.sigma.is_nan()
+            || self.sigma < 0.0
+            || array_size > 255
+        {
+            return Err(Error::usage(format!(
+                "current-sigma: sigma must be >= 0 (got {}), array size <= 255",
+                self.sigma
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> DeviceTables {
+        let stride = self.array_size as usize + 1;
+        let mut tables = Vec::with_capacity(layout.len() * stride);
+        for _ in 0..layout.len() {
+            let z: f64 = StandardNormal.sample(rng);
+            let gain = 1.0 + self.sigma * z;
+            for m in 0..stride {
+                tables.push(level_from_current(m as f64 * gain, self.array_size) as u8);
+            }
+        }
+        DeviceTables { stride, tables }
+    }
+    #[inline]
+    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        u32::from(d.tables[site * d.stride + level as usize])
+    }
+}
+
+/// A neuron characterised by circuit simulation (file format in docs/snn.md):
+/// nominal spike time per level and its Monte Carlo sigma, read by a clock of period `t_clk`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct CircuitCurve {
+    /// Name of the neuron circuit.
+    pub neuron: String,
+    /// Crossbar rows per chunk; levels are 0..=array_size.
+    pub array_size: usize,
+    /// The levels characterised, exactly 0..=array_size.
+    pub levels: Vec<u32>,
+    /// Nominal spike time per level, s; `null` when the neuron does not fire.
+    pub spike_time_s: Vec<Option<f64>>,
+    /// Device-to-device standard deviation of the spike time per level, s.
+    pub spike_time_sigma_s: Vec<f64>,
+    /// End of the read-out window, s: later spikes count as no spike.
+    pub t_window_s: f64,
+}
+
+/// A [`CircuitCurve`] read out by a clock: the spike of physical neuron k at level m is at
+/// `t = nominal[m] + sigma[m] * sigma_scale * z_k` (one z_k per physical neuron, shared by
+/// all levels, as a mismatch of its charging current or threshold would be), registered in
+/// clock cycle `floor(t / t_clk)`; the decoder maps each cycle to the level whose nominal
+/// spike falls in the cycle nearest to it (ties to the higher level); no spike inside the
+/// window decodes to the lowest level that does not fire nominally (level 0 if all fire).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircuitNeuron {
+    /// The characterised curve.
+    pub curve: CircuitCurve,
+    /// Read-out clock period, s.
+    pub t_clk: f64,
+    /// Multiplies every spike-time sigma (the swept variation parameter; 1 = as characterised).
+    pub sigma_scale: f64,
+    decode: Vec<u32>,
+    silent_level: u32,
+}
+
+impl CircuitNeuron {
+    /// Validates the curve and builds the clock decoder.
+    pub fn new(
+        curve: CircuitCurve,
+        t_clk: f64,
+        sigma_scale: f64,
+        source: &Path,
+    ) -> Result<CircuitNeuron> {
+        let n = curve.array_size + 1;
+        let bad = |msg: String| Err(Error::format(source, "circuit curve", msg));
+        if curve.levels.len() != n
+            || curve
+                .levels
+                .iter()
+                .enumerate()
+                .any(|(i, &l)| l as usize != i)
+        {
+            return bad(format!("`levels` must be 0..={}", curve.array_size));
+        }
+        if curve.spike_time_s.len() != n || curve.spike_time_sigma_s.len() != n {
+            return bad(format!(
+                "`spike_time_s` and `spike_time_sigma_s` need {n} entries each"
+            ));
+        }
+        if !(t_clk > 0.0 && t_clk.is_finite()) {
+            return Err(Error::usage(format!(
+                "--t-clk must be a positive time in s, got {t_clk}"
+            )));
+        }
+        if !(curve.t_window_s > 0.0 && curve.t_window_s.is_finite()) {
+            return bad("`t_window_s` must be positive".into());
+        }
+        if curve
+            .spike_time_s
+            .iter()
+            .flatten()
+            .chain(&curve.spike_time_sigma_s)
+            .any(|v| !(v.is_finite() && *v >= 0.0))
+        {
+            return bad("spike times and sigmas must be finite and >= 0".into());
+        }
+        let cycles = (curve.t_window_s / t_clk).ceil() as usize;
+        if cycles > 10_000_000 {
+            return Err(Error::usage(format!(
+                "window/clock = {cycles} cycles; choose a coarser --t-clk"
+            )));
+        }
+        let silent_level = (0..n)
+            .find(|&m| curve.spike_time_s[m].is_none_or(|t| t >= curve.t_window_s))
+            .unwrap_or(0) as u32;
+        let firing: Vec<(u32, f64)> = (0..n)
+            .filter_map(|m| {
+                curve.spike_time_s[m]
+                    .filter(|&t| t < curve.t_window_s)
+                    .map(|t| (m as u32, ((t / t_clk).floor() + 0.5) * t_clk))
+            })
+            .collect();
+        let decode = (0..cycles)
+            .map(|k| {
+                let centre = (k as f64 + 0.5) * t_clk;
+                firing
+                    .iter()
+                    .min_by(|a, b| {
+                        let da = (a.1 - centre).abs();
+                        let db = (b.1 - centre).abs();
+                        da.total_cmp(&db).then(b.0.cmp(&a.0))
+                    })
+                    .map_or(silent_level, |&(m, _)| m)
+            })
+            .collect();
+        Ok(CircuitNeuron {
+            curve,
+            t_clk,
+            sigma_scale,
+            decode,
+            silent_level,
+        })
+    }
+
+    /// Reads the JSON curve file.
+    pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<CircuitNeuron> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let curve: CircuitCurve = serde_json::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("expected a circuit curve JSON (see docs/snn.md): {e}"),
+            )
+        })?;
+        CircuitNeuron::new(curve, t_clk, sigma_scale, path)
+    }
+
+    /// The level decoded from a spike at time `t` (s), or from no spike (`None`).
+    pub fn decode_time(&self, t: Option<f64>) -> u32 {
+        match t {
+            Some(t) if t >= 0.0 && t < self.curve.t_window_s => {
+                let k = (t / self.t_clk).floor() as usize;
+                self.decode.get(k).copied().unwrap_or(self.silent_level)
+            }
+            Some(t) if t < 0.0 => self.decode.first().copied().unwrap_or(self.silent_level),
+            _ => self.silent_level,
+        }
+    }
+}
+
+impl NeuronModel for CircuitNeuron {
+    type Devices = DeviceTables;
+    fn name(&self) -> String {
+        format!("circuit:{}", self.curve.neuron)
+    }
+    fn stochastic(&self) -> bool {
+        self.sigma_scale > 0.0 && self.curve.spike_time_sigma_s.iter().any(|&s| s > 0.0)
+    }
+    fn check(&self, array_size: usize) -> Result<()> {
+        check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
+        if array_size > 255 {
+            return Err(Error::usage("circuit: array size must be <= 255"));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> DeviceTables {
+        let stride = self.curve.array_size + 1;
+        let mut tables = Vec::with_capacity(layout.len() * stride);
+        for _ in 0..layout.len() {
+            let z: f64 = StandardNormal.sample(rng);
+            for m in 0..stride {
+                let t = self.curve.spike_time_s[m]
+                    .map(|t| t + self.curve.spike_time_sigma_s[m] * self.sigma_scale * z);
+                tables.push(self.decode_time(t) as u8);
+            }
+        }
+        DeviceTables { stride, tables }
+    }
+    #[inline]
+    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+        u32::from(d.tables[site * d.stride + level as usize])
+    }
+}
+
+/// Sense-amplifier (1-bit ADC) read-out of each chunk, the ADC-less mode of arXiv 2211.02167:
+/// the sense amplifier of physical neuron k compares the chunk's level with
+/// `reference * chunk_len / array_size + offset_k`, offset_k ~ N(0, offset_sigma) fixed per
+/// device, and reports `chunk_len` (all +1) when the level is strictly above, 0 otherwise, so
+/// each chunk contributes ±chunk_len to the MAC. File format: JSON
+/// `{"offset_sigma": .., "reference": ..}`, both in levels of a full chunk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SenseAmp {
+    /// Standard deviation of the input-referred comparator offset, levels.
+    pub offset_sigma: f64,
+    /// Comparison level for a full chunk (array_size / 2 compares the chunk MAC with 0).
+    pub reference: f64,
+    /// Inputs of a full chunk.
+    pub array_size: u32,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SenseAmpFile {
+    offset_sigma: f64,
+    reference: f64,
+}
+
+impl SenseAmp {
+    /// Reads the JSON file for chunks of `array_size` inputs.
+    pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let f: SenseAmpFile = serde_json::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("expected {{\"offset_sigma\": .., \"reference\": ..}}: {e}"),
+            )
+        })?;
+        Ok(SenseAmp {
+            offset_sigma: f.offset_sigma,
+            reference: f.reference,
+            array_size,
+        })
+    }
+}
+
+impl NeuronModel for SenseAmp {
+    /// Offset of every physical neuron, levels.
+    type Devices = Vec<f64>;
+    fn name(&self) -> String {
+        "sense-amp".into()
+    }
+    fn stochastic(&self) -> bool {
+        self.offset_sigma > 0.0
+    }
+    fn check(&self, _: usize) -> Result<()> {
+        if !(self.offset_sigma.is_finite()
+            && self.offset_sigma >= 0.0
+            && self.reference.is_finite())
+        {
+            return Err(Error::usage(format!(
+                "sense-amp: offset_sigma must be finite and >= 0, reference finite (got {}, {})",
+                self.offset_sigma, self.reference
+            )));
+        }
+        Ok(())
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        (0..layout.len())
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                self.offset_sigma * z
+            })
+            .collect()
+    }
+    #[inline]
+    fn read(
+        &self,
+        offsets: &Vec<f64>,
+        site: usize,
+        level: u32,
+        len: u32,
+        _: &mut ChaCha8Rng,
+    ) -> u32 {
+        let reference = self.reference * f64::from(len) / f64::from(self.array_size.max(1));
+        if f64::from(level) > reference + offsets[site] {
+            len
+        } else {
+            0
+        }
+    }
+}
+
+/// Any of the models above, chosen at run time from a `--neuron` spec.
+#[derive(Debug, Clone)]
+pub enum AnyNeuron {
+    /// `ideal`
+    Ideal(Ideal),
+    /// `lut:FILE`
+    Lut(Lut),
+    /// `confusion:FILE`
+    Confusion(Confusion),
+    /// `level-noise:SIGMA`
+    LevelNoise(LevelNoise),
+    /// `current-sigma:SIGMA`
+    CurrentSigma(CurrentSigma),
+    /// `circuit:FILE`
+    Circuit(CircuitNeuron),
+    /// `sense-amp:FILE`, or `sense-amp-sigma:SIGMA` with the reference at half the array
+    SenseAmp(SenseAmp),
+}
+
+/// Per-repeat state of an [`AnyNeuron`].
+#[derive(Debug, Clone)]
+pub enum AnyDevices {
+    /// Models without device-to-device state.
+    None,
+    /// One table per physical neuron.
+    Tables(DeviceTables),
+    /// One comparator offset per physical neuron, levels.
+    Offsets(Vec<f64>),
+}
+
+/// Options a `--neuron` spec may need besides its own text.
+#[derive(Debug, Clone, Copy)]
+pub struct SpecContext {
+    /// Crossbar rows per chunk of the network.
+    pub array_size: usize,
+    /// Read-out clock period for `circuit:`, s.
+    pub t_clk: Option<f64>,
+    /// Multiplier of the characterised spread for `circuit:`.
+    pub sigma_scale: f64,
+}
+
+impl AnyNeuron {
+    /// Parses `ideal`, `lut:FILE`, `confusion:FILE`, `level-noise:SIGMA`,
+    /// `current-sigma:SIGMA` or `circuit:FILE`, and checks it against the network.
+    pub fn parse(spec: &str, ctx: SpecContext) -> Result<AnyNeuron> {
+        let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+        let sigma = || -> Result<f64> {
+            arg.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "neuron spec {spec:?}: expected {kind}:SIGMA with SIGMA >= 0"
+                    ))
+                })
+        };
+        let file = || -> Result<PathBuf> {
+            if arg.is_empty() {
+                Err(Error::usage(format!(
+                    "neuron spec {spec:?}: expected {kind}:FILE"
+                )))
+            } else {
+                Ok(PathBuf::from(arg))
+            }
+        };
+        let a = ctx.array_size as u32;
+        let n = match kind {
+            "ideal" if arg.is_empty() => AnyNeuron::Ideal(Ideal),
+            "lut" => AnyNeuron::Lut(Lut::from_file(&file()?)?),
+            "confusion" => AnyNeuron::Confusion(Confusion::from_file(&file()?)?),
+            "level-noise" => AnyNeuron::LevelNoise(LevelNoise {
+                sigma: sigma()?,
+                array_size: a,
+            }),
+            "current-sigma" => AnyNeuron::CurrentSigma(CurrentSigma {
+                sigma: sigma()?,
+                array_size: a,
+            }),
+            "circuit" => {
+                let t_clk = ctx
+                    .t_clk
+                    .ok_or_else(|| Error::usage("circuit: neurons need --t-clk SECONDS"))?;
+                AnyNeuron::Circuit(CircuitNeuron::from_file(&file()?, t_clk, ctx.sigma_scale)?)
+            }
+            "sense-amp" => AnyNeuron::SenseAmp(SenseAmp::from_file(&file()?, a)?),
+            "sense-amp-sigma" => AnyNeuron::SenseAmp(SenseAmp {
+                offset_sigma: sigma()?,
+                reference: f64::from(a) / 2.0,
+                array_size: a,
+            }),
+            _ => {
+                return Err(Error::usage(format!(
+                    "unknown neuron spec {spec:?}; expected ideal, lut:FILE, confusion:FILE, \
+                     level-noise:SIGMA, current-sigma:SIGMA, circuit:FILE, sense-amp:FILE or \
+                     sense-amp-sigma:SIGMA"
+                )));
+            }
+        };
+        n.check(ctx.array_size)?;
+        Ok(n)
+    }
+}
+
+macro_rules! each {
+    ($self:expr, $m:ident => $e:expr) => {
+        match $self {
+            AnyNeuron::Ideal($m) => $e,
+            AnyNeuron::Lut($m) => $e,
+            AnyNeuron::Confusion($m) => $e,
+            AnyNeuron::LevelNoise($m) => $e,
+            AnyNeuron::CurrentSigma($m) => $e,
+            AnyNeuron::Circuit($m) => $e,
+            AnyNeuron::SenseAmp($m) => $e,
+        }
+    };
+}
+
+impl NeuronModel for AnyNeuron {
+    type Devices = AnyDevices;
+    fn name(&self) -> String {
+        each!(self, m => m.name())
+    }
+    fn stochastic(&self) -> bool {
+        each!(self, m => m.stochastic())
+    }
+    fn check(&self, array_size: usize) -> Result<()> {
+        each!(self, m => m.check(array_size))
+    }
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> AnyDevices {
+        match self {
+            AnyNeuron::CurrentSigma(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
+            AnyNeuron::Circuit(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
+            AnyNeuron::SenseAmp(m) => AnyDevices::Offsets(m.sample_devices(layout, rng)),
+            _ => AnyDevices::None,
+        }
+    }
+    #[inline]
+    fn read(&self, d: &AnyDevices, site: usize, level: u32, len: u32, rng: &mut ChaCha8Rng) -> u32 {
+        match (self, d) {
+            (AnyNeuron::Ideal(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::Lut(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::Confusion(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::LevelNoise(m), _) => m.read(&(), site, level, len, rng),
+            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_), AnyDevices::Tables(t)) => {
+                u32::from(t.tables[site * t.stride + level as usize])
+            }
+            (AnyNeuron::SenseAmp(m), AnyDevices::Offsets(o)) => m.read(o, site, level, len, rng),
+            // sample_devices always pairs these models with their device state.
+            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_) | AnyNeuron::SenseAmp(_), _) => {
+                level
+            }
+        }
+    }
+}
