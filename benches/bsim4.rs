@@ -65,6 +65,7 @@ fn load_at(
         src_fact: 1.0,
         gmin: 1e-12,
         dc: false,
+        tran_op: false,
         init_junctions: false,
         temp: 300.15,
         tstep: 0.0,

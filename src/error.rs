@@ -52,14 +52,18 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The process exit code of an error of this kind: 4 when an output could not be written,
-    /// 1 for everything else this crate reports (clap exits 2 itself when the command line
-    /// does not parse). Usage and numerical errors exit 1 because tests pin it
-    /// (`tests/plot_cli.rs`, `tests/meas_cli.rs`, `tests/malformed.rs`); see README.md.
+    /// The process exit code of an error of this kind (the table in README.md): 1 when the
+    /// input was rejected (netlist, model card, data file, or a file they name that cannot be
+    /// read), 2 for a command line that is wrong (clap exits 2 itself when it does not
+    /// parse; our own checks of flag values use the same code), 3 when the numerics failed
+    /// (no convergence, singular matrix, timestep too small), 4 when an output could not be
+    /// written.
     pub fn exit_code(self) -> u8 {
         match self {
+            Kind::Syntax | Kind::Netlist | Kind::Io | Kind::Data => 1,
+            Kind::Usage => 2,
+            Kind::Numeric => 3,
             Kind::Output => 4,
-            Kind::Syntax | Kind::Netlist | Kind::Io | Kind::Numeric | Kind::Usage | Kind::Data => 1,
         }
     }
 }

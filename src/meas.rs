@@ -63,8 +63,9 @@ impl Deck {
     }
 
     fn from_lexed(lexed: &crate::netlist::lexer::Lexed) -> Result<Deck> {
-        let netlist = Netlist::parse(lexed)?;
+        let mut netlist = Netlist::parse(lexed)?;
         let measures = parse_measures(&netlist)?;
+        netlist.warnings.extend(duplicate_warnings(&measures));
         Ok(Deck { netlist, measures })
     }
 
@@ -77,7 +78,9 @@ impl Deck {
 /// Parses every `.meas`/`.measure` card of a netlist, in file order.
 ///
 /// Errors point at the offending token (syntax) or card: a measure of an analysis the netlist
-/// does not run, a duplicated name, an unknown function.
+/// does not run, an unknown function. A name defined twice is kept twice, as ngspice does:
+/// both are taken and reported in deck order, and a `PARAM=` expression reads the later one
+/// (see [`duplicate_warnings`]).
 pub fn parse_measures(nl: &Netlist) -> Result<Vec<Measure>> {
     let has = |a: &str| nl.controls.iter().any(|c| c.name() == a);
     let mut out: Vec<Measure> = Vec::new();
@@ -100,15 +103,24 @@ pub fn parse_measures(nl: &Netlist) -> Result<Vec<Measure>> {
                 card.toks.get(1).map(|t| &t.loc),
             ));
         }
-        if out.iter().any(|o| o.name == m.name) {
-            return Err(Error::netlist(
-                format!("measure '{}' is defined twice", m.name),
-                card.toks.get(2).map(|t| &t.loc),
-            ));
-        }
         out.push(m);
     }
     Ok(out)
+}
+
+/// One warning per measure whose name an earlier measure already has (ngspice keeps both).
+pub fn duplicate_warnings(ms: &[Measure]) -> Vec<String> {
+    ms.iter()
+        .enumerate()
+        .filter_map(|(k, m)| {
+            let first = ms[..k].iter().find(|o| o.name == m.name)?;
+            Some(format!(
+                "{}:{}: measure '{}' is defined again (first at line {}): both are taken and \
+                 printed, a PARAM= reads this later one",
+                m.loc.file, m.loc.line, m.name, first.loc.line
+            ))
+        })
+        .collect()
 }
 
 /// The table columns the measures read (`v(node)`, `i(source)`), each once: add them to the
@@ -311,6 +323,27 @@ mod tests {
         assert!(r[5].clone().unwrap_err().0.contains("outside the run"));
     }
 
+    /// Wrong answer 2 of issue 14: a `uic` transient records from its first step (as ngspice
+    /// does), and a window FROM=0 must still be inside the run; a run recorded from a TSTART
+    /// still refuses a window reaching before it.
+    #[test]
+    fn uic_run_windows_from_zero() {
+        let x = [1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 1.0];
+        let y = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let r = eval(
+            ".meas tran a AVG v(a) FROM=0 TO=1\n.meas tran b MAX v(a) FROM=0 TO=0.5\n.meas tran c FIND v(a) AT=0\n.meas tran d AVG v(a) FROM=-1 TO=1",
+            &x,
+            &y,
+        );
+        assert_eq!(r[0], Ok(1.0));
+        assert_eq!(r[1], Ok(1.0));
+        assert!(r[2].clone().unwrap_err().0.contains("outside the run"));
+        assert!(r[3].clone().unwrap_err().0.contains("outside the run"));
+        let tstart = [0.5, 0.6, 0.7, 0.8];
+        let r = eval(".meas tran a AVG v(a) FROM=0 TO=0.8", &tstart, &y[..4]);
+        assert!(r[0].clone().unwrap_err().0.contains("outside the run"));
+    }
+
     #[test]
     fn find_deriv_param() {
         let x: Vec<f64> = (0..11).map(|k| k as f64 * 0.1).collect();
@@ -365,8 +398,16 @@ mod tests {
         assert!(e.msg.contains("RISE=, FALL= or CROSS="), "{}", e.msg);
         let e = measures(".meas tran a FIND par('v(a)*') AT=1").unwrap_err();
         assert_eq!(e.loc.as_ref().map(|l| l.col), Some(29));
-        let e = measures(".meas tran a AVG v(a)\n.meas tran a MAX v(a)").unwrap_err();
-        assert!(e.msg.contains("twice"));
+        // a name defined twice is kept twice (ngspice), with a warning naming both lines
+        let ms = measures(".meas tran a AVG v(a)\n.meas tran a MAX v(a)").unwrap();
+        assert_eq!(ms.len(), 2);
+        let w = duplicate_warnings(&ms);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("t.cir:7:") && w[0].contains("first at line 6"),
+            "{}",
+            w[0]
+        );
         let e = measures(".meas ac a MAX v(a)").unwrap_err();
         assert!(e.msg.contains("only .meas tran and .meas dc"));
     }

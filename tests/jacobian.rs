@@ -175,3 +175,34 @@ fn mosfet_ekv_level28() {
         0.0,
     );
 }
+
+/// The dialect's controlled sources and behavioral forms: E/G TABLE (rounded corners), POLY
+/// on E/G/F/H, and B sources with ddt()/idt() state unknowns (their F and Q rows), and
+/// passives with temperature coefficients.
+#[test]
+fn dialect_sources_and_states() {
+    check(
+        "TABLE",
+        "E1 o 0 TABLE {v(a)*2} = (-1,-1) (-0.5,-1) (0.5,1) (1,1)\nG1 0 g TABLE {v(a,o)} = (0,0) (0.2,1m) (0.3,1m)\nR1 a 0 1k\nR2 o 0 1k\nR3 g 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+    check(
+        "POLY",
+        "V1 a 0 1\nR1 a b 1k\nR2 b 0 1k\nE1 p 0 POLY(2) a 0 b 0 0.5 1 2 0.25 1.5 0.1 0.2\nG1 0 q POLY(1) b p 0 1m 0.5m\nF1 0 f POLY(2) V1 E1 0 2 3 0.1\nH1 h 0 POLY(1) V1 1 1k 2k\nR3 p 0 1k\nR4 q 0 1k\nR5 f 0 1k\nR6 h 0 1k",
+        (-1.0, 1.0),
+        0.0,
+    );
+    check(
+        "B ddt idt",
+        "V1 a 0 1\nR1 a b 1k\nB1 b 0 I=1m*ddt(v(a,b)*v(b)) + 2m*idt(v(b)**2, 0.1)\nB2 o 0 V=ddt(tanh(v(b)))*1n + idt(ddt(v(a)))\nR2 o 0 1k",
+        (-1.0, 1.0),
+        1e-6,
+    );
+    check(
+        "R C L tc",
+        ".temp 80\nR1 a b 1k tc1=0.01 tc2=1e-4 scale=2\nC1 b 0 1p tc1=-0.002 m=2\nL1 a 0 1u tc2=1e-5\nR2 b 0 1k tce=0.3",
+        (-1.0, 1.0),
+        0.0,
+    );
+}

@@ -158,7 +158,8 @@ fn chara_cli_writes_both_files_or_nothing() {
         .arg(&bad)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    // a --param the netlist does not have is a refused flag value: usage, exit 2
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nosuch"));
     assert!(!bad.exists() && !dir.path().join("bad.csv").exists());
 }

@@ -2,13 +2,13 @@
 //! defect, and its second line says what neurospice must report:
 //!
 //! ```text
-//! * expect: [file=NAME] line=N msg="phrase" [caret]
+//! * expect: [file=NAME] line=N msg="phrase" [caret] [exit=N]
 //! ```
 //!
 //! `file=NAME` says the error lies in another file of this directory (an
 //! included file), whose path `tests/malformed/NAME` must then appear with `:N`.
 //!
-//! `neurospice run FILE` must exit with code 1 (not 0, not 101), print no
+//! `neurospice run FILE` must exit with code 1 (or the `exit=N` given; not 0, not 101), print no
 //! "panicked", and print on stderr the phrase (case-insensitive), the file
 //! name as given on the command line followed by `:N` (rustc-style
 //! `--> FILE:N:COL`, or `FILE:N` for errors without a column), and, for syntax
@@ -61,6 +61,7 @@ malformed!(
     error_in_include,
     floating_current_source,
     floating_node,
+    func_recursive,
     missing_diode_model,
     missing_endc,
     missing_ends,
@@ -74,9 +75,11 @@ malformed!(
     pwl_nonmonotone,
     recursive_subckt,
     subckt_unknown_param,
+    table_decreasing,
     title_only,
     tran_negative_tstop,
     tran_zero_tstop,
+    trnoise_source,
     unbalanced_brace,
     unbalanced_paren,
     unbalanced_quote,
@@ -108,6 +111,9 @@ struct Expectation {
     line: usize,
     msg: String,
     caret: bool,
+    /// The exit code: 1 (input rejected) unless `exit=N` says otherwise, e.g. 3 for a
+    /// numerical failure (README's exit-code table).
+    exit: i32,
 }
 
 fn parse_expectation(text: &str) -> Result<Expectation, String> {
@@ -135,6 +141,13 @@ fn parse_expectation(text: &str) -> Result<Expectation, String> {
     let msg = rest[msg_start..msg_start + msg_len].to_string();
     let after = &rest[msg_start + msg_len + 1..];
     let caret = after.split_whitespace().any(|w| w == "caret");
+    let exit = match rest
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("exit="))
+    {
+        Some(n) => n.parse::<i32>().map_err(|e| format!("exit=N: {e}"))?,
+        None => 1,
+    };
     if msg.is_empty() || msg != msg.to_lowercase() {
         return Err(format!("msg must be a non-empty lowercase phrase: {msg:?}"));
     }
@@ -143,6 +156,7 @@ fn parse_expectation(text: &str) -> Result<Expectation, String> {
         line,
         msg,
         caret,
+        exit,
     })
 }
 
@@ -174,9 +188,10 @@ fn has_caret_line(stderr: &str) -> bool {
 /// Every way `run` falls short of `expect`, for file `rel` (as passed on the command line).
 fn problems(run: &RunOutput, rel: &str, expect: &Expectation) -> Vec<String> {
     let mut out = Vec::new();
-    if run.code != Some(1) {
+    if run.code != Some(expect.exit) {
         out.push(format!(
-            "exit code must be 1, got: {}",
+            "exit code must be {}, got: {}",
+            expect.exit,
             run.describe().lines().next().unwrap_or("")
         ));
     }
@@ -276,7 +291,8 @@ fn expectation_parser_and_matchers() {
             file: None,
             line: 3,
             msg: "invalid number".into(),
-            caret: true
+            caret: true,
+            exit: 1
         })
     );
     assert_eq!(
@@ -285,8 +301,13 @@ fn expectation_parser_and_matchers() {
             file: None,
             line: 12,
             msg: ".ends without".into(),
-            caret: false
+            caret: false,
+            exit: 1
         })
+    );
+    assert_eq!(
+        parse_expectation("t\n* expect: line=3 msg=\"did not converge\" exit=3\n").map(|e| e.exit),
+        Ok(3)
     );
     assert_eq!(
         parse_expectation("t\n* expect: file=x.inc line=4 msg=\"invalid number\" caret\n"),
@@ -294,7 +315,8 @@ fn expectation_parser_and_matchers() {
             file: Some("x.inc".into()),
             line: 4,
             msg: "invalid number".into(),
-            caret: true
+            caret: true,
+            exit: 1
         })
     );
     assert!(parse_expectation("t\n* nothing\n").is_err());
@@ -486,7 +508,7 @@ fn mutated_netlists_never_panic() {
             tmp.path(),
             Some(HANG_GUARD),
         );
-        let ok = matches!(run.code, Some(0) | Some(1)) && !run.stderr.contains("panicked");
+        let ok = matches!(run.code, Some(0..=3)) && !run.stderr.contains("panicked");
         prop_assert!(
             ok,
             "mutant of {name} with edits {edits:?}: {}\n--- netlist ---\n{}",

@@ -125,7 +125,7 @@ fn ascii_needs_a_raw_output() {
         &format!("{RC}.end\n"),
         &["-o", "x.csv", "--ascii"],
     );
-    assert_eq!(out.code, Some(1));
+    assert_eq!(out.code, Some(2), "contradicting options are a usage error");
     assert!(
         out.stderr.contains("--ascii applies to a raw file"),
         "{}",

@@ -99,7 +99,7 @@ fn missing_file_and_bad_extension() {
     let pdf = dir.path().join("w.pdf");
     let csv = data("if_neuron.csv");
     let (code, err) = plot(&["wave", csv.to_str().unwrap(), "-o", pdf.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "an output format we cannot write is a usage error");
     assert!(
         err.contains("w.pdf: output must end in .svg or .png"),
         "{err}"
@@ -127,7 +127,7 @@ fn bad_numbers_name_line_and_column() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "a refused flag value is a usage error");
     assert!(err.contains("--from `soon`"), "{err}");
 }
 
@@ -155,7 +155,7 @@ fn option_errors() {
     ];
     for (args, want) in cases {
         let (code, err) = plot(args);
-        assert_eq!(code, 1, "{args:?}");
+        assert_eq!(code, 2, "{args:?}: a refused flag value is a usage error");
         assert!(err.contains(want), "{args:?}: {err}");
     }
     assert!(files_in(dir.path()).is_empty());

@@ -104,6 +104,10 @@ fn errors_exit_with_code_1_and_say_where() {
         .arg(&other)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a split the data cannot give is a usage error"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--split all"));
 }

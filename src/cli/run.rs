@@ -299,9 +299,12 @@ pub fn run(a: &RunArgs) -> Result<()> {
         );
     }
     if a.strict && meas_failed > 0 {
-        return Err(Error::numeric(format!(
-            "{meas_failed} measure(s) could not be taken (--strict)"
-        )));
+        // The run itself succeeded; what failed is a check the netlist asked for, so this is
+        // the netlist's result being rejected (exit 1), not a numerical failure (exit 3).
+        return Err(Error::netlist(
+            format!("{meas_failed} measure(s) could not be taken (--strict)"),
+            None,
+        ));
     }
     Ok(())
 }

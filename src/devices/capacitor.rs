@@ -1,15 +1,22 @@
 //! Linear capacitor: q = C (v(a) - v(b)), with an optional mismatch model card.
 use super::ops::{DeviceOps, Load, Pair, Setup, pair_verbs};
 use super::params::{Given, MismatchDraw, apply, param_table};
+use super::tempco::{TempCo, factor_cached};
 use crate::error::{Error, Result};
 use crate::expr::Func;
 
 param_table! {
-    /// Instance parameters of a capacitor line (`C1 a b 1p [model] [ic=] [m=]`).
+    /// Instance parameters of a capacitor line (`C1 a b 1p [model] [ic=] [m=] [scale=]
+    /// [tc1=] [tc2=] [temp=] [dtemp=]`), as ngspice reads them.
     pub struct CapacitorParams {
-        c: opt = None, "F", "Capacitance (also the value after the nodes).";
+        c | capacitance: opt = None, "F", "Capacitance (also the value after the nodes).";
         ic: opt = None, "V", "Initial voltage v(a) - v(b) with `uic`.";
         m: num = 1.0, "-", "Parallel multiplier: the capacitance is m c.";
+        scale: num = 1.0, "-", "Multiplies the capacitance.";
+        tc1: num = 0.0, "1/K", "First-order temperature coefficient: c (1 + tc1 dT + tc2 dT^2), dT = T - TNOM.";
+        tc2: num = 0.0, "1/K^2", "Second-order temperature coefficient.";
+        temp: opt = None, "C", "Instance temperature (default: the circuit's plus dtemp).";
+        dtemp: num = 0.0, "K", "Instance temperature offset from the circuit's.";
     }
 }
 
@@ -72,6 +79,10 @@ pub struct Capacitor {
     /// Initial voltage for `uic` [V].
     pub ic: Option<f64>,
     mismatch: Option<Mismatch>,
+    /// Temperature coefficients (the capacitance is `c` times their factor).
+    tc: Option<Box<TempCo>>,
+    /// (temperature, factor) of the last load.
+    cache: (f64, f64),
 }
 
 impl Capacitor {
@@ -81,7 +92,19 @@ impl Capacitor {
             c,
             ic,
             mismatch: None,
+            tc: None,
+            cache: (f64::NAN, 1.0),
         }
+    }
+
+    /// Applies an instance's `scale=` and temperature coefficients (against `tnom` [C]).
+    pub fn with_params(mut self, p: &CapacitorParams, tnom: f64) -> Self {
+        self.c *= p.scale;
+        if let Some(mm) = &mut self.mismatch {
+            mm.nominal *= p.scale;
+        }
+        self.tc = TempCo::new(p.tc1, p.tc2, None, tnom, p.temp, p.dtemp).map(Box::new);
+        self
     }
 
     /// A capacitor of `m` parallel units of `c` whose value varies from run to run as its
@@ -111,8 +134,9 @@ impl DeviceOps for Capacitor {
     pair_verbs!(t);
     #[inline]
     fn load(&mut self, l: &mut Load) {
-        let q = self.c * self.t.v(l.x);
-        self.t.stamp(l.q, l.jq, q, self.c);
+        let c = self.c * factor_cached(&self.tc, &mut self.cache, l.temp);
+        let q = c * self.t.v(l.x);
+        self.t.stamp(l.q, l.jq, q, c);
     }
     fn initial_state(&self, x: &mut [f64]) {
         if let Some(v) = self.ic {

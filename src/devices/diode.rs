@@ -1,7 +1,7 @@
 //! Junction diode (SPICE level 1): IS N RS CJO VJ M FC TT BV IBV.
 use super::limit::{depletion, pnjlim};
 use super::ops::{DeviceOps, K_OVER_Q, Load, Setup, T0, remap_all, req2, stamp2};
-use super::params::{Given, ParamTable, apply, param_table};
+use super::params::{Given, ParamTable, apply, param_table, without_ignored};
 use crate::error::Result;
 
 param_table! {
@@ -20,8 +20,24 @@ param_table! {
         eg: num = 1.11, "eV", "Band gap for the temperature dependence of IS.";
         xti: num = 3.0, "-", "Saturation-current temperature exponent.";
         tnom: num = 300.15, "K", "Nominal temperature of the parameters (written in C on the card).";
+        kf: num = 0.0, "-", "Flicker-noise coefficient (noise analyses only: no effect on op, dc, tran).";
+        af: num = 1.0, "-", "Flicker-noise exponent (noise analyses only: no effect on op, dc, tran).";
     }
 }
+
+/// Parameters of other simulators' diode models (LTspice's idealised diode) that ngspice 39
+/// ignores with a warning: ignored here too, with a warning.
+pub const IGNORED: &[&str] = &[
+    "ron",
+    "roff",
+    "vfwd",
+    "vrev",
+    "rrev",
+    "ilimit",
+    "revilimit",
+    "epsilon",
+    "revepsilon",
+];
 
 impl Default for DiodeModel {
     fn default() -> Self {
@@ -32,13 +48,20 @@ impl Default for DiodeModel {
 impl DiodeModel {
     /// Reads a model card; `tnom_c` is the circuit's nominal temperature [C] (`.options
     /// tnom`), the card's own `tnom` is in C too. `name` is the model's name as written.
-    pub fn from_card(given: &[Given], tnom_c: f64, name: &str) -> Result<DiodeModel> {
+    /// Parameters in [`IGNORED`] are left out with a warning pushed to `warnings`.
+    pub fn from_card(
+        given: &[Given],
+        tnom_c: f64,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<DiodeModel> {
         let mut m = DiodeModel {
             tnom: tnom_c + T0,
             ..Default::default()
         };
         let level_1 = |g: &&Given| g.name == "level" && g.value == 1.0;
         let rest: Vec<Given> = given.iter().filter(|g| !level_1(g)).copied().collect();
+        let rest = without_ignored(&rest, IGNORED, &format!("diode model '{name}'"), warnings);
         apply(
             &mut m,
             &rest,

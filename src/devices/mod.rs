@@ -24,6 +24,7 @@ pub mod params;
 pub mod resistor;
 pub mod sources;
 pub mod switch;
+pub mod tempco;
 pub mod waveform;
 
 pub mod ops;
@@ -131,6 +132,12 @@ impl DeviceOps for Device {
     }
     fn branch(&self) -> Option<usize> {
         dispatch!(self, d => d.branch())
+    }
+    fn n_states(&self) -> usize {
+        dispatch!(self, d => d.n_states())
+    }
+    fn set_states(&mut self, first: usize) {
+        dispatch!(self, d => d.set_states(first))
     }
     fn set_reads(&mut self, ix: &[(usize, usize)]) {
         dispatch!(self, d => d.set_reads(ix))

@@ -33,6 +33,10 @@ param_table! {
         fc: num = 0.5, "-", "Forward-bias depletion capacitance coefficient.";
         is: num = 1e-14, "A", "Bulk junction saturation current.";
         ld: num = 0.0, "m", "Lateral diffusion.";
+        l: opt = None, "m", "Default channel length of instances that do not give l= (ngspice 39 reads it from a level-1 card).";
+        w: opt = None, "m", "Default channel width of instances that do not give w=.";
+        kf: num = 0.0, "-", "Flicker-noise coefficient (noise analyses only: no effect on op, dc, tran).";
+        af: num = 1.0, "-", "Flicker-noise exponent (noise analyses only: no effect on op, dc, tran).";
     }
 }
 

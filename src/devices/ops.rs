@@ -35,8 +35,13 @@ pub struct Load<'a> {
     pub src_fact: f64,
     /// Conductance added across junctions [S].
     pub gmin: f64,
-    /// True in .op/.dc (and the transient's initial point): sources use their DC value where given.
+    /// True in .op/.dc and the transient's initial point (charges ignored, switches follow
+    /// their control).
     pub dc: bool,
+    /// The transient's initial operating point (ngspice's MODETRANOP): independent sources
+    /// take their waveform's value at t = 0, not their `DC` value, which only `.op` and `.dc`
+    /// use.
+    pub tran_op: bool,
     /// First Newton iteration of an analysis point from a cold start: junctions start at a
     /// critical voltage instead of the (zero) guess.
     pub init_junctions: bool,
@@ -106,6 +111,13 @@ pub trait DeviceOps {
     fn branch(&self) -> Option<usize> {
         None
     }
+    /// How many state unknowns the device needs besides its terminals and branch (a B
+    /// source's `ddt()`/`idt()`), numbered after every branch.
+    fn n_states(&self) -> usize {
+        0
+    }
+    /// Gives the device its state unknowns `first .. first + n_states()`.
+    fn set_states(&mut self, _first: usize) {}
     /// Resolves the circuit quantities the device reads besides its terminals, in the order
     /// its builder named them: (plus, minus) unknowns of `v(a,b)`, (branch, 0) of `i(x)`.
     fn set_reads(&mut self, _ix: &[(usize, usize)]) {}

@@ -131,6 +131,33 @@ pub fn apply<T: ParamTable>(
     Ok(())
 }
 
+/// Leaves out of `given` the parameters named in `ignored` (parameters other simulators'
+/// versions of a model have and ngspice ignores with "unrecognized parameter (NAME) -
+/// ignored"), with a warning for each naming its file and line.
+pub fn without_ignored<'a>(
+    given: &[Given<'a>],
+    ignored: &[&str],
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<Given<'a>> {
+    let mut kept = Vec::with_capacity(given.len());
+    for g in given {
+        if ignored.contains(&g.name) {
+            let at = g
+                .loc
+                .map(|l| format!("{}:{}: ", l.file, l.line))
+                .unwrap_or_default();
+            warnings.push(format!(
+                "{at}unrecognized parameter ({}) of {what} ignored, as ngspice does",
+                g.raw
+            ));
+        } else {
+            kept.push(*g);
+        }
+    }
+    kept
+}
+
 /// Reads an instance line's parameters: `value` (the number after the nodes, if any) into
 /// the parameter called `value_name`, then the `name=value` pairs over it.
 pub fn instance<T: ParamTable>(

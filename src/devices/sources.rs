@@ -9,13 +9,16 @@ pub struct SourceValue {
     /// Value in DC analyses when a `DC` value was given [V or A].
     pub dc: Option<f64>,
     pub wave: Wave,
+    /// Small-signal excitation of an AC analysis: magnitude and phase [degrees] (`AC mag
+    /// [phase]` / `ac=mag`).
+    pub ac: Option<(f64, f64)>,
 }
 
 impl SourceValue {
     /// Value at the load's time and mode.
     #[inline]
     pub fn at(&self, l: &Load) -> f64 {
-        let v = match (l.dc, self.dc) {
+        let v = match (l.dc && !l.tran_op, self.dc) {
             (true, Some(d)) => d,
             _ => self
                 .wave
@@ -35,8 +38,14 @@ impl VSource {
     pub fn new(p: usize, n: usize, dc: Option<f64>, wave: Wave) -> Self {
         VSource {
             br: Branch::new(p, n),
-            value: SourceValue { dc, wave },
+            value: SourceValue { dc, wave, ac: None },
         }
+    }
+
+    /// The source with an AC excitation (magnitude, phase in degrees).
+    pub fn with_ac(mut self, ac: Option<(f64, f64)>) -> Self {
+        self.value.ac = ac;
+        self
     }
 }
 
@@ -83,8 +92,14 @@ impl ISource {
         ISource {
             p,
             n,
-            value: SourceValue { dc, wave },
+            value: SourceValue { dc, wave, ac: None },
         }
+    }
+
+    /// The source with an AC excitation (magnitude, phase in degrees).
+    pub fn with_ac(mut self, ac: Option<(f64, f64)>) -> Self {
+        self.value.ac = ac;
+        self
     }
 }
 

@@ -6,9 +6,15 @@
 
 use crate::error::{Error, Loc, Result};
 use std::fmt;
+use std::sync::Arc;
 
 pub mod number;
+pub mod table;
 pub mod tape;
+pub mod user;
+
+pub use table::Table;
+pub use user::UserFunc;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BinOp {
@@ -66,6 +72,19 @@ pub enum Func {
     Agauss,
     Unif,
     Aunif,
+    Asinh,
+    Acosh,
+    Atanh,
+    /// Round to the nearest integer, halves to even (ngspice's `nearbyint`).
+    Nint,
+    /// Truncate toward zero.
+    Int,
+    Cbrt,
+    Hypot,
+    /// Time derivative of the argument (B sources in a transient; 0 in DC).
+    Ddt,
+    /// Time integral of the argument from t = 0, plus an optional initial value (B sources).
+    Idt,
 }
 
 impl Func {
@@ -101,6 +120,16 @@ impl Func {
             "agauss" => Agauss,
             "unif" => Unif,
             "aunif" => Aunif,
+            "asinh" => Asinh,
+            "acosh" => Acosh,
+            "atanh" => Atanh,
+            "nint" => Nint,
+            "int" => Int,
+            "fabs" => Abs,
+            "cbrt" => Cbrt,
+            "hypot" => Hypot,
+            "ddt" => Ddt,
+            "idt" | "sdt" => Idt,
             _ => return None,
         })
     }
@@ -108,8 +137,11 @@ impl Func {
     fn arity(self) -> &'static [usize] {
         use Func::*;
         match self {
-            Pow | Pwr | Min | Max | Atan2 | Unif | Aunif => &[2],
+            Pow | Pwr | Atan2 | Unif | Aunif | Hypot => &[2],
+            // one argument: the value itself (the maximum of one number)
+            Min | Max => &[1, 2],
             Limit => &[2, 3],
+            Idt => &[1, 2],
             Gauss | Agauss => &[2, 3],
             _ => &[1],
         }
@@ -131,6 +163,11 @@ pub enum Expr {
     Bin(BinOp, Box<Expr>, Box<Expr>),
     Tern(Box<Expr>, Box<Expr>, Box<Expr>),
     Call(Func, Vec<Expr>),
+    /// A call of a user function (`.func`), by name, with the byte offset of the name in the
+    /// expression text; [`user::expand`] replaces it by the function's body.
+    User(String, Vec<Expr>, usize),
+    /// The E/G `TABLE` transfer curve of its argument.
+    Table(Box<Expr>, Arc<Table>),
 }
 
 /// A parse error at a byte offset of the expression text (turned into an [`Error`] located by
@@ -351,6 +388,7 @@ impl P<'_> {
             let mut j = self.i;
             while j < self.s.len()
                 && (self.s[j].is_ascii_alphanumeric()
+                    || self.s[j] >= 0x80
                     || self.s[j] == b'.'
                     || ((self.s[j] == b'+' || self.s[j] == b'-')
                         && j > start
@@ -413,13 +451,7 @@ impl P<'_> {
                     }),
                 };
             }
-            let Some(f) = Func::from_name(&name) else {
-                return Err(ExprError {
-                    msg: format!("unknown function '{name}'"),
-                    offset: start,
-                    len: name.len(),
-                });
-            };
+            let f = Func::from_name(&name);
             self.i += 1;
             let mut args = Vec::new();
             if !self.eat(")") {
@@ -438,6 +470,24 @@ impl P<'_> {
                     });
                 }
             }
+            let Some(f) = f else {
+                if name == "ternary_fcn" {
+                    if args.len() != 3 {
+                        return Err(ExprError {
+                            msg: format!("ternary_fcn() takes 3 arguments, got {}", args.len()),
+                            offset: start,
+                            len: name.len(),
+                        });
+                    }
+                    let mut a = args.into_iter();
+                    let (Some(c), Some(x), Some(y)) = (a.next(), a.next(), a.next()) else {
+                        return Err(self.err("ternary_fcn() takes 3 arguments", 1));
+                    };
+                    return Ok(Expr::Tern(Box::new(c), Box::new(x), Box::new(y)));
+                }
+                // not built in: a user function (`.func`), resolved in its scope
+                return Ok(Expr::User(name, args, start));
+            };
             if !f.arity().contains(&args.len()) {
                 return Err(ExprError {
                     msg: format!(
@@ -518,6 +568,12 @@ pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64> {
                 eval_const(b, env)?
             }
         }
+        Expr::Call(Func::Ddt | Func::Idt, _) => {
+            return Err(Error::netlist(
+                "ddt() and idt() are only allowed in B-source expressions (they need a transient)",
+                None,
+            ));
+        }
         Expr::Call(f, args) => {
             let mut v = [0.0; 3];
             for (k, a) in args.iter().enumerate() {
@@ -529,6 +585,10 @@ pub fn eval_const(e: &Expr, env: &mut dyn Env) -> Result<f64> {
                 call(*f, &v[..args.len()]).0
             }
         }
+        Expr::User(name, ..) => {
+            return Err(Error::netlist(format!("unknown function '{name}'"), None));
+        }
+        Expr::Table(a, t) => t.eval(eval_const(a, env)?).0,
     })
 }
 
@@ -616,6 +676,7 @@ pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
             },
             z,
         ),
+        Min | Max if a.len() == 1 => (x, [1.0, 0.0, 0.0]),
         Min => {
             if x <= a[1] {
                 (x, [1.0, 0.0, 0.0])
@@ -697,6 +758,26 @@ pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
             (y.atan2(xx), [xx / d, -y / d, 0.0])
         }
         Gauss | Agauss | Unif | Aunif => (x, z),
+        Asinh => (x.asinh(), [1.0 / (x * x + 1.0).sqrt(), 0.0, 0.0]),
+        Acosh => (x.acosh(), [1.0 / (x * x - 1.0).sqrt(), 0.0, 0.0]),
+        Atanh => (x.atanh(), [1.0 / (1.0 - x * x), 0.0, 0.0]),
+        // ngspice (B sources and .param): nearbyint, halves to even
+        Nint => (x.round_ties_even(), z),
+        Int => (x.trunc(), z),
+        Cbrt => {
+            let v = x.cbrt();
+            (v, [1.0 / (3.0 * v * v), 0.0, 0.0])
+        }
+        Hypot => {
+            let v = x.hypot(a[1]);
+            if v == 0.0 {
+                (0.0, z)
+            } else {
+                (v, [x / v, a[1] / v, 0.0])
+            }
+        }
+        // the tape gives these their meaning (state unknowns of the B source)
+        Ddt | Idt => (x, z),
     }
 }
 
@@ -733,7 +814,17 @@ mod tests {
         assert_eq!(ev("a > 1 ? 10 : 20"), 10.0);
         assert_eq!(ev("max(1, a) + min(3,4)"), 5.0);
         assert_eq!(ev("1e-3*2"), 2e-3);
-        assert!(parse("foo(1)").is_err());
+        // an unknown function parses (it may be a .func resolved in its scope) and fails there
+        assert!(eval_const(&parse("foo(1)").unwrap(), &mut NoEnv).is_err());
+        assert_eq!(ev("ternary_fcn(a > 1, 3, 4) + nint(2.5) + int(-1.5)"), 4.0);
+        assert_eq!(
+            ev("asinh(0) + acosh(1) + atanh(0) + hypot(3, 4) + cbrt(8) + fabs(-1)"),
+            8.0
+        );
+        assert_eq!(ev("max(a) + min(3)"), 5.0);
+        assert!(parse("ternary_fcn(1, 2)").is_err());
+        assert!(eval_const(&parse("ddt(a)").unwrap(), &mut NoEnv).is_err());
+        assert_eq!(ev("2µ * 1e6"), 2.0);
         assert!(parse("(1+2").is_err());
         assert!(parse("1+2)").is_err());
     }

@@ -2,8 +2,9 @@
 //! its comparisons as event functions so the time stepper can land on their switching
 //! instants. Devices use it (`devices::behavioral`); the netlist compiles it.
 
-use super::{BinOp, Env, Expr, Func, UnOp, bin, call, eval_const, un};
-use crate::error::Result;
+use super::{BinOp, Env, Expr, Func, Table, UnOp, bin, call, eval_const, un};
+use crate::error::{Error, Result};
+use std::sync::Arc;
 
 /// A circuit quantity a B-source expression reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,28 @@ enum Op {
     Bin(BinOp, usize, usize),
     Tern(usize, usize, usize),
     Call(Func, [usize; 3], u8),
+    /// The state unknown of `ddt()`/`idt()` number j.
+    State(usize),
+    Table(usize, Arc<Table>),
+}
+
+/// What a state unknown of the expression is (see [`Tape::states`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StateKind {
+    /// y = d/dt arg: the device loads y into F and -arg into Q, so the integrator
+    /// differentiates; y = 0 in DC.
+    Ddt,
+    /// z = ic + integral of arg from t = 0: z - ic = 0 in DC, then -arg into F and z into Q.
+    Idt,
+}
+
+/// A `ddt()` or `idt()` of the expression: its kind and the tape positions of its argument
+/// and initial value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct State {
+    pub kind: StateKind,
+    pub arg: usize,
+    pub ic: Option<usize>,
 }
 
 /// A compiled B-source expression: forward values, reverse-mode derivatives, event functions.
@@ -34,6 +57,9 @@ pub struct Tape {
     /// Tape positions whose sign change is a discontinuity: (left, right) of comparisons,
     /// arguments of u()/sgn(), conditions of `?:` that are not comparisons.
     events: Vec<(usize, Option<usize>)>,
+    /// The `ddt()`/`idt()` of the expression; their unknowns follow the inputs in the vector
+    /// `eval` takes.
+    pub states: Vec<State>,
 }
 
 impl Tape {
@@ -45,8 +71,75 @@ impl Tape {
             vals: vec![],
             adj: vec![],
             events: vec![],
+            states: vec![],
         };
         t.emit(e, env)?;
+        t.vals = vec![0.0; t.ops.len()];
+        t.adj = vec![0.0; t.ops.len()];
+        Ok(t)
+    }
+
+    /// The SPICE2 polynomial of `inputs` (`POLY(n)` of E, F, G, H sources) with
+    /// coefficients `p` in SPICE2's order: p0, then the linear terms x1..xn, then the
+    /// products of degree 2 (x1², x1x2, ..., x1xn, x2², ...), then degree 3, each degree's
+    /// index tuples nondecreasing in lexicographic order. A single coefficient is p0 (a
+    /// constant), as ngspice 39 reads it (SPICE2 took it for the linear gain).
+    pub fn poly(inputs: Vec<Input>, p: &[f64]) -> Result<Tape> {
+        let n = inputs.len();
+        let mut t = Tape {
+            ops: vec![],
+            inputs,
+            vals: vec![],
+            adj: vec![],
+            events: vec![],
+            states: vec![],
+        };
+        let x: Vec<usize> = (0..n).map(|k| t.push(Op::In(k))).collect();
+        let mut acc = t.push(Op::Const(p.first().copied().unwrap_or(0.0)));
+        let mut term: Vec<usize> = Vec::new();
+        let mut k = 1;
+        let mut degree = 1;
+        // a polynomial's tape grows with the square of its coefficients in one dimension
+        const MAX_OPS: usize = 1_000_000;
+        while k < p.len() && n > 0 {
+            term.clear();
+            term.resize(degree, 0);
+            loop {
+                if k >= p.len() {
+                    break;
+                }
+                if p[k] != 0.0 {
+                    if t.ops.len() + degree + 2 > MAX_OPS {
+                        return Err(Error::netlist(
+                            format!("POLY with {} coefficients is too large", p.len()),
+                            None,
+                        ));
+                    }
+                    let mut prod = x[term[0]];
+                    for &j in &term[1..] {
+                        prod = t.push(Op::Bin(BinOp::Mul, prod, x[j]));
+                    }
+                    let c = t.push(Op::Const(p[k]));
+                    let m = t.push(Op::Bin(BinOp::Mul, c, prod));
+                    acc = t.push(Op::Bin(BinOp::Add, acc, m));
+                }
+                k += 1;
+                // the next nondecreasing tuple of this degree
+                match term.iter().rposition(|&j| j + 1 < n) {
+                    Some(i) => {
+                        let v = term[i] + 1;
+                        term[i..].iter_mut().for_each(|j| *j = v);
+                    }
+                    None => break,
+                }
+            }
+            degree += 1;
+        }
+        // the result is the last op
+        if t.ops.last().is_some() && acc + 1 != t.ops.len() {
+            let z = t.push(Op::Const(0.0));
+            t.push(Op::Bin(BinOp::Add, acc, z));
+        }
         t.vals = vec![0.0; t.ops.len()];
         t.adj = vec![0.0; t.ops.len()];
         Ok(t)
@@ -106,6 +199,27 @@ impl Tape {
                 let b = self.emit(b, env)?;
                 self.push(Op::Tern(c, a, b))
             }
+            Expr::User(name, ..) => {
+                return Err(Error::netlist(format!("unknown function '{name}'"), None));
+            }
+            Expr::Table(a, tab) => {
+                let a = self.emit(a, env)?;
+                self.push(Op::Table(a, Arc::clone(tab)))
+            }
+            Expr::Call(f @ (Func::Ddt | Func::Idt), args) => {
+                let arg = self.emit(&args[0], env)?;
+                let ic = match args.get(1) {
+                    Some(a) => Some(self.emit(a, env)?),
+                    None => None,
+                };
+                let kind = if *f == Func::Ddt {
+                    StateKind::Ddt
+                } else {
+                    StateKind::Idt
+                };
+                self.states.push(State { kind, arg, ic });
+                self.push(Op::State(self.states.len() - 1))
+            }
             Expr::Call(f, args) => {
                 if f.is_random(args.len()) {
                     let mut v = [0.0; 3];
@@ -127,14 +241,22 @@ impl Tape {
         })
     }
 
-    /// Evaluates with the input values `x` (same order as `inputs`) at `time`; fills `grad`
-    /// (len = inputs.len()) with d value / d input. No allocation.
+    /// Number of values `eval` takes: the inputs, then the state unknowns.
+    pub fn n_vars(&self) -> usize {
+        self.inputs.len() + self.states.len()
+    }
+
+    /// Evaluates with the input values `x` (the `inputs` in order, then the state unknowns)
+    /// at `time`; fills `grad` (len = `n_vars()`) with d value / d x. No allocation.
     pub fn eval(&mut self, x: &[f64], time: f64, grad: &mut [f64]) -> f64 {
         let n = self.ops.len();
+        let ni = self.inputs.len();
         for k in 0..n {
             let v = match &self.ops[k] {
                 Op::Const(c) => *c,
                 Op::In(j) => x[*j],
+                Op::State(j) => x[ni + *j],
+                Op::Table(a, t) => t.eval(self.vals[*a]).0,
                 Op::Time => time,
                 Op::Un(op, a) => un(*op, self.vals[*a]),
                 Op::Bin(op, a, b) => bin(*op, self.vals[*a], self.vals[*b]),
@@ -155,15 +277,27 @@ impl Tape {
             };
             self.vals[k] = v;
         }
+        if n == 0 {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return 0.0;
+        }
+        self.reverse(n - 1, grad)
+    }
+
+    /// After `eval`: the value at tape position `node` and its gradient (as `eval`'s).
+    pub fn value_grad(&mut self, node: usize, grad: &mut [f64]) -> f64 {
+        self.reverse(node, grad)
+    }
+
+    /// The reverse sweep from tape position `seed`: d vals[seed] / d x into `grad`.
+    fn reverse(&mut self, seed: usize, grad: &mut [f64]) -> f64 {
+        let ni = self.inputs.len();
         for g in grad.iter_mut() {
             *g = 0.0;
         }
-        self.adj.iter_mut().for_each(|a| *a = 0.0);
-        if n == 0 {
-            return 0.0;
-        }
-        self.adj[n - 1] = 1.0;
-        for k in (0..n).rev() {
+        self.adj[..=seed].iter_mut().for_each(|a| *a = 0.0);
+        self.adj[seed] = 1.0;
+        for k in (0..=seed).rev() {
             let w = self.adj[k];
             if w == 0.0 {
                 continue;
@@ -171,6 +305,11 @@ impl Tape {
             match &self.ops[k] {
                 Op::Const(_) | Op::Time => {}
                 Op::In(j) => grad[*j] += w,
+                Op::State(j) => grad[ni + *j] += w,
+                Op::Table(a, t) => {
+                    let d = t.eval(self.vals[*a]).1;
+                    self.adj[*a] += w * d;
+                }
                 Op::Un(UnOp::Neg, a) => self.adj[*a] -= w,
                 Op::Un(UnOp::Not, _) => {}
                 Op::Bin(op, a, b) => {
@@ -208,7 +347,7 @@ impl Tape {
                 }
             }
         }
-        self.vals[n - 1]
+        self.vals[seed]
     }
 
     /// Number of event functions.

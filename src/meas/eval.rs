@@ -48,7 +48,8 @@ struct MEnv<'a> {
 
 impl Env for MEnv<'_> {
     fn name(&mut self, n: &str) -> Result<f64> {
-        if let Some((_, r)) = self.done.iter().find(|(k, _)| k == n) {
+        // a name defined twice: the later measure, as in ngspice
+        if let Some((_, r)) = self.done.iter().rev().find(|(k, _)| k == n) {
             return r
                 .clone()
                 .map_err(|e| Error::numeric(format!("measure '{n}' failed ({e})")));
@@ -163,6 +164,21 @@ impl Data<'_> {
         (lo, hi)
     }
 
+    /// Where the run began: its first row, except for a transient whose first row is its first
+    /// step from t = 0 (the first row no farther from 0 than from the second row: a `uic` run,
+    /// whose t = 0 vector is no solution and is not recorded, by ngspice either). Such a run
+    /// began at t = 0, so a window from 0 is inside it and starts at the first row, as in
+    /// ngspice; a run recorded from a TSTART keeps failing windows that reach before it.
+    fn start(&self, x0: f64) -> f64 {
+        if self.domain == Domain::Tran && self.x.len() >= 2 && x0 > 0.0 {
+            let gap = self.x[1] - self.x[0];
+            if x0 <= gap * (1.0 + 1e-6) {
+                return 0.0;
+            }
+        }
+        x0
+    }
+
     /// The window [lo, hi] from FROM/TO/TD, checked against the run.
     fn window(
         &self,
@@ -191,13 +207,22 @@ impl Data<'_> {
                 fmt_e(hi)
             )));
         }
-        if lo < x0 - slack || hi > x1 + slack {
+        let start = self.start(x0);
+        if lo < start - slack || hi > x1 + slack {
             return Err(Failed(format!(
                 "window [{}, {}]{unit} reaches outside the run [{}, {}]{unit}",
                 fmt_e(lo),
                 fmt_e(hi),
-                fmt_e(x0),
+                fmt_e(start),
                 fmt_e(x1)
+            )));
+        }
+        if hi < x0 {
+            return Err(Failed(format!(
+                "window [{}, {}]{unit} ends before the first point at {}{unit}",
+                fmt_e(lo),
+                fmt_e(hi),
+                fmt_e(x0)
             )));
         }
         Ok((lo.max(x0), hi.min(x1)))

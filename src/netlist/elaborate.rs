@@ -11,6 +11,7 @@ use crate::circuit::{Analysis, Circuit, Rebuild, Sweep, SweepTarget};
 use crate::devices::params::bin_contains;
 use crate::devices::{DeviceOps, Inst};
 use crate::error::{Error, Loc, Result};
+use crate::expr::Expr;
 use crate::expr::number::parse_number;
 use crate::expr::tape::{Input, Tape};
 use std::collections::{HashMap, HashSet};
@@ -41,6 +42,8 @@ struct Elab<'n, 'r> {
     tnom: f64,
     /// `.option scale`.
     scale: f64,
+    /// Warnings about elements (each once).
+    warnings: Vec<String>,
 }
 
 /// The names (already scoped to the circuit's flat names) a device reads.
@@ -104,6 +107,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         temp: options.temp,
         tnom: options.tnom,
         scale: options.scale,
+        warnings: vec![],
     };
     let mut warnings = nl.warnings.clone();
     let top = &nl.top;
@@ -126,7 +130,20 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             d.dev.set_branch(e.names.len() - 1);
         }
     }
+    // then the state unknowns of devices that have them (a B source's ddt()/idt())
+    for d in e.devices.iter_mut() {
+        let k = d.dev.n_states();
+        if k > 0 {
+            let first = e.names.len();
+            for j in 0..k {
+                e.names.push(format!("{}#state{j}", d.name));
+                e.internal.push(true);
+            }
+            d.dev.set_states(first);
+        }
+    }
     e.resolve_reads()?;
+    warnings.append(&mut e.warnings);
     // analyses
     let mut analyses = Vec::new();
     let mut ic = Vec::new();
@@ -176,14 +193,6 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
                     ic.push((node, val));
                     i += 6;
                 }
-            }
-            ".func" => {
-                warnings.push(format!(
-                    "{}:{}: {} is not supported yet and was skipped",
-                    card.loc.file,
-                    card.loc.line,
-                    card.name()
-                ));
             }
             _ => {}
         }
@@ -331,7 +340,7 @@ impl<'n> Elab<'n, '_> {
                         pm.insert(port.clone(), "0".into());
                     }
                 }
-                let child = self.p.instance_frame(frame, &format!("{full}."));
+                let child = self.p.instance_frame(frame, &format!("{full}."), def);
                 for (k, v) in &def.defaults {
                     self.p.define_default(child, k, v)?;
                 }
@@ -805,8 +814,18 @@ impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
         (self.e.temp, self.e.tnom)
     }
 
-    fn tape(&mut self, toks: &[Tok]) -> Result<Tape> {
-        self.e.p.tape(toks, self.frame)
+    fn parse(&mut self, toks: &[Tok]) -> Result<Expr> {
+        self.e.p.parse(toks, self.frame)
+    }
+
+    fn compile(&mut self, e: &Expr, loc: &Loc) -> Result<Tape> {
+        self.e.p.compile(e, self.frame, loc)
+    }
+
+    fn warn(&mut self, msg: String) {
+        if !self.e.warnings.contains(&msg) {
+            self.e.warnings.push(msg);
+        }
     }
 
     fn reads(&mut self, inputs: Vec<Input>, loc: &Loc, control: bool) {

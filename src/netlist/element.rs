@@ -27,6 +27,7 @@ use crate::devices::{Device, DeviceOps};
 use crate::error::{Error, Loc, Result};
 use crate::expr::number::parse_number;
 use crate::expr::tape::{Input, Tape};
+use crate::expr::{Expr, Table};
 use std::sync::Arc;
 
 /// A parameter evaluated from a card, owned (see [`Given`]).
@@ -92,8 +93,14 @@ pub(super) trait Ctx {
     fn multiplier(&self) -> f64;
     /// Circuit temperature and nominal temperature [C].
     fn temps(&self) -> (f64, f64);
-    /// Compiles a B-source expression (parameters resolved now, circuit quantities later).
-    fn tape(&mut self, toks: &[Tok]) -> Result<Tape>;
+    /// Parses an expression written as `toks` in the element's scope (user functions
+    /// expanded).
+    fn parse(&mut self, toks: &[Tok]) -> Result<Expr>;
+    /// Compiles a B-source expression (parameters resolved now, circuit quantities later);
+    /// errors at `loc`.
+    fn compile(&mut self, e: &Expr, loc: &Loc) -> Result<Tape>;
+    /// A warning about the element (printed, not an error).
+    fn warn(&mut self, msg: String);
     /// Circuit quantities the device reads besides its terminals, resolved once every device
     /// exists and passed to its `set_reads` in this order. `control`: the controlling source
     /// of an F or H element (errors name it so).
@@ -233,45 +240,20 @@ pub(super) fn build(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             }
             let p = c.node(&toks[0]);
             let n = c.node(&toks[1]);
-            let (dc, wave) = source_spec(c, &toks[2..], t0)?;
+            let (dc, wave, ac) = source_spec(c, &toks[2..], t0)?;
             Ok(if kind == 'v' {
-                Device::V(VSource::new(p, n, dc, wave))
+                Device::V(VSource::new(p, n, dc, wave).with_ac(ac))
             } else {
-                Device::I(ISource::new(p, n, dc, wave))
+                Device::I(ISource::new(p, n, dc, wave).with_ac(ac))
             })
         }
-        'e' | 'g' => {
-            let (pos, kv) = kv_pairs(toks)?;
-            let what = kind_word(kind);
-            if let Some((_, v)) = kv.iter().find(|(k, _)| k.text == "value") {
-                expect_nodes(card, &pos, 2, what)?;
-                let p = c.node(pos[0]);
-                let n = c.node(pos[1]);
-                return behavioral(c, p, n, kind == 'e', std::slice::from_ref(*v), t0);
-            }
-            expect_nodes(card, &pos, 4, what)?;
-            let Some(gt) = pos.get(4) else {
-                return Err(Error::netlist(
-                    format!("missing gain of '{}'", t0.raw),
-                    Some(&t0.loc),
-                ));
-            };
-            let gain = c.value(gt)?;
-            let (p, n, cp, cn) = (
-                c.node(pos[0]),
-                c.node(pos[1]),
-                c.node(pos[2]),
-                c.node(pos[3]),
-            );
-            Ok(if kind == 'e' {
-                Device::E(Vcvs::new(p, n, cp, cn, gain))
-            } else {
-                Device::G(Vccs::new(p, n, cp, cn, gain))
-            })
-        }
+        'e' | 'g' => controlled(c, card, kind == 'e'),
         'f' | 'h' => {
             let (pos, _kv) = kv_pairs(toks)?;
             expect_nodes(card, &pos, 2, kind_word(kind))?;
+            if pos.get(2).is_some_and(|t| t.is_word("poly")) {
+                return poly(c, card, kind == 'f', false);
+            }
             let (Some(ctrl), Some(gt)) = (pos.get(2), pos.get(3)) else {
                 return Err(Error::netlist(
                     format!("'{}' expects: nodes, controlling source, gain", t0.raw),
@@ -351,6 +333,20 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
     let (pos, kv) = kv_pairs(&card.toks[1..])?;
     let what = kind_word(kind);
     expect_nodes(card, &pos, 2, what)?;
+    if kind == 'r' {
+        // `R1 a b {expr}` / `r={expr}` of node voltages or currents: ngspice makes it the B
+        // source I = v(a, b) / expr
+        let vt = pos
+            .get(2)
+            .copied()
+            .or_else(|| kv.iter().find(|(k, _)| k.is_word("r")).map(|(_, v)| *v));
+        if let Some(vt) = vt.filter(|t| t.kind == TokKind::Expr) {
+            let e = c.parse(std::slice::from_ref(vt))?;
+            if mentions_circuit(&e) {
+                return behavioral_resistor(c, card, &pos, e, vt);
+            }
+        }
+    }
     let a = c.node(pos[0]);
     let b = c.node(pos[1]);
     let val = match pos.get(2) {
@@ -378,7 +374,7 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
         'r' => {
             let p = params::instance(ResistorParams::table_defaults(), "r", val, &given, &me)?;
             let v = p.r.ok_or_else(missing)?;
-            if v == 0.0 {
+            if v * p.scale == 0.0 {
                 return Err(Error::netlist(
                     format!(
                         "zero resistance in resistor '{}' (use a voltage source of 0 V for a short)",
@@ -387,13 +383,17 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
                     Some(pos.get(2).map(|t| &t.loc).unwrap_or(&t0.loc)),
                 ));
             }
-            Ok(Device::R(Resistor::new(a, b, v / p.m)))
+            let (temp, tnom) = c.temps();
+            Ok(Device::R(Resistor::from_params(a, b, v, &p, tnom, temp)))
         }
         'c' => {
             let p = params::instance(CapacitorParams::table_defaults(), "c", val, &given, &me)?;
             let v = p.c.ok_or_else(missing)?;
+            let tnom = c.temps().1;
             let Some(mt) = cap_model else {
-                return Ok(Device::C(Capacitor::new(a, b, v * p.m, p.ic)));
+                return Ok(Device::C(
+                    Capacitor::new(a, b, v * p.m, p.ic).with_params(&p, tnom),
+                ));
             };
             let mc = c.model(mt, &["c"])?;
             let model = CapModel::from_card(&super::element::given(&mc.params), &mc.name)?;
@@ -406,22 +406,71 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
                     Some(&mc.loc),
                 ));
             };
-            Ok(Device::C(Capacitor::with_model(
-                a, b, v, p.m, p.ic, &model, per,
-            )))
+            Ok(Device::C(
+                Capacitor::with_model(a, b, v, p.m, p.ic, &model, per).with_params(&p, tnom),
+            ))
         }
         _ => {
             let p = params::instance(InductorParams::table_defaults(), "l", val, &given, &me)?;
             let v = p.l.ok_or_else(missing)?;
-            if v == 0.0 {
+            if v * p.scale == 0.0 {
                 return Err(Error::netlist(
                     format!("zero inductance in inductor '{}'", t0.raw),
                     Some(&t0.loc),
                 ));
             }
-            Ok(Device::L(Inductor::new(a, b, v / p.m, p.ic)))
+            Ok(Device::L(Inductor::from_params(a, b, v, &p, c.temps().1)))
         }
     }
+}
+
+/// Whether an expression reads circuit quantities (`v()`, `i()`, `time`): iterative, `e` may
+/// be deep.
+fn mentions_circuit(e: &Expr) -> bool {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::V(..) | Expr::I(..) => return true,
+            Expr::Name(n, _) if n == "time" => return true,
+            Expr::Un(_, a) | Expr::Table(a, _) => stack.push(a),
+            Expr::Bin(_, a, b) => stack.extend([&**a, &**b]),
+            Expr::Tern(x, a, b) => stack.extend([&**x, &**a, &**b]),
+            Expr::Call(_, a) | Expr::User(_, a, _) => stack.extend(a.iter()),
+            Expr::Num(_) | Expr::Name(..) => {}
+        }
+    }
+    false
+}
+
+/// A resistor whose value reads the circuit: the current source v(a, b) / r(x) between its
+/// nodes, as ngspice 39 turns it into a B source (no other instance parameters then).
+fn behavioral_resistor(
+    c: &mut dyn Ctx,
+    card: &Card,
+    pos: &[&Tok],
+    r: Expr,
+    vt: &Tok,
+) -> Result<Device> {
+    let t0 = &card.toks[0];
+    if let Some(extra) = card.toks[1..]
+        .iter()
+        .skip(2)
+        .find(|t| !std::ptr::eq(*t, vt) && !t.is_word("r") && t.kind != TokKind::Eq)
+    {
+        return Err(Error::syntax(
+            format!(
+                "unexpected '{}' on resistor '{}' whose value reads the circuit (only the value is allowed)",
+                extra.raw, t0.raw
+            ),
+            &extra.loc,
+        ));
+    }
+    let v = Expr::V(pos[0].text.clone(), Some(pos[1].text.clone()));
+    let e = Expr::Bin(crate::expr::BinOp::Div, Box::new(v), Box::new(r));
+    let tape = c.compile(&e, &vt.loc)?;
+    let a = c.node(pos[0]);
+    let b = c.node(pos[1]);
+    Ok(behavioral_device(c, a, b, false, tape, t0))
 }
 
 /// `D1 a k model [area] [off] [area=] [m=]`.
@@ -436,7 +485,11 @@ fn diode(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
         ));
     };
     let mc = c.model(mt, &["d"])?;
-    let model = DiodeModel::from_card(&given(&mc.params), c.temps().1, &mc.name)?;
+    let mut warnings = Vec::new();
+    let model = DiodeModel::from_card(&given(&mc.params), c.temps().1, &mc.name, &mut warnings)?;
+    for w in warnings {
+        c.warn(w);
+    }
     let mut area = None;
     let mut off = false;
     for t in &pos[3..] {
@@ -530,13 +583,23 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             Some(&mc.loc),
         ));
     };
-    let p = params::instance(
+    let mut p = params::instance(
         MosParams::table_defaults(),
         "w",
         None,
         &given(&params),
         &format!("MOSFET '{}'", t0.raw),
     )?;
+    if let Level::One(m) = &model {
+        // a level-1 card's l= and w= are the defaults of instances that do not give them
+        let gave = |n: &str| params.iter().any(|g| g.name == n);
+        if let (Some(l), false) = (m.l, gave("l")) {
+            p.l = l;
+        }
+        if let (Some(w), false) = (m.w, gave("w")) {
+            p.w = w;
+        }
+    }
     let term = term(c);
     match model {
         Level::One(model) => {
@@ -631,36 +694,290 @@ fn behavioral(
     toks: &[Tok],
     t0: &Tok,
 ) -> Result<Device> {
-    let tape = c.tape(toks)?;
-    c.reads(tape.inputs.clone(), &t0.loc, false);
-    Ok(Device::B(Behavioral::new(p, n, voltage, tape, vec![])))
+    let e = c.parse(toks)?;
+    let tape = c.compile(&e, &toks[0].loc)?;
+    Ok(behavioral_device(c, p, n, voltage, tape, t0))
 }
 
-/// `[DC] v [AC ...] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`
-fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, Wave)> {
+/// A behavioral source of a compiled tape.
+fn behavioral_device(
+    c: &mut dyn Ctx,
+    p: usize,
+    n: usize,
+    voltage: bool,
+    tape: Tape,
+    t0: &Tok,
+) -> Device {
+    c.reads(tape.inputs.clone(), &t0.loc, false);
+    Device::B(Behavioral::new(p, n, voltage, tape, vec![]))
+}
+
+/// `E`/`G` sources: `n+ n- nc+ nc- gain` (optionally after `VCVS`/`VCCS`), `n+ n-
+/// VALUE={expr}` (also `VOL=`/`CUR=`), `n+ n- TABLE {expr} = (x,y) ...` and `n+ n- POLY(n)
+/// nc1+ nc1- ... p0 p1 ...`.
+fn controlled(c: &mut dyn Ctx, card: &Card, voltage: bool) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let toks = &card.toks[1..];
+    let what = kind_word(if voltage { 'e' } else { 'g' });
+    let nodes: Vec<&Tok> = toks.iter().take(2).collect();
+    if nodes.len() < 2 || nodes.iter().any(|t| t.kind != TokKind::Word) {
+        let (pos, _) = kv_pairs(toks)?;
+        expect_nodes(card, &pos, 2, what)?;
+        return Err(Error::syntax(
+            format!("{what} '{}' expects 2 nodes first", t0.raw),
+            &t0.loc,
+        ));
+    }
+    let rest = &toks[2..];
+    let key = rest.first().filter(|t| t.kind == TokKind::Word);
+    let eq_next = rest.get(1).is_some_and(|t| t.kind == TokKind::Eq);
+    match key.map(|t| t.text.as_str()) {
+        Some("value" | "vol" | "cur") if eq_next => {
+            let Some(first) = rest.get(2) else {
+                return Err(Error::syntax(
+                    format!("missing expression after '{} ='", rest[0].raw),
+                    &rest[1].loc,
+                ));
+            };
+            let _ = first;
+            let p = c.node(nodes[0]);
+            let n = c.node(nodes[1]);
+            return behavioral(c, p, n, voltage, &rest[2..], t0);
+        }
+        Some("table") => return table(c, card, voltage),
+        Some("poly") => return poly(c, card, !voltage, true),
+        _ => {}
+    }
+    let (pos, kv) = kv_pairs(toks)?;
+    if let Some((_, v)) = kv
+        .iter()
+        .find(|(k, _)| matches!(k.text.as_str(), "value" | "vol" | "cur"))
+    {
+        expect_nodes(card, &pos, 2, what)?;
+        let p = c.node(pos[0]);
+        let n = c.node(pos[1]);
+        return behavioral(c, p, n, voltage, std::slice::from_ref(*v), t0);
+    }
+    // `E1 p n VCVS cp cn gain`: ngspice drops the keyword
+    let pos: Vec<&Tok> = pos
+        .into_iter()
+        .enumerate()
+        .filter(|(k, t)| !(*k == 2 && (t.is_word("vcvs") || t.is_word("vccs"))))
+        .map(|(_, t)| t)
+        .collect();
+    expect_nodes(card, &pos, 4, what)?;
+    let Some(gt) = pos.get(4) else {
+        return Err(Error::netlist(
+            format!("missing gain of '{}'", t0.raw),
+            Some(&t0.loc),
+        ));
+    };
+    if let Some(extra) = pos.get(5) {
+        return Err(Error::syntax(
+            format!("unexpected '{}' after the gain of '{}'", extra.raw, t0.raw),
+            &extra.loc,
+        ));
+    }
+    let gain = c.value(gt)?;
+    let (p, n, cp, cn) = (
+        c.node(pos[0]),
+        c.node(pos[1]),
+        c.node(pos[2]),
+        c.node(pos[3]),
+    );
+    Ok(if voltage {
+        Device::E(Vcvs::new(p, n, cp, cn, gain))
+    } else {
+        Device::G(Vccs::new(p, n, cp, cn, gain))
+    })
+}
+
+/// `E1 p n TABLE {expr} [=] (x1, y1) (x2, y2) ...`: the transfer curve ngspice 39 makes of it
+/// (`expr::Table`).
+fn table(c: &mut dyn Ctx, card: &Card, voltage: bool) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let toks = &card.toks[1..];
+    let kw = &toks[2];
+    let rest = &toks[3..];
+    let eq = rest.iter().position(|t| t.kind == TokKind::Eq);
+    // the expression: up to the `=`, else the one token after TABLE
+    let (ex_toks, pts) = match eq {
+        Some(k) => (&rest[..k], &rest[k + 1..]),
+        None => (&rest[..rest.len().min(1)], rest.get(1..).unwrap_or(&[])),
+    };
+    if ex_toks.is_empty() {
+        return Err(Error::syntax(
+            format!(
+                "TABLE of '{}' needs an expression: TABLE {{expr}} = (x1, y1) (x2, y2) ...",
+                t0.raw
+            ),
+            &kw.loc,
+        ));
+    }
+    let mut vals = Vec::new();
+    for t in pts {
+        match t.kind {
+            TokKind::LParen | TokKind::RParen => {}
+            TokKind::Eq => return Err(Error::syntax("unexpected '=' in TABLE points", &t.loc)),
+            _ => vals.push(c.value(t)?),
+        }
+    }
+    if vals.len() % 2 != 0 {
+        return Err(Error::syntax(
+            format!(
+                "TABLE of '{}' has {} numbers after its expression: expected (x, y) pairs",
+                t0.raw,
+                vals.len()
+            ),
+            &kw.loc,
+        ));
+    }
+    let points: Vec<(f64, f64)> = vals.chunks(2).map(|p| (p[0], p[1])).collect();
+    let tab = Table::new(points).map_err(|e| Error::syntax(e.msg, &kw.loc))?;
+    let arg = c.parse(ex_toks)?;
+    let e = Expr::Table(Box::new(arg), Arc::new(tab));
+    let tape = c.compile(&e, &ex_toks[0].loc)?;
+    let p = c.node(&toks[0]);
+    let n = c.node(&toks[1]);
+    Ok(behavioral_device(c, p, n, voltage, tape, t0))
+}
+
+/// `POLY(n)` on E, G (`vc`: controlled by n node pairs) and F, H (by n sources):
+/// `E1 p n POLY(2) a 0 b 0 p0 p1 p2 ...`. `current`: the output is a current (G, F).
+fn poly(c: &mut dyn Ctx, card: &Card, current: bool, vc: bool) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let toks = &card.toks[1..];
+    let kw = &toks[2];
+    let dims_ok = toks.get(3).map(|t| t.kind) == Some(TokKind::LParen)
+        && toks.get(5).map(|t| t.kind) == Some(TokKind::RParen);
+    let dims = toks
+        .get(4)
+        .filter(|_| dims_ok)
+        .and_then(|t| parse_number(&t.text));
+    let Some(dims) = dims.filter(|d| *d >= 1.0 && d.fract() == 0.0 && *d <= 64.0) else {
+        return Err(Error::syntax(
+            format!(
+                "expected POLY(n) with n = 1 .. 64 controlling inputs on '{}'",
+                t0.raw
+            ),
+            &kw.loc,
+        ));
+    };
+    let dims = dims as usize;
+    // the controls, parentheses and commas around node pairs left out
+    let rest: Vec<&Tok> = toks[6..]
+        .iter()
+        .filter(|t| !matches!(t.kind, TokKind::LParen | TokKind::RParen))
+        .collect();
+    let per = if vc { 2 } else { 1 };
+    if rest.len() < dims * per + 1 {
+        return Err(Error::netlist(
+            format!(
+                "POLY({dims}) of '{}' expects {} controlling {} and at least one coefficient",
+                t0.raw,
+                dims * per,
+                if vc { "nodes" } else { "sources" }
+            ),
+            Some(&kw.loc),
+        ));
+    }
+    let (ctl, coef) = rest.split_at(dims * per);
+    let mut inputs = Vec::with_capacity(dims);
+    for k in 0..dims {
+        if vc {
+            inputs.push(Input::V(
+                ctl[2 * k].text.clone(),
+                Some(ctl[2 * k + 1].text.clone()),
+            ));
+        } else {
+            inputs.push(Input::I(ctl[k].text.clone()));
+        }
+    }
+    let mut p = Vec::with_capacity(coef.len());
+    for t in coef {
+        if t.kind == TokKind::Eq {
+            return Err(Error::syntax(
+                "unexpected '=' among POLY coefficients",
+                &t.loc,
+            ));
+        }
+        p.push(c.value(t)?);
+    }
+    let tape = Tape::poly(inputs, &p).map_err(|e| e.with_loc(Some(&kw.loc)))?;
+    let pn = c.node(&toks[0]);
+    let nn = c.node(&toks[1]);
+    Ok(behavioral_device(c, pn, nn, !current, tape, t0))
+}
+
+/// `[DC] v | DC=v`, `AC [mag [phase]] | AC=mag [phase]`, `DISTOF1/DISTOF2 [mag [phase]]`
+/// (accepted, no distortion analysis) and a waveform `PULSE(...)|SIN(...)|EXP(...)|PWL(...)`.
+fn source_spec(
+    c: &mut dyn Ctx,
+    toks: &[Tok],
+    t0: &Tok,
+) -> Result<(Option<f64>, Wave, Option<(f64, f64)>)> {
     let mut dc = None;
     let mut wave = None;
+    let mut ac = None;
+    let numeric = |t: &Tok| t.kind == TokKind::Expr || parse_number(&t.text).is_some();
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
+        let word = t.kind == TokKind::Word;
+        let eq = toks.get(i + 1).is_some_and(|x| x.kind == TokKind::Eq);
+        // the first value after a keyword (after its `=` if written so)
+        let first = if eq { i + 2 } else { i + 1 };
         match t.text.as_str() {
-            "dc" if t.kind == TokKind::Word => {
-                let Some(v) = toks.get(i + 1) else {
+            "dc" if word => {
+                let Some(v) = toks.get(first) else {
                     return Err(Error::syntax("missing value after DC", &t.loc));
                 };
                 dc = Some(c.value(v)?);
-                i += 2;
+                i = first + 1;
             }
-            "ac" if t.kind == TokKind::Word => {
-                // AC magnitude/phase: no AC analysis here; skip its numbers
-                i += 1;
-                while i < toks.len()
-                    && (parse_number(&toks[i].text).is_some() || toks[i].kind == TokKind::Expr)
-                {
-                    i += 1;
+            "ac" if word => {
+                // `AC` alone is magnitude 1 (ngspice); a phase may follow the magnitude
+                let (mut mag, mut phase) = (1.0, 0.0);
+                let mut j = first;
+                if eq && toks.get(j).is_none() {
+                    return Err(Error::syntax("missing value after AC =", &t.loc));
                 }
+                if let Some(v) = toks.get(j).filter(|v| eq || numeric(v)) {
+                    mag = c.value(v)?;
+                    j += 1;
+                    if let Some(ph) = toks.get(j).filter(|v| numeric(v)) {
+                        phase = c.value(ph)?;
+                        j += 1;
+                    }
+                }
+                ac = Some((mag, phase));
+                i = j;
             }
-            "pulse" | "sin" | "exp" | "pwl" if t.kind == TokKind::Word => {
+            "distof1" | "distof2" if word => {
+                // distortion inputs: accepted, no distortion analysis here
+                let mut j = first;
+                for _ in 0..2 {
+                    match toks.get(j) {
+                        Some(v) if numeric(v) => {
+                            c.value(v)?;
+                            j += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                i = j;
+            }
+            "trnoise" | "trrandom" if word => {
+                return Err(Error::netlist(
+                    format!(
+                        "{} sources (transient noise) are not supported yet (source '{}')",
+                        t.raw.to_uppercase(),
+                        t0.raw
+                    ),
+                    Some(&t.loc),
+                ));
+            }
+            "pulse" | "sin" | "exp" | "pwl" if word => {
                 let fname = t.text.clone();
                 let mut j = i + 1;
                 let paren = toks
@@ -672,10 +989,7 @@ fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, 
                 }
                 let mut args = Vec::new();
                 while j < toks.len() && toks[j].kind != TokKind::RParen {
-                    if paren
-                        || toks[j].kind == TokKind::Expr
-                        || parse_number(&toks[j].text).is_some()
-                    {
+                    if paren || numeric(&toks[j]) {
                         args.push(&toks[j]);
                         j += 1;
                     } else {
@@ -713,7 +1027,7 @@ fn source_spec(c: &mut dyn Ctx, toks: &[Tok], t0: &Tok) -> Result<(Option<f64>, 
         }
     }
     let wave = wave.unwrap_or(Wave::Dc(dc.unwrap_or(0.0)));
-    Ok((dc, wave))
+    Ok((dc, wave, ac))
 }
 
 /// Draws the local mismatch the device asks for through `draw` (the Monte Carlo sampler at

@@ -248,7 +248,13 @@ impl State<'_> {
                 lineno,
                 text: &line_arc,
             };
-            tokenize(body, 0, &at, &mut toks, &mut open)?;
+            if words.first() == Some(&".title") {
+                // the rest of the line is the title as written: not tokenized (it may hold
+                // quotes, parentheses or `=`)
+                title_card(raw_line, file, lineno, &line_arc, &mut toks);
+            } else {
+                tokenize(body, 0, &at, &mut toks, &mut open)?;
+            }
             if toks.is_empty() && open.is_none() {
                 continue;
             }
@@ -334,6 +340,36 @@ impl State<'_> {
         }
         self.out.cards.push(card);
         Ok(())
+    }
+}
+
+/// A `.title TEXT` line: the keyword, then the text (case and all) as one word.
+fn title_card(line: &str, file: &Arc<str>, lineno: usize, text: &Arc<str>, out: &mut Vec<Tok>) {
+    let lead = line.len() - line.trim_start().len();
+    let kw_end = lead + ".title".len();
+    let loc = |b0: usize, b1: usize| Loc {
+        file: file.clone(),
+        line: lineno,
+        col: line[..b0].chars().count() + 1,
+        len: line[b0..b1].chars().count().max(1),
+        text: text.clone(),
+    };
+    out.push(Tok {
+        kind: TokKind::Word,
+        text: ".title".into(),
+        raw: line[lead..kw_end].to_string(),
+        loc: loc(lead, kw_end),
+    });
+    let rest = line.get(kw_end..).unwrap_or("");
+    let title = rest.trim();
+    if !title.is_empty() {
+        let b0 = kw_end + (rest.len() - rest.trim_start().len());
+        out.push(Tok {
+            kind: TokKind::Word,
+            text: title.to_ascii_lowercase(),
+            raw: title.to_string(),
+            loc: loc(b0, b0 + title.len()),
+        });
     }
 }
 

@@ -14,5 +14,5 @@ pub use crate::expr;
 pub use crate::expr::number;
 
 pub use elaborate::{ElabOptions, elaborate};
-pub use params::{Draw, Sampler, global_values};
+pub use params::{Draw, Sampler, csparam_values, global_values, top_func};
 pub use scope::{Netlist, ParamMode};

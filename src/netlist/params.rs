@@ -5,12 +5,12 @@
 
 use super::element::kv_pairs;
 use super::lexer::{Card, Tok, TokKind};
-use super::scope::{Netlist, ParamMode, Scope, parse_expr_tok, parse_expr_toks};
+use super::scope::{Netlist, ParamMode, Scope, expand_toks};
 use crate::circuit::{Method, Options};
 use crate::error::{Error, Loc, Result};
 use crate::expr::number::parse_number;
 use crate::expr::tape::Tape;
-use crate::expr::{self, Env, Expr, Func};
+use crate::expr::{self, Env, Expr, Func, UserFunc};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -33,6 +33,8 @@ struct Frame<'n> {
     modes: HashMap<String, ParamMode>,
     /// Instance path of the subcircuit this frame belongs to (`x1.`; empty at top level).
     prefix: String,
+    /// The user functions (`.func`) of the frame's scope.
+    funcs: Vec<Arc<UserFunc>>,
 }
 
 /// Parameter frames with lazy, cycle-checked evaluation.
@@ -104,6 +106,7 @@ impl<'n, 'r> Params<'n, 'r> {
             draws: 0,
         };
         let global = p.new_frame(None);
+        p.frames[global].funcs = nl.top.funcs.clone();
         for (name, toks, loc) in &nl.top.params {
             p.define(global, &nl.top, name, toks, loc)?;
         }
@@ -138,7 +141,7 @@ impl<'n, 'r> Params<'n, 'r> {
     pub(super) fn value(&mut self, t: &Tok, frame: usize) -> Result<f64> {
         match t.kind {
             TokKind::Expr => {
-                let e = parse_expr_tok(t)?;
+                let e = self.parse(std::slice::from_ref(t), frame)?;
                 let v = self.eval(&e, frame, &t.loc)?;
                 if !v.is_finite() {
                     return Err(Error::netlist(
@@ -242,7 +245,7 @@ impl<'n, 'r> Params<'n, 'r> {
         let Some(&Def::Lazy(scope, toks, loc, eval_frame)) = self.frames[fi].defs.get(name) else {
             return Ok(());
         };
-        let ex = parse_expr_toks(toks)?;
+        let ex = self.parse(toks, eval_frame)?;
         let f = &mut self.frames[fi];
         if let Some(m) = param_mode(scope, name, &ex) {
             f.modes.insert(name.to_string(), m);
@@ -256,7 +259,7 @@ impl<'n, 'r> Params<'n, 'r> {
 
     /// Defines a subcircuit's default parameter `name = t` in its instance frame.
     pub(super) fn define_default(&mut self, frame: usize, name: &str, t: &Tok) -> Result<()> {
-        let ex = parse_expr_tok(t)?;
+        let ex = self.parse(std::slice::from_ref(t), frame)?;
         self.frames[frame].defs.insert(
             name.to_string(),
             Def::Expr(Arc::new(ex), t.loc.clone(), frame),
@@ -276,11 +279,30 @@ impl<'n, 'r> Params<'n, 'r> {
         self.frames[frame].defs.contains_key(name)
     }
 
-    /// A new frame for a subcircuit instance whose path is `prefix` (`x1.`), inside `parent`.
-    pub(super) fn instance_frame(&mut self, parent: usize, prefix: &str) -> usize {
+    /// A new frame for an instance of subcircuit `scope` whose path is `prefix` (`x1.`),
+    /// inside `parent`.
+    pub(super) fn instance_frame(&mut self, parent: usize, prefix: &str, scope: &Scope) -> usize {
         let f = self.new_frame(Some(parent));
         self.frames[f].prefix = prefix.to_string();
+        self.frames[f].funcs = scope.funcs.clone();
         f
+    }
+
+    /// The user function `name` seen from `frame`: its own scope's, else an enclosing one's.
+    fn func(&self, frame: usize, name: &str) -> Option<Arc<UserFunc>> {
+        let mut f = Some(frame);
+        while let Some(fi) = f {
+            if let Some(u) = self.frames[fi].funcs.iter().rev().find(|u| u.name == name) {
+                return Some(Arc::clone(u));
+            }
+            f = self.frames[fi].parent;
+        }
+        None
+    }
+
+    /// Parses expression tokens in `frame`, its user-function calls expanded.
+    pub(super) fn parse(&self, toks: &[Tok], frame: usize) -> Result<Expr> {
+        expand_toks(toks, &mut |n| self.func(frame, n))
     }
 
     /// Evaluations from now on are for the element at instance path `full` (random draws are
@@ -291,12 +313,10 @@ impl<'n, 'r> Params<'n, 'r> {
         self.inst_cache.clear();
     }
 
-    /// Compiles a B-source expression in `frame`: its parameters (and random functions) are
-    /// resolved now, its circuit quantities later.
-    pub(super) fn tape(&mut self, toks: &[Tok], frame: usize) -> Result<Tape> {
-        let ex = parse_expr_toks(toks)?;
+    /// Compiles a parsed B-source expression in `frame` (errors at `loc`).
+    pub(super) fn compile(&mut self, ex: &Expr, frame: usize, loc: &Loc) -> Result<Tape> {
         let mut env = FrameEnv { p: self, frame };
-        Tape::compile(&ex, &mut env).map_err(|e| e.with_loc(Some(&toks[0].loc)))
+        Tape::compile(ex, &mut env).map_err(|e| e.with_loc(Some(loc)))
     }
 
     /// Whether random functions and mismatch are drawn (a Monte Carlo run).
@@ -479,6 +499,8 @@ fn has_random(e: &Expr) -> bool {
         Expr::Un(_, a) => has_random(a),
         Expr::Bin(_, a, b) => has_random(a) || has_random(b),
         Expr::Tern(c, a, b) => has_random(c) || has_random(a) || has_random(b),
+        Expr::User(_, a, _) => a.iter().any(has_random),
+        Expr::Table(a, _) => has_random(a),
         _ => false,
     }
 }
@@ -515,6 +537,28 @@ pub fn global_values(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(S
     }
     out.push(("temper".to_string(), options.temp));
     Ok(out)
+}
+
+/// The values of the netlist's `.csparam` cards (evaluated like top-level `.param`s, with
+/// `overrides`), in the order written: what the control language sees as vectors.
+pub fn csparam_values(nl: &Netlist, overrides: &[(String, f64)]) -> Result<Vec<(String, f64)>> {
+    let (mut p, _) = Params::top(nl, overrides, None)?;
+    let mut out = Vec::with_capacity(nl.csparams.len());
+    for (name, toks, loc) in &nl.csparams {
+        let e = p.parse(toks, 0)?;
+        let v = p.eval(&e, 0, loc)?;
+        match out.iter_mut().find(|(n, _): &&mut (String, f64)| n == name) {
+            Some(slot) => slot.1 = v,
+            None => out.push((name.clone(), v)),
+        }
+    }
+    Ok(out)
+}
+
+/// A user function (`.func`) of the netlist's top level, for expressions evaluated outside
+/// the circuit (`.meas`).
+pub fn top_func(nl: &Netlist, name: &str) -> Option<Arc<UserFunc>> {
+    nl.top.func(name).cloned()
 }
 
 #[cfg(test)]

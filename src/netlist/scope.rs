@@ -4,8 +4,9 @@
 
 use super::lexer::{Card, Lexed, Tok, TokKind, join_tokens, loc_at};
 use crate::error::{Error, Loc, Result};
-use crate::expr::{self, Expr};
+use crate::expr::{self, Expr, UserFunc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A `.subckt` definition (or the top level).
 #[derive(Debug, Clone, Default)]
@@ -28,6 +29,16 @@ pub struct Scope {
     pub loc: Option<Loc>,
     /// Parameters declared with `.param_run` / `.param_inst` (Monte Carlo draw policy).
     pub param_modes: HashMap<String, ParamMode>,
+    /// User functions (`.func`) defined in this scope, in the order written (a later
+    /// definition of a name replaces an earlier one).
+    pub funcs: Vec<Arc<UserFunc>>,
+}
+
+impl Scope {
+    /// The user function `name` of this scope itself.
+    pub fn func(&self, name: &str) -> Option<&Arc<UserFunc>> {
+        self.funcs.iter().rev().find(|f| f.name == name)
+    }
 }
 
 /// A parsed netlist: the scope tree and the control cards, ready to be elaborated (possibly
@@ -40,6 +51,8 @@ pub struct Netlist {
     pub top: Scope,
     pub controls: Vec<Card>,
     pub globals: Vec<String>,
+    /// `.csparam name = expr`: values the control language sees as vectors.
+    pub csparams: Vec<(String, Vec<Tok>, Loc)>,
     pub warnings: Vec<String>,
     /// Device models built from this netlist's cards, shared by every elaboration (and by
     /// clones of the netlist, which have the same cards).
@@ -52,6 +65,8 @@ impl Netlist {
         let mut stack: Vec<Scope> = vec![Scope::default()];
         let mut controls = Vec::new();
         let mut globals = Vec::new();
+        let mut csparams = Vec::new();
+        let mut title = (lexed.title.clone(), lexed.title_loc.clone());
         let mut warnings = lexed.warnings.clone();
         let mut scopes = 0usize;
         for card in &lexed.cards {
@@ -159,7 +174,32 @@ impl Netlist {
                             s.add_model(card);
                         }
                     }
-                    "global" => globals.extend(card.toks[1..].iter().map(|t| t.text.clone())),
+                    "global" => {
+                        for t in &card.toks[1..] {
+                            if t.kind != TokKind::Word {
+                                return Err(Error::syntax(
+                                    format!("expected a node name in .global, found '{}'", t.raw),
+                                    &t.loc,
+                                ));
+                            }
+                            if !globals.contains(&t.text) {
+                                globals.push(t.text.clone());
+                            }
+                        }
+                    }
+                    "func" => {
+                        let f = parse_func(card)?;
+                        if let Some(s) = stack.last_mut() {
+                            s.funcs.push(Arc::new(f));
+                        }
+                    }
+                    "csparam" => {
+                        csparams.extend(split_param_defs(&card.toks[1..], card)?);
+                    }
+                    "title" => {
+                        let text = card.toks.get(1).map(|t| t.raw.clone()).unwrap_or_default();
+                        title = (text, card.loc.clone());
+                    }
                     "end" => break,
                     "print" | "plot" | "save" | "probe" | "width" => {
                         warnings.push(format!(
@@ -168,7 +208,7 @@ impl Netlist {
                         ));
                     }
                     "op" | "dc" | "tran" | "ic" | "options" | "option" | "opt" | "temp"
-                    | "nodeset" | "meas" | "measure" | "func" => controls.push(card.clone()),
+                    | "nodeset" | "meas" | "measure" => controls.push(card.clone()),
                     _ => {
                         return Err(Error::netlist(
                             format!("unsupported card '{}'", name),
@@ -189,11 +229,12 @@ impl Netlist {
         }
         let top = stack.pop().unwrap_or_default();
         Ok(Netlist {
-            title: lexed.title.clone(),
-            title_loc: lexed.title_loc.clone(),
+            title: title.0,
+            title_loc: title.1,
             top,
             controls,
             globals,
+            csparams,
             warnings,
             model_cache: Default::default(),
         })
@@ -272,7 +313,104 @@ fn split_param_defs(toks: &[Tok], card: &Card) -> Result<Vec<(String, Vec<Tok>, 
     Ok(out)
 }
 
+/// `.func name(a, b, ...) [=] body`: the body is an expression (`{...}`, `'...'` or the
+/// rest of the line); calls of other user functions in it are resolved where it is used.
+fn parse_func(card: &Card) -> Result<UserFunc> {
+    let t = &card.toks;
+    let Some(name) = t.get(1).filter(|n| n.kind == TokKind::Word) else {
+        return Err(Error::syntax(
+            ".func needs a name: .func name(args) {expression}",
+            t.get(1).map(|n| &n.loc).unwrap_or(&card.loc),
+        ));
+    };
+    if !name
+        .text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        || !name
+            .text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(Error::syntax(
+            format!("invalid function name '{}'", name.raw),
+            &name.loc,
+        ));
+    }
+    if expr::Func::from_name(&name.text).is_some()
+        || matches!(name.text.as_str(), "v" | "i" | "ternary_fcn")
+    {
+        return Err(Error::syntax(
+            format!(
+                "'{}' is a built-in function: a .func may not redefine it",
+                name.raw
+            ),
+            &name.loc,
+        ));
+    }
+    if t.get(2).map(|p| p.kind) != Some(TokKind::LParen) {
+        return Err(Error::syntax(
+            format!("expected '(' after .func {}", name.raw),
+            t.get(2).map(|p| &p.loc).unwrap_or(&name.loc),
+        ));
+    }
+    let mut params: Vec<String> = Vec::new();
+    let mut i = 3;
+    loop {
+        let Some(p) = t.get(i) else {
+            return Err(Error::syntax(
+                format!("unbalanced '(' in .func {}", name.raw),
+                &t[2].loc,
+            ));
+        };
+        i += 1;
+        match p.kind {
+            TokKind::RParen => break,
+            TokKind::Word
+                if p.text
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_') =>
+            {
+                if params.contains(&p.text) {
+                    return Err(Error::syntax(
+                        format!("parameter '{}' named twice in .func {}", p.raw, name.raw),
+                        &p.loc,
+                    ));
+                }
+                params.push(p.text.clone());
+            }
+            _ => {
+                return Err(Error::syntax(
+                    format!(
+                        "expected a parameter name in .func {}, found '{}'",
+                        name.raw, p.raw
+                    ),
+                    &p.loc,
+                ));
+            }
+        }
+    }
+    if t.get(i).map(|e| e.kind) == Some(TokKind::Eq) {
+        i += 1;
+    }
+    if i >= t.len() {
+        return Err(Error::syntax(
+            format!("missing body of .func {}", name.raw),
+            &t[i - 1].loc,
+        ));
+    }
+    let body = parse_expr_toks(&t[i..])?;
+    Ok(UserFunc {
+        name: name.text.clone(),
+        params,
+        body,
+    })
+}
+
 /// Parses expression tokens (as joined text) into an `Expr`, errors pointing at the token.
+/// Calls of user functions are left in it ([`expand_toks`] resolves them).
 pub(super) fn parse_expr_toks(toks: &[Tok]) -> Result<Expr> {
     let (s, map) = join_tokens(toks);
     expr::parse(&s, |offset, len| {
@@ -280,8 +418,21 @@ pub(super) fn parse_expr_toks(toks: &[Tok]) -> Result<Expr> {
     })
 }
 
-pub(super) fn parse_expr_tok(t: &Tok) -> Result<Expr> {
-    parse_expr_toks(std::slice::from_ref(t))
+/// Parses expression tokens and puts in the user functions `lookup` finds for their calls;
+/// errors point at the token (for a call, at the function's name).
+pub(super) fn expand_toks(
+    toks: &[Tok],
+    lookup: &mut dyn FnMut(&str) -> Option<Arc<UserFunc>>,
+) -> Result<Expr> {
+    let e = parse_expr_toks(toks)?;
+    if !expr::user::has_user(&e) {
+        return Ok(e);
+    }
+    expr::user::expand(&e, lookup).map_err(|x| {
+        let (_, map) = join_tokens(toks);
+        let loc = loc_at(&map, x.offset, x.len).unwrap_or_else(|| toks[0].loc.clone());
+        Error::syntax(x.msg, &loc)
+    })
 }
 
 /// When a random parameter is drawn (see docs/mc.md).

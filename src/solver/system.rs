@@ -45,6 +45,9 @@ pub struct System {
     pub stats: Stats,
     /// Nodes held at a voltage through a conductance: (node, volts, siemens) (`.ic` during the OP).
     pub pins: Vec<(usize, f64, f64)>,
+    /// Set while the transient solves its initial operating point: sources take their value
+    /// at t = 0 instead of their `DC` value (see `Load::tran_op`).
+    pub tran_op: bool,
     /// Every device is linear in x (switches are, between accepted points): one Newton step is
     /// the exact solution, so no confirming second iteration is needed.
     linear: bool,
@@ -189,6 +192,7 @@ impl System {
             n_ev,
             stats: Stats::default(),
             pins: vec![],
+            tran_op: false,
             linear,
             q_at_solution: false,
             fixed_load: FixedLoad {
@@ -306,6 +310,7 @@ impl System {
             src_fact,
             gmin: self.opts.gmin,
             dc,
+            tran_op: dc && self.tran_op,
             init_junctions,
             temp: self.opts.temp + T0,
             tstep: self.tstep,
@@ -342,6 +347,7 @@ impl System {
             src_fact: 1.0,
             gmin: self.opts.gmin,
             dc: false,
+            tran_op: false,
             init_junctions: false,
             temp: self.opts.temp + T0,
             tstep: self.tstep,

@@ -52,13 +52,16 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     let hmin = 1e-11 * tmax;
     let mut x = initial_point(sys, spec)?;
     rec.initial(&x);
-    sys.load(&x, 0.0, !spec.uic, 1.0, false);
-    let mut hist = History::new(&sys.q);
-    sys.accept(&x, 0.0);
     // with uic the initial vector is not a solution (ngspice does not write it either)
     if spec.tstart <= 0.0 && !spec.uic {
         rec.point(0.0, &x);
     }
+    if !spec.uic {
+        break_symmetry(sys, &mut x);
+    }
+    sys.load(&x, 0.0, !spec.uic, 1.0, false);
+    let mut hist = History::new(&sys.q);
+    sys.accept(&x, 0.0);
     let mut ev = Events::new(sys, &spec.probes, (1e-7 * tstop).max(hmin), hmin, &o);
     ev.reset(sys, &x, 0.0);
     let mut bps = Breakpoints::new(sys, spec.tstep, spec.tstart, tstop);
@@ -164,6 +167,43 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     Ok(())
 }
 
+/// Largest node-voltage offset `break_symmetry` adds [V]: a few units in the last place of a
+/// volt, a billionth of VNTOL.
+const SYMMETRY_KICK: f64 = 1e-15;
+
+/// Offsets every node voltage of the operating point by a different amount of at most
+/// `SYMMETRY_KICK` before the transient integrates from it (the recorded t = 0 row keeps the
+/// operating point). An odd ring oscillator's only DC solution is its symmetric point, which
+/// our Newton reaches exactly (every stage computes bit-identical values), so nothing would
+/// ever leave it; ngspice leaves it because its operating point is not exact (issue 14, wrong
+/// answer 4: `wa_ring17_cmos`). An unstable equilibrium amplifies the offset into the
+/// oscillation within tens of stage delays; in a stable circuit it decays and stays a million
+/// times below VNTOL. Nodes a device compares against a threshold (a B source's `? :` or
+/// comparison, a switch's control: the devices with event functions) keep their exact value,
+/// so a condition such as `v(b) != 0` reads the operating point as it is.
+fn break_symmetry(sys: &System, x: &mut [f64]) {
+    let n_nodes = sys.n_nodes;
+    let mut exact = vec![false; n_nodes + 1];
+    let mut t = Vec::new();
+    for d in sys.devs.iter().filter(|d| d.dev.n_events() > 0) {
+        t.clear();
+        d.dev.terminals(&mut t);
+        for &k in &t {
+            if k <= n_nodes {
+                exact[k] = true;
+            }
+        }
+    }
+    // a golden-ratio sequence: no two nodes get the same offset
+    const PHI: f64 = 0.618_033_988_749_895;
+    for (k, v) in x.iter_mut().enumerate().take(n_nodes + 1).skip(1) {
+        if !exact[k] {
+            let u = (k as f64 * PHI).fract() - 0.5;
+            *v += 2.0 * SYMMETRY_KICK * u;
+        }
+    }
+}
+
 /// The state the transient starts from: with `uic` the `.ic` values and the devices' own
 /// initial state, else the operating point with the `.ic` nodes held (ngspice's `.ic`
 /// without `uic`).
@@ -178,7 +218,9 @@ fn initial_point(sys: &mut System, spec: &TranSpec) -> Result<Vec<f64>> {
         }
     } else {
         sys.pins = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        sys.tran_op = true;
         let r = operating_point(sys, &mut x, "transient");
+        sys.tran_op = false;
         sys.pins.clear();
         r?;
     }
