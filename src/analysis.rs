@@ -6,10 +6,13 @@
 mod check;
 mod part;
 mod result;
+mod stream;
 
 pub use check::check_structure;
 pub use part::{Part, PartCache, split};
-pub use result::{RunOptions, RunResult, Save, SpikeTrain, Table, saved_unknowns, signal_name};
+pub use result::{
+    RowSink, RunOptions, RunResult, Save, SpikeTrain, Table, saved_unknowns, signal_name,
+};
 
 use crate::circuit::{Analysis, Circuit, Signal, SweepTarget};
 use crate::devices::DeviceOps;
@@ -18,18 +21,49 @@ use crate::solver::op::operating_point;
 use crate::solver::system::{Stats, System};
 use crate::solver::tran::{Recorder, TranSpec, transient};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
-struct PartRec {
+/// Where a part sends the points of its streamed signals.
+enum PartOut<'s, 'd> {
+    None,
+    /// The only part with streamed signals writes rows straight to the sink.
+    Direct(&'s Mutex<&'s mut (dyn RowSink + 'd)>),
+    /// Several parts: each spills to a file, merged when all are done.
+    Spill(stream::Spill),
+}
+
+struct PartRec<'s, 'd> {
+    /// Kept in memory (measures, the returned table).
     cols: Vec<usize>,
     times: Vec<f64>,
     vals: Vec<f64>,
     init: Vec<f64>,
     spikes: Vec<Vec<f64>>,
+    /// Streamed to the output.
+    scols: Vec<usize>,
+    out: PartOut<'s, 'd>,
+    row: Vec<f64>,
+    /// The first error of the stream (the run goes on; it is reported at the end).
+    err: Option<Error>,
 }
 
-impl Recorder for PartRec {
+impl Recorder for PartRec<'_, '_> {
     fn point(&mut self, t: f64, x: &[f64]) {
-        // a part with no saved signal keeps nothing (its time points would only cost memory)
+        if !self.scols.is_empty() && self.err.is_none() {
+            let r = match &mut self.out {
+                PartOut::None => Ok(()),
+                PartOut::Direct(sink) => {
+                    self.row.clear();
+                    self.row.push(t);
+                    self.row.extend(self.scols.iter().map(|&k| x[k]));
+                    let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    s.row(&self.row)
+                }
+                PartOut::Spill(sp) => sp.push(t, self.scols.iter().map(|&k| x[k])),
+            };
+            self.err = r.err();
+        }
+        // a part with no kept signal keeps nothing (its time points would only cost memory)
         if self.cols.is_empty() {
             return;
         }
@@ -58,6 +92,31 @@ pub fn run(c: &Circuit, save: &Save) -> Result<RunResult> {
 
 /// `run` with spike probes and a cache of solver structure shared between runs.
 pub fn run_with(c: &Circuit, ro: &RunOptions, cache: &mut PartCache) -> Result<RunResult> {
+    run_inner(c, ro, cache, None)
+}
+
+/// [`run_with`], streaming the transient's `stream` signals to `sink` as its points are
+/// accepted (the last `.tran` of the netlist, if several), so a long run's waveforms never
+/// sit in memory: the returned result's transient table holds only `ro.save`'s signals (what
+/// the measures read). With several decoupled parts, each part's points go to a temporary
+/// file and are merged onto the union of their time grids when all are done, exactly as the
+/// in-memory table would be.
+pub fn run_streaming(
+    c: &Circuit,
+    ro: &RunOptions,
+    stream: &Save,
+    sink: &mut dyn RowSink,
+    cache: &mut PartCache,
+) -> Result<RunResult> {
+    run_inner(c, ro, cache, Some((stream, sink)))
+}
+
+fn run_inner(
+    c: &Circuit,
+    ro: &RunOptions,
+    cache: &mut PartCache,
+    mut stream: Option<(&Save, &mut dyn RowSink)>,
+) -> Result<RunResult> {
     let save = &ro.save;
     if c.analyses.is_empty() {
         return Err(Error::netlist(
@@ -71,10 +130,18 @@ pub fn run_with(c: &Circuit, ro: &RunOptions, cache: &mut PartCache) -> Result<R
         .all(|(a, _)| matches!(a, Analysis::Tran { uic: true, .. }));
     check_structure(c, !uic_only)?;
     let saved = saved_unknowns(c, save)?;
+    let streamed = match &stream {
+        Some((s, _)) => saved_unknowns(c, s)?,
+        None => vec![],
+    };
+    let last_tran = c
+        .analyses
+        .iter()
+        .rposition(|(a, _)| matches!(a, Analysis::Tran { .. }));
     let mut res = RunResult::default();
     let parts = split(c);
     res.parts = parts.len();
-    for (a, loc) in &c.analyses {
+    for (ai, (a, loc)) in c.analyses.iter().enumerate() {
         let r = match a {
             Analysis::Op => run_op(c, &parts).map(|op| res.op = Some(op)),
             Analysis::Dc(_) => run_dc(c, a, &saved).map(|t| res.dc = Some(t)),
@@ -94,7 +161,11 @@ pub fn run_with(c: &Circuit, ro: &RunOptions, cache: &mut PartCache) -> Result<R
                     ic: vec![],
                     probes: vec![],
                 };
-                run_tran(c, &parts, &spec, &saved, &ro.spikes, cache, &mut res)
+                let out = match (&mut stream, Some(ai) == last_tran) {
+                    (Some((_, sink)), true) => Some((streamed.as_slice(), &mut **sink)),
+                    _ => None,
+                };
+                run_tran(c, &parts, &spec, &saved, &ro.spikes, cache, &mut res, out)
             }
         };
         r.map_err(|e| e.with_loc(Some(&loc.line_only())))?;
@@ -191,7 +262,8 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
     Ok(Table { names, rows })
 }
 
-fn run_tran(
+#[allow(clippy::too_many_arguments)]
+fn run_tran<'d>(
     c: &Circuit,
     parts: &[Part],
     spec: &TranSpec,
@@ -199,6 +271,7 @@ fn run_tran(
     spikes: &[(String, f64)],
     cache: &mut PartCache,
     res: &mut RunResult,
+    stream: Option<(&[usize], &mut (dyn RowSink + 'd))>,
 ) -> Result<()> {
     // which saved unknowns live in which part
     let mut owner = vec![(usize::MAX, 0usize); c.n() + 1];
@@ -228,10 +301,26 @@ fn run_tran(
             }
         }
     }
+    // streamed signals: the header now, then rows from the one part that holds them all, or
+    // spill files merged at the end
+    let (streamed, sink): (&[usize], Option<Mutex<&mut (dyn RowSink + 'd)>>) = match stream {
+        Some((st, sink)) => {
+            let mut names = vec!["time".to_string()];
+            names.extend(st.iter().map(|&k| signal_name(c, k)));
+            sink.header(&names)?;
+            (st, Some(Mutex::new(sink)))
+        }
+        None => (&[], None),
+    };
+    let mut stream_parts: Vec<usize> = streamed.iter().map(|&g| owner[g].0).collect();
+    stream_parts.sort_unstable();
+    stream_parts.dedup();
+    let direct = stream_parts.len() == 1;
     if cache.systems.len() != parts.len() {
         cache.systems = (0..parts.len()).map(|_| None).collect();
     }
     let cached: Vec<Option<System>> = std::mem::take(&mut cache.systems);
+    let sink_ref = sink.as_ref();
     let one_part =
         |(pi, (p, base)): (usize, (&Part, Option<System>))| -> Result<(PartRec, Stats, System)> {
             let cols: Vec<usize> = saved
@@ -239,6 +328,16 @@ fn run_tran(
                 .filter(|&&g| owner[g].0 == pi)
                 .map(|&g| owner[g].1)
                 .collect();
+            let scols: Vec<usize> = streamed
+                .iter()
+                .filter(|&&g| owner[g].0 == pi)
+                .map(|&g| owner[g].1)
+                .collect();
+            let out = match sink_ref {
+                Some(s) if direct && !scols.is_empty() => PartOut::Direct(s),
+                Some(_) if !scols.is_empty() => PartOut::Spill(stream::Spill::new(scols.len())?),
+                _ => PartOut::None,
+            };
             let mut sys = match base {
                 Some(mut b) => {
                     if b.reuse_for(&p.circuit) {
@@ -260,6 +359,10 @@ fn run_tran(
                 vals: vec![],
                 init: vec![],
                 spikes: vec![vec![]; mine.len()],
+                scols,
+                out,
+                row: vec![],
+                err: None,
             };
             let spec = TranSpec {
                 ic: p.circuit.ic.clone(),
@@ -286,7 +389,10 @@ fn run_tran(
     let mut xg = vec![0.0; c.n() + 1];
     let mut bases = Vec::with_capacity(parts.len());
     for (pi, r) in results.into_iter().enumerate() {
-        let (rec, st, base) = r?;
+        let (mut rec, st, base) = r?;
+        if let Some(e) = rec.err.take() {
+            return Err(e);
+        }
         bases.push(Some(base));
         res.stats.newton_iterations += st.newton_iterations;
         res.stats.factorizations += st.factorizations;
@@ -315,57 +421,64 @@ fn run_tran(
     if res.op.is_none() {
         res.op = Some(op_pairs(c, &xg));
     }
-    // merge onto the union of the time grids of parts that hold saved signals
+    // the streamed signals of several parts: their spill files merged onto one grid
+    if !direct
+        && !stream_parts.is_empty()
+        && let Some(sink) = &sink
+    {
+        let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+        let mut srcs = Vec::new();
+        for &pi in &stream_parts {
+            let PartOut::Spill(sp) = &mut recs[pi].out else {
+                continue;
+            };
+            sp.close()?;
+            srcs.push((sp.reader()?, sp.reader()?));
+        }
+        let picks: Vec<(usize, usize)> = streamed
+            .iter()
+            .map(|&g| {
+                let (pi, l) = owner[g];
+                let p = stream_parts.iter().position(|&q| q == pi).unwrap_or(0);
+                let j = recs[pi].scols.iter().position(|&x| x == l).unwrap_or(0);
+                (p, j)
+            })
+            .collect();
+        stream::merge(srcs, &picks, &mut |row| sink.row(row))?;
+    }
+    // the kept signals: merged onto the union of the time grids of the parts that hold them
     let active: Vec<usize> = (0..recs.len())
         .filter(|&i| !recs[i].cols.is_empty())
         .collect();
-    let mut grid: Vec<f64> = if active.len() == 1 {
-        recs[active[0]].times.clone()
-    } else {
-        active
-            .iter()
-            .flat_map(|&i| recs[i].times.iter().copied())
-            .collect()
-    };
-    grid.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    grid.dedup();
     let mut names = vec!["time".to_string()];
     names.extend(saved.iter().map(|&k| signal_name(c, k)));
-    let mut rows: Vec<Vec<f64>> = grid
+    let srcs: Vec<_> = active
         .iter()
-        .map(|&t| {
-            let mut r = Vec::with_capacity(saved.len() + 1);
-            r.push(t);
-            r
+        .map(|&i| {
+            let r = &recs[i];
+            let mem = || stream::Points::Mem {
+                times: &r.times,
+                vals: &r.vals,
+                w: r.cols.len(),
+                i: 0,
+            };
+            (mem(), mem())
         })
         .collect();
-    // column position of each saved unknown
-    for &g in saved {
-        let (pi, l) = owner[g];
-        let rec = &recs[pi];
-        let j = rec.cols.iter().position(|&x| x == l).unwrap_or(0);
-        let w = rec.cols.len();
-        let mut seg = 0usize;
-        for (ri, &t) in grid.iter().enumerate() {
-            while seg + 1 < rec.times.len() && rec.times[seg + 1] < t {
-                seg += 1;
-            }
-            let v = if rec.times.is_empty() {
-                0.0
-            } else if seg + 1 >= rec.times.len() || t <= rec.times[seg] {
-                rec.vals[seg * w + j]
-            } else {
-                let (t0, t1) = (rec.times[seg], rec.times[seg + 1]);
-                let (v0, v1) = (rec.vals[seg * w + j], rec.vals[(seg + 1) * w + j]);
-                if t1 == t0 {
-                    v1
-                } else {
-                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-                }
-            };
-            rows[ri].push(v);
-        }
-    }
+    let picks: Vec<(usize, usize)> = saved
+        .iter()
+        .map(|&g| {
+            let (pi, l) = owner[g];
+            let p = active.iter().position(|&q| q == pi).unwrap_or(0);
+            let j = recs[pi].cols.iter().position(|&x| x == l).unwrap_or(0);
+            (p, j)
+        })
+        .collect();
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    stream::merge(srcs, &picks, &mut |row| {
+        rows.push(row.to_vec());
+        Ok(())
+    })?;
     res.tran = Some(Table { names, rows });
     Ok(())
 }

@@ -85,13 +85,19 @@ pub struct Sweep {
 impl Sweep {
     /// The sweep values, start to stop inclusive (ngspice stops when it passes `stop`).
     pub fn values(&self) -> Vec<f64> {
+        let n = self.points() as usize;
+        (0..n).map(|k| self.start + k as f64 * self.step).collect()
+    }
+
+    /// How many values [`Sweep::values`] has, as a float: a step typo makes it
+    /// astronomically large, and the budget check must see that before anything is allocated.
+    pub fn points(&self) -> f64 {
         let n = ((self.stop - self.start) / self.step + 1e-9).floor();
-        let n = if n.is_finite() && n >= 0.0 {
-            n as usize
+        if n.is_finite() && n >= 0.0 {
+            n + 1.0
         } else {
-            0
-        };
-        (0..=n).map(|k| self.start + k as f64 * self.step).collect()
+            1.0
+        }
     }
 }
 

@@ -26,6 +26,7 @@
     clippy::type_complexity
 )]
 pub mod analysis;
+pub mod budget;
 pub mod circuit;
 pub mod control;
 pub mod devices;

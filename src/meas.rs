@@ -49,6 +49,8 @@ pub use parse::{Domain, Measure};
 pub struct Deck {
     pub netlist: Netlist,
     pub measures: Vec<Measure>,
+    /// The files it was read from (the netlist, then its includes), with content hashes.
+    pub sources: Vec<crate::netlist::lexer::Source>,
 }
 
 impl Deck {
@@ -66,7 +68,11 @@ impl Deck {
         let mut netlist = Netlist::parse(lexed)?;
         let measures = parse_measures(&netlist)?;
         netlist.warnings.extend(duplicate_warnings(&measures));
-        Ok(Deck { netlist, measures })
+        Ok(Deck {
+            netlist,
+            measures,
+            sources: lexed.sources.clone(),
+        })
     }
 
     /// The global parameter values the measures read, with `overrides` (a sweep point).

@@ -39,6 +39,7 @@ fn run(
         netlist: Path::new(NET),
         runs_csv: csv,
         resume,
+        store: &mc::io::Disk,
     };
     let progress = |_done: usize, _todo: usize, _failed: usize| {
         if stop_after_first {
@@ -77,6 +78,7 @@ fn stopped_and_resumed_study_equals_one_run_through() {
         netlist: Path::new(NET),
         runs_csv: &part,
         resume: true,
+        store: &mc::io::Disk,
     };
     let e = mc::run_to_file(&s, &other, &out, &stop, &|_, _, _| {}).unwrap_err();
     assert!(

@@ -63,6 +63,16 @@ impl SpikeTrain {
     }
 }
 
+/// Where a streamed transient's rows go as the points are accepted ([`crate::analysis::run_streaming`]):
+/// the output file, so a long run's waveforms never sit in memory. `io` implements it for CSV
+/// and raw files.
+pub trait RowSink: Send {
+    /// The column names (`time` first), once, before any row.
+    fn header(&mut self, names: &[String]) -> Result<()>;
+    /// One accepted time point: the time, then one value per column.
+    fn row(&mut self, row: &[f64]) -> Result<()>;
+}
+
 /// What to keep from a run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {

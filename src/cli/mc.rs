@@ -74,6 +74,10 @@ pub struct MergeArgs {
     /// Yield specifications, as for `mc`.
     #[arg(long = "spec")]
     specs: Vec<String>,
+    /// Merge even when runs are missing (a lost or unfinished shard); the summary then says
+    /// the study is partial. Without it a missing run is an error naming the shards.
+    #[arg(long)]
+    allow_partial: bool,
     #[arg(short, long)]
     quiet: bool,
 }
@@ -160,6 +164,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
         netlist: &a.netlist,
         runs_csv: &a.output,
         resume: a.resume,
+        store: &io::Disk,
     };
     let progress = |done: usize, todo: usize, failed: usize| {
         bar.set_length(todo as u64);
@@ -197,20 +202,24 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
 
 pub fn run_merge(a: &MergeArgs) -> Result<()> {
     let specs = parse_specs(&a.specs)?;
-    let (meta, recs) = mc::merge(&a.parts, &a.output)?;
-    let summary = io::summarize_study(&meta.measures, &recs, Some(meta.seed), &specs)?;
+    let merged = mc::merge_with(&a.parts, &a.output, a.allow_partial)?;
+    let (meta, recs) = (&merged.meta, &merged.records);
+    let mut summary = io::summarize_study(&meta.measures, recs, Some(meta.seed), &specs)?;
+    summary.partial = merged.partial();
+    if let Some(p) = &summary.partial {
+        // asked for with --allow-partial, but never silent (also with -q)
+        eprintln!(
+            "warning: partial study: {} of {} runs merged; missing runs {}",
+            p.expected_runs - p.missing_runs,
+            p.expected_runs,
+            p.missing
+        );
+    }
     if let Some(p) = &a.summary {
         io::write_summary(p, &summary)?;
     }
     if !a.quiet {
-        if (recs.len() as u64) < meta.runs {
-            eprintln!(
-                "warning: {} of {} runs present; missing shards?",
-                recs.len(),
-                meta.runs
-            );
-        }
-        print!("{}", io::summary_table(&meta.measures, &recs, &summary));
+        print!("{}", io::summary_table(&meta.measures, recs, &summary));
     }
     Ok(())
 }

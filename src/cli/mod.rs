@@ -23,6 +23,24 @@ mod snn;
 pub struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    #[command(flatten)]
+    budgets: BudgetArgs,
+}
+
+/// Resource budgets (src/budget.rs), checked before the work they bound; given before or
+/// after the command.
+#[derive(clap::Args)]
+struct BudgetArgs {
+    /// Most points one .dc analysis may have.
+    #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_DC_POINTS)]
+    max_dc_points: u64,
+    /// Most devices a netlist may expand to (subcircuits expanded).
+    #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_ELEMENTS)]
+    max_elements: u64,
+    /// Most time points one transient may take (estimated from tstop / max step before the
+    /// run, and counted during it).
+    #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_TIME_POINTS)]
+    max_points: u64,
 }
 
 // clap builds the command once per process; boxing the larger argument struct buys nothing
@@ -49,6 +67,11 @@ enum Cmd {
 
 /// Runs the command the arguments name.
 pub fn run(cli: Cli) -> Result<()> {
+    neurospice::budget::set(neurospice::budget::Budgets {
+        dc_points: cli.budgets.max_dc_points,
+        elements: cli.budgets.max_elements,
+        time_points: cli.budgets.max_points,
+    });
     match cli.cmd {
         Cmd::Run(a) => run::run(&a),
         Cmd::Plot(a) => plot::run(&a),

@@ -233,7 +233,38 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if a.meas_csv.is_some() {
         return Err(Error::usage("--meas-csv needs --sweep"));
     }
-    let res = analysis::run_with(&c, &ro, &mut analysis::PartCache::default())?;
+    // A transient written to -o streams there as it runs (a raw file also holding a .dc is
+    // written from memory at the end); memory then holds only what the measures read, as it
+    // does when nothing is written.
+    let has =
+        |f: fn(&neurospice::circuit::Analysis) -> bool| c.analyses.iter().any(|(an, _)| f(an));
+    let has_tran = has(|an| matches!(an, neurospice::circuit::Analysis::Tran { .. }));
+    let has_dc = has(|an| matches!(an, neurospice::circuit::Analysis::Dc(_)));
+    let stream = a
+        .output
+        .as_ref()
+        .filter(|_| has_tran && !(raw_out && has_dc));
+    let kept = analysis::RunOptions {
+        save: Save::List(meas::signals(measures)),
+        spikes: ro.spikes.clone(),
+    };
+    let mut cache = analysis::PartCache::default();
+    let res = match (stream, &a.output) {
+        (Some(o), _) if raw_out => {
+            let mut sink = neurospice::io::stream::RawSink::create(o, &c.title, a.ascii)?;
+            let res = analysis::run_streaming(&c, &kept, &save, &mut sink, &mut cache)?;
+            sink.finish()?;
+            res
+        }
+        (Some(o), _) => {
+            let mut sink = neurospice::io::stream::CsvSink::create(o)?;
+            let res = analysis::run_streaming(&c, &kept, &save, &mut sink, &mut cache)?;
+            sink.finish()?;
+            res
+        }
+        (None, None) => analysis::run_with(&c, &kept, &mut cache)?,
+        (None, Some(_)) => analysis::run_with(&c, &ro, &mut cache)?,
+    };
     let meas_failed = report_measures(a, &deck, &res)?;
     print_spike_stats("", &res);
     if let Some(p) = &a.spikes_out {
@@ -257,7 +288,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
             "--op-json: the netlist has no .op and no .tran, so there is no operating point",
         ));
     }
-    if let Some(o) = &a.output {
+    if let Some(o) = a.output.as_ref().filter(|_| stream.is_none()) {
         let project = |t: &Option<analysis::Table>| {
             t.as_ref()
                 .map(|t| meas::user_columns(t, &c, &save, measures))

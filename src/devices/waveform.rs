@@ -250,7 +250,10 @@ impl Wave {
                         push(c);
                     }
                     k += 1.0;
-                    if per <= 0.0 || k > first + 1e7 {
+                    // periods the transient cannot resolve (the breakpoints merge closer than
+                    // 1e-12 tstop) or could not afford (each costs a time point) stop here
+                    let cap = (crate::budget::get().time_points as f64).min(1e7);
+                    if per <= 1e-12 * tstop || k > first + cap {
                         break;
                     }
                 }
@@ -261,7 +264,9 @@ impl Wave {
                 push(td2.filter(|v| *v != 0.0).unwrap_or(td1 + tstep));
             }
             Wave::Pwl(pts) => {
-                for p in pts {
+                // the points in (t0, t1] only, found by bisection
+                let from = pts.partition_point(|p| p.0 <= t0);
+                for p in pts[from..].iter().take_while(|p| p.0 <= t1) {
                     push(p.0);
                 }
             }

@@ -192,10 +192,18 @@ struct P<'a> {
     /// Nesting depth of parentheses, calls and unary operators: bounded so a hostile input
     /// cannot overflow the stack of this recursive-descent parser.
     depth: usize,
+    /// Operators kept in the tree so far (constant operands are folded and not counted):
+    /// bounded because the tree's height, which every walk over it recurses on, is at most
+    /// this plus the nesting depth.
+    ops: usize,
 }
 
 /// Deepest nesting an expression may have.
 const MAX_DEPTH: usize = 200;
+
+/// Most operators one expression may keep after folding constants (`1+2+...` folds to one
+/// number whatever its length; `a+b+...` keeps one operator per term).
+pub const MAX_OPS: usize = 2000;
 
 /// Parses expression text. A syntax error is an [`Error`] of kind `Syntax` at
 /// `locate(offset, len)`, the place of the offending byte range of `src` in the netlist.
@@ -209,6 +217,7 @@ fn parse_text(src: &str) -> std::result::Result<Expr, ExprError> {
         src,
         i: 0,
         depth: 0,
+        ops: 0,
     };
     let e = p.ternary()?;
     p.ws();
@@ -230,6 +239,28 @@ impl P<'_> {
             len,
         }
     }
+    /// `l op r`, folded to a number when both sides are numbers (evaluated as `eval_const`
+    /// would, in the same order), else one more operator against [`MAX_OPS`].
+    fn bin(&mut self, op: BinOp, l: Expr, r: Expr) -> std::result::Result<Expr, ExprError> {
+        if let (Expr::Num(a), Expr::Num(b)) = (&l, &r) {
+            return Ok(Expr::Num(bin(op, *a, *b)));
+        }
+        self.count_op()?;
+        Ok(Expr::Bin(op, Box::new(l), Box::new(r)))
+    }
+    fn count_op(&mut self) -> std::result::Result<(), ExprError> {
+        self.ops += 1;
+        if self.ops > MAX_OPS {
+            return Err(self.err(
+                format!(
+                    "expression has more than {MAX_OPS} operators on non-constant terms; \
+                     split it into several .param definitions"
+                ),
+                1,
+            ));
+        }
+        Ok(())
+    }
     fn ws(&mut self) {
         while self.i < self.s.len() && (self.s[self.i] as char).is_whitespace() {
             self.i += 1;
@@ -247,11 +278,21 @@ impl P<'_> {
     fn ternary(&mut self) -> std::result::Result<Expr, ExprError> {
         let c = self.or()?;
         if self.eat("?") {
+            // a chain `c1 ? a : c2 ? b : ...` nests: it counts against the depth and operators
+            self.count_op()?;
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(self.err(
+                    format!("expression nested deeper than {MAX_DEPTH} levels"),
+                    1,
+                ));
+            }
             let a = self.ternary()?;
             if !self.eat(":") {
                 return Err(self.err("expected ':' in 'cond ? a : b'", 1));
             }
             let b = self.ternary()?;
+            self.depth -= 1;
             return Ok(Expr::Tern(Box::new(c), Box::new(a), Box::new(b)));
         }
         Ok(c)
@@ -260,7 +301,7 @@ impl P<'_> {
         let mut l = self.and()?;
         while self.eat("||") {
             let r = self.and()?;
-            l = Expr::Bin(BinOp::Or, Box::new(l), Box::new(r));
+            l = self.bin(BinOp::Or, l, r)?;
         }
         Ok(l)
     }
@@ -268,7 +309,7 @@ impl P<'_> {
         let mut l = self.cmp()?;
         while self.eat("&&") {
             let r = self.cmp()?;
-            l = Expr::Bin(BinOp::And, Box::new(l), Box::new(r));
+            l = self.bin(BinOp::And, l, r)?;
         }
         Ok(l)
     }
@@ -285,7 +326,7 @@ impl P<'_> {
         for (t, op) in ops {
             if self.eat(t) {
                 let r = self.add()?;
-                return Ok(Expr::Bin(op, Box::new(l), Box::new(r)));
+                return self.bin(op, l, r);
             }
         }
         Ok(l)
@@ -295,11 +336,11 @@ impl P<'_> {
         loop {
             if self.eat("+") {
                 let r = self.mul()?;
-                l = Expr::Bin(BinOp::Add, Box::new(l), Box::new(r));
+                l = self.bin(BinOp::Add, l, r)?;
             } else if self.peek_minus() {
                 self.i += 1;
                 let r = self.mul()?;
-                l = Expr::Bin(BinOp::Sub, Box::new(l), Box::new(r));
+                l = self.bin(BinOp::Sub, l, r)?;
             } else {
                 return Ok(l);
             }
@@ -318,10 +359,10 @@ impl P<'_> {
             }
             if self.eat("*") {
                 let r = self.unary()?;
-                l = Expr::Bin(BinOp::Mul, Box::new(l), Box::new(r));
+                l = self.bin(BinOp::Mul, l, r)?;
             } else if self.eat("/") {
                 let r = self.unary()?;
-                l = Expr::Bin(BinOp::Div, Box::new(l), Box::new(r));
+                l = self.bin(BinOp::Div, l, r)?;
             } else {
                 return Ok(l);
             }
@@ -360,7 +401,7 @@ impl P<'_> {
         let b = self.atom()?;
         if self.eat("**") || self.eat("^") {
             let e = self.unary()?;
-            return Ok(Expr::Bin(BinOp::Pow, Box::new(b), Box::new(e)));
+            return self.bin(BinOp::Pow, b, e);
         }
         Ok(b)
     }
@@ -406,7 +447,7 @@ impl P<'_> {
                     Ok(Expr::Num(v))
                 }
                 None => Err(ExprError {
-                    msg: format!("invalid number '{tok}'"),
+                    msg: number::out_of_range(tok).unwrap_or(format!("invalid number '{tok}'")),
                     offset: start,
                     len: j - start,
                 }),

@@ -4,14 +4,23 @@
 //! unit and ignored (`10ns`, `1kOhm`, `5µs`).
 
 /// Parses a SPICE number; `None` unless `s` is a number followed only by a scale and unit
-/// letters (no blanks: trim first where the text may have them).
+/// letters (no blanks: trim first where the text may have them), and for a number beyond the
+/// range of a double (`1e999`: see [`out_of_range`] for the message).
 pub fn parse_number(s: &str) -> Option<f64> {
     let (v, rest) = parse_prefix(s)?;
     let rest = rest.to_ascii_lowercase();
     if !rest.chars().all(|c| c.is_alphabetic() || c == '_') {
         return None;
     }
-    Some(v * suffix_scale(&rest))
+    Some(v * suffix_scale(&rest)).filter(|v| v.is_finite())
+}
+
+/// The message for a number that is one but beyond a double's range (`1e999`, `1e308k`);
+/// `None` for anything else.
+pub fn out_of_range(s: &str) -> Option<String> {
+    let (v, rest) = parse_prefix(s)?;
+    let v = v * suffix_scale(&rest.to_ascii_lowercase());
+    (!v.is_finite()).then(|| format!("number '{s}' is out of range (magnitude above 1.8e308)"))
 }
 
 /// Scale of an SI suffix followed by arbitrary unit letters (`kohm` -> 1e3, `pf` -> 1e-12).

@@ -1,6 +1,7 @@
 //! The one atomic file writer: every output of the crate (tables, raw files, models, figures,
 //! netlists) is written to a temporary file beside its destination, synced, and renamed over
 //! it, so a reader never sees half a file and a failed run leaves the previous file in place.
+//! Missing folders on the way to the file are created.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -21,6 +22,8 @@ pub fn write_atomic(
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let res = (|| -> std::io::Result<()> {
+        // `-o out/runs.csv` into a folder that does not exist yet: make it (as `mkdir -p`)
+        std::fs::create_dir_all(dir)?;
         let file = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::new(file);
         f(&mut w)?;

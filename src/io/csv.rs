@@ -12,21 +12,24 @@ use std::path::Path;
 
 /// CSV with a header line; numbers in shortest round-trip form.
 pub fn write_csv(path: &Path, t: &analysis::Table) -> Result<()> {
-    write_atomic(path, |w| {
-        writeln!(w, "{}", t.names.join(","))?;
-        let mut line = String::new();
-        for r in &t.rows {
-            line.clear();
-            for (i, v) in r.iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str(&format!("{v:e}"));
+    write_atomic(path, |w| write_table(w, t))
+}
+
+/// The CSV text of [`write_csv`] into any writer (a study's store writes waves through it).
+pub fn write_table(w: &mut dyn std::io::Write, t: &analysis::Table) -> std::io::Result<()> {
+    writeln!(w, "{}", t.names.join(","))?;
+    let mut line = String::new();
+    for r in &t.rows {
+        line.clear();
+        for (i, v) in r.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
             }
-            writeln!(w, "{line}")?;
+            line.push_str(&format!("{v:e}"));
         }
-        Ok(())
-    })
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
 }
 
 /// The spike list of `run --spikes-out`: `node,index,time`, one row per spike in the order of

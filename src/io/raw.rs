@@ -69,7 +69,7 @@ struct BadLine {
 }
 
 /// The type ngspice gives a table column (`v(...)` voltage, `i(...)` current).
-fn type_of(name: &str) -> &'static str {
+pub(super) fn type_of(name: &str) -> &'static str {
     if name == "time" {
         "time"
     } else if name.starts_with("i(") {
@@ -82,7 +82,7 @@ fn type_of(name: &str) -> &'static str {
 }
 
 /// `Date:` in ngspice's format (UTC), e.g. `Sun Nov 22 05:49:19  2026`.
-fn date_now() -> String {
+pub(super) fn date_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -5,13 +5,16 @@ use super::{Config, Record};
 use crate::error::{Error, Result};
 use crate::io::atomic::write_atomic;
 use crate::io::csv::{quote, split_fields};
+use crate::netlist::lexer::Source;
 use crate::stats::{Summary, summarize, wilson95};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What a runs.csv was computed from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
+    /// The netlist path as given (for people; [`Meta::files`] is what is compared).
     pub netlist: String,
     pub seed: u64,
     /// Runs of the whole study.
@@ -21,10 +24,66 @@ pub struct Meta {
     pub shard: Option<String>,
     pub measures: Vec<String>,
     pub params: Vec<String>,
+    /// Every file the circuit was read from (the netlist, then each include), with a hash of
+    /// its content; empty in sidecars written before the hashes were recorded.
+    #[serde(default)]
+    pub files: Vec<SourceFile>,
+}
+
+/// One file a study's circuit was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// The path, canonical (absolute, `.`, `..` and links resolved) where the file exists, so
+    /// that `./../x` and `../x`, or a path given from another folder, compare equal.
+    pub path: String,
+    /// FNV-1a (64 bit) of the content, 16 hex digits.
+    pub fnv1a64: String,
+    pub bytes: u64,
+}
+
+impl SourceFile {
+    pub fn of(s: &Source) -> SourceFile {
+        SourceFile {
+            path: normalise(Path::new(&s.path)),
+            fnv1a64: format!("{:016x}", s.hash),
+            bytes: s.bytes,
+        }
+    }
+    fn same_content(&self, o: &SourceFile) -> bool {
+        self.fnv1a64 == o.fnv1a64 && self.bytes == o.bytes
+    }
+}
+
+/// A path in the form two spellings of the same file share: canonical when the file exists,
+/// else absolute with `.` and `name/..` removed lexically.
+pub fn normalise(p: &Path) -> String {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c.display().to_string();
+    }
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out.display().to_string()
 }
 
 impl Meta {
-    pub fn new(netlist: &Path, cfg: &Config, measures: &[String], params: &[String]) -> Meta {
+    pub fn new(
+        netlist: &Path,
+        cfg: &Config,
+        measures: &[String],
+        params: &[String],
+        sources: &[Source],
+    ) -> Meta {
         Meta {
             netlist: netlist.display().to_string(),
             seed: cfg.seed,
@@ -33,8 +92,93 @@ impl Meta {
             shard: cfg.shard.map(|(i, m)| format!("{i}/{m}")),
             measures: measures.to_vec(),
             params: params.to_vec(),
+            files: sources.iter().map(SourceFile::of).collect(),
         }
     }
+
+    /// The settings in which a study's file (`self`) and the study asked for now differ, one
+    /// phrase each (`seed 3 (now 4)`, `'cell.cir' was edited`); empty when they agree.
+    /// `Scope::Resume` compares everything but the netlist path as given; `Scope::Merge`
+    /// leaves out the shard and the file paths (shards may run where the files live
+    /// elsewhere) and compares the files by content.
+    pub fn differences(&self, now: &Meta, scope: Scope) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.seed != now.seed {
+            d.push(format!("seed {} (now {})", self.seed, now.seed));
+        }
+        if self.runs != now.runs {
+            d.push(format!("runs {} (now {})", self.runs, now.runs));
+        }
+        if self.variation != now.variation {
+            d.push(format!(
+                "variation {} (now {})",
+                self.variation, now.variation
+            ));
+        }
+        if scope == Scope::Resume && self.shard != now.shard {
+            let s = |x: &Option<String>| x.clone().unwrap_or_else(|| "none".into());
+            d.push(format!("shard {} (now {})", s(&self.shard), s(&now.shard)));
+        }
+        if self.measures != now.measures {
+            d.push(format!(
+                "measures {} (now {})",
+                self.measures.join(","),
+                now.measures.join(",")
+            ));
+        }
+        if self.params != now.params {
+            d.push(format!(
+                "sampled parameters {} (now {})",
+                self.params.join(","),
+                now.params.join(",")
+            ));
+        }
+        d.extend(file_differences(&self.files, &now.files, scope));
+        d
+    }
+}
+
+/// How two sidecars are compared: to continue a study, or to merge its shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Resume,
+    Merge,
+}
+
+fn file_differences(was: &[SourceFile], now: &[SourceFile], scope: Scope) -> Vec<String> {
+    if was.is_empty() && !now.is_empty() {
+        return vec![
+            "the netlist's content (not recorded: the file was written before neurospice \
+             recorded it)"
+                .into(),
+        ];
+    }
+    let mut d = Vec::new();
+    if scope == Scope::Merge {
+        if was.len() != now.len() || was.iter().zip(now).any(|(a, b)| !a.same_content(b)) {
+            d.push("the netlist or an included file (their contents differ)".into());
+        }
+        return d;
+    }
+    for (k, f) in now.iter().enumerate() {
+        let what = if k == 0 { "netlist" } else { "included file" };
+        match was.iter().find(|w| w.path == f.path) {
+            Some(w) if w.same_content(f) => {}
+            Some(_) => d.push(format!("{what} '{}' (edited since)", f.path)),
+            None if k == 0 => d.push(format!(
+                "netlist '{}' (now '{}')",
+                was.first().map(|w| w.path.as_str()).unwrap_or(""),
+                f.path
+            )),
+            None => d.push(format!("included file '{}' (not read then)", f.path)),
+        }
+    }
+    for (k, w) in was.iter().enumerate() {
+        if k > 0 && !now.iter().any(|f| f.path == w.path) {
+            d.push(format!("included file '{}' (no longer read)", w.path));
+        }
+    }
+    d
 }
 
 /// The sidecar path of a runs.csv.
@@ -45,8 +189,39 @@ pub fn meta_path(runs_csv: &Path) -> PathBuf {
 }
 
 pub fn write_meta(runs_csv: &Path, m: &Meta) -> Result<()> {
+    write_meta_in(&Disk, runs_csv, m)
+}
+
+/// [`write_meta`] through a store.
+pub fn write_meta_in(store: &dyn Store, runs_csv: &Path, m: &Meta) -> Result<()> {
     let s = serde_json::to_string_pretty(m).map_err(|e| Error::output(e.to_string()))?;
-    write_atomic(&meta_path(runs_csv), |w| writeln!(w, "{s}"))
+    store.write(&meta_path(runs_csv), &mut |w| writeln!(w, "{s}"))
+}
+
+/// Where a study's files go: the seam between a study and the file system (where a test
+/// puts a full disk).
+pub trait Store: Sync {
+    /// Writes `path` from `body` completely or not at all: after a failure the previous file
+    /// is still there, whole.
+    fn write(
+        &self,
+        path: &Path,
+        body: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()>;
+}
+
+/// The file system: atomic writes (temporary file beside the target, synced, renamed),
+/// missing folders created.
+pub struct Disk;
+
+impl Store for Disk {
+    fn write(
+        &self,
+        path: &Path,
+        body: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        write_atomic(path, |w| body(w))
+    }
 }
 
 /// The sidecar of a runs.csv, if it has one.
@@ -73,7 +248,18 @@ pub fn write_runs(
     params: &[String],
     recs: &[Record],
 ) -> Result<()> {
-    write_atomic(path, |w| {
+    write_runs_in(&Disk, path, measures, params, recs)
+}
+
+/// [`write_runs`] through a store.
+pub fn write_runs_in(
+    store: &dyn Store,
+    path: &Path,
+    measures: &[String],
+    params: &[String],
+    recs: &[Record],
+) -> Result<()> {
+    store.write(path, &mut |w| {
         let mut head = vec!["run".to_string(), "status".into(), "reason".into()];
         head.extend(measures.iter().map(|m| quote(m)));
         head.extend(params.iter().map(|m| quote(m)));
@@ -105,6 +291,14 @@ pub fn read_runs(path: &Path, n_measures: usize) -> Result<RunsFile> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::io(format!("cannot read '{}': {e}", path.display())))?;
     let bad = |line: usize, what: String| Error::data(format!("{}:{line}: {what}", path.display()));
+    // every row is written whole with its line end: a file that stops inside a row was cut
+    // short (a copy interrupted, a disk that filled), and its last number may be cut too
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err(bad(
+            text.lines().count(),
+            "the last line is incomplete: the file was cut short".into(),
+        ));
+    }
     let mut lines = text.lines().enumerate();
     let split = |line: usize, text: &str| split_fields(text).map_err(|m| bad(line, m));
     let head = match lines.next() {
@@ -179,6 +373,20 @@ pub struct StudySummary {
     pub measures: serde_json::Map<String, serde_json::Value>,
     #[serde(rename = "yield")]
     pub yields: serde_json::Map<String, serde_json::Value>,
+    /// Set when the study lacks runs (`mc-merge --allow-partial`); absent when complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+}
+
+/// What a partial study lacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Partial {
+    /// Runs of the whole study.
+    pub expected_runs: u64,
+    /// How many of them no part holds.
+    pub missing_runs: u64,
+    /// Which, as ranges (`37-48, 60`).
+    pub missing: String,
 }
 
 /// Per-measure summaries (ok runs only) in measure order.
@@ -265,6 +473,7 @@ pub fn summarize_study(
         seed,
         measures: ms,
         yields: ys,
+        partial: None,
     })
 }
 
@@ -275,13 +484,22 @@ pub fn write_summary(path: &Path, s: &StudySummary) -> Result<()> {
 
 /// The readable table printed on stdout.
 pub fn summary_table(measures: &[String], recs: &[Record], s: &StudySummary) -> String {
-    let mut out = format!(
+    let mut out = String::new();
+    if let Some(p) = &s.partial {
+        out.push_str(&format!(
+            "PARTIAL study: {} of {} runs; missing runs {}\n",
+            p.expected_runs - p.missing_runs,
+            p.expected_runs,
+            p.missing
+        ));
+    }
+    out.push_str(&format!(
         "{} runs: {} ok, {} failed{}\n",
         s.runs,
         s.ok,
         s.failed,
         s.seed.map(|x| format!(" (seed {x})")).unwrap_or_default()
-    );
+    ));
     if !measures.is_empty() {
         out.push_str(&format!(
             "{:<16} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13} {:>13}\n",

@@ -15,6 +15,24 @@ pub trait Measures: Sync + Send {
     fn names(&self) -> Vec<String>;
     /// One value per name, or why it could not be measured (the run is then `failed`).
     fn measure(&self, circuit: &Circuit, res: &RunResult) -> Vec<Outcome>;
+    /// Checks, before the first run, that the measures can be taken on this (nominal)
+    /// circuit: the signals they read exist and the analyses they read are run. A study
+    /// refuses to start otherwise, instead of failing every run for the same reason.
+    fn check(&self, _circuit: &Circuit) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The signals a run of `c` stores in its tables and operating point (`v(node)`,
+/// `i(source)`, ngspice's names), what a measure may read.
+pub fn circuit_signals(c: &Circuit) -> Vec<String> {
+    crate::analysis::saved_unknowns(c, &crate::analysis::Save::All)
+        .map(|ks| {
+            ks.into_iter()
+                .map(|k| crate::analysis::signal_name(c, k))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What a simple measure computes from the transient table (or the DC sweep table).
@@ -111,6 +129,48 @@ impl Simple {
         })
     }
 
+    /// Whether this measure can be taken on `c`: its signal is one of the circuit's and the
+    /// circuit runs an analysis it reads (`op`: .op or .tran; the others: .tran or .dc).
+    pub fn check(&self, c: &Circuit) -> Result<()> {
+        use crate::circuit::Analysis;
+        let has = |f: &dyn Fn(&Analysis) -> bool| c.analyses.iter().any(|(a, _)| f(a));
+        let (ok, needs) = if self.kind == Kind::Op {
+            (
+                has(&|a| matches!(a, Analysis::Op | Analysis::Tran { .. })),
+                ".op or .tran",
+            )
+        } else {
+            (
+                has(&|a| matches!(a, Analysis::Tran { .. } | Analysis::Dc(_))),
+                ".tran or .dc",
+            )
+        };
+        if !ok {
+            return Err(Error::usage(format!(
+                "measure '{}': the netlist has no {needs} analysis for it to read",
+                self.name
+            )));
+        }
+        let signals = circuit_signals(c);
+        if !signals.contains(&self.signal) {
+            let mut e = Error::usage(format!(
+                "measure '{}': no signal '{}' in the circuit",
+                self.name, self.signal
+            ));
+            if !signals.is_empty() {
+                let shown: Vec<&str> = signals.iter().take(12).map(|s| s.as_str()).collect();
+                let more = if signals.len() > shown.len() {
+                    format!(", ... ({} in all)", signals.len())
+                } else {
+                    String::new()
+                };
+                e = e.with_note(format!("signals: {}{more}", shown.join(", ")));
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     fn eval(&self, res: &RunResult) -> Outcome {
         let failed = |m: String| Failed(m);
         if self.kind == Kind::Op {
@@ -169,6 +229,9 @@ impl Measures for SimpleMeasures {
     fn measure(&self, _c: &Circuit, res: &RunResult) -> Vec<Outcome> {
         self.0.iter().map(|m| m.eval(res)).collect()
     }
+    fn check(&self, c: &Circuit) -> Result<()> {
+        self.0.iter().try_for_each(|m| m.check(c))
+    }
 }
 
 /// The netlist's own `.meas` cards (evaluated with the nominal `.param` values in `PARAM=`
@@ -192,6 +255,10 @@ impl Measures for NetlistMeasures {
             .collect();
         v.extend(self.extra.measure(circuit, res));
         v
+    }
+    fn check(&self, c: &Circuit) -> Result<()> {
+        crate::meas::check_signals(&self.cards, c)?;
+        self.extra.check(c)
     }
 }
 

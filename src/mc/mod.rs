@@ -92,6 +92,9 @@ pub struct Study {
     pub measure_names: Vec<String>,
     /// Sampled-parameter columns of runs.csv (from the nominal elaboration).
     pub param_names: Vec<String>,
+    /// The files the netlist was read from, with content hashes (empty for a netlist given
+    /// as a parsed tree): recorded in the sidecar so `--resume` notices an edit.
+    pub sources: Vec<crate::netlist::lexer::Source>,
 }
 
 /// A failure as one line: the message and where.
@@ -108,13 +111,15 @@ impl Study {
     /// the random parameters.
     pub fn new(nl: Netlist, measures: Arc<dyn Measures>) -> Result<Study> {
         let mut s = RunSampler::nominal();
-        crate::netlist::elaborate(
+        let nominal = crate::netlist::elaborate(
             &nl,
             ElabOptions {
                 overrides: vec![],
                 random: Some(&mut s),
             },
         )?;
+        // a measure of a signal the circuit does not have would fail every run: refuse now
+        measures.check(&nominal)?;
         let mut measure_names = measures.names();
         for m in measure_names.iter_mut() {
             *m = m.to_ascii_lowercase();
@@ -129,6 +134,7 @@ impl Study {
             measures,
             measure_names,
             param_names: s.params.into_iter().map(|(n, _)| n).collect(),
+            sources: vec![],
         })
     }
 
@@ -203,9 +209,38 @@ impl Study {
         (rec, Some(res))
     }
 
-    /// One run, with the timeout and the wave file applied.
+    /// One run, with the timeout and the wave file applied (a wave that cannot be written
+    /// fails the run).
     pub fn run_one(self: &Arc<Self>, cfg: &Config, run: u64) -> Record {
-        let (rec, res) = match cfg.timeout {
+        let (rec, res) = self.compute(cfg, run);
+        if let Some(Err(e)) = self.save_wave(&io::Disk, cfg, run, res.as_ref()) {
+            let mut rec = rec;
+            rec.ok = false;
+            rec.reason = reason_of(&e);
+            return rec;
+        }
+        rec
+    }
+
+    /// Writes run `run`'s waveform when `cfg` asks for it; `None` when it does not.
+    fn save_wave(
+        &self,
+        store: &dyn io::Store,
+        cfg: &Config,
+        run: u64,
+        res: Option<&RunResult>,
+    ) -> Option<Result<()>> {
+        if run > cfg.save_waves {
+            return None;
+        }
+        let t = res?.tran.as_ref().or(res?.dc.as_ref())?;
+        let dir = cfg.waves_dir.as_ref()?;
+        Some(write_wave_in(store, dir, &format!("run_{run:05}.csv"), t))
+    }
+
+    /// One run with the timeout applied: its record, and its result when it has one.
+    fn compute(self: &Arc<Self>, cfg: &Config, run: u64) -> (Record, Option<RunResult>) {
+        match cfg.timeout {
             None => self.simulate(cfg, run),
             Some(limit) => {
                 // the engine has no cancellation point, so a run that exceeds its limit is
@@ -236,18 +271,7 @@ impl Study {
                     },
                 }
             }
-        };
-        if run <= cfg.save_waves
-            && let (Some(dir), Some(res)) = (&cfg.waves_dir, &res)
-            && let Some(t) = res.tran.as_ref().or(res.dc.as_ref())
-            && let Err(e) = write_wave(dir, &format!("run_{run:05}.csv"), t)
-        {
-            let mut rec = rec;
-            rec.ok = false;
-            rec.reason = reason_of(&e);
-            return rec;
         }
-        rec
     }
 
     fn failed(&self, run: u64, reason: String) -> Record {
@@ -270,22 +294,35 @@ impl Study {
         stop: &AtomicBool,
         done: &(dyn Fn(&[Record]) + Sync),
     ) -> Vec<Record> {
+        self.execute_with(
+            cfg,
+            runs,
+            &|| stop.load(Ordering::Relaxed),
+            &|r| Some(self.run_one(cfg, r)),
+            done,
+        )
+    }
+
+    /// [`Study::execute`] with the run itself given (`one` returns `None` for a run that is
+    /// not to be kept) and stopping when `stop()` says so.
+    fn execute_with(
+        self: &Arc<Self>,
+        cfg: &Config,
+        runs: &[u64],
+        stop: &(dyn Fn() -> bool + Sync),
+        one: &(dyn Fn(u64) -> Option<Record> + Sync),
+        done: &(dyn Fn(&[Record]) + Sync),
+    ) -> Vec<Record> {
         let work = || {
             let chunk = (rayon::current_num_threads() * 16).max(16);
             let mut out: Vec<Record> = Vec::with_capacity(runs.len());
             for part in runs.chunks(chunk) {
-                if stop.load(Ordering::Relaxed) {
+                if stop() {
                     break;
                 }
                 let recs: Vec<Option<Record>> = part
                     .par_iter()
-                    .map(|&r| {
-                        if stop.load(Ordering::Relaxed) {
-                            None
-                        } else {
-                            Some(self.run_one(cfg, r))
-                        }
-                    })
+                    .map(|&r| if stop() { None } else { one(r) })
                     .collect();
                 out.extend(recs.into_iter().flatten());
                 done(&out);
@@ -315,9 +352,12 @@ thread_local! {
 
 /// Writes one waveform table into `dir` (created if needed).
 pub fn write_wave(dir: &std::path::Path, name: &str, t: &Table) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::output(format!("cannot create '{}': {e}", dir.display())))?;
-    crate::io::csv::write_csv(&dir.join(name), t)
+    write_wave_in(&io::Disk, dir, name, t)
+}
+
+/// [`write_wave`] through a store.
+pub fn write_wave_in(store: &dyn io::Store, dir: &Path, name: &str, t: &Table) -> Result<()> {
+    store.write(&dir.join(name), &mut |w| crate::io::csv::write_table(w, t))
 }
 
 impl Study {
@@ -330,7 +370,9 @@ impl Study {
             cards: deck.measures,
             extra,
         };
-        Study::new(deck.netlist, Arc::new(measures))
+        let mut study = Study::new(deck.netlist, Arc::new(measures))?;
+        study.sources = deck.sources;
+        Ok(study)
     }
 
     /// Checks that every yield specification names a measure of the study.
@@ -348,7 +390,7 @@ impl Study {
 }
 
 /// Where a study writes its rows, and whether it continues an interrupted one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Output<'a> {
     /// The netlist path as given (recorded in the sidecar).
     pub netlist: &'a Path,
@@ -356,6 +398,8 @@ pub struct Output<'a> {
     pub runs_csv: &'a Path,
     /// Keep the runs already in `runs_csv` (computed with the same settings) and do the rest.
     pub resume: bool,
+    /// Where the files go: [`io::Disk`], or in tests a store that fails.
+    pub store: &'a dyn io::Store,
 }
 
 /// What a study run to a file ended with.
@@ -370,12 +414,17 @@ pub struct Outcome {
 }
 
 /// Runs `study` into `out.runs_csv`: with `resume`, the runs already in the file are kept
-/// (after checking that its sidecar records the same settings); the file is rewritten at most
-/// once a second while runs finish (so Ctrl-C or a crash loses at most a second of work) and
-/// once at the end. `stop` ends the study between runs; `progress(done, todo, failed)` is
-/// called as chunks of runs finish (runs done and failed in this process, of `todo` left to
-/// do when it started; for a progress bar). With `save_waves`, the nominal run's waveform
-/// is written first.
+/// (after checking that its sidecar records the same settings and the same netlist and
+/// included files, by content); the file is rewritten at most once a second while runs
+/// finish (so Ctrl-C or a crash loses at most a second of work) and once at the end. `stop`
+/// ends the study between runs; `progress(done, todo, failed)` is called as chunks of runs
+/// finish (runs done and failed in this process, of `todo` left to do when it started; for a
+/// progress bar). With `save_waves`, the nominal run's waveform is written first.
+///
+/// The first write that fails (a full disk) stops the study: runs already started finish,
+/// no new one starts, every finished run is written once more if the store takes it, and
+/// the error says how many runs the file holds, which `--resume` then keeps. A run whose
+/// wave could not be written is not kept, so resuming computes it again with its wave.
 pub fn run_to_file(
     study: &Arc<Study>,
     cfg: &Config,
@@ -383,21 +432,26 @@ pub fn run_to_file(
     stop: &AtomicBool,
     progress: &(dyn Fn(usize, usize, usize) + Sync),
 ) -> Result<Outcome> {
-    let meta = Meta::new(out.netlist, cfg, &study.measure_names, &study.param_names);
+    let store = out.store;
+    let meta = Meta::new(
+        out.netlist,
+        cfg,
+        &study.measure_names,
+        &study.param_names,
+        &study.sources,
+    );
     let mut done: Vec<Record> = Vec::new();
     if out.resume && out.runs_csv.exists() {
         match io::read_meta(out.runs_csv)? {
-            Some(m) if m == meta => {}
             Some(m) => {
-                return Err(Error::usage(format!(
-                    "--resume: '{}' was computed with different settings (seed {}, runs {}, variation {}, shard {:?}, measures {:?}); use the same options or a new output",
-                    out.runs_csv.display(),
-                    m.seed,
-                    m.runs,
-                    m.variation,
-                    m.shard,
-                    m.measures
-                )));
+                let diff = m.differences(&meta, io::Scope::Resume);
+                if !diff.is_empty() {
+                    return Err(Error::usage(format!(
+                        "--resume: '{}' was computed with different settings: {}; use the same options and files, or a new output",
+                        out.runs_csv.display(),
+                        diff.join("; ")
+                    )));
+                }
             }
             None => {
                 return Err(Error::usage(format!(
@@ -408,8 +462,17 @@ pub fn run_to_file(
             }
         }
         done = io::read_runs(out.runs_csv, study.measure_names.len())?.records;
+    } else {
+        // the file and its sidecar agree from the start: no rows yet, then the settings
+        io::write_runs_in(
+            store,
+            out.runs_csv,
+            &study.measure_names,
+            &study.param_names,
+            &[],
+        )?;
     }
-    io::write_meta(out.runs_csv, &meta)?;
+    io::write_meta_in(store, out.runs_csv, &meta)?;
     let all = study.runs_of(cfg);
     let todo: Vec<u64> = all
         .iter()
@@ -421,49 +484,84 @@ pub fn run_to_file(
     {
         let nominal = study.nominal()?;
         if let Some(t) = nominal.tran.as_ref().or(nominal.dc.as_ref()) {
-            write_wave(dir, "nominal.csv", t)?;
+            write_wave_in(store, dir, "nominal.csv", t)?;
         }
     }
-    let write_err: Mutex<Option<Error>> = Mutex::new(None);
+    // the first write error, and whether one happened (read by every worker between runs)
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let halted = AtomicBool::new(false);
+    let fail = |e: Error| {
+        if let Ok(mut f) = failure.lock()
+            && f.is_none()
+        {
+            *f = Some(e);
+        }
+        halted.store(true, Ordering::SeqCst);
+    };
     let merge = |new: &[Record]| -> Vec<Record> {
         let mut all = done.clone();
         all.extend_from_slice(new);
         all.sort_by_key(|r| r.run);
         all
     };
-    // rewriting and syncing the file after every chunk would cost more than the runs of a
-    // small cell; once a second bounds what Ctrl-C or a crash can lose
-    let last_write = Mutex::new(Instant::now());
-    let checkpoint = |new: &[Record]| {
-        progress(new.len(), todo.len(), new.iter().filter(|r| !r.ok).count());
-        match last_write.lock() {
-            Ok(mut t) if t.elapsed() >= Duration::from_secs(1) => *t = Instant::now(),
-            _ => return,
-        }
-        let recs = merge(new);
-        if let Err(e) = io::write_runs(
+    let write = |recs: &[Record]| {
+        io::write_runs_in(
+            store,
             out.runs_csv,
             &study.measure_names,
             &study.param_names,
-            &recs,
-        ) && let Ok(mut w) = write_err.lock()
-        {
-            *w = Some(e);
+            recs,
+        )
+    };
+    // rewriting and syncing the file after every chunk would cost more than the runs of a
+    // small cell; once a second bounds what Ctrl-C or a crash can lose. The second number is
+    // how many runs the file on disk holds.
+    let last_write = Mutex::new((Instant::now(), done.len()));
+    let checkpoint = |new: &[Record]| {
+        progress(new.len(), todo.len(), new.iter().filter(|r| !r.ok).count());
+        if halted.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(mut last) = last_write.lock() else {
+            return;
+        };
+        if last.0.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        last.0 = Instant::now();
+        let recs = merge(new);
+        match write(&recs) {
+            Ok(()) => last.1 = recs.len(),
+            Err(e) => fail(e),
         }
     };
-    let new = study.execute(cfg, &todo, stop, &checkpoint);
-    if let Ok(mut w) = write_err.lock()
-        && let Some(e) = w.take()
-    {
-        return Err(e);
-    }
+    let one = |r: u64| -> Option<Record> {
+        let (rec, res) = study.compute(cfg, r);
+        match study.save_wave(store, cfg, r, res.as_ref()) {
+            Some(Err(e)) => {
+                fail(e);
+                None
+            }
+            _ => Some(rec),
+        }
+    };
+    let stopped = || stop.load(Ordering::Relaxed) || halted.load(Ordering::Relaxed);
+    let new = study.execute_with(cfg, &todo, &stopped, &one, &checkpoint);
     let records = merge(&new);
-    io::write_runs(
-        out.runs_csv,
-        &study.measure_names,
-        &study.param_names,
-        &records,
-    )?;
+    let first = failure.lock().ok().and_then(|mut f| f.take());
+    if let Some(e) = first {
+        // keep what was computed if the store takes it now, else the last file written stays
+        let kept = match write(&records) {
+            Ok(()) => records.len(),
+            Err(_) => last_write.lock().map(|l| l.1).unwrap_or(0),
+        };
+        return Err(e.with_note(format!(
+            "the study stopped at this first write error: '{}' holds {kept} finished runs of {}; make room and continue with the same command and --resume",
+            out.runs_csv.display(),
+            all.len()
+        )));
+    }
+    write(&records)?;
     Ok(Outcome {
         records,
         planned: all.len(),
@@ -472,9 +570,88 @@ pub fn run_to_file(
 }
 
 /// Merges the runs.csv files of a sharded study into `output` (with its sidecar): every part
-/// must come from the same study (seed, runs, variation and columns) and no run may appear
-/// twice. Returns the study's settings and the records in run order.
+/// must come from the same study (seed, runs, variation, columns and netlist content), no run
+/// may appear twice and none may be missing. Returns the study's settings and the records in
+/// run order. [`merge_with`] can accept a partial study.
 pub fn merge(parts: &[PathBuf], output: &Path) -> Result<(Meta, Vec<Record>)> {
+    let m = merge_with(parts, output, false)?;
+    Ok((m.meta, m.records))
+}
+
+/// A merged study.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub meta: Meta,
+    /// The runs the parts hold, in run order.
+    pub records: Vec<Record>,
+    /// Runs of the study that no part holds, as inclusive ranges (empty when complete).
+    pub missing: Vec<(u64, u64)>,
+}
+
+impl Merged {
+    /// What the summary records about a partial study (`None` when complete).
+    pub fn partial(&self) -> Option<io::Partial> {
+        if self.missing.is_empty() {
+            return None;
+        }
+        Some(io::Partial {
+            expected_runs: self.meta.runs,
+            missing_runs: self.missing.iter().map(|(a, b)| b - a + 1).sum(),
+            missing: ranges_text(&self.missing),
+        })
+    }
+}
+
+/// `1-12, 25, 30-31`.
+fn ranges_text(r: &[(u64, u64)]) -> String {
+    let mut parts: Vec<String> = r
+        .iter()
+        .take(20)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if r.len() > 20 {
+        parts.push(format!("... ({} ranges in all)", r.len()));
+    }
+    parts.join(", ")
+}
+
+/// The runs in `lo..=hi` that `present` (sorted) lacks, as ranges.
+fn gaps(present: &[u64], lo: u64, hi: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut next = lo;
+    for &r in present.iter().filter(|&&r| r >= lo && r <= hi) {
+        if r > next {
+            out.push((next, r - 1));
+        }
+        next = r + 1;
+    }
+    if next <= hi {
+        out.push((next, hi));
+    }
+    out
+}
+
+/// The 1-based runs `lo..=hi` of shard `i` of `m` of a study of `n` runs.
+fn shard_range(n: u64, i: u64, m: u64) -> (u64, u64) {
+    (n * i / m + 1, n * (i + 1) / m)
+}
+
+fn parse_shard_text(s: &str) -> Option<(u64, u64)> {
+    let (i, m) = s.split_once('/')?;
+    let (i, m) = (i.parse().ok()?, m.parse().ok()?);
+    (m > 0 && i < m).then_some((i, m))
+}
+
+/// [`merge`], and with `allow_partial` a study some of whose runs no part holds (a shard that
+/// was lost or stopped early): it is merged and [`Merged::missing`] names what is missing.
+/// Without it a missing run is an error naming the shards and runs.
+pub fn merge_with(parts: &[PathBuf], output: &Path, allow_partial: bool) -> Result<Merged> {
     let mut metas = Vec::new();
     for p in parts {
         let m = io::read_meta(p)?.ok_or_else(|| {
@@ -490,22 +667,32 @@ pub fn merge(parts: &[PathBuf], output: &Path) -> Result<(Meta, Vec<Record>)> {
         return Err(Error::usage("mc-merge needs at least one part"));
     };
     for (p, m) in parts.iter().zip(&metas).skip(1) {
-        if m.seed != first.seed
-            || m.runs != first.runs
-            || m.variation != first.variation
-            || m.measures != first.measures
-            || m.params != first.params
-        {
+        let diff = m.differences(first, io::Scope::Merge);
+        if !diff.is_empty() {
             return Err(Error::usage(format!(
-                "'{}' belongs to another study than '{}' (seed, runs, variation or columns differ)",
+                "'{}' belongs to another study than '{}': {}",
                 p.display(),
-                parts[0].display()
+                parts[0].display(),
+                diff.join("; ")
             )));
         }
     }
+    let n = first.runs;
     let mut recs: Vec<Record> = Vec::new();
-    for p in parts {
-        recs.extend(io::read_runs(p, first.measures.len())?.records);
+    // per part: its shard's runs, and the runs it holds
+    let mut held: Vec<(Option<(u64, u64)>, Vec<u64>)> = Vec::new();
+    for (p, m) in parts.iter().zip(&metas) {
+        let r = io::read_runs(p, first.measures.len())?.records;
+        if let Some(bad) = r.iter().find(|x| x.run == 0 || x.run > n) {
+            return Err(Error::data(format!(
+                "'{}': run {} is outside the study's runs 1..{n}",
+                p.display(),
+                bad.run
+            )));
+        }
+        let shard = m.shard.as_deref().and_then(parse_shard_text);
+        held.push((shard, r.iter().map(|x| x.run).collect()));
+        recs.extend(r);
     }
     recs.sort_by_key(|r| r.run);
     if let Some(w) = recs.windows(2).find(|w| w[0].run == w[1].run) {
@@ -514,11 +701,63 @@ pub fn merge(parts: &[PathBuf], output: &Path) -> Result<(Meta, Vec<Record>)> {
             w[0].run
         )));
     }
+    let present: Vec<u64> = recs.iter().map(|r| r.run).collect();
+    let missing = gaps(&present, 1, n);
+    if !missing.is_empty() && !allow_partial {
+        let mut why = Vec::new();
+        // parts whose own shard is incomplete
+        for ((shard, runs), p) in held.iter().zip(parts) {
+            let (lo, hi) = match shard {
+                Some((i, m)) => shard_range(n, *i, *m),
+                None => (1, n),
+            };
+            let g = gaps(runs, lo, hi);
+            if !g.is_empty() {
+                let name = shard
+                    .map(|(i, m)| format!("shard {i}/{m}"))
+                    .unwrap_or("the study".into());
+                why.push(format!(
+                    "{name} ('{}') holds {} of its {} runs (missing {})",
+                    p.display(),
+                    runs.len(),
+                    hi + 1 - lo,
+                    ranges_text(&g)
+                ));
+            }
+        }
+        // shards with no part: named when the parts agree on the number of shards
+        let ms: Vec<u64> = held.iter().filter_map(|(s, _)| s.map(|x| x.1)).collect();
+        if let Some(&m) = ms.first()
+            && ms.len() == held.len()
+            && ms.iter().all(|&x| x == m)
+        {
+            for i in 0..m {
+                if !held.iter().any(|(s, _)| *s == Some((i, m))) {
+                    let (lo, hi) = shard_range(n, i, m);
+                    if lo <= hi {
+                        why.push(format!("shard {i}/{m} (runs {lo}-{hi}) has no part"));
+                    }
+                }
+            }
+        } else {
+            why.push(format!("no part holds runs {}", ranges_text(&missing)));
+        }
+        return Err(Error::data(format!(
+            "mc-merge: the parts hold {} of the study's {n} runs: {}",
+            recs.len(),
+            why.join("; ")
+        ))
+        .with_note("merge what there is with --allow-partial (the summary then says it is partial), or compute the missing runs: `mc --resume` on the merged file fills them in"));
+    }
     io::write_runs(output, &first.measures, &first.params, &recs)?;
     let meta = Meta {
         shard: None,
         ..first.clone()
     };
     io::write_meta(output, &meta)?;
-    Ok((meta, recs))
+    Ok(Merged {
+        meta,
+        records: recs,
+        missing,
+    })
 }

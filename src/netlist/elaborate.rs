@@ -17,6 +17,15 @@ use crate::expr::tape::{Input, Tape};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// Deepest nesting of subcircuit instances (an instance inside a subcircuit inside ...):
+/// far beyond any hierarchy drawn by hand or generated, and bounded because elaboration
+/// descends it recursively.
+pub const MAX_SUBCKT_DEPTH: usize = 1000;
+
+/// The shortest transient: a femtosecond, far below any circuit's time constant and far above
+/// the range where a step of a billionth of it underflows.
+pub const MIN_TSTOP: f64 = 1e-15;
+
 /// How to evaluate random functions during elaboration (Monte Carlo) and which global
 /// parameters to override (sweeps).
 #[derive(Default)]
@@ -111,6 +120,13 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     };
     let mut warnings = nl.warnings.clone();
     let top = &nl.top;
+    let elements = e.expanded_count(top, &[], &mut HashMap::new(), 0);
+    crate::budget::check(
+        elements,
+        crate::budget::get().elements,
+        "elements after expanding the subcircuits",
+        "--max-elements",
+    )?;
     let mut stack = Vec::new();
     let at = Where {
         frame: global,
@@ -257,6 +273,43 @@ impl<'n> Elab<'n, '_> {
             .find_map(|s| s.subckts.iter().find(|c| c.name == name))
     }
 
+    /// How many devices `scope` expands to (a float: a hierarchy may multiply to
+    /// astronomical counts), counted before anything is built. Instances whose subcircuit is
+    /// unknown, recursive or nested too deep count nothing: `instantiate` reports them.
+    fn expanded_count<'s>(
+        &self,
+        scope: &'s Scope,
+        chain: &[&'s Scope],
+        memo: &mut HashMap<*const Scope, f64>,
+        depth: usize,
+    ) -> f64 {
+        let key = scope as *const Scope;
+        if let Some(&n) = memo.get(&key) {
+            return n;
+        }
+        if depth > MAX_SUBCKT_DEPTH {
+            return 0.0;
+        }
+        memo.insert(key, 0.0); // a recursive instance counts nothing
+        let mut chain: Vec<&Scope> = chain.to_vec();
+        chain.push(scope);
+        let mut n = 0.0;
+        for card in &scope.elements {
+            let is_instance = card.toks[0].text.starts_with('x');
+            let def = is_instance
+                .then(|| kv_pairs(&card.toks[1..]).ok())
+                .flatten()
+                .and_then(|(pos, _)| pos.last().and_then(|s| self.find_subckt(&chain, &s.text)));
+            n += match (is_instance, def) {
+                (false, _) => 1.0,
+                (true, Some(def)) => self.expanded_count(def, &chain, memo, depth + 1),
+                (true, None) => 0.0,
+            };
+        }
+        memo.insert(key, n);
+        n
+    }
+
     fn instantiate(
         &mut self,
         scope: &'n Scope,
@@ -321,13 +374,25 @@ impl<'n> Elab<'n, '_> {
                         Some(&t0.loc),
                     ));
                 }
-                if stack.contains(&def.name) || stack.len() > 64 {
+                if stack.contains(&def.name) {
                     let chain_s: Vec<String> =
                         stack.iter().cloned().chain([def.name.clone()]).collect();
                     return Err(Error::netlist(
                         format!(
                             "recursive subcircuit instantiation: {}",
                             chain_s.join(" -> ")
+                        ),
+                        Some(&t0.loc),
+                    ));
+                }
+                if stack.len() >= MAX_SUBCKT_DEPTH {
+                    return Err(Error::netlist(
+                        format!(
+                            "subcircuit instances nested deeper than {MAX_SUBCKT_DEPTH} levels \
+                             (the limit of neurospice; {} -> ... -> {} -> {})",
+                            stack[0],
+                            stack[stack.len() - 1],
+                            def.name
                         ),
                         Some(&t0.loc),
                     ));
@@ -387,13 +452,34 @@ impl<'n> Elab<'n, '_> {
                 r?;
                 continue;
             }
+            self.element(card, &chain, frame, prefix, portmap, at.mult, full)?;
+        }
+        Ok(())
+    }
+
+    /// Builds one element card into a device. Kept out of [`Elab::instantiate`] so the
+    /// frame that recursion nests per subcircuit level stays small.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn element(
+        &mut self,
+        card: &Card,
+        chain: &[&Scope],
+        frame: usize,
+        prefix: &str,
+        portmap: &HashMap<String, String>,
+        mult: f64,
+        full: String,
+    ) -> Result<()> {
+        let t0 = &card.toks[0];
+        {
             let mut cx = ElementCtx {
                 e: self,
-                chain: &chain,
+                chain,
                 frame,
                 prefix,
                 portmap,
-                mult: at.mult,
+                mult,
                 full: &full,
                 reads: vec![],
             };
@@ -503,9 +589,9 @@ impl<'n> Elab<'n, '_> {
             ));
         }
         let (tstep, tstop) = (vals[0], vals[1]);
-        if tstop <= 0.0 {
+        if tstop < MIN_TSTOP {
             return Err(Error::netlist(
-                format!(".tran tstop must be positive, got {tstop}"),
+                format!(".tran tstop must be at least {MIN_TSTOP:e} s, got {tstop:e}"),
                 Some(&card.toks[2].loc),
             ));
         }
@@ -582,6 +668,14 @@ impl<'n> Elab<'n, '_> {
                 step,
             });
         }
+        let points: f64 = sweeps.iter().map(|s| s.points()).product();
+        crate::budget::check(
+            points,
+            crate::budget::get().dc_points,
+            ".dc sweep points",
+            "--max-dc-points",
+        )
+        .map_err(|e| e.with_loc(Some(&card.loc)))?;
         Ok(Analysis::Dc(sweeps))
     }
 }

@@ -51,17 +51,81 @@ pub struct Lexed {
     pub title_loc: Loc,
     pub cards: Vec<Card>,
     pub warnings: Vec<String>,
+    /// Every file the cards were read from, the netlist first, then each `.include`/`.lib`
+    /// file in the order it was read (once per read), with a hash of the text read: what a
+    /// Monte Carlo study records so that `--resume` notices an edited netlist or include.
+    pub sources: Vec<Source>,
+}
+
+/// One file (or in-memory text) a netlist was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// As the lexer opened it (the netlist as given, an include resolved against its parent).
+    pub path: String,
+    /// FNV-1a (64 bit) of the text.
+    pub hash: u64,
+    /// Length of the text in bytes.
+    pub bytes: u64,
+}
+
+impl Source {
+    fn of(path: &str, text: &str) -> Source {
+        Source {
+            path: path.to_string(),
+            hash: crate::seed::site(text),
+            bytes: text.len() as u64,
+        }
+    }
 }
 
 /// Reads and lexes a netlist file, following `.include` and `.lib`.
 pub fn lex_file(path: &Path) -> Result<Lexed> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| Error::io(format!("cannot read netlist '{}': {e}", path.display())))?;
-    lex_str(&text, &path.to_string_lossy())
+    let name = path.to_string_lossy();
+    let (text, warning) = decode(&bytes, &name);
+    let mut out = lex_str(&text, &name)?;
+    out.warnings.extend(warning);
+    Ok(out)
+}
+
+/// A netlist file's text, as ngspice reads it: UTF-8, or, line by line where a line is not
+/// UTF-8, Latin-1 (every byte one character: `µ` as the byte B5 is micro). The warning names
+/// the first such line.
+pub fn decode(bytes: &[u8], name: &str) -> (String, Option<String>) {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return (s.to_string(), None);
+    }
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 8);
+    let mut first_bad = None;
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        match std::str::from_utf8(line) {
+            Ok(s) => out.push_str(s),
+            Err(_) => {
+                first_bad.get_or_insert(i + 1);
+                out.extend(line.iter().map(|&b| b as char));
+            }
+        }
+    }
+    let warning = first_bad
+        .map(|l| format!("{name}:{l}: not valid UTF-8; lines like this one read as Latin-1"));
+    (out, warning)
+}
+
+/// Line ends as `\n` only: CRLF (DOS) and a lone CR (classic Mac OS) end a line as LF does,
+/// so line numbers count them all.
+fn unify_line_ends(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Lexes netlist text; `name` is the file name used in messages and for resolving includes.
 pub fn lex_str(text: &str, name: &str) -> Result<Lexed> {
+    let text = unify_line_ends(text);
+    let text = text.as_ref();
     let file: Arc<str> = Arc::from(name);
     let first = text.lines().next().unwrap_or("");
     let title_loc = Loc {
@@ -76,6 +140,7 @@ pub fn lex_str(text: &str, name: &str) -> Result<Lexed> {
         title_loc,
         cards: vec![],
         warnings: vec![],
+        sources: vec![],
     };
     let mut st = State {
         out: &mut out,
@@ -130,6 +195,7 @@ fn strip_comment(line: &str) -> &str {
 impl State<'_> {
     /// Lexes the lines of one file. `first` is the 1-based number of the first line given.
     fn lex_lines(&mut self, text: &str, file: &Arc<str>, first: usize, mode: Mode) -> Result<()> {
+        self.out.sources.push(Source::of(file, text));
         let section = match mode {
             Mode::Section(s) => Some(s),
             _ => None,
@@ -314,13 +380,23 @@ impl State<'_> {
             } else {
                 base_dir(file).join(p)
             };
-            let text = std::fs::read_to_string(&full).map_err(|e| {
+            // a device or a folder (`/dev/zero`) would be read forever or fail obscurely
+            if full.exists() && !full.is_file() {
+                return Err(Error::netlist(
+                    format!("include '{}' is not a regular file", full.display()),
+                    Some(&ft.loc),
+                ));
+            }
+            let bytes = std::fs::read(&full).map_err(|e| {
                 Error::netlist(
                     format!("cannot read include file '{}': {e}", full.display()),
                     Some(&ft.loc),
                 )
             })?;
             let fname: Arc<str> = Arc::from(full.to_string_lossy().as_ref());
+            let (text, warning) = decode(&bytes, &fname);
+            self.out.warnings.extend(warning);
+            let text = unify_line_ends(&text).into_owned();
             self.depth += 1;
             let r = if name == ".lib" {
                 let sec = card.toks[2].text.clone();
@@ -443,7 +519,9 @@ fn tokenize(
 ) -> Result<()> {
     let (file, lineno, text) = (at.file, at.lineno, at.text);
     let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let col_of = |byte: usize| line[..byte].chars().count() + 1;
+    // the column is the character index (a search, not a count: a 200,000-point PWL line
+    // has 400,000 tokens)
+    let col_of = |byte: usize| chars.partition_point(|&(b, _)| b < byte) + 1;
     let mk = |kind, s: &str, b0: usize, b1: usize| Tok {
         kind,
         text: s.to_ascii_lowercase(),

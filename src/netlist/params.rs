@@ -8,7 +8,7 @@ use super::lexer::{Card, Tok, TokKind};
 use super::scope::{Netlist, ParamMode, Scope, expand_toks};
 use crate::circuit::{Method, Options};
 use crate::error::{Error, Loc, Result};
-use crate::expr::number::parse_number;
+use crate::expr::number::{out_of_range, parse_number};
 use crate::expr::tape::Tape;
 use crate::expr::{self, Env, Expr, Func, UserFunc};
 use std::collections::HashMap;
@@ -154,6 +154,9 @@ impl<'n, 'r> Params<'n, 'r> {
             TokKind::Word => {
                 if let Some(v) = parse_number(&t.text) {
                     return Ok(v);
+                }
+                if let Some(msg) = out_of_range(&t.raw) {
+                    return Err(Error::syntax(msg, &t.loc));
                 }
                 let c0 = t.text.chars().next().unwrap_or(' ');
                 if c0.is_ascii_alphabetic() || c0 == '_' {
@@ -372,6 +375,18 @@ impl<'n, 'r> Params<'n, 'r> {
                                 Some(&loc),
                             ));
                         }
+                        if self.evaluating.len() >= WARM_DEPTH {
+                            if self.evaluating.len() >= MAX_PARAM_DEPTH {
+                                return Err(Error::netlist(
+                                    format!(
+                                        "parameter '{name}' depends on a chain of more than \
+                                         {MAX_PARAM_DEPTH} parameters evaluated anew at each use"
+                                    ),
+                                    Some(&loc),
+                                ));
+                            }
+                            self.warm(eval_frame, &e)?;
+                        }
                         self.evaluating.push((fi, name.to_string()));
                         let r = self.eval(&e, eval_frame, &loc);
                         self.evaluating.pop();
@@ -403,6 +418,67 @@ impl<'n, 'r> Params<'n, 'r> {
             f = self.frames[fi].parent;
         }
         Ok(None)
+    }
+
+    /// The frame whose value or definition of `name` a lookup from `frame` finds.
+    fn defining_frame(&self, frame: usize, name: &str) -> Option<usize> {
+        let mut f = Some(frame);
+        while let Some(fi) = f {
+            let fr = &self.frames[fi];
+            if fr.cache.contains_key(name) || fr.defs.contains_key(name) {
+                return Some(fi);
+            }
+            f = fr.parent;
+        }
+        None
+    }
+
+    /// Evaluates, without recursion, the parameters `e` (read in `frame`) depends on that are
+    /// kept once evaluated, dependencies first, so a chain of 10,000 `.param`s costs no
+    /// stack: when `lookup` then evaluates `e`, each name it reads is already a value. Cycles
+    /// and undefined names are left to `lookup`, which reports them.
+    fn warm(&mut self, frame: usize, e: &Expr) -> Result<()> {
+        let mut stack: Vec<(usize, String, bool)> =
+            names_in(e).into_iter().map(|n| (frame, n, false)).collect();
+        let mut seen: std::collections::HashSet<(usize, String)> = Default::default();
+        // expanded, dependencies not yet all evaluated: meeting one again is a cycle (every
+        // name met meanwhile is one of its dependencies)
+        let mut open: std::collections::HashSet<(usize, String)> = Default::default();
+        while let Some((f, n, expanded)) = stack.pop() {
+            let Some(fi) = self.defining_frame(f, &n) else {
+                continue;
+            };
+            if self.frames[fi].cache.contains_key(&n) {
+                continue;
+            }
+            if expanded {
+                open.remove(&(fi, n.clone()));
+                self.lookup(f, &n)?;
+                continue;
+            }
+            let kept = matches!(
+                self.frames[fi].modes.get(&n),
+                None | Some(ParamMode::PerRun)
+            );
+            let Some(Def::Expr(de, loc, ef)) = self.frames[fi].defs.get(&n) else {
+                continue;
+            };
+            if open.contains(&(fi, n.clone())) {
+                return Err(Error::netlist(
+                    format!("circular parameter definition through '{n}'"),
+                    Some(loc),
+                ));
+            }
+            if !kept || !seen.insert((fi, n.clone())) {
+                continue;
+            }
+            open.insert((fi, n.clone()));
+            let deps = names_in(de);
+            let ef = *ef;
+            stack.push((f, n, true));
+            stack.extend(deps.into_iter().map(|m| (ef, m, false)));
+        }
+        Ok(())
     }
 
     /// Where a random draw is made, stable across runs: the innermost parameter evaluated
@@ -493,6 +569,31 @@ impl<F: FnMut(&Draw) -> Result<f64>> Sampler for F {
 }
 
 /// `.param` expressions that call a random function are drawn anew at every use (ngspice).
+/// Parameter evaluations nested this deep first evaluate their dependencies iteratively
+/// ([`Params::warm`]).
+const WARM_DEPTH: usize = 16;
+/// Deepest nesting of parameter evaluations (reached only through parameters evaluated anew
+/// at each use, which are not kept and so cannot be evaluated ahead).
+const MAX_PARAM_DEPTH: usize = 500;
+
+/// The names an expression reads, walked without recursion.
+fn names_in(e: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Name(n, _) => out.push(n.clone()),
+            Expr::Num(_) | Expr::V(..) | Expr::I(_) => {}
+            Expr::Un(_, a) => stack.push(a),
+            Expr::Bin(_, a, b) => stack.extend([&**a, &**b]),
+            Expr::Tern(c, a, b) => stack.extend([&**c, &**a, &**b]),
+            Expr::Call(_, args) | Expr::User(_, args, _) => stack.extend(args.iter()),
+            Expr::Table(a, _) => stack.push(a),
+        }
+    }
+    out
+}
+
 fn has_random(e: &Expr) -> bool {
     match e {
         Expr::Call(f, a) => f.is_random(a.len()) || a.iter().any(has_random),

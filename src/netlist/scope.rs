@@ -60,7 +60,8 @@ pub struct Netlist {
 }
 
 impl Netlist {
-    /// Builds the scope tree from lexed cards.
+    /// Builds the scope tree from lexed cards. `.subckt` definitions may nest up to
+    /// [`MAX_DEFINITION_DEPTH`] levels (the tree is walked recursively).
     pub fn parse(lexed: &Lexed) -> Result<Netlist> {
         let mut stack: Vec<Scope> = vec![Scope::default()];
         let mut controls = Vec::new();
@@ -122,6 +123,15 @@ impl Netlist {
                             }
                             sc.ports.push(t.text.clone());
                             i += 1;
+                        }
+                        if stack.len() > MAX_DEFINITION_DEPTH {
+                            return Err(Error::netlist(
+                                format!(
+                                    ".subckt definitions nested deeper than \
+                                     {MAX_DEFINITION_DEPTH} levels (a missing .ends?)"
+                                ),
+                                Some(&card.loc),
+                            ));
                         }
                         stack.push(sc);
                     }
@@ -410,6 +420,9 @@ fn parse_func(card: &Card) -> Result<UserFunc> {
 }
 
 /// Parses expression tokens (as joined text) into an `Expr`, errors pointing at the token.
+/// Deepest nesting of `.subckt` definitions inside `.subckt` definitions.
+pub const MAX_DEFINITION_DEPTH: usize = 200;
+
 /// Calls of user functions are left in it ([`expand_toks`] resolves them).
 pub(super) fn parse_expr_toks(toks: &[Tok]) -> Result<Expr> {
     let (s, map) = join_tokens(toks);

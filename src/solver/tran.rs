@@ -50,6 +50,15 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         .unwrap_or_else(|| spec.tstep.min((tstop - spec.tstart) / 50.0))
         .min(tstop);
     let hmin = 1e-11 * tmax;
+    // the fewest points the run can take: over the budget is an error before any work
+    let max_points = crate::budget::get().time_points;
+    crate::budget::check(
+        tstop / tmax,
+        max_points,
+        "transient time points (at least tstop / max step)",
+        "--max-points",
+    )?;
+    let mut accepted = 0u64;
     let mut x = initial_point(sys, spec)?;
     rec.initial(&x);
     // with uic the initial vector is not a solution (ngspice does not write it either)
@@ -82,6 +91,11 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     while t < tstop - t_tol {
         let mut hit_bp;
         (h, hit_bp) = bps.clamp(t, h, hmin, tstop);
+        if t + h <= t {
+            return Err(Error::numeric(format!(
+                "transient: the step {h:e} s no longer advances the time t = {t:e} s"
+            )));
+        }
         let predicted = ev.predict(t, h);
         if let Prediction::Land(h_land) = predicted {
             h = h_land;
@@ -123,6 +137,16 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
         std::mem::swap(&mut x, &mut x_new);
         sys.accept(&x, t);
         sys.stats.accepted_steps += 1;
+        accepted += 1;
+        if accepted > max_points {
+            return Err(Error::netlist(
+                format!(
+                    "transient: more than {max_points} time points by t = {t:e} s (raise the limit \
+                 with --max-points N if this is intended)"
+                ),
+                None,
+            ));
+        }
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);
         }
