@@ -137,10 +137,29 @@ def with_control(text, control):
     return "\n".join(lines) + "\n"
 
 
+OUTSIDE_INCLUDE = re.compile(r"""^(\s*\.(?:lib|include|inc)\s+)(["']?)(\.\.[^"'\s]*)\2""", re.I | re.M)
+
+
+def absolute_outside_paths(text):
+    """The netlist text with `.lib` / `.include` paths that leave tests/golden/ (the sky130
+    decks' `../../pdk/sky130/sky130.lib.spice`) made absolute: the temporary copy runs
+    elsewhere."""
+
+    def repl(m):
+        target = os.path.realpath(os.path.join(GOLDEN_DIR, m.group(3)))
+        return f'{m.group(1)}"{target}"'
+
+    return OUTSIDE_INCLUDE.sub(repl, text)
+
+
 def run_ngspice(workdir, cir_text, control):
     path = os.path.join(workdir, "_golden_run.cir")
+    if "sky130" in cir_text:
+        # the PDK's spinit: W per finger in binning (hsa), no model checks
+        with open(os.path.join(workdir, ".spiceinit"), "w") as f:
+            f.write("set ngbehavior=hsa\nset ng_nomodcheck\n")
     with open(path, "w") as f:
-        f.write(with_control(cir_text, control))
+        f.write(with_control(absolute_outside_paths(cir_text), control))
     proc = subprocess.run(
         ["ngspice", "-b", path], cwd=workdir, capture_output=True, text=True, timeout=600
     )

@@ -29,6 +29,9 @@ pub struct Options {
     pub temp: f64,
     /// Nominal (model) temperature [C].
     pub tnom: f64,
+    /// `.option scale`: MOSFET lengths on instance lines are multiplied by it, areas by its
+    /// square (model cards are not scaled).
+    pub scale: f64,
 }
 
 impl Default for Options {
@@ -45,6 +48,7 @@ impl Default for Options {
             method: Method::Trap,
             temp: 27.0,
             tnom: 27.0,
+            scale: 1.0,
         }
     }
 }

@@ -557,3 +557,55 @@ fn column_of(p: &Path, k: usize) -> Vec<f64> {
         .filter_map(|r| r.measures[k])
         .collect()
 }
+
+/// The sky130 `tt_mm` corner's per-instance AGAUSS threshold mismatch (each subcircuit
+/// instance draws its own `swx_vth`) against ngspice-39 running the same unchanged library
+/// with seeds 1..N (tests/golden_mc/make_sky130_reference.sh): output current and reference
+/// gate voltage of a 2/1 um nfet mirror, means and spreads within three standard errors of
+/// the difference, and the two-sample KS test.
+#[test]
+fn sky130_mirror_mismatch_agrees_with_ngspice() {
+    let text = std::fs::read_to_string(root().join("tests/golden_mc/sky130_mirror_mm_ngspice.csv"))
+        .unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert!(rows.len() >= 100, "only {} ngspice runs", rows.len());
+    let s = study(
+        parse_file("netlists/sky130_mirror_mm.cir"),
+        &["iout=op(i(vout))", "vref=op(v(ref))"],
+    );
+    let recs = run(&s, 1000, 1, Variation::Both);
+    for (k, name) in ["iout", "vref"].into_iter().enumerate() {
+        let ng: Vec<f64> = rows.iter().map(|r| r[k]).collect();
+        let ours = column(&s, &recs, name);
+        assert_eq!(ours.len(), 1000, "{name}: failed runs");
+        let (a, b) = (summarize(&ours), summarize(&ng));
+        let (na, nb) = (ours.len() as f64, ng.len() as f64);
+        let se_mean = (a.std * a.std / na + b.std * b.std / nb).sqrt();
+        assert!(
+            (a.mean - b.mean).abs() < 3.0 * se_mean,
+            "{name}: mean {:e} vs ngspice {:e} (3 SE = {:e})",
+            a.mean,
+            b.mean,
+            3.0 * se_mean
+        );
+        // the spread is real (per-instance draws), and agrees: SE of a ratio of SDs
+        assert!(
+            b.std > 1e-3 * b.mean.abs(),
+            "{name}: ngspice shows no spread"
+        );
+        let se_ratio = (1.0 / (2.0 * na) + 1.0 / (2.0 * nb)).sqrt();
+        assert!(
+            (a.std / b.std - 1.0).abs() < 3.0 * se_ratio,
+            "{name}: sd {:e} vs ngspice {:e} (3 SE of the ratio = {:.3})",
+            a.std,
+            b.std,
+            3.0 * se_ratio
+        );
+        let (d, p) = ks_two_sample(&ours, &ng);
+        assert!(p > 0.01, "{name}: KS rejects at 1%: D = {d}, p = {p}");
+    }
+}

@@ -58,6 +58,8 @@ pub enum Device {
     D(diode::Diode),
     M1(mos1::Mos1),
     M28(mos28::Mos28),
+    /// BSIM4 (boxed: its instance data is a few kB, the other variants are small).
+    B4(Box<bsim4::Bsim4>),
     S(switch::Switch),
     B(behavioral::Behavioral),
 }
@@ -77,6 +79,7 @@ macro_rules! dispatch {
             Device::D($d) => $e,
             Device::M1($d) => $e,
             Device::M28($d) => $e,
+            Device::B4($d) => $e,
             Device::S($d) => $e,
             Device::B($d) => $e,
         }

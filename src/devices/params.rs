@@ -174,6 +174,16 @@ pub fn instance<T: ParamTable>(
     Ok(t)
 }
 
+/// ngspice's test of whether a device of length `l` and width `w` \[m\] falls into the bin
+/// `[lmin, lmax, wmin, wmax]` of a binned model card (`name.1`, `name.2`, ...): both ends
+/// inclusive within 1e-9 m.
+pub fn bin_contains(l: f64, w: f64, [lmin, lmax, wmin, wmax]: [f64; 4]) -> bool {
+    let within = |v: f64, lo: f64, hi: f64| {
+        (v - lo).abs() < 1e-9 || (v - hi).abs() < 1e-9 || (lo < v && v < hi)
+    };
+    within(l, lmin, lmax) && within(w, wmin, wmax)
+}
+
 /// A local (mismatch) random value a device needs: drawn by the Monte Carlo sampler at the
 /// site `element#what`, nominal without one.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -4,14 +4,17 @@
 
 use super::element::{self, kv_pairs};
 use super::lexer::{Card, Tok, TokKind};
+use super::models::{BOUND_DEFAULTS, BOUND_NAMES, Built, CardId, ModelKey};
 use super::params::{Params, Sampler};
 use super::scope::{Netlist, Scope};
 use crate::circuit::{Analysis, Circuit, Rebuild, Sweep, SweepTarget};
+use crate::devices::params::bin_contains;
 use crate::devices::{DeviceOps, Inst};
 use crate::error::{Error, Loc, Result};
 use crate::expr::Expr;
+use crate::expr::number::parse_number;
 use crate::expr::tape::{Input, Tape};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Deepest nesting of subcircuit instances (an instance inside a subcircuit inside ...):
@@ -34,7 +37,7 @@ pub struct ElabOptions<'r> {
 
 struct Elab<'n, 'r> {
     nl: &'n Netlist,
-    p: Params<'r>,
+    p: Params<'n, 'r>,
     names: Vec<String>,
     /// Per unknown: a node an element made for itself.
     internal: Vec<bool>,
@@ -46,6 +49,8 @@ struct Elab<'n, 'r> {
     pending_reads: Vec<PendingReads>,
     temp: f64,
     tnom: f64,
+    /// `.option scale`.
+    scale: f64,
     /// Warnings about elements (each once).
     warnings: Vec<String>,
 }
@@ -110,6 +115,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         pending_reads: vec![],
         temp: options.temp,
         tnom: options.tnom,
+        scale: options.scale,
         warnings: vec![],
     };
     let mut warnings = nl.warnings.clone();
@@ -122,7 +128,14 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         "--max-elements",
     )?;
     let mut stack = Vec::new();
-    e.instantiate(top, &[], global, "", &HashMap::new(), &mut stack)?;
+    let at = Where {
+        frame: global,
+        prefix: "",
+        portmap: &HashMap::new(),
+        mult: 1.0,
+        given: &HashSet::new(),
+    };
+    e.instantiate(top, &[], &at, &mut stack)?;
     e.p.leave_element();
     // number branch currents after the nodes
     let n_nodes = e.names.len() - 1;
@@ -226,7 +239,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     Ok(c)
 }
 
-impl Elab<'_, '_> {
+impl<'n> Elab<'n, '_> {
     fn node_ref(&mut self, name: &str, loc: &Loc) -> Result<usize> {
         if name == "0" || name == "gnd" {
             return Ok(0);
@@ -259,14 +272,6 @@ impl Elab<'_, '_> {
             .iter()
             .rev()
             .find_map(|s| s.subckts.iter().find(|c| c.name == name))
-    }
-
-    fn find_model<'s>(&self, chain: &[&'s Scope], name: &str) -> Option<&'s Card> {
-        chain.iter().rev().find_map(|s| {
-            s.models
-                .iter()
-                .find(|c| c.toks.get(1).map(|t| t.text == name).unwrap_or(false))
-        })
     }
 
     /// How many devices `scope` expands to (a float: a hierarchy may multiply to
@@ -306,21 +311,20 @@ impl Elab<'_, '_> {
         n
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn instantiate<'s>(
+    fn instantiate(
         &mut self,
-        scope: &'s Scope,
-        chain: &[&'s Scope],
-        frame: usize,
-        prefix: &str,
-        portmap: &HashMap<String, String>,
+        scope: &'n Scope,
+        chain: &[&'n Scope],
+        at: &Where,
         stack: &mut Vec<String>,
     ) -> Result<()> {
-        let mut chain: Vec<&Scope> = chain.to_vec();
+        let (frame, prefix, portmap) = (at.frame, at.prefix, at.portmap);
+        let mut chain: Vec<&'n Scope> = chain.to_vec();
         chain.push(scope);
-        // local .param definitions
+        // local .param definitions (ngspice makes them parameters of the subcircuit: a value
+        // the instance line gives replaces the definition)
         for (name, toks, loc) in &scope.params {
-            if prefix.is_empty() {
+            if prefix.is_empty() || at.given.contains(name) {
                 continue; // globals were registered up front
             }
             self.p.define(frame, scope, name, toks, loc)?;
@@ -406,8 +410,24 @@ impl Elab<'_, '_> {
                 for (k, v) in &def.defaults {
                     self.p.define_default(child, k, v)?;
                 }
+                let mut mult = at.mult;
+                let mut given = HashSet::new();
                 for (k, v) in kv {
-                    if !def.defaults.iter().any(|(n, _)| *n == k.text) {
+                    let declared = def.defaults.iter().any(|(n, _)| *n == k.text)
+                        || def.params.iter().any(|(n, _, _)| *n == k.text);
+                    if k.text == "m" && !declared {
+                        // the instance multiplier: every element inside that takes an `m`
+                        let m = self.p.value(v, frame)?;
+                        if !(m > 0.0 && m.is_finite()) {
+                            return Err(Error::netlist(
+                                format!("instance multiplier m must be positive, got {m}"),
+                                Some(&v.loc),
+                            ));
+                        }
+                        mult *= m;
+                        continue;
+                    }
+                    if !declared {
                         return Err(Error::netlist(
                             format!(
                                 "unknown instance parameter '{}' for subcircuit '{}'",
@@ -418,14 +438,22 @@ impl Elab<'_, '_> {
                     }
                     let val = self.p.value(v, frame)?;
                     self.p.set(child, &k.text, val);
+                    given.insert(k.text.clone());
                 }
                 stack.push(def.name.clone());
-                let r = self.instantiate(def, &chain, child, &format!("{full}."), &pm, stack);
+                let sub = Where {
+                    frame: child,
+                    prefix: &format!("{full}."),
+                    portmap: &pm,
+                    mult,
+                    given: &given,
+                };
+                let r = self.instantiate(def, &chain, &sub, stack);
                 stack.pop();
                 r?;
                 continue;
             }
-            self.element(card, &chain, frame, prefix, portmap, full)?;
+            self.element(card, &chain, frame, prefix, portmap, at.mult, full)?;
         }
         Ok(())
     }
@@ -433,6 +461,7 @@ impl Elab<'_, '_> {
     /// Builds one element card into a device. Kept out of [`Elab::instantiate`] so the
     /// frame that recursion nests per subcircuit level stays small.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn element(
         &mut self,
         card: &Card,
@@ -440,6 +469,7 @@ impl Elab<'_, '_> {
         frame: usize,
         prefix: &str,
         portmap: &HashMap<String, String>,
+        mult: f64,
         full: String,
     ) -> Result<()> {
         let t0 = &card.toks[0];
@@ -450,6 +480,7 @@ impl Elab<'_, '_> {
                 frame,
                 prefix,
                 portmap,
+                mult,
                 full: &full,
                 reads: vec![],
             };
@@ -707,6 +738,17 @@ impl Elab<'_, '_> {
     }
 }
 
+/// Where a scope is being instantiated: its parameter frame, instance path (`x1.`), port
+/// map, instance multiplier (the product of the `m=` of the enclosing `X` lines) and the
+/// parameters its `X` line gave.
+struct Where<'a> {
+    frame: usize,
+    prefix: &'a str,
+    portmap: &'a HashMap<String, String>,
+    mult: f64,
+    given: &'a HashSet<String>,
+}
+
 /// What building one element needs from the elaborator (see [`element::Ctx`]).
 struct ElementCtx<'a, 'n, 'r, 's> {
     e: &'a mut Elab<'n, 'r>,
@@ -714,32 +756,50 @@ struct ElementCtx<'a, 'n, 'r, 's> {
     frame: usize,
     prefix: &'a str,
     portmap: &'a HashMap<String, String>,
+    mult: f64,
     full: &'a str,
     reads: Vec<(Vec<Input>, Loc, bool)>,
 }
 
-impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
-    fn value(&mut self, t: &Tok) -> Result<f64> {
-        self.e.p.value(t, self.frame)
-    }
+/// A model name found in the scope chain: one card, or the cards `name.1`, `name.2`, ... of
+/// a binned family (indices into the scope's models, in card order).
+enum Found<'s> {
+    Card(CardId, &'s Card),
+    Bins(&'s Scope, &'s [usize]),
+}
 
-    fn node(&mut self, t: &Tok) -> usize {
-        self.e.map_node(t, self.prefix, self.portmap)
+/// The innermost scope's model of that name, or its binned family.
+fn lookup_model<'s>(chain: &[&'s Scope], name: &str) -> Option<Found<'s>> {
+    for s in chain.iter().rev() {
+        if let Some(&k) = s.model_ix.get(name) {
+            return Some(Found::Card((s.id, k), &s.models[k]));
+        }
+        if let Some(b) = s.bins.get(name) {
+            return Some(Found::Bins(s, b));
+        }
     }
+    None
+}
 
-    fn internal_node(&mut self, what: &str, loc: &Loc) -> usize {
-        let k = self.e.node(&format!("{}#{what}", self.full), loc);
-        self.e.internal[k] = true;
-        k
-    }
+/// The number of a model card's `version = 4.5.0` (ngspice accepts dotted release strings):
+/// major.minor.
+fn version_number(text: &str) -> Option<f64> {
+    let mut it = text.split('.');
+    let major = it.next()?;
+    let minor = it.next().unwrap_or("0");
+    format!("{major}.{minor}").parse().ok()
+}
 
-    fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<element::Model> {
-        let Some(mc) = self.e.find_model(self.chain, &t.text) else {
-            return Err(Error::netlist(
-                format!("undefined model '{}'", t.raw),
-                Some(&t.loc),
-            ));
-        };
+impl ElementCtx<'_, '_, '_, '_> {
+    /// Evaluates the parameters of model card `mc` (named by `t`, which must be one of
+    /// `kinds`).
+    fn eval_model(
+        &mut self,
+        id: CardId,
+        mc: &Card,
+        t: &Tok,
+        kinds: &[&str],
+    ) -> Result<element::Model> {
         let kind = mc.toks.get(2).map(|k| k.text.as_str()).unwrap_or("");
         if !kinds.contains(&kind) {
             return Err(Error::netlist(
@@ -766,20 +826,140 @@ impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
             ));
         }
         let mut params = Vec::with_capacity(kv.len());
+        let mut values = Vec::with_capacity(kv.len() + 1);
         for (k, v) in kv {
+            let value = match version_number(&v.text) {
+                Some(x) if k.text == "version" && v.kind == TokKind::Word => x,
+                _ => self.e.p.value(v, self.frame)?,
+            };
+            values.push(value.to_bits());
             params.push(element::Evaluated {
                 name: k.text.clone(),
                 raw: k.text.clone(),
-                value: self.e.p.value(v, self.frame)?,
+                value,
                 loc: k.loc.clone(),
             });
         }
+        // what a device takes from the circuit besides the card
+        values.push(self.e.tnom.to_bits());
         Ok(element::Model {
             name: mc.toks[1].raw.clone(),
             kind: kind.to_string(),
             loc: mc.loc.clone(),
             params,
+            key: ModelKey { card: id, values },
         })
+    }
+
+    /// The bin bounds `[lmin, lmax, wmin, wmax]` of a card (defaults where not given).
+    fn bounds(&mut self, id: CardId, mc: &Card) -> Result<[f64; 4]> {
+        let cache = &self.e.nl.model_cache;
+        if let Some(b) = cache.bounds(id) {
+            return Ok(b);
+        }
+        let mut b = BOUND_DEFAULTS;
+        let mut literal = true;
+        let toks = &mc.toks;
+        for i in 3..toks.len().saturating_sub(2) {
+            let (k, eq, v) = (&toks[i], &toks[i + 1], &toks[i + 2]);
+            if eq.kind != TokKind::Eq || k.kind != TokKind::Word {
+                continue;
+            }
+            if let Some(j) = BOUND_NAMES.iter().position(|n| *n == k.text) {
+                literal &= v.kind == TokKind::Word && parse_number(&v.text).is_some();
+                b[j] = self.e.p.value(v, self.frame)?;
+            }
+        }
+        if literal {
+            cache.set_bounds(id, b);
+        }
+        Ok(b)
+    }
+}
+
+impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
+    fn value(&mut self, t: &Tok) -> Result<f64> {
+        self.e.p.value(t, self.frame)
+    }
+
+    fn node(&mut self, t: &Tok) -> usize {
+        self.e.map_node(t, self.prefix, self.portmap)
+    }
+
+    fn internal_node(&mut self, what: &str, loc: &Loc) -> usize {
+        let k = self.e.node(&format!("{}#{what}", self.full), loc);
+        self.e.internal[k] = true;
+        k
+    }
+
+    fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<element::Model> {
+        match lookup_model(self.chain, &t.text) {
+            Some(Found::Card(id, mc)) => self.eval_model(id, mc, t, kinds),
+            Some(Found::Bins(..)) => Err(Error::netlist(
+                format!(
+                    "model '{}' is a family of binned cards ({}.1, {}.2, ...), which only a MOSFET selects from by its size",
+                    t.raw, t.raw, t.raw
+                ),
+                Some(&t.loc),
+            )),
+            None => Err(Error::netlist(
+                format!("undefined model '{}'", t.raw),
+                Some(&t.loc),
+            )),
+        }
+    }
+
+    fn binned_model(&mut self, t: &Tok, kinds: &[&str], l: f64, w: f64) -> Result<element::Model> {
+        let (scope, bins) = match lookup_model(self.chain, &t.text) {
+            Some(Found::Card(id, mc)) => return self.eval_model(id, mc, t, kinds),
+            Some(Found::Bins(scope, bins)) => (scope, bins),
+            None => return self.model(t, kinds),
+        };
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for &k in bins {
+            let mc = &scope.models[k];
+            let b = self.bounds((scope.id, k), mc)?;
+            if bin_contains(l, w, b) {
+                return self.eval_model((scope.id, k), mc, t, kinds);
+            }
+            (lo[0], hi[0]) = (lo[0].min(b[0]), hi[0].max(b[1]));
+            (lo[1], hi[1]) = (lo[1].min(b[2]), hi[1].max(b[3]));
+        }
+        Err(Error::netlist(
+            format!(
+                "no bin of model '{}' ({} cards {}.1 ...) contains L = {:.4} um, W = {:.4} um (per finger) of '{}'",
+                t.raw,
+                bins.len(),
+                t.raw,
+                l * 1e6,
+                w * 1e6,
+                self.full
+            ),
+            Some(&t.loc),
+        )
+        .with_note(format!(
+            "the bins span L = {:.4} .. {:.4} um and W = {:.4} .. {:.4} um (with gaps between them possible)",
+            lo[0] * 1e6,
+            hi[0] * 1e6,
+            lo[1] * 1e6,
+            hi[1] * 1e6
+        )))
+    }
+
+    fn built_model(
+        &mut self,
+        key: &ModelKey,
+        build: &mut dyn FnMut() -> Result<Built>,
+    ) -> Result<Built> {
+        self.e.nl.model_cache.get_or_build(key, build)
+    }
+
+    fn scale(&self) -> f64 {
+        self.e.scale
+    }
+
+    fn multiplier(&self) -> f64 {
+        self.mult
     }
 
     fn temps(&self) -> (f64, f64) {

@@ -7,7 +7,10 @@
 //! A new device adds its card syntax here as one arm of [`build`].
 
 use super::lexer::{Card, Tok, TokKind};
+use super::models::{Built, ModelKey};
+use crate::devices::T0;
 use crate::devices::behavioral::Behavioral;
+use crate::devices::bsim4::{self, Bsim4, INTERNAL_NAMES, InstanceParams};
 use crate::devices::capacitor::{CapModel, Capacitor, CapacitorParams};
 use crate::devices::controlled::{Cccs, Ccvs, Vccs, Vcvs};
 use crate::devices::diode::{Diode, DiodeModel, DiodeParams};
@@ -56,6 +59,9 @@ pub(super) struct Model {
     pub kind: String,
     pub loc: Loc,
     pub params: Vec<Evaluated>,
+    /// The card and its values: names the device model built from it (see
+    /// [`Ctx::built_model`]).
+    pub key: ModelKey,
 }
 
 /// What building a device needs from the elaborator, in the element's scope.
@@ -69,6 +75,22 @@ pub(super) trait Ctx {
     fn internal_node(&mut self, what: &str, loc: &Loc) -> usize;
     /// The model card `t` names, which must be of one of `kinds`, its parameters evaluated.
     fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<Model>;
+    /// [`Ctx::model`] for a device of length `l` and width (per finger) `w` \[m\]: a name
+    /// that is not a card but the base of binned cards `name.1`, `name.2`, ... selects the
+    /// first of them (in card order) whose `lmin..lmax`, `wmin..wmax` contains the size.
+    fn binned_model(&mut self, t: &Tok, kinds: &[&str], l: f64, w: f64) -> Result<Model>;
+    /// The device model built from a card with `build`, the first time one with the same
+    /// key (card and values) is asked for; later calls (other instances, other runs) share it.
+    fn built_model(
+        &mut self,
+        key: &ModelKey,
+        build: &mut dyn FnMut() -> Result<Built>,
+    ) -> Result<Built>;
+    /// `.option scale`: MOSFET lengths on instance lines are multiplied by it.
+    fn scale(&self) -> f64;
+    /// The instance multiplier: the product of the `m=` of the `X` lines the element is
+    /// inside. ngspice multiplies every element that takes an `m` by it.
+    fn multiplier(&self) -> f64;
     /// Circuit temperature and nominal temperature [C].
     fn temps(&self) -> (f64, f64);
     /// Parses an expression written as `toks` in the element's scope (user functions
@@ -115,9 +137,16 @@ pub(super) fn kv_pairs(toks: &[Tok]) -> Result<(Vec<&Tok>, Vec<(&Tok, &Tok)>)> {
     Ok((pos, kv))
 }
 
-/// The `name=value` pairs of an instance line, evaluated in the order written.
-fn instance_params(c: &mut dyn Ctx, kv: &[(&Tok, &Tok)]) -> Result<Vec<Evaluated>> {
-    let mut out = Vec::with_capacity(kv.len());
+/// The `name=value` pairs of an instance line, evaluated in the order written, with the
+/// instance multiplier of the enclosing subcircuits applied to `m` (for elements that take
+/// one: `multiplied`).
+fn instance_params(
+    c: &mut dyn Ctx,
+    kv: &[(&Tok, &Tok)],
+    multiplied: bool,
+    t0: &Tok,
+) -> Result<Vec<Evaluated>> {
+    let mut out = Vec::with_capacity(kv.len() + 1);
     for (k, v) in kv {
         out.push(Evaluated {
             name: k.text.clone(),
@@ -126,7 +155,34 @@ fn instance_params(c: &mut dyn Ctx, kv: &[(&Tok, &Tok)]) -> Result<Vec<Evaluated
             loc: k.loc.clone(),
         });
     }
+    let mult = c.multiplier();
+    if multiplied && mult != 1.0 {
+        match out.iter_mut().rfind(|e| e.name == "m") {
+            Some(e) => e.value *= mult,
+            None => out.push(Evaluated {
+                name: "m".into(),
+                raw: "m".into(),
+                value: mult,
+                loc: t0.loc.clone(),
+            }),
+        }
+    }
     Ok(out)
+}
+
+/// `.option scale` on a MOSFET line: lengths times `scale`, areas times its square (as
+/// ngspice, after the parameters' expressions are evaluated).
+fn scale_mos(params: &mut [Evaluated], scale: f64) {
+    if scale == 1.0 {
+        return;
+    }
+    for p in params {
+        match p.name.as_str() {
+            "l" | "w" | "pd" | "ps" | "sa" | "sb" | "sd" | "sc" => p.value *= scale,
+            "ad" | "as" => p.value *= scale * scale,
+            _ => {}
+        }
+    }
 }
 
 fn expect_nodes(card: &Card, pos: &[&Tok], n: usize, what: &str) -> Result<()> {
@@ -310,7 +366,7 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
             &pos[3].loc,
         ));
     }
-    let params = instance_params(c, &kv)?;
+    let params = instance_params(c, &kv, true, t0)?;
     let given = given(&params);
     let me = format!("{what} '{}'", t0.raw);
     let missing = || Error::netlist(format!("missing value for {me}"), Some(&t0.loc));
@@ -443,7 +499,7 @@ fn diode(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             area = Some(c.value(t)?);
         }
     }
-    let params = instance_params(c, &kv)?;
+    let params = instance_params(c, &kv, true, t0)?;
     let p = DiodeParams::parse(area, off, &given(&params), &format!("diode '{}'", t0.raw))?;
     let a = c.node(pos[0]);
     let k = c.node(pos[1]);
@@ -455,7 +511,8 @@ fn diode(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
     Ok(Device::D(Diode::new(a, ai, k, model, p)))
 }
 
-/// `M1 d g s b model [off] [w= l= m= ad= as= pd= ps=]`: level 1 or 28 by the model card.
+/// `M1 d g s b model [off] [w= l= m= ad= as= pd= ps= ...]`: level 1, 28 or BSIM4 (14, 54)
+/// by the model card; a binned model name selects its card by the device's size.
 fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
     let t0 = &card.toks[0];
     let (pos, kv) = kv_pairs(&card.toks[1..])?;
@@ -466,7 +523,25 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             Some(&t0.loc),
         ));
     };
-    let mc = c.model(mt, &["nmos", "pmos"])?;
+    let mut off = false;
+    for t in &pos[5..] {
+        if t.is_word("off") {
+            off = true;
+        } else {
+            return Err(Error::syntax(
+                format!("unexpected '{}' on MOSFET '{}'", t.raw, t0.raw),
+                &t.loc,
+            ));
+        }
+    }
+    let mut params = instance_params(c, &kv, true, t0)?;
+    scale_mos(&mut params, c.scale());
+    // the size that selects a bin: L, and W per finger (ngspice's `hsa` mode, which the
+    // sky130 PDK sets; docs/bsim4.md)
+    let get = |n: &str, d: f64| params.iter().rfind(|p| p.name == n).map_or(d, |p| p.value);
+    let dflt = InstanceParams::default();
+    let (l, w, nf) = (get("l", dflt.l), get("w", dflt.w), get("nf", 1.0));
+    let mc = c.binned_model(mt, &["nmos", "pmos"], l, w / nf.max(1.0))?;
     let pmos = mc.kind == "pmos";
     let level = mc
         .params
@@ -474,6 +549,17 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
         .find(|p| p.name == "level")
         .map(|p| p.value)
         .unwrap_or(1.0);
+    let term = |c: &mut dyn Ctx| {
+        [
+            c.node(pos[0]),
+            c.node(pos[1]),
+            c.node(pos[2]),
+            c.node(pos[3]),
+        ]
+    };
+    if level == 14.0 || level == 54.0 {
+        return bsim4_mosfet(c, t0, mc, &params, off, term);
+    }
     let model_given = given(&mc.params);
     enum Level {
         One(Mos1Model),
@@ -491,24 +577,12 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
     } else {
         return Err(Error::netlist(
             format!(
-                "unsupported MOSFET level {level} in model '{}' (supported: 1 = Shichman-Hodges, 28 = EKV-SC)",
+                "unsupported MOSFET level {level} in model '{}' (supported: 1 = Shichman-Hodges, 28 = EKV-SC, 14 and 54 = BSIM4.5)",
                 mc.name
             ),
             Some(&mc.loc),
         ));
     };
-    let mut off = false;
-    for t in &pos[5..] {
-        if t.is_word("off") {
-            off = true;
-        } else {
-            return Err(Error::syntax(
-                format!("unexpected '{}' on MOSFET '{}'", t.raw, t0.raw),
-                &t.loc,
-            ));
-        }
-    }
-    let params = instance_params(c, &kv)?;
     let mut p = params::instance(
         MosParams::table_defaults(),
         "w",
@@ -526,12 +600,7 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             p.w = w;
         }
     }
-    let term = [
-        c.node(pos[0]),
-        c.node(pos[1]),
-        c.node(pos[2]),
-        c.node(pos[3]),
-    ];
+    let term = term(c);
     match model {
         Level::One(model) => {
             if p.l - 2.0 * model.ld <= 0.0 || p.w <= 0.0 {
@@ -550,6 +619,70 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             Ok(Device::M28(dev))
         }
     }
+}
+
+/// A BSIM4 MOSFET: the card built once per distinct set of values (shared by every
+/// instance and run that resolves it the same way), the instance at the circuit
+/// temperature, and the internal nodes that instance has (`name#drain`, `#source`,
+/// `#body`, `#dbody`, `#sbody`, as ngspice names them).
+fn bsim4_mosfet(
+    c: &mut dyn Ctx,
+    t0: &Tok,
+    mc: Model,
+    params: &[Evaluated],
+    off: bool,
+    term: impl Fn(&mut dyn Ctx) -> [usize; 4],
+) -> Result<Device> {
+    let pol = if mc.kind == "pmos" {
+        Polarity::P
+    } else {
+        Polarity::N
+    };
+    let tnom = c.temps().1;
+    let built = c.built_model(&mc.key, &mut || {
+        let tnom_default =
+            (!mc.params.iter().any(|p| p.name == "tnom")).then_some(("tnom", tnom, None));
+        let given = mc
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.value, Some(&p.loc)));
+        let card =
+            bsim4::Card::from_params(pol, tnom_default.into_iter().chain(given)).map_err(|e| {
+                let loc = e.loc.clone().unwrap_or(mc.loc.clone());
+                Error::netlist(format!("{} (model '{}')", e.msg, mc.name), Some(&loc))
+            })?;
+        Ok(Arc::new(card) as Built)
+    })?;
+    let card = built.downcast::<bsim4::Card>().map_err(|_| {
+        Error::netlist(
+            format!("model '{}' was built as another device's model", mc.name),
+            Some(&mc.loc),
+        )
+    })?;
+    let mut ip = InstanceParams::default();
+    for p in params {
+        ip.set(&p.name, p.value, Some(&p.loc))?;
+    }
+    if off {
+        ip.set("off", 1.0, Some(&t0.loc))?;
+    }
+    let temp_k = c.temps().0 + T0;
+    let inst = bsim4::Instance::new(&card, &ip, temp_k).map_err(|e| {
+        Error::netlist(
+            format!("MOSFET '{}' (model '{}'): {}", t0.raw, mc.name, e.msg),
+            Some(&t0.loc),
+        )
+    })?;
+    let term = term(c);
+    let mut internal = [0; 5];
+    for (k, exists) in inst.internal_nodes().into_iter().enumerate() {
+        if exists {
+            internal[k] = c.internal_node(INTERNAL_NAMES[k], &t0.loc);
+        }
+    }
+    Ok(Device::B4(Box::new(Bsim4::with_instance(
+        term, internal, card, ip, inst, temp_k,
+    ))))
 }
 
 /// `B... V=expr` / `I=expr`, and `E`/`G` with `value=`.

@@ -201,6 +201,8 @@ impl State<'_> {
             _ => None,
         };
         let mut cur: Option<Card> = None;
+        // an expression of `cur` still open at the end of its last physical line
+        let mut open: Option<Open> = None;
         let mut in_control: Option<Loc> = None;
         let mut lib_skip: Option<(String, Loc)> = None;
         let mut in_section = section.is_none();
@@ -270,10 +272,16 @@ impl State<'_> {
                     ));
                 };
                 let plus = raw_line.find('+').unwrap_or(0);
-                tokenize(body, plus + 1, file, lineno, &line_arc, &mut card.toks)?;
+                let at = Line {
+                    file,
+                    lineno,
+                    text: &line_arc,
+                };
+                tokenize(body, plus + 1, &at, &mut card.toks, &mut open)?;
                 continue;
             }
             if let Some(c) = cur.take() {
+                close_card(&mut open)?;
                 self.finish(c, file)?;
             }
             if lower.starts_with(".control") {
@@ -301,20 +309,30 @@ impl State<'_> {
                 continue;
             }
             let mut toks = Vec::new();
+            let at = Line {
+                file,
+                lineno,
+                text: &line_arc,
+            };
             if words.first() == Some(&".title") {
                 // the rest of the line is the title as written: not tokenized (it may hold
                 // quotes, parentheses or `=`)
                 title_card(raw_line, file, lineno, &line_arc, &mut toks);
             } else {
-                tokenize(body, 0, file, lineno, &line_arc, &mut toks)?;
+                tokenize(body, 0, &at, &mut toks, &mut open)?;
             }
-            if toks.is_empty() {
+            if toks.is_empty() && open.is_none() {
                 continue;
             }
-            let loc = toks[0].loc.clone();
+            let loc = match (toks.first(), &open) {
+                (Some(t), _) => t.loc.clone(),
+                (None, Some(o)) => o.tok.loc.clone(),
+                (None, None) => loc0.clone(),
+            };
             cur = Some(Card { toks, loc });
         }
         if let Some(c) = cur.take() {
+            close_card(&mut open)?;
             self.finish(c, file)?;
         }
         if let Some(loc) = in_control {
@@ -435,15 +453,71 @@ fn is_sep(c: char) -> bool {
     c.is_whitespace() || matches!(c, '(' | ')' | '{' | '}' | '=' | ',' | '\'' | '"')
 }
 
-/// Splits one physical line (from byte `start`) into tokens.
+/// The physical line being tokenized.
+struct Line<'a> {
+    file: &'a Arc<str>,
+    lineno: usize,
+    text: &'a Arc<str>,
+}
+
+/// An expression token (`{...}` or `'...'`) that goes on past the end of its physical line
+/// on the `+` continuation lines that follow (the PDKs write long behavioural expressions
+/// so). Its location is where it starts; its text joins the lines with a space.
+struct Open {
+    tok: Tok,
+    /// `}` or `'`.
+    close: char,
+    /// Brace depth inside a `{...}`.
+    depth: i32,
+}
+
+/// The card ends: an expression still open is unbalanced.
+fn close_card(open: &mut Option<Open>) -> Result<()> {
+    match open.take() {
+        None => Ok(()),
+        Some(o) if o.close == '}' => Err(Error::syntax(
+            "unbalanced '{' (no closing '}' on this line or its continuation lines)",
+            &o.tok.loc,
+        )),
+        Some(o) => Err(Error::syntax(
+            "unbalanced quote ' (no closing ' on this line or its continuation lines)",
+            &o.tok.loc,
+        )),
+    }
+}
+
+/// Scans `chars[from..]` for the end of an open expression: the index of its closing
+/// character, or `None` when the line ends first.
+fn scan_close(chars: &[(usize, char)], from: usize, close: char, depth: &mut i32) -> Option<usize> {
+    for (j, &(_, c)) in chars.iter().enumerate().skip(from) {
+        if close == '}' {
+            match c {
+                '{' => *depth += 1,
+                '}' => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        } else if c == close {
+            return Some(j);
+        }
+    }
+    None
+}
+
+/// Splits one physical line (from byte `start`) into tokens; `open` carries an expression
+/// token across continuation lines.
 fn tokenize(
     line: &str,
     start: usize,
-    file: &Arc<str>,
-    lineno: usize,
-    text: &Arc<str>,
+    at: &Line,
     out: &mut Vec<Tok>,
+    open: &mut Option<Open>,
 ) -> Result<()> {
+    let (file, lineno, text) = (at.file, at.lineno, at.text);
     let chars: Vec<(usize, char)> = line.char_indices().collect();
     // the column is the character index (a search, not a count: a 200,000-point PWL line
     // has 400,000 tokens)
@@ -464,6 +538,29 @@ fn tokenize(
         .iter()
         .position(|&(b, _)| b >= start)
         .unwrap_or(chars.len());
+    if let Some(mut o) = open.take() {
+        let b0 = chars.get(i).map(|p| p.0).unwrap_or(line.len());
+        match scan_close(&chars, i, o.close, &mut o.depth) {
+            Some(j) => {
+                let piece = &line[b0..chars[j].0];
+                o.tok.text.push(' ');
+                o.tok.text.push_str(&piece.to_ascii_lowercase());
+                o.tok.raw.push(' ');
+                o.tok.raw.push_str(piece);
+                out.push(o.tok);
+                i = j + 1;
+            }
+            None => {
+                let piece = &line[b0..];
+                o.tok.text.push(' ');
+                o.tok.text.push_str(&piece.to_ascii_lowercase());
+                o.tok.raw.push(' ');
+                o.tok.raw.push_str(piece);
+                *open = Some(o);
+                return Ok(());
+            }
+        }
+    }
     while i < chars.len() {
         let (b, c) = chars[i];
         if c.is_whitespace() || c == ',' {
@@ -489,27 +586,19 @@ fn tokenize(
             }
             '{' => {
                 let mut depth = 0;
-                let mut j = i;
-                while j < chars.len() {
-                    match chars[j].1 {
-                        '{' => depth += 1,
-                        '}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    let t = mk(TokKind::Expr, "{", b, b + 1);
-                    return Err(Error::syntax(
-                        "unbalanced '{' (no closing '}' on this line)",
-                        &t.loc,
-                    ));
-                }
+                let Some(j) = scan_close(&chars, i, '}', &mut depth) else {
+                    // goes on on the continuation lines
+                    let inner = &line[b + 1..];
+                    let mut t = mk(TokKind::Expr, inner, b, line.len());
+                    t.loc.col += 1;
+                    t.loc.len = inner.chars().count().max(1);
+                    *open = Some(Open {
+                        tok: t,
+                        close: '}',
+                        depth,
+                    });
+                    return Ok(());
+                };
                 let inner = &line[b + 1..chars[j].0];
                 let mut t = mk(TokKind::Expr, inner, b, chars[j].0 + 1);
                 t.loc.col += 1;
@@ -522,6 +611,19 @@ fn tokenize(
                 let mut j = i + 1;
                 while j < chars.len() && chars[j].1 != q {
                     j += 1;
+                }
+                if j >= chars.len() && q == '\'' {
+                    // a quoted expression going on on the continuation lines
+                    let inner = &line[b + 1..];
+                    let mut t = mk(TokKind::Expr, inner, b, line.len());
+                    t.loc.col += 1;
+                    t.loc.len = inner.chars().count().max(1);
+                    *open = Some(Open {
+                        tok: t,
+                        close: q,
+                        depth: 0,
+                    });
+                    return Ok(());
                 }
                 if j >= chars.len() {
                     let t = mk(TokKind::Word, &line[b..b + 1], b, b + 1);
@@ -581,12 +683,26 @@ pub fn join_tokens(toks: &[Tok]) -> (String, Vec<(usize, Loc)>) {
     let mut s = String::new();
     let mut map = Vec::new();
     let mut i = 0;
+    // an expression token that went on over continuation lines is not in its line's text
+    let multiline = |t: &Tok| t.kind == TokKind::Expr && t.raw.chars().count() > t.loc.len;
     while i < toks.len() {
         let first = &toks[i];
+        if multiline(first) {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            map.push((s.len(), first.loc.clone()));
+            s.push(' ');
+            s.push_str(&first.raw);
+            s.push(' ');
+            i += 1;
+            continue;
+        }
         let mut j = i;
         while j + 1 < toks.len()
             && toks[j + 1].loc.line == first.loc.line
             && Arc::ptr_eq(&toks[j + 1].loc.file, &first.loc.file)
+            && !multiline(&toks[j + 1])
         {
             j += 1;
         }

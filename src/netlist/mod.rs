@@ -4,6 +4,7 @@
 pub mod elaborate;
 mod element;
 pub mod lexer;
+pub mod models;
 pub mod params;
 pub mod scope;
 

@@ -15,15 +15,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
-enum Def {
+enum Def<'n> {
     Value(f64),
-    Expr(Expr, Loc, usize),
+    /// An expression, evaluated in frame `.2`.
+    Expr(Arc<Expr>, Loc, usize),
+    /// A `.param` of `scope` not parsed yet: a library defines thousands, a circuit uses a
+    /// few (its syntax was checked when the netlist was parsed).
+    Lazy(&'n Scope, &'n [Tok], &'n Loc, usize),
 }
 
 #[derive(Debug, Default)]
-struct Frame {
+struct Frame<'n> {
     parent: Option<usize>,
-    defs: HashMap<String, Def>,
+    defs: HashMap<String, Def<'n>>,
     cache: HashMap<String, f64>,
     /// Parameters not evaluated once per frame (random ones); absent = once per frame.
     modes: HashMap<String, ParamMode>,
@@ -34,8 +38,8 @@ struct Frame {
 }
 
 /// Parameter frames with lazy, cycle-checked evaluation.
-pub(super) struct Params<'r> {
-    frames: Vec<Frame>,
+pub(super) struct Params<'n, 'r> {
+    frames: Vec<Frame<'n>>,
     evaluating: Vec<(usize, String)>,
     random: Option<&'r mut dyn Sampler>,
     temp: f64,
@@ -47,12 +51,12 @@ pub(super) struct Params<'r> {
     draws: u64,
 }
 
-struct FrameEnv<'a, 'r> {
-    p: &'a mut Params<'r>,
+struct FrameEnv<'a, 'n, 'r> {
+    p: &'a mut Params<'n, 'r>,
     frame: usize,
 }
 
-impl Env for FrameEnv<'_, '_> {
+impl Env for FrameEnv<'_, '_, '_> {
     fn name(&mut self, name: &str) -> Result<f64> {
         if name == "temper" {
             return Ok(self.p.temp);
@@ -83,15 +87,15 @@ impl Env for FrameEnv<'_, '_> {
     }
 }
 
-impl<'r> Params<'r> {
+impl<'n, 'r> Params<'n, 'r> {
     /// The top-level frame (frame 0) of `nl`: its `.param`s with `overrides` replacing
     /// definitions (an override of a name that is not a `.param` is an error), and the
     /// `.options` / `.temp` the parameters are evaluated under (`temper`).
     pub(super) fn top(
-        nl: &Netlist,
+        nl: &'n Netlist,
         overrides: &[(String, f64)],
         random: Option<&'r mut dyn Sampler>,
-    ) -> Result<(Params<'r>, Options)> {
+    ) -> Result<(Params<'n, 'r>, Options)> {
         let mut p = Params {
             frames: vec![],
             evaluating: vec![],
@@ -207,6 +211,15 @@ impl<'r> Params<'r> {
                 "itl4" => o.itl4 = self.value(v, frame)? as usize,
                 "temp" => o.temp = self.value(v, frame)?,
                 "tnom" => o.tnom = self.value(v, frame)?,
+                "scale" => {
+                    o.scale = self.value(v, frame)?;
+                    if !(o.scale > 0.0 && o.scale.is_finite()) {
+                        return Err(Error::netlist(
+                            format!("option scale must be positive, got {}", o.scale),
+                            Some(&v.loc),
+                        ));
+                    }
+                }
                 _ => {}
             }
         }
@@ -217,28 +230,43 @@ impl<'r> Params<'r> {
     pub(super) fn define(
         &mut self,
         frame: usize,
-        scope: &Scope,
+        scope: &'n Scope,
         name: &str,
-        toks: &[Tok],
-        loc: &Loc,
+        toks: &'n [Tok],
+        loc: &'n Loc,
     ) -> Result<()> {
-        let ex = self.parse(toks, frame)?;
         let f = &mut self.frames[frame];
-        match param_mode(scope, name, &ex) {
-            Some(m) => f.modes.insert(name.to_string(), m),
-            None => f.modes.remove(name),
-        };
+        // the draw policy is known once the expression is parsed (on first use)
+        f.modes.remove(name);
         f.defs
-            .insert(name.to_string(), Def::Expr(ex, loc.clone(), frame));
+            .insert(name.to_string(), Def::Lazy(scope, toks, loc, frame));
+        Ok(())
+    }
+
+    /// Parses a lazily defined parameter of frame `fi` and sets its draw policy.
+    fn parse_lazy(&mut self, fi: usize, name: &str) -> Result<()> {
+        let Some(&Def::Lazy(scope, toks, loc, eval_frame)) = self.frames[fi].defs.get(name) else {
+            return Ok(());
+        };
+        let ex = self.parse(toks, eval_frame)?;
+        let f = &mut self.frames[fi];
+        if let Some(m) = param_mode(scope, name, &ex) {
+            f.modes.insert(name.to_string(), m);
+        }
+        f.defs.insert(
+            name.to_string(),
+            Def::Expr(Arc::new(ex), loc.clone(), eval_frame),
+        );
         Ok(())
     }
 
     /// Defines a subcircuit's default parameter `name = t` in its instance frame.
     pub(super) fn define_default(&mut self, frame: usize, name: &str, t: &Tok) -> Result<()> {
         let ex = self.parse(std::slice::from_ref(t), frame)?;
-        self.frames[frame]
-            .defs
-            .insert(name.to_string(), Def::Expr(ex, t.loc.clone(), frame));
+        self.frames[frame].defs.insert(
+            name.to_string(),
+            Def::Expr(Arc::new(ex), t.loc.clone(), frame),
+        );
         Ok(())
     }
 
@@ -318,6 +346,7 @@ impl<'r> Params<'r> {
             if let Some(v) = self.frames[fi].cache.get(name) {
                 return Ok(Some(*v));
             }
+            self.parse_lazy(fi, name)?;
             let mode = self.frames[fi].modes.get(name).copied();
             if mode == Some(ParamMode::PerInstance)
                 && let Some(v) = self.inst_cache.get(&(fi, name.to_string()))
@@ -328,6 +357,8 @@ impl<'r> Params<'r> {
                 let draws_before = self.draws;
                 let v = match def {
                     Def::Value(v) => v,
+                    // parsed just above
+                    Def::Lazy(..) => f64::NAN,
                     Def::Expr(e, loc, eval_frame) => {
                         if let Some(pos) = self
                             .evaluating

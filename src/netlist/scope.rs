@@ -18,7 +18,14 @@ pub struct Scope {
     pub params: Vec<(String, Vec<Tok>, Loc)>,
     pub elements: Vec<Card>,
     pub models: Vec<Card>,
+    /// Index into `models` by model name (the first card of a name wins), and by the base
+    /// name of binned cards (`nshort_model` for `nshort_model.1`, `.2`, ..., in card order).
+    pub model_ix: HashMap<String, usize>,
+    pub bins: HashMap<String, Vec<usize>>,
     pub subckts: Vec<Scope>,
+    /// Unique within the netlist (0 = the top level): with a model's index, names the card
+    /// for the device-model cache.
+    pub id: usize,
     pub loc: Option<Loc>,
     /// Parameters declared with `.param_run` / `.param_inst` (Monte Carlo draw policy).
     pub param_modes: HashMap<String, ParamMode>,
@@ -47,6 +54,9 @@ pub struct Netlist {
     /// `.csparam name = expr`: values the control language sees as vectors.
     pub csparams: Vec<(String, Vec<Tok>, Loc)>,
     pub warnings: Vec<String>,
+    /// Device models built from this netlist's cards, shared by every elaboration (and by
+    /// clones of the netlist, which have the same cards).
+    pub model_cache: super::models::ModelCache,
 }
 
 impl Netlist {
@@ -59,6 +69,7 @@ impl Netlist {
         let mut csparams = Vec::new();
         let mut title = (lexed.title.clone(), lexed.title_loc.clone());
         let mut warnings = lexed.warnings.clone();
+        let mut scopes = 0usize;
         for card in &lexed.cards {
             let name = card.name().to_string();
             if let Some(dot) = name.strip_prefix('.') {
@@ -67,9 +78,11 @@ impl Netlist {
                         let Some(n) = card.toks.get(1) else {
                             return Err(Error::netlist(".subckt needs a name", Some(&card.loc)));
                         };
+                        scopes += 1;
                         let mut sc = Scope {
                             name: n.text.clone(),
                             loc: Some(card.loc.clone()),
+                            id: scopes,
                             ..Default::default()
                         };
                         let rest = &card.toks[2..];
@@ -147,6 +160,10 @@ impl Netlist {
                     }
                     "param" | "param_run" | "param_inst" => {
                         let defs = split_param_defs(&card.toks[1..], card)?;
+                        // syntax errors now; the elaborator parses them again when used
+                        for (_, toks, _) in &defs {
+                            parse_expr_toks(toks)?;
+                        }
                         if let Some(s) = stack.last_mut() {
                             let mode = match dot {
                                 "param_run" => Some(ParamMode::PerRun),
@@ -164,7 +181,7 @@ impl Netlist {
                     }
                     "model" => {
                         if let Some(s) = stack.last_mut() {
-                            s.models.push(card.clone());
+                            s.add_model(card);
                         }
                     }
                     "global" => {
@@ -234,7 +251,27 @@ impl Netlist {
             globals,
             csparams,
             warnings,
+            model_cache: Default::default(),
         })
+    }
+}
+
+impl Scope {
+    /// Adds a `.model` card and indexes it by name and, for `name.N`, by the bin family.
+    fn add_model(&mut self, card: &Card) {
+        let k = self.models.len();
+        if let Some(n) = card.toks.get(1) {
+            let name = n.text.as_str();
+            self.model_ix.entry(name.to_string()).or_insert(k);
+            if let Some((base, num)) = name.rsplit_once('.')
+                && !base.is_empty()
+                && !num.is_empty()
+                && num.bytes().all(|b| b.is_ascii_digit())
+            {
+                self.bins.entry(base.to_string()).or_default().push(k);
+            }
+        }
+        self.models.push(card.clone());
     }
 }
 

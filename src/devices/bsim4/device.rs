@@ -63,6 +63,21 @@ impl Bsim4 {
         temp_k: f64,
     ) -> Result<Bsim4> {
         let inst = Instance::new(&card, &params, temp_k)?;
+        Ok(Bsim4::with_instance(
+            terminals, internal, card, params, inst, temp_k,
+        ))
+    }
+
+    /// [`Bsim4::new`] with the instance already built from `card` and `params` at
+    /// `temp_k` (the front end builds it first to learn which internal nodes exist).
+    pub fn with_instance(
+        terminals: [usize; 4],
+        internal: [usize; 5],
+        card: Arc<Card>,
+        params: InstanceParams,
+        inst: Instance,
+        temp_k: f64,
+    ) -> Bsim4 {
         let mut nodes = [0; N_NODES];
         nodes[..4].copy_from_slice(&terminals);
         for (k, exists) in inst.internal_nodes().into_iter().enumerate() {
@@ -74,7 +89,7 @@ impl Bsim4 {
             };
         }
         let off = params.off != 0.0;
-        Ok(Bsim4 {
+        Bsim4 {
             nodes,
             card,
             params,
@@ -83,7 +98,7 @@ impl Bsim4 {
             off,
             slots: [UNUSED; N_NODES * N_NODES],
             lim: Limits::default(),
-        })
+        }
     }
 
     /// The precomputed instance (for evaluation outside a circuit).
@@ -307,5 +322,8 @@ impl DeviceOps for Bsim4 {
     /// node but the gate.
     fn dc_path(&self, out: &mut Vec<usize>) {
         out.extend([D, DP, SP, S, B, BP, DB, SB].map(|k| self.nodes[k]));
+    }
+    fn linear(&self) -> bool {
+        false
     }
 }

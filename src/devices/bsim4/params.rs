@@ -22,25 +22,14 @@ use crate::error::{Error, Loc, Result};
 /// Channel type (shared with the EKV model; BSIM4's `type` is its sign).
 pub use crate::devices::ekv::Polarity;
 
-/// One parameter: what the netlist parser accepts and what it means.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParamSpec {
-    /// Lowercase name as written in a `.model` card or on an instance line.
-    pub name: &'static str,
-    /// SI unit (`-` for dimensionless; binning variants scale by metres).
-    pub unit: &'static str,
-    /// Default when the card does not give it (NaN: derived, see `doc`).
-    pub default: f64,
-    /// One-line description.
-    pub doc: &'static str,
-}
+pub use crate::devices::params::ParamSpec;
 
 /// Declares the model parameters once: the [`Card`] fields, the binned [`Binned`] set, the
 /// [`PARAMS`] table and the name lookup are generated from the same lists. A binned entry
 /// also declares its three binning variants `l<name>`, `w<name>`, `p<name>`.
 macro_rules! bsim4_params {
     (
-        binned { $( $b:ident, $bu:literal, $bd:expr, $bdoc:literal; )* }
+        binned { $( $b:ident $(| $ba:ident)?, $bu:literal, $bd:expr, $bdoc:literal; )* }
         plain { $( $n:ident, $u:literal, $d:expr, $doc:literal; )* }
     ) => {
         #[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
@@ -61,15 +50,23 @@ macro_rules! bsim4_params {
         /// others.
         pub const PARAMS: &[ParamSpec] = &[
             $(
-                ParamSpec { name: stringify!($b), unit: $bu, default: $bd, doc: $bdoc },
-                ParamSpec { name: concat!("l", stringify!($b)), unit: concat!($bu, "*m"), default: 0.0,
-                    doc: concat!("Length dependence of ", stringify!($b), " (binning, see the module doc).") },
-                ParamSpec { name: concat!("w", stringify!($b)), unit: concat!($bu, "*m"), default: 0.0,
-                    doc: concat!("Width dependence of ", stringify!($b), " (binning, see the module doc).") },
-                ParamSpec { name: concat!("p", stringify!($b)), unit: concat!($bu, "*m^2"), default: 0.0,
-                    doc: concat!("Length-width cross term of ", stringify!($b), " (binning, see the module doc).") },
+                ParamSpec { name: stringify!($b), aliases: &[$(stringify!($ba))?], unit: $bu,
+                    default_n: $bd, default_p: $bd, doc: $bdoc, mismatch: None },
+                ParamSpec { name: concat!("l", stringify!($b)), aliases: &[$(concat!("l", stringify!($ba)))?],
+                    unit: concat!($bu, "*m"), default_n: 0.0, default_p: 0.0,
+                    doc: concat!("Length dependence of ", stringify!($b), " (binning, see the module doc)."),
+                    mismatch: None },
+                ParamSpec { name: concat!("w", stringify!($b)), aliases: &[$(concat!("w", stringify!($ba)))?],
+                    unit: concat!($bu, "*m"), default_n: 0.0, default_p: 0.0,
+                    doc: concat!("Width dependence of ", stringify!($b), " (binning, see the module doc)."),
+                    mismatch: None },
+                ParamSpec { name: concat!("p", stringify!($b)), aliases: &[$(concat!("p", stringify!($ba)))?],
+                    unit: concat!($bu, "*m^2"), default_n: 0.0, default_p: 0.0,
+                    doc: concat!("Length-width cross term of ", stringify!($b), " (binning, see the module doc)."),
+                    mismatch: None },
             )*
-            $( ParamSpec { name: stringify!($n), unit: $u, default: $d, doc: $doc }, )*
+            $( ParamSpec { name: stringify!($n), aliases: &[], unit: $u, default_n: $d, default_p: $d,
+                doc: $doc, mismatch: None }, )*
         ];
 
         const BINNED_NAMES: [&str; N_BINNED] = [ $( stringify!($b), )* ];
@@ -144,19 +141,13 @@ macro_rules! bsim4_params {
     };
 }
 
-/// Alternative spellings ngspice accepts for the same parameter.
-const ALIASES: &[(&str, &str)] = &[
-    ("vtho", "vth0"),
-    ("lvtho", "lvth0"),
-    ("wvtho", "wvth0"),
-    ("pvtho", "pvth0"),
-];
-
+/// The table name of `name` (lowercase): itself, or the parameter it is an alias of
+/// (ngspice's `vtho` for `vth0`, with its binning variants).
 fn canonical(name: &str) -> &str {
-    ALIASES
+    PARAMS
         .iter()
-        .find(|(a, _)| *a == name)
-        .map_or(name, |(_, c)| c)
+        .find(|p| p.aliases.contains(&name))
+        .map_or(name, |p| p.name)
 }
 
 bsim4_params! {
@@ -204,7 +195,7 @@ bsim4_params! {
         dvt2w, "1/V", -0.032, "Narrow-width effect coefficient 2 (body bias).";
         drout, "-", 0.56, "DIBL coefficient of output resistance.";
         dsub, "-", f64::NAN, "DIBL coefficient exponent in subthreshold. Default: drout.";
-        vth0, "V", f64::NAN, "Long-channel zero-bias threshold voltage (negative for p-channel). Default: 0.7 V (n), -0.7 V (p), or from vfb when vfb is given.";
+        vth0 | vtho, "V", f64::NAN, "Long-channel zero-bias threshold voltage (negative for p-channel). Default: 0.7 V (n), -0.7 V (p), or from vfb when vfb is given.";
         ua, "m/V", f64::NAN, "First-order mobility degradation coefficient. Default: 1e-9 m/V (mobmod 0, 1), 1e-15 (mobmod 2).";
         ua1, "m/V", 1e-09, "Temperature coefficient of ua.";
         ub, "(m/V)^2", 1e-19, "Quadratic gate dependence of mobility.";
@@ -687,10 +678,7 @@ impl Card {
     /// contains the size is taken). In ngspice's HSPICE-compatible mode (`ngbehavior=hsa`,
     /// which the sky130 `spinit` sets) `w` is the instance `w / nf`, otherwise the instance `w`.
     pub fn bin_contains(&self, l: f64, w: f64) -> bool {
-        let within = |v: f64, lo: f64, hi: f64| {
-            (v - lo).abs() < 1e-9 || (v - hi).abs() < 1e-9 || (lo < v && v < hi)
-        };
-        within(l, self.lmin, self.lmax) && within(w, self.wmin, self.wmax)
+        crate::devices::params::bin_contains(l, w, [self.lmin, self.lmax, self.wmin, self.wmax])
     }
 
     /// Whether the card gave parameter `name` (not a default).
@@ -911,14 +899,15 @@ pub(crate) const EPS0: f64 = 8.85418e-12;
 /// Declares the instance parameters once: [`InstanceParams`] fields, [`INSTANCE_PARAMS`]
 /// and the name lookup.
 macro_rules! bsim4_instance_params {
-    ( $( $f:ident, $name:literal, $u:literal, $d:expr, $doc:literal; )* ) => {
+    ( $( $f:ident, $name:literal $(| $alias:literal)?, $u:literal, $d:expr, $doc:literal; )* ) => {
         #[allow(non_camel_case_types, dead_code)]
         #[derive(Clone, Copy)]
         enum Jx { $( $f, )* End }
 
         /// Every instance parameter a BSIM4 device line accepts.
         pub const INSTANCE_PARAMS: &[ParamSpec] = &[
-            $( ParamSpec { name: $name, unit: $u, default: $d, doc: $doc }, )*
+            $( ParamSpec { name: $name, aliases: &[$($alias)?], unit: $u, default_n: $d, default_p: $d, doc: $doc,
+                mismatch: None }, )*
         ];
 
         /// Instance parameters of one BSIM4 device (SI; lengths after `.option scale`).
@@ -977,7 +966,7 @@ bsim4_instance_params! {
     rbpb, "rbpb", "ohm", f64::NAN, "Body resistance from the intrinsic body node. Default: the card's rbpb.";
     rbps, "rbps", "ohm", f64::NAN, "Body resistance intrinsic to source-side body node. Default: the card's rbps.";
     rbpd, "rbpd", "ohm", f64::NAN, "Body resistance intrinsic to drain-side body node. Default: the card's rbpd.";
-    delvto, "delvto", "V", 0.0, "Threshold voltage shift added to vth0 (mismatch and corner models use it).";
+    delvto, "delvto" | "delvt0", "V", 0.0, "Threshold voltage shift added to vth0 (mismatch and corner models use it).";
     mulu0, "mulu0", "-", 1.0, "Low-field mobility multiplier.";
     xgw, "xgw", "m", f64::NAN, "Distance from the gate contact centre to the device edge. Default: the card's xgw.";
     ngcon, "ngcon", "-", f64::NAN, "Number of gate contacts. Default: the card's ngcon.";
@@ -1029,5 +1018,8 @@ impl InstanceParams {
 }
 
 fn canonical_instance(name: &str) -> &str {
-    if name == "delvt0" { "delvto" } else { name }
+    INSTANCE_PARAMS
+        .iter()
+        .find(|p| p.aliases.contains(&name))
+        .map_or(name, |p| p.name)
 }
