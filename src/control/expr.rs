@@ -632,7 +632,7 @@ fn compile(nodes: &[Node], root: usize) -> R<Vec<Op>> {
         Emit(Op),
         /// Patch the jump remembered at the top of `marks` to here (the end of `? :`).
         Patch,
-        /// Emit a placeholder jump, remember where (pushed on `marks`).
+        /// Emit a jump whose target is filled in later, remember where (pushed on `marks`).
         Mark(bool),
         /// Patch the `Cond` remembered at the top of marks to here (the else branch starts).
         PatchCond,

@@ -242,18 +242,18 @@ fn unsupported(cmd: &str) -> Option<&'static str> {
             "it reads no other files from a control block (put the netlist's parts in the deck or use .include)"
         }
         "fft" | "spec" | "fourier" | "linearize" | "interpolate" | "cutout" | "transpose"
-        | "psd" | "wrs2p" => "this post-processing command is not implemented",
+        | "psd" | "wrs2p" => "this post-processing command is not supported by neurospice",
         "noise" | "pz" | "tf" | "sens" | "disto" | "sp" | "pss" | "sens2" => {
-            "this analysis is not implemented"
+            "this analysis is not supported by neurospice"
         }
         "stop" | "trace" | "iplot" | "step" | "resume" | "delete" | "status" | "where" => {
-            "interactive debugging commands are not implemented"
+            "interactive debugging commands are not supported in batch runs"
         }
         "show" | "showmod" | "listing" | "inventory" | "devhelp" | "version" | "rusage"
         | "sysinfo" | "history" | "alias" | "unalias" | "edit" | "bug" | "help" | "asciiplot"
         | "xgraph" | "remcirc" | "circbyline" | "snsave" | "snload" | "edisplay" | "eprint"
         | "eprvcd" | "shift" | "rehash" | "state" | "aspice" | "jobs" | "rspice" => {
-            "this command is not implemented"
+            "this command is not supported by neurospice"
         }
         _ => return None,
     })

@@ -595,35 +595,35 @@ const SWITCHES: &[Switch] = &[
         implemented: &[0],
         refused: &[(
             1,
-            "the transient non-quasi-static charge model is not implemented",
+            "the transient non-quasi-static charge model is not supported",
         )],
     },
     Switch {
         name: "acnqsmod",
         implemented: &[0],
-        refused: &[(1, "the AC non-quasi-static model is not implemented")],
+        refused: &[(1, "the AC non-quasi-static model is not supported")],
     },
     Switch {
         name: "rgatemod",
         implemented: &[0],
         refused: &[
-            (1, "the gate electrode resistance is not implemented"),
-            (2, "the gate electrode resistance is not implemented"),
-            (3, "the gate electrode resistance is not implemented"),
+            (1, "the gate electrode resistance is not supported"),
+            (2, "the gate electrode resistance is not supported"),
+            (3, "the gate electrode resistance is not supported"),
         ],
     },
     Switch {
         name: "igcmod",
         implemented: &[0],
         refused: &[
-            (1, "gate-to-channel tunnelling current is not implemented"),
-            (2, "gate-to-channel tunnelling current is not implemented"),
+            (1, "gate-to-channel tunnelling current is not supported"),
+            (2, "gate-to-channel tunnelling current is not supported"),
         ],
     },
     Switch {
         name: "igbmod",
         implemented: &[0],
-        refused: &[(1, "gate-to-body tunnelling current is not implemented")],
+        refused: &[(1, "gate-to-body tunnelling current is not supported")],
     },
 ];
 
