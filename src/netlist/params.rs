@@ -451,6 +451,9 @@ impl<'n, 'r> Params<'n, 'r> {
             if self.frames[fi].cache.contains_key(&n) {
                 continue;
             }
+            // a definition parsed only when used (sky130's thousands of .params) is parsed
+            // here, so its dependencies are warmed like any other's
+            self.parse_lazy(fi, &n)?;
             if expanded {
                 open.remove(&(fi, n.clone()));
                 self.lookup(f, &n)?;
