@@ -279,6 +279,33 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
     Ok(Table { names, rows })
 }
 
+/// For each unknown of `unknowns`, the (source, column) pairs whose sum is its merged value:
+/// its holder's column plus the other parts' shares of a held source's current. `sources`
+/// lists the parts in the order their points go to `stream::merge`; `cols(part)` the local
+/// unknowns that part recorded, in column order.
+fn merge_picks<'a>(
+    unknowns: &[usize],
+    owner: &[(usize, usize)],
+    shares: &[Vec<(usize, usize)>],
+    sources: &[usize],
+    cols: impl Fn(usize) -> &'a [usize],
+) -> Vec<Vec<(usize, usize)>> {
+    unknowns
+        .iter()
+        .map(|&g| {
+            std::iter::once(owner[g])
+                .chain(shares[g].iter().copied())
+                .filter(|&(pi, _)| pi != usize::MAX)
+                .filter_map(|(pi, l)| {
+                    let p = sources.iter().position(|&q| q == pi)?;
+                    let j = cols(pi).iter().position(|&x| x == l)?;
+                    Some((p, j))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_tran<'d>(
     c: &Circuit,
@@ -472,20 +499,9 @@ fn run_tran<'d>(
             sp.close()?;
             srcs.push((sp.reader()?, sp.reader()?));
         }
-        let picks: Vec<Vec<(usize, usize)>> = streamed
-            .iter()
-            .map(|&g| {
-                std::iter::once(owner[g])
-                    .chain(shares[g].iter().copied())
-                    .filter(|&(pi, _)| pi != usize::MAX)
-                    .filter_map(|(pi, l)| {
-                        let p = stream_parts.iter().position(|&q| q == pi)?;
-                        let j = recs[pi].scols.iter().position(|&x| x == l)?;
-                        Some((p, j))
-                    })
-                    .collect()
-            })
-            .collect();
+        let picks = merge_picks(streamed, &owner, &shares, &stream_parts, |pi| {
+            &recs[pi].scols
+        });
         stream::merge(srcs, &picks, &mut |row| sink.row(row))?;
     }
     // the kept signals: merged onto the union of the time grids of the parts that hold them
@@ -509,20 +525,7 @@ fn run_tran<'d>(
         .collect();
     // per saved unknown: its holder's column plus the other parts' shares of a held source's
     // current, summed (each interpolated on its own time points)
-    let picks: Vec<Vec<(usize, usize)>> = saved
-        .iter()
-        .map(|&g| {
-            std::iter::once(owner[g])
-                .chain(shares[g].iter().copied())
-                .filter(|&(pi, _)| pi != usize::MAX)
-                .filter_map(|(pi, l)| {
-                    let p = active.iter().position(|&q| q == pi)?;
-                    let j = recs[pi].cols.iter().position(|&x| x == l)?;
-                    Some((p, j))
-                })
-                .collect()
-        })
-        .collect();
+    let picks = merge_picks(saved, &owner, &shares, &active, |pi| &recs[pi].cols);
     let mut rows: Vec<Vec<f64>> = Vec::new();
     stream::merge(srcs, &picks, &mut |row| {
         rows.push(row.to_vec());
