@@ -474,3 +474,54 @@ fn fuzz_crashes_replay() {
     }
     assert!(n > 0);
 }
+
+/// `-o /dev/null`, `print ... > /dev/null` or a named pipe: the atomic writer must write into
+/// the device, never rename a temporary file over it. (Run as root, a `.control` test once
+/// replaced this machine's `/dev/null` with a regular file; every later process that read
+/// "nothing" from it, cargo's rustc probe included, read other processes' output instead.)
+#[test]
+fn output_to_a_pipe_is_written_in_place() {
+    use neurospice::io::atomic::write_bytes;
+    let dir = std::env::temp_dir().join(format!("ns_fifo_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !made {
+        eprintln!("mkfifo unavailable; skipped the pipe half of this test");
+    } else {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+        };
+        write_bytes(&fifo, b"v(1)\n1.5\n").unwrap();
+        assert_eq!(reader.join().unwrap(), b"v(1)\n1.5\n");
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(
+            !kind.is_file(),
+            "the named pipe was replaced by a regular file"
+        );
+    }
+    // a symbolic link stays a link; the file it names gets the content
+    let target = dir.join("target.csv");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.join("link.csv");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    write_bytes(&link, b"new").unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+    // and /dev/null itself stays a device
+    write_bytes(std::path::Path::new("/dev/null"), b"discarded").unwrap();
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(!null.is_file(), "/dev/null became a regular file");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,34 +3,28 @@
 //! when the run completed ([`StreamFile::finish`]); a failed run leaves no partial file and
 //! the previous one in place, as every other output of the crate (`atomic.rs`).
 
+use super::atomic::{Target, plan};
 use crate::analysis::RowSink;
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// A file being written: a temporary beside `dest`, removed unless finished.
+/// A file being written: a temporary beside `dest` (or the device `dest` names), removed
+/// unless finished.
 pub struct StreamFile {
     dest: PathBuf,
-    tmp: PathBuf,
+    target: Target,
     w: Option<BufWriter<File>>,
 }
 
 impl StreamFile {
     pub fn create(dest: &Path) -> Result<StreamFile> {
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "out".into());
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-        let f = File::create(&tmp).map_err(|e| io_error(dest, e))?;
+        let target = plan(dest).map_err(|e| io_error(dest, e))?;
+        let f = target.open().map_err(|e| io_error(dest, e))?;
         Ok(StreamFile {
             dest: dest.to_path_buf(),
-            tmp,
+            target,
             w: Some(BufWriter::with_capacity(1 << 16, f)),
         })
     }
@@ -52,18 +46,25 @@ impl StreamFile {
     /// Flushes, syncs and renames the file into place.
     pub fn finish(mut self) -> Result<()> {
         let dest = self.dest.clone();
-        let w = self.writer()?;
-        w.flush().map_err(|e| io_error(&dest, e))?;
-        w.get_ref().sync_all().map_err(|e| io_error(&dest, e))?;
-        self.w = None;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_error(&dest, e))
+        let mut w = self
+            .w
+            .take()
+            .ok_or_else(|| Error::output(format!("'{}' is already closed", dest.display())))?;
+        let res = w
+            .flush()
+            .and_then(|_| w.into_inner().map_err(|e| e.into_error()))
+            .and_then(|f| self.target.commit(f));
+        if res.is_err() {
+            self.target.discard();
+        }
+        res.map_err(|e| io_error(&dest, e))
     }
 }
 
 impl Drop for StreamFile {
     fn drop(&mut self) {
         if self.w.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+            self.target.discard();
         }
     }
 }
