@@ -30,10 +30,11 @@ pub fn plan(path: &Path) -> std::io::Result<Target> {
         }
         _ => path.to_path_buf(),
     };
-    if let Ok(m) = std::fs::metadata(&path) {
-        if !m.is_file() && !m.is_dir() {
-            return Ok(Target::InPlace(path));
-        }
+    if let Ok(m) = std::fs::metadata(&path)
+        && !m.is_file()
+        && !m.is_dir()
+    {
+        return Ok(Target::InPlace(path));
     }
     let dir = path
         .parent()
