@@ -14,6 +14,15 @@ use std::sync::OnceLock;
 /// The font drawn into every figure, shipped in the binary so that a machine without
 /// font packages still draws text. DejaVu Sans, Bitstream Vera licence (assets/fonts).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The embedded font, for the PNG backend's tests.
+#[cfg(test)]
+pub(super) static FONT_BYTES: &[u8] = FONT;
+
+/// Registers the embedded font (for tests that draw without `render_bytes`).
+#[cfg(test)]
+pub(super) fn tests_register_font() {
+    let _ = register_font();
+}
 
 /// The family name the font is registered under; SVG files name it too, so viewers fall
 /// back to their own sans-serif face.
@@ -216,7 +225,9 @@ pub fn render_bytes<F: Figure>(fig: &F, opts: &FigureOptions, format: Format) ->
         Format::Png => {
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
-                let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+                let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(draw_err)?;
+                let bitmap = BitMapBackend::with_buffer(&mut rgb, (w, h));
+                let root = super::png::PngBackend::new(bitmap, font).into_drawing_area();
                 draw_page(fig, &root, &st)?;
                 root.present().map_err(draw_err)?;
             }

@@ -24,6 +24,7 @@ pub mod curves;
 pub mod decimate;
 pub mod figure;
 pub mod lines;
+pub mod png;
 pub mod raw;
 pub mod stats;
 pub mod units;
