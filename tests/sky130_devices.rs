@@ -1,7 +1,7 @@
 //! sky130 device families against ngspice-39, by the criterion: every Id-Vg and Id-Vd
 //! curve of `tests/golden/sky130_{n,p}fet_*.cir` (nfet_01v8, pfet_01v8 at W/L = 0.84/0.15,
 //! 2/0.35, 5.5/3, 0.42/0.15, nf = 2, m = 3, reverse body bias, and the lvt/hvt variants; 27 C,
-//! 85 C and -40 C) run through the `neurospice` binary on the unchanged PDK must stay within
+//! 85 C and -40 C; sizes on bin edges) run through the `neurospice` binary on the unchanged PDK must stay within
 //! 1 % of the curve's largest |Id| everywhere and within 2 % of Id itself where |Id| > 1 nA.
 //! The references are made by `scripts/regen_goldens.py` (ngspice-39, never our output);
 //! `tests/golden.rs` checks the same files by its waveform rule as well.
@@ -119,6 +119,13 @@ fn pfet_id_vg() {
 #[test]
 fn pfet_id_vd() {
     check_family("sky130_pfet_idvd");
+}
+
+/// Sizes on bin edges (W per finger 0.55, 1, 3, 5 um; L 0.18, 0.25, 0.5, 1 um), nf = 4, m = 2 and
+/// a long device: the first bin in library order containing the size, as ngspice selects it.
+#[test]
+fn nfet_bin_edges() {
+    check_family("sky130_nfet_bins");
 }
 
 #[test]
