@@ -8,10 +8,10 @@ Every *.cir, *.sp, *.net and *.spi file under DIR is a candidate. A deck is skip
 (and counted, with the reason) when
 
   - it uses an element or model neurospice does not plan to support (anything but
-    R C L V I E F G H B D S X and level-1 MOSFETs: BJT, JFET, MESFET, transmission
-    lines, coupled inductors, current-controlled switches, XSPICE A devices, CIDER
-    numerical devices, OSDI/ADMS N devices, MOSFET levels other than 1), found by
-    reading the deck and the files it .includes / .lib's;
+    R C L V I E F G H B D S X and MOSFETs of the levels in MOS_LEVELS: BJT, JFET,
+    MESFET, transmission lines, coupled inductors, current-controlled switches,
+    XSPICE A devices, CIDER numerical devices, OSDI/ADMS N devices, other MOSFET
+    levels), found by reading the deck and the files it .includes / .lib's;
   - it asks for an analysis outside op, dc, tran and ac (noise, pz, sens, disto,
     pss, sp, tf);
   - ngspice itself fails on it, or needs more than --ngspice-timeout seconds in batch
@@ -28,7 +28,9 @@ and classified:
   pass          neurospice exits 0, and every number both produced (print tables, scalars
                 and measures by name, files of the same name, raw vectors by name)
                 agrees within 1e-3 relative (waveforms: 1e-3 of the range, in a 2e-4
-                time window; absolute floors 1 uV / 1 pA), with at least one compared;
+                time window; absolute floors 1 uV / 1 pA), and every text line ngspice
+                printed (echo) appears in order among ours with the same words and
+                numbers, with at least one thing compared;
                 "full" when neurospice also produced everything ngspice did
   mismatch      neurospice exits 0 but a number differs (the worst is shown)
   no-data       neurospice exits 0 but there was nothing to compare (e.g. plots only)
@@ -87,6 +89,8 @@ MODEL_BLOCKERS = {
     "numd2": "CIDER device",
     "nbjt2": "CIDER device",
 }
+# MOSFET levels neurospice simulates: 1 (Shichman-Hodges), 14 and 54 (BSIM4)
+MOS_LEVELS = (1.0, 14.0, 54.0)
 ANALYSIS_BLOCKERS = ("noise", "pz", "sens", "disto", "pss", "sp", "tf", "fft", "four", "fourier")
 
 
@@ -167,7 +171,7 @@ def skip_reasons(path):
     for name, (mtype, level) in models.items():
         if mtype in MODEL_BLOCKERS:
             reasons.append(MODEL_BLOCKERS[mtype])
-        if mtype in ("nmos", "pmos") and level != 1.0 and name in mos_models:
+        if mtype in ("nmos", "pmos") and level not in MOS_LEVELS and name in mos_models:
             reasons.append(f"MOSFET level {level:g}")
     for m in mos_models:
         if m in models or "{" in m:
@@ -175,7 +179,7 @@ def skip_reasons(path):
         # binned models: nch.1, nch.2, ... stand for nch
         bins = [v for k, v in models.items() if k.startswith(m + ".")]
         levels = sorted({lvl for t, lvl in bins if t in ("nmos", "pmos")})
-        if levels and levels != [1.0]:
+        if levels and any(l not in MOS_LEVELS for l in levels):
             reasons.append("MOSFET level " + "/".join(f"{l:g}" for l in levels) + " (binned)")
         elif not bins:
             reasons.append("MOSFET model not found in the deck")
@@ -244,6 +248,22 @@ def compare(ng_out, ng_files, ng_raw, ns_out, ns_files, ns_raw):
     oi = rc.item_keys(rc.parse_items(rc.filter_stdout(ns_out)))
     compared = produced = 0
     missing = []
+    # text (echo) lines: every line ngspice printed must appear, in order, among ours with
+    # the same words (numbers compared with the default tolerance); self-checking decks
+    # (ngspice's tests/regression) report only through such lines
+    gtext = [it for it in rc.parse_items(rc.filter_stdout(ng_out)) if it[0] == "text"]
+    otext = [it for it in rc.parse_items(rc.filter_stdout(ns_out)) if it[0] == "text"]
+    words = lambda it: [v if k == "w" else "#" for k, v in it[1]]
+    j = 0
+    for g in gtext:
+        produced += 1
+        k = next((k for k in range(j, len(otext)) if words(otext[k]) == words(g)), None)
+        if k is None:
+            rep.problem(f"stdout: text line {g[2]!r} is not in our output")
+            continue
+        compared += 1
+        rc.compare_items(rep, man, [g], [otext[k]], "stdout")
+        j = k + 1
     for key, g in gi.items():
         if g[0] == "text":
             continue

@@ -266,7 +266,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
         // a deck with .ac runs as ngspice runs it even without a block (the dot-card path
         // below has no complex results)
         let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
-        if script.is_some() || has_ac {
+        // so does a deck with `.print` cards (ngspice -b prints their tables), unless a flag
+        // asks for the dot-card path's own outputs
+        let has_print = nl.controls.iter().any(|c| c.name() == ".print");
+        if script.is_some() || has_ac || (has_print && dot_card_flag(a).is_none()) {
             let script = match script {
                 Some(s) => s,
                 None => control::script::compile(&[])?,
@@ -437,7 +440,8 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
 /// docs/control.md): the block first; then, unless it ended with `quit`, the netlist's own
 /// analysis cards once more (as a `run`, with their `.meas`), and the `.print` cards as
 /// tables of every plot of their analysis.
-fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+/// The first flag given that only the dot-card path serves (its outputs), if any.
+fn dot_card_flag(a: &RunArgs) -> Option<&'static str> {
     let flags = [
         (a.output.is_some(), "-o"),
         (a.op_json.is_some(), "--op-json"),
@@ -451,7 +455,11 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         (a.strict, "--strict"),
         (a.ascii, "--ascii"),
     ];
-    if let Some((_, f)) = flags.iter().find(|(on, _)| *on) {
+    flags.iter().find(|(on, _)| *on).map(|(_, f)| *f)
+}
+
+fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+    if let Some(f) = dot_card_flag(a) {
         return Err(Error::usage(format!(
             "{f} applies to the netlist's dot-card analyses, but this deck has a .control \
              block that writes its own outputs; add --no-control to skip the block"
@@ -518,6 +526,24 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     Ok(())
 }
 
+/// `i(vx)` on a `.print` card as ngspice 39 prints it: the vector `vx#branch` (a `print`
+/// command keeps `i(vx)`).
+fn branch_names(words: &str) -> String {
+    words
+        .split_whitespace()
+        .map(|w| {
+            let lw = w.to_ascii_lowercase();
+            match lw.strip_prefix("i(").and_then(|r| r.strip_suffix(')')) {
+                Some(dev) if !dev.is_empty() && !dev.contains([',', '(', ')']) => {
+                    format!("{dev}#branch")
+                }
+                _ => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
 /// a card without a kind prints for the transient, as ngspice's.
 fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
@@ -530,7 +556,7 @@ fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
         };
         if !rest.is_empty() {
             let words = control::adapter::card_words(rest);
-            out.push((kind, words.trim().to_ascii_lowercase()));
+            out.push((kind, branch_names(words.trim()).to_ascii_lowercase()));
         }
     }
     out

@@ -81,6 +81,17 @@ pub enum Func {
     Int,
     Cbrt,
     Hypot,
+    /// `x * x` (ngspice's `.param` function; also in B sources here).
+    Sqr,
+    /// ngspice's `u2`: 0 below 0, x on [0, 1], 1 above.
+    U2,
+    /// ngspice's `eq0` ... `le0`: 1 where `x op 0` holds, else 0.
+    Eq0,
+    Ne0,
+    Gt0,
+    Lt0,
+    Ge0,
+    Le0,
     /// Time derivative of the argument (B sources in a transient; 0 in DC).
     Ddt,
     /// Time integral of the argument from t = 0, plus an optional initial value (B sources).
@@ -128,6 +139,14 @@ impl Func {
             "fabs" => Abs,
             "cbrt" => Cbrt,
             "hypot" => Hypot,
+            "sqr" => Sqr,
+            "u2" => U2,
+            "eq0" => Eq0,
+            "ne0" => Ne0,
+            "gt0" => Gt0,
+            "lt0" => Lt0,
+            "ge0" => Ge0,
+            "le0" => Le0,
             "ddt" => Ddt,
             "idt" | "sdt" => Idt,
             _ => return None,
@@ -411,13 +430,16 @@ impl P<'_> {
             return Err(self.err("expression ends too early (expected a value)", 1));
         }
         let c = self.s[self.i];
-        if c == b'(' {
+        // `{...}` inside an expression groups like parentheses: a `.meas` expression written
+        // `par({v(a)*v(b)})` or `'{a}*2'` means what it says in ngspice too
+        if c == b'(' || c == b'{' {
             let open = self.i;
+            let close = if c == b'(' { ")" } else { "}" };
             self.i += 1;
             let e = self.ternary()?;
-            if !self.eat(")") {
+            if !self.eat(close) {
                 return Err(ExprError {
-                    msg: "unbalanced '(' in expression".into(),
+                    msg: format!("unbalanced '{}' in expression", c as char),
                     offset: open,
                     len: 1,
                 });
@@ -817,6 +839,14 @@ pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
                 (v, [x / v, a[1] / v, 0.0])
             }
         }
+        Sqr => (x * x, [2.0 * x, 0.0, 0.0]),
+        U2 => (x.clamp(0.0, 1.0), [b2f(x > 0.0 && x <= 1.0), 0.0, 0.0]),
+        Eq0 => (b2f(x == 0.0), z),
+        Ne0 => (b2f(x != 0.0), z),
+        Gt0 => (b2f(x > 0.0), z),
+        Lt0 => (b2f(x < 0.0), z),
+        Ge0 => (b2f(x >= 0.0), z),
+        Le0 => (b2f(x <= 0.0), z),
         // the tape gives these their meaning (state unknowns of the B source)
         Ddt | Idt => (x, z),
     }
@@ -863,10 +893,19 @@ mod tests {
             8.0
         );
         assert_eq!(ev("max(a) + min(3)"), 5.0);
+        assert_eq!(ev("sqr(a) + sqr(-3)"), 13.0);
+        assert_eq!(ev("u2(-1) + u2(0.25) + u2(7)"), 1.25);
+        assert_eq!(
+            ev("eq0(0) + ne0(a) + gt0(-1) + lt0(-1) + ge0(0) + le0(a)"),
+            4.0
+        );
         assert!(parse("ternary_fcn(1, 2)").is_err());
         assert!(eval_const(&parse("ddt(a)").unwrap(), &mut NoEnv).is_err());
         assert_eq!(ev("2µ * 1e6"), 2.0);
         assert!(parse("(1+2").is_err());
+        assert_eq!(ev("{a*2} + 1"), 5.0);
+        assert!(parse("{1+2").is_err());
+        assert!(parse("{1+2)").is_err());
         assert!(parse("1+2)").is_err());
     }
 }
