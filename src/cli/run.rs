@@ -476,20 +476,22 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         .controls
         .iter()
         .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
-    let empty = nl.top.elements.is_empty() && nl.top.subckts.is_empty();
     let title_loc = nl.title_loc.clone();
-    let mut netlist_engine;
-    let mut no_circuit = control::NoCircuit;
-    let engine: &mut dyn control::Engine = if empty {
-        &mut no_circuit
-    } else {
-        netlist_engine = control::adapter::NetlistEngine::new(nl);
-        &mut netlist_engine
-    };
+    // `.csparam name=expr`: constant vectors of the `const` plot, as in ngspice
+    let csparams = netlist::csparam_values(&nl, &[])?;
+    // a deck without elements is still a circuit (only ground): ngspice runs op, tran and
+    // ac on it (tests/regression/misc/empty-1.cir)
+    let mut netlist_engine = control::adapter::NetlistEngine::new(nl);
+    let engine: &mut dyn control::Engine = &mut netlist_engine;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
     let mut it = control::Interp::new(engine, &a.netlist, &control::date_now());
+    for (name, v) in csparams {
+        let cst = &mut it.plots.list[0].vecs;
+        cst.retain(|x| !x.name.eq_ignore_ascii_case(&name));
+        cst.push(control::Vector::real(name, control::VType::NoType, vec![v]));
+    }
     let outcome = it.run(script, &mut out, &mut err)?;
     if outcome == control::Outcome::Quit || !has_analysis {
         return Ok(());
@@ -506,14 +508,17 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // the plots exist only now: list them after the run
     let mut tail = Vec::new();
     for (kind, words) in &prints {
-        for p in it.plots.list.iter().filter(|p| p.analysis) {
+        // an operating point's plot has no scale; ngspice still prints its .print card as a
+        // table (index 0), which `print col` gives
+        let op = kind == "op";
+        for p in it.plots.list.iter().filter(|p| p.analysis || op) {
             if p.typename.starts_with(kind.as_str()) {
                 tail.push(control::source::Line {
                     text: format!("setplot {}", p.typename),
                     loc: loc.clone(),
                 });
                 tail.push(control::source::Line {
-                    text: format!("print {words}"),
+                    text: format!("print{} {words}", if op { " col" } else { "" }),
                     loc: loc.clone(),
                 });
             }

@@ -1149,9 +1149,71 @@ fn source_spec(
                     }
                     j += 1;
                 }
+                // PWL's keywords `td=` (a delay: every time point shifted) and `r=` (repeat),
+                // inside the parentheses or after them
+                let mut td = 0.0;
+                let mut kw = |k: &Tok, v: &Tok, c: &mut dyn Ctx| -> Result<()> {
+                    match k.text.as_str() {
+                        "td" if fname == "pwl" => td = c.value(v)?,
+                        "r" if fname == "pwl" => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "PWL repeat (r=) is not supported by neurospice (source '{}'): write the periods out",
+                                    t0.raw
+                                ),
+                                Some(&k.loc),
+                            ));
+                        }
+                        _ => {
+                            return Err(Error::syntax(
+                                format!(
+                                    "unexpected '{}=' in {} of source '{}'",
+                                    k.raw,
+                                    fname.to_uppercase(),
+                                    t0.raw
+                                ),
+                                &k.loc,
+                            ));
+                        }
+                    }
+                    Ok(())
+                };
                 let mut vals = Vec::new();
-                for a in &args {
-                    vals.push(c.value(a)?);
+                let mut k = 0;
+                while k < args.len() {
+                    if args.get(k + 1).is_some_and(|e| e.kind == TokKind::Eq) {
+                        let Some(v) = args.get(k + 2) else {
+                            return Err(Error::syntax(
+                                format!("missing value after '{} ='", args[k].raw),
+                                &args[k].loc,
+                            ));
+                        };
+                        kw(args[k], v, c)?;
+                        k += 3;
+                        continue;
+                    }
+                    vals.push(c.value(args[k])?);
+                    k += 1;
+                }
+                while paren
+                    && toks.get(j + 1).is_some_and(|e| e.kind == TokKind::Eq)
+                    && toks
+                        .get(j)
+                        .is_some_and(|x| x.is_word("td") || x.is_word("r"))
+                {
+                    let Some(v) = toks.get(j + 2) else {
+                        return Err(Error::syntax(
+                            format!("missing value after '{} ='", toks[j].raw),
+                            &toks[j].loc,
+                        ));
+                    };
+                    kw(&toks[j], v, c)?;
+                    j += 3;
+                }
+                if td != 0.0 {
+                    for tv in vals.iter_mut().step_by(2) {
+                        *tv += td;
+                    }
                 }
                 wave = Some(Wave::from_args(&fname, &vals).map_err(|e| e.with_loc(Some(&t.loc)))?);
                 i = j;
