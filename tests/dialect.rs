@@ -2,8 +2,7 @@
 //! can exist: `idt`/`sdt`, `fabs`, `cbrt`, `hypot`, `int` in B sources), checked against
 //! analytic values; and the errors and warnings of the dialect's cards (`.func` recursion and
 //! arity, TABLE, POLY, TRNOISE, tolerated model parameters, resistor model cards, PWL td=/r=).
-//! The items ngspice 39 has are
-//! checked against its output in `tests/conformance/dia_*`.
+//! The items ngspice 39 has are checked against its output in `tests/conformance/dia_*`.
 
 use neurospice::analysis::{self, RunResult, Save};
 use neurospice::error::Error;
