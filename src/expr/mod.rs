@@ -534,6 +534,9 @@ impl P<'_> {
                 }
             }
             let Some(f) = f else {
+                if name == "pwl" {
+                    return self.pwl(args, start);
+                }
                 if name == "ternary_fcn" {
                     if args.len() != 3 {
                         return Err(ExprError {
@@ -565,6 +568,56 @@ impl P<'_> {
             return Ok(Expr::Call(f, args));
         }
         Err(self.err(format!("unexpected '{}' in expression", c as char), 1))
+    }
+    /// ngspice's B-source `pwl(x, x1, y1, x2, y2, ...)`: linear between the points, the end
+    /// segments extended beyond them, as a chain of `x < xk ? segment : ...` (exact
+    /// derivatives, and the corners are events the time stepper lands on).
+    fn pwl(&mut self, args: Vec<Expr>, start: usize) -> std::result::Result<Expr, ExprError> {
+        let bad = |msg: String| ExprError {
+            msg,
+            offset: start,
+            len: 3,
+        };
+        if args.len() < 5 || args.len().is_multiple_of(2) {
+            return Err(bad(format!(
+                "pwl() takes the input and at least two (x, y) points: pwl(x, x1, y1, x2, y2, ...), got {} argument(s)",
+                args.len()
+            )));
+        }
+        let mut it = args.into_iter();
+        let Some(x) = it.next() else {
+            return Err(bad("pwl() needs an input".into()));
+        };
+        let pts: Vec<Expr> = it.collect();
+        let m = pts.len() / 2;
+        if m > MAX_DEPTH / 2 {
+            return Err(bad(format!(
+                "pwl() with more than {} points; use an E/G TABLE",
+                MAX_DEPTH / 2
+            )));
+        }
+        let seg = |p: &mut Self, k: usize| -> std::result::Result<Expr, ExprError> {
+            let (x0, y0, x1, y1) = (
+                pts[2 * k].clone(),
+                pts[2 * k + 1].clone(),
+                pts[2 * k + 2].clone(),
+                pts[2 * k + 3].clone(),
+            );
+            let dy = p.bin(BinOp::Sub, y1, y0.clone())?;
+            let dx = p.bin(BinOp::Sub, x1, x0.clone())?;
+            let slope = p.bin(BinOp::Div, dy, dx)?;
+            let off = p.bin(BinOp::Sub, x.clone(), x0)?;
+            let lin = p.bin(BinOp::Mul, slope, off)?;
+            p.bin(BinOp::Add, y0, lin)
+        };
+        let mut acc = seg(self, m - 2)?;
+        for k in (0..m - 2).rev() {
+            let cond = self.bin(BinOp::Lt, x.clone(), pts[2 * k + 2].clone())?;
+            let here = seg(self, k)?;
+            self.count_op()?;
+            acc = Expr::Tern(Box::new(cond), Box::new(here), Box::new(acc));
+        }
+        Ok(acc)
     }
     /// Node names inside v(...) / i(...), comma separated, raw.
     fn raw_args(&mut self) -> std::result::Result<Vec<String>, ExprError> {
@@ -904,6 +957,14 @@ mod tests {
         assert_eq!(ev("2µ * 1e6"), 2.0);
         assert!(parse("(1+2").is_err());
         assert_eq!(ev("{a*2} + 1"), 5.0);
+        // pwl: inside, between, and beyond both ends (the end segments extended)
+        let p = |x: &str| ev(&format!("pwl({x}, 0, 0, 1, 1, 2, 4)"));
+        assert_eq!(
+            (p("-1"), p("0.5"), p("a-0.5"), p("3")),
+            (-1.0, 0.5, 2.5, 7.0)
+        );
+        assert!(parse("pwl(a, 0, 1)").is_err());
+        assert!(parse("pwl(a, 0, 1, 2)").is_err());
         assert!(parse("{1+2").is_err());
         assert!(parse("{1+2)").is_err());
         assert!(parse("1+2)").is_err());
