@@ -271,6 +271,9 @@ pub struct Circuit {
     pub options: Options,
     /// `.ic` node voltages.
     pub ic: Vec<(usize, f64)>,
+    /// `.nodeset` node voltages: the initial guess of the `.op`, `.dc` and `.ac` operating
+    /// point (held first, then released, as ngspice).
+    pub nodeset: Vec<(usize, f64)>,
     pub warnings: Vec<String>,
     /// The circuit with `.param`s overridden, for a `.dc` over a parameter.
     pub rebuild: Option<Rebuild>,
