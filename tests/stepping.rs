@@ -176,3 +176,66 @@ fn branch_currents_converge_to_the_rounding_of_their_rows() {
         }
     }
 }
+
+/// The issue's level-1 mirror array (4 neurons, shared bias and VDD ramp), with `opts` added.
+fn mirrors(opts: &str) -> String {
+    let mut s = String::from(
+        "mirrors\n.model nch NMOS (LEVEL=1 VTO=0.5 KP=200u LAMBDA=0.1 GAMMA=0.4 PHI=0.8 TOX=10n \
+         CGSO=0.3n CGDO=0.3n CGBO=0.03n)\n.model rst sw vt=0.6 vh=0.4 ron=10k roff=1e12\n\
+         Vdd vdd 0 PULSE(0 1.8 0 1n)\nIref vdd vb DC 1u\nM0 vb vb 0 0 nch W=2u L=1u\n",
+    );
+    for k in 1..=4 {
+        let w = 2.0 + 0.25 * k as f64;
+        s += &format!(
+            "M{k} mem{k} vb 0 0 nch W={w}u L=1u\nC{k} vdd mem{k} 0.5p\nS{k} vdd mem{k} vdd mem{k} rst\n"
+        );
+    }
+    s + opts + "\n.tran 1n 1.5u 0 0.2n\n.end\n"
+}
+
+#[test]
+fn quiet_mosfets_are_bypassed_without_moving_the_spikes() {
+    let probes = || {
+        (1..=4)
+            .map(|k| (format!("mem{k}"), 1.3))
+            .collect::<Vec<_>>()
+    };
+    let on = run(&mirrors(""), probes());
+    let off = run(&mirrors(".options nobypass"), probes());
+    let off2 = run(&mirrors(".options bypass=0"), probes());
+    let (a, b) = (&on.stats, &off.stats);
+    assert_eq!(b.bypassed, 0, "nobypass evaluates every load: {b:?}");
+    assert_eq!(
+        off2.stats.bypassed, 0,
+        "bypass=0 is nobypass: {:?}",
+        off2.stats
+    );
+    // 5 MOSFETs per Newton iteration: most of them are quiet at any instant
+    let loads = 5 * a.newton_iterations;
+    assert!(
+        a.bypassed * 2 > loads,
+        "{} of {loads} MOSFET loads bypassed: {a:?}",
+        a.bypassed
+    );
+    // the stamps a bypass reuses are within the Newton tolerances: the same steps, the same
+    // iterations (within a few), the same spikes to well inside the run's accuracy
+    let near = |x: usize, y: usize| x.abs_diff(y) * 50 <= y;
+    assert!(near(a.accepted_steps, b.accepted_steps), "{a:?} vs {b:?}");
+    assert!(
+        near(a.newton_iterations, b.newton_iterations),
+        "{a:?} vs {b:?}"
+    );
+    for (sa, sb) in on.spikes.iter().zip(&off.spikes) {
+        assert_eq!(
+            sa.times.len(),
+            sb.times.len(),
+            "{:?} vs {:?}",
+            sa.times,
+            sb.times
+        );
+        assert!(sa.times.len() >= 2, "{:?}", sa.times);
+        for (ta, tb) in sa.times.iter().zip(&sb.times) {
+            assert!((ta - tb).abs() <= 1e-4 * tb, "spike {ta:e} vs {tb:e}");
+        }
+    }
+}
