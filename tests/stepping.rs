@@ -239,3 +239,27 @@ fn quiet_mosfets_are_bypassed_without_moving_the_spikes() {
         }
     }
 }
+
+#[test]
+fn quiet_diodes_are_bypassed_without_moving_the_waveform() {
+    // a peak detector: the diode conducts near each crest of the sine and is off (quiet) in
+    // between, while the output discharges through R and crosses 1 V rising once a period
+    let deck = |opts: &str| {
+        format!(
+            "peak\n.model dm D (IS=1e-14 N=1 CJO=2p TT=1n)\nVin in 0 SIN(0 2 1meg)\n\
+             D1 in out dm\nC1 out 0 1n\nR1 out 0 2k\n{opts}\n.tran 10n 6u\n.end\n"
+        )
+    };
+    let probes = || vec![("out".to_string(), 1.0)];
+    let on = run(&deck(""), probes());
+    let off = run(&deck(".options nobypass"), probes());
+    let (a, b) = (&on.stats, &off.stats);
+    assert_eq!(b.bypassed, 0, "{b:?}");
+    assert!(a.bypassed > 0, "{a:?}");
+    let (ta, tb) = (&on.spikes[0].times, &off.spikes[0].times);
+    assert!(tb.len() >= 4, "{tb:?}");
+    assert_eq!(ta.len(), tb.len(), "{ta:?} vs {tb:?}");
+    for (x, y) in ta.iter().zip(tb) {
+        assert!((x - y).abs() <= 1e-4 * y, "crossing {x:e} vs {y:e}");
+    }
+}
