@@ -398,13 +398,14 @@ pub fn run(a: &RunArgs) -> Result<()> {
     }
     if a.stats {
         eprintln!(
-            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} min_step={:.3e}",
+            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} bypassed={} min_step={:.3e}",
             res.parts,
             res.stats.accepted_steps,
             res.stats.rejected_steps,
             res.stats.newton_iterations,
             res.stats.factorizations,
             res.stats.events,
+            res.stats.bypassed,
             res.stats.min_step
         );
     }
