@@ -468,16 +468,11 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         .controls
         .iter()
         .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
-    let empty = nl.top.elements.is_empty() && nl.top.subckts.is_empty();
     let title_loc = nl.title_loc.clone();
-    let mut netlist_engine;
-    let mut no_circuit = control::NoCircuit;
-    let engine: &mut dyn control::Engine = if empty {
-        &mut no_circuit
-    } else {
-        netlist_engine = control::adapter::NetlistEngine::new(nl);
-        &mut netlist_engine
-    };
+    // a deck without elements still simulates (ngspice runs op, tran and ac on the empty
+    // circuit: tests/regression/misc/empty-1.cir)
+    let mut netlist_engine = control::adapter::NetlistEngine::new(nl);
+    let engine: &mut dyn control::Engine = &mut netlist_engine;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
