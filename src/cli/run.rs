@@ -254,13 +254,16 @@ pub fn run(a: &RunArgs) -> Result<()> {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
     if !a.no_control {
-        let text = std::fs::read_to_string(&a.netlist).map_err(|e| {
+        let bytes = std::fs::read(&a.netlist).map_err(|e| {
             Error::io(format!(
                 "cannot read netlist '{}': {e}",
                 a.netlist.display()
             ))
         })?;
         let file = a.netlist.to_string_lossy();
+        // decoded as the lexer decodes every file (UTF-8, else Latin-1 per line, as ngspice
+        // reads bytes); the lexer's load below repeats the warning
+        let (text, _) = netlist::lexer::decode(&bytes, &file);
         let nl = netlist::Netlist::parse(&netlist::lexer::lex_str(&text, &file)?)?;
         let script = control::compile_deck(&text, &file)?;
         // a deck with .ac runs as ngspice runs it even without a block (the dot-card path
