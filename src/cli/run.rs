@@ -481,21 +481,14 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         .iter()
         .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
     let title_loc = nl.title_loc.clone();
-    // `.csparam name=expr`: constant vectors of the `const` plot, as in ngspice
-    let csparams = netlist::csparam_values(&nl, &[])?;
-    // a deck without elements is still a circuit (only ground): ngspice runs op, tran and
-    // ac on it (tests/regression/misc/empty-1.cir)
+    // a deck without elements still simulates (ngspice runs op, tran and ac on the empty
+    // circuit: tests/regression/misc/empty-1.cir)
     let mut netlist_engine = control::adapter::NetlistEngine::new(nl);
     let engine: &mut dyn control::Engine = &mut netlist_engine;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
     let mut it = control::Interp::new(engine, &a.netlist, &control::date_now());
-    for (name, v) in csparams {
-        let cst = &mut it.plots.list[0].vecs;
-        cst.retain(|x| !x.name.eq_ignore_ascii_case(&name));
-        cst.push(control::Vector::real(name, control::VType::NoType, vec![v]));
-    }
     let outcome = it.run(script, &mut out, &mut err)?;
     if outcome == control::Outcome::Quit || !has_analysis {
         return Ok(());

@@ -6,9 +6,13 @@
 //! edit the parsed cards (the value token of an instance, a `param = value` of a model card),
 //! so the next elaboration sees them; `reset` goes back to the cards as read.
 //!
-//! Limits of this adapter: `@dev[param]` cannot be read, `alter` reaches top-level R, C, L, V, I
-//! instances and any instance parameter written as `name=value`, not instances inside
-//! subcircuits; the netlist's random functions take their nominal values.
+//! `alter` of a device inside a subcircuit instance (`alter r.x1.rs1 = 1e12`, `alter
+//! @m.x1.m1[w] = 2u`) gives that instance's definition a copy of its own (the instance path
+//! names it), so that only this instance changes, as in ngspice. `@dev[param]` reads the
+//! value on the (altered) card: the principal value, `name = value`, a source's `dc`, `ac`
+//! and waveform values, a top-level model's parameter; parameters a card does not give
+//! (device defaults) and operating-point quantities (`@m1[id]`) are errors. The netlist's
+//! random functions take their nominal values.
 
 use super::cx::C;
 use super::engine::{Alter, Analysis, AnalysisKind, Engine};
@@ -17,6 +21,7 @@ use crate::analysis::{PartCache, RunOptions, RunResult, Save};
 use crate::circuit::Circuit;
 use crate::error::{Error, Loc, Result};
 use crate::netlist::lexer::{Card, Tok, TokKind, lex_str};
+use crate::netlist::scope::Scope;
 use crate::netlist::{ElabOptions, Netlist, elaborate};
 use std::fmt::Write as _;
 
@@ -126,6 +131,227 @@ fn set_pair(toks: &mut Vec<Tok>, from: usize, param: &str, v: f64) {
         at..at,
         [word_tok(param, &like), eq_tok(&like), number_tok(v, &like)],
     );
+}
+
+/// A device name as the control language writes it, as its path of instance names:
+/// ngspice's `r.x1.rs1` (the type letter first) and `x1.rs1` are both `[x1, rs1]`.
+fn dev_path(name: &str) -> Vec<String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let skip = match parts.as_slice() {
+        [t, .., last] if parts.len() >= 3 && t.len() == 1 && last.starts_with(*t) => 1,
+        _ => 0,
+    };
+    parts[skip..].iter().map(|p| p.to_string()).collect()
+}
+
+/// The index of the token naming the subcircuit of an `x` card: the last positional token
+/// (not part of `name = value`, not `params:`), as the elaborator reads it.
+fn subckt_tok(card: &Card) -> Option<usize> {
+    let toks = &card.toks;
+    let mut last = None;
+    let mut i = 1;
+    while i < toks.len() {
+        if toks.get(i + 1).is_some_and(|t| t.kind == TokKind::Eq) {
+            i += 3;
+            continue;
+        }
+        if toks[i].kind != TokKind::Eq && !toks[i].text.starts_with("params:") {
+            last = Some(i);
+        }
+        i += 1;
+    }
+    last
+}
+
+/// The scope at an index path (`[]` is the top level, `[2, 0]` the first subcircuit
+/// defined inside the top level's third).
+fn scope_at<'a>(top: &'a Scope, path: &[usize]) -> Option<&'a Scope> {
+    let mut s = top;
+    for &k in path {
+        s = s.subckts.get(k)?;
+    }
+    Some(s)
+}
+
+fn scope_at_mut<'a>(top: &'a mut Scope, path: &[usize]) -> Option<&'a mut Scope> {
+    let mut s = top;
+    for &k in path {
+        s = s.subckts.get_mut(k)?;
+    }
+    Some(s)
+}
+
+/// The definition an instance in `chain` (index paths of the scopes instantiated so far,
+/// outermost first) names: searched from the innermost scope out, as the elaborator does.
+/// Returns the definition's index path.
+fn find_def(top: &Scope, chain: &[Vec<usize>], name: &str) -> Option<Vec<usize>> {
+    chain.iter().rev().find_map(|p| {
+        let s = scope_at(top, p)?;
+        let k = s.subckts.iter().position(|c| c.name == name)?;
+        let mut q = p.clone();
+        q.push(k);
+        Some(q)
+    })
+}
+
+/// Marks the name of a definition copied for one instance path (so that an alter reaches
+/// that instance only).
+const SPECIAL: &str = "#alter:";
+
+/// Where a device's card is: the index path of its scope and its index there.
+struct CardAt {
+    scope: Vec<usize>,
+    index: usize,
+}
+
+/// Finds the card of the device at `path` (instance names, outermost first). With
+/// `specialise`, every subcircuit on the way gets a copy of its definition of its own (once),
+/// so that editing the card changes this instance only, as ngspice's alter does.
+fn locate(
+    top: &mut Scope,
+    path: &[String],
+    specialise: bool,
+) -> std::result::Result<CardAt, String> {
+    let Some((dev, insts)) = path.split_last() else {
+        return Err("no device name".into());
+    };
+    let mut chain: Vec<Vec<usize>> = vec![vec![]];
+    let mut done: Vec<&str> = Vec::new();
+    for inst in insts {
+        let cur = chain.last().cloned().unwrap_or_default();
+        let scope = scope_at(top, &cur).ok_or("internal: lost scope")?;
+        let Some(ci) = scope.elements.iter().position(|c| c.name() == inst) else {
+            return Err(if done.is_empty() {
+                format!("no subcircuit instance {inst} at the top level")
+            } else {
+                format!("no subcircuit instance {inst} in {}", done.join("."))
+            });
+        };
+        let card = &scope.elements[ci];
+        let Some(ti) = subckt_tok(card).filter(|_| inst.starts_with('x')) else {
+            return Err(format!("{inst} is not a subcircuit instance"));
+        };
+        let sname = card.toks[ti].text.clone();
+        let Some(def) = find_def(top, &chain, &sname) else {
+            return Err(format!("undefined subcircuit {sname} of {inst}"));
+        };
+        let def = if specialise && !sname.contains(SPECIAL) {
+            // copy the definition next to the original, under a name of this instance path
+            let mut full: Vec<&str> = done.clone();
+            full.push(inst);
+            let new_name = format!("{sname}{SPECIAL}{}", full.join("."));
+            let (_, parent) = def.split_last().ok_or("internal: top is no definition")?;
+            let parent = parent.to_vec();
+            let copy = {
+                let d = scope_at(top, &def).ok_or("internal: lost definition")?;
+                Scope {
+                    name: new_name.clone(),
+                    ..d.clone()
+                }
+            };
+            let ps = scope_at_mut(top, &parent).ok_or("internal: lost scope")?;
+            ps.subckts.push(copy);
+            let mut q = parent;
+            q.push(ps.subckts.len() - 1);
+            let sc = scope_at_mut(top, &cur).ok_or("internal: lost scope")?;
+            let t = &mut sc.elements[ci].toks[ti];
+            t.text = new_name.clone();
+            t.raw = new_name;
+            q
+        } else {
+            def
+        };
+        chain.push(def);
+        done.push(inst);
+    }
+    let cur = chain.last().cloned().unwrap_or_default();
+    let scope = scope_at(top, &cur).ok_or("internal: lost scope")?;
+    match scope.elements.iter().position(|c| c.name() == dev) {
+        Some(index) => Ok(CardAt { scope: cur, index }),
+        None if done.is_empty() => Err(format!("no device {dev} in the netlist")),
+        None => Err(format!("no device {dev} in {}", done.join("."))),
+    }
+}
+
+/// The tokens of a device card holding parameter `param` (lowercase; `None` for the
+/// principal value): the value after `param =`, the value token of R, C, L, the `dc` value
+/// of a source (its bare value after the nodes), the values of a source's `pulse(...)`,
+/// `sin(...)`, `pwl(...)`, `exp(...)`, the magnitude after `ac`.
+fn param_toks<'a>(card: &'a Card, param: Option<&str>) -> Option<Vec<&'a Tok>> {
+    let toks = &card.toks;
+    let kind = card.name().chars().next().unwrap_or(' ');
+    let principal: &[&str] = match kind {
+        'r' => &["resistance", "r"],
+        'c' => &["capacitance", "c"],
+        'l' => &["inductance", "l"],
+        'v' | 'i' => &["dc"],
+        _ => &[],
+    };
+    let pair = |key: &str| {
+        (1..toks.len()).find_map(|i| {
+            (toks[i].is_word(key) && toks.get(i + 1).is_some_and(|t| t.kind == TokKind::Eq))
+                .then(|| toks.get(i + 2))
+                .flatten()
+        })
+    };
+    let is_principal = param.is_none_or(|p| principal.contains(&p));
+    if !is_principal {
+        let p = param?;
+        if let Some(t) = pair(p) {
+            return Some(vec![t]);
+        }
+        if matches!(kind, 'v' | 'i') {
+            let k = (3..toks.len()).find(|&k| toks[k].is_word(p))?;
+            if p == "ac" {
+                return toks.get(k + 1).map(|t| vec![t]);
+            }
+            let (lo, close) = if toks.get(k + 1).is_some_and(|t| t.kind == TokKind::LParen) {
+                (k + 2, true)
+            } else {
+                (k + 1, false)
+            };
+            let vals: Vec<&Tok> = toks[lo..]
+                .iter()
+                .take_while(|t| {
+                    if close {
+                        t.kind != TokKind::RParen
+                    } else {
+                        t.kind == TokKind::Expr
+                            || crate::netlist::number::parse_number(&t.text).is_some()
+                    }
+                })
+                .collect();
+            return Some(vals);
+        }
+        return None;
+    }
+    match kind {
+        'r' | 'c' | 'l' => pair(principal[1])
+            .or_else(|| {
+                toks.get(3).filter(|t| {
+                    t.kind != TokKind::Eq && toks.get(4).is_none_or(|e| e.kind != TokKind::Eq)
+                })
+            })
+            .map(|t| vec![t]),
+        'v' | 'i' => {
+            if let Some(t) = pair("dc") {
+                return Some(vec![t]);
+            }
+            if let Some(k) = (3..toks.len()).find(|&k| toks[k].is_word("dc")) {
+                return toks.get(k + 1).map(|t| vec![t]);
+            }
+            toks.get(3)
+                .filter(|t| {
+                    matches!(t.kind, TokKind::Word | TokKind::Expr)
+                        && ![
+                            "ac", "pulse", "sin", "exp", "pwl", "distof1", "distof2", "sffm", "am",
+                        ]
+                        .contains(&t.text.as_str())
+                })
+                .map(|t| vec![t])
+        }
+        _ => None,
+    }
 }
 
 impl NetlistEngine {
@@ -309,22 +535,17 @@ impl Engine for NetlistEngine {
             set_pair(&mut card.toks, 3, p, value);
             return Ok(());
         }
-        let Some(card) = self
-            .nl
-            .top
-            .elements
-            .iter_mut()
-            .find(|c| c.toks[0].text == a.name)
+        let at = locate(&mut self.nl.top, &dev_path(a.name), true)
+            .map_err(|e| Error::netlist(format!("alter {}: {e}", a.name), Some(a.loc)))?;
+        let Some(card) =
+            scope_at_mut(&mut self.nl.top, &at.scope).and_then(|s| s.elements.get_mut(at.index))
         else {
             return Err(Error::netlist(
-                format!(
-                    "alter: no device {} at the top level of the netlist (devices inside subcircuits cannot be altered by this engine yet)",
-                    a.name
-                ),
+                format!("alter {}: the device's card was lost", a.name),
                 Some(a.loc),
             ));
         };
-        let kind = a.name.chars().next().unwrap_or(' ');
+        let kind = card.name().chars().next().unwrap_or(' ');
         let principal = match kind {
             'r' => ["resistance", "r"].as_slice(),
             'c' => &["capacitance", "c"],
@@ -448,14 +669,91 @@ impl Engine for NetlistEngine {
         Ok(())
     }
 
-    fn device_param(&mut self, dev: &str, _: Option<&str>) -> Result<Vec<f64>> {
-        Err(Error::netlist(
-            format!("@{dev}[...]: device parameters cannot be read by this engine yet"),
-            None,
-        ))
+    fn device_param(&mut self, dev: &str, param: Option<&str>) -> Result<Vec<f64>> {
+        let param = param.map(str::to_ascii_lowercase);
+        let shown = match &param {
+            Some(p) => format!("@{dev}[{p}]"),
+            None => format!("@{dev}"),
+        };
+        let toks: Vec<Tok> = if let Some(card) = self
+            .nl
+            .top
+            .models
+            .iter()
+            .find(|c| c.toks.get(1).is_some_and(|t| t.text == dev))
+        {
+            // a model parameter (`@nch[vth0]`): its `name = value` on the card
+            let Some(p) = param.as_deref() else {
+                return Err(Error::netlist(
+                    format!("{shown}: which parameter of the model?"),
+                    None,
+                ));
+            };
+            let toks = &card.toks;
+            let hit = (2..toks.len()).find_map(|i| {
+                (toks[i].is_word(p) && toks.get(i + 1).is_some_and(|t| t.kind == TokKind::Eq))
+                    .then(|| toks.get(i + 2))
+                    .flatten()
+            });
+            match hit {
+                Some(t) => vec![t.clone()],
+                None => {
+                    return Err(Error::netlist(
+                        format!("{shown}: the model card of {dev} does not give {p}"),
+                        None,
+                    ));
+                }
+            }
+        } else {
+            let at = locate(&mut self.nl.top, &dev_path(dev), false)
+                .map_err(|e| Error::netlist(format!("{shown}: {e}"), None))?;
+            let card = scope_at(&self.nl.top, &at.scope)
+                .and_then(|s| s.elements.get(at.index))
+                .ok_or_else(|| Error::netlist(format!("{shown}: the card was lost"), None))?;
+            match param_toks(card, param.as_deref()) {
+                Some(t) if !t.is_empty() => t.into_iter().cloned().collect(),
+                _ => {
+                    return Err(Error::netlist(
+                        format!(
+                            "{shown}: the card of {dev} does not give {} (neurospice reads parameters from the cards, not the devices' defaults or operating-point values)",
+                            param.as_deref().unwrap_or("a value")
+                        ),
+                        None,
+                    ));
+                }
+            }
+        };
+        let mut out = Vec::with_capacity(toks.len());
+        for t in toks {
+            if t.kind != TokKind::Expr
+                && let Some(v) = crate::netlist::number::parse_number(&t.text)
+            {
+                out.push(v);
+                continue;
+            }
+            // a parameter or an expression: evaluated as a `.csparam` would be
+            let loc = t.loc.clone();
+            self.nl
+                .csparams
+                .push(("__neurospice_query".into(), vec![t], loc));
+            let r = crate::netlist::csparam_values(&self.nl, &[]);
+            self.nl.csparams.pop();
+            let v = r?
+                .into_iter()
+                .rev()
+                .find(|(n, _)| n == "__neurospice_query")
+                .map(|(_, v)| v)
+                .ok_or_else(|| Error::netlist(format!("{shown}: cannot evaluate"), None))?;
+            out.push(v);
+        }
+        Ok(out)
     }
 
     fn seed(&mut self, _: u64) {}
+
+    fn csparams(&self) -> Result<Vec<(String, f64)>> {
+        crate::netlist::csparam_values(&self.nl, &[])
+    }
 
     fn params(&self) -> Vec<(String, f64)> {
         crate::meas::global_params(&self.nl, &[]).unwrap_or_default()

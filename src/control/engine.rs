@@ -107,6 +107,11 @@ pub trait Engine {
     fn params(&self) -> Vec<(String, f64)> {
         Vec::new()
     }
+
+    /// The netlist's `.csparam` values: vectors of the `const` plot when the block starts.
+    fn csparams(&self) -> Result<Vec<(String, f64)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// An engine with no circuit: every request fails with a message naming the command. For

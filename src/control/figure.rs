@@ -12,10 +12,10 @@ type R<T> = std::result::Result<T, String>;
 /// A plot command's options and expressions.
 #[derive(Debug, Clone, Default)]
 pub struct Spec {
-    /// The words of the expressions to draw.
-    pub exprs: Vec<String>,
-    /// The words after `vs`: the x vector.
-    pub vs: Option<Vec<String>>,
+    /// The words of the expressions to draw, in groups: each group's expressions are drawn
+    /// against the group's `vs` vector, or their plots' scales (`plot a b vs x c vs y d`:
+    /// a and b against x, c against y, d against its scale).
+    pub groups: Vec<(Vec<String>, Option<String>)>,
     pub xlimit: Option<(f64, f64)>,
     pub ylimit: Option<(f64, f64)>,
     pub xlog: bool,
@@ -51,7 +51,7 @@ pub fn parse_args(words: &[String]) -> R<Spec> {
             .map(|(v, _)| v)
             .ok_or_else(|| format!("{what} needs two numbers"))
     };
-    let mut target_vs = false;
+    let mut cur: Vec<String> = Vec::new();
     while i < words.len() {
         let w = words[i].to_ascii_lowercase();
         match w.as_str() {
@@ -82,25 +82,24 @@ pub fn parse_args(words: &[String]) -> R<Spec> {
             "xdelta" | "ydelta" | "xcompress" => i += 2,
             "xindices" => i += 3,
             "vs" => {
-                target_vs = true;
-                s.vs = Some(Vec::new());
-                i += 1;
+                let Some(x) = words.get(i + 1) else {
+                    return Err("'vs' needs a vector after it".into());
+                };
+                if cur.is_empty() {
+                    return Err(format!("'vs {x}' has no vector to draw before it"));
+                }
+                s.groups.push((std::mem::take(&mut cur), Some(x.clone())));
+                i += 2;
             }
             _ if STYLE.contains(&w.as_str()) => i += 1,
             _ => {
-                if target_vs {
-                    if let Some(v) = s.vs.as_mut() {
-                        v.push(words[i].clone());
-                    }
-                } else {
-                    s.exprs.push(words[i].clone());
-                }
+                cur.push(words[i].clone());
                 i += 1;
             }
         }
     }
-    if s.vs.as_ref().is_some_and(|v| v.is_empty()) {
-        return Err("'vs' needs a vector after it".into());
+    if !cur.is_empty() {
+        s.groups.push((cur, None));
     }
     Ok(s)
 }
@@ -115,12 +114,12 @@ fn unit_of(v: &Vector) -> Option<String> {
     }
 }
 
-/// Draws the vectors `ys` against `x` (or each against its plot's scale in `scales`, or its
-/// index) into `path` (SVG). Complex vectors are drawn by magnitude.
+/// Draws the vectors `ys`, each against its `xs` vector (or its plot's scale in `scales`, or
+/// its index) into `path` (SVG). Complex vectors are drawn by magnitude.
 pub fn draw(
     spec: &Spec,
     ys: &[Val],
-    x: Option<&Vector>,
+    xs: &[Option<Vector>],
     scales: &[Option<Vector>],
     path: &Path,
 ) -> R<()> {
@@ -137,7 +136,10 @@ pub fn draw(
     let mut x_name = String::from("index");
     let mut x_unit = None;
     for (k, y) in ys.iter().enumerate() {
-        let xv: Option<&Vector> = x.or(scales.get(k).and_then(Option::as_ref));
+        let xv: Option<&Vector> = xs
+            .get(k)
+            .and_then(Option::as_ref)
+            .or(scales.get(k).and_then(Option::as_ref));
         if let Some(xv) = xv {
             if xv.len() != y.vec.len() {
                 return Err(format!(

@@ -51,6 +51,8 @@ pub struct Interp<'e> {
     /// For `rusage`: when the interpreter started, and the time spent in analyses.
     started: std::time::Instant,
     analysis_secs: f64,
+    /// The netlist's `.csparam` vectors are in `const` (done at the first `run`).
+    csparams_loaded: bool,
 }
 
 /// A command's error before it gets the statement's location.
@@ -242,7 +244,7 @@ fn unsupported(cmd: &str) -> Option<&'static str> {
             "it reads no other files from a control block (put the netlist's parts in the deck or use .include)"
         }
         "fft" | "spec" | "fourier" | "linearize" | "interpolate" | "cutout" | "transpose"
-        | "psd" | "wrs2p" => "this post-processing command is not supported by neurospice",
+        | "psd" => "this post-processing command is not supported by neurospice",
         "noise" | "pz" | "tf" | "sens" | "disto" | "sp" | "pss" | "sens2" => {
             "this analysis is not supported by neurospice"
         }
@@ -297,6 +299,7 @@ impl<'e> Interp<'e> {
             step_limit: None,
             started: std::time::Instant::now(),
             analysis_secs: 0.0,
+            csparams_loaded: false,
         }
     }
 
@@ -358,6 +361,17 @@ impl<'e> Interp<'e> {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Result<Outcome> {
+        if !self.csparams_loaded {
+            self.csparams_loaded = true;
+            let loc = sc.stmts.first().map(|s| s.loc.clone());
+            let cs = self.engine.csparams().map_err(|e| Error {
+                loc: e.loc.clone().or(loc),
+                ..e
+            })?;
+            for (name, v) in cs {
+                self.plots.list[0].put(Vector::real(name, VType::NoType, vec![v]));
+            }
+        }
         let mut slots: Vec<Slot> = (0..sc.slots).map(|_| Slot::Repeat(Some(0))).collect();
         let mut pc = 0;
         let io = |e: std::io::Error| Error::io(format!("cannot write the output: {e}"));
@@ -659,6 +673,29 @@ impl<'e> Interp<'e> {
                 self.engine.seed(n as u64);
             }
             "quit" | "exit" => return Ok(true),
+            "wrs2p" => {
+                // ngspice writes a Touchstone file from the vectors S_1_1 ... S_2_2 of the
+                // current plot, and only warns when one is missing (then nothing is written)
+                let missing = ["s_1_1", "s_2_1", "s_1_2", "s_2_2"]
+                    .into_iter()
+                    .find(|n| self.plots.cur().get(n).is_none_or(|v| v.is_empty()));
+                match missing {
+                    Some(n) => writeln!(
+                        err,
+                        "warning: {}:{}: wrs2p: vector {} is not available or has zero length; nothing written (as ngspice)",
+                        st.loc.file,
+                        st.loc.line,
+                        n.to_ascii_uppercase()
+                    )
+                    .map_err(io)?,
+                    None => {
+                        return Err(
+                            "'wrs2p' is not supported by neurospice: writing Touchstone files is not supported"
+                                .into(),
+                        );
+                    }
+                }
+            }
             "wrdata" => self.cmd_wrdata(args)?,
             "write" => self.cmd_write(args, out)?,
             "meas" | "measure" => {
@@ -1397,14 +1434,20 @@ impl<'e> Interp<'e> {
             }
         };
         let spec = super::figure::parse_args(rest)?;
-        let ys = self.eval_list(&spec.exprs)?;
+        let mut ys = Vec::new();
+        let mut xs = Vec::new();
+        for (words, vs) in &spec.groups {
+            let y = self.eval_list(words)?;
+            let x = match vs {
+                Some(w) => Some(self.eval_list(std::slice::from_ref(w))?.swap_remove(0).vec),
+                None => None,
+            };
+            xs.extend(std::iter::repeat_n(x, y.len()));
+            ys.extend(y);
+        }
         if ys.is_empty() {
             return Err(format!("{cmd}: no vectors to draw").into());
         }
-        let x = match &spec.vs {
-            Some(w) => Some(self.eval_list(w)?.swap_remove(0).vec),
-            None => None,
-        };
         let scales: Vec<Option<Vector>> = ys
             .iter()
             .map(|v| {
@@ -1413,7 +1456,7 @@ impl<'e> Interp<'e> {
                     .and_then(|p| p.scale_vec().cloned())
             })
             .collect();
-        super::figure::draw(&spec, &ys, x.as_ref(), &scales, &path)?;
+        super::figure::draw(&spec, &ys, &xs, &scales, &path)?;
         writeln!(err, "{cmd}: figure written to {}", path.display())
             .map_err(|e| format!("cannot write to stderr: {e}"))?;
         Ok(())

@@ -49,6 +49,17 @@ fn quote_par(text: &str) -> String {
         if rest.starts_with(['\'', '"']) {
             continue;
         }
+        // a `.meas` card's `par('expr')` comes back from the lexer as `par({expr})`
+        let r = rest.trim_start();
+        if r.starts_with('{')
+            && let Some(close) = r.find('}')
+        {
+            out.push('\'');
+            out.push_str(&r[1..close]);
+            out.push('\'');
+            rest = r[close + 1..].trim_start();
+            continue;
+        }
         // the matching parenthesis
         let mut depth = 1;
         let mut end = rest.len();
@@ -80,7 +91,7 @@ const AC_FUNCS: &[&str] = &[
 ];
 
 /// Rewrites the AC quantities among `meas ac` words (`vdb(out)`, `vm(a,b)`, `v(out)` — a
-/// complex value is measured by its magnitude, as ngspice does) into `v(__acN)` of real
+/// plain complex value is measured by its real part, as ngspice 39 does) into `v(__acN)` of real
 /// vectors computed from the plot; returns the words and those vectors.
 fn ac_real_words(
     words: &[String],
@@ -152,7 +163,9 @@ fn ac_real_words(
                     "p" => c.arg(),
                     "r" => c.re,
                     "i" => c.im,
-                    _ => c.abs(),
+                    "m" => c.abs(),
+                    // a plain v()/i() of a complex vector: ngspice 39 measures its real part
+                    _ => c.re,
                 })
                 .collect();
             let name = format!("__ac{}", vecs.len());
@@ -167,6 +180,85 @@ fn ac_real_words(
         *first = "tran".into();
     }
     Ok((out, vecs))
+}
+
+/// `meas ac`: ngspice 39 takes a `FROM=`/`TO=` frequency outside the sweep as the sweep's
+/// end (`from=10 to=1g` over 1k..10meg measures 1k..10meg); a transient's window must lie
+/// inside the run (docs/meas.md). Its AVG, MIN, MAX and PP of an AC sweep run over the
+/// frequencies inside the window only (from the first at or above FROM to the last at or
+/// below TO, AVG divided by their span), which on a logarithmic sweep is far from the
+/// interpolated window (rc-meas-ac.sp: 0.1766 against 0.1592); the window is snapped to
+/// those points so that the measure is ngspice's. Numbers only: an expression is left to
+/// `crate::meas`.
+fn clamp_ac_window(words: Vec<String>, plot: &super::vector::Plot) -> Vec<String> {
+    let Some(scale) = plot.scale_vec() else {
+        return words;
+    };
+    let n = scale.len();
+    if n == 0 {
+        return words;
+    }
+    let (a, b) = (scale.data.re(0), scale.data.re(n - 1));
+    let (lo, hi) = (a.min(b), a.max(b));
+    let snap = words.get(2).is_some_and(|w| {
+        ["avg", "min", "max", "pp", "min_at", "max_at"].contains(&w.to_ascii_lowercase().as_str())
+    });
+    let xs: Vec<f64> = (0..n).map(|k| scale.data.re(k)).collect();
+    let snapped = |key: &str, v: f64| -> f64 {
+        if !snap {
+            return v;
+        }
+        if key == "from" {
+            xs.iter()
+                .copied()
+                .filter(|&x| x >= v)
+                .fold(f64::INFINITY, f64::min)
+        } else {
+            xs.iter()
+                .copied()
+                .filter(|&x| x <= v)
+                .fold(f64::NEG_INFINITY, f64::max)
+        }
+    };
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut k = 0;
+    while k < words.len() {
+        let w = &words[k];
+        let lw = w.to_ascii_lowercase();
+        // `from=x`, `from= x`, `from =x`, `from = x`
+        let key = ["from", "to"]
+            .into_iter()
+            .find(|key| lw == *key || lw.starts_with(&format!("{key}=")));
+        let Some(key) = key else {
+            out.push(w.clone());
+            k += 1;
+            continue;
+        };
+        let mut rest = lw[key.len()..].to_string();
+        let mut used = 1;
+        if rest.is_empty() && words.get(k + 1).is_some_and(|x| x.starts_with('=')) {
+            rest = words[k + 1].to_ascii_lowercase();
+            used = 2;
+        }
+        let mut val = rest.strip_prefix('=').unwrap_or(&rest).to_string();
+        if val.is_empty()
+            && rest.starts_with('=')
+            && let Some(x) = words.get(k + used)
+        {
+            val = x.clone();
+            used += 1;
+        }
+        match super::vars::numparse(&val) {
+            Some((v, m)) if m == val.len() => {
+                let x = snapped(key, v.clamp(lo, hi));
+                let x = if x.is_finite() { x } else { v.clamp(lo, hi) };
+                out.push(format!("{key}={x:e}"));
+            }
+            _ => out.extend(words[k..k + used].iter().cloned()),
+        }
+        k += used;
+    }
+    out
 }
 
 /// The column name `crate::meas` asks for (`v(out)`, `i(v1)`) as a vector of the plot.
@@ -219,26 +311,38 @@ pub fn run(
         .iter()
         .enumerate()
         .map(|(k, w)| {
-            let lw = w.to_ascii_lowercase();
-            let plain = !w.contains(['(', '=', '\'', '"', '{']);
-            if k >= 2
-                && plain
-                && !KEYWORDS.contains(&lw.as_str())
-                && super::vars::numparse(w).is_none()
-                && plots.cur().get(w).is_some()
-            {
-                format!("v({w})")
-            } else {
-                w.clone()
+            let is_vec = |w: &str| {
+                let lw = w.to_ascii_lowercase();
+                !w.is_empty()
+                    && !w.contains(['(', '=', '\'', '"', '{'])
+                    && !KEYWORDS.contains(&lw.as_str())
+                    && super::vars::numparse(w).is_none()
+                    && plots.cur().get(w).is_some()
+            };
+            if k < 2 {
+                return w.clone();
+            }
+            if is_vec(w) {
+                return format!("v({w})");
+            }
+            // `when gain=-9.03`: the signal before '=' of WHEN
+            match w.split_once('=') {
+                Some((l, r)) if is_vec(l) => format!("v({l})={r}"),
+                _ => w.clone(),
             }
         })
         .collect();
-    // `meas ac`: the AC quantities (vdb(out), vm(a,b), v(out) = its magnitude, ...) become
+    // `meas ac`: the AC quantities (vdb(out), vm(a,b), v(out) = its real part, ...) become
     // real vectors measured against frequency as a transient's values against time
     let (words, ac_vecs) = if an == "ac" {
         ac_real_words(&words, plots.cur()).map_err(|e| Error::netlist(e, Some(loc)))?
     } else {
         (words, Vec::new())
+    };
+    let words = if an == "ac" {
+        clamp_ac_window(words, plots.cur())
+    } else {
+        words
     };
     let text = format!("*\n.tran\n.dc\n.meas {}\n", quote_par(&words.join(" ")));
     let relocate = |e: Error| Error {
@@ -339,5 +443,9 @@ mod tests {
             "find par('v(2)*v(1)') at=1"
         );
         assert_eq!(super::quote_par("find par('x') at=1"), "find par('x') at=1");
+        assert_eq!(
+            super::quote_par("find par( {v(2)*v(1)} ) at=1"),
+            "find par('v(2)*v(1)') at=1"
+        );
     }
 }

@@ -225,7 +225,8 @@ pub fn unquote(w: &str) -> String {
 }
 
 /// csh brace expansion: `a{1,2}b` is `a1b a2b`; nested braces expand in turn. A `{`
-/// without its `}` is an error, as in ngspice (braces inside double quotes are left alone).
+/// without its `}` is an error, as in ngspice; braces inside quotes expand too, and `{}` is
+/// the empty string (ngspice 39).
 /// At most `limit` words come out.
 pub fn expand_braces(word: &str, limit: usize) -> std::result::Result<Vec<String>, String> {
     let mut done = Vec::new();
@@ -265,19 +266,17 @@ pub fn expand_braces(word: &str, limit: usize) -> std::result::Result<Vec<String
 
 /// The first `{` outside double quotes with its matching `}`.
 fn brace_span(w: &str) -> std::result::Result<Option<(usize, usize)>, String> {
-    let mut quote = false;
     let mut open = None;
     let mut depth = 0i32;
     for (k, ch) in w.char_indices() {
         match ch {
-            '"' => quote = !quote,
-            '{' if !quote => {
+            '{' => {
                 if open.is_none() {
                     open = Some(k);
                 }
                 depth += 1;
             }
-            '}' if !quote && open.is_some() => {
+            '}' if open.is_some() => {
                 depth -= 1;
                 if depth == 0 {
                     return Ok(open.map(|o| (o, k)));
@@ -400,7 +399,8 @@ mod tests {
         assert_eq!(expand_braces("a{1,2}b", 10).unwrap(), ["a1b", "a2b"]);
         assert_eq!(expand_braces("{x}", 10).unwrap(), ["x"]);
         assert_eq!(expand_braces("{a,{b,c}}", 10).unwrap(), ["a", "b", "c"]);
-        assert_eq!(expand_braces("\"{a,b}\"", 10).unwrap(), ["\"{a,b}\""]);
+        assert_eq!(expand_braces("\"{a,b}\"", 10).unwrap(), ["\"a\"", "\"b\""]);
+        assert_eq!(expand_braces("c{}d", 10).unwrap(), ["cd"]);
         assert!(expand_braces("a{b", 10).is_err());
         assert!(expand_braces("{a,b}{a,b}{a,b}{a,b}", 10).is_err());
     }

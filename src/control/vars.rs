@@ -300,7 +300,9 @@ fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> std::result::Result<Vec
     } else {
         low
     };
-    if low == 0 || up < low {
+    // ngspice 39 reads index 0 as the first element (`$list[0]` is `$list[1]`)
+    let (low, up) = (low.max(1), up.max(1));
+    if up < low {
         return Ok(vec![]);
     }
     Ok(words.into_iter().skip(low - 1).take(up + 1 - low).collect())
