@@ -12,7 +12,8 @@ use std::path::PathBuf;
 pub struct CharaArgs {
     /// The test bench: a .tran of one integration window, input level set by a .param.
     pub netlist: PathBuf,
-    /// Levels to simulate: FIRST:LAST or a,b,c (0:32 for a 32-row crossbar chunk).
+    /// Levels to simulate: FIRST:LAST, FIRST:LAST:STEP or a,b,c (0:32 for a 32-row crossbar
+    /// chunk).
     #[arg(long, default_value = "0:32")]
     pub levels: String,
     /// The .param that sets the level.
@@ -37,6 +38,15 @@ pub struct CharaArgs {
     /// How --sigma-rel was obtained (written into the JSON's sigma_note).
     #[arg(long)]
     pub sigma_note: Option<String>,
+    /// Device-to-device sigma of the membrane voltage, V, written per level as
+    /// `membrane_sigma_v` (e.g. the std of the membrane from `neurospice mc`).
+    #[arg(long)]
+    pub membrane_sigma: Option<f64>,
+    /// The design's ideal read-out line `V0,DV` (membrane at level 0, volts per level), written
+    /// as `readout_v0_v`, `readout_v_per_level`: what `snn eval --neuron opamp:FILE` digitises
+    /// the membrane against (`gen opamp-neuron` prints it).
+    #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
+    pub readout_line: Option<Vec<String>>,
     /// Neuron name written into the JSON (default: the netlist's file stem).
     #[arg(long)]
     pub name: Option<String>,
@@ -71,7 +81,32 @@ pub fn run(a: &CharaArgs) -> Result<()> {
         sigma_rel: a.sigma_rel,
         sigma_note: a.sigma_note.clone(),
     };
-    let t = chara::characterise(&nl, &a.netlist.display().to_string(), &o)?;
+    let mut t = chara::characterise(&nl, &a.netlist.display().to_string(), &o)?;
+    if let Some(s) = a.membrane_sigma {
+        if !(s >= 0.0 && s.is_finite()) {
+            return Err(neurospice::error::Error::usage(format!(
+                "--membrane-sigma {s}: must be a voltage >= 0"
+            )));
+        }
+        t.membrane_sigma_v = Some(vec![s; t.levels.len()]);
+    }
+    if let Some(line) = &a.readout_line {
+        let [v0, dv] = line.as_slice() else {
+            return Err(neurospice::error::Error::usage(format!(
+                "--readout-line {}: expected V0,DV",
+                line.join(",")
+            )));
+        };
+        let v0 = seconds("--readout-line V0", v0)?;
+        let dv = seconds("--readout-line DV", dv)?;
+        if dv == 0.0 {
+            return Err(neurospice::error::Error::usage(
+                "--readout-line: DV (volts per level) must not be 0",
+            ));
+        }
+        t.readout_v0_v = Some(v0);
+        t.readout_v_per_level = Some(dv);
+    }
     let csv = a
         .csv
         .clone()

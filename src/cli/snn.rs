@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use neurospice::error::Result;
 use neurospice::io::atomic::write_bytes;
+use neurospice::neuro::snn::analog::{C2cSynapse, Column, OpampNeuron};
 use neurospice::neuro::snn::data::{self, Dataset, Split};
 use neurospice::neuro::snn::model::{EvalResult, Network, Readout, evaluate};
 use neurospice::neuro::snn::neuron::{AnyNeuron, Clocked, Ideal, SpecContext};
@@ -173,6 +174,13 @@ struct EvalArgs {
     /// `capmin select --design`; its read-out is applied)
     #[arg(long, default_value = "ideal")]
     neuron: String,
+    /// Synapse model: ideal | c2c:FILE (a K-bit C-2C ladder's realised weight per code, the
+    /// summary.json of `neurospice mc` on a `gen c2c-bench` netlist; drawn per physical
+    /// synapse, once per repeat). With c2c:FILE, or --neuron opamp:FILE (an op-amp integrator
+    /// characterised by `chara --readout-line`), the columns integrate analog charge and are
+    /// digitised per chunk (docs/c2c.md); --neuron must then be ideal or opamp:FILE.
+    #[arg(long, default_value = "ideal")]
+    synapse: String,
     /// Also report the paired accuracy loss against the ideal neuron on the same digits (first
     /// repeat), with its 95% interval (normal approximation of the per-digit differences);
     /// JSON field "paired_loss": {"loss", "lo", "hi"}.
@@ -362,8 +370,74 @@ fn prepare(c: &EvalCommon) -> Result<(Network, Dataset)> {
     Ok((net, d))
 }
 
+/// The analog C-2C column of `--synapse`/`--neuron opamp:`, when either asks for it.
+fn analog_column(a: &EvalArgs, net: &Network) -> Result<Option<Column>> {
+    let opamp = a.neuron.strip_prefix("opamp:");
+    let c2c = a.synapse.strip_prefix("c2c:");
+    if opamp.is_none() && c2c.is_none() {
+        if a.synapse != "ideal" {
+            return Err(neurospice::error::Error::usage(format!(
+                "--synapse {}: expected ideal or c2c:FILE",
+                a.synapse
+            )));
+        }
+        return Ok(None);
+    }
+    if a.synapse != "ideal" && c2c.is_none() {
+        return Err(neurospice::error::Error::usage(format!(
+            "--synapse {}: expected ideal or c2c:FILE",
+            a.synapse
+        )));
+    }
+    if opamp.is_none() && a.neuron != "ideal" {
+        return Err(neurospice::error::Error::usage(format!(
+            "--synapse c2c:FILE integrates analog charge: --neuron must be ideal or opamp:FILE, \
+             not {}",
+            a.neuron
+        )));
+    }
+    let synapse = match c2c {
+        Some(f) => C2cSynapse::from_file(Path::new(f))?,
+        None => C2cSynapse::ideal(net.weight_bits()),
+    };
+    let neuron = opamp
+        .map(|f| OpampNeuron::from_file(Path::new(f)))
+        .transpose()?;
+    Ok(Some(Column { synapse, neuron }))
+}
+
 fn run_eval(a: EvalArgs) -> Result<()> {
     let (mut net, d) = prepare(&a.common)?;
+    if let Some(col) = analog_column(&a, &net)? {
+        if a.paired {
+            return Err(neurospice::error::Error::usage(
+                "--paired is not available with c2c:/opamp: columns",
+            ));
+        }
+        let r = col.evaluate(&net, &d, a.common.repeats, a.common.seed)?;
+        let label = format!("{} / synapse {}", a.neuron, a.synapse);
+        if a.json {
+            let j = serde_json::json!({
+                "accuracy": r.accuracy,
+                "accuracy_std": r.accuracy_std,
+                "accuracy_lo": r.accuracy_lo,
+                "accuracy_hi": r.accuracy_hi,
+                "binomial_lo": r.binomial_lo,
+                "binomial_hi": r.binomial_hi,
+                "n": r.n,
+                "repeats": r.repeats,
+                "readout": "and",
+                "synapse_inl": col.synapse.inl(),
+            });
+            println!("{j}");
+        } else {
+            println!(
+                "{} [analog C-2C column, and read-out]",
+                describe(&label, &r)
+            );
+        }
+        return Ok(());
+    }
     // A CapMin design is built for one read-out: its levels mean nothing in the other.
     if let Some(file) = a.neuron.strip_prefix("capmin:")
         && let Some(r) = Clocked::readout_of(Path::new(file))?

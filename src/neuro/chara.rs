@@ -75,6 +75,17 @@ pub struct Transfer {
     pub netlist: String,
     /// How `spike_time_sigma_s` was obtained.
     pub sigma_note: String,
+    /// Device-to-device sigma of `membrane_v` per level, V (`chara --membrane-sigma`, e.g. an
+    /// integrator's offset spread from `neurospice mc`); what `snn eval --neuron opamp:FILE`
+    /// draws per physical neuron.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membrane_sigma_v: Option<Vec<f64>>,
+    /// The design's read-out line: membrane at level 0, V (`chara --readout-line V0,DV`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readout_v0_v: Option<f64>,
+    /// The design's read-out line: volts per level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readout_v_per_level: Option<f64>,
 }
 
 impl std::ops::Deref for Transfer {
@@ -114,16 +125,25 @@ pub fn inl_percent(x: &[f64], y: &[Option<f64>]) -> Option<f64> {
 pub fn parse_levels(s: &str) -> Result<Vec<u32>> {
     let bad = || {
         Error::usage(format!(
-            "--levels '{s}': expected FIRST:LAST (e.g. 0:32) or a,b,c"
+            "--levels '{s}': expected FIRST:LAST (e.g. 0:32), FIRST:LAST:STEP or a,b,c"
         ))
     };
-    let levels: Vec<u32> = if let Some((a, b)) = s.split_once(':') {
+    let levels: Vec<u32> = if let Some((a, rest)) = s.split_once(':') {
+        // FIRST:LAST or FIRST:LAST:STEP (LAST is always included)
+        let (b, step) = match rest.split_once(':') {
+            Some((b, st)) => (b, st.trim().parse::<u32>().map_err(|_| bad())?),
+            None => (rest, 1),
+        };
         let a: u32 = a.trim().parse().map_err(|_| bad())?;
         let b: u32 = b.trim().parse().map_err(|_| bad())?;
-        if b < a || b - a > 4096 {
+        if b < a || step == 0 || (b - a) / step > 4096 {
             return Err(bad());
         }
-        (a..=b).collect()
+        let mut v: Vec<u32> = (a..=b).step_by(step as usize).collect();
+        if v.last() != Some(&b) {
+            v.push(b);
+        }
+        v
     } else {
         s.split(',')
             .map(|t| t.trim().parse().map_err(|_| bad()))
@@ -244,6 +264,9 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
             (Some(r), None) => format!("{r} * spike time (relative current sigma given to chara)"),
             (None, _) => "0: nominal only; chara runs no Monte Carlo".to_string(),
         },
+        membrane_sigma_v: None,
+        readout_v0_v: None,
+        readout_v_per_level: None,
     })
 }
 
@@ -310,6 +333,9 @@ mod tests {
     fn levels() {
         assert_eq!(parse_levels("0:3").unwrap(), vec![0, 1, 2, 3]);
         assert_eq!(parse_levels("1,4").unwrap(), vec![1, 4]);
+        assert_eq!(parse_levels("0:10:4").unwrap(), vec![0, 4, 8, 10]);
+        assert_eq!(parse_levels("0:8:4").unwrap(), vec![0, 4, 8]);
+        assert!(parse_levels("0:8:0").is_err());
         assert!(parse_levels("3:1").is_err());
         assert!(parse_levels("x").is_err());
     }

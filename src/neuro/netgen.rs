@@ -27,6 +27,10 @@ pub struct C2cSpec {
     pub leak: f64,
     /// Subcircuit name.
     pub name: String,
+    /// Name of a capacitor mismatch model (`.model NAME c (...)`, defined by the including
+    /// netlist) given to every unit-derived capacitor (shunt, series, termination; not the
+    /// parasitics), so `neurospice mc --variation local` draws Pelgrom mismatch per capacitor.
+    pub cap_model: Option<String>,
 }
 
 impl C2cSpec {
@@ -39,6 +43,7 @@ impl C2cSpec {
             parasitic: 0.0,
             leak: 1e15,
             name: format!("c2c{bits}"),
+            cap_model: None,
         }
     }
 
@@ -66,6 +71,13 @@ impl C2cSpec {
                 self.parasitic
             )));
         }
+        if let Some(m) = &self.cap_model
+            && !is_name(m)
+        {
+            return Err(Error::usage(format!(
+                "capacitor model '{m}': a model name is letters, digits and '_', starting with a letter"
+            )));
+        }
         let mut ch = self.name.chars();
         let ok_first = ch.next().is_some_and(|c| c.is_ascii_alphabetic());
         if !ok_first || !ch.all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -80,7 +92,7 @@ impl C2cSpec {
 
 /// `x` rounded to 12 significant digits, shortest form: a value parsed from "10f" prints as
 /// 1e-14, not 1.0000000000000002e-14.
-fn tidy(x: f64) -> String {
+pub fn tidy(x: f64) -> String {
     let r: f64 = format!("{x:.11e}").parse().unwrap_or(x);
     if r == 0.0 {
         "0".into()
@@ -107,6 +119,10 @@ pub fn c2c_subckt(spec: &C2cSpec) -> Result<String> {
             format!("n{k}")
         }
     };
+    let model = spec
+        .cap_model
+        .as_ref()
+        .map_or(String::new(), |m| format!(" {m}"));
     let mut s = String::new();
     // writeln! into a String cannot fail; the results are ignored on purpose
     let _ = writeln!(
@@ -136,15 +152,323 @@ pub fn c2c_subckt(spec: &C2cSpec) -> Result<String> {
             "Bd{k} d{k} 0 V={{v(in) * (floor(code/{p}) - 2*floor(code/{}))}}",
             2 * p
         );
-        let _ = writeln!(s, "Cs{k} {} d{k} {{cu}}", node(k));
+        let _ = writeln!(s, "Cs{k} {} d{k} {{cu}}{model}", node(k));
         if k + 1 < n {
-            let _ = writeln!(s, "Cser{k} {} {} {{2*cu}}", node(k), node(k + 1));
+            let _ = writeln!(s, "Cser{k} {} {} {{2*cu}}{model}", node(k), node(k + 1));
         }
         let _ = writeln!(s, "Cp{k} {} 0 {{par*cu}}", node(k));
         let _ = writeln!(s, "Rl{k} {} 0 {{rleak}}", node(k));
     }
-    let _ = writeln!(s, "Ct {} 0 {{cu}}", node(0));
+    let _ = writeln!(s, "Ct {} 0 {{cu}}{model}", node(0));
     let _ = writeln!(s, ".ends {}", spec.name);
+    Ok(s)
+}
+
+fn is_name(s: &str) -> bool {
+    let mut ch = s.chars();
+    ch.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && ch.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Pelgrom mismatch of a capacitor technology: sigma(dC/C) = `a_c` / sqrt(area), area =
+/// C / `density`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapMismatch {
+    /// Matching coefficient A_C, m (1 %·µm = 1e-8 m).
+    pub a_c: f64,
+    /// Capacitance per area, F/m² (2 fF/µm² = 2e-3 F/m²).
+    pub density: f64,
+}
+
+impl CapMismatch {
+    /// The documented 28nm-class MOM defaults (docs/c2c.md): A_C = 1 %·µm, 2 fF/µm².
+    pub const DEFAULT: CapMismatch = CapMismatch {
+        a_c: 1e-8,
+        density: 2e-3,
+    };
+
+    /// Relative sigma of one capacitor of `c` farads.
+    pub fn sigma_rel(&self, c: f64) -> f64 {
+        self.a_c / (c / self.density).sqrt()
+    }
+}
+
+/// The C-2C synapse Monte Carlo bench (`gen c2c-bench`): one ladder of `spec` per code
+/// 0..2^bits - 1, every ladder an independent device whose unit-derived capacitors carry the
+/// mismatch model, each driven by the same 0 -> `v_in` step and delivering its charge into a
+/// virtual ground (a 0 V source). A unity CCCS copies that current onto a capacitor of
+/// 2·cu·v_in/2^bits, so `v(q<c>)` is the delivered charge in units of one ideal code step
+/// (ideal: exactly c), and `.meas tran w<c>` reads it after the step. `neurospice mc
+/// --variation local` on it gives, per code, the distribution of the realised weight
+/// (summary.json: measures `w0..w<M>`), the file `snn eval --synapse c2c:FILE` reads.
+pub fn c2c_mc_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<String> {
+    if !(mm.a_c >= 0.0 && mm.a_c.is_finite() && mm.density > 0.0 && mm.density.is_finite()) {
+        return Err(Error::usage(format!(
+            "capacitor mismatch A_C = {} m, density = {} F/m^2: need A_C >= 0 and a positive density",
+            mm.a_c, mm.density
+        )));
+    }
+    if !(v_in > 0.0 && v_in.is_finite()) {
+        return Err(Error::usage(format!(
+            "--vin {v_in}: must be a positive voltage"
+        )));
+    }
+    if spec.bits > 10 {
+        return Err(Error::usage(format!(
+            "--bits {}: the bench holds one ladder per code; at most 10 bits (1024 ladders)",
+            spec.bits
+        )));
+    }
+    let mut lad = spec.clone();
+    let model = format!("{}_cap", spec.name);
+    lad.cap_model = Some(model.clone());
+    let sub = c2c_subckt(&lad)?;
+    let n = spec.bits;
+    let codes = 1u64 << n;
+    let area_um2 = spec.cu / mm.density * 1e12;
+    let cq = 2.0 * spec.cu * v_in / codes as f64;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{n}-bit C-2C synapse Monte Carlo bench (generated by `neurospice gen c2c-bench`)\n\
+         * One ladder per code c = 0..{}, each an independent device, into a virtual ground; \
+         v(q<c>) is its\n* delivered charge in units of 2*cu*vin/2^{n} (ideal: c). \
+         Unit capacitor {} F = {} um^2 at {} F/m^2;\n* Pelgrom sigma(dC/C) = A_C/sqrt(area) \
+         = {} per unit (A_C = {} m), parasitic {} of cu.\n\
+         * Run: neurospice mc THIS --variation local --runs N --seed S --summary synapse.json",
+        codes - 1,
+        tidy(spec.cu),
+        tidy(area_um2),
+        tidy(mm.density),
+        tidy(mm.sigma_rel(spec.cu)),
+        tidy(mm.a_c),
+        tidy(spec.parasitic)
+    );
+    let _ = writeln!(
+        s,
+        ".model {model} c (ac={} cdens={})",
+        tidy(mm.a_c),
+        tidy(mm.density)
+    );
+    s.push_str(&sub);
+    let _ = writeln!(s, "Vin in 0 PULSE(0 {} 1n 1n)", tidy(v_in));
+    for c in 0..codes {
+        let _ = writeln!(s, "X{c} in o{c} {} code={c}", spec.name);
+        let _ = writeln!(s, "Vg{c} o{c} 0 0");
+        let _ = writeln!(s, "F{c} 0 q{c} Vg{c} 1");
+        let _ = writeln!(s, "Cq{c} q{c} 0 {}", tidy(cq));
+        let _ = writeln!(s, "Rq{c} q{c} 0 1e15");
+    }
+    let _ = writeln!(s, ".tran 0.1n 5n");
+    for c in 0..codes {
+        let _ = writeln!(s, ".meas tran w{c} find v(q{c}) at=4n");
+    }
+    let _ = writeln!(s, ".end");
+    Ok(s)
+}
+
+/// When the op-amp bench's input step starts, s.
+pub const OPAMP_T_STEP: f64 = 10e-9;
+
+/// The op-amp integrator neuron of one crossbar column (`gen opamp-neuron`): `array_size`
+/// K-bit C-2C ladders into the virtual ground of an op-amp macromodel (`models/neurons.lib`
+/// `opamp`) with feedback capacitor `cf`. The column's level p = Σ x_i·c_i (0..L·M) is the
+/// `.param level`; the ladders enter as their Thevenin equivalent (L ladders in parallel: a
+/// source v(in)·p/(L·2^K) behind 2·cu·L), so the delivered charge is 2·cu·v_in·p/2^K and
+/// the ideal membrane is v(out) = vref - p·dv, dv = 2·cu·v_in/(2^K·cf). `cf` is sized so
+/// that the level `fs_fraction·L·M` reaches `vfull`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpampNeuronSpec {
+    /// Weight bits K of the ladders.
+    pub bits: u32,
+    /// Ladders (crossbar rows) on the column, L.
+    pub array_size: u32,
+    /// Unit capacitance of the ladders, F.
+    pub cu: f64,
+    /// Input spike amplitude, V.
+    pub v_in: f64,
+    /// Reset level of the membrane (the op-amp's non-inverting input), V.
+    pub vref: f64,
+    /// Membrane at the design full scale, V.
+    pub vfull: f64,
+    /// Design full scale as a fraction of L·M (levels above it drive towards the rail).
+    pub fs_fraction: f64,
+    /// Op-amp open-loop DC gain.
+    pub a0: f64,
+    /// Gain-bandwidth product, Hz.
+    pub gbw: f64,
+    /// Slew rate, V/s.
+    pub sr: f64,
+    /// Output swing: low and high rail, V.
+    pub vlo: f64,
+    /// High rail, V.
+    pub vhi: f64,
+    /// Input-offset sigma, V (drawn with `agauss` once per run by `neurospice mc`).
+    pub vos_sigma: f64,
+    /// Integration window: the membrane is read at this time after the input step, s.
+    pub t_read: f64,
+    /// `.include` path of the library holding `opamp`, as written into the netlist.
+    pub lib: String,
+}
+
+impl OpampNeuronSpec {
+    /// Defaults for `bits`: 32 rows, cu 2 fF, 1 V spikes, membrane 0.8 -> 0.2 V over the full
+    /// scale, A0 1e4, GBW 100 MHz, SR 100 V/µs, rails 0.05/0.95 V, 1 mV offset sigma, read at
+    /// 500 ns.
+    pub fn new(bits: u32) -> OpampNeuronSpec {
+        OpampNeuronSpec {
+            bits,
+            array_size: 32,
+            cu: 2e-15,
+            v_in: 1.0,
+            vref: 0.8,
+            vfull: 0.2,
+            fs_fraction: 1.0,
+            a0: 1e4,
+            gbw: 100e6,
+            sr: 100e6,
+            vlo: 0.05,
+            vhi: 0.95,
+            vos_sigma: 1e-3,
+            t_read: 500e-9,
+            lib: "../models/neurons.lib".into(),
+        }
+    }
+
+    /// Time at which the membrane is read: the input step (at 10 ns) plus `t_read`, s.
+    pub fn t_membrane(&self) -> f64 {
+        OPAMP_T_STEP + self.t_read
+    }
+
+    /// Largest column level L·(2^K - 1).
+    pub fn full_scale(&self) -> u32 {
+        self.array_size * ((1u32 << self.bits) - 1)
+    }
+
+    /// Ideal membrane step per level, V (negative: the integrator inverts).
+    pub fn v_per_level(&self) -> f64 {
+        -(self.vref - self.vfull) / (self.fs_fraction * f64::from(self.full_scale()))
+    }
+
+    /// Feedback capacitance, F.
+    pub fn cf(&self) -> f64 {
+        2.0 * self.cu * self.v_in / f64::from(1u32 << self.bits) / -self.v_per_level()
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=8).contains(&self.bits) || !(1..=255).contains(&self.array_size) {
+            return Err(Error::usage(format!(
+                "--bits {} --array-size {}: need 1..=8 bits and 1..=255 rows",
+                self.bits, self.array_size
+            )));
+        }
+        for (what, v) in [
+            ("--cu", self.cu),
+            ("--vin", self.v_in),
+            ("--fs-fraction", self.fs_fraction),
+            ("--a0", self.a0),
+            ("--gbw", self.gbw),
+            ("--sr", self.sr),
+            ("--t-read", self.t_read),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(Error::usage(format!("{what} {v}: must be positive")));
+            }
+        }
+        if !(self.vos_sigma >= 0.0 && self.vos_sigma.is_finite()) {
+            return Err(Error::usage(format!(
+                "--vos-sigma {}: must be >= 0",
+                self.vos_sigma
+            )));
+        }
+        if !(self.vlo < self.vfull && self.vfull < self.vref && self.vref < self.vhi) {
+            return Err(Error::usage(format!(
+                "need vlo < vfull < vref < vhi, got {} < {} < {} < {}",
+                self.vlo, self.vfull, self.vref, self.vhi
+            )));
+        }
+        if self.lib.is_empty() || self.lib.contains(char::is_whitespace) || self.lib.contains('"') {
+            return Err(Error::usage(format!(
+                "--lib '{}': not a usable path",
+                self.lib
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Writes the op-amp integrator neuron bench of `spec` (see [`OpampNeuronSpec`]).
+pub fn opamp_neuron_bench(spec: &OpampNeuronSpec) -> Result<String> {
+    spec.validate()?;
+    let two_k = f64::from(1u32 << spec.bits);
+    let l = f64::from(spec.array_size);
+    let t0 = OPAMP_T_STEP;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Op-amp integrator neuron: {} {}-bit C-2C ladders into one integrator (generated by \
+         `neurospice gen opamp-neuron`)\n\
+         * level = sum_i x_i*code_i, 0..{}; ideal membrane v(out) = vref + level*dv, vref = {} V, \
+         dv = {} V\n* (cf = {} F sized so level {} reaches {} V). Read v(out) {} s after the step. \
+         Op-amp: a0 {}, gbw {} Hz, sr {} V/s,\n* rails {}..{} V, input offset agauss sigma {} V \
+         (one draw per Monte Carlo run).\n\
+         * Characterise: neurospice chara THIS --levels 0:{} --membrane out --t-membrane {}",
+        spec.array_size,
+        spec.bits,
+        spec.full_scale(),
+        tidy(spec.vref),
+        tidy(spec.v_per_level()),
+        tidy(spec.cf()),
+        tidy(spec.fs_fraction * f64::from(spec.full_scale())),
+        tidy(spec.vfull),
+        tidy(spec.t_read),
+        tidy(spec.a0),
+        tidy(spec.gbw),
+        tidy(spec.sr),
+        tidy(spec.vlo),
+        tidy(spec.vhi),
+        tidy(spec.vos_sigma),
+        spec.full_scale(),
+        tidy(spec.t_membrane())
+    );
+    let _ = writeln!(s, ".include {}", spec.lib);
+    let _ = writeln!(s, ".param level={}", spec.full_scale() / 2);
+    let _ = writeln!(s, ".param vos=agauss(0, {}, 1)", tidy(spec.vos_sigma));
+    let _ = writeln!(s, "Vref ref 0 {}", tidy(spec.vref));
+    let _ = writeln!(
+        s,
+        "Vin in 0 PWL(0 0 {} 0 {} {})",
+        tidy(t0),
+        tidy(t0 + 1e-9),
+        tidy(spec.v_in)
+    );
+    let _ = writeln!(s, "Bth th 0 V={{v(in)*level/{}}}", tidy(l * two_k));
+    let _ = writeln!(s, "Cin th vg {}", tidy(2.0 * spec.cu * l));
+    let _ = writeln!(s, "Cf vg out {}", tidy(spec.cf()));
+    let _ = writeln!(
+        s,
+        "* DC path across cf for the operating point: rf*cf >> window, rf << the op-amp's rin"
+    );
+    let _ = writeln!(s, "Rf vg out 1e12");
+    let _ = writeln!(
+        s,
+        "XA ref vg out opamp a0={} gbw={} sr={} vlo={} vhi={} vos={{vos}} rin=1e18",
+        tidy(spec.a0),
+        tidy(spec.gbw),
+        tidy(spec.sr),
+        tidy(spec.vlo),
+        tidy(spec.vhi)
+    );
+    let t_end = spec.t_membrane();
+    // run a little past the read time, so a reader's rounding of it stays inside the transient
+    let _ = writeln!(
+        s,
+        ".tran {} {}",
+        tidy(spec.t_read / 500.0),
+        tidy(t_end + spec.t_read / 100.0)
+    );
+    let _ = writeln!(s, ".meas tran vout find v(out) at={}", tidy(t_end));
+    let _ = writeln!(s, ".end");
     Ok(s)
 }
 

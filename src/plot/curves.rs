@@ -317,11 +317,15 @@ pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure> {
             }
         })
         .collect();
+    // a parameter swept over decades (a unit-capacitor area) is drawn on a log axis
+    let mut xs = x.clone();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
     Ok(LineFigure {
         source: t.source.clone(),
         x_name: chosen.0.clone(),
         x_unit: unit_of(&chosen.0).map(str::to_string),
-        x_log: false,
+        x_log: is_geometric(&xs),
         panels: vec![Panel {
             y_name: "accuracy".to_string(),
             y_unit: Some("%".to_string()),

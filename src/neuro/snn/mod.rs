@@ -14,6 +14,7 @@
 //!
 //! Design decisions are recorded in `docs/snn.md`.
 
+pub mod analog;
 pub mod data;
 pub mod model;
 pub mod neuron;
