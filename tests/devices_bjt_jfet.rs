@@ -65,6 +65,14 @@ fn malformed_cards_are_located_errors() {
             "Q1 c b 0 nomodel\nR1 c 0 1k\nR2 b 0 1k",
             "undefined model 'nomodel'",
         ),
+        (
+            "Q1 c b 0 nomodel 2\nR1 c 0 1k\nR2 b 0 1k",
+            "undefined model 'nomodel'",
+        ),
+        (
+            "Q1 c b 0 s nomodel\nR1 c 0 1k\nR2 b 0 1k",
+            "undefined model 'nomodel'",
+        ),
         ("Q1 c b\nR1 c 0 1k", "BJT 'Q1' expects 3 nodes"),
         (
             "Q1 c b 0 qd\nR1 c 0 1k\nR2 b 0 1k\n.model qd d",

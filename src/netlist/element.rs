@@ -617,7 +617,11 @@ fn bjt(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
     let (sub, mc, rest) = match c.model(t3, &kinds) {
         Ok(mc) => (None, mc, &pos[4..]),
         Err(e3) => match pos.get(4) {
-            Some(t4) if t4.kind == TokKind::Word && !t4.is_word("off") => {
+            Some(t4)
+                if t4.kind == TokKind::Word
+                    && !t4.is_word("off")
+                    && parse_number(&t4.text).is_none() =>
+            {
                 (Some(*t3), c.model(t4, &kinds)?, &pos[5..])
             }
             _ => return Err(e3),
