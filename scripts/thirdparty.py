@@ -8,10 +8,11 @@ Every *.cir, *.sp, *.net and *.spi file under DIR is a candidate. A deck is skip
 (and counted, with the reason) when
 
   - it uses an element or model neurospice does not plan to support (anything but
-    R C L V I E F G H B D S X and MOSFETs of the levels in MOS_LEVELS: BJT, JFET,
-    MESFET, transmission lines, coupled inductors, current-controlled switches,
-    XSPICE A devices, CIDER numerical devices, OSDI/ADMS N devices, other MOSFET
-    levels), found by reading the deck and the files it .includes / .lib's;
+    R C L V I E F G H B D S X, Gummel-Poon BJTs (level 1), level-1 JFETs and MOSFETs of
+    the levels in MOS_LEVELS: BJT and JFET levels other than 1, MESFET, transmission
+    lines, coupled inductors, current-controlled switches, XSPICE A devices, CIDER
+    numerical devices, OSDI/ADMS N devices, other MOSFET levels), found by reading the
+    deck and the files it .includes / .lib's;
   - it asks for an analysis outside op, dc, tran and ac (noise, pz, sens, disto,
     pss, sp, tf);
   - ngspice itself fails on it (or runs no simulation: "no simulations run"), or needs
@@ -61,8 +62,6 @@ ROOT = rc.ROOT
 EXTS = (".cir", ".sp", ".net", ".spi")
 
 ELEMENT_BLOCKERS = {
-    "q": "BJT (Q)",
-    "j": "JFET (J)",
     "z": "MESFET (Z)",
     "t": "transmission line (T)",
     "o": "lossy transmission line (O)",
@@ -75,10 +74,6 @@ ELEMENT_BLOCKERS = {
     "n": "OSDI/ADMS device (N)",
 }
 MODEL_BLOCKERS = {
-    "npn": "BJT model",
-    "pnp": "BJT model",
-    "njf": "JFET model",
-    "pjf": "JFET model",
     "nmf": "MESFET model",
     "pmf": "MESFET model",
     "ltra": "transmission-line model",
@@ -174,6 +169,11 @@ def skip_reasons(path):
     for name, (mtype, level) in models.items():
         if mtype in MODEL_BLOCKERS:
             reasons.append(MODEL_BLOCKERS[mtype])
+        # neurospice has the Gummel-Poon BJT (level 1) and the level-1 JFET
+        if mtype in ("npn", "pnp") and level != 1.0:
+            reasons.append(f"BJT level {level:g}")
+        if mtype in ("njf", "pjf") and level != 1.0:
+            reasons.append(f"JFET level {level:g}")
         if mtype in ("nmos", "pmos") and level not in MOS_LEVELS and name in mos_models:
             reasons.append(f"MOSFET level {level:g}")
     for m in mos_models:

@@ -143,6 +143,61 @@ fn mosfet_level1() {
     );
 }
 
+/// The Gummel-Poon BJT with every current and charge term on: high injection (NKF 0.5 and
+/// not), Early voltages, leakage, the base resistance modulated by qb (no IRB) or by the base
+/// current (IRB), transit-time modulation, XCJC split, substrate junction (vertical and
+/// lateral), npn and pnp.
+#[test]
+fn bjt_gummel_poon() {
+    let card = "is=2e-15 bf=120 nf=1.02 vaf=40 ikf=20m ise=3e-14 ne=1.6 br=4 nr=1.01 var=15 ikr=5m isc=1e-14 nc=1.8 re=2 rc=8 cje=3p vje=0.7 mje=0.35 tf=0.3n xtf=4 vtf=3 itf=30m cjc=2p vjc=0.6 mjc=0.4 xcjc=0.7 tr=20n cjs=1p vjs=0.6 mjs=0.3 iss=1e-17 fc=0.6";
+    let net = "R1 c 0 1k\nR2 b 0 1k\nR3 e 0 1k\nR4 s 0 1k";
+    for (name, extra, pol, range) in [
+        ("Q npn irb", "rb=200 irb=1m rbm=20", "npn", (-0.5, 0.9)),
+        (
+            "Q npn qb-rb nkf",
+            "rb=150 rbm=30 nkf=0.6",
+            "npn",
+            (-0.5, 0.9),
+        ),
+        (
+            "Q pnp lateral",
+            "rb=100 irb=0.5m rbm=10",
+            "pnp",
+            (-0.9, 0.5),
+        ),
+        ("Q npn lateral subs", "rb=80 subs=-1", "npn", (-0.5, 0.9)),
+    ] {
+        check(
+            name,
+            &format!("Q1 c b e s qm 1.5\n{net}\n.model qm {pol} ({card} {extra})"),
+            range,
+            0.0,
+        );
+    }
+}
+
+/// The level-1 JFET: n and p channel, B != 1 (doping tail), RD/RS, normal and inverse mode.
+#[test]
+fn jfet_level1() {
+    let net = "R1 d 0 1k\nR2 g 0 1k\nR3 s 0 1k";
+    check(
+        "J njf",
+        &format!(
+            "J1 d g s jn 2\n{net}\n.model jn njf (vto=-1 beta=1m lambda=0.05 b=0.7 rd=10 rs=5 is=1e-14 cgs=2p cgd=1p pb=0.8 fc=0.5)"
+        ),
+        (-1.5, 1.5),
+        0.0,
+    );
+    check(
+        "J pjf",
+        &format!(
+            "J1 d g s jp\n{net}\n.model jp pjf (vto=0.8 beta=0.5m lambda=0.02 rs=20 cgs=1p cgd=1p)"
+        ),
+        (-1.5, 1.5),
+        0.0,
+    );
+}
+
 #[test]
 fn switch_and_behavioral() {
     check(

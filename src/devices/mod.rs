@@ -11,17 +11,20 @@
 //! [`Device`] (and its arm in `dispatch!`), and its card syntax in `netlist/element.rs`.
 
 pub mod behavioral;
+pub mod bjt;
 pub mod bsim4;
 pub mod capacitor;
 pub mod controlled;
 pub mod diode;
 pub mod ekv;
 pub mod inductor;
+pub mod jfet;
 pub mod limit;
 pub mod mos1;
 pub mod mos28;
 pub mod params;
 pub mod resistor;
+pub mod semi;
 pub mod sources;
 pub mod switch;
 pub mod tempco;
@@ -58,6 +61,10 @@ pub enum Device {
     F(controlled::Cccs),
     H(controlled::Ccvs),
     D(diode::Diode),
+    /// Gummel-Poon BJT.
+    Q(Box<bjt::Bjt>),
+    /// Level-1 JFET.
+    J(Box<jfet::Jfet>),
     M1(mos1::Mos1),
     M28(mos28::Mos28),
     /// BSIM4 (boxed: its instance data is a few kB, the other variants are small).
@@ -79,6 +86,8 @@ macro_rules! dispatch {
             Device::F($d) => $e,
             Device::H($d) => $e,
             Device::D($d) => $e,
+            Device::Q($d) => $e,
+            Device::J($d) => $e,
             Device::M1($d) => $e,
             Device::M28($d) => $e,
             Device::B4($d) => $e,
@@ -161,6 +170,9 @@ impl DeviceOps for Device {
     }
     fn ac_rhs(&self, b: &mut [(f64, f64)]) {
         dispatch!(self, d => d.ac_rhs(b))
+    }
+    fn ac_linearise(&self, jf: &mut [f64], jq: &mut [f64]) {
+        dispatch!(self, d => d.ac_linearise(jf, jq))
     }
     fn mismatch(&self, out: &mut Vec<MismatchDraw>) -> Result<()> {
         dispatch!(self, d => d.mismatch(out))

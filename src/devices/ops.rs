@@ -8,6 +8,10 @@ use crate::error::Result;
 
 /// Boltzmann constant over electron charge [V/K].
 pub const K_OVER_Q: f64 = 1.380649e-23 / 1.602176634e-19;
+/// Boltzmann constant over electron charge as ngspice 39 has it (CODATA 2014: 1.38064852e-23
+/// J/K over 1.6021766208e-19 C) [V/K]: 3.5e-7 below [`K_OVER_Q`], which moves a BJT's
+/// collector current at a fixed Vbe by ~1e-5 (relative); the BJT and JFET use it.
+pub const K_OVER_Q_NGSPICE: f64 = 1.380_648_52e-23 / 1.602_176_620_8e-19;
 /// 0 degrees Celsius in kelvin.
 pub const T0: f64 = 273.15;
 
@@ -158,6 +162,10 @@ pub trait DeviceOps {
     /// Adds the device's small-signal excitation (`AC mag phase`) to the right-hand side of
     /// an `.ac` analysis, as (real, imaginary) per unknown; index 0 is ground.
     fn ac_rhs(&self, _b: &mut [(f64, f64)]) {}
+    /// Turns the Jacobians just loaded at the operating point into the device's small-signal
+    /// model for `.ac` where that differs from the exact linearisation (the BJT keeps its base
+    /// resistance at the bias-point value, as SPICE's small-signal model does).
+    fn ac_linearise(&self, _jf: &mut [f64], _jq: &mut [f64]) {}
     /// The local mismatch draws the device needs in a Monte Carlo run (none by default).
     fn mismatch(&self, _out: &mut Vec<MismatchDraw>) -> Result<()> {
         Ok(())
@@ -314,5 +322,88 @@ impl Branch {
         l.jf[self.slots[1]] -= 1.0;
         l.jf[self.slots[2]] += 1.0;
         l.jf[self.slots[3]] -= 1.0;
+    }
+}
+
+/// Requests every entry of the dense block among a device's `nodes` into `slots`
+/// (row-major, `nodes.len()^2` of them), for devices whose currents depend on several
+/// terminal voltages (BJT, JFET); coinciding nodes share entries, ground entries are trash.
+pub fn req_block(s: &mut Setup, nodes: &[usize], slots: &mut [usize]) {
+    let n = nodes.len();
+    for (r, &nr) in nodes.iter().enumerate() {
+        for (c, &nc) in nodes.iter().enumerate() {
+            slots[r * n + c] = s.entry(nr, nc);
+        }
+    }
+}
+
+/// The structural verbs of a device with a dense block (see [`req_block`]) over its node
+/// array field `$nodes` with slots `$slots`: setup, remap, terminals, renumbering, a DC path
+/// joining every node (gmin across each junction), and nonlinearity.
+macro_rules! block_verbs {
+    ($nodes:ident, $slots:ident) => {
+        fn setup(&mut self, s: &mut Setup) {
+            req_block(s, &self.$nodes, &mut self.$slots);
+        }
+        fn remap(&mut self, map: &[usize]) {
+            remap_all(&mut self.$slots, map);
+        }
+        fn terminals(&self, out: &mut Vec<usize>) {
+            out.extend(self.$nodes);
+        }
+        fn renumber(&mut self, m: &[usize]) {
+            for n in self.$nodes.iter_mut() {
+                *n = m[*n];
+            }
+        }
+        fn dc_path(&self, out: &mut Vec<usize>) {
+            out.extend(self.$nodes);
+        }
+        fn linear(&self) -> bool {
+            false
+        }
+    };
+}
+pub(crate) use block_verbs;
+
+/// Writes currents and charges through a device's dense block (see [`req_block`]); terminals
+/// are local indices into `nodes`.
+pub struct Block<'s, 'l, 'x> {
+    pub l: &'l mut Load<'x>,
+    pub nodes: &'s [usize],
+    pub slots: &'s [usize],
+}
+
+impl Block<'_, '_, '_> {
+    #[inline]
+    fn stamp(
+        j: &mut [f64],
+        slots: &[usize],
+        n: usize,
+        p: usize,
+        m: usize,
+        d: &[(usize, usize, f64)],
+    ) {
+        for &(cp, cn, g) in d {
+            j[slots[p * n + cp]] += g;
+            j[slots[p * n + cn]] -= g;
+            j[slots[m * n + cp]] -= g;
+            j[slots[m * n + cn]] += g;
+        }
+    }
+    /// Current `i` from local terminal `p` through the device to `m`, with its derivatives
+    /// `(cp, cn, g)`: di / d(v(cp) - v(cn)) = g.
+    #[inline]
+    pub fn cur(&mut self, p: usize, m: usize, i: f64, d: &[(usize, usize, f64)]) {
+        self.l.f[self.nodes[p]] += i;
+        self.l.f[self.nodes[m]] -= i;
+        Self::stamp(self.l.jf, self.slots, self.nodes.len(), p, m, d);
+    }
+    /// Charge `q` on local terminal `p` (and -q on `m`), with its derivatives as in `cur`.
+    #[inline]
+    pub fn chg(&mut self, p: usize, m: usize, q: f64, d: &[(usize, usize, f64)]) {
+        self.l.q[self.nodes[p]] += q;
+        self.l.q[self.nodes[m]] -= q;
+        Self::stamp(self.l.jq, self.slots, self.nodes.len(), p, m, d);
     }
 }

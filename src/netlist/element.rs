@@ -10,12 +10,14 @@ use super::lexer::{Card, Tok, TokKind};
 use super::models::{Built, ModelKey};
 use crate::devices::T0;
 use crate::devices::behavioral::Behavioral;
+use crate::devices::bjt::{Bjt, BjtModel, BjtParams};
 use crate::devices::bsim4::{self, Bsim4, INTERNAL_NAMES, InstanceParams};
 use crate::devices::capacitor::{CapModel, Capacitor, CapacitorParams};
 use crate::devices::controlled::{Cccs, Ccvs, Vccs, Vcvs};
 use crate::devices::diode::{Diode, DiodeModel, DiodeParams};
 use crate::devices::ekv::{EkvModel, Polarity};
 use crate::devices::inductor::{Inductor, InductorParams};
+use crate::devices::jfet::{Jfet, JfetModel, JfetParams};
 use crate::devices::mos1::{Mos1, Mos1Model, MosParams};
 use crate::devices::mos28::{Mos28, geometry};
 use crate::devices::params::{self, Given};
@@ -219,6 +221,8 @@ pub(super) fn kind_word(letter: char) -> &'static str {
         'h' => "CCVS",
         'b' => "behavioral source",
         'd' => "diode",
+        'q' => "BJT",
+        'j' => "JFET",
         'm' => "MOSFET",
         's' => "switch",
         _ => "element",
@@ -295,6 +299,8 @@ pub(super) fn build(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
             behavioral(c, p, n, is_v, &rest[2..], t0)
         }
         'd' => diode(c, card),
+        'q' => bjt(c, card),
+        'j' => jfet(c, card),
         'm' => mosfet(c, card),
         's' => {
             let (pos, _kv) = kv_pairs(toks)?;
@@ -318,7 +324,7 @@ pub(super) fn build(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
         }
         _ => Err(Error::syntax(
             format!(
-                "unknown element type '{}' (supported: R C L V I E G F H D M S B X)",
+                "unknown element type '{}' (supported: R C L V I E G F H D Q J M S B X)",
                 t0.raw.chars().next().unwrap_or(' ')
             ),
             &Loc {
@@ -653,6 +659,155 @@ fn diode(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
         a
     };
     Ok(Device::D(Diode::new(a, ai, k, model, p)))
+}
+
+/// The tokens of a BJT or JFET line after its name, without an `ic=v1,v2` (accepted with a
+/// warning and not used: initial conditions come from `.ic` and `uic`).
+fn without_ic(c: &mut dyn Ctx, card: &Card, what: &str) -> Vec<Tok> {
+    let t0 = &card.toks[0];
+    let mut toks: Vec<Tok> = Vec::with_capacity(card.toks.len());
+    let mut i = 1;
+    while i < card.toks.len() {
+        let t = &card.toks[i];
+        if t.is_word("ic") && card.toks.get(i + 1).is_some_and(|e| e.kind == TokKind::Eq) {
+            c.warn(format!(
+                "{}:{}: ic= of {what} '{}' is not used (initial conditions come from .ic and uic)",
+                t.loc.file, t.loc.line, t0.raw
+            ));
+            i += 3;
+            // the second value of `ic=v1,v2` (the comma is a separator)
+            let value_like = |t: &Tok| {
+                t.kind == TokKind::Expr
+                    || (t.kind == TokKind::Word && parse_number(&t.text).is_some())
+            };
+            if card.toks.get(i).is_some_and(value_like)
+                && card.toks.get(i + 1).is_none_or(|t| t.kind != TokKind::Eq)
+            {
+                i += 1;
+            }
+            continue;
+        }
+        toks.push(t.clone());
+        i += 1;
+    }
+    toks
+}
+
+/// The positional tokens after a BJT's or JFET's model: an area and `off`.
+fn area_off(c: &mut dyn Ctx, rest: &[&Tok], t0: &Tok, what: &str) -> Result<(Option<f64>, bool)> {
+    let mut area = None;
+    let mut off = false;
+    for t in rest {
+        if t.is_word("off") {
+            off = true;
+        } else if area.is_none() {
+            area = Some(c.value(t)?);
+        } else {
+            return Err(Error::syntax(
+                format!("unexpected '{}' on {what} '{}'", t.raw, t0.raw),
+                &t.loc,
+            ));
+        }
+    }
+    Ok((area, off))
+}
+
+/// `J1 d g s model [area] [off] [area=] [m=] [temp=] [dtemp=] [ic=vds,vgs]`.
+fn jfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let toks = without_ic(c, card, "JFET");
+    let (pos, kv) = kv_pairs(&toks)?;
+    expect_nodes(card, &pos, 3, "JFET")?;
+    let Some(mt) = pos.get(3) else {
+        return Err(Error::netlist(
+            format!("JFET '{}' expects a model name after its 3 nodes", t0.raw),
+            Some(&t0.loc),
+        ));
+    };
+    let mc = c.model(mt, &["njf", "pjf"])?;
+    let model = JfetModel::from_card(mc.kind == "pjf", &given(&mc.params), c.temps().1, &mc.name)?;
+    let (area, off) = area_off(c, &pos[4..], t0, "JFET")?;
+    let params = instance_params(c, &kv, true, t0)?;
+    let p = JfetParams::parse(area, off, &given(&params), &format!("JFET '{}'", t0.raw))?;
+    let (d, g, s) = (c.node(pos[0]), c.node(pos[1]), c.node(pos[2]));
+    let [rd, rs] = Jfet::internal(&model);
+    let di = if rd {
+        c.internal_node("drain", &t0.loc)
+    } else {
+        d
+    };
+    let si = if rs {
+        c.internal_node("source", &t0.loc)
+    } else {
+        s
+    };
+    Ok(Device::J(Box::new(Jfet::new([d, g, s, di, si], model, p))))
+}
+
+/// `Q1 c b e [s] model [area] [off] [area=] [m=] [temp=] [dtemp=] [ic=vbe,vce]`: the
+/// fourth token is the model when it names an `npn`/`pnp` card, else the substrate node.
+fn bjt(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
+    let t0 = &card.toks[0];
+    let toks = without_ic(c, card, "BJT");
+    let (pos, kv) = kv_pairs(&toks)?;
+    expect_nodes(card, &pos, 3, "BJT")?;
+    let kinds = ["npn", "pnp"];
+    let Some(t3) = pos.get(3) else {
+        return Err(Error::netlist(
+            format!("BJT '{}' expects a model name after its 3 nodes", t0.raw),
+            Some(&t0.loc),
+        ));
+    };
+    let (sub, mc, rest) = match c.model(t3, &kinds) {
+        Ok(mc) => (None, mc, &pos[4..]),
+        Err(e3) => match pos.get(4) {
+            Some(t4)
+                if t4.kind == TokKind::Word
+                    && !t4.is_word("off")
+                    && parse_number(&t4.text).is_none() =>
+            {
+                (Some(*t3), c.model(t4, &kinds)?, &pos[5..])
+            }
+            _ => return Err(e3),
+        },
+    };
+    let mut warnings = Vec::new();
+    let model = BjtModel::from_card(
+        mc.kind == "pnp",
+        &given(&mc.params),
+        c.temps().1,
+        &mc.name,
+        &mut warnings,
+    )?;
+    for w in warnings {
+        c.warn(w);
+    }
+    let (area, off) = area_off(c, rest, t0, "BJT")?;
+    let params = instance_params(c, &kv, true, t0)?;
+    let p = BjtParams::parse(area, off, &given(&params), &format!("BJT '{}'", t0.raw))?;
+    let (col, base, emit) = (c.node(pos[0]), c.node(pos[1]), c.node(pos[2]));
+    let s = sub.map_or(0, |t| c.node(t));
+    let [ri, rb, re] = Bjt::internal(&model);
+    let ci = if ri {
+        c.internal_node("collector", &t0.loc)
+    } else {
+        col
+    };
+    let bi = if rb {
+        c.internal_node("base", &t0.loc)
+    } else {
+        base
+    };
+    let ei = if re {
+        c.internal_node("emitter", &t0.loc)
+    } else {
+        emit
+    };
+    Ok(Device::Q(Box::new(Bjt::new(
+        [col, base, emit, s, ci, bi, ei],
+        model,
+        p,
+    ))))
 }
 
 /// `M1 d g s b model [off] [w= l= m= ad= as= pd= ps= ...]`: level 1, 28 or BSIM4 (14, 54)

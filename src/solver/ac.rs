@@ -23,6 +23,9 @@ pub fn ac_sweep(
     // the linearisation: a full load at the operating point (DC mode: sources at their DC
     // values, switches in the state their controls give)
     sys.load(x, 0.0, true, 1.0, false);
+    for d in &sys.devs {
+        crate::devices::DeviceOps::ac_linearise(&d.dev, &mut sys.jf, &mut sys.jq);
+    }
     let pat = sys.pattern().clone();
     let n = pat.n;
     let nnz = pat.nnz();
