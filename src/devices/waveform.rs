@@ -378,9 +378,9 @@ impl Wave {
                 if *nt <= 0.0 || *na == 0.0 || key.is_none() {
                     return;
                 }
-                // every sample time is a corner; as many as the time-point budget allows
-                // (each costs a time point, so more would exceed it anyway)
-                let cap = (crate::budget::get().time_points as f64).min(1e8);
+                // every sample time is a corner; one more than the time-point budget at most
+                // (each costs a time point: the transient refuses more before stepping)
+                let cap = (crate::budget::get().time_points as f64 + 1.0).min(1e8);
                 let first = (t0 / nt).floor().max(0.0) + 1.0;
                 let mut k = first;
                 while k * nt <= t1 && k < first + cap {
