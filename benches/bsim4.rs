@@ -75,6 +75,7 @@ fn load_at(
         jf,
         jq,
         noncon: false,
+        bypass: Default::default(),
     };
     dev.load(&mut l);
     l.noncon

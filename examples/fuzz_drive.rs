@@ -11,6 +11,9 @@
 //! joins the corpus (the feedback libFuzzer takes from coverage). A worker that dies (abort,
 //! stack overflow, out of memory under `ulimit -v`), panics, or takes more than the time limit
 //! leaves its input in CRASHES. `fuzz_drive one FILE` runs one input in-process.
+#[path = "fuzz_util/mod.rs"]
+mod fuzz_util;
+use fuzz_util::Rng;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -107,24 +110,6 @@ fn worker() {
         };
         if writeln!(stdout, "{}", answer.replace('\n', " ")).is_err() || stdout.flush().is_err() {
             return;
-        }
-    }
-}
-
-/// xorshift64*: the driver's only randomness.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
         }
     }
 }

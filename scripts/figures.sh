@@ -61,5 +61,11 @@ $NS plot capmin-sweep "$W/sweep.csv" --height 3.2in -o "$P"/capmin_sweep.svg
 $NS capmin protect $M --sigma 0.01,0.03,0.05 -o "$W/protect.csv" > /dev/null
 $NS plot capmin-v "$W/protect.csv" --height 3.2in -o "$P"/capmin_v.svg
 
-step "5 CapMin (all done)"
+step "5 CapMin"
+
+# 6. sky130 (BSIM4, the unchanged PDK): tt_mm mismatch Monte Carlo of the current-mirror IF neuron
+$NS mc netlists/sky130_cm_neuron_mm.cir --runs 1000 --seed 1 -o "$W/sky130_mm.csv" -q > /dev/null
+$NS plot hist "$W/sky130_mm.csv" --column tspike --title "sky130 tt_mm: CM neuron first spike" \
+    -o "$P"/sky130_mc_spike.svg
+step "6 sky130 Monte Carlo (all done)"
 echo "figures written to $P/"

@@ -58,11 +58,19 @@ def for_ngspice(text):
     return "\n".join(out) + "\n", names
 
 
+OUTSIDE = re.compile(r"""^(\s*\.(?:lib|include|inc)\s+)(["']?)(\.\.[^"'\s]*)\2""", re.I | re.M)
+
+
 def run(cir):
     text, names = for_ngspice(cir.read_text())
+    # paths that leave the directory (the sky130 PDK, models/) made absolute for the copy
+    text = OUTSIDE.sub(lambda m: f'{m.group(1)}"{(cir.parent / m.group(3)).resolve()}"', text)
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / cir.name
         p.write_text(text)
+        if "sky130" in text:
+            # the PDK's spinit: W per finger in binning (hsa), no model checks
+            (Path(d) / ".spiceinit").write_text("set ngbehavior=hsa\nset ng_nomodcheck\n")
         env = dict(os.environ, NGSPICE_MEAS_PRECISION="12")
         r = subprocess.run(["ngspice", "-b", str(p)], capture_output=True, text=True, env=env, cwd=d)
     out = r.stdout + r.stderr

@@ -8,27 +8,32 @@ Every *.cir, *.sp, *.net and *.spi file under DIR is a candidate. A deck is skip
 (and counted, with the reason) when
 
   - it uses an element or model neurospice does not plan to support (anything but
-    R C L V I E F G H B D S X and level-1 MOSFETs: BJT, JFET, MESFET, transmission
-    lines, coupled inductors, current-controlled switches, XSPICE A devices, CIDER
-    numerical devices, OSDI/ADMS N devices, MOSFET levels other than 1), found by
-    reading the deck and the files it .includes / .lib's;
+    R C L V I E F G H B D S X and MOSFETs of the levels in MOS_LEVELS: BJT, JFET,
+    MESFET, transmission lines, coupled inductors, current-controlled switches,
+    XSPICE A devices, CIDER numerical devices, OSDI/ADMS N devices, other MOSFET
+    levels), found by reading the deck and the files it .includes / .lib's;
   - it asks for an analysis outside op, dc, tran and ac (noise, pz, sens, disto,
     pss, sp, tf);
-  - ngspice itself fails on it, or needs more than --ngspice-timeout seconds in batch
+  - ngspice itself fails on it (or runs no simulation: "no simulations run"), or needs
+    more than --ngspice-timeout seconds in batch
     mode.
 
 Each remaining deck is run twice by each simulator, in a fresh temporary copy of the
 deck's directory (so include files and data files resolve as published):
 
   ngspice -b DECK              and   neurospice run DECK              (stdout, files)
-  ngspice -b -r ng.raw DECK    and   neurospice run DECK -o ns.raw    (the dot-card analyses)
+  ngspice -b -r ng.raw DECK    and   neurospice run DECK --no-control -o ns.raw
+                                                                   (the dot-card analyses)
 
 and classified:
 
   pass          neurospice exits 0, and every number both produced (print tables, scalars
                 and measures by name, files of the same name, raw vectors by name)
                 agrees within 1e-3 relative (waveforms: 1e-3 of the range, in a 2e-4
-                time window; absolute floors 1 uV / 1 pA), with at least one compared;
+                time window; absolute floors 1 uV / 1 pA), and every text line ngspice
+                printed whose first word is a word of one of the deck's `echo` commands
+                appears in order among ours with the same words and numbers, with at
+                least one thing compared;
                 "full" when neurospice also produced everything ngspice did
   mismatch      neurospice exits 0 but a number differs (the worst is shown)
   no-data       neurospice exits 0 but there was nothing to compare (e.g. plots only)
@@ -87,6 +92,8 @@ MODEL_BLOCKERS = {
     "numd2": "CIDER device",
     "nbjt2": "CIDER device",
 }
+# MOSFET levels neurospice simulates: 1 (Shichman-Hodges), 14 and 54 (BSIM4)
+MOS_LEVELS = (1.0, 14.0, 54.0)
 ANALYSIS_BLOCKERS = ("noise", "pz", "sens", "disto", "pss", "sp", "tf", "fft", "four", "fourier")
 
 
@@ -167,7 +174,7 @@ def skip_reasons(path):
     for name, (mtype, level) in models.items():
         if mtype in MODEL_BLOCKERS:
             reasons.append(MODEL_BLOCKERS[mtype])
-        if mtype in ("nmos", "pmos") and level != 1.0 and name in mos_models:
+        if mtype in ("nmos", "pmos") and level not in MOS_LEVELS and name in mos_models:
             reasons.append(f"MOSFET level {level:g}")
     for m in mos_models:
         if m in models or "{" in m:
@@ -175,7 +182,7 @@ def skip_reasons(path):
         # binned models: nch.1, nch.2, ... stand for nch
         bins = [v for k, v in models.items() if k.startswith(m + ".")]
         levels = sorted({lvl for t, lvl in bins if t in ("nmos", "pmos")})
-        if levels and levels != [1.0]:
+        if levels and any(l not in MOS_LEVELS for l in levels):
             reasons.append("MOSFET level " + "/".join(f"{l:g}" for l in levels) + " (binned)")
         elif not bins:
             reasons.append("MOSFET model not found in the deck")
@@ -236,7 +243,22 @@ def normalise_error(line):
     return line.strip()
 
 
-def compare(ng_out, ng_files, ng_raw, ns_out, ns_files, ns_raw):
+def echo_words_of(path):
+    """Lower-cased words (quotes removed) of the deck's `echo` commands."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = logical_lines(f.read())
+    except OSError:
+        return set()
+    words = set()
+    for l in lines:
+        t = l.strip().split()
+        if t and t[0].lower() == "echo":
+            words.update(w.strip("'\"").lower() for w in t[1:])
+    return words
+
+
+def compare(ng_out, ng_files, ng_raw, ns_out, ns_files, ns_raw, echo_words=frozenset()):
     """(compared, produced-by-ngspice, Report) over what both produced."""
     man = rc.Manifest()
     rep = rc.Report()
@@ -244,6 +266,25 @@ def compare(ng_out, ng_files, ng_raw, ns_out, ns_files, ns_raw):
     oi = rc.item_keys(rc.parse_items(rc.filter_stdout(ns_out)))
     compared = produced = 0
     missing = []
+    # text (echo) lines: every line ngspice printed whose first word is a word of one of the
+    # deck's `echo` commands must appear, in order, among ours with the same words (numbers
+    # compared with the default tolerance); self-checking decks (ngspice's tests/regression)
+    # report only through such lines. Other text (.plot's line-printer plots, page headers,
+    # echoed random draws) is not compared.
+    gtext = [it for it in rc.parse_items(rc.filter_stdout(ng_out))
+             if it[0] == "text" and it[2].split() and it[2].split()[0].lower() in echo_words]
+    otext = [it for it in rc.parse_items(rc.filter_stdout(ns_out)) if it[0] == "text"]
+    words = lambda it: [v if k == "w" else "#" for k, v in it[1]]
+    j = 0
+    for g in gtext:
+        produced += 1
+        k = next((k for k in range(j, len(otext)) if words(otext[k]) == words(g)), None)
+        if k is None:
+            rep.problem(f"stdout: text line {g[2]!r} is not in our output")
+            continue
+        compared += 1
+        rc.compare_items(rep, man, [g], [otext[k]], "stdout")
+        j = k + 1
     for key, g in gi.items():
         if g[0] == "text":
             continue
@@ -293,6 +334,22 @@ def compare(ng_out, ng_files, ng_raw, ns_out, ns_files, ns_raw):
     return compared, produced, missing, rep
 
 
+def control_alters(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return any(l.strip().lower().split()[:1] in (["alter"], ["altermod"]) for l in f)
+    except OSError:
+        return False
+
+
+def has_control(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return any(l.strip().lower().startswith(".control") for l in f)
+    except OSError:
+        return False
+
+
 def has_dot_analysis(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -324,9 +381,14 @@ def evaluate(deck, args, ns_bin):
     if code is None:
         return {"status": "skipped", "why": f"ngspice needs more than {args.ngspice_timeout:g} s"}
     bad = [l for l in (err + out).splitlines() if NG_FAIL.search(l)]
+    # a deck without analyses anywhere: ngspice runs nothing ("no simulations run")
+    if "no simulations run" in (err + out) and not has_control(deck) and not has_dot_analysis(deck):
+        bad.append("no simulations run")
     if bad:
         return {"status": "skipped", "why": "ngspice fails: " + bad[0].strip()[:80]}
-    dot = has_dot_analysis(deck)
+    # the raw of the dot-card analyses is compared unless the control block changes the
+    # circuit they run on afterwards (alter, altermod): ngspice runs them after the block
+    dot = has_dot_analysis(deck) and not control_alters(deck)
     ng_raw = None
     if dot:
         r = in_copy(deck, lambda d, w: run(["ngspice", "-b", "-r", "ng.raw", d], w, args.ngspice_timeout))
@@ -343,10 +405,13 @@ def evaluate(deck, args, ns_bin):
         return result
     ns_raw = None
     if dot:
-        r = in_copy(deck, lambda d, w: run([ns_bin, "run", d, "-o", "ns.raw"], w, args.timeout))
+        # the dot-card analyses only (ngspice's -r raw holds those): without the block
+        r = in_copy(deck, lambda d, w: run([ns_bin, "run", d, "--no-control", "-o", "ns.raw"], w,
+                                           args.timeout))
         ns_raw = r[3].get("ns.raw") if r[0] == 0 else None
     nfiles = {k: v for k, v in nfiles.items() if k != "ns.raw"}
-    compared, produced, missing, rep = compare(out, files, ng_raw, nout, nfiles, ns_raw)
+    compared, produced, missing, rep = compare(out, files, ng_raw, nout, nfiles, ns_raw,
+                                               echo_words_of(deck))
     fails = rep.failures()
     if compared == 0:
         result.update(status="no-data", why=f"nothing to compare (ngspice produced {produced})")

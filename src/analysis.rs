@@ -180,12 +180,44 @@ fn op_pairs(c: &Circuit, x: &[f64]) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Conductance that holds `.nodeset` nodes during the first operating-point solve [S].
+const NODESET_PIN: f64 = 1e3;
+
+/// The operating point of `.op`, `.dc` and `.ac` from the circuit's `.nodeset` guess, as
+/// ngspice: first solved with the nodeset nodes held at their values through a
+/// conductance, then released and solved again from there by Newton, so that a
+/// bistable circuit settles in the state the guess selects. Without a nodeset, the plain
+/// operating point.
+fn op_from_nodeset(sys: &mut System, c: &Circuit, x: &mut [f64], what: &str) -> Result<()> {
+    if c.nodeset.is_empty() {
+        return operating_point(sys, x, what);
+    }
+    let held = std::mem::take(&mut sys.pins);
+    sys.pins = c
+        .nodeset
+        .iter()
+        .map(|&(k, v)| (k, v, NODESET_PIN))
+        .collect();
+    let r = operating_point(sys, x, what);
+    sys.pins = held;
+    if r.is_ok() {
+        // released: Newton from the held solution, the junctions as they are there
+        let ctx = crate::solver::system::NewtonCtx::dc(c.options.itl1, false);
+        if sys.newton(x, &ctx).is_ok() {
+            return Ok(());
+        }
+    }
+    // the guess did not lead to a solution: the plain operating point
+    x.fill(0.0);
+    operating_point(sys, x, what)
+}
+
 fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
     let mut xg = vec![0.0; c.n() + 1];
     for p in parts {
         let mut sys = System::new(&p.circuit)?;
         let mut x = vec![0.0; p.circuit.n() + 1];
-        operating_point(&mut sys, &mut x, ".op")?;
+        op_from_nodeset(&mut sys, &p.circuit, &mut x, ".op")?;
         for (l, &g) in p.global.iter().enumerate().skip(1) {
             if p.summed[l] {
                 xg[g] += x[l];
@@ -201,7 +233,7 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
 fn run_ac(c: &Circuit, sw: &crate::circuit::AcSweep, saved: &[usize]) -> Result<AcTable> {
     let mut sys = System::new(c)?;
     let mut x = vec![0.0; c.n() + 1];
-    operating_point(&mut sys, &mut x, ".ac")?;
+    op_from_nodeset(&mut sys, c, &mut x, ".ac")?;
     let freqs = sw.freqs(c.options.reltol);
     let vals = crate::solver::ac::ac_sweep(&mut sys, &x, &freqs, saved)?;
     let mut names = vec!["frequency".to_string()];
@@ -260,7 +292,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
             }
             // continuation from the previous point, as ngspice does
             if first {
-                operating_point(&mut sys, &mut x, ".dc")?;
+                op_from_nodeset(&mut sys, c, &mut x, ".dc")?;
                 first = false;
             } else {
                 let ctx = crate::solver::system::NewtonCtx::dc(c.options.itl1, false);

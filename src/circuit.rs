@@ -32,6 +32,8 @@ pub struct Options {
     /// `.option scale`: MOSFET lengths on instance lines are multiplied by it, areas by its
     /// square (model cards are not scaled).
     pub scale: f64,
+    /// Device bypass in the transient (`.option bypass=0` or `nobypass` turns it off).
+    pub bypass: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             temp: 27.0,
             tnom: 27.0,
             scale: 1.0,
+            bypass: true,
         }
     }
 }
@@ -271,6 +274,9 @@ pub struct Circuit {
     pub options: Options,
     /// `.ic` node voltages.
     pub ic: Vec<(usize, f64)>,
+    /// `.nodeset` node voltages: the initial guess of the `.op`, `.dc` and `.ac` operating
+    /// point (held first, then released, as ngspice).
+    pub nodeset: Vec<(usize, f64)>,
     pub warnings: Vec<String>,
     /// The circuit with `.param`s overridden, for a `.dc` over a parameter.
     pub rebuild: Option<Rebuild>,

@@ -405,6 +405,7 @@ fn load(d: &mut Bsim4, x: &[f64], nslots: usize, temp: f64) -> Out {
         jf: &mut o.jf,
         jq: &mut o.jq,
         noncon: false,
+        bypass: Default::default(),
     };
     d.load(&mut l);
     o
@@ -646,6 +647,7 @@ fn newton_with_limiting_converges_in_a_resistive_load() {
                     jf: &mut l_out.jf,
                     jq: &mut l_out.jq,
                     noncon: false,
+                    bypass: Default::default(),
                 };
                 d.load(&mut l);
                 let noncon = l.noncon;

@@ -1,8 +1,8 @@
 //! The ngspice dialect items of issue 14 that ngspice 39 itself lacks (so no ngspice golden
 //! can exist: `idt`/`sdt`, `fabs`, `cbrt`, `hypot`, `int` in B sources), checked against
 //! analytic values; and the errors and warnings of the dialect's cards (`.func` recursion and
-//! arity, TABLE, POLY, TRNOISE, tolerated model parameters). The items ngspice 39 has are
-//! checked against its output in `tests/conformance/dia_*`.
+//! arity, TABLE, POLY, TRNOISE, tolerated model parameters, resistor model cards, PWL td=/r=).
+//! The items ngspice 39 has are checked against its output in `tests/conformance/dia_*`.
 
 use neurospice::analysis::{self, RunResult, Save};
 use neurospice::error::Error;
@@ -236,4 +236,45 @@ fn behavioral_resistor() {
     assert!((op(text, "v(b)") - 2.0 * 3.0 / 5.0).abs() < 1e-9);
     let text = "r\nV1 a 0 2\nVc c 0 1\nR1 a 0 {1k*(1+v(c))} m=2\n.op\n.end\n";
     assert!(err(text).msg.contains("reads the circuit"));
+}
+
+/// The resistor `.model` card: its refusals name the card and line (an unknown parameter, a
+/// non-positive effective size), and the values ngspice 39 gives (`dia_res_model` checks them
+/// against its output) hold here too: rsh beats r, the instance value beats both.
+#[test]
+fn resistor_model_values_and_errors() {
+    let deck =
+        |m: &str, r: &str| format!("rm\n.model rm r {m}\nI1 0 a 1m\nR1 a 0 {r}\n.op\n.end\n");
+    assert!((op(&deck("rsh=100 r=5k", "rm l=20u w=4u"), "v(a)") - 0.5).abs() < 1e-9);
+    assert!((op(&deck("rsh=100 r=5k", "2k rm"), "v(a)") - 2.0).abs() < 1e-9);
+    assert!((op(&deck("r=5k", "rm"), "v(a)") - 5.0).abs() < 1e-9);
+    let e = err(&deck("rsh=100 defl=1u", "rm"));
+    assert!(e.to_string().contains("unknown parameter 'defl'"), "{e}");
+    assert_eq!(e.loc.as_ref().map(|l| l.line), Some(2));
+    let e = err(&deck("rsh=100 narrow=1u", "rm l=10u w=2u"));
+    assert!(e.to_string().contains("effective length"), "{e}");
+    assert_eq!(e.loc.as_ref().map(|l| l.line), Some(4));
+}
+
+/// PWL `td=` delays the waveform (inside or after the parentheses); `r=` (repeat), which
+/// neurospice does not implement, is refused at the keyword, never ignored.
+#[test]
+fn pwl_td_delays_and_repeat_is_refused() {
+    for src in ["PWL(0 0 1u 1 td=2u)", "PWL(0 0 1u 1) td=2u"] {
+        let r = run(&format!(
+            "pwl\nV1 a 0 {src}\nR1 a 0 1k\n.tran 10n 4u\n.end\n"
+        ));
+        let t = r.tran.expect("tran");
+        let (ts, v) = (t.column("time").unwrap(), t.column("v(a)").unwrap());
+        for (tk, vk) in ts.iter().zip(v) {
+            let want = ((tk - 2e-6) / 1e-6).clamp(0.0, 1.0);
+            assert!((vk - want).abs() < 1e-6, "{src} at {tk}: {vk} vs {want}");
+        }
+    }
+    let e = err("pwl\nV1 a 0 PWL(0 0 1u 1 r=0)\nR1 a 0 1k\n.tran 10n 4u\n.end\n");
+    assert!(
+        e.to_string().contains("PWL repeat (r=) is not supported"),
+        "{e}"
+    );
+    assert_eq!(e.loc.as_ref().map(|l| (l.line, l.col)), Some((2, 21)));
 }

@@ -19,14 +19,25 @@ use std::path::Path;
 const REL: f64 = 1e-3;
 
 /// (netlist, measure, relative tolerance, why).
-const LOOSE: &[(&str, &str, f64, &str)] = &[(
-    "if_array_spikes",
-    "va_at_b2",
-    5e-3,
-    "v(ma) at b's second spike: neuron a has fired and been reset before it, and ngspice \
+const LOOSE: &[(&str, &str, f64, &str)] = &[
+    (
+        "if_array_spikes",
+        "va_at_b2",
+        5e-3,
+        "v(ma) at b's second spike: neuron a has fired and been reset before it, and ngspice \
      opens its reset switch at the first time point after the threshold (linear interpolation \
      across the reset), neurospice at the located event",
-)];
+    ),
+    (
+        "sky130_neuron_cm",
+        "t01",
+        5e-3,
+        "the 0.1 V crossing 42 ns after the reset nfet releases the membrane: at the default \
+         reltol our time steps over the release are coarser than ngspice's (ours moves by \
+         1.8e-3 between tmax = 1 ns and a converged run, ngspice's by 6e-5; converged, the two \
+         differ by 6e-4); the issue's spike-time criterion is 0.5 %",
+    ),
+];
 
 fn check(stem: &str) {
     let dir = root().join("tests/golden_meas");
@@ -119,6 +130,9 @@ goldens!(
     rc_settle,
     ring_pp,
     sine_stats,
+    sky130_cm_neuron,
+    sky130_neuron_cm,
+    sky130_neuron_td,
 );
 
 /// Every netlist in the directory has a test above and a reference.

@@ -259,6 +259,14 @@ fn latin1_byte_accepted_as_ngspice_does() {
         .find(|p| p.0 == "v(a)")
         .map(|p| p.1);
     assert!((v.expect("v(a)") - 1e-3).abs() < 1e-12);
+    // and through the command line, whose control-block check read the file as UTF-8 only
+    let r = run_neurospice(&["run", &p.to_string_lossy()], &root(), GUARD);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    assert!(
+        r.stdout.contains("1.000000e-3") || r.stdout.contains("0.001"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -176,3 +176,97 @@ fn branch_currents_converge_to_the_rounding_of_their_rows() {
         }
     }
 }
+
+/// The issue's level-1 mirror array (4 neurons, shared bias and VDD ramp), with `opts` added.
+fn mirrors(opts: &str) -> String {
+    let mut s = String::from(
+        "mirrors\n.model nch NMOS (LEVEL=1 VTO=0.5 KP=200u LAMBDA=0.1 GAMMA=0.4 PHI=0.8 TOX=10n \
+         CGSO=0.3n CGDO=0.3n CGBO=0.03n)\n.model rst sw vt=0.6 vh=0.4 ron=10k roff=1e12\n\
+         Vdd vdd 0 PULSE(0 1.8 0 1n)\nIref vdd vb DC 1u\nM0 vb vb 0 0 nch W=2u L=1u\n",
+    );
+    for k in 1..=4 {
+        let w = 2.0 + 0.25 * k as f64;
+        s += &format!(
+            "M{k} mem{k} vb 0 0 nch W={w}u L=1u\nC{k} vdd mem{k} 0.5p\nS{k} vdd mem{k} vdd mem{k} rst\n"
+        );
+    }
+    s + opts + "\n.tran 1n 1.5u 0 0.2n\n.end\n"
+}
+
+#[test]
+fn quiet_mosfets_are_bypassed_without_moving_the_spikes() {
+    let probes = || {
+        (1..=4)
+            .map(|k| (format!("mem{k}"), 1.3))
+            .collect::<Vec<_>>()
+    };
+    let on = run(&mirrors(""), probes());
+    let off = run(&mirrors(".options nobypass"), probes());
+    let off2 = run(&mirrors(".options bypass=0"), probes());
+    let (a, b) = (&on.stats, &off.stats);
+    assert_eq!(b.bypassed, 0, "nobypass evaluates every load: {b:?}");
+    assert_eq!(
+        off2.stats.bypassed, 0,
+        "bypass=0 is nobypass: {:?}",
+        off2.stats
+    );
+    // 5 MOSFETs per Newton iteration: most of them are quiet at any instant
+    let loads = 5 * a.newton_iterations;
+    assert!(
+        a.bypassed * 2 > loads,
+        "{} of {loads} MOSFET loads bypassed: {a:?}",
+        a.bypassed
+    );
+    // the stamps a bypass reuses are within the Newton tolerances: the same steps, the same
+    // iterations (within a few), the same spikes to well inside the run's accuracy
+    // 1.5 us at TMAX 0.2 ns is a grid of 7500 steps; each reset (two switch events) may add
+    // a landing, the step across and the regrowth; about two Newton iterations a step (the
+    // 4-mirror run takes 7631 steps, 36 events, 15341 iterations, 99599 bypassed loads)
+    assert!(a.accepted_steps <= 7500 + 5 * a.events, "{a:?}");
+    assert!(a.events >= 30, "{a:?}");
+    let attempts = a.accepted_steps + a.rejected_steps;
+    assert!(a.newton_iterations * 10 <= 21 * attempts, "{a:?}");
+    let near = |x: usize, y: usize| x.abs_diff(y) * 50 <= y;
+    assert!(near(a.accepted_steps, b.accepted_steps), "{a:?} vs {b:?}");
+    assert!(
+        near(a.newton_iterations, b.newton_iterations),
+        "{a:?} vs {b:?}"
+    );
+    for (sa, sb) in on.spikes.iter().zip(&off.spikes) {
+        assert_eq!(
+            sa.times.len(),
+            sb.times.len(),
+            "{:?} vs {:?}",
+            sa.times,
+            sb.times
+        );
+        assert!(sa.times.len() >= 2, "{:?}", sa.times);
+        for (ta, tb) in sa.times.iter().zip(&sb.times) {
+            assert!((ta - tb).abs() <= 1e-4 * tb, "spike {ta:e} vs {tb:e}");
+        }
+    }
+}
+
+#[test]
+fn quiet_diodes_are_bypassed_without_moving_the_waveform() {
+    // a peak detector: the diode conducts near each crest of the sine and is off (quiet) in
+    // between, while the output discharges through R and crosses 1 V rising once a period
+    let deck = |opts: &str| {
+        format!(
+            "peak\n.model dm D (IS=1e-14 N=1 CJO=2p TT=1n)\nVin in 0 SIN(0 2 1meg)\n\
+             D1 in out dm\nC1 out 0 1n\nR1 out 0 2k\n{opts}\n.tran 10n 6u\n.end\n"
+        )
+    };
+    let probes = || vec![("out".to_string(), 1.0)];
+    let on = run(&deck(""), probes());
+    let off = run(&deck(".options nobypass"), probes());
+    let (a, b) = (&on.stats, &off.stats);
+    assert_eq!(b.bypassed, 0, "{b:?}");
+    assert!(a.bypassed > 0, "{a:?}");
+    let (ta, tb) = (&on.spikes[0].times, &off.spikes[0].times);
+    assert!(tb.len() >= 4, "{tb:?}");
+    assert_eq!(ta.len(), tb.len(), "{ta:?} vs {tb:?}");
+    for (x, y) in ta.iter().zip(tb) {
+        assert!((x - y).abs() <= 1e-4 * y, "crossing {x:e} vs {y:e}");
+    }
+}

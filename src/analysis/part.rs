@@ -219,6 +219,12 @@ pub fn split(c: &Circuit) -> Vec<Part> {
                 .filter(|(k, _)| local[*k] != 0)
                 .map(|&(k, v)| (local[k], v))
                 .collect();
+        let nodeset = c
+            .nodeset
+            .iter()
+            .filter(|(k, _)| local[*k] != 0)
+            .map(|&(k, v)| (local[k], v))
+            .collect();
         let circuit = Circuit {
             title: c.title.clone(),
             title_loc: None,
@@ -230,6 +236,7 @@ pub fn split(c: &Circuit) -> Vec<Part> {
             analyses: vec![],
             options: c.options.clone(),
             ic,
+            nodeset,
             warnings: vec![],
             rebuild: None,
         };

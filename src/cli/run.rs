@@ -254,19 +254,25 @@ pub fn run(a: &RunArgs) -> Result<()> {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
     if !a.no_control {
-        let text = std::fs::read_to_string(&a.netlist).map_err(|e| {
+        let bytes = std::fs::read(&a.netlist).map_err(|e| {
             Error::io(format!(
                 "cannot read netlist '{}': {e}",
                 a.netlist.display()
             ))
         })?;
         let file = a.netlist.to_string_lossy();
+        // decoded as the lexer decodes every file (UTF-8, else Latin-1 per line, as ngspice
+        // reads bytes); the lexer's load below repeats the warning
+        let (text, _) = netlist::lexer::decode(&bytes, &file);
         let nl = netlist::Netlist::parse(&netlist::lexer::lex_str(&text, &file)?)?;
         let script = control::compile_deck(&text, &file)?;
         // a deck with .ac runs as ngspice runs it even without a block (the dot-card path
         // below has no complex results)
         let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
-        if script.is_some() || has_ac {
+        // so does a deck with `.print` cards (ngspice -b prints their tables), unless a flag
+        // asks for the dot-card path's own outputs
+        let has_print = nl.controls.iter().any(|c| c.name() == ".print");
+        if script.is_some() || has_ac || (has_print && dot_card_flag(a).is_none()) {
             let script = match script {
                 Some(s) => s,
                 None => control::script::compile(&[])?,
@@ -392,13 +398,14 @@ pub fn run(a: &RunArgs) -> Result<()> {
     }
     if a.stats {
         eprintln!(
-            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} min_step={:.3e}",
+            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} bypassed={} min_step={:.3e}",
             res.parts,
             res.stats.accepted_steps,
             res.stats.rejected_steps,
             res.stats.newton_iterations,
             res.stats.factorizations,
             res.stats.events,
+            res.stats.bypassed,
             res.stats.min_step
         );
     }
@@ -437,7 +444,8 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
 /// docs/control.md): the block first; then, unless it ended with `quit`, the netlist's own
 /// analysis cards once more (as a `run`, with their `.meas`), and the `.print` cards as
 /// tables of every plot of their analysis.
-fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+/// The first flag given that only the dot-card path serves (its outputs), if any.
+fn dot_card_flag(a: &RunArgs) -> Option<&'static str> {
     let flags = [
         (a.output.is_some(), "-o"),
         (a.op_json.is_some(), "--op-json"),
@@ -451,7 +459,11 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         (a.strict, "--strict"),
         (a.ascii, "--ascii"),
     ];
-    if let Some((_, f)) = flags.iter().find(|(on, _)| *on) {
+    flags.iter().find(|(on, _)| *on).map(|(_, f)| *f)
+}
+
+fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+    if let Some(f) = dot_card_flag(a) {
         return Err(Error::usage(format!(
             "{f} applies to the netlist's dot-card analyses, but this deck has a .control \
              block that writes its own outputs; add --no-control to skip the block"
@@ -468,20 +480,22 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         .controls
         .iter()
         .any(|c| matches!(c.name(), ".op" | ".dc" | ".tran" | ".ac"));
-    let empty = nl.top.elements.is_empty() && nl.top.subckts.is_empty();
     let title_loc = nl.title_loc.clone();
-    let mut netlist_engine;
-    let mut no_circuit = control::NoCircuit;
-    let engine: &mut dyn control::Engine = if empty {
-        &mut no_circuit
-    } else {
-        netlist_engine = control::adapter::NetlistEngine::new(nl);
-        &mut netlist_engine
-    };
+    // `.csparam name=expr`: constant vectors of the `const` plot, as in ngspice
+    let csparams = netlist::csparam_values(&nl, &[])?;
+    // a deck without elements is still a circuit (only ground): ngspice runs op, tran and
+    // ac on it (tests/regression/misc/empty-1.cir)
+    let mut netlist_engine = control::adapter::NetlistEngine::new(nl);
+    let engine: &mut dyn control::Engine = &mut netlist_engine;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
     let mut it = control::Interp::new(engine, &a.netlist, &control::date_now());
+    for (name, v) in csparams {
+        let cst = &mut it.plots.list[0].vecs;
+        cst.retain(|x| !x.name.eq_ignore_ascii_case(&name));
+        cst.push(control::Vector::real(name, control::VType::NoType, vec![v]));
+    }
     let outcome = it.run(script, &mut out, &mut err)?;
     if outcome == control::Outcome::Quit || !has_analysis {
         return Ok(());
@@ -498,14 +512,17 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // the plots exist only now: list them after the run
     let mut tail = Vec::new();
     for (kind, words) in &prints {
-        for p in it.plots.list.iter().filter(|p| p.analysis) {
+        // an operating point's plot has no scale; ngspice still prints its .print card as a
+        // table (index 0), which `print col` gives
+        let op = kind == "op";
+        for p in it.plots.list.iter().filter(|p| p.analysis || op) {
             if p.typename.starts_with(kind.as_str()) {
                 tail.push(control::source::Line {
                     text: format!("setplot {}", p.typename),
                     loc: loc.clone(),
                 });
                 tail.push(control::source::Line {
-                    text: format!("print {words}"),
+                    text: format!("print{} {words}", if op { " col" } else { "" }),
                     loc: loc.clone(),
                 });
             }
@@ -516,6 +533,24 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         it.run(&sc, &mut out, &mut err)?;
     }
     Ok(())
+}
+
+/// `i(vx)` on a `.print` card as ngspice 39 prints it: the vector `vx#branch` (a `print`
+/// command keeps `i(vx)`).
+fn branch_names(words: &str) -> String {
+    words
+        .split_whitespace()
+        .map(|w| {
+            let lw = w.to_ascii_lowercase();
+            match lw.strip_prefix("i(").and_then(|r| r.strip_suffix(')')) {
+                Some(dev) if !dev.is_empty() && !dev.contains([',', '(', ')']) => {
+                    format!("{dev}#branch")
+                }
+                _ => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
@@ -530,7 +565,7 @@ fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
         };
         if !rest.is_empty() {
             let words = control::adapter::card_words(rest);
-            out.push((kind, words.trim().to_ascii_lowercase()));
+            out.push((kind, branch_names(words.trim()).to_ascii_lowercase()));
         }
     }
     out

@@ -123,6 +123,9 @@ pub struct Diode {
     pub off: bool,
     vd_old: f64,
     slots: [usize; 8],
+    /// The junction's stamps at its last full evaluation, for bypass: (valid, voltage,
+    /// current, conductance, charge, capacitance).
+    byp: (bool, [f64; 5]),
 }
 
 impl Diode {
@@ -136,6 +139,7 @@ impl Diode {
             off: p.off,
             vd_old: 0.0,
             slots: [0; 8],
+            byp: (false, [0.0; 5]),
         }
     }
 
@@ -197,6 +201,35 @@ impl DeviceOps for Diode {
         remap_all(&mut self.slots, map);
     }
     fn load(&mut self, l: &mut Load) {
+        let s = self.slots;
+        if self.model.rs > 0.0 && self.a != self.ai {
+            let grs = self.area / self.model.rs;
+            let ir = grs * (l.x[self.a] - l.x[self.ai]);
+            l.f[self.a] += ir;
+            l.f[self.ai] -= ir;
+            stamp2(l.jf, &[s[4], s[5], s[6], s[7]], grs);
+        }
+        let vx = l.x[self.ai] - l.x[self.k];
+        if l.bypass.on && !l.init_junctions && self.byp.0 {
+            // ngspice's diode bypass: the junction voltage and the current its linearisation
+            // predicts moved less than the Newton tolerances since the last evaluation
+            let [v0, i0, g, q0, c] = self.byp.1;
+            let b = &l.bypass;
+            let di = g * (vx - v0);
+            if (vx - v0).abs() <= b.reltol * vx.abs().max(v0.abs()) + b.vntol
+                && di.abs() <= b.reltol * i0.abs().max((i0 + di).abs()) + b.abstol
+            {
+                let (i, q) = (i0 + di, q0 + c * (vx - v0));
+                l.f[self.ai] += i;
+                l.f[self.k] -= i;
+                stamp2(l.jf, &[s[0], s[1], s[2], s[3]], g);
+                l.q[self.ai] += q;
+                l.q[self.k] -= q;
+                stamp2(l.jq, &[s[0], s[1], s[2], s[3]], c);
+                l.bypass.count += 1;
+                return;
+            }
+        }
         let nvt = self.model.n * K_OVER_Q * l.temp;
         let is = self.is_t(l.temp);
         let vcrit = nvt * (nvt / (std::f64::consts::SQRT_2 * is)).ln();
@@ -224,20 +257,11 @@ impl DeviceOps for Diode {
         self.vd_old = vd;
         let (id, gd) = self.iv(vd, nvt, is);
         // Newton companion: the current at the actual x is linearised around the limited vd.
-        let vx = l.x[self.ai] - l.x[self.k];
         let i = id + gd * (vx - vd) + l.gmin * vx;
         let g = gd + l.gmin;
         l.f[self.ai] += i;
         l.f[self.k] -= i;
-        let s = self.slots;
         stamp2(l.jf, &[s[0], s[1], s[2], s[3]], g);
-        if self.model.rs > 0.0 && self.a != self.ai {
-            let grs = self.area / self.model.rs;
-            let ir = grs * (l.x[self.a] - l.x[self.ai]);
-            l.f[self.a] += ir;
-            l.f[self.ai] -= ir;
-            stamp2(l.jf, &[s[4], s[5], s[6], s[7]], grs);
-        }
         let m = &self.model;
         let (qd, cd) = depletion(vd, m.cjo * self.area, m.vj, m.m, m.fc);
         let q = qd + m.tt * id + (cd + m.tt * gd) * (vx - vd);
@@ -245,6 +269,7 @@ impl DeviceOps for Diode {
         l.q[self.ai] += q;
         l.q[self.k] -= q;
         stamp2(l.jq, &[s[0], s[1], s[2], s[3]], c);
+        self.byp = (true, [vx, i, g, q, c]);
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.a, self.ai, self.k]);

@@ -29,7 +29,9 @@ pub mod waveform;
 
 pub mod ops;
 
-pub use ops::{Branch, DeviceOps, K_OVER_Q, Load, Pair, Setup, T0, remap_all, req2, stamp2};
+pub use ops::{
+    Branch, BypassCtl, DeviceOps, K_OVER_Q, Load, Pair, Setup, T0, remap_all, req2, stamp2,
+};
 
 use crate::error::{Loc, Result};
 use params::MismatchDraw;

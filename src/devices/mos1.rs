@@ -107,6 +107,53 @@ pub struct Mos1 {
     cur_v: [f64; 3],
     cur_q: [f64; 3],
     slots: [usize; 16],
+    /// `vcrit` of the bulk junctions and the (temperature, IS) it was computed for.
+    vcrit: f64,
+    vcrit_key: [f64; 2],
+    /// The stamps of the last full evaluation, for bypass.
+    byp: Bypass,
+}
+
+/// What a MOSFET stamped at its last full evaluation (real polarity): terminal voltages,
+/// currents and charges into d, g, s, b and both Jacobians. A bypassed load stamps the
+/// linearisation f0 + Jf (x - x0), q0 + Jq (x - x0), which is the model the Newton step of
+/// that evaluation solved already.
+#[derive(Debug, Clone, Default)]
+struct Bypass {
+    valid: bool,
+    x: [f64; 4],
+    f: [f64; 4],
+    q: [f64; 4],
+    jf: [[f64; 4]; 4],
+    jq: [[f64; 4]; 4],
+}
+
+impl Bypass {
+    /// Whether terminal voltages `xv` are close enough to the evaluation's for its stamps to
+    /// stand (ngspice's MOS1 bypass test): every junction voltage (vbs, vgs, vds, vbd) within
+    /// reltol of its size plus vntol, and the drain and bulk currents the linearisation
+    /// predicts within reltol plus abstol of the evaluated ones.
+    fn holds(&self, xv: &[f64; 4], dx: &[f64; 4], l: &Load) -> bool {
+        if !self.valid {
+            return false;
+        }
+        const PAIRS: [(usize, usize); 4] = [(3, 2), (1, 2), (0, 2), (3, 0)];
+        for (a, b) in PAIRS {
+            let v0 = self.x[a] - self.x[b];
+            let v1 = xv[a] - xv[b];
+            if (v1 - v0).abs() > l.bypass.reltol * v0.abs().max(v1.abs()) + l.bypass.vntol {
+                return false;
+            }
+        }
+        for r in [0, 3] {
+            let df: f64 = (0..4).map(|c| self.jf[r][c] * dx[c]).sum();
+            let f0 = self.f[r];
+            if df.abs() > l.bypass.reltol * f0.abs().max((f0 + df).abs()) + l.bypass.abstol {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 const EPS_OX: f64 = 3.9 * 8.854214871e-12;
@@ -137,6 +184,32 @@ impl Mos1 {
             cur_v: [0.0; 3],
             cur_q: [0.0; 3],
             slots: [0; 16],
+            vcrit: 0.0,
+            vcrit_key: [f64::NAN; 2],
+            byp: Bypass::default(),
+        }
+    }
+
+    /// Stamps the linearisation of the last full evaluation at `xv` (see `Bypass`).
+    fn stamp_bypass(&self, xv: &[f64; 4], l: &mut Load) {
+        let c = &self.byp;
+        let dx = [
+            xv[0] - c.x[0],
+            xv[1] - c.x[1],
+            xv[2] - c.x[2],
+            xv[3] - c.x[3],
+        ];
+        let nodes = [self.d, self.g, self.s, self.b];
+        for r in 0..4 {
+            let (mut f, mut q) = (c.f[r], c.q[r]);
+            for k in 0..4 {
+                f += c.jf[r][k] * dx[k];
+                q += c.jq[r][k] * dx[k];
+                l.jf[self.slots[ix(r, k)]] += c.jf[r][k];
+                l.jq[self.slots[ix(r, k)]] += c.jq[r][k];
+            }
+            l.f[nodes[r]] += f;
+            l.q[nodes[r]] += q;
         }
     }
 
@@ -233,10 +306,30 @@ impl DeviceOps for Mos1 {
         remap_all(&mut self.slots, map);
     }
     fn load(&mut self, l: &mut Load) {
-        let md = self.model.clone();
-        let sg = md.sign;
-        let vt = K_OVER_Q * l.temp;
         let x = l.x;
+        let xv = [x[self.d], x[self.g], x[self.s], x[self.b]];
+        if l.bypass.on && !l.init_junctions {
+            let c = &self.byp;
+            let dx = [
+                xv[0] - c.x[0],
+                xv[1] - c.x[1],
+                xv[2] - c.x[2],
+                xv[3] - c.x[3],
+            ];
+            if c.holds(&xv, &dx, l) {
+                self.stamp_bypass(&xv, l);
+                l.bypass.count += 1;
+                return;
+            }
+        }
+        let vt = K_OVER_Q * l.temp;
+        if self.vcrit_key != [l.temp, self.model.is] {
+            self.vcrit = vt * (vt / (std::f64::consts::SQRT_2 * self.model.is.max(1e-30))).ln();
+            self.vcrit_key = [l.temp, self.model.is];
+        }
+        let vcrit = self.vcrit;
+        let md = &self.model;
+        let sg = md.sign;
         // polarity-normalised terminal voltages
         let (xd, xg, xs, xb) = (
             sg * x[self.d],
@@ -271,7 +364,6 @@ impl DeviceOps for Mos1 {
                 vds = -limvds(-vds, -vds0);
                 vgs = vgd + vds;
             }
-            let vcrit = vt * (vt / (std::f64::consts::SQRT_2 * md.is.max(1e-30))).ln();
             let (v, lim) = if vds >= 0.0 {
                 pnjlim(vbs, vbs0, vt, vcrit)
             } else {
@@ -332,6 +424,8 @@ impl DeviceOps for Mos1 {
         l.f[self.d] += sg * fd;
         l.f[self.s] += sg * fs;
         l.f[self.b] += sg * fb;
+        self.byp.x = xv;
+        self.byp.f = [sg * fd, 0.0, sg * fs, sg * fb];
         // Jacobian in terms of (vd, vg, vs, vb): vgs = vg - vs, vds = vd - vs, vbs = vb - vs.
         // d(fd)/d(vd, vg, vs, vb)
         let jd = [
@@ -355,6 +449,7 @@ impl DeviceOps for Mos1 {
             l.jf[self.slots[ix(2, c)]] += js_[c];
             l.jf[self.slots[ix(3, c)]] += jb[c];
         }
+        self.byp.jf = [jd, [0.0; 4], js_, jb];
         // (polarity: f and x both flip sign for PMOS, so the Jacobian is unchanged)
 
         // ---- charges ----
@@ -427,6 +522,7 @@ impl DeviceOps for Mos1 {
         l.q[self.g] += sg * qg;
         l.q[self.s] += sg * qs;
         l.q[self.b] += sg * qb;
+        self.byp.q = [sg * qd, sg * qg, sg * qs, sg * qb];
         let (cgs, cgd, cgb) = (cg3[0], cg3[1], cg3[2]);
         // rows d, g, s, b; columns d, g, s, b
         let jq = [
@@ -440,6 +536,8 @@ impl DeviceOps for Mos1 {
                 l.jq[self.slots[ix(r, c)]] += jq[r][c];
             }
         }
+        self.byp.jq = jq;
+        self.byp.valid = true;
     }
     fn stateful(&self) -> bool {
         true

@@ -60,6 +60,21 @@ pub struct Load<'a> {
     pub jq: &'a mut [f64],
     /// Set by a device that limited its junction voltages this iteration (not yet converged).
     pub noncon: bool,
+    /// Device bypass: its switch, tolerances and count (`Default`: off).
+    pub bypass: BypassCtl,
+}
+
+/// Whether devices may reuse the stamps of their last full evaluation when their terminal
+/// voltages moved less than the tolerances since (ngspice's bypass; transient only), the
+/// Newton tolerances the test uses, and how many loads did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BypassCtl {
+    pub on: bool,
+    pub reltol: f64,
+    pub vntol: f64,
+    pub abstol: f64,
+    /// Devices that reused their stamps in this load.
+    pub count: usize,
 }
 
 /// The lifecycle verbs of a device (ngspice's setup/load/accept/trunc, Xyce's loadDAE*).

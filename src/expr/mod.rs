@@ -81,6 +81,17 @@ pub enum Func {
     Int,
     Cbrt,
     Hypot,
+    /// `x * x` (ngspice's `.param` function; also in B sources here).
+    Sqr,
+    /// ngspice's `u2`: 0 below 0, x on [0, 1], 1 above.
+    U2,
+    /// ngspice's `eq0` ... `le0`: 1 where `x op 0` holds, else 0.
+    Eq0,
+    Ne0,
+    Gt0,
+    Lt0,
+    Ge0,
+    Le0,
     /// Time derivative of the argument (B sources in a transient; 0 in DC).
     Ddt,
     /// Time integral of the argument from t = 0, plus an optional initial value (B sources).
@@ -128,6 +139,14 @@ impl Func {
             "fabs" => Abs,
             "cbrt" => Cbrt,
             "hypot" => Hypot,
+            "sqr" => Sqr,
+            "u2" => U2,
+            "eq0" => Eq0,
+            "ne0" => Ne0,
+            "gt0" => Gt0,
+            "lt0" => Lt0,
+            "ge0" => Ge0,
+            "le0" => Le0,
             "ddt" => Ddt,
             "idt" | "sdt" => Idt,
             _ => return None,
@@ -411,13 +430,16 @@ impl P<'_> {
             return Err(self.err("expression ends too early (expected a value)", 1));
         }
         let c = self.s[self.i];
-        if c == b'(' {
+        // `{...}` inside an expression groups like parentheses: a `.meas` expression written
+        // `par({v(a)*v(b)})` or `'{a}*2'` means what it says in ngspice too
+        if c == b'(' || c == b'{' {
             let open = self.i;
+            let close = if c == b'(' { ")" } else { "}" };
             self.i += 1;
             let e = self.ternary()?;
-            if !self.eat(")") {
+            if !self.eat(close) {
                 return Err(ExprError {
-                    msg: "unbalanced '(' in expression".into(),
+                    msg: format!("unbalanced '{}' in expression", c as char),
                     offset: open,
                     len: 1,
                 });
@@ -512,6 +534,9 @@ impl P<'_> {
                 }
             }
             let Some(f) = f else {
+                if name == "pwl" {
+                    return self.pwl(args, start);
+                }
                 if name == "ternary_fcn" {
                     if args.len() != 3 {
                         return Err(ExprError {
@@ -543,6 +568,56 @@ impl P<'_> {
             return Ok(Expr::Call(f, args));
         }
         Err(self.err(format!("unexpected '{}' in expression", c as char), 1))
+    }
+    /// ngspice's B-source `pwl(x, x1, y1, x2, y2, ...)`: linear between the points, the end
+    /// segments extended beyond them, as a chain of `x < xk ? segment : ...` (exact
+    /// derivatives, and the corners are events the time stepper lands on).
+    fn pwl(&mut self, args: Vec<Expr>, start: usize) -> std::result::Result<Expr, ExprError> {
+        let bad = |msg: String| ExprError {
+            msg,
+            offset: start,
+            len: 3,
+        };
+        if args.len() < 5 || args.len().is_multiple_of(2) {
+            return Err(bad(format!(
+                "pwl() takes the input and at least two (x, y) points: pwl(x, x1, y1, x2, y2, ...), got {} argument(s)",
+                args.len()
+            )));
+        }
+        let mut it = args.into_iter();
+        let Some(x) = it.next() else {
+            return Err(bad("pwl() needs an input".into()));
+        };
+        let pts: Vec<Expr> = it.collect();
+        let m = pts.len() / 2;
+        if m > MAX_DEPTH / 2 {
+            return Err(bad(format!(
+                "pwl() with more than {} points; use an E/G TABLE",
+                MAX_DEPTH / 2
+            )));
+        }
+        let seg = |p: &mut Self, k: usize| -> std::result::Result<Expr, ExprError> {
+            let (x0, y0, x1, y1) = (
+                pts[2 * k].clone(),
+                pts[2 * k + 1].clone(),
+                pts[2 * k + 2].clone(),
+                pts[2 * k + 3].clone(),
+            );
+            let dy = p.bin(BinOp::Sub, y1, y0.clone())?;
+            let dx = p.bin(BinOp::Sub, x1, x0.clone())?;
+            let slope = p.bin(BinOp::Div, dy, dx)?;
+            let off = p.bin(BinOp::Sub, x.clone(), x0)?;
+            let lin = p.bin(BinOp::Mul, slope, off)?;
+            p.bin(BinOp::Add, y0, lin)
+        };
+        let mut acc = seg(self, m - 2)?;
+        for k in (0..m - 2).rev() {
+            let cond = self.bin(BinOp::Lt, x.clone(), pts[2 * k + 2].clone())?;
+            let here = seg(self, k)?;
+            self.count_op()?;
+            acc = Expr::Tern(Box::new(cond), Box::new(here), Box::new(acc));
+        }
+        Ok(acc)
     }
     /// Node names inside v(...) / i(...), comma separated, raw.
     fn raw_args(&mut self) -> std::result::Result<Vec<String>, ExprError> {
@@ -817,6 +892,14 @@ pub(crate) fn call(f: Func, a: &[f64]) -> (f64, [f64; 3]) {
                 (v, [x / v, a[1] / v, 0.0])
             }
         }
+        Sqr => (x * x, [2.0 * x, 0.0, 0.0]),
+        U2 => (x.clamp(0.0, 1.0), [b2f(x > 0.0 && x <= 1.0), 0.0, 0.0]),
+        Eq0 => (b2f(x == 0.0), z),
+        Ne0 => (b2f(x != 0.0), z),
+        Gt0 => (b2f(x > 0.0), z),
+        Lt0 => (b2f(x < 0.0), z),
+        Ge0 => (b2f(x >= 0.0), z),
+        Le0 => (b2f(x <= 0.0), z),
         // the tape gives these their meaning (state unknowns of the B source)
         Ddt | Idt => (x, z),
     }
@@ -863,10 +946,27 @@ mod tests {
             8.0
         );
         assert_eq!(ev("max(a) + min(3)"), 5.0);
+        assert_eq!(ev("sqr(a) + sqr(-3)"), 13.0);
+        assert_eq!(ev("u2(-1) + u2(0.25) + u2(7)"), 1.25);
+        assert_eq!(
+            ev("eq0(0) + ne0(a) + gt0(-1) + lt0(-1) + ge0(0) + le0(a)"),
+            4.0
+        );
         assert!(parse("ternary_fcn(1, 2)").is_err());
         assert!(eval_const(&parse("ddt(a)").unwrap(), &mut NoEnv).is_err());
         assert_eq!(ev("2µ * 1e6"), 2.0);
         assert!(parse("(1+2").is_err());
+        assert_eq!(ev("{a*2} + 1"), 5.0);
+        // pwl: inside, between, and beyond both ends (the end segments extended)
+        let p = |x: &str| ev(&format!("pwl({x}, 0, 0, 1, 1, 2, 4)"));
+        assert_eq!(
+            (p("-1"), p("0.5"), p("a-0.5"), p("3")),
+            (-1.0, 0.5, 2.5, 7.0)
+        );
+        assert!(parse("pwl(a, 0, 1)").is_err());
+        assert!(parse("pwl(a, 0, 1, 2)").is_err());
+        assert!(parse("{1+2").is_err());
+        assert!(parse("{1+2)").is_err());
         assert!(parse("1+2)").is_err());
     }
 }

@@ -233,7 +233,17 @@ impl Tape {
                 for (k, a) in args.iter().enumerate() {
                     ix[k] = self.emit(a, env)?;
                 }
-                if matches!(f, Func::U | Func::Sgn) {
+                if matches!(
+                    f,
+                    Func::U
+                        | Func::Sgn
+                        | Func::Eq0
+                        | Func::Ne0
+                        | Func::Gt0
+                        | Func::Lt0
+                        | Func::Ge0
+                        | Func::Le0
+                ) {
                     self.events.push((ix[0], None));
                 }
                 self.push(Op::Call(*f, ix, args.len() as u8))

@@ -74,7 +74,7 @@ pub struct CsvTable {
 impl CsvTable {
     /// Read a CSV file.
     pub fn read(path: &Path) -> Result<CsvTable> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         CsvTable::parse(&path.display().to_string(), &text)
     }
 
@@ -92,13 +92,13 @@ impl CsvTable {
             ));
         };
         let headers = split_fields(header)
-            .map_err(|m| Error::at_line(source, header_line, m))?
+            .map_err(|e| Error::at_line(source, header_line, e.msg))?
             .into_iter()
             .map(|h| h.trim().to_string())
             .collect::<Vec<_>>();
         let mut rows = Vec::new();
         for (line, l) in lines {
-            let fields = split_fields(l).map_err(|m| Error::at_line(source, line, m))?;
+            let fields = split_fields(l).map_err(|e| Error::at_line(source, line, e.msg))?;
             if fields.len() != headers.len() {
                 return Err(Error::at_line(
                     source,
@@ -135,7 +135,8 @@ impl CsvTable {
         })
     }
 
-    /// A column as numbers; every field must parse (`nan` and empty fields become NaN).
+    /// A column as numbers; every field must parse (`nan` and empty fields become NaN: a
+    /// missing value), and be finite (an `inf` or an overflowing `1e999` is refused).
     pub fn numbers(&self, col: usize) -> Result<Vec<f64>> {
         self.rows
             .iter()
@@ -149,14 +150,23 @@ impl CsvTable {
         if field.is_empty() || field.eq_ignore_ascii_case("nan") {
             return Ok(f64::NAN);
         }
-        field.parse::<f64>().map_err(|_| {
-            let name = self.headers.get(col).map(String::as_str).unwrap_or("?");
-            Error::at_line(
+        let name = || self.headers.get(col).map(String::as_str).unwrap_or("?");
+        match field.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            Ok(_) => Err(Error::at_line(
                 &self.source,
                 line,
-                format!("column `{name}`: expected a number, found `{field}`"),
-            )
-        })
+                format!(
+                    "column `{}`: expected a finite number, found `{field}`",
+                    name()
+                ),
+            )),
+            Err(_) => Err(Error::at_line(
+                &self.source,
+                line,
+                format!("column `{}`: expected a number, found `{field}`", name()),
+            )),
+        }
     }
 
     /// One field as trimmed text.
@@ -196,8 +206,8 @@ pub fn find_name<S: AsRef<str>>(names: &[S], name: &str) -> Option<usize> {
 
 /// Splits one CSV line into fields (RFC 4180: a field may be quoted, a doubled quote inside
 /// stands for one quote; our files never break a field over lines); an unterminated quote is
-/// an error (its text says so).
-pub fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+/// an error (a data error without a location: the caller knows the file and line).
+pub fn split_fields(line: &str) -> Result<Vec<String>> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -218,7 +228,7 @@ pub fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
         }
     }
     if quoted {
-        return Err("unterminated quoted field".to_string());
+        return Err(Error::data("unterminated quoted field"));
     }
     fields.push(field);
     Ok(fields)

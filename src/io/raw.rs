@@ -244,8 +244,7 @@ pub fn write_raw(path: &Path, plots: &[RawPlot], ascii: bool) -> Result<()> {
 
 /// Reads every plot of a raw file.
 pub fn read_raw(path: &Path) -> Result<Vec<RawPlot>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::io(format!("cannot read '{}': {e}", path.display())))?;
+    let bytes = crate::io::input::read_limited(path, crate::io::input::MAX_DATA_BYTES)?;
     parse_raw(&path.display().to_string(), &bytes)
 }
 
@@ -393,10 +392,11 @@ fn parse_plot(
                     return Err(err(line_no, format!("expected {n} variables before data")));
                 }
                 let end = if k == "binary" {
-                    read_binary(&bytes[pos..], n, m, &mut p.rows).map_err(|m| err(line_no, m))?
+                    read_binary(&bytes[pos..], n, m, &mut p.rows)
+                        .map_err(|e| err(line_no, e.msg))?
                 } else {
                     read_ascii(&bytes[pos..], n, m, &mut p.rows, &mut line_no)
-                        .map_err(|m| err(line_no, m))?
+                        .map_err(|e| err(line_no, e.msg))?
                 };
                 return Ok((p, pos + end, line_no));
             }
@@ -406,21 +406,22 @@ fn parse_plot(
 }
 
 /// Reads `m` points of `n` values; returns the bytes used.
-fn read_binary(
-    data: &[u8],
-    n: usize,
-    m: usize,
-    rows: &mut Vec<Vec<f64>>,
-) -> std::result::Result<usize, String> {
+fn read_binary(data: &[u8], n: usize, m: usize, rows: &mut Vec<Vec<f64>>) -> Result<usize> {
     let need = n
         .checked_mul(m)
         .and_then(|k| k.checked_mul(8))
-        .ok_or("variable and point counts too large")?;
+        .ok_or_else(|| Error::data("variable and point counts too large"))?;
     if data.len() < need {
-        return Err(format!(
+        return Err(Error::data(format!(
             "binary data holds {} bytes, {m} points of {n} variables need {need}",
             data.len()
-        ));
+        )));
+    }
+    // points of no variables take no bytes: their count cannot be checked against the file
+    if n == 0 && m > 0 {
+        return Err(Error::data(format!(
+            "{m} points announced for a plot without variables"
+        )));
     }
     rows.reserve(m);
     for point in data[..need].chunks_exact(8 * n.max(1)).take(m) {
@@ -435,11 +436,24 @@ fn read_binary(
                 .collect(),
         );
     }
+    if let Some((point, var)) = first_non_finite(rows) {
+        return Err(Error::data(format!(
+            "binary values: point {point}, variable {var} is not a finite number"
+        )));
+    }
     // a plot without variables has no data
     if n == 0 {
         rows.resize(m, vec![]);
     }
     Ok(need)
+}
+
+/// The first (point, variable) whose value is NaN or infinite: a simulator writes none, so
+/// one in a file is corruption (a flipped bit in binary data), not a value to plot.
+fn first_non_finite(rows: &[Vec<f64>]) -> Option<(usize, usize)> {
+    rows.iter()
+        .enumerate()
+        .find_map(|(i, r)| r.iter().position(|v| !v.is_finite()).map(|j| (i, j)))
 }
 
 /// Reads `m` points of ASCII values; returns the bytes used and advances `line_no`.
@@ -449,7 +463,7 @@ fn read_ascii(
     m: usize,
     rows: &mut Vec<Vec<f64>>,
     line_no: &mut usize,
-) -> std::result::Result<usize, String> {
+) -> Result<usize> {
     let mut pos = 0usize;
     // whitespace-separated words, remembering where each ends so the next plot can follow
     let mut word = |pos: &mut usize| -> Option<&str> {
@@ -465,25 +479,31 @@ fn read_ascii(
         }
         (start < *pos).then(|| std::str::from_utf8(&data[start..*pos]).unwrap_or(""))
     };
-    rows.reserve(m);
+    // every point takes at least two bytes (its index and a separator): a point count the
+    // file cannot hold is found at its end, without reserving room for it first
+    rows.reserve(m.min(data.len() / 2));
     for point in 0..m {
         let index = word(&mut pos);
         if index.and_then(|t| t.parse::<usize>().ok()) != Some(point) {
-            return Err(format!(
+            return Err(Error::data(format!(
                 "ASCII values: expected point index {point}, found `{}`",
                 index.unwrap_or("end of file")
-            ));
+            )));
         }
         let mut r = Vec::with_capacity(n);
         for var in 0..n {
             let tok = word(&mut pos).unwrap_or("");
             // complex values would be `re,im`
-            let v = tok.split(',').next().unwrap_or("").parse::<f64>().map_err(|_| {
-                format!(
-                    "ASCII values: point {point}, variable {var}: expected a number, found `{tok}`"
-                )
-            })?;
-            r.push(v);
+            let v = tok.split(',').next().unwrap_or("").parse::<f64>();
+            match v {
+                Ok(v) if v.is_finite() => r.push(v),
+                _ => {
+                    return Err(Error::data(format!(
+                        "ASCII values: point {point}, variable {var}: expected a finite \
+                         number, found `{tok}`"
+                    )));
+                }
+            }
         }
         rows.push(r);
     }

@@ -241,13 +241,13 @@ impl Store for Disk {
 /// The sidecar of a runs.csv, if it has one.
 pub fn read_meta(runs_csv: &Path) -> Result<Option<Meta>> {
     let p = meta_path(runs_csv);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| Error::data(format!("{}: {e}", p.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("cannot read '{}': {e}", p.display()))),
+    if std::fs::symlink_metadata(&p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(None);
     }
+    let s = crate::io::input::read_text(&p)?;
+    serde_json::from_str(&s)
+        .map(Some)
+        .map_err(|e| Error::data(format!("{}: {e}", p.display())))
 }
 
 fn num(v: Option<f64>) -> String {
@@ -302,8 +302,7 @@ pub struct RunsFile {
 /// Reads a runs.csv written by [`write_runs`]; `n_measures` columns after `reason` are
 /// measures, the rest sampled parameters.
 pub fn read_runs(path: &Path, n_measures: usize) -> Result<RunsFile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("cannot read '{}': {e}", path.display())))?;
+    let text = crate::io::input::read_text(path)?;
     let bad = |line: usize, what: String| Error::data(format!("{}:{line}: {what}", path.display()));
     // every row is written whole with its line end: a file that stops inside a row was cut
     // short (a copy interrupted, a disk that filled), and its last number may be cut too
@@ -314,7 +313,7 @@ pub fn read_runs(path: &Path, n_measures: usize) -> Result<RunsFile> {
         ));
     }
     let mut lines = text.lines().enumerate();
-    let split = |line: usize, text: &str| split_fields(text).map_err(|m| bad(line, m));
+    let split = |line: usize, text: &str| split_fields(text).map_err(|e| bad(line, e.msg));
     let head = match lines.next() {
         Some((_, h)) => split(1, h)?,
         None => return Err(bad(1, "empty file, expected a runs.csv header".into())),
@@ -356,10 +355,13 @@ pub fn read_runs(path: &Path, n_measures: usize) -> Result<RunsFile> {
             if v.is_empty() {
                 vals.push(None);
             } else {
-                vals.push(Some(
-                    v.parse::<f64>()
-                        .map_err(|_| bad(i + 1, format!("'{v}' is not a number")))?,
-                ));
+                // a run writes no infinities or NaNs (a failed measure is empty): one here
+                // is a corrupt file, and would poison every statistic of the study
+                match v.parse::<f64>() {
+                    Ok(x) if x.is_finite() => vals.push(Some(x)),
+                    Ok(_) => return Err(bad(i + 1, format!("'{v}' is not a finite number"))),
+                    Err(_) => return Err(bad(i + 1, format!("'{v}' is not a number"))),
+                }
             }
         }
         let params = vals.split_off(n_measures);

@@ -163,6 +163,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
     // analyses
     let mut analyses = Vec::new();
     let mut ic = Vec::new();
+    let mut nodeset = Vec::new();
     for card in &nl.controls {
         match card.name() {
             ".op" => analyses.push((Analysis::Op, card.loc.clone())),
@@ -170,12 +171,6 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
             ".dc" => analyses.push((e.dc(card, global)?, card.loc.clone())),
             ".ac" => analyses.push((e.ac(card, global)?, card.loc.clone())),
             ".ic" | ".nodeset" => {
-                if card.name() == ".nodeset" {
-                    warnings.push(format!(
-                        "{}:{}: .nodeset treated as .ic",
-                        card.loc.file, card.loc.line
-                    ));
-                }
                 let t = &card.toks[1..];
                 let mut i = 0;
                 while i < t.len() {
@@ -207,7 +202,11 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
                     }
                     let node = e.node_ref(&n.text, &n.loc)?;
                     let val = e.p.value(v, global)?;
-                    ic.push((node, val));
+                    if card.name() == ".nodeset" {
+                        nodeset.push((node, val));
+                    } else {
+                        ic.push((node, val));
+                    }
                     i += 6;
                 }
             }
@@ -233,6 +232,7 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         analyses,
         options,
         ic,
+        nodeset,
         warnings,
         rebuild: None,
     };
@@ -893,6 +893,10 @@ impl element::Ctx for ElementCtx<'_, '_, '_, '_> {
         let k = self.e.node(&format!("{}#{what}", self.full), loc);
         self.e.internal[k] = true;
         k
+    }
+
+    fn has_model(&self, name: &str) -> bool {
+        lookup_model(self.chain, name).is_some()
     }
 
     fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<element::Model> {

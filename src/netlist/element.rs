@@ -73,6 +73,8 @@ pub(super) trait Ctx {
     fn node(&mut self, t: &Tok) -> usize;
     /// A node private to the element (`name#what`), e.g. a diode's internal anode.
     fn internal_node(&mut self, what: &str, loc: &Loc) -> usize;
+    /// Whether a `.model` card (or a family of binned cards) of this name is in scope.
+    fn has_model(&self, name: &str) -> bool;
     /// The model card `t` names, which must be of one of `kinds`, its parameters evaluated.
     fn model(&mut self, t: &Tok, kinds: &[&str]) -> Result<Model>;
     /// [`Ctx::model`] for a device of length `l` and width (per finger) `w` \[m\]: a name
@@ -349,14 +351,25 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
     }
     let a = c.node(pos[0]);
     let b = c.node(pos[1]);
+    let word = |t: &Tok| t.kind == TokKind::Word && parse_number(&t.text).is_none();
+    // `R1 a b [value] model [l= w=]`: a word after the value, or in its place when a model
+    // of that name is in scope (ngspice's semiconductor resistor)
+    let res_model = match (kind, pos.len()) {
+        ('r', 4) if word(pos[3]) => Some(pos[3]),
+        ('r', 3) if word(pos[2]) && c.has_model(&pos[2].text) => Some(pos[2]),
+        _ => None,
+    };
     let val = match pos.get(2) {
-        Some(t) => Some(c.value(t)?),
-        None => None,
+        Some(t) if !res_model.is_some_and(|m| std::ptr::eq(m, *t)) => Some(c.value(t)?),
+        _ => None,
     };
     let cap_model = match (kind, pos.get(3)) {
         ('c', Some(t)) if pos.len() == 4 && parse_number(&t.text).is_none() => Some(*t),
         _ => None,
     };
+    if let Some(mt) = res_model {
+        return model_resistor(c, t0, a, b, val, mt, &kv);
+    }
     if pos.len() > 3 && cap_model.is_none() {
         return Err(Error::syntax(
             format!(
@@ -422,6 +435,137 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
             Ok(Device::L(Inductor::from_params(a, b, v, &p, c.temps().1)))
         }
     }
+}
+
+/// Sheet-resistance model parameters: (r, rsh, narrow, short, defw, tc1, tc2, tce, tnom).
+struct ResModel {
+    r: Option<f64>,
+    rsh: Option<f64>,
+    narrow: f64,
+    short: f64,
+    defw: f64,
+    tc1: Option<f64>,
+    tc2: Option<f64>,
+    tce: Option<f64>,
+    tnom: Option<f64>,
+}
+
+/// Length of a model resistor that gives no `l=` (ngspice 39) \[m\].
+const RES_DEFAULT_L: f64 = 10e-6;
+
+/// A resistor with a `.model NAME R (...)` card, as ngspice 39: the instance value if given,
+/// else `rsh (l - 2 short) / (w - 2 narrow)` when the card has a non-zero `rsh` (`l` default
+/// 10 um, `w` default `defw` = 10 um), else the card's `r` (`res`), else 1 mOhm with
+/// ngspice's warning. The card's `tc1`, `tc2`, `tce`, `tnom` apply unless the instance
+/// gives them; noise parameters (`kf af lf wf ef`) and `bv_max` have no effect.
+fn model_resistor(
+    c: &mut dyn Ctx,
+    t0: &Tok,
+    a: usize,
+    b: usize,
+    val: Option<f64>,
+    mt: &Tok,
+    kv: &[(&Tok, &Tok)],
+) -> Result<Device> {
+    let mc = c.model(mt, &["r", "res"])?;
+    let mut m = ResModel {
+        r: None,
+        rsh: None,
+        narrow: 0.0,
+        short: 0.0,
+        defw: 10e-6,
+        tc1: None,
+        tc2: None,
+        tce: None,
+        tnom: None,
+    };
+    for p in &mc.params {
+        let v = p.value;
+        match p.name.as_str() {
+            "r" | "res" => m.r = Some(v),
+            "rsh" => m.rsh = Some(v),
+            "narrow" => m.narrow = v,
+            "short" => m.short = v,
+            "defw" => m.defw = v,
+            "tc1" => m.tc1 = Some(v),
+            "tc2" => m.tc2 = Some(v),
+            "tce" => m.tce = Some(v),
+            "tnom" => m.tnom = Some(v),
+            "kf" | "af" | "lf" | "wf" | "ef" | "bv_max" => {}
+            _ => {
+                return Err(Error::netlist(
+                    format!(
+                        "unknown parameter '{}' of resistor model '{}' (expected r, rsh, narrow, short, defw, tc1, tc2, tce, tnom, kf, af, lf, wf, ef, bv_max)",
+                        p.raw, mc.name
+                    ),
+                    Some(&p.loc),
+                ));
+            }
+        }
+    }
+    // the instance's l= and w= select the sheet resistance; the rest are resistor parameters
+    let (mut l, mut w) = (None, None);
+    let mut rest = Vec::with_capacity(kv.len());
+    for &(k, v) in kv {
+        match k.text.as_str() {
+            "l" => l = Some(c.value(v)?),
+            "w" => w = Some(c.value(v)?),
+            _ => rest.push((k, v)),
+        }
+    }
+    let params = instance_params(c, &rest, true, t0)?;
+    let given = given(&params);
+    let me = format!("resistor '{}'", t0.raw);
+    let mut p = params::instance(ResistorParams::table_defaults(), "r", val, &given, &me)?;
+    let gave = |n: &str| params.iter().any(|g| g.name == n);
+    if !gave("tc1") {
+        p.tc1 = m.tc1.unwrap_or(p.tc1);
+    }
+    if !gave("tc2") {
+        p.tc2 = m.tc2.unwrap_or(p.tc2);
+    }
+    if !gave("tce") && p.tce.is_none() {
+        p.tce = m.tce;
+    }
+    let v = match (p.r, m.rsh) {
+        (Some(r), _) => r,
+        (None, Some(rsh)) if rsh != 0.0 => {
+            let (l, w) = (l.unwrap_or(RES_DEFAULT_L), w.unwrap_or(m.defw));
+            let (le, we) = (l - 2.0 * m.short, w - 2.0 * m.narrow);
+            if le <= 0.0 || we <= 0.0 {
+                return Err(Error::netlist(
+                    format!(
+                        "{me}: effective length {le:e} m or width {we:e} m is not positive (l - 2 short, w - 2 narrow of model '{}')",
+                        mc.name
+                    ),
+                    Some(&t0.loc),
+                ));
+            }
+            rsh * le / we
+        }
+        _ => match m.r {
+            Some(r) => r,
+            None => {
+                c.warn(format!(
+                    "{me}: model '{}' gives neither r nor rsh: resistance set to 1 mOhm (as ngspice)",
+                    mc.name
+                ));
+                1e-3
+            }
+        },
+    };
+    if v * p.scale == 0.0 {
+        return Err(Error::netlist(
+            format!(
+                "zero resistance in resistor '{}' (use a voltage source of 0 V for a short)",
+                t0.raw
+            ),
+            Some(&t0.loc),
+        ));
+    }
+    let (temp, tnom) = c.temps();
+    let tnom = m.tnom.unwrap_or(tnom);
+    Ok(Device::R(Resistor::from_params(a, b, v, &p, tnom, temp)))
 }
 
 /// Whether an expression reads circuit quantities (`v()`, `i()`, `time`): iterative, `e` may
@@ -1005,9 +1149,71 @@ fn source_spec(
                     }
                     j += 1;
                 }
+                // PWL's keywords `td=` (a delay: every time point shifted) and `r=` (repeat),
+                // inside the parentheses or after them
+                let mut td = 0.0;
+                let mut kw = |k: &Tok, v: &Tok, c: &mut dyn Ctx| -> Result<()> {
+                    match k.text.as_str() {
+                        "td" if fname == "pwl" => td = c.value(v)?,
+                        "r" if fname == "pwl" => {
+                            return Err(Error::netlist(
+                                format!(
+                                    "PWL repeat (r=) is not supported by neurospice (source '{}'): write the periods out",
+                                    t0.raw
+                                ),
+                                Some(&k.loc),
+                            ));
+                        }
+                        _ => {
+                            return Err(Error::syntax(
+                                format!(
+                                    "unexpected '{}=' in {} of source '{}'",
+                                    k.raw,
+                                    fname.to_uppercase(),
+                                    t0.raw
+                                ),
+                                &k.loc,
+                            ));
+                        }
+                    }
+                    Ok(())
+                };
                 let mut vals = Vec::new();
-                for a in &args {
-                    vals.push(c.value(a)?);
+                let mut k = 0;
+                while k < args.len() {
+                    if args.get(k + 1).is_some_and(|e| e.kind == TokKind::Eq) {
+                        let Some(v) = args.get(k + 2) else {
+                            return Err(Error::syntax(
+                                format!("missing value after '{} ='", args[k].raw),
+                                &args[k].loc,
+                            ));
+                        };
+                        kw(args[k], v, c)?;
+                        k += 3;
+                        continue;
+                    }
+                    vals.push(c.value(args[k])?);
+                    k += 1;
+                }
+                while paren
+                    && toks.get(j + 1).is_some_and(|e| e.kind == TokKind::Eq)
+                    && toks
+                        .get(j)
+                        .is_some_and(|x| x.is_word("td") || x.is_word("r"))
+                {
+                    let Some(v) = toks.get(j + 2) else {
+                        return Err(Error::syntax(
+                            format!("missing value after '{} ='", toks[j].raw),
+                            &toks[j].loc,
+                        ));
+                    };
+                    kw(&toks[j], v, c)?;
+                    j += 3;
+                }
+                if td != 0.0 {
+                    for tv in vals.iter_mut().step_by(2) {
+                        *tv += td;
+                    }
                 }
                 wave = Some(Wave::from_args(&fname, &vals).map_err(|e| e.with_loc(Some(&t.loc)))?);
                 i = j;

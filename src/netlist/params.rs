@@ -183,7 +183,10 @@ impl<'n, 'r> Params<'n, 'r> {
     /// Reads an `.options` card into `o`; flags (`noacct`) and options that change nothing
     /// here are skipped.
     fn options(&mut self, card: &Card, o: &mut Options, frame: usize) -> Result<()> {
-        let (_flags, kv) = kv_pairs(&card.toks[1..])?;
+        let (flags, kv) = kv_pairs(&card.toks[1..])?;
+        if flags.iter().any(|f| f.text == "nobypass") {
+            o.bypass = false;
+        }
         for (k, v) in kv {
             match k.text.as_str() {
                 "method" => {
@@ -207,6 +210,7 @@ impl<'n, 'r> Params<'n, 'r> {
                 "chgtol" => o.chgtol = self.value(v, frame)?,
                 "gmin" => o.gmin = self.value(v, frame)?,
                 "trtol" => o.trtol = self.value(v, frame)?,
+                "bypass" => o.bypass = self.value(v, frame)? != 0.0,
                 "itl1" => o.itl1 = self.value(v, frame)? as usize,
                 "itl4" => o.itl4 = self.value(v, frame)? as usize,
                 "temp" => o.temp = self.value(v, frame)?,

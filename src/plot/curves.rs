@@ -78,7 +78,7 @@ impl Curves {
                 ys,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| Error::at_line(&source, e.line(), format!("invalid JSON: {e}")))?;
         let obj = v

@@ -14,6 +14,15 @@ use std::sync::OnceLock;
 /// The font drawn into every figure, shipped in the binary so that a machine without
 /// font packages still draws text. DejaVu Sans, Bitstream Vera licence (assets/fonts).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The embedded font, for the PNG backend's tests.
+#[cfg(test)]
+pub(super) static FONT_BYTES: &[u8] = FONT;
+
+/// Registers the embedded font (for tests that draw without `render_bytes`).
+#[cfg(test)]
+pub(super) fn tests_register_font() {
+    let _ = register_font();
+}
 
 /// The family name the font is registered under; SVG files name it too, so viewers fall
 /// back to their own sans-serif face.
@@ -216,7 +225,9 @@ pub fn render_bytes<F: Figure>(fig: &F, opts: &FigureOptions, format: Format) ->
         Format::Png => {
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
-                let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+                let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(draw_err)?;
+                let bitmap = BitMapBackend::with_buffer(&mut rgb, (w, h));
+                let root = super::png::PngBackend::new(bitmap, font).into_drawing_area();
                 draw_page(fig, &root, &st)?;
                 root.present().map_err(draw_err)?;
             }
@@ -488,6 +499,11 @@ pub fn axes<'a, DB: DrawingBackend>(
     st: &Style,
     a: &Axes,
 ) -> Result<Chart<'a, DB>> {
+    let a = &Axes {
+        x: drawable(a.x, &a.xname)?,
+        y: drawable(a.y, &a.yname)?,
+        ..a.clone()
+    };
     let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
     let ys = AxisScale::for_range(a.y.0, a.y.1, a.yunit.as_deref());
     let (xl, yl) = label_areas(st, a);
@@ -540,6 +556,31 @@ pub fn axes<'a, DB: DrawingBackend>(
     }
     mesh.draw().map_err(draw_err)?;
     Ok(chart)
+}
+
+/// Largest magnitude an axis may reach: beyond it the span of the axis or plotters' tick
+/// arithmetic overflows (a value like `1e308` in a data file is corrupt or an overflow).
+const AXIS_LIMIT: f64 = 1e200;
+
+/// `r` as a range plotters can put ticks on: finite, ordered, within `AXIS_LIMIT`, and wider
+/// than a billionth of its magnitude (plotters steps from tick to tick; a step below the
+/// values' rounding never arrives, which made a plot of a constant `1e20` or an axis from
+/// `-1e308` to 1 run forever). A narrower range is widened about its middle.
+pub fn drawable(r: (f64, f64), name: &str) -> Result<(f64, f64)> {
+    let (lo, hi) = if r.0 <= r.1 { r } else { (r.1, r.0) };
+    let mag = lo.abs().max(hi.abs());
+    if !(lo.is_finite() && hi.is_finite()) || mag > AXIS_LIMIT {
+        return Err(Error::data(format!(
+            "cannot draw the axis of '{name}' from {lo:e} to {hi:e}: values beyond ±{AXIS_LIMIT:e} \
+             (a corrupt or overflowed value in the data?)"
+        )));
+    }
+    let least = (mag * 1e-9).max(1e-200);
+    if hi - lo >= least {
+        return Ok((lo, hi));
+    }
+    let mid = 0.5 * (lo + hi);
+    Ok((mid - 0.5 * least, mid + 0.5 * least))
 }
 
 /// Heights of the x label area and widths of the y label area, pixels: the y area fits the

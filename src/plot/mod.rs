@@ -24,6 +24,7 @@ pub mod curves;
 pub mod decimate;
 pub mod figure;
 pub mod lines;
+pub mod png;
 pub mod raw;
 pub mod stats;
 pub mod units;
@@ -289,5 +290,13 @@ pub fn render(
     Format::of(out)?;
     opts.validate()?;
     let plot = load(kind, inputs, sel)?;
-    save(&plot, opts, out)
+    save(&plot, opts, out).map_err(|e| {
+        // a figure that cannot be drawn is drawn from data: name the files
+        if e.kind == crate::error::Kind::Data {
+            let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+            e.context(names.join(", "))
+        } else {
+            e
+        }
+    })
 }

@@ -44,7 +44,7 @@ impl Waveforms {
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("raw"));
         if is_raw {
-            let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+            let bytes = crate::io::input::read_limited(path, crate::io::input::MAX_DATA_BYTES)?;
             let p = raw::parse(&path.display().to_string(), &bytes)?;
             return Waveforms::from_columns(&path.display().to_string(), p.names, p.columns);
         }

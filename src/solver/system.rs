@@ -4,7 +4,7 @@
 use super::copy_small;
 use super::linear::{LinearSolver, Pattern};
 use crate::circuit::{Circuit, Options};
-use crate::devices::{DeviceOps, Inst, Load, Setup, T0};
+use crate::devices::{BypassCtl, DeviceOps, Inst, Load, Setup, T0};
 use crate::error::{Error, Result};
 
 /// Counters reported by `--stats` and pinned by regression tests.
@@ -17,6 +17,8 @@ pub struct Stats {
     pub events: usize,
     /// The shortest accepted transient step [s] (0: none taken).
     pub min_step: f64,
+    /// Device loads that reused the stamps of the device's last evaluation (bypass).
+    pub bypassed: usize,
 }
 
 impl Stats {
@@ -27,6 +29,7 @@ impl Stats {
         self.accepted_steps += o.accepted_steps;
         self.rejected_steps += o.rejected_steps;
         self.events += o.events;
+        self.bypassed += o.bypassed;
         self.note_step(o.min_step);
     }
 
@@ -47,6 +50,9 @@ pub struct System {
     /// Transient step and stop (source defaults); set by the transient analysis.
     pub tstep: f64,
     pub tstop: f64,
+    /// Whether device loads may be bypassed (set by the transient once every device has been
+    /// evaluated in full at its start, when `opts.bypass` allows it).
+    pub bypass: bool,
     lin: LinearSolver,
     pat: Pattern,
     diag: Vec<usize>,
@@ -199,6 +205,7 @@ impl System {
             opts: c.options.clone(),
             tstep: 0.0,
             tstop: 0.0,
+            bypass: false,
             lin,
             pat,
             diag,
@@ -349,6 +356,13 @@ impl System {
             jf: &mut self.jf,
             jq: &mut self.jq,
             noncon: false,
+            bypass: BypassCtl {
+                on: self.bypass && !dc,
+                reltol: self.opts.reltol,
+                vntol: self.opts.vntol,
+                abstol: self.opts.abstol,
+                count: 0,
+            },
         };
         for &i in devices {
             self.devs[i].dev.load(&mut l);
@@ -358,6 +372,7 @@ impl System {
                 self.devs[i].dev.load(&mut l);
             }
         }
+        self.stats.bypassed += l.bypass.count;
         l.noncon
     }
 
@@ -386,6 +401,7 @@ impl System {
             jf: &mut fl.jf,
             jq: &mut fl.jq,
             noncon: false,
+            bypass: BypassCtl::default(),
         };
         for &i in &self.fixed {
             self.devs[i].dev.load(&mut l);

@@ -36,11 +36,22 @@ pub trait Recorder {
     fn spike(&mut self, _k: usize, _t: f64) {}
 }
 
+/// The widest time tolerance an event crossing is located to, relative to the stop time
+/// (tighter where the event function's slope asks for it).
+const EV_TOL_MAX: f64 = 1e-6;
+
 /// Conductance that pins `.ic` nodes during the initial operating point [S].
 const IC_PIN: f64 = 1e3;
 
 /// Runs the transient; accepted points at t >= tstart go to `rec`.
 pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Result<()> {
+    let r = integrate(sys, spec, rec);
+    // bypass holds only inside one transient: the next analysis starts from full loads
+    sys.bypass = false;
+    r
+}
+
+fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Result<()> {
     let tstop = spec.tstop;
     sys.tstep = spec.tstep;
     sys.tstop = tstop;
@@ -68,10 +79,14 @@ pub fn transient(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> R
     if !spec.uic {
         break_symmetry(sys, &mut x);
     }
+    sys.bypass = false;
     sys.load(&x, 0.0, !spec.uic, 1.0, false);
+    // every device has now been evaluated at the start: from here on a quiet one may reuse
+    // its stamps
+    sys.bypass = o.bypass;
     let mut hist = History::new(&sys.q);
     sys.accept(&x, 0.0);
-    let mut ev = Events::new(sys, &spec.probes, (1e-7 * tstop).max(hmin), hmin, &o);
+    let mut ev = Events::new(sys, &spec.probes, (EV_TOL_MAX * tstop).max(hmin), hmin, &o);
     ev.reset(sys, &x, 0.0);
     let mut bps = Breakpoints::new(sys, spec.tstep, spec.tstart, tstop);
     // each source corner is a time point (TRNOISE samples can be many)

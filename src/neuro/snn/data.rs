@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use rand::seq::SliceRandom;
 
 use crate::error::{Error, Result};
+use crate::io::input::{MAX_DATA_BYTES, read_limited};
 
 /// Pixels per MNIST image (28 x 28).
 pub const PIXELS: usize = 784;
@@ -100,11 +101,22 @@ pub fn stratified_split(labels: &[u8], fraction: f64, seed: u64) -> (Vec<usize>,
 
 /// Reads a whole file, transparently gunzipping it when it starts with the gzip magic.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let too_big = |what: &str| {
+        Error::format(
+            path,
+            "size",
+            format!("{what} more than {MAX_DATA_BYTES} bytes, the most a data file may hold"),
+        )
+    };
+    let raw = read_limited(path, MAX_DATA_BYTES)?;
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
         let mut out = Vec::with_capacity(raw.len() * 4);
-        let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]);
-        if let Err(e) = dec.read_to_end(&mut out) {
+        let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]).take(MAX_DATA_BYTES + 1);
+        let read = dec.read_to_end(&mut out);
+        if out.len() as u64 > MAX_DATA_BYTES {
+            return Err(too_big("decompressed, it holds"));
+        }
+        if let Err(e) = read {
             return Err(Error::format(
                 path,
                 format!("decompressed byte {}", out.len()),

@@ -555,7 +555,7 @@ impl Network {
 
     /// Reads a model JSON file.
     pub fn load(path: &Path) -> Result<Network> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let f: ModelFile = serde_json::from_str(&text).map_err(|e| {
             Error::format(
                 path,

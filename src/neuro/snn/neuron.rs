@@ -113,7 +113,7 @@ impl Lut {
     /// Reads a CSV file of `level,mapped` rows (an optional header line, `#` comments) or a
     /// JSON file holding an array of mapped levels or `{"mapped": [...]}`.
     pub fn from_file(path: &Path) -> Result<Lut> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         if text.trim_start().starts_with(['[', '{']) {
             #[derive(serde::Deserialize)]
             #[serde(untagged)]
@@ -280,7 +280,7 @@ impl Confusion {
     /// Reads a CSV matrix (rows = true level, columns = reported level, `#` comments) or a
     /// JSON array of rows / `{"matrix": [[...]]}`.
     pub fn from_file(path: &Path) -> Result<Confusion> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let rows: Vec<Vec<f64>> = if text.trim_start().starts_with(['[', '{']) {
             #[derive(serde::Deserialize)]
             #[serde(untagged)]
@@ -584,7 +584,7 @@ impl Clocked {
     /// Reads a design JSON (`capmin select --design`); fields other than the decoder's
     /// (`model`, `readout`, `reduction`, ...) are read by [`Clocked::readout_of`] or ignored.
     pub fn from_file(path: &Path) -> Result<Clocked> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let c: Clocked = serde_json::from_str(&text).map_err(|e| {
             Error::format(
                 path,
@@ -599,7 +599,7 @@ impl Clocked {
 
     /// The `readout` field of a design file, if any.
     pub fn readout_of(path: &Path) -> Result<Option<String>> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::format(path, format!("line {}", e.line()), format!("not JSON: {e}"))
         })?;
@@ -853,7 +853,7 @@ impl CircuitNeuron {
 
     /// Reads the JSON curve file.
     pub fn from_file(path: &Path, t_clk: f64, sigma_scale: f64) -> Result<CircuitNeuron> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let curve: CircuitCurve = serde_json::from_str(&text).map_err(|e| {
             Error::format(
                 path,
@@ -986,7 +986,7 @@ struct SenseAmpFile {
 impl SenseAmp {
     /// Reads the JSON file for chunks of `array_size` inputs.
     pub fn from_file(path: &Path, array_size: u32) -> Result<SenseAmp> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let text = crate::io::input::read_text(path)?;
         let f: SenseAmpFile = serde_json::from_str(&text).map_err(|e| {
             Error::format(
                 path,
@@ -994,6 +994,21 @@ impl SenseAmp {
                 format!("expected {{\"offset_sigma\": .., \"reference\": ..}}: {e}"),
             )
         })?;
+        // a reference outside the levels a chunk can produce, or a negative spread, is a
+        // comparator that never (or always) fires: a corrupt file, not a model
+        if !(0.0..=f64::from(array_size)).contains(&f.reference)
+            || !(0.0..=f64::MAX).contains(&f.offset_sigma)
+        {
+            return Err(Error::format(
+                path,
+                "reference",
+                format!(
+                    "expected a reference level in 0..={array_size} (the array size) and \
+                     offset_sigma >= 0, got reference {} and offset_sigma {}",
+                    f.reference, f.offset_sigma
+                ),
+            ));
+        }
         Ok(SenseAmp {
             offset_sigma: f.offset_sigma,
             reference: f.reference,

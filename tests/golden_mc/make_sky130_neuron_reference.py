@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Reference for a planned tests/mc.rs check (docs/sky130.md): ngspice-39's
+tt_mm mismatch distribution of the first spike time of netlists/sky130_cm_neuron_mm.cir.
+
+ngspice draws every subcircuit instance's AGAUSS mismatch term separately, and sky130's tt_mm
+section has no per-run (global, MC_PR_SWITCH) term. So COPIES independent copies of the neuron
+in one deck, each a subcircuit instance sharing only the ideal supplies, are COPIES independent
+samples of the same distribution as COPIES separate seeded runs, at one library load (3.7 s of
+CPU each) instead of COPIES. The reference is SEEDS decks (`.options seed=S`, S = 1..SEEDS) of
+COPIES copies: SEEDS x COPIES samples (default 12 x 17 = 204, all decks at once). Each copy's first spike is an
+ngspice `.meas tran tK WHEN v(oK)=0.9 RISE=1`, the netlist's own measure. The reference decks
+stop the transient at 2.2 us instead of the netlist's 2.5 us (same time-step settings): only
+the first spike is measured, the latest of neurospice's 1000 runs is at 1.97 us, and every
+copy's first spike is checked to be there; stopping before the second spikes of the early
+copies saves most of ngspice's time-step refinements in a 17-neuron deck.
+
+Needs ngspice (tested with ngspice-39) and pdk/sky130; runs with the PDK's spinit settings
+(ngbehavior=hsa, ng_nomodcheck), nice 10, JOBS decks at a time.
+Writes sky130_cm_neuron_mm_ngspice.csv (seed,copy,tspike) beside this script.
+Usage: tests/golden_mc/make_sky130_neuron_reference.py [SEEDS [COPIES [JOBS]]]
+"""
+import os, re, subprocess, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NET = HERE.parent.parent / "netlists" / "sky130_cm_neuron_mm.cir"
+PDK = (HERE.parent.parent / "pdk" / "sky130").resolve()
+
+
+def deck(seed, copies):
+    lines = NET.read_text().splitlines()
+    title, body = lines[0], lines[1:]
+    lib, devices, tran = None, [], None
+    for l in body:
+        s = l.strip()
+        low = s.lower()
+        if not s or s.startswith("*") or low == ".end" or low.startswith(".meas"):
+            continue
+        if low.startswith(".lib"):
+            lib = re.sub(r'"\.\./pdk/sky130/', f'"{PDK}/', s)
+        elif low.startswith(".tran"):
+            tran = re.sub(r"(?i)^(\.tran\s+\S+\s+)\S+", r"\g<1>2.2u", s)
+        elif low[0] == "v":  # the ideal supplies and biases, shared by the copies
+            devices.append(("src", s))
+        else:
+            devices.append(("dev", s))
+    out = [title, lib, ".subckt neuron_copy vdd vpw vleak out"]
+    out += [s for k, s in devices if k == "dev"]
+    out.append(".ends")
+    out += [s for k, s in devices if k == "src"]
+    out += [f"X{k} vdd vpw vleak o{k} neuron_copy" for k in range(1, copies + 1)]
+    out.append(tran)
+    out += [f".meas tran t{k} WHEN v(o{k})=0.9 RISE=1" for k in range(1, copies + 1)]
+    out += [f".options seed={seed}", ".end"]
+    return "\n".join(out) + "\n"
+
+
+def run(seed, copies):
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / ".spiceinit").write_text("set ngbehavior=hsa\nset ng_nomodcheck\n")
+        (Path(d) / "mc.cir").write_text(deck(seed, copies))
+        env = dict(os.environ, NGSPICE_MEAS_PRECISION="12")
+        p = subprocess.run(["nice", "-n", "10", "ngspice", "-b", "mc.cir"], cwd=d,
+                           capture_output=True, text=True, env=env)
+    got = {}
+    for l in p.stdout.splitlines():
+        m = re.match(r"^t(\d+)\s+=\s+(\S+)", l.strip())
+        if m:
+            got[int(m.group(1))] = float(m.group(2))
+    missing = [k for k in range(1, copies + 1) if k not in got]
+    if missing:
+        sys.exit(f"seed {seed}: ngspice gave no spike for copies {missing}\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+    return [(seed, k, got[k]) for k in range(1, copies + 1)]
+
+
+def main():
+    seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 12
+    copies = int(sys.argv[2]) if len(sys.argv) > 2 else 17
+    jobs = int(sys.argv[3]) if len(sys.argv) > 3 else 12
+    with ThreadPoolExecutor(jobs) as ex:
+        rows = [r for rs in ex.map(lambda s: run(s, copies), range(1, seeds + 1)) for r in rs]
+    ver = subprocess.run(["ngspice", "-v"], capture_output=True, text=True).stdout
+    ver = (re.search(r"ngspice-\S+", ver) or [ver.strip()])[0]
+    tmp = HERE / ".sky130_cm_neuron_mm_ngspice.csv.tmp"
+    tmp.write_text("seed,copy,tspike\n" + "".join(f"{s},{k},{t!r}\n" for s, k, t in rows))
+    tmp.replace(HERE / "sky130_cm_neuron_mm_ngspice.csv")
+    print(f"wrote sky130_cm_neuron_mm_ngspice.csv: {len(rows)} samples ({seeds} seeds x {copies} copies, {ver})")
+
+
+if __name__ == "__main__":
+    main()
