@@ -140,7 +140,7 @@ fn table_poly_and_source_errors() {
     assert!(e.msg.contains("POLY(2)"), "{}", e.msg);
     let e = err("t\nV1 a 0 1\nE1 o 0 POLY(x) a 0 1 2\nR1 o 0 1\n.op\n.end\n");
     assert!(e.msg.contains("POLY(n)"), "{}", e.msg);
-    let e = err("t\nV1 a 0 DC 0 TRNOISE(1n 1n 0 0)\nR1 a 0 1\n.op\n.end\n");
+    let e = err("t\nV1 a 0 DC 0 TRNOISE(1n 1n 0 0 1m)\nR1 a 0 1\n.op\n.end\n");
     assert!(
         e.msg.contains("not supported") && e.msg.contains("TRNOISE"),
         "{}",

@@ -26,6 +26,8 @@ fn chara(path: &str) -> Transfer {
         t_window: None,
         sigma_rel: None,
         sigma_note: None,
+        mc: None,
+        set: vec![],
     };
     characterise(&nl, path, &o).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

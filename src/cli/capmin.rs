@@ -157,6 +157,24 @@ struct SelectArgs {
     /// Design search: folds of the validation digits the loss is also reported on.
     #[arg(long, default_value_t = 5)]
     folds: usize,
+    /// Score designs under a circuit's per-level spike-time spread: a `neurospice chara
+    /// --mc-runs` curve (device part per physical neuron, per-read part per read); the
+    /// written design carries it, so `snn eval --neuron capmin:FILE` reads under it too.
+    #[arg(long, value_name = "CURVE", requires = "design")]
+    spread: Option<PathBuf>,
+    /// CapMin-V: size each cycle's reported level (the guard margins) from the spread
+    /// (decoder = per cycle, the frequency-weighted median of P(cycle | level)).
+    #[arg(long, requires = "spread")]
+    protect: bool,
+    /// Do not search: score this design file (e.g. CapMin's, given --spread) on the
+    /// validation digits and write it, with the spread, to --design.
+    #[arg(
+        long,
+        value_name = "JSON",
+        requires = "design",
+        conflicts_with = "protect"
+    )]
+    evaluate: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -326,23 +344,48 @@ fn run_design(
     phys: &Physics,
     out: &std::path::Path,
 ) -> Result<()> {
+    let full = s.net.full_scale() as u32;
+    let spread = a
+        .spread
+        .as_deref()
+        .map(|p| design::Spread::from_curve_file(p, full))
+        .transpose()?;
     let o = design::SearchOptions {
         max_loss: a.max_loss.unwrap_or(0.01),
         guard: a.edge_guard,
         step: a.grid_step,
         max_reduction: a.max_reduction,
         folds: a.folds,
+        spread: spread.clone(),
+        protect: a.protect,
     };
     let quiet = a.common.json;
-    let ch = design::search(s, freq, &o, &mut |c, r, loss| {
-        if !quiet {
-            eprintln!(
-                "  c = {c:.2} units ({r:.2}x): validation loss {:.2}%",
-                100.0 * loss
-            );
+    let ch = match &a.evaluate {
+        Some(p) => {
+            let d = neurospice::neuro::snn::neuron::Clocked::from_file(p)?;
+            if d.full_scale != full {
+                return Err(Error::usage(format!(
+                    "{}: the design is for full scale {}, the network's is {full}",
+                    p.display(),
+                    d.full_scale
+                )));
+            }
+            let d = match &spread {
+                Some(sp) => sp.attach(d),
+                None => d,
+            };
+            design::score(s, d, &o)?
         }
-    })?;
-    let j = design::design_json(
+        None => design::search(s, freq, &o, &mut |c, r, loss| {
+            if !quiet {
+                eprintln!(
+                    "  c = {c:.2} units ({r:.2}x): validation loss {:.2}%",
+                    100.0 * loss
+                );
+            }
+        })?,
+    };
+    let mut j = design::design_json(
         &ch,
         &a.common.model.display().to_string(),
         s.net.readout.name(),
@@ -352,6 +395,11 @@ fn run_design(
         o.guard,
         &a.common.data.display().to_string(),
     );
+    j["spread"] = match &spread {
+        Some(sp) => json!({"curve": sp.source, "protect": a.protect,
+                           "evaluated_design": a.evaluate.as_ref().map(|p| p.display().to_string())}),
+        None => Value::Null,
+    };
     let text = serde_json::to_string_pretty(&j)
         .map_err(|e| Error::output(format!("cannot serialise the design: {e}")))?;
     write_bytes(out, text.as_bytes())?;

@@ -47,6 +47,17 @@ pub struct CharaArgs {
     /// the membrane against (`gen opamp-neuron` prints it).
     #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
     pub readout_line: Option<Vec<String>>,
+    /// Per-level Monte Carlo: this many runs per level with all variation (transistor
+    /// mismatch, the netlist's random functions, TRNOISE) and as many without the transistor
+    /// mismatch; writes the device and per-read spike-time sigmas (replaces --sigma-rel).
+    #[arg(long)]
+    pub mc_runs: Option<u64>,
+    /// Set a global .param for every run: NAME=VALUE (SPICE number), repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Seed of the Monte Carlo (run r of seed S is the same on any machine).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Neuron name written into the JSON (default: the netlist's file stem).
     #[arg(long)]
     pub name: Option<String>,
@@ -80,7 +91,23 @@ pub fn run(a: &CharaArgs) -> Result<()> {
             .transpose()?,
         sigma_rel: a.sigma_rel,
         sigma_note: a.sigma_note.clone(),
+        set: a
+            .set
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    neurospice::error::Error::usage(format!("--set '{kv}': expected NAME=VALUE"))
+                })?;
+                Ok((k.trim().to_ascii_lowercase(), seconds("--set", v.trim())?))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        mc: a.mc_runs.map(|runs| chara::McSpread { runs, seed: a.seed }),
     };
+    if a.mc_runs.is_some() && a.sigma_rel.is_some() {
+        return Err(neurospice::error::Error::usage(
+            "--mc-runs and --sigma-rel both set the spread: give one",
+        ));
+    }
     let mut t = chara::characterise(&nl, &a.netlist.display().to_string(), &o)?;
     if let Some(s) = a.membrane_sigma {
         if !(s >= 0.0 && s.is_finite()) {

@@ -180,4 +180,7 @@ impl DeviceOps for Device {
     fn set_mismatch(&mut self, v: &[f64]) -> Result<()> {
         dispatch!(self, d => d.set_mismatch(v))
     }
+    fn noise_key(&mut self) -> Option<&mut Option<u64>> {
+        dispatch!(self, d => d.noise_key())
+    }
 }

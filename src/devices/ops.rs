@@ -174,6 +174,11 @@ pub trait DeviceOps {
     fn set_mismatch(&mut self, _v: &[f64]) -> Result<()> {
         Ok(())
     }
+    /// The key slot of the device's transient-noise stream (a `TRNOISE` source), which the
+    /// elaborator fills from the run's seed and the instance path; none by default.
+    fn noise_key(&mut self) -> Option<&mut Option<u64>> {
+        None
+    }
 }
 
 /// Stamps a conductance-like 2x2 block: +g on (a,a),(b,b), -g on (a,b),(b,a).

@@ -84,6 +84,9 @@ impl DeviceOps for VSource {
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
     }
+    fn noise_key(&mut self) -> Option<&mut Option<u64>> {
+        self.value.wave.noise_key()
+    }
     fn ac_rhs(&self, b: &mut [(f64, f64)]) {
         // the branch row is v(p) - v(n) - e = 0: the excitation enters with a plus sign
         let (re, im) = self.value.phasor();
@@ -142,6 +145,9 @@ impl DeviceOps for ISource {
     }
     fn set_dc(&mut self, v: f64) {
         self.value.dc = Some(v);
+    }
+    fn noise_key(&mut self) -> Option<&mut Option<u64>> {
+        self.value.wave.noise_key()
     }
     fn ac_rhs(&self, b: &mut [(f64, f64)]) {
         // F holds +i at p and -i at n; the right-hand side is -dF

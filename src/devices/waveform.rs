@@ -37,6 +37,35 @@ pub enum Wave {
     },
     /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn.
     Pwl(Vec<(f64, f64)>),
+    /// TRNOISE(NA NT NALPHA NAMP RTSAM RTSCAPT RTSEMT): white Gaussian noise of standard
+    /// deviation `na`, a new independent sample every `nt`, linear between samples, added to
+    /// the source's DC value `offset`. Sample k (at t = k·nt) is drawn from the counter-based
+    /// stream [`noise_sample`] keyed by `key` (the run's seed and the source's instance path,
+    /// set by the elaborator); sample 0 is 0, so operating points and DC analyses are
+    /// noise-free. `nt = 0` or `na = 0`: no noise. The 1/f and random-telegraph parts are
+    /// refused when nonzero (not implemented).
+    TrNoise {
+        na: f64,
+        nt: f64,
+        offset: f64,
+        /// `None`: silent (a nominal run, see [`crate::netlist::Sampler::noise_key`]).
+        key: Option<u64>,
+    },
+}
+
+/// The tag of transient-noise streams in [`crate::seed::chained`] keys ("trno").
+const TRNOISE_TAG: u64 = 0x7472_6e6f;
+
+/// Sample `k` of the white-noise stream `key`: N(0, 1), a pure function of (key, k) — the
+/// crate's chained ChaCha8 layout, so samples are independent of evaluation order and
+/// thread count; sample 0 is 0 (the noise starts at zero).
+pub fn noise_sample(key: u64, k: u64) -> f64 {
+    use rand::RngExt;
+    if k == 0 {
+        return 0.0;
+    }
+    let mut rng = crate::seed::chained(key, [k, 0, 0, TRNOISE_TAG]);
+    rng.sample(rand_distr::StandardNormal)
 }
 
 impl Wave {
@@ -97,6 +126,49 @@ impl Wave {
                     tau1: g(3),
                     td2: g(4),
                     tau2: g(5),
+                }
+            }
+            "trnoise" => {
+                need(2)?;
+                if v.len() > 7 {
+                    return Err(Error::netlist(
+                        format!("TRNOISE takes at most 7 values, got {}", v.len()),
+                        None,
+                    ));
+                }
+                let (na, nt) = (v[0], v[1]);
+                if !(na.is_finite() && na >= 0.0) {
+                    return Err(Error::netlist(
+                        format!("TRNOISE amplitude NA must be 0 or more, got {na}"),
+                        None,
+                    ));
+                }
+                if !(nt.is_finite() && nt >= 0.0) {
+                    return Err(Error::netlist(
+                        format!("TRNOISE sample interval NT must be 0 or more, got {nt}"),
+                        None,
+                    ));
+                }
+                let nonzero = |k: usize| g(k).is_some_and(|x| x != 0.0);
+                if nonzero(2) || nonzero(3) {
+                    return Err(Error::netlist(
+                        "TRNOISE: the 1/f part (NALPHA, NAMP) is not supported; write 0 0 \
+                         for white noise only",
+                        None,
+                    ));
+                }
+                if nonzero(4) || nonzero(5) || nonzero(6) {
+                    return Err(Error::netlist(
+                        "TRNOISE: random telegraph noise (RTSAM, RTSCAPT, RTSEMT) is not \
+                         supported; leave them out or write 0",
+                        None,
+                    ));
+                }
+                Wave::TrNoise {
+                    na,
+                    nt,
+                    offset: 0.0,
+                    key: Some(0),
                 }
             }
             _ => {
@@ -214,6 +286,38 @@ impl Wave {
                     v0 + (v1 - v0) * (t - t0) / (t1 - t0)
                 }
             }
+            Wave::TrNoise {
+                na,
+                nt,
+                offset,
+                key,
+            } => {
+                let Some(key) = key else {
+                    return *offset;
+                };
+                if *nt <= 0.0 || *na == 0.0 || t <= 0.0 {
+                    return *offset;
+                }
+                let x = t / nt;
+                let k = x.floor();
+                let f = x - k;
+                let k = k as u64;
+                let a = noise_sample(*key, k);
+                let n = if f == 0.0 {
+                    a
+                } else {
+                    a + (noise_sample(*key, k + 1) - a) * f
+                };
+                offset + na * n
+            }
+        }
+    }
+
+    /// The noise stream's key slot of a transient-noise waveform (see [`Wave::TrNoise`]).
+    pub fn noise_key(&mut self) -> Option<&mut Option<u64>> {
+        match self {
+            Wave::TrNoise { key, .. } => Some(key),
+            _ => None,
         }
     }
 
@@ -268,6 +372,20 @@ impl Wave {
                 let from = pts.partition_point(|p| p.0 <= t0);
                 for p in pts[from..].iter().take_while(|p| p.0 <= t1) {
                     push(p.0);
+                }
+            }
+            Wave::TrNoise { na, nt, key, .. } => {
+                if *nt <= 0.0 || *na == 0.0 || key.is_none() {
+                    return;
+                }
+                // every sample time is a corner; one more than the time-point budget at most
+                // (each costs a time point: the transient refuses more before stepping)
+                let cap = (crate::budget::get().time_points as f64 + 1.0).min(1e8);
+                let first = (t0 / nt).floor().max(0.0) + 1.0;
+                let mut k = first;
+                while k * nt <= t1 && k < first + cap {
+                    push(k * nt);
+                    k += 1.0;
                 }
             }
         }

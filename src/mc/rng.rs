@@ -137,6 +137,16 @@ impl Sampler for RunSampler {
         let mut rng = stream(self.seed, self.run, d.site, index);
         draw_value(d.func, d.args, &mut rng)
     }
+    /// Noise is drawn in every run whatever the variation (a `TRNOISE` source is part of the
+    /// circuit, not a mismatch): keyed by (seed, run, instance path); the nominal sampler
+    /// (run 0) silences it.
+    fn noise_key(&mut self, site: &str) -> Option<u64> {
+        use rand::RngExt;
+        (self.run > 0).then(|| {
+            crate::seed::chained(self.seed, [self.run, crate::seed::site(site), 0, 0x6e73])
+                .random::<u64>()
+        })
+    }
     fn param_value(&mut self, label: &str, value: f64) {
         let mut name = label.to_string();
         let mut k = 1;

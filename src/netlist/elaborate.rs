@@ -486,6 +486,9 @@ impl<'n> Elab<'n, '_> {
             };
             let mut dev = element::build(&mut cx, card)?;
             let reads = std::mem::take(&mut cx.reads);
+            if let Some(key) = dev.noise_key() {
+                *key = self.p.noise_key(&full);
+            }
             if self.p.sampling() {
                 let p = &mut self.p;
                 element::draw_mismatch(&mut dev, t0, &mut |d| {

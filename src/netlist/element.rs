@@ -1266,7 +1266,7 @@ fn source_spec(
                 }
                 i = j;
             }
-            "trnoise" | "trrandom" if word => {
+            "trrandom" if word => {
                 return Err(Error::netlist(
                     format!(
                         "{} sources (transient noise) are not supported yet (source '{}')",
@@ -1276,7 +1276,7 @@ fn source_spec(
                     Some(&t.loc),
                 ));
             }
-            "pulse" | "sin" | "exp" | "pwl" if word => {
+            "pulse" | "sin" | "exp" | "pwl" | "trnoise" if word => {
                 let fname = t.text.clone();
                 let mut j = i + 1;
                 let paren = toks
@@ -1387,7 +1387,11 @@ fn source_spec(
             }
         }
     }
-    let wave = wave.unwrap_or(Wave::Dc(dc.unwrap_or(0.0)));
+    let mut wave = wave.unwrap_or(Wave::Dc(dc.unwrap_or(0.0)));
+    // transient noise rides on the source's DC value (ngspice)
+    if let Wave::TrNoise { offset, .. } = &mut wave {
+        *offset = dc.unwrap_or(0.0);
+    }
     Ok((dc, wave, ac))
 }
 

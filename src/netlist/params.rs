@@ -522,6 +522,14 @@ impl<'n, 'r> Params<'n, 'r> {
 
     /// A local (mismatch) draw for the current element: the sampler's value, or `nominal`
     /// without a sampler.
+    /// The transient-noise key of the element at `site` (see [`Sampler::noise_key`]).
+    pub(super) fn noise_key(&mut self, site: &str) -> Option<u64> {
+        match self.random.as_mut() {
+            Some(r) => r.noise_key(site),
+            None => Some(crate::seed::site(site)),
+        }
+    }
+
     pub(super) fn local_draw(&mut self, func: Func, args: &[f64], what: &str) -> Result<f64> {
         let site = format!("{}#{what}", self.element);
         match self.random.as_mut() {
@@ -566,6 +574,13 @@ pub trait Sampler {
     /// per run, `name@site` for a per-use or per-instance draw.
     fn param_value(&mut self, label: &str, value: f64) {
         let _ = (label, value);
+    }
+    /// The key of the transient-noise stream of the source at `site` (its instance path):
+    /// by default a function of the path alone; a Monte Carlo run keys it by its seed and
+    /// run number too, so runs get independent, reproducible noise. `None` silences the
+    /// source (a nominal run).
+    fn noise_key(&mut self, site: &str) -> Option<u64> {
+        Some(crate::seed::site(site))
     }
 }
 

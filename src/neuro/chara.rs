@@ -22,7 +22,7 @@ use crate::io::atomic::{write_atomic, write_bytes};
 use crate::meas::wave::{self, Edge, Nth, value_at};
 use crate::netlist::Netlist;
 use crate::neuro::snn::neuron::CircuitCurve;
-use crate::sweep::{SweepSpec, run_sweep};
+use crate::sweep::SweepSpec;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -49,6 +49,27 @@ pub struct CharaOptions {
     pub sigma_rel: Option<f64>,
     /// How `sigma_rel` was obtained, written into the JSON.
     pub sigma_note: Option<String>,
+    /// Per-level Monte Carlo instead of `sigma_rel` (see [`McSpread`]); `None`: nominal only.
+    pub mc: Option<McSpread>,
+    /// Global `.param` values set for every run (`--set name=value`), besides the level.
+    pub set: Vec<(String, f64)>,
+}
+
+/// The per-level Monte Carlo of the spike time: at every level, `runs` runs with every source
+/// of variation (`both`: the cell's transistor mismatch from the model cards, the netlist's
+/// random functions — the input cells' mismatch — and its `TRNOISE` sources, which are drawn
+/// in every run) and `runs` runs without the transistor mismatch (`global`: input cells and
+/// noise). Run r at every level is the same physical neuron (the same mismatch draws; the
+/// crate's counter-based keys), different noise and input cells are drawn per level.
+///
+/// The spread is split into what a physical neuron carries to every read (its transistor
+/// mismatch: `sigma_device² = var(both) − var(global)`, floored at 0; shared by all levels of
+/// one neuron in `snn`) and what changes from read to read (which input cells are active,
+/// and the noise: `sigma_read² = var(global)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct McSpread {
+    pub runs: u64,
+    pub seed: u64,
 }
 
 /// A characterised neuron: the `circuit:FILE` format of `snn eval` (docs/snn.md) plus the
@@ -86,6 +107,17 @@ pub struct Transfer {
     /// The design's read-out line: volts per level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readout_v_per_level: Option<f64>,
+    /// Per-read spike-time sigma per level, s (input cells and noise; `snn eval
+    /// --neuron circuit:FILE` draws it at every read); empty without Monte Carlo.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spike_time_read_sigma_s: Vec<f64>,
+    /// Monte Carlo runs per level and variation set (0: no Monte Carlo).
+    #[serde(default)]
+    pub mc_runs: u64,
+    /// Monte Carlo runs per level whose neuron did not spike in the window or failed
+    /// (excluded from the spread).
+    #[serde(default)]
+    pub mc_failed: Vec<u64>,
 }
 
 impl std::ops::Deref for Transfer {
@@ -188,7 +220,7 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
     let mut spike_time_s = Vec::new();
     let mut membrane_v = Vec::new();
     let mut t_end = f64::INFINITY;
-    for (v, r) in run_sweep(nl, &sweep, &ro) {
+    for (v, r) in nominal_sweep(nl, &sweep, &o.set, &ro) {
         // keep the run's own error (its location and notes), saying which level failed
         let res = r.map_err(|mut e| {
             e.msg = format!("{netlist_name}: {}={v}: {}", sweep.name, e.msg);
@@ -228,6 +260,17 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
             *s = None;
         }
     }
+    let (spike_time_sigma_s, read_sigma, mc_failed) = match o.mc {
+        Some(mc) => mc_spread(nl, netlist_name, o, &col, &spike_time_s, t_window, mc)?,
+        None => (
+            spike_time_s
+                .iter()
+                .map(|t| t.map_or(0.0, |t| t * o.sigma_rel.unwrap_or(0.0)))
+                .collect(),
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
     let x: Vec<f64> = o.levels.iter().map(|&l| f64::from(l)).collect();
     let spike_rate_hz: Vec<Option<f64>> = spike_time_s
         .iter()
@@ -245,10 +288,7 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
             neuron: o.neuron.clone(),
             array_size: o.levels.iter().copied().max().unwrap_or(0) as usize,
             levels: o.levels.clone(),
-            spike_time_sigma_s: spike_time_s
-                .iter()
-                .map(|t| t.map_or(0.0, |t| t * o.sigma_rel.unwrap_or(0.0)))
-                .collect(),
+            spike_time_sigma_s,
             spike_time_s,
             t_window_s: t_window,
         },
@@ -259,7 +299,21 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
         t_membrane_s: o.t_membrane,
         inl_membrane_pct,
         netlist: netlist_name.to_string(),
+        spike_time_read_sigma_s: read_sigma,
+        mc_runs: o.mc.map_or(0, |m| m.runs),
+        mc_failed,
         sigma_note: match (o.sigma_rel, &o.sigma_note) {
+            _ if o.mc.is_some() => format!(
+                "per-level Monte Carlo, {} runs per level and set, seed {}: spike_time_sigma_s = \
+                 device part (transistor mismatch, shared by the levels of one neuron), \
+                 spike_time_read_sigma_s = per-read part (input cells, TRNOISE){}",
+                o.mc.map_or(0, |m| m.runs),
+                o.mc.map_or(0, |m| m.seed),
+                o.sigma_note
+                    .as_deref()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default()
+            ),
             (Some(r), Some(n)) => format!("{r} * spike time: {n}"),
             (Some(r), None) => format!("{r} * spike time (relative current sigma given to chara)"),
             (None, _) => "0: nominal only; chara runs no Monte Carlo".to_string(),
@@ -268,6 +322,130 @@ pub fn characterise(nl: &Netlist, netlist_name: &str, o: &CharaOptions) -> Resul
         readout_v0_v: None,
         readout_v_per_level: None,
     })
+}
+
+/// The netlist at every value of the swept parameter, in parallel, nominal: random functions
+/// at their nominal values and `TRNOISE` sources silent (the nominal curve is noise-free;
+/// the Monte Carlo adds the noise).
+fn nominal_sweep(
+    nl: &Netlist,
+    sw: &SweepSpec,
+    set: &[(String, f64)],
+    ro: &RunOptions,
+) -> Vec<(f64, Result<crate::analysis::RunResult>)> {
+    use crate::analysis::{PartCache, run_with};
+    use crate::mc::rng::RunSampler;
+    use crate::netlist::{ElabOptions, elaborate};
+    use rayon::prelude::*;
+    sw.values
+        .par_iter()
+        .map_init(PartCache::default, |cache, &v| {
+            let mut s = RunSampler::nominal();
+            let mut overrides = set.to_vec();
+            overrides.push((sw.name.clone(), v));
+            let r = elaborate(
+                nl,
+                ElabOptions {
+                    overrides,
+                    random: Some(&mut s),
+                },
+            )
+            .and_then(|c| run_with(&c, ro, cache));
+            (v, r)
+        })
+        .collect()
+}
+
+/// Largest Monte Carlo run count per level and set.
+pub const MAX_MC_RUNS: u64 = 100_000;
+
+type Spread = (Vec<f64>, Vec<f64>, Vec<u64>);
+
+/// The per-level spread of [`McSpread`]: (device sigma, per-read sigma, failed runs) per
+/// level, s. Levels that do not spike nominally get 0.
+fn mc_spread(
+    nl: &Netlist,
+    netlist_name: &str,
+    o: &CharaOptions,
+    col: &str,
+    nominal: &[Option<f64>],
+    t_window: f64,
+    mc: McSpread,
+) -> Result<Spread> {
+    use crate::analysis::{PartCache, run_with};
+    use crate::mc::rng::{RunSampler, Variation};
+    use crate::netlist::{ElabOptions, elaborate};
+    use rayon::prelude::*;
+    if mc.runs < 2 || mc.runs > MAX_MC_RUNS {
+        return Err(Error::usage(format!(
+            "--mc-runs {}: must be 2..={MAX_MC_RUNS}",
+            mc.runs
+        )));
+    }
+    let ro = RunOptions {
+        save: Save::List(vec![col.to_string()]),
+        spikes: Vec::new(),
+    };
+    let name = o.param.to_ascii_lowercase();
+    let jobs: Vec<(usize, u64, Variation)> = (0..o.levels.len())
+        .filter(|&k| nominal[k].is_some())
+        .flat_map(|k| {
+            (1..=mc.runs).flat_map(move |r| [(k, r, Variation::Both), (k, r, Variation::Global)])
+        })
+        .collect();
+    let times: Vec<Result<Option<f64>>> = jobs
+        .par_iter()
+        .map_init(PartCache::default, |cache, &(k, r, var)| {
+            let mut s = RunSampler::new(mc.seed, r, var);
+            let mut overrides = o.set.clone();
+            overrides.push((name.clone(), f64::from(o.levels[k])));
+            let c = elaborate(
+                nl,
+                ElabOptions {
+                    overrides,
+                    random: Some(&mut s),
+                },
+            )?;
+            // a run the engine cannot finish is a failed run, not a failed study
+            let Ok(res) = run_with(&c, &ro, cache) else {
+                return Ok(None);
+            };
+            let tran = res.tran.as_ref();
+            let t = tran.and_then(|t| t.column("time"));
+            let v = tran.and_then(|t| t.column(col));
+            Ok(match (t, v) {
+                (Some(t), Some(v)) => spike_time(&t, &v, o.v_th).filter(|&t| t < t_window),
+                _ => None,
+            })
+        })
+        .collect();
+    let n = o.levels.len();
+    let mut both = vec![Vec::new(); n];
+    let mut glob = vec![Vec::new(); n];
+    let mut failed = vec![0u64; n];
+    for (&(k, _, var), t) in jobs.iter().zip(times) {
+        let t = t.map_err(|mut e| {
+            e.msg = format!("{netlist_name}: {name}={}: {}", o.levels[k], e.msg);
+            e
+        })?;
+        match t {
+            Some(t) if var == Variation::Both => both[k].push(t),
+            Some(t) => glob[k].push(t),
+            None => failed[k] += 1,
+        }
+    }
+    let var = |x: &[f64]| {
+        if x.len() < 2 {
+            return 0.0;
+        }
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64
+    };
+    let device = (0..n)
+        .map(|k| (var(&both[k]) - var(&glob[k])).max(0.0).sqrt())
+        .collect();
+    let read = (0..n).map(|k| var(&glob[k]).sqrt()).collect();
+    Ok((device, read, failed))
 }
 
 /// The curve as CSV for `neurospice plot transfer`: `level,membrane_v,spike_rate_hz,spike_time_s`

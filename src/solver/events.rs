@@ -38,6 +38,11 @@ impl Breakpoints {
         }
     }
 
+    /// How many breakpoints there are (each costs a time point).
+    pub fn count(&self) -> usize {
+        self.bps.len()
+    }
+
     /// The first breakpoint after `t` (or `tstop`).
     fn after(&mut self, t: f64, tstop: f64) -> f64 {
         while self.next < self.bps.len() && self.bps[self.next] <= t + self.t_tol {

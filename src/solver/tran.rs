@@ -89,6 +89,13 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
     let mut ev = Events::new(sys, &spec.probes, (EV_TOL_MAX * tstop).max(hmin), hmin, &o);
     ev.reset(sys, &x, 0.0);
     let mut bps = Breakpoints::new(sys, spec.tstep, spec.tstart, tstop);
+    // each source corner is a time point (TRNOISE samples can be many)
+    crate::budget::check(
+        bps.count() as f64,
+        max_points,
+        "transient time points (source breakpoints, e.g. TRNOISE samples)",
+        "--max-points",
+    )?;
     let t_tol = bps.t_tol;
     let mut t = 0.0f64;
     // ngspice's start: t = 0 is a breakpoint (a tenth of the smaller of the step and the gap

@@ -94,7 +94,138 @@ pub fn design_at(c: f64, freq: &[u64], full_scale: u32) -> Clocked {
         decoder,
         silent_level: 0,
         sigma: 0.0,
+        device_sigma: Vec::new(),
+        read_sigma: Vec::new(),
     }
+}
+
+/// A circuit's relative spike-time spread per level 0..=full scale (CapMin-V from the
+/// circuit): `device[m]` carried by a physical neuron to every read (transistor mismatch),
+/// `read[m]` drawn at every read (input cells, noise); both are sigma/t of a `chara
+/// --mc-runs` curve. Applied to the clocked read-out as `t = (c/m)·(1 + device·z + read·w)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub device: Vec<f64>,
+    pub read: Vec<f64>,
+    /// The file it came from.
+    pub source: String,
+}
+
+impl Spread {
+    /// Reads the relative spread of a circuit curve (`chara --mc-runs` JSON) for chunks of
+    /// full scale `full_scale`.
+    pub fn from_curve_file(path: &std::path::Path, full_scale: u32) -> Result<Spread> {
+        #[derive(serde::Deserialize)]
+        struct Curve {
+            spike_time_s: Vec<Option<f64>>,
+            spike_time_sigma_s: Vec<f64>,
+            #[serde(default)]
+            spike_time_read_sigma_s: Vec<f64>,
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        let c: Curve = serde_json::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!("line {} column {}", e.line(), e.column()),
+                format!("expected a circuit curve (neurospice chara --mc-runs): {e}"),
+            )
+        })?;
+        let n = full_scale as usize + 1;
+        if c.spike_time_s.len() != n
+            || c.spike_time_sigma_s.len() != n
+            || !(c.spike_time_read_sigma_s.is_empty() || c.spike_time_read_sigma_s.len() == n)
+        {
+            return Err(Error::format(
+                path,
+                "circuit curve",
+                format!("needs {n} levels (0..={full_scale}) to match the network's chunks"),
+            ));
+        }
+        let rel = |s: &[f64], m: usize| match (c.spike_time_s[m], s.get(m)) {
+            (Some(t), Some(&x)) if t > 0.0 && x.is_finite() && x >= 0.0 => Ok((x / t).min(0.99)),
+            (_, None) | (None, _) => Ok(0.0),
+            _ => Err(Error::format(
+                path,
+                "circuit curve",
+                format!("level {m}: spike time and sigmas must be finite and >= 0"),
+            )),
+        };
+        let device = (0..n)
+            .map(|m| rel(&c.spike_time_sigma_s, m))
+            .collect::<Result<_>>()?;
+        let read = (0..n)
+            .map(|m| rel(&c.spike_time_read_sigma_s, m))
+            .collect::<Result<_>>()?;
+        Ok(Spread {
+            device,
+            read,
+            source: path.display().to_string(),
+        })
+    }
+
+    /// Total relative spread of level m.
+    pub fn total(&self, m: usize) -> f64 {
+        let d = self.device.get(m).copied().unwrap_or(0.0);
+        let r = self.read.get(m).copied().unwrap_or(0.0);
+        (d * d + r * r).sqrt()
+    }
+
+    /// `d` with this spread attached (its reads then spread as the circuit's do).
+    pub fn attach(&self, mut d: Clocked) -> Clocked {
+        d.device_sigma = self.device.clone();
+        d.read_sigma = self.read.clone();
+        d
+    }
+}
+
+/// The CapMin-V design of capacitor `c` under a circuit spread: the window extends past level
+/// 1's nominal cycle by five of its sigmas, and each cycle k reports the frequency-weighted
+/// median of the levels that land in it, weighted by `freq[m]·P(cycle k | m)` with the
+/// spike time normal around `c/m` with sigma `spread.total(m)·c/m`. The boundaries between
+/// reported levels (the guard margins) thus sit where the levels' spike-time distributions
+/// trade places, sized by each level's own spread; with no spread it is [`design_at`].
+pub fn design_at_spread(c: f64, freq: &[u64], full_scale: u32, spread: &Spread) -> Clocked {
+    use crate::stats::normal_cdf;
+    let nominal = design_at(c, freq, full_scale);
+    let s1 = spread.total(1);
+    let window = ((c * (1.0 + 5.0 * s1)).floor() as usize + 1).max(nominal.decoder.len());
+    let window = window.min(crate::neuro::snn::neuron::MAX_WINDOW_CYCLES);
+    let total: u64 = freq.iter().sum();
+    let mut decoder = vec![0u32; window];
+    for (k, slot) in decoder.iter_mut().enumerate() {
+        let mut w: Vec<(u32, f64)> = Vec::new();
+        for m in 1..=full_scale {
+            let mu = c / f64::from(m);
+            let sd = spread.total(m as usize) * mu;
+            let p = if sd <= 0.0 {
+                f64::from(u8::from(mu.floor() as usize == k))
+            } else {
+                normal_cdf((k as f64 + 1.0 - mu) / sd) - normal_cdf((k as f64 - mu) / sd)
+            };
+            // unseen levels weigh a little, so every cycle a level reaches has a report
+            let f = freq.get(m as usize).copied().unwrap_or(0) as f64 + 1e-9 * total as f64;
+            if p > 0.0 {
+                w.push((m, f * p));
+            }
+        }
+        let sum: f64 = w.iter().map(|x| x.1).sum();
+        *slot = if sum <= 0.0 {
+            nominal.decode(Some(k as u64))
+        } else {
+            // w is in increasing level order
+            let mut acc = 0.0;
+            let mut med = w[0].0;
+            for &(m, x) in &w {
+                acc += x;
+                if 2.0 * acc >= sum {
+                    med = m;
+                    break;
+                }
+            }
+            med
+        };
+    }
+    spread.attach(Clocked { decoder, ..nominal })
 }
 
 /// Expected absolute level error of a design's nominal map under level counts `freq`.
@@ -186,6 +317,11 @@ pub struct SearchOptions {
     pub max_reduction: f64,
     /// Folds the validation loss is also reported on.
     pub folds: usize,
+    /// The circuit's spike-time spread the candidates are scored under (None: nominal).
+    pub spread: Option<Spread>,
+    /// CapMin-V: decoders sized from the spread ([`design_at_spread`]); otherwise the
+    /// nominal decoder (CapMin) scored under the spread.
+    pub protect: bool,
 }
 
 impl Default for SearchOptions {
@@ -196,6 +332,8 @@ impl Default for SearchOptions {
             step: 0.01,
             max_reduction: 40.0,
             folds: 5,
+            spread: None,
+            protect: false,
         }
     }
 }
@@ -246,6 +384,11 @@ pub fn search(
     );
     let mut best: Option<Chosen> = None;
     for (i, d) in cands.into_iter().enumerate() {
+        let d = match (&o.spread, o.protect) {
+            (Some(sp), true) => design_at_spread(d.capacitance_units, freq, full, sp),
+            (Some(sp), false) => sp.attach(d),
+            (None, _) => d,
+        };
         let got = correct(&s.net, &s.test, &d)?;
         let (loss, fold_losses) = paired_loss(&ideal, &got, o.folds);
         let c = d.capacitance_units;
@@ -270,6 +413,29 @@ pub fn search(
         }
     }
     best.ok_or_else(|| Error::usage("no capacitor in the searched range clears the clock edges"))
+}
+
+/// Scores a given design (e.g. one chosen without variation, then given a circuit spread)
+/// on the validation digits of `s`, as [`search`] scores a candidate.
+pub fn score(s: &Setup, design: Clocked, o: &SearchOptions) -> Result<Chosen> {
+    let full = s.net.full_scale() as u32;
+    let base = baseline_units(full);
+    let ideal = correct(&s.net, &s.test, &Ideal)?;
+    let ideal_acc = ideal.iter().filter(|&&b| b).count() as f64 / ideal.len().max(1) as f64;
+    let got = correct(&s.net, &s.test, &design)?;
+    let (loss, fold_losses) = paired_loss(&ideal, &got, o.folds);
+    Ok(Chosen {
+        reduction: base / design.capacitance_units,
+        baseline_units: base,
+        validation_n: got.len(),
+        ideal_accuracy: ideal_acc,
+        accuracy: ideal_acc - loss,
+        loss,
+        fold_losses,
+        meets_loss: loss <= o.max_loss + 1e-12,
+        scored: 1,
+        design,
+    })
 }
 
 /// The design file: the decoder (read by `snn eval --neuron capmin:FILE`) and its provenance.
@@ -308,6 +474,8 @@ pub fn design_json(
         "window_cycles": d.decoder.len(),
         "silent_level": d.silent_level,
         "decoder": d.decoder,
+        "device_sigma": d.device_sigma,
+        "read_sigma": d.read_sigma,
         "levels": levels,
         "selection": {
             "data": data,

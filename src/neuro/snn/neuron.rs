@@ -505,6 +505,29 @@ pub struct Clocked {
     /// Relative charging-current sigma per device (0: nominal).
     #[serde(default)]
     pub sigma: f64,
+    /// Relative spike-time spread per level 0..=full_scale carried by a physical neuron to
+    /// every read (its transistor mismatch, from a circuit Monte Carlo: `chara --mc-runs`):
+    /// neuron k spikes at `(c/m)·(1 + device_sigma[m]·z_k + read_sigma[m]·w)`, z_k drawn
+    /// once per device, w per read. Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_sigma: Vec<f64>,
+    /// Relative spike-time spread per level drawn anew at every read (input-cell mismatch,
+    /// noise). Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_sigma: Vec<f64>,
+}
+
+/// Level tables per physical neuron and, for per-read spread, each neuron's device draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpreadTables {
+    pub tables: DeviceTables,
+    /// z_k of every physical neuron (empty when reads need no draw).
+    pub z: Vec<f64>,
+}
+
+/// Relative spread `v[m]`, 0 past the end.
+fn at_level(v: &[f64], m: u32) -> f64 {
+    v.get(m as usize).copied().unwrap_or(0.0)
 }
 
 /// Longest decoder window accepted from a file, clock cycles.
@@ -533,6 +556,24 @@ impl Clocked {
     /// The level reported for true level `m` by a neuron charging with gain `1 + ε`.
     pub fn report(&self, m: u32, gain: f64) -> u32 {
         self.decode(Self::cycle(self.capacitance_units, f64::from(m) * gain))
+    }
+
+    /// The level reported for true level `m` by a neuron whose spike comes `rel` (relative)
+    /// later than nominal: the circuit's spike-time spread.
+    pub fn report_time(&self, m: u32, rel: f64) -> u32 {
+        if m == 0 {
+            return self.decode(None);
+        }
+        let t = self.capacitance_units / f64::from(m) * (1.0 + rel);
+        self.decode(Self::cycle(t, 1.0))
+    }
+
+    /// Whether the design carries a per-level spike-time spread.
+    pub fn has_spread(&self) -> bool {
+        self.device_sigma
+            .iter()
+            .chain(&self.read_sigma)
+            .any(|&s| s > 0.0)
     }
 
     /// The nominal level map 0..=full_scale (no mismatch).
@@ -597,17 +638,42 @@ impl Clocked {
                 self.sigma
             )));
         }
+        for (name, v) in [
+            ("device_sigma", &self.device_sigma),
+            ("read_sigma", &self.read_sigma),
+        ] {
+            if !v.is_empty() && v.len() != self.full_scale as usize + 1 {
+                return Err(Error::data(format!(
+                    "{name} needs one entry per level 0..={}, got {}",
+                    self.full_scale,
+                    v.len()
+                )));
+            }
+            if let Some(x) = v
+                .iter()
+                .find(|x| !(x.is_finite() && (0.0..1.0).contains(*x)))
+            {
+                return Err(Error::data(format!(
+                    "{name} entries must be in [0, 1), got {x}"
+                )));
+            }
+        }
+        if self.sigma > 0.0 && self.has_spread() {
+            return Err(Error::data(
+                "give either sigma (current mismatch) or device_sigma/read_sigma (circuit spread)",
+            ));
+        }
         Ok(())
     }
 }
 
 impl NeuronModel for Clocked {
-    type Devices = DeviceTables;
+    type Devices = SpreadTables;
     fn name(&self) -> String {
         "capmin".into()
     }
     fn stochastic(&self) -> bool {
-        self.sigma > 0.0
+        self.sigma > 0.0 || self.has_spread()
     }
     fn check(&self, full_scale: usize) -> Result<()> {
         self.validate()?;
@@ -619,29 +685,50 @@ impl NeuronModel for Clocked {
         }
         Ok(())
     }
-    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> DeviceTables {
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> SpreadTables {
         let stride = self.full_scale as usize + 1;
-        if self.sigma == 0.0 {
-            return DeviceTables {
+        if !self.stochastic() {
+            let tables = DeviceTables {
                 stride,
                 tables: self.nominal_map().into_iter().map(|l| l as u8).collect(),
             };
+            return SpreadTables { tables, z: vec![] };
         }
         let mut tables = Vec::with_capacity(layout.len() * stride);
+        let mut zs = Vec::new();
         for _ in 0..layout.len() {
             let z: f64 = StandardNormal.sample(rng);
             let gain = 1.0 + self.sigma * z;
             for m in 0..stride {
-                tables.push(self.report(m as u32, gain) as u8);
+                let m = m as u32;
+                tables.push(if self.has_spread() {
+                    self.report_time(m, at_level(&self.device_sigma, m) * z) as u8
+                } else {
+                    self.report(m, gain) as u8
+                });
+            }
+            if !self.read_sigma.is_empty() {
+                zs.push(z);
             }
         }
-        DeviceTables { stride, tables }
+        SpreadTables {
+            tables: DeviceTables { stride, tables },
+            z: zs,
+        }
     }
     #[inline]
-    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
+    fn read(&self, d: &SpreadTables, site: usize, level: u32, _: u32, rng: &mut ChaCha8Rng) -> u32 {
+        if !d.z.is_empty() {
+            let r = at_level(&self.read_sigma, level);
+            if r > 0.0 {
+                let w: f64 = StandardNormal.sample(rng);
+                let rel = at_level(&self.device_sigma, level) * d.z[site] + r * w;
+                return self.report_time(level, rel);
+            }
+        }
         // nominal designs share one table
-        let site = if self.sigma == 0.0 { 0 } else { site };
-        u32::from(d.tables[site * d.stride + level as usize])
+        let site = if self.stochastic() { site } else { 0 };
+        u32::from(d.tables.tables[site * d.tables.stride + level as usize])
     }
 }
 
@@ -677,6 +764,9 @@ pub struct CircuitNeuron {
     pub t_clk: f64,
     /// Multiplies every spike-time sigma (the swept variation parameter; 1 = as characterised).
     pub sigma_scale: f64,
+    /// Per-read spike-time sigma per level, s (the file's optional `spike_time_read_sigma_s`:
+    /// input cells and noise, drawn anew at every read); empty: none.
+    pub read_sigma_s: Vec<f64>,
     decode: Vec<u32>,
     silent_level: u32,
 }
@@ -755,6 +845,7 @@ impl CircuitNeuron {
             curve,
             t_clk,
             sigma_scale,
+            read_sigma_s: Vec::new(),
             decode,
             silent_level,
         })
@@ -770,7 +861,31 @@ impl CircuitNeuron {
                 format!("expected a circuit curve JSON (see docs/snn.md): {e}"),
             )
         })?;
-        CircuitNeuron::new(curve, t_clk, sigma_scale, path)
+        let mut c = CircuitNeuron::new(curve, t_clk, sigma_scale, path)?;
+        #[derive(serde::Deserialize)]
+        struct ReadSigma {
+            #[serde(default)]
+            spike_time_read_sigma_s: Vec<f64>,
+        }
+        let r: ReadSigma = serde_json::from_str(&text)
+            .map_err(|e| Error::format(path, "spike_time_read_sigma_s", e.to_string()))?;
+        let v = r.spike_time_read_sigma_s;
+        if !v.is_empty()
+            && (v.len() != c.curve.array_size + 1
+                || v.iter().any(|x| !(x.is_finite() && *x >= 0.0)))
+        {
+            return Err(Error::format(
+                path,
+                "spike_time_read_sigma_s",
+                format!(
+                    "needs {} finite entries >= 0, got {}",
+                    c.curve.array_size + 1,
+                    v.len()
+                ),
+            ));
+        }
+        c.read_sigma_s = v;
+        Ok(c)
     }
 
     /// The level decoded from a spike at time `t` (s), or from no spike (`None`).
@@ -787,12 +902,18 @@ impl CircuitNeuron {
 }
 
 impl NeuronModel for CircuitNeuron {
-    type Devices = DeviceTables;
+    type Devices = SpreadTables;
     fn name(&self) -> String {
         format!("circuit:{}", self.curve.neuron)
     }
     fn stochastic(&self) -> bool {
-        self.sigma_scale > 0.0 && self.curve.spike_time_sigma_s.iter().any(|&s| s > 0.0)
+        self.sigma_scale > 0.0
+            && self
+                .curve
+                .spike_time_sigma_s
+                .iter()
+                .chain(&self.read_sigma_s)
+                .any(|&s| s > 0.0)
     }
     fn check(&self, array_size: usize) -> Result<()> {
         check_len("the circuit curve", self.curve.array_size + 1, array_size)?;
@@ -803,9 +924,10 @@ impl NeuronModel for CircuitNeuron {
         }
         Ok(())
     }
-    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> DeviceTables {
+    fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> SpreadTables {
         let stride = self.curve.array_size + 1;
         let mut tables = Vec::with_capacity(layout.len() * stride);
+        let mut zs = Vec::new();
         for _ in 0..layout.len() {
             let z: f64 = StandardNormal.sample(rng);
             for m in 0..stride {
@@ -813,12 +935,28 @@ impl NeuronModel for CircuitNeuron {
                     .map(|t| t + self.curve.spike_time_sigma_s[m] * self.sigma_scale * z);
                 tables.push(self.decode_time(t) as u8);
             }
+            if !self.read_sigma_s.is_empty() {
+                zs.push(z);
+            }
         }
-        DeviceTables { stride, tables }
+        SpreadTables {
+            tables: DeviceTables { stride, tables },
+            z: zs,
+        }
     }
     #[inline]
-    fn read(&self, d: &DeviceTables, site: usize, level: u32, _: u32, _: &mut ChaCha8Rng) -> u32 {
-        u32::from(d.tables[site * d.stride + level as usize])
+    fn read(&self, d: &SpreadTables, site: usize, level: u32, _: u32, rng: &mut ChaCha8Rng) -> u32 {
+        let m = level as usize;
+        if !d.z.is_empty() {
+            let r = self.read_sigma_s.get(m).copied().unwrap_or(0.0) * self.sigma_scale;
+            if r > 0.0 {
+                let w: f64 = StandardNormal.sample(rng);
+                let dev = self.curve.spike_time_sigma_s[m] * self.sigma_scale * d.z[site];
+                let t = self.curve.spike_time_s[m].map(|t| t + dev + r * w);
+                return self.decode_time(t);
+            }
+        }
+        u32::from(d.tables.tables[site * d.tables.stride + m])
     }
 }
 
@@ -956,6 +1094,8 @@ pub enum AnyDevices {
     Tables(DeviceTables),
     /// One comparator offset per physical neuron, levels.
     Offsets(Vec<f64>),
+    /// Tables and device draws of models with a per-read spread.
+    Spread(SpreadTables),
 }
 
 /// Options a `--neuron` spec may need besides its own text.
@@ -1062,9 +1202,9 @@ impl NeuronModel for AnyNeuron {
     fn sample_devices(&self, layout: &SiteLayout, rng: &mut ChaCha8Rng) -> AnyDevices {
         match self {
             AnyNeuron::CurrentSigma(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
-            AnyNeuron::Circuit(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
+            AnyNeuron::Circuit(m) => AnyDevices::Spread(m.sample_devices(layout, rng)),
             AnyNeuron::SenseAmp(m) => AnyDevices::Offsets(m.sample_devices(layout, rng)),
-            AnyNeuron::Clocked(m) => AnyDevices::Tables(m.sample_devices(layout, rng)),
+            AnyNeuron::Clocked(m) => AnyDevices::Spread(m.sample_devices(layout, rng)),
             _ => AnyDevices::None,
         }
     }
@@ -1075,11 +1215,12 @@ impl NeuronModel for AnyNeuron {
             (AnyNeuron::Lut(m), _) => m.read(&(), site, level, len, rng),
             (AnyNeuron::Confusion(m), _) => m.read(&(), site, level, len, rng),
             (AnyNeuron::LevelNoise(m), _) => m.read(&(), site, level, len, rng),
-            (AnyNeuron::CurrentSigma(_) | AnyNeuron::Circuit(_), AnyDevices::Tables(t)) => {
+            (AnyNeuron::CurrentSigma(_), AnyDevices::Tables(t)) => {
                 u32::from(t.tables[site * t.stride + level as usize])
             }
+            (AnyNeuron::Circuit(m), AnyDevices::Spread(t)) => m.read(t, site, level, len, rng),
             (AnyNeuron::SenseAmp(m), AnyDevices::Offsets(o)) => m.read(o, site, level, len, rng),
-            (AnyNeuron::Clocked(m), AnyDevices::Tables(t)) => m.read(t, site, level, len, rng),
+            (AnyNeuron::Clocked(m), AnyDevices::Spread(t)) => m.read(t, site, level, len, rng),
             // sample_devices always pairs these models with their device state.
             (
                 AnyNeuron::CurrentSigma(_)
