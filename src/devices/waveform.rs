@@ -43,7 +43,7 @@ pub enum Wave {
     /// stream [`noise_sample`] keyed by `key` (the run's seed and the source's instance path,
     /// set by the elaborator); sample 0 is 0, so operating points and DC analyses are
     /// noise-free. `nt = 0` or `na = 0`: no noise. The 1/f and random-telegraph parts are
-    /// refused when nonzero (not implemented).
+    /// refused when nonzero (not supported).
     TrNoise {
         na: f64,
         nt: f64,

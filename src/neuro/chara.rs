@@ -116,7 +116,7 @@ pub struct Transfer {
     pub mc_runs: u64,
     /// Monte Carlo runs per level whose neuron did not spike in the window or failed
     /// (excluded from the spread).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mc_failed: Vec<u64>,
 }
 

@@ -108,7 +108,12 @@ impl Curves {
         let mut ys = Vec::new();
         for (key, val) in obj {
             let Some(arr) = val.as_array() else { continue };
-            if key == "levels" || !arr.iter().all(|e| e.is_number() || e.is_null()) {
+            // an empty list (e.g. `mc_failed` of a characterisation without Monte Carlo) is
+            // not a curve
+            if key == "levels"
+                || arr.is_empty()
+                || !arr.iter().all(|e| e.is_number() || e.is_null())
+            {
                 continue;
             }
             if arr.len() != x.len() {
