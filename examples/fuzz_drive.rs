@@ -80,6 +80,7 @@ fn small_budgets() {
         dc_points: 2_000,
         elements: 5_000,
         time_points: 20_000,
+        control_steps: 100_000,
     });
 }
 

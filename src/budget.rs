@@ -4,7 +4,7 @@
 //! clear error instead of hours of computing or an out-of-memory abort.
 //!
 //! The limits are process-wide: the command line sets them once (`--max-dc-points`,
-//! `--max-elements`, `--max-points`) before any netlist is read; library users may call
+//! `--max-elements`, `--max-points`, `--max-control-steps`) before any netlist is read; library users may call
 //! [`set`]. Defaults ([`Budgets::default`]) sit far above what a hand-written or generated
 //! deck of this domain needs and far below what exhausts a workstation.
 
@@ -14,13 +14,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budgets {
-    /// Points of one `.dc` analysis (the product of both sweeps' points).
+    /// Points of one `.dc` analysis (the product of both sweeps' points), and frequencies of one
+    /// `.ac` analysis.
     pub dc_points: u64,
     /// Devices a netlist elaborates to, subcircuits expanded.
     pub elements: u64,
     /// Time points one transient may accept: estimated before the run from
     /// (tstop - tstart) / max step, and counted while it runs.
     pub time_points: u64,
+    /// Statements one `.control` block may execute (each loop pass counts its statements):
+    /// ngspice runs `while 1` forever; here it stops with a message.
+    pub control_steps: u64,
 }
 
 /// Default `.dc` points: a million (a 1 mV sweep over 1 kV).
@@ -29,6 +33,9 @@ pub const DEFAULT_DC_POINTS: u64 = 1_000_000;
 pub const DEFAULT_ELEMENTS: u64 = 2_000_000;
 /// Default transient time points: fifty million (`.tran 1n 10m` takes ten million).
 pub const DEFAULT_TIME_POINTS: u64 = 50_000_000;
+/// Default `.control` statements: ten million (about 7 s of `let`s on one core; a
+/// `repeat 1000000` of one or two statements fits).
+pub const DEFAULT_CONTROL_STEPS: u64 = 10_000_000;
 
 impl Default for Budgets {
     fn default() -> Self {
@@ -36,6 +43,7 @@ impl Default for Budgets {
             dc_points: DEFAULT_DC_POINTS,
             elements: DEFAULT_ELEMENTS,
             time_points: DEFAULT_TIME_POINTS,
+            control_steps: DEFAULT_CONTROL_STEPS,
         }
     }
 }
@@ -43,12 +51,14 @@ impl Default for Budgets {
 static DC_POINTS: AtomicU64 = AtomicU64::new(DEFAULT_DC_POINTS);
 static ELEMENTS: AtomicU64 = AtomicU64::new(DEFAULT_ELEMENTS);
 static TIME_POINTS: AtomicU64 = AtomicU64::new(DEFAULT_TIME_POINTS);
+static CONTROL_STEPS: AtomicU64 = AtomicU64::new(DEFAULT_CONTROL_STEPS);
 
 /// Sets the process-wide limits.
 pub fn set(b: Budgets) {
     DC_POINTS.store(b.dc_points, Ordering::Relaxed);
     ELEMENTS.store(b.elements, Ordering::Relaxed);
     TIME_POINTS.store(b.time_points, Ordering::Relaxed);
+    CONTROL_STEPS.store(b.control_steps, Ordering::Relaxed);
 }
 
 /// The process-wide limits.
@@ -57,6 +67,7 @@ pub fn get() -> Budgets {
         dc_points: DC_POINTS.load(Ordering::Relaxed),
         elements: ELEMENTS.load(Ordering::Relaxed),
         time_points: TIME_POINTS.load(Ordering::Relaxed),
+        control_steps: CONTROL_STEPS.load(Ordering::Relaxed),
     }
 }
 

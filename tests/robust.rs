@@ -623,3 +623,72 @@ fn parts_3000_streamed_with_1024_open_files() {
     assert_eq!(header.split(',').count(), 1 + 1 + 3 * 3000 + 3001);
     assert!(text.lines().count() > 10);
 }
+
+#[test]
+fn control_while_1_stops_at_the_step_budget() {
+    // ngspice loops forever; here the block stops with the flag named (exit 1)
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("loop.cir");
+    std::fs::write(
+        &deck,
+        "loop\nV1 a 0 1\nR1 a 0 1k\n.control\nlet i = 0\nwhile 1\nlet i = i + 1\nend\n.endc\n.end\n",
+    )
+    .expect("write");
+    let d = deck.to_string_lossy().to_string();
+    let r = run_neurospice(
+        &["run", &d, "--max-control-steps", "100000"],
+        &root(),
+        GUARD,
+    );
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains("more than 100000 statements"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--max-control-steps"), "{}", r.stderr);
+}
+
+#[test]
+fn control_repeat_1000000_runs() {
+    // a long but finite loop is not refused by the default budget
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("rep.cir");
+    std::fs::write(
+        &deck,
+        "loop\nV1 a 0 1\nR1 a 0 1k\n.control\nlet i = 0\nrepeat 1000000\nlet i = i + 1\nend\necho $&i\n.endc\n.end\n",
+    )
+    .expect("write");
+    let d = deck.to_string_lossy().to_string();
+    let r = run_neurospice(&["run", &d], &root(), GUARD);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    // ngspice's %g: 1E+06
+    assert!(r.stdout.trim().ends_with("1E+06"), "{}", r.stdout);
+    // and the same loop under a small budget is refused
+    let r = run_neurospice(&["run", &d, "--max-control-steps", "1000"], &root(), GUARD);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+}
+
+#[test]
+fn pulse_delay_minus_9e18() {
+    // found by the fuzzer: with the delay 9e18 s before the run, k + 1 == k in the period
+    // count and the breakpoint loop pushed the same corner until memory ran out (abort)
+    let v = op_value(
+        "pulse\nI1 0 mem PULSE(0 1u -9e18 1n)\nC1 mem 0 1p\nR1 mem 0 1k\n.tran 10n 5u\n.op\n.end\n",
+        "v(mem)",
+    );
+    assert!(v.is_finite());
+}
+
+#[test]
+fn ac_dec_1meg_points() {
+    // found by the fuzzer: `.ac dec 1meg 10 100k` is 4 million complex solves (minutes);
+    // counted against the sweep budget before the first
+    let e = err("ac\nV1 in 0 DC 0 AC 1\nR1 in out 1k\nC1 out 0 100n\n.ac dec 1meg 10 100k\n.end\n");
+    assert!(
+        e.contains(".ac frequency points: 4.000e6 exceeds the limit"),
+        "{e}"
+    );
+    assert!(e.contains("--max-dc-points"), "{e}");
+    assert!(e.contains("case.cir:5"), "{e}");
+}

@@ -31,7 +31,7 @@ pub struct Cli {
 /// after the command.
 #[derive(clap::Args)]
 struct BudgetArgs {
-    /// Most points one .dc analysis may have.
+    /// Most points one .dc analysis (or frequencies one .ac analysis) may have.
     #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_DC_POINTS)]
     max_dc_points: u64,
     /// Most devices a netlist may expand to (subcircuits expanded).
@@ -41,6 +41,10 @@ struct BudgetArgs {
     /// run, and counted during it).
     #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_TIME_POINTS)]
     max_points: u64,
+    /// Most statements one .control block may execute, loop passes counted (ngspice would run
+    /// `while 1` forever).
+    #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_CONTROL_STEPS)]
+    max_control_steps: u64,
 }
 
 // clap builds the command once per process; boxing the larger argument struct buys nothing
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> Result<()> {
         dc_points: cli.budgets.max_dc_points,
         elements: cli.budgets.max_elements,
         time_points: cli.budgets.max_points,
+        control_steps: cli.budgets.max_control_steps,
     });
     match cli.cmd {
         Cmd::Run(a) => run::run(&a),

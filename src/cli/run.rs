@@ -489,6 +489,7 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
     let mut it = control::Interp::new(engine, &a.netlist, &control::date_now());
+    it.set_step_limit(neurospice::budget::get().control_steps);
     let outcome = it.run(script, &mut out, &mut err)?;
     if outcome == control::Outcome::Quit || !has_analysis {
         return Ok(());

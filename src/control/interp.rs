@@ -383,7 +383,10 @@ impl<'e> Interp<'e> {
             {
                 let loc = sc.stmts.first().map(|s| s.loc.clone());
                 return Err(Error::netlist(
-                    format!("the control block ran more than {limit} steps"),
+                    format!(
+                        "the control block ran more than {limit} statements (a loop that never \
+                         ends? raise the limit with --max-control-steps N if this is intended)"
+                    ),
                     loc.as_ref(),
                 ));
             }

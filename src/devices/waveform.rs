@@ -345,6 +345,7 @@ impl Wave {
                     0.0
                 };
                 let mut k = first;
+                let mut periods = 0.0;
                 loop {
                     let base = td + k * per;
                     if base > t1 {
@@ -354,10 +355,12 @@ impl Wave {
                         push(c);
                     }
                     k += 1.0;
+                    periods += 1.0;
                     // periods the transient cannot resolve (the breakpoints merge closer than
-                    // 1e-12 tstop) or could not afford (each costs a time point) stop here
+                    // 1e-12 tstop) or could not afford (each costs a time point) stop here,
+                    // and so does a period lost in rounding (a delay of -9e18 s: k + 1 == k)
                     let cap = (crate::budget::get().time_points as f64).min(1e7);
-                    if per <= 1e-12 * tstop || k > first + cap {
+                    if per <= 1e-12 * tstop || periods > cap || td + k * per <= base {
                         break;
                     }
                 }

@@ -624,6 +624,19 @@ impl<'n> Elab<'n, '_> {
             fstart,
             fstop,
         };
+        // each frequency is a complex solve: counted before any is made
+        let points = match spacing {
+            AcSpacing::Dec => n * (fstop / fstart).log10() + 1.0,
+            AcSpacing::Oct => n * (fstop / fstart).log2() + 1.0,
+            AcSpacing::Lin => n,
+        };
+        crate::budget::check(
+            points,
+            crate::budget::get().dc_points,
+            ".ac frequency points",
+            "--max-dc-points",
+        )
+        .map_err(|e| e.with_loc(Some(&card.loc)))?;
         if sw.freqs(1e-3).len() >= AC_MAX_POINTS {
             return Err(Error::netlist(
                 format!(".ac: more than {AC_MAX_POINTS} frequencies"),
