@@ -75,9 +75,15 @@ pub fn get() -> Budgets {
 /// `limit`; `what` names the quantity, `flag` the option that raises the limit.
 pub fn check(need: f64, limit: u64, what: &str, flag: &str) -> Result<()> {
     if need.is_nan() || need > limit as f64 {
+        // a count just over the limit reads as a count (1000001, not 1.000e6)
+        let shown = if need.fract() == 0.0 && need < 1e15 {
+            format!("{need:.0}")
+        } else {
+            format!("{need:.3e}")
+        };
         return Err(Error::netlist(
             format!(
-                "{what}: {need:.3e} exceeds the limit of {limit} (raise it with {flag} N if this \
+                "{what}: {shown} exceeds the limit of {limit} (raise it with {flag} N if this \
                  is intended)"
             ),
             None,

@@ -156,7 +156,7 @@ fn dc_step_typo_1e_12() {
 #[test]
 fn dc_step_typo_1e_8() {
     let e = err("dc\nV1 a 0 0\nR1 a 0 1k\n.dc V1 0 1 1e-8\n.end\n");
-    assert!(e.contains("1.000e8 exceeds the limit"), "{e}");
+    assert!(e.contains("100000001 exceeds the limit"), "{e}");
     // nested sweeps multiply
     let e = err("dc\nV1 a 0 0\nV2 b 0 0\nR1 a b 1k\n.dc V1 0 1 1e-4 V2 0 1 1e-3\n.end\n");
     assert!(e.contains(".dc sweep points"), "{e}");
@@ -193,7 +193,7 @@ fn nested_subckts_1e7_elements() {
         e.contains("elements after expanding the subcircuits"),
         "{e}"
     );
-    assert!(e.contains("1.000e7"), "{e}");
+    assert!(e.contains("10000001 exceeds"), "{e}");
     assert!(e.contains("--max-elements"), "{e}");
 }
 
@@ -686,7 +686,7 @@ fn ac_dec_1meg_points() {
     // counted against the sweep budget before the first
     let e = err("ac\nV1 in 0 DC 0 AC 1\nR1 in out 1k\nC1 out 0 100n\n.ac dec 1meg 10 100k\n.end\n");
     assert!(
-        e.contains(".ac frequency points: 4.000e6 exceeds the limit"),
+        e.contains(".ac frequency points: 4000001 exceeds the limit"),
         "{e}"
     );
     assert!(e.contains("--max-dc-points"), "{e}");
