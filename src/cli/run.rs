@@ -398,7 +398,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     }
     if a.stats {
         eprintln!(
-            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} bypassed={} min_step={:.3e}",
+            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} bypassed={} min_step={:.3e} relax_sweeps={} hub_solves={} relax_fallbacks={}",
             res.parts,
             res.stats.accepted_steps,
             res.stats.rejected_steps,
@@ -406,7 +406,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
             res.stats.factorizations,
             res.stats.events,
             res.stats.bypassed,
-            res.stats.min_step
+            res.stats.min_step,
+            res.stats.relax_sweeps,
+            res.stats.hub_solves,
+            res.stats.relax_fallbacks
         );
     }
     if a.strict && meas_failed > 0 {

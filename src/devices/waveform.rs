@@ -1,6 +1,7 @@
 //! Time functions of independent sources, with ngspice's defaults and semantics.
 
 use crate::error::{Error, Result};
+use std::sync::atomic::Ordering;
 
 /// A source waveform. Parameters that ngspice defaults from the analysis (`tstep`, `tstop`)
 /// are `None` here and resolved at evaluation.
@@ -37,6 +38,11 @@ pub enum Wave {
     },
     /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn.
     Pwl(Vec<(f64, f64)>),
+    /// A waveform sampled by the simulator itself (multirate relaxation: a torn rail node's
+    /// voltage from the last sweep, fed to the parts that draw from it): linear between the
+    /// points like PWL, shared (not copied) by every part, and without corners, so a part
+    /// that reads it keeps its own time steps.
+    Sampled(std::sync::Arc<Vec<(f64, f64)>>, Cursor),
     /// TRNOISE(NA NT NALPHA NAMP RTSAM RTSCAPT RTSEMT): white Gaussian noise of standard
     /// deviation `na`, a new independent sample every `nt`, linear between samples, added to
     /// the source's DC value `offset`. Sample k (at t = k·nt) is drawn from the counter-based
@@ -51,6 +57,82 @@ pub enum Wave {
         /// `None`: silent (a nominal run, see [`crate::netlist::Sampler::noise_key`]).
         key: Option<u64>,
     },
+}
+
+/// Where the last evaluation of a sampled waveform fell (a transient reads it at increasing
+/// times, so the next one is almost always in the same or the next interval): a hint only,
+/// equal to any other for comparisons.
+#[derive(Debug, Default)]
+pub struct Cursor(std::sync::atomic::AtomicUsize);
+
+impl Clone for Cursor {
+    fn clone(&self) -> Self {
+        Cursor(std::sync::atomic::AtomicUsize::new(
+            self.0.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+impl PartialEq for Cursor {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Cursor {
+    /// `pwl_value(pts, t)`, starting the search at the interval of the last call.
+    fn value(&self, pts: &[(f64, f64)], t: f64) -> f64 {
+        let k = self.0.load(Ordering::Relaxed);
+        // the interval (pts[k-1], pts[k]] or the next one holds t: no search
+        for k in [k, k + 1] {
+            if k >= 1 && k < pts.len() && pts[k - 1].0 < t && t <= pts[k].0 {
+                self.0.store(k, Ordering::Relaxed);
+                let ((t0, v0), (t1, v1)) = (pts[k - 1], pts[k]);
+                return if t == t1 {
+                    v1
+                } else {
+                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+                };
+            }
+        }
+        // gallop from the hint towards t, then bisect the bracket found
+        let (mut lo, mut hi) = (0, pts.len());
+        let k = k.min(pts.len());
+        if k > 0 && pts[k - 1].0 < t {
+            lo = k;
+            let mut step = 1;
+            while lo + step < pts.len() && pts[lo + step].0 < t {
+                lo += step;
+                step *= 2;
+            }
+            hi = (lo + step + 1).min(pts.len());
+        }
+        let k = lo + pts[lo..hi].partition_point(|p| p.0 < t);
+        self.0.store(k, Ordering::Relaxed);
+        pwl_value(pts, t)
+    }
+}
+
+/// Linear interpolation between `pts` (ascending times), holding the first value before the
+/// first point and the last after the last (0 without points).
+fn pwl_value(pts: &[(f64, f64)], t: f64) -> f64 {
+    if pts.is_empty() {
+        return 0.0;
+    }
+    if t <= pts[0].0 {
+        return pts[0].1;
+    }
+    let k = pts.partition_point(|p| p.0 <= t);
+    if k >= pts.len() {
+        return pts[pts.len() - 1].1;
+    }
+    let (t0, v0) = pts[k - 1];
+    let (t1, v1) = pts[k];
+    if t1 == t0 {
+        v1
+    } else {
+        v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    }
 }
 
 /// The tag of transient-noise streams in [`crate::seed::chained`] keys ("trno").
@@ -267,25 +349,8 @@ impl Wave {
                         + (v1 - v2) * (1.0 - (-(t - td2) / tau2).exp())
                 }
             }
-            Wave::Pwl(pts) => {
-                if pts.is_empty() {
-                    return 0.0;
-                }
-                if t <= pts[0].0 {
-                    return pts[0].1;
-                }
-                let k = pts.partition_point(|p| p.0 <= t);
-                if k >= pts.len() {
-                    return pts[pts.len() - 1].1;
-                }
-                let (t0, v0) = pts[k - 1];
-                let (t1, v1) = pts[k];
-                if t1 == t0 {
-                    v1
-                } else {
-                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-                }
-            }
+            Wave::Pwl(pts) => pwl_value(pts, t),
+            Wave::Sampled(pts, at) => at.value(pts, t),
             Wave::TrNoise {
                 na,
                 nt,
@@ -374,6 +439,8 @@ impl Wave {
                     push(p.0);
                 }
             }
+            // a sampled waveform follows the steps of whoever sampled it: no corners
+            Wave::Sampled(..) => {}
             Wave::TrNoise { na, nt, key, .. } => {
                 if *nt <= 0.0 || *na == 0.0 || key.is_none() {
                     return;

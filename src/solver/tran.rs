@@ -34,11 +34,14 @@ pub trait Recorder {
     fn initial(&mut self, _x: &[f64]) {}
     /// Probe `k` crossed its threshold rising at time `t`.
     fn spike(&mut self, _k: usize, _t: f64) {}
+    /// Every accepted time point, `t = 0` and points before `tstart` included (multirate
+    /// relaxation reads the currents a part draws from a rail at all of them).
+    fn step(&mut self, _t: f64, _x: &[f64]) {}
 }
 
 /// The widest time tolerance an event crossing is located to, relative to the stop time
 /// (tighter where the event function's slope asks for it).
-const EV_TOL_MAX: f64 = 1e-6;
+pub const EV_TOL_MAX: f64 = 1e-6;
 
 /// Conductance that pins `.ic` nodes during the initial operating point [S].
 const IC_PIN: f64 = 1e3;
@@ -72,6 +75,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
     let mut accepted = 0u64;
     let mut x = initial_point(sys, spec)?;
     rec.initial(&x);
+    rec.step(0.0, &x);
     // with uic the initial vector is not a solution (ngspice does not write it either)
     if spec.tstart <= 0.0 && !spec.uic {
         rec.point(0.0, &x);
@@ -177,6 +181,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
                 None,
             ));
         }
+        rec.step(t, &x);
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);
         }
