@@ -757,6 +757,11 @@ fn relax_sweeps<'s, 'd>(
                 Arc::new(multirate::sum_waves(&w))
             })
             .collect();
+        // the loads' currents are summed: their records are no longer needed
+        for (r, _, _) in done.iter_mut() {
+            r.gtimes = Vec::new();
+            r.gvals = Vec::new();
+        }
         let mut grid: Vec<f64> = loads.iter().flat_map(|l| l.iter().map(|p| p.0)).collect();
         if nr > 1 {
             grid.sort_by(f64::total_cmp);

@@ -282,7 +282,8 @@ pub(super) fn sum_waves(waves: &[(&[f64], Vec<f64>)]) -> Vec<(f64, f64)> {
             slope = next;
         }
     }
-    knots.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // (knots at equal times commute: an unstable sort needs no scratch copy)
+    knots.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut out: Vec<(f64, f64)> = Vec::new();
     let (mut value, mut slope, mut t_last) = (0.0f64, 0.0f64, f64::NEG_INFINITY);
     for (t, jump, ds) in knots {
