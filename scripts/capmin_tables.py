@@ -72,18 +72,28 @@ for a, b, what in (("cm_4u1u_sc1", "td_4u1u_sc1", "equal area 4 um2"), ("cm_1u10
         print(f"- error ratio current-mirror / time-domain, {what}: {errs[a] / errs[b]:.2f}x")
 
 # "Each at its best area for the same headroom" (scripts/capmin_headroom.sh): W/L = 4 for both
-# cells, area swept, chosen on validation (smallest area with mean validation loss <= BUDGET).
-BUDGET = 0.002
+# cells, area swept; per budget, each cell's smallest area with mean validation loss <= budget.
+# Two budgets, both fixed before any test8k step: 0.2 % (the main rule) and 0.1 % (the seeds'
+# own "within 0.1 % of ideal").
+BUDGETS = (0.002, 0.001)
+SIZES = (("1u", "250n", 0.25), ("2u", "500n", 1), ("4u", "1u", 4), ("8u", "2u", 16))
 ideal_val = load("mnist/design_and.json")["selection"]["ideal_accuracy"]
 print()
 print(f"Same headroom (W/L = 4, 1 V, 0.4 V swing); validation: 6,000 digits, ideal {pct(ideal_val)}; "
-      f"budget {pct(BUDGET)} mean validation loss.")
+      f"ideal on test8k {pct(ideal)}.")
 print()
-print("| neuron | mirror W/L (area per device) | device spread L1/L16/L32 | level-1 spike | validation accuracy, 10 samples (95%) | validation loss | chosen | test8k accuracy, 10 samples (95%) | test8k error | test8k loss vs ideal (95%) |")
+print("| neuron | mirror W/L (area per device) | device spread L1/L16/L32 | level-1 spike | validation accuracy, 10 samples (95%) | validation loss | chosen at budget | test8k accuracy, 10 samples (95%) | test8k error | test8k loss vs ideal (95%) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
-best = {}
+chosen = {}
+for cell in ("td", "cm"):
+    for b in BUDGETS:
+        for w, l, area in SIZES:
+            v = load(f"headroom/{cell}_{w}{l}.val.json")
+            if v is not None and ideal_val - v["accuracy"] <= b:
+                chosen[(cell, b)] = f"{cell}_{w}{l}"
+                break
 for cell, cname in (("td", "time-domain"), ("cm", "current-mirror")):
-    for w, l, area in (("1u", "250n", 0.25), ("2u", "500n", 1), ("4u", "1u", 4), ("8u", "2u", 16)):
+    for w, l, area in SIZES:
         n = f"{cell}_{w}{l}"
         c = load(f"headroom/{n}.json")
         v = load(f"headroom/{n}.val.json")
@@ -93,22 +103,22 @@ for cell, cname in (("td", "time-domain"), ("cm", "current-mirror")):
         sp = "/".join(f"{100*c['spike_time_sigma_s'][m]/c['spike_time_s'][m]:.1f}%" for m in (1, 16, 32))
         t1 = f"{c['spike_time_s'][1]*1e6:.2f} us"
         loss = ideal_val - v["accuracy"]
-        chosen = cell not in best and loss <= BUDGET
-        if chosen:
-            best[cell] = n
-        t = load(f"headroom/{n}.test8k.json") if chosen else None
+        at = [pct(b) for b in BUDGETS if chosen.get((cell, b)) == n]
+        t = load(f"headroom/{n}.test8k.json") if at else None
         tcol = "| | |"
         if t is not None:
             tcol = (f"{pct(t['accuracy'])} ({pct(t['accuracy_lo'])}..{pct(t['accuracy_hi'])}) | {pct(1 - t['accuracy'])} | "
                     f"{pct(ideal - t['accuracy'])} ({pct(ideal - t['accuracy_hi'])}..{pct(ideal - t['accuracy_lo'])}) |")
-            errs["h_" + cell] = 1 - t["accuracy"]
-        elif chosen:
+            errs["h_" + n] = 1 - t["accuracy"]
+        elif at:
             tcol = "not run | | |"
         print(f"| {cname} | {w}/{l} ({area} um2) | {sp} | {t1} | {pct(v['accuracy'])} ({pct(v['accuracy_lo'])}..{pct(v['accuracy_hi'])}) | "
-              f"{pct(loss)} | {'**yes**' if chosen else ''} | {tcol}")
+              f"{pct(loss)} | {', '.join(at)} | {tcol}")
 print()
-print("- chosen (smallest area within the validation budget): " + ", ".join(f"{k}: {v}" for k, v in best.items())
-      + (" (TEST=" + ",".join(best.values()) + ")" if best else ""))
-if "h_cm" in errs and "h_td" in errs:
-    print(f"- error ratio current-mirror / time-domain, each at its best area for the same headroom: "
-          f"{errs['h_cm'] / errs['h_td']:.2f}x; time-domain loss vs ideal {pct(errs['h_td'] - (1 - ideal))}")
+for b in BUDGETS:
+    td, cm = chosen.get(("td", b)), chosen.get(("cm", b))
+    line = f"- budget {pct(b)}: time-domain {td or 'none on the grid'}, current-mirror {cm or 'none on the grid'}"
+    if td and cm and "h_" + td in errs and "h_" + cm in errs:
+        line += (f"; test8k error ratio current-mirror / time-domain {errs['h_' + cm] / errs['h_' + td]:.2f}x, "
+                 f"time-domain loss vs ideal {pct(errs['h_' + td] - (1 - ideal))}")
+    print(line)
