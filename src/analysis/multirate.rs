@@ -62,7 +62,7 @@ fn ghost_name(name: &str) -> String {
 
 /// Tears `c` at its rails (see the module doc); `None` when it has none, or when tearing
 /// them would not separate at least two groups of loads.
-pub(super) fn tear(c: &Circuit) -> Option<(Torn, Part)> {
+pub(super) fn tear(c: &Circuit) -> Option<(Torn, Part<'static>)> {
     let n = c.n();
     let nn = c.n_nodes;
     let held = held_sources(c);
@@ -250,7 +250,7 @@ pub(super) fn tear(c: &Circuit) -> Option<(Torn, Part)> {
         rebuild: None,
     };
     let hub = Part {
-        circuit: hub_circuit,
+        circuit: std::borrow::Cow::Owned(hub_circuit),
         global,
         summed,
     };

@@ -271,8 +271,14 @@ pub fn run(a: &RunArgs) -> Result<()> {
         let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
         // so does a deck with `.print` cards (ngspice -b prints their tables), unless a flag
         // asks for the dot-card path's own outputs
-        let has_print = nl.controls.iter().any(|c| c.name() == ".print");
-        if script.is_some() || has_ac || (has_print && dot_card_flag(a).is_none()) {
+        let has_print = nl
+            .controls
+            .iter()
+            .any(|c| matches!(c.name(), ".print" | ".four" | ".fourier"));
+        // a flag that asks for the dot-card path's own outputs (-o, --meas-csv, ...) takes
+        // a deck without a block there, .ac or not
+        let flag = dot_card_flag(a);
+        if script.is_some() || (flag.is_none() && (has_ac || has_print)) {
             let script = match script {
                 Some(s) => s,
                 None => control::script::compile(&[])?,
@@ -287,6 +293,16 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if !a.quiet {
         for w in c.warnings.iter() {
             eprintln!("warning: {w}");
+        }
+        if let Some(f) = dot_card_flag(a)
+            && c.analyses
+                .iter()
+                .any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Ac(_)))
+        {
+            eprintln!(
+                "warning: {f} takes the .op, .dc and .tran results; the .ac results are printed \
+                 only without dot-card flags (or written by `write` in a .control block)"
+            );
         }
     }
     let save = match &a.save {
@@ -473,7 +489,12 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         )));
     }
     if !a.quiet {
-        let ran_here = |w: &String| w.contains(".control block") || w.contains("print skipped");
+        let ran_here = |w: &String| {
+            w.contains(".control block")
+                || w.contains("print skipped")
+                || w.contains("four skipped")
+                || w.contains("fourier skipped")
+        };
         for w in nl.warnings.iter().filter(|w| !ran_here(w)) {
             eprintln!("warning: {w}");
         }
@@ -487,6 +508,7 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // a deck without elements still simulates (ngspice runs op, tran and ac on the empty
     // circuit: tests/regression/misc/empty-1.cir)
     let mut netlist_engine = control::adapter::NetlistEngine::new(nl);
+    netlist_engine.report_warnings(!a.quiet);
     let engine: &mut dyn control::Engine = &mut netlist_engine;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -508,6 +530,32 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // the plots exist only now: list them after the run
     let mut tail = Vec::new();
     for (kind, words) in &prints {
+        if kind == "four" {
+            // ngspice's `.four`: `fourier` on the newest transient plot, if there is one
+            match it
+                .plots
+                .list
+                .iter()
+                .rev()
+                .find(|p| p.typename.starts_with("tran"))
+            {
+                Some(p) => {
+                    tail.push(control::source::Line {
+                        text: format!("setplot {}", p.typename),
+                        loc: loc.clone(),
+                    });
+                    tail.push(control::source::Line {
+                        text: format!("fourier {words}"),
+                        loc: loc.clone(),
+                    });
+                }
+                None if !a.quiet => {
+                    eprintln!("warning: .four {words}: no transient analysis ran, no table")
+                }
+                None => {}
+            }
+            continue;
+        }
         // an operating point's plot has no scale; ngspice still prints its .print card as a
         // table (index 0), which `print col` gives
         let op = kind == "op";
@@ -550,10 +598,19 @@ fn branch_names(words: &str) -> String {
 }
 
 /// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
-/// a card without a kind prints for the transient, as ngspice's.
+/// a card without a kind prints for the transient, as ngspice's. `.four f v(a) ...` cards
+/// come as (`four`, their words), in the deck's order among the `.print` cards.
 fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for c in nl.controls.iter().filter(|c| c.name() == ".print") {
+    for c in nl.controls.iter() {
+        if matches!(c.name(), ".four" | ".fourier") {
+            let words = control::adapter::card_words(&c.toks[1..]);
+            out.push(("four".to_string(), words.trim().to_ascii_lowercase()));
+            continue;
+        }
+        if c.name() != ".print" {
+            continue;
+        }
         let toks = &c.toks[1..];
         let (kind, rest) = match toks.first().map(|t| t.text.as_str()) {
             Some(k) if ["tran", "dc", "ac", "op"].contains(&k) => (k.to_string(), &toks[1..]),
