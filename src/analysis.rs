@@ -160,6 +160,7 @@ fn run_inner(
                     tmax: *tmax,
                     uic: *uic,
                     ic: vec![],
+                    nodeset: vec![],
                     probes: vec![],
                 };
                 let out = match (&mut stream, Some(ai) == last_tran) {
@@ -462,6 +463,7 @@ fn run_tran<'d>(
             };
             let spec = TranSpec {
                 ic: p.circuit.ic.clone(),
+                nodeset: p.circuit.nodeset.clone(),
                 probes: mine,
                 ..spec.clone()
             };

@@ -271,7 +271,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
         let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
         // so does a deck with `.print` cards (ngspice -b prints their tables), unless a flag
         // asks for the dot-card path's own outputs
-        let has_print = nl.controls.iter().any(|c| c.name() == ".print");
+        let has_print = nl
+            .controls
+            .iter()
+            .any(|c| matches!(c.name(), ".print" | ".four" | ".fourier"));
         // a flag that asks for the dot-card path's own outputs (-o, --meas-csv, ...) takes
         // a deck without a block there, .ac or not
         let flag = dot_card_flag(a);
@@ -483,7 +486,12 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         )));
     }
     if !a.quiet {
-        let ran_here = |w: &String| w.contains(".control block") || w.contains("print skipped");
+        let ran_here = |w: &String| {
+            w.contains(".control block")
+                || w.contains("print skipped")
+                || w.contains("four skipped")
+                || w.contains("fourier skipped")
+        };
         for w in nl.warnings.iter().filter(|w| !ran_here(w)) {
             eprintln!("warning: {w}");
         }
@@ -519,6 +527,32 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // the plots exist only now: list them after the run
     let mut tail = Vec::new();
     for (kind, words) in &prints {
+        if kind == "four" {
+            // ngspice's `.four`: `fourier` on the newest transient plot, if there is one
+            match it
+                .plots
+                .list
+                .iter()
+                .rev()
+                .find(|p| p.typename.starts_with("tran"))
+            {
+                Some(p) => {
+                    tail.push(control::source::Line {
+                        text: format!("setplot {}", p.typename),
+                        loc: loc.clone(),
+                    });
+                    tail.push(control::source::Line {
+                        text: format!("fourier {words}"),
+                        loc: loc.clone(),
+                    });
+                }
+                None if !a.quiet => {
+                    eprintln!("warning: .four {words}: no transient analysis ran, no table")
+                }
+                None => {}
+            }
+            continue;
+        }
         // an operating point's plot has no scale; ngspice still prints its .print card as a
         // table (index 0), which `print col` gives
         let op = kind == "op";
@@ -561,10 +595,19 @@ fn branch_names(words: &str) -> String {
 }
 
 /// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
-/// a card without a kind prints for the transient, as ngspice's.
+/// a card without a kind prints for the transient, as ngspice's. `.four f v(a) ...` cards
+/// come as (`four`, their words), in the deck's order among the `.print` cards.
 fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for c in nl.controls.iter().filter(|c| c.name() == ".print") {
+    for c in nl.controls.iter() {
+        if matches!(c.name(), ".four" | ".fourier") {
+            let words = control::adapter::card_words(&c.toks[1..]);
+            out.push(("four".to_string(), words.trim().to_ascii_lowercase()));
+            continue;
+        }
+        if c.name() != ".print" {
+            continue;
+        }
         let toks = &c.toks[1..];
         let (kind, rest) = match toks.first().map(|t| t.text.as_str()) {
             Some(k) if ["tran", "dc", "ac", "op"].contains(&k) => (k.to_string(), &toks[1..]),

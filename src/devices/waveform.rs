@@ -35,8 +35,13 @@ pub enum Wave {
         td2: Option<f64>,
         tau2: Option<f64>,
     },
-    /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn.
-    Pwl(Vec<(f64, f64)>),
+    /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn, or
+    /// with `repeat = Some(k)` (ngspice's `r=` equal to the time of point k) repeats the
+    /// points k..n for ever after tn, period tn - tk.
+    Pwl {
+        pts: Vec<(f64, f64)>,
+        repeat: Option<usize>,
+    },
     /// TRNOISE(NA NT NALPHA NAMP RTSAM RTSCAPT RTSEMT): white Gaussian noise of standard
     /// deviation `na`, a new independent sample every `nt`, linear between samples, added to
     /// the source's DC value `offset`. Sample k (at t = k·nt) is drawn from the counter-based
@@ -182,9 +187,57 @@ impl Wave {
                 if pts.windows(2).any(|w| w[1].0 < w[0].0) {
                     return Err(Error::netlist("PWL times must not decrease", None));
                 }
-                Wave::Pwl(pts)
+                Wave::Pwl { pts, repeat: None }
             }
         })
+    }
+
+    /// `r=` of a PWL (ngspice): repeat from the point whose time is `r` (compared with the
+    /// times as written, before any `td=` shift). `r` past the last time, between two
+    /// points, or equal to the last time (a zero period) is an error, as in ngspice.
+    pub fn pwl_repeat(self, r: f64) -> Result<Wave> {
+        let Wave::Pwl { pts, .. } = self else {
+            return Err(Error::netlist("r= (repeat) belongs to PWL only", None));
+        };
+        let last = pts.last().map_or(0.0, |p| p.0);
+        if r > last {
+            return Err(Error::netlist(
+                format!("PWL repeat time r={r} is past the last time point {last}"),
+                None,
+            ));
+        }
+        let Some(k) = pts.iter().position(|p| p.0 == r) else {
+            return Err(Error::netlist(
+                format!("PWL repeat time r={r} is not one of the time points"),
+                None,
+            ));
+        };
+        if k + 1 == pts.len() || r == last {
+            return Err(Error::netlist(
+                format!("PWL repeat time r={r} is the last time point: nothing to repeat"),
+                None,
+            ));
+        }
+        Ok(Wave::Pwl {
+            pts,
+            repeat: Some(k),
+        })
+    }
+
+    /// Shifts every time of a PWL by `td` (its `td=`).
+    pub fn pwl_delay(&mut self, td: f64) {
+        if let Wave::Pwl { pts, .. } = self {
+            for p in pts.iter_mut() {
+                p.0 += td;
+            }
+        }
+    }
+
+    /// (start time, period) of a repeating PWL.
+    fn pwl_period(pts: &[(f64, f64)], repeat: Option<usize>) -> Option<(f64, f64)> {
+        let tk = pts.get(repeat?)?.0;
+        let per = pts.last()?.0 - tk;
+        (per > 0.0).then_some((tk, per))
     }
 
     fn pulse_params(
@@ -267,10 +320,14 @@ impl Wave {
                         + (v1 - v2) * (1.0 - (-(t - td2) / tau2).exp())
                 }
             }
-            Wave::Pwl(pts) => {
+            Wave::Pwl { pts, repeat } => {
                 if pts.is_empty() {
                     return 0.0;
                 }
+                let t = match Self::pwl_period(pts, *repeat) {
+                    Some((tk, per)) if t >= tk + per => tk + (t - tk).rem_euclid(per),
+                    _ => t,
+                };
                 if t <= pts[0].0 {
                     return pts[0].1;
                 }
@@ -367,11 +424,26 @@ impl Wave {
                 push(*td1);
                 push(td2.filter(|v| *v != 0.0).unwrap_or(td1 + tstep));
             }
-            Wave::Pwl(pts) => {
+            Wave::Pwl { pts, repeat } => {
                 // the points in (t0, t1] only, found by bisection
                 let from = pts.partition_point(|p| p.0 <= t0);
                 for p in pts[from..].iter().take_while(|p| p.0 <= t1) {
                     push(p.0);
+                }
+                let Some((tk, per)) = Self::pwl_period(pts, *repeat) else {
+                    return;
+                };
+                let Some(k) = *repeat else { return };
+                // the repeated points tj + m·per (j >= k, m >= 1) in (t0, t1]; periods that
+                // would cost more time points than the budget allows stop here
+                let first = ((t0 - tk) / per).floor().max(1.0);
+                let cap = (crate::budget::get().time_points as f64).min(1e7);
+                let mut m = first;
+                while tk + m * per <= t1 && m < first + cap {
+                    for p in &pts[k + 1..] {
+                        push(p.0 + m * per);
+                    }
+                    m += 1.0;
                 }
             }
             Wave::TrNoise { na, nt, key, .. } => {
@@ -428,10 +500,25 @@ mod tests {
         };
         let v3 = 1.0 - (-2.0f64).exp();
         assert!((w.value(3.0, 0.1, 10.0) - v3).abs() < 1e-12);
-        let p = Wave::Pwl(vec![(1.0, 2.0), (2.0, 4.0)]);
+        let p = Wave::Pwl {
+            pts: vec![(1.0, 2.0), (2.0, 4.0)],
+            repeat: None,
+        };
         assert_eq!(p.value(0.0, 0.1, 5.0), 2.0);
         assert_eq!(p.value(1.5, 0.1, 5.0), 3.0);
         assert_eq!(p.value(9.0, 0.1, 5.0), 4.0);
+        // r=1: points 1..2 repeat with period 1 (2 -> 4, then back to 2 at t = 2: ngspice
+        // takes the repeated point's value at the seam)
+        let r = p.clone().pwl_repeat(1.0).unwrap();
+        assert_eq!(r.value(1.999, 0.1, 5.0), 3.998);
+        assert_eq!(r.value(2.0, 0.1, 5.0), 2.0);
+        assert!((r.value(2.25, 0.1, 5.0) - 2.5).abs() < 1e-12);
+        assert!((r.value(3.5, 0.1, 5.0) - 3.0).abs() < 1e-12);
+        let mut bp = Vec::new();
+        r.breakpoints(0.0, 3.5, 0.1, 5.0, &mut bp);
+        assert_eq!(bp, vec![1.0, 2.0, 3.0]);
+        assert!(p.clone().pwl_repeat(1.5).is_err(), "not a time point");
+        assert!(p.clone().pwl_repeat(2.0).is_err(), "zero period");
         let s = Wave::Sin {
             vo: 1.0,
             va: 2.0,

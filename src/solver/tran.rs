@@ -22,6 +22,9 @@ pub struct TranSpec {
     pub uic: bool,
     /// `.ic` node voltages.
     pub ic: Vec<(usize, f64)>,
+    /// `.nodeset` node voltages: the initial operating point's first guess (held, then
+    /// released), ngspice's nodeset for the transient. Not used with `uic`.
+    pub nodeset: Vec<(usize, f64)>,
     /// Spike probes: (unknown, threshold [V]); rising crossings are located like events and
     /// reported through `Recorder::spike`, without disturbing the integration.
     pub probes: Vec<(usize, f64)>,
@@ -272,9 +275,34 @@ fn initial_point(sys: &mut System, spec: &TranSpec) -> Result<Vec<f64>> {
             d.dev.initial_state(&mut x);
         }
     } else {
-        sys.pins = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        let ic_pins: Vec<_> = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        // `.nodeset` nodes (not also `.ic` ones, which stay held) are held for a first
+        // solve, then released and solved again by Newton from there (ngspice); if that
+        // fails, the operating point without the guess
+        let guess: Vec<_> = spec
+            .nodeset
+            .iter()
+            .filter(|(k, _)| !spec.ic.iter().any(|(i, _)| i == k))
+            .map(|&(k, v)| (k, v, IC_PIN))
+            .collect();
         sys.tran_op = true;
-        let r = operating_point(sys, &mut x, "transient");
+        let mut done = false;
+        if !guess.is_empty() {
+            sys.pins = ic_pins.iter().chain(&guess).copied().collect();
+            if operating_point(sys, &mut x, "transient").is_ok() {
+                sys.pins = ic_pins.clone();
+                let ctx = super::system::NewtonCtx::dc(sys.opts.itl1, false);
+                done = sys.newton(&mut x, &ctx).is_ok();
+            }
+            if !done {
+                x.fill(0.0);
+            }
+        }
+        let mut r = Ok(());
+        if !done {
+            sys.pins = ic_pins;
+            r = operating_point(sys, &mut x, "transient");
+        }
         sys.tran_op = false;
         sys.pins.clear();
         r?;
