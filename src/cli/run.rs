@@ -78,10 +78,11 @@ fn spike_spec(s: &str) -> Result<(String, f64)> {
     }
 }
 
-fn print_spike_stats(prefix: &str, res: &analysis::RunResult) {
+fn print_spike_stats(prefix: &str, res: &analysis::RunResult) -> Result<()> {
     let mut out = String::new();
     spike_stats(&mut out, prefix, res);
-    print!("{out}");
+    out!("{out}");
+    Ok(())
 }
 
 /// The spike statistics lines of a run (count, first spike, mean and sd of the ISI per node).
@@ -176,7 +177,7 @@ fn run_sweep_cmd(
             }
         }
     }
-    print!("{stats}");
+    out!("{stats}");
     if let Some(p) = &a.meas_csv {
         let mut names = vec![sw.name.clone()];
         names.extend(measures.iter().map(|m| m.name.clone()));
@@ -360,7 +361,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         (None, Some(_)) => analysis::run_with(&c, &ro, &mut cache)?,
     };
     let meas_failed = report_measures(a, &deck, &res)?;
-    print_spike_stats("", &res);
+    print_spike_stats("", &res)?;
     if let Some(p) = &a.spikes_out {
         csv::write_spikes(p, None, &[(0.0, res.spikes.as_slice())])?;
     }
@@ -369,9 +370,9 @@ pub fn run(a: &RunArgs) -> Result<()> {
             .iter()
             .any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Op))
         {
-            println!("Operating point ({}):", c.title);
+            outln!("Operating point ({}):", c.title);
             for (k, v) in op {
-                println!("  {k:<24} {v:>14.6e}");
+                outln!("  {k:<24} {v:>14.6e}");
             }
         }
         if let Some(p) = &a.op_json {
@@ -448,7 +449,7 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
     }
     let results = meas::evaluate(ms, res, &deck.params(&[])?);
     for (name, r) in &results {
-        println!("{}", meas::result_line(name, r));
+        outln!("{}", meas::result_line(name, r));
     }
     if let Some(p) = &a.meas_json {
         meas::write_json(p, &results)?;
