@@ -160,7 +160,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             }
             let text = c2c_subckt(&spec)?;
             write_bytes(output, text.as_bytes())?;
-            println!(
+            outln!(
                 "wrote {} ({}-bit C-2C ladder '{}')",
                 output.display(),
                 bits,
@@ -190,7 +190,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             spec.parasitic = spice_number("--parasitic", parasitic)?;
             let text = c2c_mc_bench(&spec, &mm, 1.0)?;
             write_bytes(output, text.as_bytes())?;
-            println!(
+            outln!(
                 "wrote {} ({}-bit C-2C Monte Carlo bench, {} ladders; cu = {:e} F, sigma(dC/C) = {:.3} % per unit)",
                 output.display(),
                 bits,
@@ -227,7 +227,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             spec.lib = relative_to(lib, output)?;
             let text = opamp_neuron_bench(&spec)?;
             write_bytes(output, text.as_bytes())?;
-            println!(
+            outln!(
                 "wrote {}: read-out line v0 = {} V, dv = {:e} V per level, full scale {} levels; \
                  read the membrane at t = {:e} s",
                 output.display(),
@@ -238,7 +238,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             );
             // the characterisation that goes with it, as `chara` options (scripts read this line)
             let fs = spec.full_scale();
-            println!(
+            outln!(
                 "chara args: --levels 0:{fs}:{} --membrane out --t-membrane {} --readout-line {},{}",
                 (fs / 64).max(1),
                 tidy(spec.t_membrane()),
