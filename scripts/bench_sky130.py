@@ -13,7 +13,11 @@ solve, time-step control). Prints a Markdown table.
 
 usage: bench_sky130.py [--repeat N] [--bin PATH] [DECK ...]   (default: the decks below)
 Needs ngspice on PATH and /usr/bin/time. On a shared machine, run it under nice and read CPU
-times (wall time is not comparable).
+times (wall time is not comparable). ngspice-39 as packaged is built with OpenMP and evaluates
+BSIM4 instances in parallel threads that busy-wait; on a loaded machine that multiplies its CPU
+time (34 s instead of 10 s for the same axon-hillock run), so it runs here with one thread
+(OMP_NUM_THREADS=1 and `set num_threads=1`), like neurospice's single-threaded `run`. ngspice's
+acct times are elapsed time, so only its iteration counts are taken from them.
 """
 import argparse, os, re, subprocess, sys, tempfile
 from pathlib import Path
@@ -34,11 +38,21 @@ def prepared(deck, workdir, op_only, ngspice):
     if ngspice:
         lines.append(".options acct")
         # batch mode simulates only with an output request
-        lines.append(".print tran v(out)" if not op_only else ".print op v(vdd)")
+        node = first_node(lines)
+        lines.append(f".print tran v({node})" if not op_only else f".print op v({node})")
     lines.append(".end")
     p = workdir / (("op_" if op_only else "") + ("ng_" if ngspice else "ns_") + Path(deck).name)
     p.write_text("\n".join(lines) + "\n")
     return p
+
+
+def first_node(lines):
+    """A node of the deck's first element line (batch mode needs an output request)."""
+    for l in lines[1:]:
+        t = l.split()
+        if t and t[0][0].isalpha() and not l.lstrip().startswith(("*", ".", "+")) and len(t) > 2:
+            return next(n for n in t[1:] if n != "0")
+    sys.exit("no element line to take a node from")
 
 
 def timed(cmd, cwd):
@@ -59,7 +73,8 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as d:
         wd = Path(d)
-        (wd / ".spiceinit").write_text("set ngbehavior=hsa\nset ng_nomodcheck\n")
+        (wd / ".spiceinit").write_text("set ngbehavior=hsa\nset ng_nomodcheck\nset num_threads=1\n")
+        os.environ["OMP_NUM_THREADS"] = "1"
         for deck in a.decks:
             best = {}
             for _ in range(a.repeat):

@@ -9,7 +9,7 @@ mod result;
 mod stream;
 
 pub use check::check_structure;
-pub use part::{Part, PartCache, split};
+pub use part::{MAX_PARTS, Part, PartCache, split};
 pub use result::{
     AcTable, RowSink, RunOptions, RunResult, Save, SpikeTrain, Table, saved_unknowns, signal_name,
 };

@@ -74,3 +74,50 @@ pub fn check(need: f64, limit: u64, what: &str, flag: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// How often (in accepted points) a transient projects its length from its pace.
+pub const PROJECT_EVERY: u64 = 1 << 20;
+
+/// The projection a transient makes every [`PROJECT_EVERY`] accepted points: at the pace so
+/// far (`accepted` points by time `t`, the run starting at 0), would it need more than
+/// **twice** the `limit` of time points by `tstop`? Then it stops now, seconds in, instead of
+/// minutes later at the limit. The factor two keeps a legitimate run whose points come
+/// unevenly (dense at the start, quiet after) from being stopped by a projection that
+/// overshoots; a run projected between one and two times the limit stops at the limit itself.
+/// `.tran 1n 10m` of a 1 GHz sine (hundreds of millions of points) stops after a million;
+/// `.tran 1n 10m` of a neuron (ten million) runs.
+pub fn check_pace(accepted: u64, t: f64, tstop: f64, limit: u64) -> Result<()> {
+    if accepted == 0 || !accepted.is_multiple_of(PROJECT_EVERY) || t <= 0.0 || t >= tstop {
+        return Ok(());
+    }
+    let projected = accepted as f64 * (tstop / t);
+    if projected > 2.0 * limit as f64 {
+        return Err(Error::netlist(
+            format!(
+                "transient: {accepted} time points by t = {t:.3e} s; at this pace the run to \
+                 {tstop:.3e} s needs about {projected:.2e}, more than twice the limit of \
+                 {limit} (raise it with --max-points N if this is intended, or lengthen the \
+                 step: a fast source over a long run)"
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_projection_stops_only_runs_well_over_the_limit() {
+        // 1M points by 40 us of a 10 ms run: 250M projected against 50M
+        assert!(check_pace(PROJECT_EVERY, 40e-6, 10e-3, 50_000_000).is_err());
+        // a neuron's pace: 1M points by 1 ms of 10 ms (10M)
+        assert!(check_pace(PROJECT_EVERY, 1e-3, 10e-3, 50_000_000).is_ok());
+        // 1.5 times the limit: left to the count itself
+        assert!(check_pace(PROJECT_EVERY, 10e-3 / 75.0, 10e-3, 50_000_000).is_ok());
+        // only at the checkpoints
+        assert!(check_pace(PROJECT_EVERY + 1, 40e-6, 10e-3, 50_000_000).is_ok());
+    }
+}

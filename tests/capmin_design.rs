@@ -290,3 +290,162 @@ fn selection_reads_only_the_models_training_file() {
         assert!(l["edge_distance"].as_f64().unwrap() >= 0.05 - 1e-12, "{l}");
     }
 }
+
+/// A committed design file as `snn eval --neuron capmin:FILE` reads it, with its physics.
+fn committed(path: &str) -> (Clocked, Physics, serde_json::Value) {
+    let d = Clocked::from_file(path.as_ref()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let p = &j["physics"];
+    let phys = Physics {
+        t_clk_s: p["t_clk_s"].as_f64().unwrap(),
+        i_unit_a: p["i_unit_a"].as_f64().unwrap(),
+        v_th_v: p["v_th_v"].as_f64().unwrap(),
+        ..Physics::default()
+    };
+    (d, phys, j)
+}
+
+/// The clock cycle the transient simulation of an IF membrane at the design's capacitor
+/// puts the spike of `x` unit currents in, or None when it lies within the simulation's
+/// error of an edge (then no decoder can be checked against it).
+fn simulated_cycle(d: &Clocked, phys: &Physics, x: f64) -> Option<u64> {
+    let unit_f = phys.t_clk_s * phys.i_unit_a / phys.v_th_v;
+    let t = spike_time(d.capacitance_units * unit_f, x * phys.i_unit_a, phys) / phys.t_clk_s;
+    let analytic = d.capacitance_units / x;
+    assert!(
+        (t - analytic).abs() < 1e-5 * analytic,
+        "x = {x}: simulated {t} periods, analytic {analytic}"
+    );
+    let frac = t - t.floor();
+    (frac.min(1.0 - frac) > 2e-5 * analytic).then(|| t.floor() as u64)
+}
+
+/// Issue 16, "one code path": the designs the README reports (chosen by `select`, CapMin-V's
+/// decoder sized by `select --protect` from the circuit spread) read every level's simulated
+/// membrane exactly as the evaluator does, at the chosen capacitor: nominal spikes decode to
+/// the level the file lists for them, and Monte Carlo draws of the spread (the design's own
+/// per-level spike-time spread, or a 3 % charging-current mismatch for a nominal design)
+/// decode to what `Clocked::report_time` / `Clocked::report` give for the same draw.
+#[test]
+fn committed_designs_read_the_simulated_membrane_at_their_capacitor() {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let files = [
+        "results/capmin/mnist/design_and.json",
+        "results/capmin/mnist/design_xnor.json",
+        "results/capmin/circuit/capmin_and_sc3.json",
+        "results/capmin/circuit/capminv_and_sc3.json",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    for f in files {
+        let (d, phys, j) = committed(f);
+        let mut checked = 0;
+        for m in 1..=d.full_scale {
+            // nominal: the simulated spike's cycle decodes to the level `select` wrote
+            let k = simulated_cycle(&d, &phys, f64::from(m)).expect("nominal spikes clear edges");
+            let listed = j["levels"][m as usize]["reports"].as_u64().unwrap() as u32;
+            assert_eq!(d.decode(Some(k)), listed, "{f}: level {m}, cycle {k}");
+            assert_eq!(d.report_time(m, 0.0), listed, "{f}: level {m}");
+            // Monte Carlo
+            for _ in 0..6 {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                let w: f64 = StandardNormal.sample(&mut rng);
+                let (x, want) = if d.has_spread() {
+                    let rel = d.device_sigma[m as usize] * z + d.read_sigma[m as usize] * w;
+                    // t = (c/m)(1 + rel) is a charging current m/(1 + rel)
+                    (f64::from(m) / (1.0 + rel), d.report_time(m, rel))
+                } else {
+                    let gain = 1.0 + 0.03 * z;
+                    (f64::from(m) * gain, d.report(m, gain))
+                };
+                if let Some(k) = simulated_cycle(&d, &phys, x) {
+                    assert_eq!(d.decode(Some(k)), want, "{f}: level {m}, draw x = {x}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 150, "{f}: only {checked} draws checked");
+    }
+}
+
+/// `select` scored the chosen design with the evaluator's decoder: `snn eval --neuron
+/// capmin:FILE` on the model's validation digits gives exactly the accuracy the file records.
+#[test]
+fn select_scored_the_design_as_snn_eval_reads_it() {
+    let f = "results/capmin/mnist/design_and.json";
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+    let out = neurospice(&[
+        "snn",
+        "eval",
+        "--model",
+        "models/mnist_binary.json",
+        "--data",
+        "data/mnist/train-images-idx3-ubyte.gz",
+        "--neuron",
+        &format!("capmin:{f}"),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["n"], j["selection"]["validation_n"]);
+    let (a, b) = (
+        e["accuracy"].as_f64().unwrap(),
+        j["selection"]["accuracy"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 1e-12, "snn eval {a}, select {b}");
+}
+
+/// The test digits cannot reach the selection under another name: the refusal is by content
+/// (fingerprint), not by path.
+#[test]
+fn selection_refuses_test_digits_renamed_as_the_training_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("test8k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz"),
+        ("test8k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    ] {
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/mnist")
+                .join(from),
+            dir.path().join(to),
+        )
+        .unwrap();
+    }
+    let data = dir.path().join("train-images-idx3-ubyte.gz");
+    let out = dir.path().join("d.json");
+    for extra in [
+        &[][..],
+        &[
+            "--spread",
+            "results/capmin/circuit/td_4u1u_sc1.json",
+            "--protect",
+        ][..],
+    ] {
+        let mut args = vec![
+            "capmin",
+            "select",
+            "--model",
+            "models/mnist_binary.json",
+            "--data",
+            data.to_str().unwrap(),
+            "--design",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let e = neurospice(&args);
+        assert!(!e.status.success());
+        assert!(
+            String::from_utf8_lossy(&e.stderr)
+                .contains("differs from the file the model was trained on"),
+            "{}",
+            String::from_utf8_lossy(&e.stderr)
+        );
+        assert!(!out.exists());
+    }
+}

@@ -250,6 +250,12 @@ fn errors_name_the_deck_and_line() {
         ("let x = fft(vector(4))", 5, "fft"),
         ("let x = undefinedfn(1, 2)", 5, "undefinedfn"),
         ("repeat -2\necho\nend", 5, "repeat"),
+        ("echo a\nlinearize", 6, "no transient analysis"),
+        ("fft yes", 5, "real time scale"),
+        ("spec 0 1k 100 yes", 5, "real time scale"),
+        ("fourier 0 yes", 5, "bad fundamental frequency"),
+        ("set polydegree = 3\nfourier 1k yes", 6, "polydegree 3"),
+        ("fourier", 5, "fourier needs a fundamental"),
     ];
     for (body, line, what) in cases {
         let r = run_body(body);
@@ -463,4 +469,74 @@ fn mutated_blocks_never_panic() {
             assert!(r.is_ok(), "panic on:\n{text}");
         }
     }
+}
+
+/// `neurospice run` on a deck with a block prints the circuit's elaboration warnings (here a
+/// diode model parameter ngspice ignores) once, however often the block re-elaborates, and
+/// not the netlist-path warnings about the block itself; `--quiet` drops them.
+#[test]
+fn run_prints_elaboration_warnings_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("w.cir");
+    std::fs::write(
+        &deck,
+        "warn\nv1 in 0 1\nr1 in out 1k\nd1 out 0 dm\n.model dm d (is=1e-14 ron=3)\n\
+         .control\nop\nalter r1 = 2k\nop\nprint v(out)\n.endc\n.end\n",
+    )
+    .expect("write deck");
+    let bin = env!("CARGO_BIN_EXE_neurospice");
+    let run = |quiet: bool| {
+        let mut c = std::process::Command::new(bin);
+        c.arg("run").arg(&deck).current_dir(dir.path());
+        if quiet {
+            c.arg("-q");
+        }
+        c.output().expect("run neurospice")
+    };
+    let o = run(false);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("unrecognized parameter (ron)").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains(".control block skipped"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("v(out) = "));
+    let q = run(true);
+    assert!(q.status.success());
+    assert!(
+        q.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&q.stderr)
+    );
+}
+
+/// A deck without a block but with `.ac` (ngspice's tests/general/rca3040.cir) and `-o`:
+/// the dot-card path writes its `.dc`/`.tran` results and says the `.ac` ones are not in the
+/// file, instead of claiming the deck has a `.control` block.
+#[test]
+fn ac_deck_with_output_flag_takes_the_dot_card_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("a.cir");
+    std::fs::write(
+        &deck,
+        "ac and tran\nv1 in 0 dc 0 ac 1 sin(0 1 1k)\nr1 in out 1k\nc1 out 0 1u\n\
+         .ac dec 5 10 10k\n.tran 10u 1m\n.end\n",
+    )
+    .expect("write deck");
+    let out = dir.path().join("o.csv");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_neurospice"))
+        .arg("run")
+        .arg(&deck)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run neurospice");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("has a .control block"), "{err}");
+    assert!(err.contains(".ac results"), "{err}");
+    let csv = std::fs::read_to_string(&out).expect("the csv");
+    assert!(csv.lines().count() > 10);
 }

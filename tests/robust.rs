@@ -533,3 +533,93 @@ fn output_to_a_pipe_is_written_in_place() {
     assert!(!null.is_file(), "/dev/null became a regular file");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn tran_1n_10m_of_a_1ghz_sine_stops_at_its_pace() {
+    // hundreds of millions of points: refused after the first million (seconds), not at the
+    // 50-million limit a minute later
+    let e = err("fast sine\nV1 in 0 SIN(0 1 1G)\nR1 in out 1k\nC1 out 0 1p\n.tran 1n 10m\n.end\n");
+    assert!(
+        e.contains("at this pace the run to 1.000e-2 s needs about"),
+        "{e}"
+    );
+    assert!(e.contains("--max-points"), "{e}");
+    assert!(e.contains("case.cir:5"), "{e}");
+}
+
+#[test]
+fn flat_ladder_200000_resistors() {
+    // a flat chain of 2e5 one-ohm resistors from 1 V to ground: v(n_k) = 1 - k / 2e5
+    let n = 200_000;
+    let mut t = String::with_capacity(n * 24);
+    t.push_str("ladder\nV1 n0 0 1\n");
+    for k in 0..n {
+        let _ = writeln!(t, "R{k} n{k} n{} 1", k + 1);
+    }
+    let _ = writeln!(t, "Rend n{n} 0 1e-9\n.op\n.end");
+    let c = elaborate(&t).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(analysis::split(&c).len(), 1);
+    let res = analysis::run(&c, &Save::All).unwrap_or_else(|e| panic!("{e}"));
+    let op = res.op.expect("op");
+    let v = |name: &str| op.iter().find(|p| p.0 == name).map(|p| p.1).expect(name);
+    for k in [1usize, 50_000, 100_000, 199_999] {
+        let want = 1.0 - k as f64 / n as f64;
+        assert!((v(&format!("v(n{k})")) - want).abs() < 1e-9, "v(n{k})");
+    }
+    assert!((v("i(v1)") + 1.0 / n as f64).abs() < 1e-12);
+}
+
+/// `n` dividers, each held by its own grounded source and sharing one more source `VS`:
+/// `n` + 1 parts before coalescing.
+fn many_parts(n: usize, analysis: &str) -> String {
+    let mut t = String::from("many parts\nVS s 0 1\n");
+    for k in 0..n {
+        let _ = writeln!(
+            t,
+            "V{k} a{k} 0 {}m\nR{k} a{k} b{k} 1k\nRB{k} b{k} 0 1k\nC{k} b{k} 0 1p\nRS{k} s c{k} 1k\nRC{k} c{k} 0 1k",
+            k + 1
+        );
+    }
+    let _ = writeln!(t, "{analysis}\n.end");
+    t
+}
+
+#[test]
+fn parts_3000_coalesced() {
+    let c = elaborate(&many_parts(3000, ".op")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(analysis::split(&c).len(), analysis::MAX_PARTS);
+    let res = analysis::run(&c, &Save::All).unwrap_or_else(|e| panic!("{e}"));
+    let op = res.op.expect("op");
+    let v = |name: &str| op.iter().find(|p| p.0 == name).map(|p| p.1).expect(name);
+    for k in [0usize, 1, 1234, 2999] {
+        assert!((v(&format!("v(b{k})")) - (k + 1) as f64 * 0.5e-3).abs() < 1e-12);
+        assert!((v(&format!("v(c{k})")) - 0.5).abs() < 1e-12);
+    }
+    // the shared source's current is the sum of every group's share: 3000 x 0.5 mA
+    assert!((v("i(vs)") + 1.5).abs() < 1e-9, "{}", v("i(vs)"));
+}
+
+#[test]
+fn parts_3000_streamed_with_1024_open_files() {
+    // before: two spill readers per part, 6,000 open files ("Too many open files", exit 4
+    // under the common limit of 1024)
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("parts.cir");
+    std::fs::write(&deck, many_parts(3000, ".tran 1n 100n")).expect("write");
+    let out = dir.path().join("out.csv");
+    let cmd = format!(
+        "ulimit -n 1024 && exec '{}' run '{}' -o '{}'",
+        common::binary().display(),
+        deck.display(),
+        out.display()
+    );
+    let r = std::process::Command::new("sh")
+        .args(["-c", &cmd])
+        .output()
+        .expect("sh");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = std::fs::read_to_string(&out).expect("csv");
+    let header = text.lines().next().expect("header");
+    assert_eq!(header.split(',').count(), 1 + 1 + 3 * 3000 + 3001);
+    assert!(text.lines().count() > 10);
+}

@@ -74,10 +74,18 @@ fn all_macs(net: &Network, readout: Readout, d: &Dataset) -> Vec<Vec<Vec<i64>>> 
 #[test]
 fn and_readout_corrected_mac_equals_xnor_mac_on_every_image() {
     let d = data::load("data/mnist_4k.csv.gz".as_ref(), None).unwrap();
-    for model in ["models/bnn_mnist.json", "tests/data/snn/w4_small.json"] {
+    // the full-MNIST model also on the 8,000 test digits its CapMin designs are reported on
+    let test8k = data::load("data/mnist/test8k-images-idx3-ubyte.gz".as_ref(), None).unwrap();
+    for (model, d) in [
+        ("models/bnn_mnist.json", &d),
+        ("tests/data/snn/w4_small.json", &d),
+        ("models/mnist_binary.json", &d),
+        ("models/mnist_binary.json", &test8k),
+    ] {
         let net = Network::load(model.as_ref()).unwrap();
-        let xnor = all_macs(&net, Readout::Xnor, &d);
-        let and = all_macs(&net, Readout::And, &d);
+        let xnor = all_macs(&net, Readout::Xnor, d);
+        let and = all_macs(&net, Readout::And, d);
+        assert_eq!(xnor.len(), d.len());
         for (i, (a, b)) in xnor.iter().zip(&and).enumerate() {
             assert_eq!(a, b, "{model}: image {i}");
         }

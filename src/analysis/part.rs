@@ -6,6 +6,7 @@ use super::check::Uf;
 use crate::circuit::Circuit;
 use crate::devices::{Device, DeviceOps};
 use crate::solver::system::System;
+use std::borrow::Cow;
 
 /// Solver state kept between runs of circuits with the same structure (sweep points, Monte
 /// Carlo runs): one system per decoupled part, whose symbolic factorisation new runs share.
@@ -18,8 +19,9 @@ pub struct PartCache {
 /// `summed` marks the local unknowns that are one part's share of a global one: the branch
 /// current of an ideal grounded voltage source that several parts hold a copy of (the
 /// source's current is the sum of the shares; its node's voltage is the same in every part).
-pub struct Part {
-    pub circuit: Circuit,
+pub struct Part<'c> {
+    /// The part's circuit: the whole circuit itself, borrowed, when it does not split.
+    pub circuit: Cow<'c, Circuit>,
     pub global: Vec<usize>,
     pub summed: Vec<bool>,
 }
@@ -85,10 +87,51 @@ fn held_sources(c: &Circuit) -> Vec<Option<usize>> {
     held
 }
 
+/// The most parts a circuit is split into. Each part has its own matrix, time grid and, when
+/// the run streams to a file, a spill file read back through two handles, and the parts'
+/// points are merged onto the union of their grids: fifty thousand independent sources (a
+/// generated array) would otherwise need a hundred thousand open files and a merge of
+/// parts x rows. Beyond this, neighbouring parts are solved together (as one circuit, on one
+/// time grid: what a simulator without the split does for all of them).
+pub const MAX_PARTS: usize = 256;
+
+/// Groups `parts` (unknowns, devices; both sorted) into at most `max`: the first stays alone,
+/// the others are joined in runs of neighbours. A held source that several joined parts
+/// share appears once in the group (its current is then the group's share).
+fn coalesce(parts: Vec<(Vec<usize>, Vec<usize>)>, max: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
+    if parts.len() <= max || max < 2 {
+        return parts;
+    }
+    let rest = parts.len() - 1;
+    let groups = max - 1;
+    let mut out: Vec<(Vec<usize>, Vec<usize>)> = Vec::with_capacity(max);
+    for (i, p) in parts.into_iter().enumerate() {
+        // part 0 alone; part i >= 1 into group 1 + (i - 1) * groups / rest
+        let g = if i == 0 {
+            0
+        } else {
+            1 + (i - 1) * groups / rest
+        };
+        if g == out.len() {
+            out.push(p);
+        } else if let Some(last) = out.last_mut() {
+            last.0.extend(p.0);
+            last.1.extend(p.1);
+        }
+    }
+    for (u, d) in out.iter_mut() {
+        u.sort_unstable();
+        u.dedup();
+        d.sort_unstable();
+        d.dedup();
+    }
+    out
+}
+
 /// Splits a circuit into parts that share no unknown (ground excluded), cutting at the nodes
 /// of ideal grounded voltage sources (see `held_sources`): every part that touches such a
 /// node gets its own copy of the source, and the source's current is the sum of the copies'.
-pub fn split(c: &Circuit) -> Vec<Part> {
+pub fn split(c: &Circuit) -> Vec<Part<'_>> {
     let n = c.n();
     let held = held_sources(c);
     let mut sources = vec![false; c.devices.len()];
@@ -184,10 +227,24 @@ pub fn split(c: &Circuit) -> Vec<Part> {
     if parts.is_empty() {
         parts.push((vec![], vec![]));
     }
+    let parts = coalesce(parts, MAX_PARTS);
+    // one part holding every unknown and device: the circuit itself (a flat netlist of a
+    // million elements is not copied)
+    if let [(unknowns, devs)] = parts.as_slice()
+        && unknowns.len() == n
+        && devs.len() == c.devices.len()
+    {
+        return vec![Part {
+            circuit: Cow::Borrowed(c),
+            global: (0..=n).collect(),
+            summed: vec![false; n + 1],
+        }];
+    }
     let mut out = Vec::new();
+    // global -> local numbering, reset after each part (one allocation, not one per part:
+    // tens of thousands of parts must not cost parts x unknowns)
+    let mut local = vec![0usize; n + 1];
     for (unknowns, devs) in parts {
-        // nodes first, then branches, keeping the global order
-        let mut local = vec![0usize; n + 1];
         let mut global = vec![0usize];
         let mut names = vec!["0".to_string()];
         let mut internal = vec![false];
@@ -225,7 +282,7 @@ pub fn split(c: &Circuit) -> Vec<Part> {
             .filter(|(k, _)| local[*k] != 0)
             .map(|&(k, v)| (local[k], v))
             .collect();
-        let circuit = Circuit {
+        let circuit = Cow::Owned(Circuit {
             title: c.title.clone(),
             title_loc: None,
             names,
@@ -239,7 +296,7 @@ pub fn split(c: &Circuit) -> Vec<Part> {
             nodeset,
             warnings: vec![],
             rebuild: None,
-        };
+        });
         let summed = global
             .iter()
             .map(|&g| g > c.n_nodes && held[g].is_some())
@@ -249,6 +306,9 @@ pub fn split(c: &Circuit) -> Vec<Part> {
             global,
             summed,
         });
+        for &k in &unknowns {
+            local[k] = 0;
+        }
     }
     out
 }

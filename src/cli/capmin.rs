@@ -21,9 +21,14 @@ pub struct CapminArgs {
 enum CapminCommand {
     /// Frequency of every MAC level per layer and accumulated, over the training split.
     Hist(HistArgs),
-    /// Keep a subset of levels, size the capacitor, evaluate the network (CapMin).
+    /// Size the capacitor (CapMin). With --design: a clocked design (capacitor, cycle of
+    /// every level, decoder) scored with the hardware's decoder on the validation digits;
+    /// with --spread CURVE --protect: CapMin-V of a clocked design. Without --design: the
+    /// issue-7 level sets (nearest-level look-up tables).
     Select(SelectArgs),
-    /// Widen the kept levels' windows against current mismatch and evaluate (CapMin-V).
+    /// Issue-7 level sets: widen the kept levels' windows against an analytic current
+    /// sigma and evaluate. Not the clocked designs' decoder; for CapMin-V of a clocked
+    /// design use `select --design FILE --spread CURVE --protect`.
     Protect(ProtectArgs),
 }
 

@@ -272,7 +272,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
         // so does a deck with `.print` cards (ngspice -b prints their tables), unless a flag
         // asks for the dot-card path's own outputs
         let has_print = nl.controls.iter().any(|c| c.name() == ".print");
-        if script.is_some() || has_ac || (has_print && dot_card_flag(a).is_none()) {
+        // a flag that asks for the dot-card path's own outputs (-o, --meas-csv, ...) takes
+        // a deck without a block there, .ac or not
+        let flag = dot_card_flag(a);
+        if script.is_some() || (flag.is_none() && (has_ac || has_print)) {
             let script = match script {
                 Some(s) => s,
                 None => control::script::compile(&[])?,
@@ -287,6 +290,16 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if !a.quiet {
         for w in c.warnings.iter() {
             eprintln!("warning: {w}");
+        }
+        if let Some(f) = dot_card_flag(a)
+            && c.analyses
+                .iter()
+                .any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Ac(_)))
+        {
+            eprintln!(
+                "warning: {f} takes the .op, .dc and .tran results; the .ac results are printed \
+                 only without dot-card flags (or written by `write` in a .control block)"
+            );
         }
     }
     let save = match &a.save {
@@ -484,6 +497,7 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // a deck without elements still simulates (ngspice runs op, tran and ac on the empty
     // circuit: tests/regression/misc/empty-1.cir)
     let mut netlist_engine = control::adapter::NetlistEngine::new(nl);
+    netlist_engine.report_warnings(!a.quiet);
     let engine: &mut dyn control::Engine = &mut netlist_engine;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

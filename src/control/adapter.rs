@@ -33,6 +33,13 @@ pub struct NetlistEngine {
     nl: Netlist,
     save: Save,
     cache: PartCache,
+    /// `(tstart, tstop, tstep)` of the last analysis run, if it had a transient.
+    last_tran: Option<(f64, f64, f64)>,
+    /// Elaboration warnings already handed out, and those not yet.
+    warned: std::collections::HashSet<String>,
+    warnings: Vec<String>,
+    /// Whether [`Engine::take_warnings`] hands them out (`run --quiet` turns this off).
+    report: bool,
 }
 
 const ANALYSES: &[&str] = &[".op", ".dc", ".tran", ".ac"];
@@ -207,11 +214,7 @@ struct CardAt {
 /// Finds the card of the device at `path` (instance names, outermost first). With
 /// `specialise`, every subcircuit on the way gets a copy of its definition of its own (once),
 /// so that editing the card changes this instance only, as ngspice's alter does.
-fn locate(
-    top: &mut Scope,
-    path: &[String],
-    specialise: bool,
-) -> std::result::Result<CardAt, String> {
+fn locate(top: &mut Scope, path: &[String], specialise: bool) -> super::CResult<CardAt> {
     let Some((dev, insts)) = path.split_last() else {
         return Err("no device name".into());
     };
@@ -222,18 +225,18 @@ fn locate(
         let scope = scope_at(top, &cur).ok_or("internal: lost scope")?;
         let Some(ci) = scope.elements.iter().position(|c| c.name() == inst) else {
             return Err(if done.is_empty() {
-                format!("no subcircuit instance {inst} at the top level")
+                cerr!("no subcircuit instance {inst} at the top level")
             } else {
-                format!("no subcircuit instance {inst} in {}", done.join("."))
+                cerr!("no subcircuit instance {inst} in {}", done.join("."))
             });
         };
         let card = &scope.elements[ci];
         let Some(ti) = subckt_tok(card).filter(|_| inst.starts_with('x')) else {
-            return Err(format!("{inst} is not a subcircuit instance"));
+            return Err(cerr!("{inst} is not a subcircuit instance"));
         };
         let sname = card.toks[ti].text.clone();
         let Some(def) = find_def(top, &chain, &sname) else {
-            return Err(format!("undefined subcircuit {sname} of {inst}"));
+            return Err(cerr!("undefined subcircuit {sname} of {inst}"));
         };
         let def = if specialise && !sname.contains(SPECIAL) {
             // copy the definition next to the original, under a name of this instance path
@@ -268,8 +271,8 @@ fn locate(
     let scope = scope_at(top, &cur).ok_or("internal: lost scope")?;
     match scope.elements.iter().position(|c| c.name() == dev) {
         Some(index) => Ok(CardAt { scope: cur, index }),
-        None if done.is_empty() => Err(format!("no device {dev} in the netlist")),
-        None => Err(format!("no device {dev} in {}", done.join("."))),
+        None if done.is_empty() => Err(cerr!("no device {dev} in the netlist")),
+        None => Err(cerr!("no device {dev} in {}", done.join("."))),
     }
 }
 
@@ -357,12 +360,24 @@ fn param_toks<'a>(card: &'a Card, param: Option<&str>) -> Option<Vec<&'a Tok>> {
 impl NetlistEngine {
     /// An engine for a parsed netlist.
     pub fn new(nl: Netlist) -> NetlistEngine {
+        let base_warnings = nl.warnings.iter().cloned().collect();
         NetlistEngine {
             base: nl.clone(),
             nl,
             save: Save::All,
             cache: PartCache::default(),
+            last_tran: None,
+            // the netlist's own warnings are the caller's to print (they are in every
+            // circuit's warnings too)
+            warned: base_warnings,
+            warnings: Vec::new(),
+            report: true,
         }
+    }
+
+    /// Whether the circuit's elaboration warnings reach the interpreter (on by default).
+    pub fn report_warnings(&mut self, on: bool) {
+        self.report = on;
     }
 
     /// Elaborates the netlist with its analysis cards replaced by `card` (or as written for
@@ -383,6 +398,13 @@ impl NetlistEngine {
             None => None,
         };
         let c = elaborate(&self.nl, ElabOptions::default());
+        if let Ok(c) = &c {
+            for w in c.warnings.iter() {
+                if self.warned.insert(w.to_string()) {
+                    self.warnings.push(w.to_string());
+                }
+            }
+        }
         let ro = RunOptions {
             save: self.save.clone(),
             spikes: vec![],
@@ -502,6 +524,15 @@ impl Engine for NetlistEngine {
             }
         };
         let (c, res) = self.run_card(card)?;
+        self.last_tran = c.analyses.iter().find_map(|(a, _)| match a {
+            crate::circuit::Analysis::Tran {
+                tstep,
+                tstop,
+                tstart,
+                ..
+            } => Some((*tstart, *tstop, *tstep)),
+            _ => None,
+        });
         Ok(Self::plots(&c, &res, &self.save))
     }
 
@@ -750,6 +781,15 @@ impl Engine for NetlistEngine {
     }
 
     fn seed(&mut self, _: u64) {}
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        let w = std::mem::take(&mut self.warnings);
+        if self.report { w } else { Vec::new() }
+    }
+
+    fn tran_params(&self) -> Option<(f64, f64, f64)> {
+        self.last_tran
+    }
 
     fn csparams(&self) -> Result<Vec<(String, f64)>> {
         crate::netlist::csparam_values(&self.nl, &[])

@@ -32,32 +32,43 @@ pub fn e(v: f64, prec: usize, space: bool) -> String {
 /// `%G`: six significant digits, exponent form when the exponent is below -4 or at least 6,
 /// trailing zeros removed, upper-case `E` (ngspice prints real variables this way).
 pub fn g_upper(v: f64) -> String {
+    g_with(v, 6, true)
+}
+
+/// `%.{prec}g` (lower-case `e`, `nan`, `inf`): `fourier`'s numbers, `%g` with `prec` 6.
+pub fn g(v: f64, prec: usize) -> String {
+    g_with(v, prec, false)
+}
+
+fn g_with(v: f64, prec: usize, upper: bool) -> String {
     if !v.is_finite() {
-        return if v.is_nan() {
-            "NAN".into()
+        let s = if v.is_nan() {
+            "nan"
         } else if v > 0.0 {
-            "INF".into()
+            "inf"
         } else {
-            "-INF".into()
+            "-inf"
         };
+        return if upper { s.to_uppercase() } else { s.into() };
     }
     if v == 0.0 {
         return if v.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    const P: i32 = 6;
-    // the exponent after rounding to P significant digits
-    let s = format!("{:.*e}", (P - 1) as usize, v);
+    let p = prec.max(1) as i32;
+    // the exponent after rounding to p significant digits
+    let s = format!("{:.*e}", (p - 1) as usize, v);
     let x: i32 = s
         .split_once('e')
         .and_then(|(_, x)| x.parse().ok())
         .unwrap_or(0);
-    if !(-4..P).contains(&x) {
+    if !(-4..p).contains(&x) {
         let (mant, _) = s.split_once('e').unwrap_or((&s, ""));
         let mant = trim_zeros(mant);
         let sign = if x < 0 { '-' } else { '+' };
-        format!("{mant}E{sign}{:02}", x.abs())
+        let e = if upper { 'E' } else { 'e' };
+        format!("{mant}{e}{sign}{:02}", x.abs())
     } else {
-        let dec = (P - 1 - x).max(0) as usize;
+        let dec = (p - 1 - x).max(0) as usize;
         trim_zeros(&format!("{v:.dec$}")).to_string()
     }
 }
@@ -101,5 +112,12 @@ mod tests {
         assert_eq!(g_upper(0.0001), "0.0001");
         assert_eq!(g_upper(-2.5), "-2.5");
         assert_eq!(g_upper(1.0 / 3.0), "0.333333");
+        // `fourier`'s fields (ngspice 39's own table, tests/conformance/ctl_fourier*)
+        assert_eq!(g(-8.1373840009e-05, 5), "-8.1374e-05");
+        assert_eq!(g(0.000163759072437, 6), "0.000163759");
+        assert_eq!(g(1000.0, 6), "1000");
+        assert_eq!(g(-89.437108536, 5), "-89.437");
+        assert_eq!(g(0.000214596384105, 12), "0.000214596384105");
+        assert_eq!(g(f64::NAN, 6), "nan");
     }
 }

@@ -108,6 +108,20 @@ pub trait Engine {
         Vec::new()
     }
 
+    /// `(tstart, tstop, tstep)` of the transient analysis of the last `tran` or `run`, if it
+    /// had one (`linearize` resamples onto this grid, as ngspice's).
+    fn tran_params(&self) -> Option<(f64, f64, f64)> {
+        None
+    }
+
+    /// Warnings about the circuit found since the last call (elaborating it: ignored model
+    /// parameters, ...), each reported once however often the circuit is re-elaborated;
+    /// the interpreter prints them after the analysis that found them, as ngspice prints
+    /// them when it reads the circuit.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The netlist's `.csparam` values: vectors of the `const` plot when the block starts.
     fn csparams(&self) -> Result<Vec<(String, f64)>> {
         Ok(Vec::new())

@@ -22,7 +22,7 @@ pub const MAX_DEPTH: usize = 200;
 /// multiply a short text).
 pub const MAX_CODE: usize = 1_000_000;
 
-type R<T> = std::result::Result<T, String>;
+type R<T> = super::CResult<T>;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BinOp {
@@ -193,7 +193,7 @@ fn lex(s: &str) -> R<Vec<(Tok, usize, usize)>> {
                             j += 1;
                         }
                         if j == i {
-                            return Err(format!("unexpected character '{}'", &s[i..=i]));
+                            return Err(cerr!("unexpected character '{}'", &s[i..=i]));
                         }
                         (Tok::Str(s[i..j].to_string()), j - i)
                     }
@@ -305,14 +305,14 @@ pub fn parse_head(head: &str) -> R<(String, Vec<String>)> {
         .ok_or_else(|| format!("define {head}: missing ')'"))?;
     let name = name.trim().to_ascii_lowercase();
     if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
-        return Err(format!("define {head}: '{name}' is not a function name"));
+        return Err(cerr!("define {head}: '{name}' is not a function name"));
     }
     let params: Vec<String> = args
         .split(',')
         .map(|a| a.trim().to_ascii_lowercase())
         .collect();
     if params.iter().any(|p| p.is_empty()) {
-        return Err(format!("define {head}: an argument name is empty"));
+        return Err(cerr!("define {head}: an argument name is empty"));
     }
     Ok((name, params))
 }
@@ -382,14 +382,14 @@ impl Parser<'_> {
         if got == t {
             Ok(())
         } else {
-            Err(format!("expected {what}, found {}", describe(&got)))
+            Err(cerr!("expected {what}, found {}", describe(&got)))
         }
     }
 
     fn expr(&mut self, min: u8) -> R<usize> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(format!("expression nested deeper than {MAX_DEPTH} levels"));
+            return Err(cerr!("expression nested deeper than {MAX_DEPTH} levels"));
         }
         let mut lhs = self.prefix()?;
         while let Some((bp, right)) = infix_bp(self.peek()) {
@@ -466,7 +466,7 @@ impl Parser<'_> {
                 let e = self.expr(BP_NOT)?;
                 Ok(self.push(Node::Not(e)))
             }
-            t => Err(format!("expected a value, found {}", describe(&t))),
+            t => Err(cerr!("expected a value, found {}", describe(&t))),
         }
     }
 
@@ -517,7 +517,7 @@ impl Parser<'_> {
             return Ok(self.push(Node::Call(f, arg)));
         }
         if funcs::is_missing(&lname) {
-            return Err(format!(
+            return Err(cerr!(
                 "the ngspice function {lname}() is not supported by neurospice"
             ));
         }
@@ -538,7 +538,7 @@ impl Parser<'_> {
             self.pos = saved_pos;
             let body = body.map_err(|e| format!("in the body of {lname}(): {e}"))?;
             if trailing {
-                return Err(format!("the body of {lname}() is not one expression"));
+                return Err(cerr!("the body of {lname}() is not one expression"));
             }
             return Ok(body);
         }
@@ -553,7 +553,7 @@ impl Parser<'_> {
             .map(|(_, k)| *k)
             .collect();
         if !arity.is_empty() {
-            return Err(format!(
+            return Err(cerr!(
                 "the function {lname}() takes {} argument(s), not {}",
                 arity
                     .iter()
@@ -563,12 +563,12 @@ impl Parser<'_> {
                 args.len()
             ));
         }
-        Err(format!("no such function as {name}()"))
+        Err(cerr!("no such function as {name}()"))
     }
 }
 
 fn unreachable_tok(t: &Tok) -> R<usize> {
-    Err(format!("unexpected {}", describe(t)))
+    Err(cerr!("unexpected {}", describe(t)))
 }
 
 fn describe(t: &Tok) -> String {
@@ -642,7 +642,7 @@ fn compile(nodes: &[Node], root: usize) -> R<Vec<Op>> {
     let mut todo = vec![Step::Visit(root)];
     while let Some(s) = todo.pop() {
         if code.len() > MAX_CODE {
-            return Err(format!(
+            return Err(cerr!(
                 "the expression expands to more than {MAX_CODE} steps (user functions nested too deeply?)"
             ));
         }
@@ -732,7 +732,7 @@ pub fn parse_list(text: &str, defs: &Defs) -> R<Vec<Expr>> {
         let root = p.expr(0)?;
         let end = p.toks[p.pos.saturating_sub(1)].2;
         if matches!(p.peek(), Tok::RParen | Tok::RBrack | Tok::Colon) {
-            return Err(format!("unexpected {}", describe(p.peek())));
+            return Err(cerr!("unexpected {}", describe(p.peek())));
         }
         roots.push((root, text[start..end.max(start)].trim().to_string()));
     }
@@ -752,7 +752,7 @@ pub fn parse_one(text: &str, defs: &Defs) -> R<Expr> {
     match v.len() {
         1 => Ok(v.remove(0)),
         0 => Err("empty expression".into()),
-        _ => Err(format!(
+        _ => Err(cerr!(
             "'{text}' is {} expressions, not one (an operator missing?)",
             v.len()
         )),
@@ -783,7 +783,7 @@ pub trait Env {
 
 fn single(mut v: Vec<Val>, what: &str) -> R<Val> {
     if v.len() != 1 {
-        return Err(format!(
+        return Err(cerr!(
             "{what} works on one vector, not on the {} of a wildcard",
             v.len()
         ));
@@ -801,7 +801,7 @@ pub fn eval(e: &Expr, env: &mut dyn Env, check: bool) -> R<Vec<Val>> {
                 env.lookup(n)?.is_some()
             };
             if !found {
-                return Err(format!("no such vector {n}"));
+                return Err(cerr!("no such vector {n}"));
             }
         }
     }
@@ -889,7 +889,7 @@ pub fn eval(e: &Expr, env: &mut dyn Env, check: bool) -> R<Vec<Val>> {
             Op::Cond(target) => {
                 let c = single(pop(&mut st)?, "? :")?;
                 if c.vec.len() != 1 {
-                    return Err(format!(
+                    return Err(cerr!(
                         "the condition of '? :' must be a scalar, but it has {} values",
                         c.vec.len()
                     ));
@@ -1009,9 +1009,7 @@ fn real_op(op: BinOp, p: f64, q: f64) -> R<f64> {
         }
         BinOp::Pow => {
             if p < 0.0 && q.fract() != 0.0 {
-                return Err(format!(
-                    "{p} ^ {q}: a negative number to a fractional power"
-                ));
+                return Err(cerr!("{p} ^ {q}: a negative number to a fractional power"));
             }
             p.powf(q)
         }
@@ -1031,10 +1029,10 @@ fn real_op(op: BinOp, p: f64, q: f64) -> R<f64> {
 /// range are clamped with a warning, as in ngspice.
 fn index(v: &Vector, i: &Vector, cx: &mut funcs::Ctx) -> R<Vector> {
     if v.len() <= 1 {
-        return Err(format!("cannot index the scalar {}", v.name));
+        return Err(cerr!("cannot index the scalar {}", v.name));
     }
     if i.len() != 1 {
-        return Err(format!("the index {} is not one number", i.name));
+        return Err(cerr!("the index {} is not one number", i.name));
     }
     let z = i.data.c(0);
     let round = |x: f64| (x + 0.5).floor();
@@ -1076,7 +1074,7 @@ fn index(v: &Vector, i: &Vector, cx: &mut funcs::Ctx) -> R<Vector> {
 /// `v[[lo, hi]]`: the elements whose scale value lies in [lo, hi] (`v[[x]]`: equal to x).
 fn range(v: &Vector, i: &Vector, scale: &Vector) -> R<Vector> {
     if i.len() != 1 {
-        return Err(format!("the range {} is not one number", i.name));
+        return Err(cerr!("the range {} is not one number", i.name));
     }
     let z = i.data.c(0);
     let (mut low, mut up) = if i.is_real() {
@@ -1105,9 +1103,10 @@ fn range(v: &Vector, i: &Vector, scale: &Vector) -> R<Vector> {
         Data::Complex(x) => Data::Complex(keep.iter().map(|&k| x[k]).collect()),
     };
     if data.is_empty() {
-        return Err(format!(
+        return Err(cerr!(
             "{}[[{}]]: no point of the scale lies in the range",
-            v.name, i.name
+            v.name,
+            i.name
         ));
     }
     Ok(Vector {
@@ -1204,6 +1203,7 @@ mod tests {
         assert!(
             parse_one(&deep, &Defs::default())
                 .unwrap_err()
+                .to_string()
                 .contains("deeper")
         );
         let long = vec!["1"; 100_000].join("+");
@@ -1227,6 +1227,11 @@ mod tests {
             },
         );
         let nest = format!("{}1{}", "g(".repeat(8), ")".repeat(8));
-        assert!(parse_one(&nest, &d).unwrap_err().contains("steps"));
+        assert!(
+            parse_one(&nest, &d)
+                .unwrap_err()
+                .to_string()
+                .contains("steps")
+        );
     }
 }

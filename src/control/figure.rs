@@ -7,7 +7,7 @@ use crate::plot::lines::{Line, Panel};
 use crate::plot::{FigureOptions, LineFigure};
 use std::path::Path;
 
-type R<T> = std::result::Result<T, String>;
+type R<T> = super::CResult<T>;
 
 /// A plot command's options and expressions.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,7 @@ pub fn parse_args(words: &[String]) -> R<Spec> {
     let num = |w: Option<&String>, what: &str| -> R<f64> {
         w.and_then(|w| super::vars::numparse(w))
             .map(|(v, _)| v)
-            .ok_or_else(|| format!("{what} needs two numbers"))
+            .ok_or_else(|| cerr!("{what} needs two numbers"))
     };
     let mut cur: Vec<String> = Vec::new();
     while i < words.len() {
@@ -86,7 +86,7 @@ pub fn parse_args(words: &[String]) -> R<Spec> {
                     return Err("'vs' needs a vector after it".into());
                 };
                 if cur.is_empty() {
-                    return Err(format!("'vs {x}' has no vector to draw before it"));
+                    return Err(cerr!("'vs {x}' has no vector to draw before it"));
                 }
                 s.groups.push((std::mem::take(&mut cur), Some(x.clone())));
                 i += 2;
@@ -128,7 +128,7 @@ pub fn draw(
             return Ok(v);
         }
         if v <= 0.0 {
-            return Err(format!("a logarithmic axis cannot show {v}"));
+            return Err(cerr!("a logarithmic axis cannot show {v}"));
         }
         Ok(v.log10())
     };
@@ -142,7 +142,7 @@ pub fn draw(
             .or(scales.get(k).and_then(Option::as_ref));
         if let Some(xv) = xv {
             if xv.len() != y.vec.len() {
-                return Err(format!(
+                return Err(cerr!(
                     "{} has {} points but {} has {}",
                     y.vec.name,
                     y.vec.len(),
@@ -219,5 +219,5 @@ pub fn draw(
         ylabel: spec.ylabel.clone(),
         ..FigureOptions::default()
     };
-    crate::plot::save(&fig, &opts, path).map_err(|e| e.to_string())
+    Ok(crate::plot::save(&fig, &opts, path)?)
 }

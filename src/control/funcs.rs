@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, Poisson, StandardNormal};
 use std::f64::consts::PI;
 
-type R<T> = std::result::Result<T, String>;
+type R<T> = super::CResult<T>;
 
 /// A built-in function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +233,7 @@ fn deriv(v: &Vector, scale: Option<&Vector>, deg: usize) -> R<Data> {
     let sc = scale.ok_or("needs the plot's scale (run an analysis first)")?;
     let n = v.len();
     if sc.len() != n {
-        return Err(format!(
+        return Err(cerr!(
             "the scale {} has {} points, the vector {}",
             sc.name,
             sc.len(),
@@ -255,7 +255,7 @@ fn deriv(v: &Vector, scale: Option<&Vector>, deg: usize) -> R<Data> {
         let i0 = k.saturating_sub(back).min(n - w);
         let window_ok = (i0..i0 + w).all(|a| (i0..i0 + w).all(|b| a == b || x[a] != x[b]));
         if !window_ok {
-            return Err(format!(
+            return Err(cerr!(
                 "the scale {} repeats a value near point {k}",
                 sc.name
             ));
@@ -275,7 +275,7 @@ fn integ(v: &Vector, scale: Option<&Vector>) -> R<Data> {
     }
     let sc = scale.ok_or("needs the plot's scale (run an analysis first)")?;
     if sc.len() != v.len() {
-        return Err(format!(
+        return Err(cerr!(
             "the scale {} has {} points, the vector {}",
             sc.name,
             sc.len(),
@@ -304,7 +304,7 @@ fn count_arg(v: &Vector) -> R<usize> {
     };
     // a budget before allocating: ten million elements is 80 MB
     if !x.is_finite() || x.abs() > 1e7 {
-        return Err(format!(
+        return Err(cerr!(
             "a vector of {x} elements is longer than the 10^7 allowed"
         ));
     }
@@ -365,7 +365,7 @@ pub fn apply(f: Func, v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Vec
                 let m = match d {
                     Data::Real(x) if x[i] > 0.0 => x[i],
                     Data::Complex(z) if !z[i].is_zero() => z[i].abs(),
-                    _ => return Err(format!("argument out of range ({})", d.re(i))),
+                    _ => return Err(cerr!("argument out of range ({})", d.re(i))),
                 };
                 out.push(20.0 * m.log10());
             }
@@ -379,7 +379,7 @@ pub fn apply(f: Func, v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Vec
                     let mut out = Vec::with_capacity(n);
                     for &t in x {
                         if t < 0.0 {
-                            return Err(format!("argument out of range ({t})"));
+                            return Err(cerr!("argument out of range ({t})"));
                         }
                         out.push(if ten { t.log10() } else { t.ln() });
                     }
@@ -494,7 +494,7 @@ pub fn apply(f: Func, v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Vec
                             .sample(&mut cx.rng)
                     }
                 } else if t <= 0.0 {
-                    return Err(format!("the mean {t} is not positive"));
+                    return Err(cerr!("the mean {t} is not positive"));
                 } else {
                     Exp::new(1.0 / t)
                         .map_err(|e| format!("mean {t}: {e}"))?

@@ -9,6 +9,7 @@ use super::script::{Ins, Script, Stmt};
 use super::source::{expand_braces, unquote};
 use super::vars::{self, Lookup, Var, Vars};
 use super::vector::{Data, Plots, VType, Vector};
+use super::{CResult, CtlError};
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,39 +54,15 @@ pub struct Interp<'e> {
     analysis_secs: f64,
     /// The netlist's `.csparam` vectors are in `const` (done at the first `run`).
     csparams_loaded: bool,
+    /// `fourier` commands that completed, plus one (the `M` of the vectors `fourierMN`).
+    fourier_calls: usize,
 }
 
 /// A command's error before it gets the statement's location.
-type Cr<T> = std::result::Result<T, CmdError>;
+type Cr<T> = CResult<T>;
 
-enum CmdError {
-    Msg(String),
-    Full(Error),
-}
-
-impl From<String> for CmdError {
-    fn from(s: String) -> Self {
-        CmdError::Msg(s)
-    }
-}
-
-impl From<&str> for CmdError {
-    fn from(s: &str) -> Self {
-        CmdError::Msg(s.to_string())
-    }
-}
-
-impl From<Error> for CmdError {
-    fn from(e: Error) -> Self {
-        CmdError::Full(e)
-    }
-}
-
-fn at(e: CmdError, st: &Stmt) -> Error {
-    match e {
-        CmdError::Msg(m) => Error::netlist(m, Some(&st.loc)),
-        CmdError::Full(e) => e.with_loc(Some(&st.loc)),
-    }
+fn at(e: CtlError, st: &Stmt) -> Error {
+    e.at(&st.loc)
 }
 
 /// The view of the plots that `$&vec` and `$curplot` read.
@@ -196,7 +173,7 @@ struct EvalEnv<'a> {
 }
 
 impl Env for EvalEnv<'_> {
-    fn lookup(&mut self, name: &str) -> std::result::Result<Option<Vec<Val>>, String> {
+    fn lookup(&mut self, name: &str) -> CResult<Option<Vec<Val>>> {
         if let Some(v) = vec_get(self.plots, name) {
             return Ok(Some(v));
         }
@@ -210,7 +187,8 @@ impl Env for EvalEnv<'_> {
         let vals = self
             .engine
             .device_param(dev, param)
-            .map_err(|e| e.msg.clone())?;
+            // reported at the control line that asked, as the expression's other errors
+            .map_err(|e| CtlError::Msg(e.msg))?;
         Ok(Some(vec![Val {
             vec: Vector::real(name, VType::NoType, vals),
             plot: self.plots.cur().id,
@@ -243,8 +221,9 @@ fn unsupported(cmd: &str) -> Option<&'static str> {
         "source" | "load" | "cd" | "codemodel" | "osdi" | "mc_source" => {
             "it reads no other files from a control block (put the netlist's parts in the deck or use .include)"
         }
-        "fft" | "spec" | "fourier" | "linearize" | "interpolate" | "cutout" | "transpose"
-        | "psd" => "this post-processing command is not supported by neurospice",
+        "interpolate" | "cutout" | "transpose" | "psd" => {
+            "this post-processing command is not supported by neurospice"
+        }
         "noise" | "pz" | "tf" | "sens" | "disto" | "sp" | "pss" | "sens2" => {
             "this analysis is not supported by neurospice"
         }
@@ -259,6 +238,15 @@ fn unsupported(cmd: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// Warnings of a command, each as `warning: file:line: text` on stderr.
+fn warn_all(err: &mut dyn Write, st: &Stmt, warnings: &[String]) -> Cr<()> {
+    for w in warnings {
+        writeln!(err, "warning: {}:{}: {w}", st.loc.file, st.loc.line)
+            .map_err(|e| format!("cannot write to stderr: {e}"))?;
+    }
+    Ok(())
 }
 
 /// `[` numbers `]` of an alter vector value.
@@ -300,6 +288,7 @@ impl<'e> Interp<'e> {
             started: std::time::Instant::now(),
             analysis_secs: 0.0,
             csparams_loaded: false,
+            fourier_calls: 1,
         }
     }
 
@@ -342,7 +331,7 @@ impl<'e> Interp<'e> {
 
     fn eval_text(&mut self, text: &str, check: bool) -> Cr<Vec<Val>> {
         let e = expr::parse_one(text, &self.defs)?;
-        Ok(expr::eval(&e, &mut self.env(), check)?)
+        expr::eval(&e, &mut self.env(), check)
     }
 
     /// The truth of a condition: some element of the result is not zero.
@@ -534,7 +523,7 @@ impl<'e> Interp<'e> {
         err: &mut dyn Write,
     ) -> Cr<bool> {
         let args = &words[1..];
-        let io = |e: std::io::Error| CmdError::Msg(format!("cannot write the output: {e}"));
+        let io = |e: std::io::Error| CtlError::Msg(format!("cannot write the output: {e}"));
         match cmd {
             "echo" => {
                 let (nl, a) = match args.first() {
@@ -640,6 +629,9 @@ impl<'e> Interp<'e> {
                     loc: &st.loc,
                 });
                 self.analysis_secs += t0.elapsed().as_secs_f64();
+                for w in self.engine.take_warnings() {
+                    writeln!(err, "warning: {w}").map_err(io)?;
+                }
                 let plots = plots?;
                 let dot = self.engine.dot_meas();
                 for mut p in plots {
@@ -728,6 +720,9 @@ impl<'e> Interp<'e> {
                 }
             }
             "compose" => self.cmd_compose(args)?,
+            "linearize" => self.cmd_linearize(args, st, err)?,
+            "fft" | "spec" => self.cmd_spectrum(cmd, args, st, out, err)?,
+            "fourier" => self.cmd_fourier(args, st, out, err)?,
             "rusage" => {
                 let el = self.started.elapsed().as_secs_f64();
                 writeln!(
@@ -782,7 +777,7 @@ impl<'e> Interp<'e> {
         if mine.is_empty() {
             return Ok(());
         }
-        let io = |e: std::io::Error| CmdError::Msg(format!("cannot write the output: {e}"));
+        let io = |e: std::io::Error| CtlError::Msg(format!("cannot write the output: {e}"));
         write!(out, "\n  Measurements for {name}\n\n").map_err(io)?;
         let globals = self.engine.params();
         for (text, loc) in mine {
@@ -1003,7 +998,7 @@ impl<'e> Interp<'e> {
 
     fn cmd_define(&mut self, args: &[String], out: &mut dyn Write) -> Cr<()> {
         let text = args.join(" ");
-        let io = |e: std::io::Error| CmdError::Msg(format!("cannot write the output: {e}"));
+        let io = |e: std::io::Error| CtlError::Msg(format!("cannot write the output: {e}"));
         if !text.contains('(') {
             let mut defs: Vec<(&(String, usize), &expr::UserFn)> = self
                 .defs
@@ -1169,7 +1164,7 @@ impl<'e> Interp<'e> {
                     continue;
                 }
                 let v = self.eval_text(value, false).map_err(|e| match e {
-                    CmdError::Msg(s) => CmdError::Msg(format!(
+                    CtlError::Msg(s) => CtlError::Msg(format!(
                         "altermod {m}: {param} = {value} in '{}': {s}",
                         path.display()
                     )),
@@ -1272,6 +1267,131 @@ impl<'e> Interp<'e> {
             .cur_mut()
             .put(Vector::real(name.as_str(), VType::NoType, values));
         Ok(())
+    }
+
+    /// `linearize [vec ...]`: the current transient plot on an even time grid, as a new plot.
+    fn cmd_linearize(&mut self, args: &[String], st: &Stmt, err: &mut dyn Write) -> Cr<()> {
+        let old = self.plots.cur();
+        let mut warnings = Vec::new();
+        let vecs = if args.is_empty() {
+            None
+        } else {
+            let mut v = Vec::new();
+            for w in args {
+                match vec_fromplot(&self.plots, old.id, w) {
+                    Some(found) => v.extend(found.into_iter().map(|x| x.vec)),
+                    None => warnings.push(format!("linearize: no such vector {w}; left out")),
+                }
+            }
+            Some(v)
+        };
+        let (np, more) = super::postproc::linearize(old, self.engine.tran_params(), vecs)?;
+        warnings.extend(more);
+        self.plots.add_as(np, "tran");
+        warn_all(err, st, &warnings)
+    }
+
+    /// `fft vec ...` / `spec start stop step vec ...`: the spectra of the current plot's
+    /// vectors as a new plot.
+    fn cmd_spectrum(
+        &mut self,
+        cmd: &str,
+        args: &[String],
+        st: &Stmt,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Cr<()> {
+        let window = self
+            .vars
+            .string("specwindow")
+            .unwrap_or_else(|| "hanning".into());
+        let order = self.vars.num("specwindoworder").map_or(2, |v| v as i64);
+        let (freqs, exprs) = if cmd == "spec" {
+            if args.len() < 3 {
+                return Err("spec needs start, stop and step frequencies and vectors".into());
+            }
+            let mut f = [0.0; 3];
+            for (k, w) in args[..3].iter().enumerate() {
+                f[k] = vars::numparse(w)
+                    .map(|(v, _)| v)
+                    .ok_or_else(|| format!("spec: '{w}' is not a frequency"))?;
+            }
+            (Some((f[0], f[1], f[2])), &args[3..])
+        } else {
+            (None, args)
+        };
+        if exprs.is_empty() {
+            return Err(format!("{cmd}: no vectors").into());
+        }
+        let vals = self.eval_list(exprs)?;
+        // ngspice titles the spectrum after the newest plot
+        let title = self
+            .plots
+            .list
+            .last()
+            .map(|p| p.title.clone())
+            .unwrap_or_default();
+        let plots = &self.plots;
+        let typename = |id: u64| plots.by_id(id).map(|p| p.typename.clone());
+        let cur = plots.cur();
+        let cx = super::postproc::SpecCtx {
+            window: &window,
+            order,
+            title: &title,
+            date: &self.date,
+            typename: &typename,
+        };
+        let made = match freqs {
+            Some(f) => super::postproc::spec(cur, f, vals, &cx)?,
+            None => super::postproc::fft(cur, vals, &cx)?,
+        };
+        let Some(s) = made else {
+            return Err(format!("{cmd}: none of the vectors can be transformed").into());
+        };
+        out.write_all(s.text.as_bytes())
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+        self.plots.add_as(s.plot, "sp");
+        warn_all(err, st, &s.warnings)
+    }
+
+    /// `fourier fund vec ...`: the harmonics table of each vector, and its `fourierMN`.
+    fn cmd_fourier(
+        &mut self,
+        args: &[String],
+        st: &Stmt,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Cr<()> {
+        let Some((f, exprs)) = args.split_first() else {
+            return Err("fourier needs a fundamental frequency and vectors".into());
+        };
+        let fund = vars::numparse(f)
+            .map(|(v, _)| v)
+            .ok_or_else(|| format!("fourier: '{f}' is not a frequency"))?;
+        let int_var = |name: &str, dflt: usize, min: f64| {
+            self.vars
+                .num(name)
+                .filter(|v| *v >= min && v.is_finite())
+                .map_or(dflt, |v| v as usize)
+        };
+        let o = super::postproc::FourierOpts {
+            nfreqs: int_var("nfreqs", 10, 1.0),
+            polydegree: int_var("polydegree", 1, 0.0),
+            gridsize: int_var("fourgridsize", 200, 1.0),
+            numdgt: self.numdgt,
+        };
+        let vals = self.eval_list(exprs)?;
+        let (text, hs, warnings) = super::postproc::fourier(self.plots.cur(), fund, vals, o)?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+        for (k, h) in hs.iter().enumerate() {
+            let name = format!("fourier{}{}", self.fourier_calls, k + 1);
+            self.plots
+                .cur_mut()
+                .put(super::postproc::fourier_vector(name, h));
+        }
+        self.fourier_calls += 1;
+        warn_all(err, st, &warnings)
     }
 
     fn cmd_wrdata(&mut self, args: &[String]) -> Cr<()> {

@@ -96,7 +96,7 @@ const AC_FUNCS: &[&str] = &[
 fn ac_real_words(
     words: &[String],
     plot: &super::vector::Plot,
-) -> std::result::Result<(Vec<String>, Vec<Vector>), String> {
+) -> super::CResult<(Vec<String>, Vec<Vector>)> {
     let mut vecs: Vec<Vector> = Vec::new();
     let mut out = Vec::with_capacity(words.len());
     for (k, w) in words.iter().enumerate() {
@@ -133,7 +133,7 @@ fn ac_real_words(
                 break;
             };
             let args: Vec<&str> = rest[open..open + close].split(',').map(str::trim).collect();
-            let get = |n: &str| -> std::result::Result<Vec<C>, String> {
+            let get = |n: &str| -> super::CResult<Vec<C>> {
                 let name = if f.starts_with('i') {
                     format!("{n}#branch")
                 } else {
@@ -153,7 +153,7 @@ fn ac_real_words(
                         .map(|(x, y)| C::new(x.re - y.re, x.im - y.im))
                         .collect()
                 }
-                _ => return Err(format!("meas ac: cannot read {f}({})", args.join(","))),
+                _ => return Err(cerr!("meas ac: cannot read {f}({})", args.join(","))),
             };
             let q = &f[1..];
             let vals: Vec<f64> = z
@@ -335,7 +335,7 @@ pub fn run(
     // `meas ac`: the AC quantities (vdb(out), vm(a,b), v(out) = its real part, ...) become
     // real vectors measured against frequency as a transient's values against time
     let (words, ac_vecs) = if an == "ac" {
-        ac_real_words(&words, plots.cur()).map_err(|e| Error::netlist(e, Some(loc)))?
+        ac_real_words(&words, plots.cur()).map_err(|e| e.at(loc))?
     } else {
         (words, Vec::new())
     };

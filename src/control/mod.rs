@@ -22,6 +22,13 @@
 //!
 //! Design decisions and differences from ngspice are in docs/control.md.
 
+/// A control error whose message is built with `format!`: `cerr!("no such vector {n}")`.
+macro_rules! cerr {
+    ($($t:tt)*) => {
+        $crate::control::CtlError::Msg(format!($($t)*))
+    };
+}
+
 pub mod adapter;
 mod cfmt;
 mod cx;
@@ -31,9 +38,11 @@ mod figure;
 mod funcs;
 pub mod interp;
 mod measure;
+mod postproc;
 mod print;
 pub mod script;
 pub mod source;
+mod spectrum;
 mod vars;
 pub mod vector;
 
@@ -42,7 +51,60 @@ pub use interp::{Interp, Outcome};
 pub use script::Script;
 pub use vector::{Data, NewPlot, VType, Vector};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// An error inside the interpreter, before the command that met it gives it a location:
+/// the bare message of a command, an expression or a function (`no such vector x`), or a
+/// crate error from the engine or a file. It displays as its message alone, so messages that
+/// wrap one another (`mean(x): the vector is empty`) read as ngspice's do; crossing into the
+/// rest of the crate it becomes an [`Error`] of kind `Netlist` (what the deck asked for is
+/// not meaningful) unless it already is one.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CtlError {
+    /// A message of the control language's own checks.
+    #[error("{0}")]
+    Msg(String),
+    /// An error from the engine, the measure evaluator or the file system.
+    #[error("{}", .0.msg)]
+    Full(Error),
+}
+
+impl From<String> for CtlError {
+    fn from(s: String) -> Self {
+        CtlError::Msg(s)
+    }
+}
+
+impl From<&str> for CtlError {
+    fn from(s: &str) -> Self {
+        CtlError::Msg(s.to_string())
+    }
+}
+
+impl From<Error> for CtlError {
+    fn from(e: Error) -> Self {
+        CtlError::Full(e)
+    }
+}
+
+impl From<CtlError> for Error {
+    fn from(e: CtlError) -> Self {
+        match e {
+            CtlError::Msg(m) => Error::netlist(m, None),
+            CtlError::Full(e) => e,
+        }
+    }
+}
+
+impl CtlError {
+    /// The crate error, placed at `loc` unless it already has a place.
+    pub fn at(self, loc: &crate::error::Loc) -> Error {
+        Error::from(self).with_loc(Some(loc))
+    }
+}
+
+/// What the control modules return inside the interpreter.
+pub type CResult<T> = std::result::Result<T, CtlError>;
 
 /// The control program of a deck: `None` if the deck has no `.control` block (nor `*#`
 /// line). `file` names the deck in error locations.

@@ -232,13 +232,13 @@ pub fn wrdata(
     vals: &[(Val, Option<Vector>)],
     singlescale: bool,
     vecnames: bool,
-) -> std::result::Result<String, String> {
+) -> super::CResult<String> {
     let mut out = String::new();
     for (v, s) in vals {
         if let Some(s) = s
             && s.len() != v.vec.len()
         {
-            return Err(format!(
+            return Err(cerr!(
                 "{} has {} points but its scale {} has {}",
                 v.vec.name,
                 v.vec.len(),
@@ -250,7 +250,7 @@ pub fn wrdata(
     if singlescale {
         let n0 = vals.first().map_or(0, |(v, _)| v.vec.len());
         if let Some((v, _)) = vals.iter().find(|(v, _)| v.vec.len() != n0) {
-            return Err(format!(
+            return Err(cerr!(
                 "with wr_singlescale every vector needs the same length ({} has {}, not {n0})",
                 v.vec.name,
                 v.vec.len()

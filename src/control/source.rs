@@ -228,7 +228,7 @@ pub fn unquote(w: &str) -> String {
 /// without its `}` is an error, as in ngspice; braces inside quotes expand too, and `{}` is
 /// the empty string (ngspice 39).
 /// At most `limit` words come out.
-pub fn expand_braces(word: &str, limit: usize) -> std::result::Result<Vec<String>, String> {
+pub fn expand_braces(word: &str, limit: usize) -> super::CResult<Vec<String>> {
     let mut done = Vec::new();
     let mut todo = vec![word.to_string()];
     while let Some(w) = todo.pop() {
@@ -256,7 +256,7 @@ pub fn expand_braces(word: &str, limit: usize) -> std::result::Result<Vec<String
             }
         }
         if done.len() + todo.len() > limit {
-            return Err(format!(
+            return Err(cerr!(
                 "brace expansion of '{word}' makes more than {limit} words"
             ));
         }
@@ -265,7 +265,7 @@ pub fn expand_braces(word: &str, limit: usize) -> std::result::Result<Vec<String
 }
 
 /// The first `{` outside double quotes with its matching `}`.
-fn brace_span(w: &str) -> std::result::Result<Option<(usize, usize)>, String> {
+fn brace_span(w: &str) -> super::CResult<Option<(usize, usize)>> {
     let mut open = None;
     let mut depth = 0i32;
     for (k, ch) in w.char_indices() {
@@ -286,7 +286,7 @@ fn brace_span(w: &str) -> std::result::Result<Option<(usize, usize)>, String> {
         }
     }
     match open {
-        Some(_) => Err(format!("missing }} in '{w}'")),
+        Some(_) => Err(cerr!("missing }} in '{w}'")),
         None => Ok(None),
     }
 }

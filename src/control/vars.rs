@@ -118,7 +118,7 @@ fn value_of(w: &str) -> Var {
 
 /// Parses the words of `set` into assignments (ngspice's `cp_setparse`): `name`,
 /// `name = value`, `name=value`, `name =value`, `name= value`, `name = ( a b c )`.
-pub fn parse_set(words: &[String]) -> std::result::Result<Vec<(String, Var)>, String> {
+pub fn parse_set(words: &[String]) -> super::CResult<Vec<(String, Var)>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -132,7 +132,7 @@ pub fn parse_set(words: &[String]) -> std::result::Result<Vec<(String, Var)>, St
         let val: String = if words.get(i).is_some_and(|w| w == "=") {
             i += 1;
             let Some(v) = words.get(i) else {
-                return Err(format!("set {name} = needs a value"));
+                return Err(cerr!("set {name} = needs a value"));
             };
             i += 1;
             v.clone()
@@ -145,7 +145,7 @@ pub fn parse_set(words: &[String]) -> std::result::Result<Vec<(String, Var)>, St
             name = n;
             if v.is_empty() {
                 let Some(w) = words.get(i) else {
-                    return Err(format!("set {name}= needs a value"));
+                    return Err(cerr!("set {name}= needs a value"));
                 };
                 i += 1;
                 w.clone()
@@ -161,7 +161,7 @@ pub fn parse_set(words: &[String]) -> std::result::Result<Vec<(String, Var)>, St
             let mut depth = 1;
             loop {
                 let Some(w) = words.get(i) else {
-                    return Err(format!("set {name} = ( ...: missing ')'"));
+                    return Err(cerr!("set {name} = ( ...: missing ')'"));
                 };
                 i += 1;
                 if w == "(" {
@@ -230,7 +230,7 @@ fn span_var(s: &[u8], start: usize) -> usize {
 }
 
 /// The words one `$` reference stands for (`spec` is what follows the `$`).
-fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> std::result::Result<Vec<String>, String> {
+fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> super::CResult<Vec<String>> {
     let (name, range) = match spec.split_once('[') {
         Some((n, r)) => (n, Some(r.trim_end_matches(']'))),
         None => (spec, None),
@@ -256,7 +256,7 @@ fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> std::result::Result<Vec
         return Ok(vec!["$".into()]);
     }
     if spec.starts_with('$') || spec.starts_with('<') {
-        return Err(format!(
+        return Err(cerr!(
             "${spec}: the process id and reading from the terminal are not supported"
         ));
     }
@@ -272,7 +272,7 @@ fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> std::result::Result<Vec
     } else if let Ok(e) = std::env::var(spec) {
         return Ok(vec![e]);
     } else {
-        return Err(format!("${name}: no such variable"));
+        return Err(cerr!("${name}: no such variable"));
     };
     let words = value.words();
     let Some(range) = range else {
@@ -283,7 +283,7 @@ fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> std::result::Result<Vec
         let w = eval_ref(r, vars, lk)?;
         match w.as_slice() {
             [one] => one.clone(),
-            _ => return Err(format!("${spec}: the index is not one word")),
+            _ => return Err(cerr!("${spec}: the index is not one word")),
         }
     } else {
         range.to_string()
@@ -311,11 +311,7 @@ fn eval_ref(spec: &str, vars: &Vars, lk: &dyn Lookup) -> std::result::Result<Vec
 /// Substitutes every `$` reference in the words, as ngspice's `cp_variablesubst`: a list
 /// value becomes several words, the first joined to the text before the `$`, the last to
 /// the text after it.
-pub fn substitute(
-    words: &[String],
-    vars: &Vars,
-    lk: &dyn Lookup,
-) -> std::result::Result<Vec<String>, String> {
+pub fn substitute(words: &[String], vars: &Vars, lk: &dyn Lookup) -> super::CResult<Vec<String>> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     for w in words {
         let mut cur = w.clone();

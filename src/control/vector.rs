@@ -294,7 +294,10 @@ pub struct NewPlot {
     pub date: String,
     /// The scale first (`time`, `frequency`, `v-sweep`); an operating point has none.
     pub vecs: Vec<Vector>,
-    /// Whether `vecs[0]` is the scale.
+    /// Whether the plot has dimensions in ngspice's sense (an analysis sweep): `print` then
+    /// shows `vecs[0]`, the scale, as its first column. `vecs[0]` is the plot's scale either
+    /// way (an operating point's first node; `linearize`'s time, a spectrum's frequency,
+    /// which ngspice does not print).
     pub has_scale: bool,
 }
 
@@ -419,7 +422,14 @@ impl Plots {
 
     /// Adds an analysis result as the new current plot; returns its type name (`tran2`).
     pub fn add(&mut self, np: NewPlot) -> String {
-        let typename = self.typename_for(abbrev(&np.name));
+        let stem = abbrev(&np.name);
+        self.add_as(np, stem)
+    }
+
+    /// Adds a plot under the type-name stem `stem` (`sp` for a spectrum, `tran` for a
+    /// linearized transient) as the new current plot; returns its type name.
+    pub fn add_as(&mut self, np: NewPlot, stem: &str) -> String {
+        let typename = self.typename_for(stem);
         // without a real scale the first vector is one anyway, as in ngspice (an operating
         // point's first node); `analysis` keeps `print` from putting it in a column
         let scale = np.vecs.first().map(|v| v.name.clone());

@@ -60,17 +60,19 @@ pub enum Device {
     G(controlled::Vccs),
     F(controlled::Cccs),
     H(controlled::Ccvs),
-    D(diode::Diode),
+    /// Boxed, like every variant above 200 bytes: a `Device` is the size of its largest
+    /// variant, and a flat netlist of a million resistors must not pay a MOSFET's size each.
+    D(Box<diode::Diode>),
     /// Gummel-Poon BJT.
     Q(Box<bjt::Bjt>),
     /// Level-1 JFET.
     J(Box<jfet::Jfet>),
-    M1(mos1::Mos1),
-    M28(mos28::Mos28),
+    M1(Box<mos1::Mos1>),
+    M28(Box<mos28::Mos28>),
     /// BSIM4 (boxed: its instance data is a few kB, the other variants are small).
     B4(Box<bsim4::Bsim4>),
     S(switch::Switch),
-    B(behavioral::Behavioral),
+    B(Box<behavioral::Behavioral>),
 }
 
 macro_rules! dispatch {

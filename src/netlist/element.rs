@@ -658,7 +658,7 @@ fn diode(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
     } else {
         a
     };
-    Ok(Device::D(Diode::new(a, ai, k, model, p)))
+    Ok(Device::D(Box::new(Diode::new(a, ai, k, model, p))))
 }
 
 /// The tokens of a BJT or JFET line after its name, without an `ic=v1,v2` (accepted with a
@@ -908,14 +908,14 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
                     Some(&t0.loc),
                 ));
             }
-            Ok(Device::M1(Mos1::new(term, model, &p, off)))
+            Ok(Device::M1(Box::new(Mos1::new(term, model, &p, off))))
         }
         Level::Ekv(model) => {
             let g = geometry(&model, &p, c.temps().0);
             let dev = Mos28::new(term, *model, g).map_err(|e| {
                 Error::netlist(format!("MOSFET '{}': {}", t0.raw, e.msg), Some(&t0.loc))
             })?;
-            Ok(Device::M28(dev))
+            Ok(Device::M28(Box::new(dev)))
         }
     }
 }
@@ -1008,7 +1008,7 @@ fn behavioral_device(
     t0: &Tok,
 ) -> Device {
     c.reads(tape.inputs.clone(), &t0.loc, false);
-    Device::B(Behavioral::new(p, n, voltage, tape, vec![]))
+    Device::B(Box::new(Behavioral::new(p, n, voltage, tape, vec![])))
 }
 
 /// `E`/`G` sources: `n+ n- nc+ nc- gain` (optionally after `VCVS`/`VCCS`), `n+ n-

@@ -177,6 +177,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
                 None,
             ));
         }
+        crate::budget::check_pace(accepted, t, tstop, max_points)?;
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);
         }

@@ -1,5 +1,6 @@
 //! The BSIM4 circuit device: node bookkeeping, Newton voltage limiting (ngspice's fetlim on
-//! Vgs/Vgd, limvds on Vds, pnjlim on the junctions), and stamping through matrix slots.
+//! Vgs/Vgd, limvds on Vds, pnjlim on the junctions), stamping through matrix slots, and
+//! bypass (a quiet device restamps the linearisation of its last evaluation).
 //!
 //! The front end builds an [`Instance`] first, asks [`Instance::internal_nodes`] which of
 //! the five internal nodes exist, numbers those as unknowns (like a diode's internal
@@ -48,6 +49,70 @@ pub struct Bsim4 {
     /// Matrix slot of each (row, col) pair of logical nodes the device touches.
     slots: [usize; N_NODES * N_NODES],
     lim: Limits,
+    /// The stamps of the last full evaluation, for bypass.
+    byp: Bypass,
+}
+
+/// What the device stamped at its last full evaluation (real polarity, multiplier
+/// included, by logical node after collapsing): the node voltages, currents and charges and
+/// both Jacobians. A bypassed load stamps the linearisation f0 + Jf (x - x0),
+/// q0 + Jq (x - x0), the model the Newton step of that evaluation solved already.
+#[derive(Clone, Debug)]
+struct Bypass {
+    valid: bool,
+    x: [f64; N_NODES],
+    f: [f64; N_NODES],
+    q: [f64; N_NODES],
+    jf: [f64; N_NODES * N_NODES],
+    jq: [f64; N_NODES * N_NODES],
+}
+
+impl Default for Bypass {
+    fn default() -> Self {
+        Bypass {
+            valid: false,
+            x: [0.0; N_NODES],
+            f: [0.0; N_NODES],
+            q: [0.0; N_NODES],
+            jf: [0.0; N_NODES * N_NODES],
+            jq: [0.0; N_NODES * N_NODES],
+        }
+    }
+}
+
+impl Bypass {
+    /// Whether node voltages `xv` (real polarity) are close enough to the evaluation's for
+    /// its stamps to stand (ngspice's BSIM4 bypass test): every branch voltage of the model
+    /// (Vds, Vgs, Vbs of the intrinsic device, both junctions) within reltol of its size
+    /// plus vntol, and the drain and bulk terminal currents the linearisation predicts
+    /// within reltol plus abstol of the evaluated ones. The series and body resistances are
+    /// linear, so their stamps are exact at any voltage.
+    fn holds(&self, inst: &Instance, xv: &[f64; N_NODES], dx: &[f64; N_NODES], l: &Load) -> bool {
+        if !self.valid {
+            return false;
+        }
+        let (b0, b1) = (inst.branches(&self.x), inst.branches(xv));
+        let tol = &l.bypass;
+        for (v0, v1) in [
+            (b0.vds, b1.vds),
+            (b0.vgs, b1.vgs),
+            (b0.vbs, b1.vbs),
+            (b0.vbd_j, b1.vbd_j),
+            (b0.vbs_j, b1.vbs_j),
+        ] {
+            if (v1 - v0).abs() > tol.reltol * v0.abs().max(v1.abs()) + tol.vntol {
+                return false;
+            }
+        }
+        for r in [D, B] {
+            let df: f64 = (0..N_NODES).map(|c| self.jf[r * N_NODES + c] * dx[c]).sum();
+            let f0 = self.f[r];
+            if df.abs() > tol.reltol * f0.abs().max((f0 + df).abs()) + tol.abstol {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl Bsim4 {
@@ -98,6 +163,29 @@ impl Bsim4 {
             off,
             slots: [UNUSED; N_NODES * N_NODES],
             lim: Limits::default(),
+            byp: Bypass::default(),
+        }
+    }
+
+    /// Stamps the linearisation of the last full evaluation at node voltages differing by
+    /// `dx` from its own (see [`Bypass`]).
+    fn stamp_bypass(&self, dx: &[f64; N_NODES], l: &mut Load) {
+        let c = &self.byp;
+        for r in 0..N_NODES {
+            let (mut f, mut q) = (c.f[r], c.q[r]);
+            for (k, d) in dx.iter().enumerate() {
+                let slot = self.slots[r * N_NODES + k];
+                if slot == UNUSED {
+                    continue;
+                }
+                let (gf, gq) = (c.jf[r * N_NODES + k], c.jq[r * N_NODES + k]);
+                f += gf * d;
+                q += gq * d;
+                l.jf[slot] += gf;
+                l.jq[slot] += gq;
+            }
+            l.f[self.nodes[r]] += f;
+            l.q[self.nodes[r]] += q;
         }
     }
 
@@ -261,6 +349,35 @@ impl Sink for SlotSink<'_, '_> {
     }
 }
 
+/// A [`SlotSink`] that also keeps what it stamps, for bypass.
+struct RecordSink<'a, 'b> {
+    out: SlotSink<'a, 'b>,
+    rec: &'a mut Bypass,
+}
+
+impl Sink for RecordSink<'_, '_> {
+    #[inline(always)]
+    fn i(&mut self, n: usize, v: f64) {
+        self.out.i(n, v);
+        self.rec.f[n] += v;
+    }
+    #[inline(always)]
+    fn q(&mut self, n: usize, v: f64) {
+        self.out.q(n, v);
+        self.rec.q[n] += v;
+    }
+    #[inline(always)]
+    fn gi(&mut self, r: usize, c: usize, v: f64) {
+        self.out.gi(r, c, v);
+        self.rec.jf[r * N_NODES + c] += v;
+    }
+    #[inline(always)]
+    fn cq(&mut self, r: usize, c: usize, v: f64) {
+        self.out.cq(r, c, v);
+        self.rec.jq[r * N_NODES + c] += v;
+    }
+}
+
 impl DeviceOps for Bsim4 {
     fn setup(&mut self, s: &mut Setup) {
         self.slots = [UNUSED; N_NODES * N_NODES];
@@ -286,6 +403,7 @@ impl DeviceOps for Bsim4 {
                 Ok(inst) => {
                     self.inst = inst;
                     self.temp_k = l.temp;
+                    self.byp.valid = false;
                 }
                 Err(_) => {
                     l.f[self.nodes[D]] = f64::NAN;
@@ -293,11 +411,18 @@ impl DeviceOps for Bsim4 {
                 }
             }
         }
-        let k = self.inst.sign;
-        let mut v = [0.0; N_NODES];
-        for (n, vn) in v.iter_mut().enumerate() {
-            *vn = k * l.x[self.nodes[n]];
+        let xv: [f64; N_NODES] = std::array::from_fn(|n| l.x[self.nodes[n]]);
+        let bypass = l.bypass.on && !l.init_junctions;
+        if bypass {
+            let dx: [f64; N_NODES] = std::array::from_fn(|n| xv[n] - self.byp.x[n]);
+            if self.byp.holds(&self.inst, &xv, &dx, l) {
+                self.stamp_bypass(&dx, l);
+                l.bypass.count += 1;
+                return;
+            }
         }
+        let k = self.inst.sign;
+        let v = xv.map(|x| k * x);
         let act = self.inst.branches(&v);
         let (at, changed) = self.limit(&act, l.init_junctions);
         if changed && !l.init_junctions {
@@ -307,7 +432,21 @@ impl DeviceOps for Bsim4 {
         let inst = &self.inst;
         let nodes = &self.nodes;
         let slots = &self.slots;
-        let op = inst.assemble(&v, &at, gmin, &mut SlotSink { l, nodes, slots });
+        let mut out = SlotSink { l, nodes, slots };
+        let op = if bypass {
+            let rec = &mut self.byp;
+            rec.f = [0.0; N_NODES];
+            rec.q = [0.0; N_NODES];
+            rec.jf = [0.0; N_NODES * N_NODES];
+            rec.jq = [0.0; N_NODES * N_NODES];
+            rec.x = xv;
+            // a limited evaluation is not the device at these voltages
+            rec.valid = !changed;
+            inst.assemble(&v, &at, gmin, &mut RecordSink { out, rec })
+        } else {
+            self.byp.valid = false;
+            inst.assemble(&v, &at, gmin, &mut out)
+        };
         self.lim.von = op.vth;
     }
     fn terminals(&self, out: &mut Vec<usize>) {
