@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates tests/data/partition/: IF arrays whose neurons meet only at one ideal supply
-(gen_arrays.py family `ideal`), run by ngspice-39 with tight settings (reltol 1e-5, TMAX
+(gen_arrays.py family `ideal`) or draw from it through a 1 ohm rail (family `rail`, which
+neurospice tears at the rail and relaxes: tests/multirate.rs), run by ngspice-39 with tight settings (reltol 1e-5, TMAX
 10 ps) so its answer is converged well below the test's tolerance. Each deck measures spike
 times and the charge drawn from the supply (the integral of i(vdd)); the golden file holds
 ngspice's `.meas` results as `name value` lines. Run from the repository root:
@@ -20,9 +21,14 @@ TSTOP = "1u"
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    deck = os.path.join(OUT, f"ideal{N}.cir")
+    for family in ("ideal", "rail"):
+        one(family)
+
+
+def one(family):
+    deck = os.path.join(OUT, f"{family}{N}.cir")
     subprocess.run(
-        [sys.executable, os.path.join(HERE, "gen_arrays.py"), "ideal", str(N), deck,
+        [sys.executable, os.path.join(HERE, "gen_arrays.py"), family, str(N), deck,
          "--tstop", TSTOP],
         check=True,
     )
@@ -32,6 +38,9 @@ def main():
         ".meas tran qdd integ i(vdd) from=5n to=" + TSTOP + "\n"
         ".meas tran qwin integ i(vdd) from=300n to=600n\n"
     )
+    if family == "rail":
+        # the rail's lowest voltage (the drop across the 1 ohm wiring)
+        extra += ".meas tran vmin min v(vdd) from=5n to=" + TSTOP + "\n"
     text = text.replace(".tran", extra + ".tran", 1)
     open(deck, "w").write(text)
     tight = os.path.join(OUT, "tight.cir")
@@ -41,12 +50,12 @@ def main():
     os.remove(tight)
     lines = []
     for line in r.stdout.splitlines():
-        m = re.match(r"^(s\d+_\d+|qdd|qwin)\s*=\s*(\S+)", line)
+        m = re.match(r"^(s\d+_\d+|qdd|qwin|vmin)\s*=\s*(\S+)", line)
         if m:
             lines.append(f"{m.group(1)} {float(m.group(2)):.9e}")
     if len(lines) < 4:
         sys.exit("ngspice gave too few measurements:\n" + r.stdout + r.stderr)
-    with open(os.path.join(OUT, f"ideal{N}.ngspice"), "w") as f:
+    with open(os.path.join(OUT, f"{family}{N}.ngspice"), "w") as f:
         f.write("# ngspice-39, reltol 1e-5, TMAX 10p (scripts/regen_partition_goldens.py)\n")
         f.write("\n".join(lines) + "\n")
 

@@ -89,8 +89,8 @@ MODEL_BLOCKERS = {
 }
 # MOSFET levels neurospice simulates: 1 (Shichman-Hodges), 14 and 54 (BSIM4)
 MOS_LEVELS = (1.0, 14.0, 54.0)
-# `four` is the .four card (not supported); the fft, spec, fourier and linearize commands run
-ANALYSIS_BLOCKERS = ("noise", "pz", "sens", "disto", "pss", "sp", "tf", "four", "psd")
+# the fft, spec, fourier and linearize commands and the .four card run; psd does not
+ANALYSIS_BLOCKERS = ("noise", "pz", "sens", "disto", "pss", "sp", "tf", "psd")
 
 
 def logical_lines(text):

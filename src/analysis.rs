@@ -4,6 +4,7 @@
 //! each point's circuit from the circuit's own `Rebuild`.
 
 mod check;
+mod multirate;
 mod part;
 mod result;
 mod stream;
@@ -15,13 +16,16 @@ pub use result::{
 };
 
 use crate::circuit::{Analysis, Circuit, Signal, SweepTarget};
+use crate::devices::Device;
 use crate::devices::DeviceOps;
+use crate::devices::waveform::Wave;
 use crate::error::{Error, Result};
 use crate::solver::op::operating_point;
-use crate::solver::system::{Stats, System};
+use crate::solver::system::{NewtonCtx, Stats, System};
 use crate::solver::tran::{Recorder, TranSpec, transient};
+use multirate::Torn;
 use rayon::prelude::*;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Where a part sends the points of its streamed signals.
 enum PartOut<'s, 'd> {
@@ -45,6 +49,11 @@ struct PartRec<'s, 'd> {
     row: Vec<f64>,
     /// The first error of the stream (the run goes on; it is reported at the end).
     err: Option<Error>,
+    /// Multirate: the branches of the part's ghost rail sources (local unknown, rail) and
+    /// their currents at every accepted point.
+    ghost: Vec<(usize, usize)>,
+    gtimes: Vec<f64>,
+    gvals: Vec<f64>,
 }
 
 impl Recorder for PartRec<'_, '_> {
@@ -75,6 +84,12 @@ impl Recorder for PartRec<'_, '_> {
     }
     fn spike(&mut self, k: usize, t: f64) {
         self.spikes[k].push(t);
+    }
+    fn step(&mut self, t: f64, x: &[f64]) {
+        if !self.ghost.is_empty() {
+            self.gtimes.push(t);
+            self.gvals.extend(self.ghost.iter().map(|&(k, _)| x[k]));
+        }
     }
 }
 
@@ -160,13 +175,14 @@ fn run_inner(
                     tmax: *tmax,
                     uic: *uic,
                     ic: vec![],
+                    nodeset: vec![],
                     probes: vec![],
                 };
                 let out = match (&mut stream, Some(ai) == last_tran) {
                     (Some((_, sink)), true) => Some((streamed.as_slice(), &mut **sink)),
                     _ => None,
                 };
-                run_tran(c, &parts, &spec, &saved, &ro.spikes, cache, &mut res, out)
+                run_tran_parts(c, &parts, &spec, &saved, &ro.spikes, cache, &mut res, out)
             }
         };
         r.map_err(|e| e.with_loc(Some(&loc.line_only())))?;
@@ -338,6 +354,12 @@ fn merge_picks<'a>(
         .collect()
 }
 
+/// One part's transient: its record, counters and system (kept for the next run or sweep).
+type PartRun<'s, 'd> = Result<(PartRec<'s, 'd>, Stats, System)>;
+
+/// Runs the transient of `parts` (each on its own, as rayon tasks), or with `relax` the
+/// multirate relaxation of a torn circuit: part 0 is then the hub, the others its loads.
+/// `Ok(false)`: the relaxation gave up (see `multirate`); the caller runs the coupled solve.
 #[allow(clippy::too_many_arguments)]
 fn run_tran<'d>(
     c: &Circuit,
@@ -348,11 +370,19 @@ fn run_tran<'d>(
     cache: &mut PartCache,
     res: &mut RunResult,
     stream: Option<(&[usize], &mut (dyn RowSink + 'd))>,
-) -> Result<()> {
+    relax: Option<&Torn>,
+) -> Result<bool> {
+    // unknowns of the parts (a torn circuit's ghost branches come after the circuit's own)
+    let nu = parts
+        .iter()
+        .flat_map(|p| p.global.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(c.n());
     // which saved unknowns live in which part
-    let mut owner = vec![(usize::MAX, 0usize); c.n() + 1];
+    let mut owner = vec![(usize::MAX, 0usize); nu + 1];
     // the other parts' shares of a summed unknown (a held source's current)
-    let mut shares: Vec<Vec<(usize, usize)>> = vec![vec![]; c.n() + 1];
+    let mut shares: Vec<Vec<(usize, usize)>> = vec![vec![]; nu + 1];
     for (pi, p) in parts.iter().enumerate() {
         for (l, &g) in p.global.iter().enumerate().skip(1) {
             if owner[g].0 == usize::MAX {
@@ -383,13 +413,19 @@ fn run_tran<'d>(
             }
         }
     }
+    // the hub is solved point by point, without probes
+    if relax.is_some() && probes.iter().any(|p| p.0 == 0) {
+        return Ok(false);
+    }
     // streamed signals: the header now, then rows from the one part that holds them all, or
     // spill files merged at the end
     let (streamed, sink): (&[usize], Option<Mutex<&mut (dyn RowSink + 'd)>>) = match stream {
         Some((st, sink)) => {
-            let mut names = vec!["time".to_string()];
-            names.extend(st.iter().map(|&k| signal_name(c, k)));
-            sink.header(&names)?;
+            // a relaxation that gives up leaves the sink untouched: its header is written
+            // once the sweeps have converged
+            if relax.is_none() {
+                sink.header(&stream_header(c, st))?;
+            }
             (st, Some(Mutex::new(sink)))
         }
         None => (&[], None),
@@ -401,39 +437,50 @@ fn run_tran<'d>(
         .collect();
     stream_parts.sort_unstable();
     stream_parts.dedup();
-    let direct = stream_parts.len() == 1;
-    if cache.systems.len() != parts.len() {
-        cache.systems = (0..parts.len()).map(|_| None).collect();
-    }
-    let cached: Vec<Option<System>> = std::mem::take(&mut cache.systems);
+    // a relaxation sweep may be discarded: its rows go to spill files, never to the sink
+    let direct = stream_parts.len() == 1 && relax.is_none();
+    let cached: Vec<Option<System>> = if relax.is_some() {
+        (0..parts.len()).map(|_| None).collect()
+    } else {
+        if cache.systems.len() != parts.len() {
+            cache.systems = (0..parts.len()).map(|_| None).collect();
+        }
+        std::mem::take(&mut cache.systems)
+    };
     let sink_ref = sink.as_ref();
+    let new_rec = |pi: usize| -> Result<PartRec> {
+        let pick = |g: usize| {
+            if owner[g].0 == pi {
+                Some(owner[g].1)
+            } else {
+                shares[g].iter().find(|s| s.0 == pi).map(|s| s.1)
+            }
+        };
+        let cols: Vec<usize> = saved.iter().filter_map(|&g| pick(g)).collect();
+        let scols: Vec<usize> = streamed.iter().filter_map(|&g| pick(g)).collect();
+        let out = match sink_ref {
+            Some(s) if direct && !scols.is_empty() => PartOut::Direct(s),
+            Some(_) if !scols.is_empty() => PartOut::Spill(stream::Spill::new(scols.len())?),
+            _ => PartOut::None,
+        };
+        let n_probes = probes.iter().filter(|pr| pr.0 == pi).count();
+        Ok(PartRec {
+            cols,
+            times: vec![],
+            vals: vec![],
+            init: vec![],
+            spikes: vec![vec![]; n_probes],
+            scols,
+            out,
+            row: vec![],
+            err: None,
+            ghost: vec![],
+            gtimes: vec![],
+            gvals: vec![],
+        })
+    };
     let one_part =
-        |(pi, (p, base)): (usize, (&Part, Option<System>))| -> Result<(PartRec, Stats, System)> {
-            let cols: Vec<usize> = saved
-                .iter()
-                .filter_map(|&g| {
-                    if owner[g].0 == pi {
-                        Some(owner[g].1)
-                    } else {
-                        shares[g].iter().find(|s| s.0 == pi).map(|s| s.1)
-                    }
-                })
-                .collect();
-            let scols: Vec<usize> = streamed
-                .iter()
-                .filter_map(|&g| {
-                    if owner[g].0 == pi {
-                        Some(owner[g].1)
-                    } else {
-                        shares[g].iter().find(|s| s.0 == pi).map(|s| s.1)
-                    }
-                })
-                .collect();
-            let out = match sink_ref {
-                Some(s) if direct && !scols.is_empty() => PartOut::Direct(s),
-                Some(_) if !scols.is_empty() => PartOut::Spill(stream::Spill::new(scols.len())?),
-                _ => PartOut::None,
-            };
+        |pi: usize, p: &Part, base: Option<System>, waves: &[Arc<Vec<(f64, f64)>>]| -> PartRun {
             let mut sys = match base {
                 Some(mut b) => {
                     if b.reuse_for(&p.circuit) {
@@ -444,24 +491,27 @@ fn run_tran<'d>(
                 }
                 None => System::new(&p.circuit)?,
             };
+            sys.stats = Stats::default();
             let mine: Vec<(usize, f64)> = probes
                 .iter()
                 .filter(|pr| pr.0 == pi)
                 .map(|pr| (pr.1, pr.3))
                 .collect();
-            let mut rec = PartRec {
-                cols,
-                times: vec![],
-                vals: vec![],
-                init: vec![],
-                spikes: vec![vec![]; mine.len()],
-                scols,
-                out,
-                row: vec![],
-                err: None,
-            };
+            let mut rec = new_rec(pi)?;
+            // a torn circuit's load part: its ghost rail sources follow the last sweep's rails
+            if let Some(torn) = relax {
+                for d in sys.devs.iter_mut() {
+                    if let Device::V(v) = &mut d.dev
+                        && let Some(j) = torn.rails.iter().position(|r| r.1 == d.name)
+                    {
+                        v.value.wave = Wave::Sampled(waves[j].clone(), Default::default());
+                        rec.ghost.push((v.br.k, j));
+                    }
+                }
+            }
             let spec = TranSpec {
                 ic: p.circuit.ic.clone(),
+                nodeset: p.circuit.nodeset.clone(),
                 probes: mine,
                 ..spec.clone()
             };
@@ -469,20 +519,31 @@ fn run_tran<'d>(
             let st = sys.stats.clone();
             Ok((rec, st, sys))
         };
-    // one part runs on the calling thread (a sweep point or Monte Carlo run is already one task
-    // of a parallel loop, and a lone circuit gains nothing from the pool)
-    let results: Vec<Result<(PartRec, Stats, System)>> = if parts.len() == 1 {
-        parts.iter().zip(cached).enumerate().map(one_part).collect()
-    } else {
-        parts
+    let results: Vec<PartRun> = match relax {
+        Some(torn) => match relax_sweeps(torn, parts, spec, cached, res, &new_rec, &one_part)? {
+            Some(r) => r,
+            None => {
+                res.stats.relax_fallbacks += 1;
+                return Ok(false);
+            }
+        },
+        // one part runs on the calling thread (a sweep point or Monte Carlo run is already
+        // one task of a parallel loop, and a lone circuit gains nothing from the pool)
+        None if parts.len() == 1 => parts
+            .iter()
+            .zip(cached)
+            .enumerate()
+            .map(|(pi, (p, b))| one_part(pi, p, b, &[]))
+            .collect(),
+        None => parts
             .par_iter()
             .zip(cached.into_par_iter())
             .enumerate()
-            .map(one_part)
-            .collect()
+            .map(|(pi, (p, b))| one_part(pi, p, b, &[]))
+            .collect(),
     };
     let mut recs = Vec::new();
-    let mut xg = vec![0.0; c.n() + 1];
+    let mut xg = vec![0.0; nu + 1];
     let mut bases = Vec::with_capacity(parts.len());
     for (pi, r) in results.into_iter().enumerate() {
         let (mut rec, st, base) = r?;
@@ -502,7 +563,16 @@ fn run_tran<'d>(
         }
         recs.push(rec);
     }
-    cache.systems = bases;
+    xg.truncate(c.n() + 1);
+    if relax.is_none() {
+        cache.systems = bases;
+    } else {
+        res.parts = parts.len();
+        if let Some(sink) = &sink {
+            let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+            sink.header(&stream_header(c, streamed))?;
+        }
+    }
     // spike trains, in the order asked
     let mut seen = vec![0usize; parts.len()];
     for (pi, _, name, th) in &probes {
@@ -564,5 +634,217 @@ fn run_tran<'d>(
         Ok(())
     })?;
     res.tran = Some(Table { names, rows });
-    Ok(())
+    Ok(true)
+}
+
+/// The header of a streamed transient: `time`, then the streamed signals.
+fn stream_header(c: &Circuit, streamed: &[usize]) -> Vec<String> {
+    let mut names = vec!["time".to_string()];
+    names.extend(streamed.iter().map(|&k| signal_name(c, k)));
+    names
+}
+
+/// The transient of a circuit split into `parts`: with multirate on (`.options multirate`,
+/// the default) and rails to tear (`multirate::tear`), first the relaxation of the torn
+/// circuit; the coupled parts when there is nothing to tear or the relaxation gives up.
+#[allow(clippy::too_many_arguments)]
+fn run_tran_parts<'d>(
+    c: &Circuit,
+    parts: &[Part],
+    spec: &TranSpec,
+    saved: &[usize],
+    spikes: &[(String, f64)],
+    cache: &mut PartCache,
+    res: &mut RunResult,
+    mut out: Option<(&[usize], &mut (dyn RowSink + 'd))>,
+) -> Result<()> {
+    if c.options.multirate
+        && let Some((torn, hub)) = multirate::tear(c)
+    {
+        let mut mr = vec![hub];
+        mr.extend(split(&torn.loads));
+        let reborrowed = out.as_mut().map(|(s, k)| (*s, &mut **k));
+        if run_tran(
+            c,
+            &mr,
+            spec,
+            saved,
+            spikes,
+            cache,
+            res,
+            reborrowed,
+            Some(&torn),
+        )? {
+            return Ok(());
+        }
+    }
+    run_tran(c, parts, spec, saved, spikes, cache, res, out, None).map(|_| ())
+}
+
+/// The multirate sweeps (see `multirate`): part 0 of `parts` is the hub, the others the
+/// loads. `Some(runs)` (hub first) once the rails have converged; `None` to fall back.
+fn relax_sweeps<'s, 'd>(
+    torn: &Torn,
+    parts: &[Part],
+    spec: &TranSpec,
+    mut bases: Vec<Option<System>>,
+    res: &mut RunResult,
+    new_rec: &(dyn Fn(usize) -> Result<PartRec<'s, 'd>> + Sync),
+    one_part: &(
+         dyn Fn(usize, &Part, Option<System>, &[Arc<Vec<(f64, f64)>>]) -> PartRun<'s, 'd> + Sync
+     ),
+) -> Result<Option<Vec<PartRun<'s, 'd>>>> {
+    let nr = torn.rails.len();
+    let mut load_bases: Vec<Option<System>> = bases.drain(1..).collect();
+    let mut hub_sys = match bases.pop().flatten() {
+        Some(b) => b,
+        None => System::new(&parts[0].circuit)?,
+    };
+    hub_sys.stats = Stats::default();
+    hub_sys.tstep = spec.tstep;
+    hub_sys.tstop = spec.tstop;
+    let (reltol, vntol) = (hub_sys.opts.reltol, hub_sys.opts.vntol);
+    // sweep 0: the unloaded rail, on the run's largest step and the sources' corners
+    let tmax = spec
+        .tmax
+        .unwrap_or_else(|| spec.tstep.min((spec.tstop - spec.tstart) / 50.0))
+        .min(spec.tstop);
+    let steps = (spec.tstop / tmax).ceil().clamp(1.0, 1e6) as usize;
+    let mut grid: Vec<f64> = (0..=steps)
+        .map(|k| (k as f64 * tmax).min(spec.tstop))
+        .collect();
+    for d in &hub_sys.devs {
+        d.dev
+            .breakpoints(0.0, spec.tstop, spec.tstep, spec.tstop, &mut grid);
+    }
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let coarse = grid.clone();
+    let unloaded: Vec<_> = (0..nr).map(|_| Arc::new(vec![(0.0, 0.0)])).collect();
+    let mut rec = new_rec(0)?;
+    let Some(mut waves) = solve_hub(torn, &mut hub_sys, &unloaded, &grid, &mut rec, spec) else {
+        return Ok(None);
+    };
+    let mut last = f64::INFINITY;
+    for sweep in 1..=multirate::MAX_SWEEPS {
+        res.stats.relax_sweeps += 1;
+        let runs: Vec<PartRun> = parts[1..]
+            .par_iter()
+            .zip(load_bases.into_par_iter())
+            .enumerate()
+            .map(|(i, (p, b))| one_part(i + 1, p, b, &waves))
+            .collect();
+        let mut done = Vec::with_capacity(runs.len());
+        for r in runs {
+            match r {
+                Ok(x) => done.push(x),
+                // a load that fails against a rail waveform: the coupled solve decides
+                Err(_) => return Ok(None),
+            }
+        }
+        // the current the loads drew from each rail, on the union of their time points
+        let loads: Vec<Arc<Vec<(f64, f64)>>> = (0..nr)
+            .map(|j| {
+                let mut w: Vec<(&[f64], Vec<f64>)> = Vec::new();
+                for (r, _, _) in &done {
+                    let width = r.ghost.len();
+                    for (m, g) in r.ghost.iter().enumerate() {
+                        if g.1 == j {
+                            let i: Vec<f64> =
+                                r.gvals.iter().skip(m).step_by(width).map(|v| -v).collect();
+                            w.push((&r.gtimes, i));
+                        }
+                    }
+                }
+                Arc::new(multirate::sum_waves(&w))
+            })
+            .collect();
+        // the loads' currents are summed: their records are no longer needed
+        for (r, _, _) in done.iter_mut() {
+            r.gtimes = Vec::new();
+            r.gvals = Vec::new();
+        }
+        let mut grid: Vec<f64> = loads.iter().flat_map(|l| l.iter().map(|p| p.0)).collect();
+        if nr > 1 {
+            grid.sort_by(f64::total_cmp);
+            grid.dedup();
+        }
+        let mut rec = new_rec(0)?;
+        let Some(new) = solve_hub(torn, &mut hub_sys, &loads, &grid, &mut rec, spec) else {
+            return Ok(None);
+        };
+        res.stats.hub_solves += grid.len();
+        // the change of the rails against the last sweep, in Newton tolerances: their means
+        // over the intervals of the run's largest step, and pointwise (within the time
+        // resolution of events) against ten times the tolerance, which lets a picosecond edge
+        // of the current the loads draw move in time between sweeps
+        let tau = crate::solver::tran::EV_TOL_MAX * spec.tstop;
+        let change = new
+            .iter()
+            .zip(&waves)
+            .map(|(w, old)| {
+                let mean = multirate::mean_change(w, old, &coarse, reltol, vntol);
+                let point = multirate::change(w, old, tau, reltol, vntol);
+                mean.max(point / multirate::POINT_SLACK)
+            })
+            .fold(0.0, f64::max);
+        if change <= 1.0 {
+            let st = hub_sys.stats.clone();
+            let mut out: Vec<PartRun> = vec![Ok((rec, st, hub_sys))];
+            out.extend(done.into_iter().map(Ok));
+            return Ok(Some(out));
+        }
+        // from the third sweep on the change must at least halve each sweep
+        if !change.is_finite() || (sweep >= 3 && change > 0.5 * last) {
+            return Ok(None);
+        }
+        last = change;
+        waves = new;
+        load_bases = done
+            .into_iter()
+            .map(|(_, st, sys)| {
+                res.stats.add(&st);
+                Some(sys)
+            })
+            .collect();
+    }
+    Ok(None)
+}
+
+/// Solves the hub at every time of `grid` with the loads' currents `loads` (one per rail),
+/// recording to `rec`; the rails' voltages on the grid, or `None` if Newton fails.
+fn solve_hub(
+    torn: &Torn,
+    sys: &mut System,
+    loads: &[Arc<Vec<(f64, f64)>>],
+    grid: &[f64],
+    rec: &mut PartRec,
+    spec: &TranSpec,
+) -> Option<Vec<Arc<Vec<(f64, f64)>>>> {
+    for (j, &i) in torn.load_dev.iter().enumerate() {
+        if let Device::I(s) = &mut sys.devs[i].dev {
+            s.value.wave = Wave::Sampled(loads[j].clone(), Default::default());
+        }
+    }
+    let n = sys.n();
+    let mut x = vec![0.0; n + 1];
+    let hist = vec![0.0; n + 1];
+    let itl = sys.opts.itl4.max(10);
+    let t_tol = 1e-9 * spec.tstop;
+    let mut waves = vec![Vec::with_capacity(grid.len()); torn.rails.len()];
+    for (i, &t) in grid.iter().enumerate() {
+        // the hub holds no charge: each time point is an exact resistive solve
+        sys.newton(&mut x, &NewtonCtx::tran(t, 0.0, &hist, itl))
+            .ok()?;
+        if i == 0 {
+            rec.initial(&x);
+        }
+        if t >= spec.tstart - t_tol {
+            rec.point(t, &x);
+        }
+        for (w, &k) in waves.iter_mut().zip(&torn.hub_node) {
+            w.push((t, x[k]));
+        }
+    }
+    Some(waves.into_iter().map(Arc::new).collect())
 }

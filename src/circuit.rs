@@ -34,6 +34,9 @@ pub struct Options {
     pub scale: f64,
     /// Device bypass in the transient (`.option bypass=0` or `nobypass` turns it off).
     pub bypass: bool,
+    /// Multirate relaxation at supply rails in the transient (`analysis::multirate`;
+    /// `.option nomultirate` or `multirate=0` turns it off).
+    pub multirate: bool,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             tnom: 27.0,
             scale: 1.0,
             bypass: true,
+            multirate: true,
         }
     }
 }

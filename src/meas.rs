@@ -96,7 +96,15 @@ pub fn parse_measures(nl: &Netlist) -> Result<Vec<Measure>> {
         .iter()
         .filter(|c| matches!(c.name(), ".meas" | ".measure"))
     {
-        let m = parse_card(&card.toks, &card.loc)?;
+        let mut m = parse_card(&card.toks, &card.loc)?;
+        // `.func` calls in PARAM= (ngspice substitutes the deck's functions there too); a
+        // call that cannot be expanded stays, and fails that measure only when it is taken
+        if let parse::Kind::Param(e) = &mut m.kind
+            && crate::expr::user::has_user(e)
+            && let Ok(x) = crate::expr::user::expand(e, &mut |n| crate::netlist::top_func(nl, n))
+        {
+            *e = x;
+        }
         let (needed, what) = match m.domain {
             Domain::Tran => (".tran", "tran"),
             Domain::Dc => (".dc", "dc"),

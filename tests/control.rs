@@ -256,6 +256,11 @@ fn errors_name_the_deck_and_line() {
         ("fourier 0 yes", 5, "bad fundamental frequency"),
         ("set polydegree = 3\nfourier 1k yes", 6, "polydegree 3"),
         ("fourier", 5, "fourier needs a fundamental"),
+        (
+            "set fourgridsize = 1e15\nfourier 1k yes",
+            6,
+            "exceed the limit",
+        ),
     ];
     for (body, line, what) in cases {
         let r = run_body(body);

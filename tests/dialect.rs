@@ -1,7 +1,8 @@
 //! The ngspice dialect items of issue 14 that ngspice 39 itself lacks (so no ngspice golden
 //! can exist: `idt`/`sdt`, `fabs`, `cbrt`, `hypot`, `int` in B sources), checked against
 //! analytic values; and the errors and warnings of the dialect's cards (`.func` recursion and
-//! arity, TABLE, POLY, TRNOISE, tolerated model parameters, resistor model cards, PWL td=/r=).
+//! arity, TABLE, POLY, TRNOISE, tolerated model parameters, resistor model cards, PWL td=/r=, BSIM4
+//! versions 4.6-4.8).
 //! The items ngspice 39 has are checked against its output in `tests/conformance/dia_*`.
 
 use neurospice::analysis::{self, RunResult, Save};
@@ -256,10 +257,11 @@ fn resistor_model_values_and_errors() {
     assert_eq!(e.loc.as_ref().map(|l| l.line), Some(4));
 }
 
-/// PWL `td=` delays the waveform (inside or after the parentheses); `r=` (repeat), which
-/// neurospice does not implement, is refused at the keyword, never ignored.
+/// PWL `td=` delays the waveform (inside or after the parentheses); `r=` repeats from the
+/// named time point (ngspice), and an `r=` that names no time point, or the last one, is
+/// refused at the keyword.
 #[test]
-fn pwl_td_delays_and_repeat_is_refused() {
+fn pwl_td_delays_and_repeat_repeats() {
     for src in ["PWL(0 0 1u 1 td=2u)", "PWL(0 0 1u 1) td=2u"] {
         let r = run(&format!(
             "pwl\nV1 a 0 {src}\nR1 a 0 1k\n.tran 10n 4u\n.end\n"
@@ -271,10 +273,74 @@ fn pwl_td_delays_and_repeat_is_refused() {
             assert!((vk - want).abs() < 1e-6, "{src} at {tk}: {vk} vs {want}");
         }
     }
-    let e = err("pwl\nV1 a 0 PWL(0 0 1u 1 r=0)\nR1 a 0 1k\n.tran 10n 4u\n.end\n");
+    // a sawtooth: 0 -> 2 over 1 us, again and again; the corners are time points
+    let r = run("pwl\nV1 a 0 PWL(0 0 1u 2) r=0\nR1 a 0 1k\n.tran 10n 4u\n.end\n");
+    let t = r.tran.expect("tran");
+    let (ts, v) = (t.column("time").unwrap(), t.column("v(a)").unwrap());
+    for (tk, vk) in ts.iter().zip(v) {
+        let ph = (tk / 1e-6).fract();
+        // at a seam ngspice takes the repeated point's value (0)
+        assert!((vk - 2.0 * ph).abs() < 1e-6, "at {tk}: {vk}");
+    }
+    for k in 1..4 {
+        let c = k as f64 * 1e-6;
+        assert!(
+            ts.iter().any(|t| (t - c).abs() < 1e-15),
+            "corner {c} is a time point"
+        );
+    }
+    for (src, col, what) in [
+        ("PWL(0 0 1u 1) r=0.5u", 22, "not one of the time points"),
+        ("PWL(0 0 1u 1 r=1u)", 21, "is the last time point"),
+        ("PWL(0 0 1u 1) r=2u", 22, "past the last time point"),
+    ] {
+        let e = err(&format!(
+            "pwl\nV1 a 0 {src}\nR1 a 0 1k\n.tran 10n 4u\n.end\n"
+        ));
+        assert!(e.to_string().contains(what), "{src}: {e}");
+        assert!(e.to_string().contains("'V1'"), "{src}: {e}");
+        assert_eq!(
+            e.loc.as_ref().map(|l| (l.line, l.col)),
+            Some((2, col)),
+            "{src}"
+        );
+    }
+}
+
+/// A BSIM4 card of version 4.6 to 4.8 runs when it gives only parameters ngspice computes
+/// the same way in those versions as in BSIM4.5 (scripts/bsim4_version_probe.py), and is
+/// refused naming the first parameter that is not; 4.9 is no version ngspice has.
+#[test]
+fn bsim4_newer_versions_accept_shared_parameters_only() {
+    let deck = |card: &str| {
+        format!(
+            "v\nVd d 0 1\nVg g 0 1\nM1 d g 0 0 nch l=1u w=2u\n.model nch nmos ({card})\n.op\n.end\n"
+        )
+    };
+    let base = op(&deck("level=54 version=4.5 vth0=0.5 u0=0.03"), "i(vd)");
+    for v in ["4.6", "4.7", "4.8", "4.8.2"] {
+        let i = op(
+            &deck(&format!("level=54 version={v} vth0=0.5 u0=0.03")),
+            "i(vd)",
+        );
+        assert_eq!(i, base, "version {v}: the BSIM4.5 equations");
+    }
+    for (card, name) in [
+        ("level=54 version=4.8 vth0=0.5 dsub=0.3", "dsub"),
+        ("level=54 version=4.7 lgamma1=1e-7", "lgamma1"),
+        ("level=14 version=4.6 toxe=3n", "toxe"),
+        ("level=54 version=4.8 capmod=1", "capmod"),
+    ] {
+        let e = err(&deck(card));
+        assert!(
+            e.to_string().contains(&format!("parameter {name}:")),
+            "{card}: {e}"
+        );
+        assert_eq!(e.loc.as_ref().map(|l| l.line), Some(5));
+    }
+    let e = err(&deck("level=54 version=4.9"));
     assert!(
-        e.to_string().contains("PWL repeat (r=) is not supported"),
+        e.to_string().contains("version = 4.9 is not supported"),
         "{e}"
     );
-    assert_eq!(e.loc.as_ref().map(|l| (l.line, l.col)), Some((2, 21)));
 }

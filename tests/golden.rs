@@ -92,6 +92,7 @@ goldens!(
     sky130_inverter_ss,
     sky130_inverter_tt,
     sky130_mirror,
+    sky130_mirror_cascode,
     sky130_nfet_bins,
     sky130_nfet_idvd,
     sky130_nfet_idvg,

@@ -5,47 +5,18 @@
 //! circuit (the supply split into two sources in series, which no longer holds a node to
 //! ground by itself, so nothing is cut) and against ngspice-39 run with tight settings.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 fn run(deck: &Path, dir: &Path, tag: &str) -> (HashMap<String, f64>, usize) {
-    let json = dir.join(format!("{tag}.json"));
-    let out = Command::new(env!("CARGO_BIN_EXE_neurospice"))
-        .arg("run")
-        .arg(deck)
-        .args(["--save", "none", "-q", "--stats", "--meas-json"])
-        .arg(&json)
-        .output()
-        .expect("run neurospice");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{tag}: {stderr}");
-    let parts = stderr
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("parts="))
-        .and_then(|p| p.parse().ok())
-        .expect("--stats prints parts=");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).expect("meas json")).expect("json");
-    let mut m = HashMap::new();
-    for (k, x) in v.as_object().expect("object") {
-        if let Some(f) = x.as_f64() {
-            m.insert(k.clone(), f);
-        }
-    }
-    (m, parts)
+    let (meas, stats) = common::meas_and_stats(deck, dir, tag);
+    (meas, stats["parts"] as usize)
 }
 
 fn golden() -> Vec<(String, f64)> {
-    let text = std::fs::read_to_string("tests/data/partition/ideal8.ngspice").expect("golden");
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let mut w = l.split_whitespace();
-            let name = w.next().expect("name").to_string();
-            (name, w.next().expect("value").parse().expect("number"))
-        })
-        .collect()
+    common::golden_pairs("tests/data/partition/ideal8.ngspice")
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub struct Part<'c> {
 /// function of time, so the devices on either side of it see the same waveform whether they
 /// are solved together or apart. A source whose current another device reads (F, H) is left
 /// alone. Returns, per unknown, the index of the holding source for its node and its branch.
-fn held_sources(c: &Circuit) -> Vec<Option<usize>> {
+pub(super) fn held_sources(c: &Circuit) -> Vec<Option<usize>> {
     let n = c.n();
     let mut held = vec![None; n + 1];
     let mut count = vec![0usize; n + 1];

@@ -270,14 +270,14 @@ fn run_hist(a: HistArgs) -> Result<()> {
             .iter()
             .map(|l| json!({"layer": l.layer, "counts": l.counts}))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({"array_size": s.net.array_size, "readout": s.net.readout.name(),
                    "images": s.train.len(),
                    "layers": layers, "all": all})
         );
     } else if a.output.is_none() {
-        print!("{csv}");
+        out!("{csv}");
     }
     Ok(())
 }
@@ -313,7 +313,7 @@ fn run_select(a: SelectArgs) -> Result<()> {
             .iter()
             .map(|c| (c.rule.to_string(), c.json()))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({"readout": s.net.readout.name(),
                    "baseline_capacitance_f": base_c, "baseline_accuracy": base_acc,
@@ -321,14 +321,14 @@ fn run_select(a: SelectArgs) -> Result<()> {
                    "reduction": base_c / main.capacitance_f})
         );
     } else {
-        println!(
+        outln!(
             "all {} levels: C = {:.3} fF, accuracy {:.2}%",
             n + 1,
             base_c * 1e15,
             100.0 * base_acc
         );
         for c in &sel.chosen {
-            println!(
+            outln!(
                 "{}: {} levels {:?}: C = {:.3} fF ({:.1}x smaller), accuracy {:.2}%",
                 c.rule,
                 c.levels.len(),
@@ -409,9 +409,9 @@ fn run_design(
         .map_err(|e| Error::output(format!("cannot serialise the design: {e}")))?;
     write_bytes(out, text.as_bytes())?;
     if quiet {
-        println!("{j}");
+        outln!("{j}");
     } else {
-        println!(
+        outln!(
             "{} read-out: C = {:.3} units = {:.3} fF ({:.2}x below the all-levels {:.3} fF), \
              validation loss {:.2}% ({} digits, folds {:.2}..{:.2}%){}; written to {}",
             s.net.readout,
@@ -450,11 +450,12 @@ fn run_protect(a: ProtectArgs) -> Result<()> {
         seed: a.seed,
     };
     let json = a.common.json;
+    let mut printing: Result<()> = Ok(());
     let rows = study::protect(&s, &freq, &phys, &o, &mut |r| {
-        if !json {
-            println!(
+        if !json && printing.is_ok() {
+            printing = crate::cli::write_stdout(format_args!(
                 "sigma {:.1}%: all levels {:.3} fF {:.2}% | CapMin {:?} {:.3} fF {:.2}% | \
-                 CapMin-V {:?} {:.3} fF {:.2}%",
+                 CapMin-V {:?} {:.3} fF {:.2}%\n",
                 100.0 * r.sigma,
                 r.baseline.capacitance_f * 1e15,
                 100.0 * r.baseline.accuracy,
@@ -464,9 +465,10 @@ fn run_protect(a: ProtectArgs) -> Result<()> {
                 r.capmin_v.levels,
                 r.capmin_v.capacitance_f * 1e15,
                 100.0 * r.capmin_v.accuracy
-            );
+            ));
         }
     })?;
+    printing?;
     write_table(
         &a.common,
         a.output.as_deref(),
@@ -491,7 +493,7 @@ fn run_protect(a: ProtectArgs) -> Result<()> {
         } else {
             Value::Array(out)
         };
-        println!("{v}");
+        outln!("{v}");
     }
     Ok(())
 }

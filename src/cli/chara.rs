@@ -139,7 +139,7 @@ pub fn run(a: &CharaArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| a.output.with_extension("csv"));
     chara::write_files(&t, &a.output, &csv)?;
-    println!(
+    outln!(
         "{}: membrane INL {:.3} % of full scale at {:e} s; spike-rate INL {} ({} of {} levels fire)",
         t.neuron,
         t.inl_membrane_pct,
@@ -150,6 +150,6 @@ pub fn run(a: &CharaArgs) -> Result<()> {
         t.spike_time_s.iter().filter(|s| s.is_some()).count(),
         t.levels.len()
     );
-    println!("wrote {} and {}", a.output.display(), csv.display());
+    outln!("wrote {} and {}", a.output.display(), csv.display());
     Ok(())
 }

@@ -165,7 +165,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             }
             let text = c2c_subckt(&spec)?;
             write_bytes(output, text.as_bytes())?;
-            println!(
+            outln!(
                 "wrote {} ({}-bit C-2C ladder '{}')",
                 output.display(),
                 bits,
@@ -206,7 +206,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
                 )
             };
             write_bytes(output, text.as_bytes())?;
-            println!(
+            outln!(
                 "wrote {} ({}-bit C-2C Monte Carlo bench, {what} {} codes; cu = {:e} F, sigma(dC/C) = {:.3} % per unit)",
                 output.display(),
                 bits,
@@ -243,7 +243,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             spec.lib = relative_to(lib, output)?;
             let text = opamp_neuron_bench(&spec)?;
             write_bytes(output, text.as_bytes())?;
-            println!(
+            outln!(
                 "wrote {}: read-out line v0 = {} V, dv = {:e} V per level, full scale {} levels; \
                  read the membrane at t = {:e} s",
                 output.display(),
@@ -254,7 +254,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             );
             // the characterisation that goes with it, as `chara` options (scripts read this line)
             let fs = spec.full_scale();
-            println!(
+            outln!(
                 "chara args: --levels 0:{fs}:{} --membrane out --t-membrane {} --readout-line {},{}",
                 (fs / 64).max(1),
                 tidy(spec.t_membrane()),

@@ -181,7 +181,7 @@ pub fn run_mc(a: &McArgs) -> Result<()> {
         io::write_summary(p, &summary)?;
     }
     if !a.quiet {
-        print!(
+        out!(
             "{}",
             io::summary_table(&study.measure_names, recs, &summary)
         );
@@ -219,7 +219,7 @@ pub fn run_merge(a: &MergeArgs) -> Result<()> {
         io::write_summary(p, &summary)?;
     }
     if !a.quiet {
-        print!("{}", io::summary_table(&meta.measures, recs, &summary));
+        out!("{}", io::summary_table(&meta.measures, recs, &summary));
     }
     Ok(())
 }

@@ -13,6 +13,22 @@ mod plot;
 mod run;
 mod snn;
 
+/// Writes a command's printed results to standard output (the `outln!`/`out!` macros of
+/// main.rs). A closed pipe ends the process with exit 0 and nothing more printed: the reader
+/// has what it wanted, and the files a command writes are complete before it prints about them.
+pub fn write_stdout(args: std::fmt::Arguments) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_fmt(args).and_then(|()| o.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::of(
+            neurospice::error::Kind::Output,
+            format!("could not write to standard output: {e}"),
+        )),
+    }
+}
+
 /// `neurospice COMMAND ...`.
 #[derive(Parser)]
 #[command(

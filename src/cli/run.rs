@@ -78,10 +78,11 @@ fn spike_spec(s: &str) -> Result<(String, f64)> {
     }
 }
 
-fn print_spike_stats(prefix: &str, res: &analysis::RunResult) {
+fn print_spike_stats(prefix: &str, res: &analysis::RunResult) -> Result<()> {
     let mut out = String::new();
     spike_stats(&mut out, prefix, res);
-    print!("{out}");
+    out!("{out}");
+    Ok(())
 }
 
 /// The spike statistics lines of a run (count, first spike, mean and sd of the ISI per node).
@@ -176,7 +177,7 @@ fn run_sweep_cmd(
             }
         }
     }
-    print!("{stats}");
+    out!("{stats}");
     if let Some(p) = &a.meas_csv {
         let mut names = vec![sw.name.clone()];
         names.extend(measures.iter().map(|m| m.name.clone()));
@@ -271,7 +272,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
         let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
         // so does a deck with `.print` cards (ngspice -b prints their tables), unless a flag
         // asks for the dot-card path's own outputs
-        let has_print = nl.controls.iter().any(|c| c.name() == ".print");
+        let has_print = nl
+            .controls
+            .iter()
+            .any(|c| matches!(c.name(), ".print" | ".four" | ".fourier"));
         // a flag that asks for the dot-card path's own outputs (-o, --meas-csv, ...) takes
         // a deck without a block there, .ac or not
         let flag = dot_card_flag(a);
@@ -357,7 +361,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         (None, Some(_)) => analysis::run_with(&c, &ro, &mut cache)?,
     };
     let meas_failed = report_measures(a, &deck, &res)?;
-    print_spike_stats("", &res);
+    print_spike_stats("", &res)?;
     if let Some(p) = &a.spikes_out {
         csv::write_spikes(p, None, &[(0.0, res.spikes.as_slice())])?;
     }
@@ -366,9 +370,9 @@ pub fn run(a: &RunArgs) -> Result<()> {
             .iter()
             .any(|(an, _)| matches!(an, neurospice::circuit::Analysis::Op))
         {
-            println!("Operating point ({}):", c.title);
+            outln!("Operating point ({}):", c.title);
             for (k, v) in op {
-                println!("  {k:<24} {v:>14.6e}");
+                outln!("  {k:<24} {v:>14.6e}");
             }
         }
         if let Some(p) = &a.op_json {
@@ -411,7 +415,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
     }
     if a.stats {
         eprintln!(
-            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} bypassed={} min_step={:.3e}",
+            "stats: parts={} accepted={} rejected={} newton={} factorizations={} events={} bypassed={} min_step={:.3e} relax_sweeps={} hub_solves={} relax_fallbacks={}",
             res.parts,
             res.stats.accepted_steps,
             res.stats.rejected_steps,
@@ -419,7 +423,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
             res.stats.factorizations,
             res.stats.events,
             res.stats.bypassed,
-            res.stats.min_step
+            res.stats.min_step,
+            res.stats.relax_sweeps,
+            res.stats.hub_solves,
+            res.stats.relax_fallbacks
         );
     }
     if a.strict && meas_failed > 0 {
@@ -445,7 +452,7 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
     }
     let results = meas::evaluate(ms, res, &deck.params(&[])?);
     for (name, r) in &results {
-        println!("{}", meas::result_line(name, r));
+        outln!("{}", meas::result_line(name, r));
     }
     if let Some(p) = &a.meas_json {
         meas::write_json(p, &results)?;
@@ -483,7 +490,12 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         )));
     }
     if !a.quiet {
-        let ran_here = |w: &String| w.contains(".control block") || w.contains("print skipped");
+        let ran_here = |w: &String| {
+            w.contains(".control block")
+                || w.contains("print skipped")
+                || w.contains("four skipped")
+                || w.contains("fourier skipped")
+        };
         for w in nl.warnings.iter().filter(|w| !ran_here(w)) {
             eprintln!("warning: {w}");
         }
@@ -519,6 +531,32 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
     // the plots exist only now: list them after the run
     let mut tail = Vec::new();
     for (kind, words) in &prints {
+        if kind == "four" {
+            // ngspice's `.four`: `fourier` on the newest transient plot, if there is one
+            match it
+                .plots
+                .list
+                .iter()
+                .rev()
+                .find(|p| p.typename.starts_with("tran"))
+            {
+                Some(p) => {
+                    tail.push(control::source::Line {
+                        text: format!("setplot {}", p.typename),
+                        loc: loc.clone(),
+                    });
+                    tail.push(control::source::Line {
+                        text: format!("fourier {words}"),
+                        loc: loc.clone(),
+                    });
+                }
+                None if !a.quiet => {
+                    eprintln!("warning: .four {words}: no transient analysis ran, no table")
+                }
+                None => {}
+            }
+            continue;
+        }
         // an operating point's plot has no scale; ngspice still prints its .print card as a
         // table (index 0), which `print col` gives
         let op = kind == "op";
@@ -561,10 +599,19 @@ fn branch_names(words: &str) -> String {
 }
 
 /// The netlist's `.print KIND v(a) v(b) ...` cards as (kind, the vectors as control words);
-/// a card without a kind prints for the transient, as ngspice's.
+/// a card without a kind prints for the transient, as ngspice's. `.four f v(a) ...` cards
+/// come as (`four`, their words), in the deck's order among the `.print` cards.
 fn print_cards(nl: &netlist::Netlist) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for c in nl.controls.iter().filter(|c| c.name() == ".print") {
+    for c in nl.controls.iter() {
+        if matches!(c.name(), ".four" | ".fourier") {
+            let words = control::adapter::card_words(&c.toks[1..]);
+            out.push(("four".to_string(), words.trim().to_ascii_lowercase()));
+            continue;
+        }
+        if c.name() != ".print" {
+            continue;
+        }
         let toks = &c.toks[1..];
         let (kind, rest) = match toks.first().map(|t| t.text.as_str()) {
             Some(k) if ["tran", "dc", "ac", "op"].contains(&k) => (k.to_string(), &toks[1..]),

@@ -299,7 +299,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
             ),
             None => "nothing held out".into(),
         };
-        println!(
+        outln!(
             "trained {} on {} images in {:.1} s: train accuracy {:.2}%, {held_out}",
             a.output.display(),
             t.n_train,
@@ -307,7 +307,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
             100.0 * t.train_accuracy,
         );
         if let Some(acc) = t.neuron_test_accuracy {
-            println!(
+            outln!(
                 "held-out accuracy with neuron {} ({} read-out): {:.2}% (mean of 5 repeats)",
                 t.neuron,
                 t.readout,
@@ -317,7 +317,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         if let (Some(w), Some(b), Some(th)) =
             (&t.weights_changed, t.bits_flipped, t.thresholds_changed)
         {
-            println!(
+            outln!(
                 "changed from {}: {} weights (per layer {:?}), {b} code bits, {th} thresholds",
                 t.init.as_deref().unwrap_or("the init model"),
                 w.iter().sum::<usize>(),
@@ -429,9 +429,9 @@ fn run_eval(a: EvalArgs) -> Result<()> {
                 "readout": "and",
                 "synapse_inl": col.synapse.inl(),
             });
-            println!("{j}");
+            outln!("{j}");
         } else {
-            println!(
+            outln!(
                 "{} [analog C-2C column, and read-out]",
                 describe(&label, &r)
             );
@@ -482,7 +482,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     if let Some((l, lo, hi)) = paired
         && !a.json
     {
-        println!(
+        outln!(
             "paired loss against the ideal neuron: {:.2}% (95% interval {:.2}%..{:.2}%)",
             100.0 * l,
             100.0 * lo,
@@ -504,9 +504,9 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         if let Some((l, lo, hi)) = paired {
             j["paired_loss"] = serde_json::json!({"loss": l, "lo": lo, "hi": hi});
         }
-        println!("{j}");
+        outln!("{j}");
     } else {
-        println!("{} [{} read-out]", describe(&a.neuron, &r), net.readout);
+        outln!("{} [{} read-out]", describe(&a.neuron, &r), net.readout);
     }
     Ok(())
 }

@@ -24,7 +24,6 @@ pub fn linearize(
     let (tstart, tstop, tstep) = tran.ok_or(
         "linearize: no transient analysis has run (it takes its time grid from the last one)",
     )?;
-    let grid = spectrum::linear_grid(tstart, tstop, tstep)?;
     let scale = old
         .scale_vec()
         .ok_or("linearize: the current plot has no vectors")?;
@@ -40,7 +39,6 @@ pub fn linearize(
             old.typename
         )));
     }
-    let t_old = scale.data.real_parts();
     let list: Vec<Vector> = match vecs {
         Some(v) => v,
         None => old
@@ -50,6 +48,8 @@ pub fn linearize(
             .cloned()
             .collect(),
     };
+    let grid = spectrum::linear_grid(tstart, tstop, tstep, list.len())?;
+    let t_old = scale.data.real_parts();
     let mut warnings = Vec::new();
     let mut out = vec![Vector::real(&scale.name, scale.vtype, grid.clone())];
     for v in list {
@@ -283,6 +283,19 @@ pub fn fourier(
         )));
     }
     let time = scale.data.real_parts();
+    // the budget before anything is allocated: grid points times harmonics
+    let points = if o.polydegree == 0 {
+        time.len()
+    } else {
+        o.gridsize
+    };
+    if points.saturating_mul(o.nfreqs.max(1)) > spectrum::MAX_POINTS {
+        return Err(CtlError::Msg(format!(
+            "fourier: {} harmonics of {points} points exceed the limit of {} terms (nfreqs, fourgridsize)",
+            o.nfreqs,
+            spectrum::MAX_POINTS
+        )));
+    }
     let mut text = String::new();
     let mut out = Vec::new();
     let mut warnings = Vec::new();
@@ -323,14 +336,6 @@ pub fn fourier(
             let at: Vec<f64> = (0..o.gridsize).map(|i| t0 + i as f64 * d).collect();
             (spectrum::lin_interp(&time, &y, &at), o.gridsize)
         };
-        if values.len().saturating_mul(o.nfreqs) > spectrum::MAX_POINTS {
-            return Err(CtlError::Msg(format!(
-                "fourier: {} harmonics of {} points exceed the limit of {} terms",
-                o.nfreqs,
-                values.len(),
-                spectrum::MAX_POINTS
-            )));
-        }
         let h = spectrum::harmonics(&values, fund, o.nfreqs);
         text.push_str(&spectrum::fourier_table(
             &v.vec.name,

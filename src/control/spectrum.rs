@@ -19,8 +19,9 @@ use super::CResult;
 use super::cx::C;
 use std::f64::consts::PI;
 
-/// Most points `linearize` makes, and most harmonic-sum terms `fourier` computes.
-pub const MAX_POINTS: usize = 100_000_000;
+/// Most values `linearize` makes (points times vectors), and most harmonic-sum terms
+/// `fourier` computes; checked before anything is allocated.
+pub const MAX_POINTS: usize = 20_000_000;
 
 /// The window of `fft` (and ngspice's `psd`): `specwindow` name, `specwindoworder`, over the
 /// time points `time` whose last `span` seconds are kept. `None` for an unknown name.
@@ -253,8 +254,9 @@ pub fn spec(
     (freqs, out)
 }
 
-/// `linearize`'s time grid: `tstart` and then `+ tstep` repeatedly, as ngspice accumulates it.
-pub fn linear_grid(tstart: f64, tstop: f64, tstep: f64) -> CResult<Vec<f64>> {
+/// `linearize`'s time grid: `tstart` and then `+ tstep` repeatedly, as ngspice accumulates it;
+/// `vectors` more vectors of its length will be made (the budget).
+pub fn linear_grid(tstart: f64, tstop: f64, tstep: f64, vectors: usize) -> CResult<Vec<f64>> {
     let ok = (tstop - tstart) * tstep > 0.0 && tstop - tstart >= tstep;
     if !ok {
         return Err(cerr!(
@@ -265,10 +267,11 @@ pub fn linear_grid(tstart: f64, tstop: f64, tstep: f64) -> CResult<Vec<f64>> {
         ));
     }
     let n = (tstop - tstart) / tstep + 1.5;
-    if n.is_nan() || n >= MAX_POINTS as f64 {
+    if n.is_nan() || n.floor() * (vectors as f64 + 1.0) > MAX_POINTS as f64 {
         return Err(cerr!(
-            "linearize: {} points (step {} over {}) exceed the limit of {MAX_POINTS}",
+            "linearize: {} points for {} vectors (step {} over {}) exceed the limit of {MAX_POINTS} values",
             n.floor(),
+            vectors + 1,
             super::cfmt::g_upper(tstep),
             super::cfmt::g_upper(tstop - tstart)
         ));
@@ -500,8 +503,10 @@ mod tests {
             lin_interp(&x, &y, &[-1.0, 0.5, 1.0, 2.0, 3.0, 4.0]),
             [0.0, 1.0, 2.0, 1.0, 0.0, 0.0]
         );
-        assert_eq!(linear_grid(0.0, 1.0, 0.25).unwrap().len(), 5);
-        assert!(linear_grid(0.0, 1.0, 2.0).is_err());
-        assert!(linear_grid(0.0, 1.0, 1e-300).is_err());
+        assert_eq!(linear_grid(0.0, 1.0, 0.25, 3).unwrap().len(), 5);
+        assert!(linear_grid(0.0, 1.0, 2.0, 1).is_err());
+        assert!(linear_grid(0.0, 1.0, 1e-300, 1).is_err());
+        assert!(linear_grid(0.0, 1.0, 1e-6, 100).is_err());
+        assert!(linear_grid(0.0, 1.0, 1e-6, 1).is_ok());
     }
 }

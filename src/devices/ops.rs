@@ -239,6 +239,11 @@ impl Pair {
         r[self.b] -= y;
         stamp2(j, &self.slots, g);
     }
+    /// Adds the conductance-like `g` to the block of the Jacobian `j` only.
+    #[inline]
+    pub fn stamp_j(&self, j: &mut [f64], g: f64) {
+        stamp2(j, &self.slots, g);
+    }
 }
 
 /// The verbs of a two-terminal device whose matrix entries are the [`Pair`] field `$f`: its

@@ -92,4 +92,16 @@ impl DeviceOps for Resistor {
     fn dc_path(&self, out: &mut Vec<usize>) {
         out.extend([self.t.a, self.t.b]);
     }
+    fn ac_linearise(&self, jf: &mut [f64], _jq: &mut [f64]) {
+        // `ac=`: the AC analysis sees that resistance instead (ngspice's RESacResist), with
+        // the temperature factor of the operating point's load
+        if let Some(r_ac) = self.r0_ac {
+            let g = if self.tc.is_none() {
+                self.g
+            } else {
+                1.0 / (self.r0 * self.cache.1)
+            };
+            self.t.stamp_j(jf, g * self.r0 / r_ac - g);
+        }
+    }
 }

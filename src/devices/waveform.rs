@@ -1,6 +1,7 @@
 //! Time functions of independent sources, with ngspice's defaults and semantics.
 
 use crate::error::{Error, Result};
+use std::sync::atomic::Ordering;
 
 /// A source waveform. Parameters that ngspice defaults from the analysis (`tstep`, `tstop`)
 /// are `None` here and resolved at evaluation.
@@ -35,8 +36,18 @@ pub enum Wave {
         td2: Option<f64>,
         tau2: Option<f64>,
     },
-    /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn.
-    Pwl(Vec<(f64, f64)>),
+    /// PWL(t1 v1 t2 v2 ...): holds the first value before t1 and the last after tn, or
+    /// with `repeat = Some(k)` (ngspice's `r=` equal to the time of point k) repeats the
+    /// points k..n for ever after tn, period tn - tk.
+    Pwl {
+        pts: Vec<(f64, f64)>,
+        repeat: Option<usize>,
+    },
+    /// A waveform sampled by the simulator itself (multirate relaxation: a torn rail node's
+    /// voltage from the last sweep, fed to the parts that draw from it): linear between the
+    /// points like PWL, shared (not copied) by every part, and without corners, so a part
+    /// that reads it keeps its own time steps.
+    Sampled(std::sync::Arc<Vec<(f64, f64)>>, Cursor),
     /// TRNOISE(NA NT NALPHA NAMP RTSAM RTSCAPT RTSEMT): white Gaussian noise of standard
     /// deviation `na`, a new independent sample every `nt`, linear between samples, added to
     /// the source's DC value `offset`. Sample k (at t = k·nt) is drawn from the counter-based
@@ -51,6 +62,82 @@ pub enum Wave {
         /// `None`: silent (a nominal run, see [`crate::netlist::Sampler::noise_key`]).
         key: Option<u64>,
     },
+}
+
+/// Where the last evaluation of a sampled waveform fell (a transient reads it at increasing
+/// times, so the next one is almost always in the same or the next interval): a hint only,
+/// equal to any other for comparisons.
+#[derive(Debug, Default)]
+pub struct Cursor(std::sync::atomic::AtomicUsize);
+
+impl Clone for Cursor {
+    fn clone(&self) -> Self {
+        Cursor(std::sync::atomic::AtomicUsize::new(
+            self.0.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+impl PartialEq for Cursor {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Cursor {
+    /// `pwl_value(pts, t)`, starting the search at the interval of the last call.
+    fn value(&self, pts: &[(f64, f64)], t: f64) -> f64 {
+        let k = self.0.load(Ordering::Relaxed);
+        // the interval (pts[k-1], pts[k]] or the next one holds t: no search
+        for k in [k, k + 1] {
+            if k >= 1 && k < pts.len() && pts[k - 1].0 < t && t <= pts[k].0 {
+                self.0.store(k, Ordering::Relaxed);
+                let ((t0, v0), (t1, v1)) = (pts[k - 1], pts[k]);
+                return if t == t1 {
+                    v1
+                } else {
+                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+                };
+            }
+        }
+        // gallop from the hint towards t, then bisect the bracket found
+        let (mut lo, mut hi) = (0, pts.len());
+        let k = k.min(pts.len());
+        if k > 0 && pts[k - 1].0 < t {
+            lo = k;
+            let mut step = 1;
+            while lo + step < pts.len() && pts[lo + step].0 < t {
+                lo += step;
+                step *= 2;
+            }
+            hi = (lo + step + 1).min(pts.len());
+        }
+        let k = lo + pts[lo..hi].partition_point(|p| p.0 < t);
+        self.0.store(k, Ordering::Relaxed);
+        pwl_value(pts, t)
+    }
+}
+
+/// Linear interpolation between `pts` (ascending times), holding the first value before the
+/// first point and the last after the last (0 without points).
+fn pwl_value(pts: &[(f64, f64)], t: f64) -> f64 {
+    if pts.is_empty() {
+        return 0.0;
+    }
+    if t <= pts[0].0 {
+        return pts[0].1;
+    }
+    let k = pts.partition_point(|p| p.0 <= t);
+    if k >= pts.len() {
+        return pts[pts.len() - 1].1;
+    }
+    let (t0, v0) = pts[k - 1];
+    let (t1, v1) = pts[k];
+    if t1 == t0 {
+        v1
+    } else {
+        v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    }
 }
 
 /// The tag of transient-noise streams in [`crate::seed::chained`] keys ("trno").
@@ -182,9 +269,57 @@ impl Wave {
                 if pts.windows(2).any(|w| w[1].0 < w[0].0) {
                     return Err(Error::netlist("PWL times must not decrease", None));
                 }
-                Wave::Pwl(pts)
+                Wave::Pwl { pts, repeat: None }
             }
         })
+    }
+
+    /// `r=` of a PWL (ngspice): repeat from the point whose time is `r` (compared with the
+    /// times as written, before any `td=` shift). `r` past the last time, between two
+    /// points, or equal to the last time (a zero period) is an error, as in ngspice.
+    pub fn pwl_repeat(self, r: f64) -> Result<Wave> {
+        let Wave::Pwl { pts, .. } = self else {
+            return Err(Error::netlist("r= (repeat) belongs to PWL only", None));
+        };
+        let last = pts.last().map_or(0.0, |p| p.0);
+        if r > last {
+            return Err(Error::netlist(
+                format!("PWL repeat time r={r} is past the last time point {last}"),
+                None,
+            ));
+        }
+        let Some(k) = pts.iter().position(|p| p.0 == r) else {
+            return Err(Error::netlist(
+                format!("PWL repeat time r={r} is not one of the time points"),
+                None,
+            ));
+        };
+        if k + 1 == pts.len() || r == last {
+            return Err(Error::netlist(
+                format!("PWL repeat time r={r} is the last time point: nothing to repeat"),
+                None,
+            ));
+        }
+        Ok(Wave::Pwl {
+            pts,
+            repeat: Some(k),
+        })
+    }
+
+    /// Shifts every time of a PWL by `td` (its `td=`).
+    pub fn pwl_delay(&mut self, td: f64) {
+        if let Wave::Pwl { pts, .. } = self {
+            for p in pts.iter_mut() {
+                p.0 += td;
+            }
+        }
+    }
+
+    /// (start time, period) of a repeating PWL.
+    fn pwl_period(pts: &[(f64, f64)], repeat: Option<usize>) -> Option<(f64, f64)> {
+        let tk = pts.get(repeat?)?.0;
+        let per = pts.last()?.0 - tk;
+        (per > 0.0).then_some((tk, per))
     }
 
     fn pulse_params(
@@ -267,10 +402,14 @@ impl Wave {
                         + (v1 - v2) * (1.0 - (-(t - td2) / tau2).exp())
                 }
             }
-            Wave::Pwl(pts) => {
+            Wave::Pwl { pts, repeat } => {
                 if pts.is_empty() {
                     return 0.0;
                 }
+                let t = match Self::pwl_period(pts, *repeat) {
+                    Some((tk, per)) if t >= tk + per => tk + (t - tk).rem_euclid(per),
+                    _ => t,
+                };
                 if t <= pts[0].0 {
                     return pts[0].1;
                 }
@@ -286,6 +425,7 @@ impl Wave {
                     v0 + (v1 - v0) * (t - t0) / (t1 - t0)
                 }
             }
+            Wave::Sampled(pts, at) => at.value(pts, t),
             Wave::TrNoise {
                 na,
                 nt,
@@ -367,13 +507,30 @@ impl Wave {
                 push(*td1);
                 push(td2.filter(|v| *v != 0.0).unwrap_or(td1 + tstep));
             }
-            Wave::Pwl(pts) => {
+            Wave::Pwl { pts, repeat } => {
                 // the points in (t0, t1] only, found by bisection
                 let from = pts.partition_point(|p| p.0 <= t0);
                 for p in pts[from..].iter().take_while(|p| p.0 <= t1) {
                     push(p.0);
                 }
+                let Some((tk, per)) = Self::pwl_period(pts, *repeat) else {
+                    return;
+                };
+                let Some(k) = *repeat else { return };
+                // the repeated points tj + m·per (j >= k, m >= 1) in (t0, t1]; periods that
+                // would cost more time points than the budget allows stop here
+                let first = ((t0 - tk) / per).floor().max(1.0);
+                let cap = (crate::budget::get().time_points as f64).min(1e7);
+                let mut m = first;
+                while tk + m * per <= t1 && m < first + cap {
+                    for p in &pts[k + 1..] {
+                        push(p.0 + m * per);
+                    }
+                    m += 1.0;
+                }
             }
+            // a sampled waveform follows the steps of whoever sampled it: no corners
+            Wave::Sampled(..) => {}
             Wave::TrNoise { na, nt, key, .. } => {
                 if *nt <= 0.0 || *na == 0.0 || key.is_none() {
                     return;
@@ -428,10 +585,25 @@ mod tests {
         };
         let v3 = 1.0 - (-2.0f64).exp();
         assert!((w.value(3.0, 0.1, 10.0) - v3).abs() < 1e-12);
-        let p = Wave::Pwl(vec![(1.0, 2.0), (2.0, 4.0)]);
+        let p = Wave::Pwl {
+            pts: vec![(1.0, 2.0), (2.0, 4.0)],
+            repeat: None,
+        };
         assert_eq!(p.value(0.0, 0.1, 5.0), 2.0);
         assert_eq!(p.value(1.5, 0.1, 5.0), 3.0);
         assert_eq!(p.value(9.0, 0.1, 5.0), 4.0);
+        // r=1: points 1..2 repeat with period 1 (2 -> 4, then back to 2 at t = 2: ngspice
+        // takes the repeated point's value at the seam)
+        let r = p.clone().pwl_repeat(1.0).unwrap();
+        assert_eq!(r.value(1.999, 0.1, 5.0), 3.998);
+        assert_eq!(r.value(2.0, 0.1, 5.0), 2.0);
+        assert!((r.value(2.25, 0.1, 5.0) - 2.5).abs() < 1e-12);
+        assert!((r.value(3.5, 0.1, 5.0) - 3.0).abs() < 1e-12);
+        let mut bp = Vec::new();
+        r.breakpoints(0.0, 3.5, 0.1, 5.0, &mut bp);
+        assert_eq!(bp, vec![1.0, 2.0, 3.0]);
+        assert!(p.clone().pwl_repeat(1.5).is_err(), "not a time point");
+        assert!(p.clone().pwl_repeat(2.0).is_err(), "zero period");
         let s = Wave::Sin {
             vo: 1.0,
             va: 2.0,

@@ -338,7 +338,12 @@ pub(super) fn build(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
 /// `R1 a b value [r=] [m=]`, `C1 a b value [model] [ic=] [m=]`, `L1 a b value [ic=] [m=]`.
 fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
     let t0 = &card.toks[0];
-    let (pos, kv) = kv_pairs(&card.toks[1..])?;
+    let rest = if kind == 'r' {
+        resistor_tc(&card.toks[1..])
+    } else {
+        std::borrow::Cow::Borrowed(&card.toks[1..])
+    };
+    let (pos, kv) = kv_pairs(&rest)?;
     let what = kind_word(kind);
     expect_nodes(card, &pos, 2, what)?;
     if kind == 'r' {
@@ -441,6 +446,49 @@ fn passive(c: &mut dyn Ctx, card: &Card, kind: char) -> Result<Device> {
             Ok(Device::L(Inductor::from_params(a, b, v, &p, c.temps().1)))
         }
     }
+}
+
+/// A resistor's `tc=a [,] [b]` (ngspice: `tc` is `tc1`, and a second number after it is
+/// `tc2`) rewritten as `tc1=a tc2=b`; the tokens unchanged when there is no `tc=`.
+fn resistor_tc(toks: &[Tok]) -> std::borrow::Cow<'_, [Tok]> {
+    if !toks.iter().any(|t| t.is_word("tc")) {
+        return std::borrow::Cow::Borrowed(toks);
+    }
+    let numeric = |t: &Tok| t.kind == TokKind::Expr || parse_number(&t.text).is_some();
+    let renamed = |t: &Tok, name: &str| Tok {
+        kind: TokKind::Word,
+        text: name.to_string(),
+        raw: name.to_uppercase(),
+        loc: t.loc.clone(),
+    };
+    let eq = |t: &Tok| Tok {
+        kind: TokKind::Eq,
+        text: "=".into(),
+        raw: "=".into(),
+        loc: t.loc.clone(),
+    };
+    let mut out = Vec::with_capacity(toks.len() + 2);
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let is_kw = t.is_word("tc") && toks.get(i + 1).is_some_and(|e| e.kind == TokKind::Eq);
+        if !is_kw || toks.get(i + 2).is_none() {
+            out.push(t.clone());
+            i += 1;
+            continue;
+        }
+        out.extend([renamed(t, "tc1"), toks[i + 1].clone(), toks[i + 2].clone()]);
+        i += 3;
+        // a second number, not itself a keyword's name, is tc2
+        if let Some(b) = toks
+            .get(i)
+            .filter(|b| numeric(b) && !toks.get(i + 1).is_some_and(|e| e.kind == TokKind::Eq))
+        {
+            out.extend([renamed(b, "tc2"), eq(b), b.clone()]);
+            i += 1;
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Sheet-resistance model parameters: (r, rsh, narrow, short, defw, tc1, tc2, tce, tnom).
@@ -1307,18 +1355,11 @@ fn source_spec(
                 // PWL's keywords `td=` (a delay: every time point shifted) and `r=` (repeat),
                 // inside the parentheses or after them
                 let mut td = 0.0;
+                let mut repeat = None;
                 let mut kw = |k: &Tok, v: &Tok, c: &mut dyn Ctx| -> Result<()> {
                     match k.text.as_str() {
                         "td" if fname == "pwl" => td = c.value(v)?,
-                        "r" if fname == "pwl" => {
-                            return Err(Error::netlist(
-                                format!(
-                                    "PWL repeat (r=) is not supported by neurospice (source '{}'): write the periods out",
-                                    t0.raw
-                                ),
-                                Some(&k.loc),
-                            ));
-                        }
+                        "r" if fname == "pwl" => repeat = Some((c.value(v)?, k.loc.clone())),
                         _ => {
                             return Err(Error::syntax(
                                 format!(
@@ -1350,8 +1391,7 @@ fn source_spec(
                     vals.push(c.value(args[k])?);
                     k += 1;
                 }
-                while paren
-                    && toks.get(j + 1).is_some_and(|e| e.kind == TokKind::Eq)
+                while toks.get(j + 1).is_some_and(|e| e.kind == TokKind::Eq)
                     && toks
                         .get(j)
                         .is_some_and(|x| x.is_word("td") || x.is_word("r"))
@@ -1365,12 +1405,15 @@ fn source_spec(
                     kw(&toks[j], v, c)?;
                     j += 3;
                 }
-                if td != 0.0 {
-                    for tv in vals.iter_mut().step_by(2) {
-                        *tv += td;
-                    }
+                let mut w = Wave::from_args(&fname, &vals).map_err(|e| e.with_loc(Some(&t.loc)))?;
+                if let Some((r, loc)) = repeat {
+                    // r= names a time point as written, before the td= shift (ngspice)
+                    w = w.pwl_repeat(r).map_err(|e| {
+                        Error::netlist(format!("source '{}': {}", t0.raw, e.msg), Some(&loc))
+                    })?;
                 }
-                wave = Some(Wave::from_args(&fname, &vals).map_err(|e| e.with_loc(Some(&t.loc)))?);
+                w.pwl_delay(td);
+                wave = Some(w);
                 i = j;
             }
             _ => {

@@ -187,6 +187,9 @@ impl<'n, 'r> Params<'n, 'r> {
         if flags.iter().any(|f| f.text == "nobypass") {
             o.bypass = false;
         }
+        if flags.iter().any(|f| f.text == "nomultirate") {
+            o.multirate = false;
+        }
         for (k, v) in kv {
             match k.text.as_str() {
                 "method" => {
@@ -211,6 +214,7 @@ impl<'n, 'r> Params<'n, 'r> {
                 "gmin" => o.gmin = self.value(v, frame)?,
                 "trtol" => o.trtol = self.value(v, frame)?,
                 "bypass" => o.bypass = self.value(v, frame)? != 0.0,
+                "multirate" => o.multirate = self.value(v, frame)? != 0.0,
                 "itl1" => o.itl1 = self.value(v, frame)? as usize,
                 "itl4" => o.itl4 = self.value(v, frame)? as usize,
                 "temp" => o.temp = self.value(v, frame)?,

@@ -222,6 +222,15 @@ impl Netlist {
                             card.loc.file, card.loc.line, name
                         ));
                     }
+                    "four" | "fourier" => {
+                        // ngspice's `fourier` on the last transient, run by cli/run.rs after
+                        // the analyses as ngspice -b runs it; the dot-card path skips it
+                        controls.push(card.clone());
+                        warnings.push(format!(
+                            "{}:{}: {} skipped (its table is printed when the deck runs as ngspice runs it)",
+                            card.loc.file, card.loc.line, name
+                        ));
+                    }
                     "op" | "dc" | "tran" | "ac" | "ic" | "options" | "option" | "opt" | "temp"
                     | "nodeset" | "meas" | "measure" => controls.push(card.clone()),
                     _ => {

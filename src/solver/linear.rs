@@ -431,12 +431,29 @@ fn sparse_solve(
 /// In-place dense LU with partial pivoting: `a` receives L (unit diagonal, below) and U, `perm`
 /// the row order (row k of the factors is row perm[k] of the matrix).
 fn dense_lu_factor(a: &mut [f64], perm: &mut [usize], n: usize) -> Result<(), Singular> {
-    let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let tiny = scale * 1e-300_f64.max(f64::EPSILON * 1e-13);
+    // a pivot is zero when it is negligible against its own column as given (not against
+    // the whole matrix: a 10 F capacitor across a voltage source at a 1 ps step puts 1e13
+    // next to 1 and is perfectly regular; ngspice's PIVREL is per column too)
+    let rel = 1e-300_f64.max(f64::EPSILON * 1e-13);
+    let mut stack = [0.0f64; 16];
+    let mut heap = Vec::new();
+    let tiny: &mut [f64] = if n <= stack.len() {
+        &mut stack[..n]
+    } else {
+        heap.resize(n, 0.0);
+        &mut heap
+    };
+    for r in 0..n {
+        for (c, t) in tiny.iter_mut().enumerate() {
+            *t = t.max(a[r * n + c].abs());
+        }
+    }
+    tiny.iter_mut().for_each(|t| *t *= rel);
     for (i, p) in perm.iter_mut().enumerate() {
         *p = i;
     }
     for k in 0..n {
+        let tiny = tiny[k];
         let mut p = k;
         let mut best = a[k * n + k].abs();
         for r in k + 1..n {

@@ -19,6 +19,11 @@ pub struct Stats {
     pub min_step: f64,
     /// Device loads that reused the stamps of the device's last evaluation (bypass).
     pub bypassed: usize,
+    /// Multirate relaxation (`analysis::multirate`): sweeps over the torn parts, hub (rail)
+    /// solves, and transients that fell back to the coupled solve.
+    pub relax_sweeps: usize,
+    pub hub_solves: usize,
+    pub relax_fallbacks: usize,
 }
 
 impl Stats {
@@ -30,6 +35,9 @@ impl Stats {
         self.rejected_steps += o.rejected_steps;
         self.events += o.events;
         self.bypassed += o.bypassed;
+        self.relax_sweeps += o.relax_sweeps;
+        self.hub_solves += o.hub_solves;
+        self.relax_fallbacks += o.relax_fallbacks;
         self.note_step(o.min_step);
     }
 

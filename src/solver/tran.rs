@@ -22,6 +22,9 @@ pub struct TranSpec {
     pub uic: bool,
     /// `.ic` node voltages.
     pub ic: Vec<(usize, f64)>,
+    /// `.nodeset` node voltages: the initial operating point's first guess (held, then
+    /// released), ngspice's nodeset for the transient. Not used with `uic`.
+    pub nodeset: Vec<(usize, f64)>,
     /// Spike probes: (unknown, threshold [V]); rising crossings are located like events and
     /// reported through `Recorder::spike`, without disturbing the integration.
     pub probes: Vec<(usize, f64)>,
@@ -34,11 +37,14 @@ pub trait Recorder {
     fn initial(&mut self, _x: &[f64]) {}
     /// Probe `k` crossed its threshold rising at time `t`.
     fn spike(&mut self, _k: usize, _t: f64) {}
+    /// Every accepted time point, `t = 0` and points before `tstart` included (multirate
+    /// relaxation reads the currents a part draws from a rail at all of them).
+    fn step(&mut self, _t: f64, _x: &[f64]) {}
 }
 
 /// The widest time tolerance an event crossing is located to, relative to the stop time
 /// (tighter where the event function's slope asks for it).
-const EV_TOL_MAX: f64 = 1e-6;
+pub const EV_TOL_MAX: f64 = 1e-6;
 
 /// Conductance that pins `.ic` nodes during the initial operating point [S].
 const IC_PIN: f64 = 1e3;
@@ -72,6 +78,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
     let mut accepted = 0u64;
     let mut x = initial_point(sys, spec)?;
     rec.initial(&x);
+    rec.step(0.0, &x);
     // with uic the initial vector is not a solution (ngspice does not write it either)
     if spec.tstart <= 0.0 && !spec.uic {
         rec.point(0.0, &x);
@@ -178,6 +185,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
             ));
         }
         crate::budget::check_pace(accepted, t, tstop, max_points)?;
+        rec.step(t, &x);
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);
         }
@@ -272,9 +280,34 @@ fn initial_point(sys: &mut System, spec: &TranSpec) -> Result<Vec<f64>> {
             d.dev.initial_state(&mut x);
         }
     } else {
-        sys.pins = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        let ic_pins: Vec<_> = spec.ic.iter().map(|&(k, v)| (k, v, IC_PIN)).collect();
+        // `.nodeset` nodes (not also `.ic` ones, which stay held) are held for a first
+        // solve, then released and solved again by Newton from there (ngspice); if that
+        // fails, the operating point without the guess
+        let guess: Vec<_> = spec
+            .nodeset
+            .iter()
+            .filter(|(k, _)| !spec.ic.iter().any(|(i, _)| i == k))
+            .map(|&(k, v)| (k, v, IC_PIN))
+            .collect();
         sys.tran_op = true;
-        let r = operating_point(sys, &mut x, "transient");
+        let mut done = false;
+        if !guess.is_empty() {
+            sys.pins = ic_pins.iter().chain(&guess).copied().collect();
+            if operating_point(sys, &mut x, "transient").is_ok() {
+                sys.pins = ic_pins.clone();
+                let ctx = super::system::NewtonCtx::dc(sys.opts.itl1, false);
+                done = sys.newton(&mut x, &ctx).is_ok();
+            }
+            if !done {
+                x.fill(0.0);
+            }
+        }
+        let mut r = Ok(());
+        if !done {
+            sys.pins = ic_pins;
+            r = operating_point(sys, &mut x, "transient");
+        }
         sys.tran_op = false;
         sys.pins.clear();
         r?;

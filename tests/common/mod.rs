@@ -195,3 +195,59 @@ pub fn netlist_stems(dir: &Path) -> Vec<String> {
     stems.sort();
     stems
 }
+
+/// Runs `deck` with `--stats --meas-json` (nothing saved): its `.meas` results and the
+/// counters of the `stats:` line (`parts`, `accepted`, `relax_sweeps`, ...), by name.
+pub fn meas_and_stats(
+    deck: &Path,
+    dir: &Path,
+    tag: &str,
+) -> (
+    std::collections::HashMap<String, f64>,
+    std::collections::HashMap<String, f64>,
+) {
+    let json = dir.join(format!("{tag}.json"));
+    let out = Command::new(binary())
+        .arg("run")
+        .arg(deck)
+        .args(["--save", "none", "-q", "--stats", "--meas-json"])
+        .arg(&json)
+        .output()
+        .expect("run neurospice");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{tag}: {stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("stats:"))
+        .expect("--stats line");
+    let stats = line
+        .split_whitespace()
+        .filter_map(|w| {
+            let (k, v) = w.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect();
+    // measures that could not be taken (null) are left out
+    let text = std::fs::read_to_string(&json).expect("meas json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let meas = v
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter_map(|(k, x)| Some((k.clone(), x.as_f64()?)))
+        .collect();
+    (meas, stats)
+}
+
+/// A golden file of `name value` lines (`#` lines are comments).
+pub fn golden_pairs(path: &str) -> Vec<(String, f64)> {
+    let text = std::fs::read_to_string(path).expect("golden");
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next().expect("name").to_string();
+            (name, w.next().expect("value").parse().expect("number"))
+        })
+        .collect()
+}
