@@ -40,8 +40,21 @@ fn run(mut c: Command) -> String {
 /// ground, in units of 2·cu·v/2^K: charge conservation at the floating nodes 0..K-2 (all
 /// uncharged before the step; out held at 0 V), solved by Gaussian elimination.
 /// caps: shunt[k] (node k to bit line k), series[k] (node k to k+1), term (node 0 to ground).
-#[allow(clippy::needless_range_loop)] // Gaussian elimination reads clearer indexed
 fn ladder_code(k_bits: usize, code: u32, shunt: &[f64], series: &[f64], term: f64, cu: f64) -> f64 {
+    ladder_code_par(k_bits, code, shunt, series, term, 0.0, cu)
+}
+
+/// [`ladder_code`] with a bottom-plate parasitic `par` (F) from every floating node to ground.
+#[allow(clippy::needless_range_loop)] // Gaussian elimination reads clearer indexed
+fn ladder_code_par(
+    k_bits: usize,
+    code: u32,
+    shunt: &[f64],
+    series: &[f64],
+    term: f64,
+    par: f64,
+    cu: f64,
+) -> f64 {
     let v = 1.0;
     let d = |k: usize| if code >> k & 1 == 1 { v } else { 0.0 };
     let n = k_bits - 1; // floating nodes
@@ -52,7 +65,7 @@ fn ladder_code(k_bits: usize, code: u32, shunt: &[f64], series: &[f64], term: f6
     let mut a = vec![vec![0.0; n]; n];
     let mut b = vec![0.0; n];
     for k in 0..n {
-        a[k][k] += shunt[k];
+        a[k][k] += shunt[k] + par;
         b[k] += shunt[k] * d(k);
         if k == 0 {
             a[k][k] += term;
@@ -89,6 +102,19 @@ fn ladder_code(k_bits: usize, code: u32, shunt: &[f64], series: &[f64], term: f6
 /// First-order sigma of the realised code: every capacitor C with sigma(dC/C) =
 /// a_c / sqrt(C / density), sensitivities by central differences of the exact solution.
 fn analytic_sigma(k_bits: usize, code: u32, cu: f64, a_c: f64, density: f64) -> f64 {
+    analytic_sigma_of(k_bits, cu, a_c, density, |s, r, t| {
+        ladder_code(k_bits, code, s, r, t, cu)
+    })
+}
+
+/// First-order sigma of any function f(shunt, series, term) of one ladder's capacitors.
+fn analytic_sigma_of(
+    k_bits: usize,
+    cu: f64,
+    a_c: f64,
+    density: f64,
+    f: impl Fn(&[f64], &[f64], f64) -> f64,
+) -> f64 {
     let shunt = vec![cu; k_bits];
     let series = vec![2.0 * cu; k_bits.saturating_sub(1)];
     let rel = |c: f64| a_c / (c / density).sqrt();
@@ -111,8 +137,8 @@ fn analytic_sigma(k_bits: usize, code: u32, cu: f64, a_c: f64, density: f64) -> 
             t_dn *= 1.0 - h;
             cu
         };
-        let up = ladder_code(k_bits, code, &s_up, &r_up, t_up, cu);
-        let dn = ladder_code(k_bits, code, &s_dn, &r_dn, t_dn, cu);
+        let up = f(&s_up, &r_up, t_up);
+        let dn = f(&s_dn, &r_dn, t_dn);
         let dr_drel = (up - dn) / (2.0 * h);
         var += (dr_drel * rel(c)).powi(2);
     }
@@ -205,6 +231,182 @@ fn ladder_monte_carlo_spread_matches_the_analytic_prediction() {
         "DNL spread {dnl_mc} vs {dnl_an}"
     );
     eprintln!("worst |sigma_mc / sigma_analytic - 1| = {worst_ratio:.3}");
+}
+
+/// Realised weights of every Monte Carlo run (one device each) from `mc`'s runs CSV:
+/// rows of w0..w<M>.
+fn device_runs(csv: &Path, codes: usize) -> Vec<Vec<f64>> {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let status = col("status");
+    let cols: Vec<usize> = (0..codes).map(|c| col(&format!("w{c}"))).collect();
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[status] == "ok")
+        .map(|f| cols.iter().map(|&c| f[c].parse::<f64>().unwrap()).collect())
+        .collect()
+}
+
+/// Mean and sample standard deviation.
+fn mean_std(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let v = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, v.sqrt())
+}
+
+/// `gen c2c-bench --one-device` + `mc --variation local`: the runs CSV path.
+fn one_device_mc(dir: &Path, bits: u32, area: &str, extra: &[&str], runs: usize) -> PathBuf {
+    let bench = dir.join(format!("dev{bits}.cir"));
+    let csv = dir.join(format!("dev{bits}.csv"));
+    let mut g = ns();
+    g.args(["gen", "c2c-bench", "--one-device", "--bits"])
+        .arg(bits.to_string())
+        .args(["--unit-area", area])
+        .args(extra)
+        .arg("-o")
+        .arg(&bench);
+    run(g);
+    let mut m = ns();
+    m.arg("mc")
+        .arg(&bench)
+        .args(["--variation", "local", "--seed", "5", "-q", "--runs"])
+        .arg(runs.to_string())
+        .arg("-o")
+        .arg(&csv)
+        .arg("--summary")
+        .arg(dir.join(format!("dev{bits}.json")));
+    run(m);
+    csv
+}
+
+#[test]
+fn one_device_ladder_dnl_spread_matches_the_analytic_prediction() {
+    // each Monte Carlo run is one ladder stepped through every code: its DNL
+    // w[c+1] - w[c] - 1 comes from the same capacitors for both codes, so its spread is the
+    // first-order propagation of every capacitor's Pelgrom sigma through the difference
+    // (in general not sqrt(s_c^2 + s_c+1^2) of two independent ladders)
+    let (a_c, density) = (1e-8, 2e-3);
+    for (bits, area, runs, tol) in [(4u32, 0.1, 400usize, 0.15), (6, 0.03, 200, 0.2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = one_device_mc(dir.path(), bits, &area.to_string(), &[], runs);
+        let k = bits as usize;
+        let codes = 1usize << k;
+        let dev = device_runs(&csv, codes);
+        assert_eq!(dev.len(), runs, "every run succeeds");
+        let cu = density * area * 1e-12;
+        let n = runs as f64;
+        let mut worst: f64 = 0.0;
+        for c in 0..codes - 1 {
+            let dnl: Vec<f64> = dev.iter().map(|w| w[c + 1] - w[c] - 1.0).collect();
+            let (mu, sd) = mean_std(&dnl);
+            let an = analytic_sigma_of(k, cu, a_c, density, |s, r, t| {
+                ladder_code(k, c as u32 + 1, s, r, t, cu) - ladder_code(k, c as u32, s, r, t, cu)
+            });
+            worst = worst.max((sd / an - 1.0).abs());
+            assert!(
+                (sd / an - 1.0).abs() < tol,
+                "K={bits} DNL {c}->{}: Monte Carlo sigma {sd} vs analytic {an}",
+                c + 1
+            );
+            assert!(
+                mu.abs() < 5.0 * an / n.sqrt(),
+                "K={bits} DNL {c}: mean {mu}"
+            );
+        }
+        // the INL spread of one device per code is the independent ladder's (same capacitors)
+        for c in 1..codes {
+            let inl: Vec<f64> = dev.iter().map(|w| w[c] - c as f64).collect();
+            let (_, sd) = mean_std(&inl);
+            let an = analytic_sigma(k, c as u32, cu, a_c, density);
+            assert!(
+                (sd / an - 1.0).abs() < tol,
+                "K={bits} INL {c}: {sd} vs {an}"
+            );
+        }
+        // the test tells one device from independent ladders: the DNL of 2 -> 3 is the LSB's
+        // error alone on one device, but the spread of two whole codes on two ladders
+        let one = analytic_sigma_of(k, cu, a_c, density, |s, r, t| {
+            ladder_code(k, 3, s, r, t, cu) - ladder_code(k, 2, s, r, t, cu)
+        });
+        let indep = (analytic_sigma(k, 3, cu, a_c, density).powi(2)
+            + analytic_sigma(k, 2, cu, a_c, density).powi(2))
+        .sqrt();
+        assert!(one < 0.5 * indep, "K={bits} DNL 2->3: {one} vs {indep}");
+        eprintln!(
+            "K={bits}: worst |sigma_mc / sigma_analytic - 1| over the DNLs = {worst:.3}; \
+             DNL 2->3 sigma {one:.4} (one device) vs {indep:.4} (independent ladders)"
+        );
+    }
+}
+
+#[test]
+fn ladder_inl_with_bottom_plate_parasitics_matches_the_analytic_ladder() {
+    // without mismatch the realised codes are deterministic: with a parasitic of 10 % of cu at
+    // every ladder node the INL is systematic, and both benches must give the exact solution
+    let dir = tempfile::tempdir().unwrap();
+    let (bits, area, par) = (5u32, 0.5, 0.1);
+    let k = bits as usize;
+    let codes = 1usize << k;
+    let cu = 2e-3 * area * 1e-12;
+    let csv = one_device_mc(
+        dir.path(),
+        bits,
+        "0.5",
+        &["--ac", "0", "--parasitic", "0.1"],
+        2,
+    );
+    let dev = device_runs(&csv, codes);
+    assert_eq!((dev[0].len(), codes), (32, 32));
+    let bench = dir.path().join("indep.cir");
+    let mut g = ns();
+    g.args([
+        "gen",
+        "c2c-bench",
+        "--bits",
+        "5",
+        "--unit-area",
+        "0.5",
+        "--ac",
+        "0",
+    ])
+    .args(["--parasitic", "0.1", "-o"])
+    .arg(&bench);
+    run(g);
+    let summary = dir.path().join("indep.json");
+    let mut m = ns();
+    m.arg("mc")
+        .arg(&bench)
+        .args(["--variation", "local", "--runs", "2", "-q", "-o"])
+        .arg(dir.path().join("indep.csv"))
+        .arg("--summary")
+        .arg(&summary);
+    run(m);
+    let syn = C2cSynapse::from_file(&summary).unwrap();
+    let mut worst_inl: f64 = 0.0;
+    for (c, (&one, &indep)) in dev[0].iter().zip(&syn.mean).enumerate() {
+        let exact = ladder_code_par(
+            k,
+            c as u32,
+            &vec![cu; k],
+            &vec![2.0 * cu; k - 1],
+            cu,
+            par * cu,
+            cu,
+        );
+        worst_inl = worst_inl.max((exact - c as f64).abs());
+        for (what, got) in [("one device", one), ("independent", indep)] {
+            assert!(
+                (got - exact).abs() < 1e-6 * (1.0 + exact.abs()),
+                "{what}: code {c} realised {got}, exact {exact}"
+            );
+        }
+    }
+    // the parasitics' INL is large enough for the comparison to mean something
+    assert!(worst_inl > 0.5, "worst INL {worst_inl}");
+    assert!(syn.inl() > 0.5, "synapse file INL {}", syn.inl());
 }
 
 /// The zero-variation column files of a K-bit network: ladder MC with A_C = 0 and an op-amp
@@ -379,7 +581,7 @@ fn design_chain_writes_the_table_and_figure_the_readme_names() {
         .current_dir(root())
         .env("NS", env!("CARGO_BIN_EXE_neurospice"))
         .env("BITS", "4")
-        .env("AREAS", "0.1 1")
+        .env("AREAS", "0.0001 1")
         .env("GAINS", "1000")
         .env("RUNS", "10")
         .env("REPEATS", "1")
@@ -399,17 +601,34 @@ fn design_chain_writes_the_table_and_figure_the_readme_names() {
         rows[0],
         "neuron,param,value,accuracy,accuracy_std,accuracy_lo,accuracy_hi,n,repeats"
     );
-    assert_eq!(rows.len(), 1 + 2 + 2, "{csv}");
-    assert!(rows[1].starts_with("A0 = 1000,unit_area_um2,0.1,"), "{csv}");
+    // 2 areas, the target line at both, and the 1 % point: at 0.0001 um^2 (100 % sigma per
+    // unit) the network fails, at 1 um^2 it is within 1 %, so the curve crosses in between
+    assert_eq!(rows.len(), 1 + 2 + 2 + 1, "{csv}");
+    assert!(
+        rows[1].starts_with("A0 = 1000,unit_area_um2,0.0001,"),
+        "{csv}"
+    );
+    let f: Vec<&str> = rows[5].split(',').collect();
+    assert_eq!(f[0], "1 % point A0 = 1000", "{csv}");
+    // marked on the curve at the smallest swept area within 1 %
+    let at_1: Vec<&str> = rows[2].split(',').collect();
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    assert_eq!(
+        (num(f[2]), num(f[3])),
+        (num(at_1[2]), num(at_1[3])),
+        "{csv}"
+    );
     let svg = std::fs::read_to_string(dir.path().join("design_k4.svg")).unwrap();
     assert!(svg.contains("<svg"));
     let summary = std::fs::read_to_string(dir.path().join("design_k4.summary.txt")).unwrap();
     assert!(summary.contains("A0 = 1000"), "{summary}");
-    for f in [
-        "k4/ladder_a0.1.json",
-        "k4/opamp_g1000.json",
-        "k4/ideal.json",
-    ] {
+    let crossing = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("1 % point: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|x| x.parse::<f64>().ok());
+    assert!(crossing.is_some_and(|x| x > 1e-4 && x < 1.0), "{summary}");
+    for f in ["k4/ladder_a1.json", "k4/opamp_g1000.json", "k4/ideal.json"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
 }

@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 use neurospice::error::Result;
 use neurospice::io::atomic::write_bytes;
 use neurospice::neuro::netgen::{
-    C2cSpec, CapMismatch, OpampNeuronSpec, c2c_mc_bench, c2c_subckt, opamp_neuron_bench, tidy,
+    C2cSpec, CapMismatch, OpampNeuronSpec, c2c_device_bench, c2c_mc_bench, c2c_subckt,
+    opamp_neuron_bench, tidy,
 };
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,10 @@ pub enum GenWhat {
         /// Bottom-plate parasitic of every ladder node to ground, fraction of cu.
         #[arg(long, default_value = "0")]
         parasitic: String,
+        /// One ladder stepped through every code (2 ns per code) instead of one ladder per
+        /// code: each Monte Carlo run is one device, so the runs CSV gives its DNL and INL.
+        #[arg(long)]
+        one_device: bool,
         /// Output netlist.
         #[arg(short, long)]
         output: PathBuf,
@@ -174,6 +179,7 @@ pub fn run(a: &GenArgs) -> Result<()> {
             ac,
             density,
             parasitic,
+            one_device,
             output,
         } => {
             if !(*unit_area > 0.0 && unit_area.is_finite()) {
@@ -188,10 +194,20 @@ pub fn run(a: &GenArgs) -> Result<()> {
             let mut spec = C2cSpec::new(*bits);
             spec.cu = mm.density * unit_area * 1e-12;
             spec.parasitic = spice_number("--parasitic", parasitic)?;
-            let text = c2c_mc_bench(&spec, &mm, 1.0)?;
+            let (text, what) = if *one_device {
+                (
+                    c2c_device_bench(&spec, &mm, 1.0)?,
+                    "one ladder stepped through".to_string(),
+                )
+            } else {
+                (
+                    c2c_mc_bench(&spec, &mm, 1.0)?,
+                    "one ladder per code,".to_string(),
+                )
+            };
             write_bytes(output, text.as_bytes())?;
             outln!(
-                "wrote {} ({}-bit C-2C Monte Carlo bench, {} ladders; cu = {:e} F, sigma(dC/C) = {:.3} % per unit)",
+                "wrote {} ({}-bit C-2C Monte Carlo bench, {what} {} codes; cu = {:e} F, sigma(dC/C) = {:.3} % per unit)",
                 output.display(),
                 bits,
                 1u64 << bits,

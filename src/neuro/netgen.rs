@@ -112,13 +112,6 @@ pub fn c2c_ideal_gain(bits: u32, code: u64) -> f64 {
 pub fn c2c_subckt(spec: &C2cSpec) -> Result<String> {
     spec.validate()?;
     let n = spec.bits;
-    let node = |k: u32| {
-        if k + 1 == n {
-            "out".to_string()
-        } else {
-            format!("n{k}")
-        }
-    };
     let model = spec
         .cap_model
         .as_ref()
@@ -152,16 +145,32 @@ pub fn c2c_subckt(spec: &C2cSpec) -> Result<String> {
             "Bd{k} d{k} 0 V={{v(in) * (floor(code/{p}) - 2*floor(code/{}))}}",
             2 * p
         );
-        let _ = writeln!(s, "Cs{k} {} d{k} {{cu}}{model}", node(k));
-        if k + 1 < n {
-            let _ = writeln!(s, "Cser{k} {} {} {{2*cu}}{model}", node(k), node(k + 1));
-        }
-        let _ = writeln!(s, "Cp{k} {} 0 {{par*cu}}", node(k));
-        let _ = writeln!(s, "Rl{k} {} 0 {{rleak}}", node(k));
+        ladder_stage(&mut s, n, k, &model);
     }
-    let _ = writeln!(s, "Ct {} 0 {{cu}}{model}", node(0));
+    let _ = writeln!(s, "Ct {} 0 {{cu}}{model}", ladder_node(n, 0));
     let _ = writeln!(s, ".ends {}", spec.name);
     Ok(s)
+}
+
+/// Node k of an n-bit ladder: n0..n(n-2), the last one is `out`.
+fn ladder_node(n: u32, k: u32) -> String {
+    if k + 1 == n {
+        "out".to_string()
+    } else {
+        format!("n{k}")
+    }
+}
+
+/// Stage k of the ladder (its capacitors driven from bit line `d<k>`), for a subcircuit with
+/// the parameters cu, par, rleak; `model` is "" or " MODEL".
+fn ladder_stage(s: &mut String, n: u32, k: u32, model: &str) {
+    let node = |k: u32| ladder_node(n, k);
+    let _ = writeln!(s, "Cs{k} {} d{k} {{cu}}{model}", node(k));
+    if k + 1 < n {
+        let _ = writeln!(s, "Cser{k} {} {} {{2*cu}}{model}", node(k), node(k + 1));
+    }
+    let _ = writeln!(s, "Cp{k} {} 0 {{par*cu}}", node(k));
+    let _ = writeln!(s, "Rl{k} {} 0 {{rleak}}", node(k));
 }
 
 fn is_name(s: &str) -> bool {
@@ -193,15 +202,9 @@ impl CapMismatch {
     }
 }
 
-/// The C-2C synapse Monte Carlo bench (`gen c2c-bench`): one ladder of `spec` per code
-/// 0..2^bits - 1, every ladder an independent device whose unit-derived capacitors carry the
-/// mismatch model, each driven by the same 0 -> `v_in` step and delivering its charge into a
-/// virtual ground (a 0 V source). A unity CCCS copies that current onto a capacitor of
-/// 2·cu·v_in/2^bits, so `v(q<c>)` is the delivered charge in units of one ideal code step
-/// (ideal: exactly c), and `.meas tran w<c>` reads it after the step. `neurospice mc
-/// --variation local` on it gives, per code, the distribution of the realised weight
-/// (summary.json: measures `w0..w<M>`), the file `snn eval --synapse c2c:FILE` reads.
-pub fn c2c_mc_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<String> {
+/// The arguments both C-2C benches check: a mismatch model, a positive input step, at most
+/// 10 bits (1024 codes).
+fn check_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<()> {
     if !(mm.a_c >= 0.0 && mm.a_c.is_finite() && mm.density > 0.0 && mm.density.is_finite()) {
         return Err(Error::usage(format!(
             "capacitor mismatch A_C = {} m, density = {} F/m^2: need A_C >= 0 and a positive density",
@@ -215,10 +218,47 @@ pub fn c2c_mc_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<Strin
     }
     if spec.bits > 10 {
         return Err(Error::usage(format!(
-            "--bits {}: the bench holds one ladder per code; at most 10 bits (1024 ladders)",
+            "--bits {}: the C-2C benches cover every code; at most 10 bits (1024 codes)",
             spec.bits
         )));
     }
+    Ok(())
+}
+
+/// The benches' comment on the capacitor technology (two comment lines, the second's `* `
+/// included, no final newline).
+fn technology(spec: &C2cSpec, mm: &CapMismatch, area_um2: f64) -> String {
+    format!(
+        "Unit capacitor {} F = {} um^2 at {} F/m^2;\n* Pelgrom sigma(dC/C) = A_C/sqrt(area) \
+         = {} per unit (A_C = {} m), parasitic {} of cu.",
+        tidy(spec.cu),
+        tidy(area_um2),
+        tidy(mm.density),
+        tidy(mm.sigma_rel(spec.cu)),
+        tidy(mm.a_c),
+        tidy(spec.parasitic)
+    )
+}
+
+/// The capacitor mismatch model card the benches' ladders name.
+fn cap_model_card(model: &str, mm: &CapMismatch) -> String {
+    format!(
+        ".model {model} c (ac={} cdens={})",
+        tidy(mm.a_c),
+        tidy(mm.density)
+    )
+}
+
+/// The C-2C synapse Monte Carlo bench (`gen c2c-bench`): one ladder of `spec` per code
+/// 0..2^bits - 1, every ladder an independent device whose unit-derived capacitors carry the
+/// mismatch model, each driven by the same 0 -> `v_in` step and delivering its charge into a
+/// virtual ground (a 0 V source). A unity CCCS copies that current onto a capacitor of
+/// 2·cu·v_in/2^bits, so `v(q<c>)` is the delivered charge in units of one ideal code step
+/// (ideal: exactly c), and `.meas tran w<c>` reads it after the step. `neurospice mc
+/// --variation local` on it gives, per code, the distribution of the realised weight
+/// (summary.json: measures `w0..w<M>`), the file `snn eval --synapse c2c:FILE` reads.
+pub fn c2c_mc_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<String> {
+    check_bench(spec, mm, v_in)?;
     let mut lad = spec.clone();
     let model = format!("{}_cap", spec.name);
     lad.cap_model = Some(model.clone());
@@ -232,24 +272,12 @@ pub fn c2c_mc_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<Strin
         s,
         "{n}-bit C-2C synapse Monte Carlo bench (generated by `neurospice gen c2c-bench`)\n\
          * One ladder per code c = 0..{}, each an independent device, into a virtual ground; \
-         v(q<c>) is its\n* delivered charge in units of 2*cu*vin/2^{n} (ideal: c). \
-         Unit capacitor {} F = {} um^2 at {} F/m^2;\n* Pelgrom sigma(dC/C) = A_C/sqrt(area) \
-         = {} per unit (A_C = {} m), parasitic {} of cu.\n\
+         v(q<c>) is its\n* delivered charge in units of 2*cu*vin/2^{n} (ideal: c). {}\n\
          * Run: neurospice mc THIS --variation local --runs N --seed S --summary synapse.json",
         codes - 1,
-        tidy(spec.cu),
-        tidy(area_um2),
-        tidy(mm.density),
-        tidy(mm.sigma_rel(spec.cu)),
-        tidy(mm.a_c),
-        tidy(spec.parasitic)
+        technology(spec, mm, area_um2),
     );
-    let _ = writeln!(
-        s,
-        ".model {model} c (ac={} cdens={})",
-        tidy(mm.a_c),
-        tidy(mm.density)
-    );
+    let _ = writeln!(s, "{}", cap_model_card(&model, mm));
     s.push_str(&sub);
     let _ = writeln!(s, "Vin in 0 PULSE(0 {} 1n 1n)", tidy(v_in));
     for c in 0..codes {
@@ -262,6 +290,90 @@ pub fn c2c_mc_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<Strin
     let _ = writeln!(s, ".tran 0.1n 5n");
     for c in 0..codes {
         let _ = writeln!(s, ".meas tran w{c} find v(q{c}) at=4n");
+    }
+    let _ = writeln!(s, ".end");
+    Ok(s)
+}
+
+/// How long the one-device bench (`gen c2c-bench --one-device`) holds each code, s.
+pub const C2C_DEVICE_STEP: f64 = 2e-9;
+
+/// The one-device C-2C bench (`gen c2c-bench --one-device`): a single ladder of `spec` whose
+/// bit lines are PWL sources stepping through every code c = 0..2^bits - 1 (code c held from
+/// c·T to (c+1)·T, T = [`C2C_DEVICE_STEP`], 0.1 ns edges), delivering its charge into a
+/// virtual ground and, through a unity CCCS, onto a capacitor of 2·cu·v_in/2^bits. The
+/// network is capacitive and starts uncharged, so the integrated charge at any time is the
+/// realised weight of the code applied then: `.meas tran w<c>` at (c + 1/2)·T. Every code is
+/// read from the same capacitors, so one Monte Carlo run is one device: the runs CSV gives
+/// each device's DNL w<c+1> - w<c> - 1 and INL w<c> - c; the summary has the same per-code
+/// statistics (and file format) as [`c2c_mc_bench`].
+pub fn c2c_device_bench(spec: &C2cSpec, mm: &CapMismatch, v_in: f64) -> Result<String> {
+    check_bench(spec, mm, v_in)?;
+    let mut lad = spec.clone();
+    let model = format!("{}_cap", spec.name);
+    lad.cap_model = Some(model.clone());
+    lad.validate()?;
+    let n = spec.bits;
+    let codes = 1u64 << n;
+    let t = C2C_DEVICE_STEP;
+    let edge = 1e-10;
+    let area_um2 = spec.cu / mm.density * 1e12;
+    let cq = 2.0 * spec.cu * v_in / codes as f64;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{n}-bit C-2C synapse one-device Monte Carlo bench (generated by `neurospice gen c2c-bench \
+         --one-device`)\n* One ladder stepped through the codes c = 0..{} (code c from c*{} s to \
+         (c+1)*{} s); v(q) is the charge\n* it has delivered, in units of 2*cu*vin/2^{n} (ideal: \
+         the code applied). {}\n\
+         * Run: neurospice mc THIS --variation local --runs N --seed S -o runs.csv --summary synapse.json",
+        codes - 1,
+        tidy(t),
+        tidy(t),
+        technology(spec, mm, area_um2),
+    );
+    let _ = writeln!(s, "{}", cap_model_card(&model, mm));
+    let ports: Vec<String> = (0..n).map(|k| format!("d{k}")).collect();
+    let _ = writeln!(
+        s,
+        ".subckt {}_dev out {} params: cu={} par={} rleak={}",
+        spec.name,
+        ports.join(" "),
+        tidy(spec.cu),
+        tidy(spec.parasitic),
+        tidy(spec.leak)
+    );
+    for k in 0..n {
+        ladder_stage(&mut s, n, k, &format!(" {model}"));
+    }
+    let _ = writeln!(s, "Ct {} 0 {{cu}} {model}", ladder_node(n, 0));
+    let _ = writeln!(s, ".ends {}_dev", spec.name);
+    for k in 0..n {
+        // bit k of the code applied at time c*T, as a PWL waveform with one edge per toggle
+        let mut pts = vec!["0 0".to_string()];
+        for c in 1..codes {
+            let (was, is) = ((c - 1) >> k & 1, c >> k & 1);
+            if was != is {
+                let t0 = c as f64 * t;
+                let v = |b: u64| if b == 1 { tidy(v_in) } else { "0".to_string() };
+                pts.push(format!("{} {}", tidy(t0), v(was)));
+                pts.push(format!("{} {}", tidy(t0 + edge), v(is)));
+            }
+        }
+        let _ = writeln!(s, "Vd{k} d{k} 0 PWL({})", pts.join(" "));
+    }
+    let _ = writeln!(s, "X1 o {} {}_dev", ports.join(" "), spec.name);
+    let _ = writeln!(s, "Vg o 0 0");
+    let _ = writeln!(s, "F1 0 q Vg 1");
+    let _ = writeln!(s, "Cq q 0 {}", tidy(cq));
+    let _ = writeln!(s, "Rq q 0 1e15");
+    let _ = writeln!(s, ".tran {} {}", tidy(edge), tidy(codes as f64 * t));
+    for c in 0..codes {
+        let _ = writeln!(
+            s,
+            ".meas tran w{c} find v(q) at={}",
+            tidy((c as f64 + 0.5) * t)
+        );
     }
     let _ = writeln!(s, ".end");
     Ok(s)

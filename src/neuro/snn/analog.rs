@@ -301,10 +301,11 @@ fn round_level(x: f64, max: u32) -> u32 {
     }
 }
 
-/// One repeat's devices: realised weights per chunked layer (row-major outputs × inputs) and
-/// one z per integrator.
+/// One repeat's devices: realised weights per chunked layer and one z per integrator.
 struct Devices {
-    weights: Vec<Vec<f32>>,
+    /// Input-major (inputs × outputs: `[i * outputs + j]`), so that an active input adds one
+    /// contiguous row to every output's integrator; each weight rounded to f32 as drawn.
+    weights: Vec<Vec<f64>>,
     neuron_z: Vec<f64>,
     /// Nominal code sum Σc per (neuron, chunk) of every chunked layer (digital correction).
     code_sums: Vec<Vec<i64>>,
@@ -360,8 +361,10 @@ impl Column {
                 if !net.is_chunked(l) {
                     return Vec::new();
                 }
-                let mut w = Vec::with_capacity(layer.inputs * layer.outputs);
-                for j in 0..layer.outputs {
+                // drawn in row-major (output, input) order, stored input-major
+                let n_out = layer.outputs;
+                let mut w = vec![0.0f64; layer.inputs * n_out];
+                for j in 0..n_out {
                     for i in 0..layer.inputs {
                         let c = layer.code(j, i) as usize;
                         let mut r = self.synapse.mean[c];
@@ -369,7 +372,7 @@ impl Column {
                             let z: f64 = StandardNormal.sample(rng);
                             r += self.synapse.std[c] * z;
                         }
-                        w.push(r as f32);
+                        w[i * n_out + j] = f64::from(r as f32);
                     }
                 }
                 w
@@ -434,28 +437,31 @@ impl Column {
                 let m = i64::from(layer.code_max());
                 let chunks = layer.inputs.div_ceil(a);
                 let base = net.site_base(l);
-                let active: Vec<Vec<usize>> = (0..chunks)
-                    .map(|c| {
-                        (c * a..(c * a + a).min(layer.inputs))
-                            .filter(|&i| x_bits[i / 64] >> (i % 64) & 1 == 1)
-                            .collect()
-                    })
-                    .collect();
+                let n_out = layer.outputs;
                 let w = &d.weights[l];
-                for j in 0..layer.outputs {
-                    let row = &w[j * layer.inputs..(j + 1) * layer.inputs];
-                    let mut mac = 0i64;
-                    for (c, act) in active.iter().enumerate() {
-                        let lo = c * a;
-                        let hi = (lo + a).min(layer.inputs);
-                        let len = (hi - lo) as i64;
-                        let p: f64 = act.iter().map(|&i| f64::from(row[i])).sum();
-                        let max = (len * m) as u32;
-                        let got = i64::from(self.read(d, base + j * chunks + c, p, max));
-                        let code_sum = d.code_sums[l][j * chunks + c];
-                        mac += 4 * got + len * m - 2 * m * act.len() as i64 - 2 * code_sum;
+                macs.resize(n_out, 0);
+                // the charge of every output's integrator for this chunk, summed over the
+                // chunk's active inputs in ascending order (as one column integrates them)
+                let mut p = vec![0.0f64; n_out];
+                for c in 0..chunks {
+                    let lo = c * a;
+                    let hi = (lo + a).min(layer.inputs);
+                    let len = (hi - lo) as i64;
+                    p.fill(0.0);
+                    let mut n_active = 0i64;
+                    for i in (lo..hi).filter(|&i| x_bits[i / 64] >> (i % 64) & 1 == 1) {
+                        n_active += 1;
+                        let row = &w[i * n_out..(i + 1) * n_out];
+                        for (acc, &r) in p.iter_mut().zip(row) {
+                            *acc += r;
+                        }
                     }
-                    macs.push(mac);
+                    let max = (len * m) as u32;
+                    for (j, mac) in macs.iter_mut().enumerate() {
+                        let got = i64::from(self.read(d, base + j * chunks + c, p[j], max));
+                        let code_sum = d.code_sums[l][j * chunks + c];
+                        *mac += 4 * got + len * m - 2 * m * n_active - 2 * code_sum;
+                    }
                 }
             }
             if let Some(t) = &layer.thresholds {
