@@ -410,20 +410,7 @@ impl Wave {
                     Some((tk, per)) if t >= tk + per => tk + (t - tk).rem_euclid(per),
                     _ => t,
                 };
-                if t <= pts[0].0 {
-                    return pts[0].1;
-                }
-                let k = pts.partition_point(|p| p.0 <= t);
-                if k >= pts.len() {
-                    return pts[pts.len() - 1].1;
-                }
-                let (t0, v0) = pts[k - 1];
-                let (t1, v1) = pts[k];
-                if t1 == t0 {
-                    v1
-                } else {
-                    v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-                }
+                pwl_value(pts, t)
             }
             Wave::Sampled(pts, at) => at.value(pts, t),
             Wave::TrNoise {
