@@ -390,21 +390,13 @@ pub fn search(
             (None, _) => d,
         };
         let got = correct(&s.net, &s.test, &d)?;
-        let (loss, fold_losses) = paired_loss(&ideal, &got, o.folds);
-        let c = d.capacitance_units;
-        on_candidate(c, base / c, loss);
-        let chosen = Chosen {
-            reduction: base / c,
-            baseline_units: base,
-            validation_n: got.len(),
-            ideal_accuracy: ideal_acc,
-            accuracy: ideal_acc - loss,
-            loss,
-            fold_losses,
-            meets_loss: loss <= o.max_loss + 1e-12,
-            scored: i + 1,
-            design: d,
-        };
+        let chosen = Chosen::scored(base, &ideal, ideal_acc, &got, d, o, i + 1);
+        on_candidate(
+            chosen.design.capacitance_units,
+            chosen.reduction,
+            chosen.loss,
+        );
+        let loss = chosen.loss;
         if chosen.meets_loss {
             return Ok(chosen);
         }
@@ -423,19 +415,35 @@ pub fn score(s: &Setup, design: Clocked, o: &SearchOptions) -> Result<Chosen> {
     let ideal = correct(&s.net, &s.test, &Ideal)?;
     let ideal_acc = ideal.iter().filter(|&&b| b).count() as f64 / ideal.len().max(1) as f64;
     let got = correct(&s.net, &s.test, &design)?;
-    let (loss, fold_losses) = paired_loss(&ideal, &got, o.folds);
-    Ok(Chosen {
-        reduction: base / design.capacitance_units,
-        baseline_units: base,
-        validation_n: got.len(),
-        ideal_accuracy: ideal_acc,
-        accuracy: ideal_acc - loss,
-        loss,
-        fold_losses,
-        meets_loss: loss <= o.max_loss + 1e-12,
-        scored: 1,
-        design,
-    })
+    Ok(Chosen::scored(base, &ideal, ideal_acc, &got, design, o, 1))
+}
+
+impl Chosen {
+    /// A design's record from its per-digit results `got` against the ideal neuron's, the
+    /// `scored`-th design tried: the one rule [`search`] and [`score`] share.
+    fn scored(
+        base: f64,
+        ideal: &[bool],
+        ideal_acc: f64,
+        got: &[bool],
+        design: Clocked,
+        o: &SearchOptions,
+        scored: usize,
+    ) -> Chosen {
+        let (loss, fold_losses) = paired_loss(ideal, got, o.folds);
+        Chosen {
+            reduction: base / design.capacitance_units,
+            baseline_units: base,
+            validation_n: got.len(),
+            ideal_accuracy: ideal_acc,
+            accuracy: ideal_acc - loss,
+            loss,
+            fold_losses,
+            meets_loss: loss <= o.max_loss + 1e-12,
+            scored,
+            design,
+        }
+    }
 }
 
 /// The design file: the decoder (read by `snn eval --neuron capmin:FILE`) and its provenance.
