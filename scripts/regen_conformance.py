@@ -162,7 +162,7 @@ NOISE_RE = re.compile("|".join(f"(?:{p})" for p in NOISE))
 PAGE_HEADER_RE = re.compile(
     r"^\s*(Transient Analysis|DC transfer characteristic|AC Analysis|Operating Point"
     r"|Noise Spectral Density Curves|Integrated Noise|Transfer Function)\b"
-    r"|\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d\s+\d{4}\s*$"
+    r"|\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d\s+(?:[A-Z]{3,4}\s+)?\d{4}\s*$"
 )
 DASHES_RE = re.compile(r"^-{10,}\s*$")
 

@@ -329,9 +329,18 @@ def compare(ng_out, ng_files, ng_raw, ns_out, ns_files, ns_raw, echo_words=froze
                     continue
                 compared += 1
                 k = op["names"].index(name)
-                rc.compare_columns(rep, man, [gp["names"][0], name], [gp["columns"][0], gp["columns"][j]],
-                                   [op["columns"][0], op["columns"][k]], gp["names"][0] == "time",
-                                   f" of raw {gp['plotname']}")
+                # a waveform's tolerance scales with its range; a transient of one point
+                # (ngspice -b -r stops a deck with `.option autostop` after its first point)
+                # has none, so it is compared as a point, relative to its value
+                wave = gp["names"][0] == "time" and len(gp["columns"][0]) > 1
+                gx, ox = gp["columns"][0], op["columns"][0]
+                if gp["names"][0] == "time" and not wave:
+                    ox = [ox[0]] if ox else ox
+                    oc = [op["columns"][k][0]] if op["columns"][k] else []
+                else:
+                    oc = op["columns"][k]
+                rc.compare_columns(rep, man, [gp["names"][0], name], [gx, gp["columns"][j]],
+                                   [ox, oc], wave, f" of raw {gp['plotname']}")
     return compared, produced, missing, rep
 
 

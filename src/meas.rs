@@ -29,7 +29,7 @@
 //! only touches the threshold does not cross it (ngspice counts a touch from below as a rise
 //! and a fall), and a crossing in the first interval of the window counts (ngspice skips it).
 
-use crate::analysis::{Save, Table};
+use crate::analysis::{RunResult, Save, Table};
 use crate::circuit::{Circuit, Signal};
 use crate::error::{Error, Result};
 use crate::netlist::Netlist;
@@ -80,6 +80,53 @@ impl Deck {
     pub fn params(&self, overrides: &[(String, f64)]) -> Result<Vec<(String, f64)>> {
         global_params(&self.netlist, overrides)
     }
+}
+
+/// Whether an `.options` card of the netlist sets `autostop`.
+pub fn autostop(nl: &Netlist) -> bool {
+    nl.controls.iter().any(|c| {
+        matches!(c.name(), ".options" | ".option" | ".opt")
+            && c.toks[1..]
+                .iter()
+                .any(|t| t.text.eq_ignore_ascii_case("autostop"))
+    })
+}
+
+/// ngspice's `.option autostop` on a finished run: the transient stops at the first time point
+/// at which every `.meas tran` card can be taken, so the run is cut to the fewest rows on
+/// which they all succeed (taking a measure on more rows never undoes it, so a bisection finds
+/// them) and the measures are taken on that. `None`: they never all succeed (ngspice runs to
+/// the end), or nothing is measured on the transient.
+pub fn autostop_rows(ms: &[Measure], res: &RunResult, params: &[(String, f64)]) -> Option<usize> {
+    let t = res.tran.as_ref()?;
+    if !ms.iter().any(|m| m.domain == Domain::Tran && !m.is_param()) {
+        return None;
+    }
+    let passes = |k: usize| {
+        let cut = RunResult {
+            tran: Some(Table {
+                names: t.names.clone(),
+                rows: t.rows[..k].to_vec(),
+            }),
+            dc: res.dc.clone(),
+            ..Default::default()
+        };
+        evaluate(ms, &cut, params).iter().all(|(_, r)| r.is_ok())
+    };
+    let n = t.rows.len();
+    if n < 2 || !passes(n) {
+        return None;
+    }
+    let (mut lo, mut hi) = (1, n);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
 }
 
 /// Parses every `.meas`/`.measure` card of a netlist, in file order.

@@ -450,7 +450,27 @@ fn report_measures(a: &RunArgs, deck: &meas::Deck, res: &analysis::RunResult) ->
         }
         return Ok(0);
     }
-    let results = meas::evaluate(ms, res, &deck.params(&[])?);
+    let params = deck.params(&[])?;
+    // `.option autostop`: the measures are taken on the run up to where all succeed first
+    let cut;
+    let res = match meas::autostop(&deck.netlist)
+        .then(|| meas::autostop_rows(ms, res, &params))
+        .flatten()
+    {
+        Some(k) => {
+            cut = analysis::RunResult {
+                tran: res.tran.as_ref().map(|t| analysis::Table {
+                    names: t.names.clone(),
+                    rows: t.rows[..k].to_vec(),
+                }),
+                dc: res.dc.clone(),
+                ..Default::default()
+            };
+            &cut
+        }
+        None => res,
+    };
+    let results = meas::evaluate(ms, res, &params);
     for (name, r) in &results {
         outln!("{}", meas::result_line(name, r));
     }
@@ -563,12 +583,32 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
         let op = kind == "op";
         for p in it.plots.list.iter().filter(|p| p.analysis || op) {
             if p.typename.starts_with(kind.as_str()) {
+                // a vector the plot does not have is dropped with a warning, as ngspice does
+                // (words only when each stands alone: an expression written with spaces is
+                // left whole to `print`)
+                let balanced = |w: &&str| w.matches('(').count() == w.matches(')').count();
+                let split: Vec<&str> = words.split_whitespace().collect();
+                let alone = split.iter().all(balanced);
+                let mut kept = Vec::new();
+                for w in split {
+                    if !alone || control::interp::print_word_found(&it.plots, p.id, w) {
+                        kept.push(w);
+                    } else if !a.quiet {
+                        eprintln!(
+                            "warning: .print {kind}: no vector {w} in {}: ignored",
+                            p.typename
+                        );
+                    }
+                }
+                if kept.is_empty() {
+                    continue;
+                }
                 tail.push(control::source::Line {
                     text: format!("setplot {}", p.typename),
                     loc: loc.clone(),
                 });
                 tail.push(control::source::Line {
-                    text: format!("print{} {words}", if op { " col" } else { "" }),
+                    text: format!("print{} {}", if op { " col" } else { "" }, kept.join(" ")),
                     loc: loc.clone(),
                 });
             }

@@ -799,6 +799,10 @@ impl Engine for NetlistEngine {
         crate::meas::global_params(&self.nl, &[]).unwrap_or_default()
     }
 
+    fn autostop(&self) -> bool {
+        crate::meas::autostop(&self.nl)
+    }
+
     fn dot_meas(&self) -> Vec<(String, Loc)> {
         self.nl
             .controls

@@ -103,6 +103,12 @@ pub trait Engine {
         Vec::new()
     }
 
+    /// Whether the netlist sets `.option autostop` (stop a transient once its `.meas` cards
+    /// are all taken).
+    fn autostop(&self) -> bool {
+        false
+    }
+
     /// The netlist's global `.param` values, which `meas ... param=` expressions may use.
     fn params(&self) -> Vec<(String, f64)> {
         Vec::new()

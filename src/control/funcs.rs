@@ -56,6 +56,8 @@ pub enum Func {
     VecD,
     Deriv,
     Integ,
+    Fft,
+    Ifft,
     /// Unary minus (`-x`).
     Minus,
     /// `~x`, `not x`.
@@ -114,11 +116,13 @@ const NAMES: &[(&str, Func)] = &[
     ("vecd", Func::VecD),
     ("deriv", Func::Deriv),
     ("integ", Func::Integ),
+    ("fft", Func::Fft),
+    ("ifft", Func::Ifft),
 ];
 
 /// ngspice functions this interpreter does not have; calling one is an error that says so
 /// (rather than reading `fft(x)` as a vector named `fft(x)`).
-const MISSING: &[&str] = &["fft", "ifft", "interpolate", "group_delay"];
+const MISSING: &[&str] = &["interpolate", "group_delay"];
 
 /// The function called `name` (lowercase).
 pub fn lookup(name: &str) -> Option<Func> {
@@ -155,6 +159,11 @@ pub struct Ctx {
     pub deriv_degree: usize,
     pub rng: ChaCha8Rng,
     pub warnings: Vec<String>,
+    /// `set specwindow` / `specwindoworder`: the window of `fft()` (`none` unless set).
+    pub window: String,
+    pub window_order: i64,
+    /// Text a function prints on stdout (`fft()`'s lengths), as ngspice prints it.
+    pub notes: Vec<String>,
 }
 
 impl Ctx {
@@ -164,6 +173,9 @@ impl Ctx {
             deriv_degree: 2,
             rng: ChaCha8Rng::seed_from_u64(seed),
             warnings: Vec::new(),
+            window: "none".into(),
+            window_order: 2,
+            notes: Vec::new(),
         }
     }
     pub fn reseed(&mut self, seed: u64) {
@@ -309,6 +321,82 @@ fn count_arg(v: &Vector) -> R<usize> {
         ));
     }
     Ok((x.abs() as usize).max(1))
+}
+
+/// The time span and the time points ngspice's `fft()`/`ifft()` take for a vector of `n`
+/// values: the plot's time scale when it has one (`tlen` its length), else the indices
+/// `0 .. n-1` (span `n - 1`), as ngspice does for a plot without a time scale.
+fn fft_time(n: usize, scale: Option<&Vector>) -> (f64, Vec<f64>) {
+    match scale {
+        Some(s) if s.vtype == VType::Time && s.is_real() && s.len() >= 2 => {
+            let t = s.data.real_parts();
+            (t[t.len() - 1] - t[0], t)
+        }
+        _ => ((n.max(2) - 1) as f64, (0..n).map(|i| i as f64).collect()),
+    }
+}
+
+/// ngspice's `fft(v)`: the samples times the `specwindow` window (none by default),
+/// zero-padded to the next power of two `N`; a real vector gives bins `0 ..= N/2` scaled by
+/// `2 / N` (as the `fft` command), a complex one all `N` bins scaled by `1 / N`.
+fn fft(v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Data> {
+    let n = v.len();
+    if n == 0 {
+        return Err("the vector is empty".into());
+    }
+    if n > 1 << 24 {
+        return Err(cerr!("{n} points are more than fft() takes (2^24)"));
+    }
+    let (span, time) = fft_time(n, scale);
+    if time.len() != n {
+        return Err(cerr!(
+            "the vector has {n} points, the time scale {}",
+            time.len()
+        ));
+    }
+    let win = super::spectrum::fft_window(&cx.window, cx.window_order, &time, span)
+        .ok_or_else(|| cerr!("unknown window type {} (specwindow)", cx.window))?;
+    let big = super::spectrum::padded_len(n);
+    let out = match &v.data {
+        Data::Real(x) => super::spectrum::real_spectrum(x, &win),
+        Data::Complex(z) => super::spectrum::complex_spectrum(z, &win),
+    };
+    let g = |x: f64| super::cfmt::g(x, 6);
+    cx.notes.push(format!(
+        "FFT: Time span: {} s, input length: {n}, zero padding: {}\n\
+         FFT: Frequency resolution: {} Hz, output length: {}",
+        g(span),
+        big - n,
+        g(1.0 / span),
+        out.len()
+    ));
+    Ok(Data::Complex(out))
+}
+
+/// ngspice's `ifft(v)`: the values zero-padded to the next power of two `N`, transformed
+/// with `exp(+j 2 pi k n / N)` and scaled by `tlen / N`, where `tlen` (the length of the
+/// result) is the length of the plot's time scale, or of `v` in a plot without one.
+fn ifft(v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Data> {
+    let n = v.len();
+    if n == 0 {
+        return Err("the vector is empty".into());
+    }
+    if n > 1 << 24 {
+        return Err(cerr!("{n} points are more than ifft() takes (2^24)"));
+    }
+    let (span, time) = fft_time(n, scale);
+    let tlen = time.len();
+    let big = super::spectrum::padded_len(n);
+    let out = super::spectrum::inverse_spectrum(&v.data.to_complex(), tlen);
+    let g = |x: f64| super::cfmt::g(x, 6);
+    cx.notes.push(format!(
+        "IFFT: Frequency span: {} Hz, input length: {n}, zero padding: {}\n\
+         IFFT: Time resolution: {} s, output length: {tlen}",
+        g(n as f64 / span),
+        big - n,
+        g(span / (tlen.max(2) - 1) as f64),
+    ));
+    Ok(Data::Complex(out))
 }
 
 /// Applies `f` to `v`; `scale` is the scale of the plot `v` belongs to.
@@ -586,6 +674,8 @@ pub fn apply(f: Func, v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Vec
         }
         Func::Deriv => deriv(v, scale, cx.deriv_degree)?,
         Func::Integ => integ(v, scale)?,
+        Func::Fft => fft(v, scale, cx)?,
+        Func::Ifft => ifft(v, scale, cx)?,
         Func::Minus => map_real(d, |t| -t, |z| -z),
         Func::Not => real(
             (0..n)
@@ -594,7 +684,9 @@ pub fn apply(f: Func, v: &Vector, scale: Option<&Vector>, cx: &mut Ctx) -> R<Vec
         ),
     };
     let vtype = match f {
-        Func::Length | Func::Vector | Func::Unitvec | Func::SortOrder => VType::NoType,
+        Func::Length | Func::Vector | Func::Unitvec | Func::SortOrder | Func::Fft | Func::Ifft => {
+            VType::NoType
+        }
         _ => v.vtype,
     };
     Ok(Vector {

@@ -129,6 +129,21 @@ fn vec_fromplot(plots: &Plots, id: u64, word: &str) -> Option<Vec<Val>> {
     None
 }
 
+/// Whether a word of a `.print` card names a vector of the plot `id` (`v(1)`, `i(vs)`,
+/// `out`); anything else (an expression, `v(a,b)`, `vdb(out)`) is left to `print` to judge. ngspice drops
+/// a `.print` vector it cannot find with a warning and prints the rest.
+pub fn print_word_found(plots: &Plots, id: u64, word: &str) -> bool {
+    let simple = match word.split_once('(') {
+        Some((f, rest)) => {
+            matches!(f, "v" | "V" | "i" | "I")
+                && rest.ends_with(')')
+                && !rest[..rest.len() - 1].contains([',', '(', ')'])
+        }
+        None => !word.contains(['+', '-', '*', '/', '^', '[', ',', '\'', '"']),
+    };
+    !simple || vec_fromplot(plots, id, word).is_some()
+}
+
 /// ngspice's `vec_get`: `name` in the current plot (then `const`), `plot.name` in that plot,
 /// `all.name` in every plot; wildcards sorted by plot and name.
 pub fn vec_get(plots: &Plots, name: &str) -> Option<Vec<Val>> {
@@ -453,6 +468,9 @@ impl<'e> Interp<'e> {
                     _ => *exit,
                 },
             };
+            for w in self.fx.notes.drain(..) {
+                writeln!(out, "{w}").map_err(io)?;
+            }
             for w in self.fx.warnings.drain(..) {
                 writeln!(err, "warning: {w}").map_err(io)?;
             }
@@ -566,6 +584,8 @@ impl<'e> Interp<'e> {
                     match n.as_str() {
                         "units" => self.fx.degrees = false,
                         "dpolydegree" => self.fx.deriv_degree = 2,
+                        "specwindow" => self.fx.window = "none".into(),
+                        "specwindoworder" => self.fx.window_order = 2,
                         _ => {}
                     }
                     self.vars.unset(&n);
@@ -781,18 +801,67 @@ impl<'e> Interp<'e> {
             return Ok(());
         }
         let io = |e: std::io::Error| CtlError::Msg(format!("cannot write the output: {e}"));
-        write!(out, "\n  Measurements for {name}\n\n").map_err(io)?;
         let globals = self.engine.params();
-        for (text, loc) in mine {
-            let words: Vec<String> = text
-                .to_ascii_lowercase()
-                .split_whitespace()
-                .skip(1)
-                .map(String::from)
-                .collect();
-            super::measure::run(&words, loc, &mut self.plots, &globals, out, err)?;
+        let cards: Vec<(Vec<String>, &crate::error::Loc)> = mine
+            .iter()
+            .map(|(text, loc)| {
+                let words = text
+                    .to_ascii_lowercase()
+                    .split_whitespace()
+                    .skip(1)
+                    .map(String::from)
+                    .collect();
+                (words, loc)
+            })
+            .collect();
+        if stem == "tran" && (self.vars.is_set("autostop") || self.engine.autostop()) {
+            self.autostop(&cards, &globals)?;
+        }
+        write!(out, "\n  Measurements for {name}\n\n").map_err(io)?;
+        for (words, loc) in &cards {
+            super::measure::run(words, loc, &mut self.plots, &globals, out, err)?;
         }
         writeln!(out).map_err(io)?;
+        Ok(())
+    }
+
+    /// ngspice's `autostop` (`.option autostop` or `set autostop`): the transient stops at
+    /// the first time point at which every `.meas` card of it can be taken, and the cards are
+    /// then taken on the run up to there (a `FALL=LAST` finds the last fall before the stop).
+    /// Found afterwards here: the current plot is cut to the fewest points on which all the
+    /// cards succeed (taking a measure on more points never undoes it, so a bisection finds
+    /// them); if they never all succeed the run is kept whole, as ngspice runs to the end.
+    fn autostop(
+        &mut self,
+        cards: &[(Vec<String>, &crate::error::Loc)],
+        globals: &[(String, f64)],
+    ) -> Cr<()> {
+        let full = self.plots.cur().clone();
+        let n = full.scale_vec().map_or(0, |v| v.len());
+        let passes = |this: &mut Self, k: usize| -> Cr<bool> {
+            *this.plots.cur_mut() = super::measure::truncated(&full, k);
+            let (mut o, mut e) = (std::io::sink(), std::io::sink());
+            for (words, loc) in cards {
+                if !super::measure::run(words, loc, &mut this.plots, globals, &mut o, &mut e)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
+        if n < 2 || !passes(self, n)? {
+            *self.plots.cur_mut() = full;
+            return Ok(());
+        }
+        let (mut lo, mut hi) = (1, n); // passes(hi), not passes(lo) is assumed for lo = 1
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if passes(self, mid)? {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        *self.plots.cur_mut() = super::measure::truncated(&full, hi);
         Ok(())
     }
 
@@ -970,6 +1039,12 @@ impl<'e> Interp<'e> {
                 "plots" => return Err("the variable plots is read-only".into()),
                 "units" => {
                     self.fx.degrees = text().is_some_and(|t| t.starts_with(['d', 'D']));
+                }
+                "specwindow" => {
+                    self.fx.window = text().unwrap_or_else(|| "none".into()).to_ascii_lowercase();
+                }
+                "specwindoworder" => {
+                    self.fx.window_order = val.as_f64().map_or(2, |v| v as i64);
                 }
                 "dpolydegree" => {
                     let d = val

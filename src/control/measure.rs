@@ -261,6 +261,41 @@ fn clamp_ac_window(words: Vec<String>, plot: &super::vector::Plot) -> Vec<String
     out
 }
 
+/// ngspice's `meas` command first replaces the word after each `=` (`from=dfall`,
+/// `from= dfall`, `from = dfall`, `when v(out)=level`) by its value when it names a real
+/// vector of length 1 (one a `let` or an earlier `meas` made); any other word is left to the
+/// measure's own grammar (a longer vector stays a signal).
+fn substitute_scalars(args: &[String], plots: &Plots) -> Vec<String> {
+    let scalar = |w: &str| -> Option<String> {
+        if w.is_empty() || super::vars::numparse(w).is_some_and(|(_, m)| m == w.len()) {
+            return None;
+        }
+        let found = super::interp::vec_get(plots, w)?;
+        match found.as_slice() {
+            [v] if v.vec.len() == 1 && v.vec.is_real() => Some(format!("{:e}", v.vec.data.re(0))),
+            _ => None,
+        }
+    };
+    let mut out: Vec<String> = args.to_vec();
+    let mut k = 2;
+    while k < out.len() {
+        if out[k].ends_with('=') {
+            if let Some(v) = out.get(k + 1).and_then(|w| scalar(w)) {
+                out[k + 1] = v;
+            }
+            k += 2;
+            continue;
+        }
+        if let Some((l, r)) = out[k].split_once('=')
+            && let Some(v) = scalar(r)
+        {
+            out[k] = format!("{l}={v}");
+        }
+        k += 1;
+    }
+    out
+}
+
 /// The column name `crate::meas` asks for (`v(out)`, `i(v1)`) as a vector of the plot.
 fn find<'a>(plots: &'a Plots, col: &str) -> Option<&'a Vector> {
     let p = plots.cur();
@@ -275,7 +310,7 @@ fn find<'a>(plots: &'a Plots, col: &str) -> Option<&'a Vector> {
 
 /// Runs `meas ARGS` (the words after `meas`) on the current plot; prints the result line
 /// to `out` (a failure goes to `err`) and stores the value as a vector. A measure that cannot be taken is reported
-/// and is not an error (as a `.meas` card).
+/// and is not an error (as a `.meas` card); the result says whether every value was taken.
 pub fn run(
     args: &[String],
     loc: &Loc,
@@ -283,7 +318,7 @@ pub fn run(
     globals: &[(String, f64)],
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<()> {
+) -> Result<bool> {
     let io = |e: std::io::Error| Error::io(format!("cannot write the output: {e}"));
     let Some(an) = args.first().map(|a| a.to_ascii_lowercase()) else {
         return Err(Error::netlist(
@@ -306,6 +341,7 @@ pub fn run(
             Some(loc),
         ));
     }
+    let args = &substitute_scalars(args, plots);
     // a bare vector name where a signal goes is read as ngspice does: that vector
     let words: Vec<String> = args
         .iter()
@@ -412,6 +448,7 @@ pub fn run(
         .map(|v| (v.name.to_ascii_lowercase(), v.data.re(0)))
         .collect();
     params.extend(globals.iter().cloned());
+    let mut all = true;
     for (name, r) in crate::meas::evaluate(&ms, &res, &params) {
         match r {
             Ok(v) => {
@@ -421,6 +458,7 @@ pub fn run(
                     .put(Vector::real(name, VType::NoType, vec![v]));
             }
             Err(why) => {
+                all = false;
                 writeln!(out, " meas {} failed!\n", args.join(" ")).map_err(io)?;
                 writeln!(
                     err,
@@ -431,7 +469,20 @@ pub fn run(
             }
         }
     }
-    Ok(())
+    Ok(all)
+}
+
+/// The plot with every vector as long as its scale cut to its first `k` points (a run that
+/// stopped there).
+pub fn truncated(plot: &super::vector::Plot, k: usize) -> super::vector::Plot {
+    let mut p = plot.clone();
+    let n = p.scale_vec().map_or(0, Vector::len);
+    for v in &mut p.vecs {
+        if v.len() == n && (1..n).contains(&k) {
+            v.data = v.data.slice(0, k - 1);
+        }
+    }
+    p
 }
 
 #[cfg(test)]

@@ -146,6 +146,38 @@ pub fn real_spectrum(x: &[f64], win: &[f64]) -> Vec<C> {
     out
 }
 
+/// `fft()` of complex samples `z` times `win`: zero-padded to `N` = [`padded_len`], all `N`
+/// bins, scaled by `1 / N`.
+pub fn complex_spectrum(z: &[C], win: &[f64]) -> Vec<C> {
+    let n = padded_len(z.len());
+    let mut a: Vec<C> = z
+        .iter()
+        .zip(win)
+        .map(|(v, w)| C::new(v.re * w, v.im * w))
+        .collect();
+    a.resize(n, C::default());
+    fft_in_place(&mut a);
+    let s = 1.0 / n as f64;
+    a.iter().map(|c| C::new(c.re * s, c.im * s)).collect()
+}
+
+/// `ifft()`: the values `f` zero-padded to `N` = [`padded_len`], `sum f[k] exp(+j 2 pi k n / N)`
+/// for `n < tlen` (periodic past `N`), scaled by `tlen / N`.
+pub fn inverse_spectrum(f: &[C], tlen: usize) -> Vec<C> {
+    let n = padded_len(f.len());
+    // the inverse through the forward transform: conj(FFT(conj(f)))
+    let mut a: Vec<C> = f.iter().map(|c| C::new(c.re, -c.im)).collect();
+    a.resize(n, C::default());
+    fft_in_place(&mut a);
+    let s = tlen as f64 / n as f64;
+    (0..tlen)
+        .map(|i| {
+            let c = a[i % n];
+            C::new(c.re * s + 0.0, -c.im * s + 0.0)
+        })
+        .collect()
+}
+
 /// The frequencies of [`real_spectrum`]'s bins for `len` samples over `span` seconds.
 pub fn fft_freqs(len: usize, span: f64) -> Vec<f64> {
     let n = padded_len(len);
