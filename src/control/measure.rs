@@ -385,9 +385,25 @@ pub fn run(
         loc: Some(loc.clone()),
         ..e
     };
-    let lexed = crate::netlist::lexer::lex_str(&text, &loc.file).map_err(relocate)?;
-    let nl = crate::netlist::Netlist::parse(&lexed).map_err(relocate)?;
-    let ms = crate::meas::parse_measures(&nl).map_err(relocate)?;
+    // a measure ngspice cannot read fails by itself (reported, the block goes on), as one
+    // it cannot take
+    let parsed = crate::netlist::lexer::lex_str(&text, &loc.file)
+        .and_then(|lexed| crate::netlist::Netlist::parse(&lexed))
+        .and_then(|nl| crate::meas::parse_measures(&nl));
+    let ms = match parsed {
+        Ok(ms) => ms,
+        Err(e) => {
+            let e = relocate(e);
+            writeln!(out, " meas {} failed!\n", args.join(" ")).map_err(io)?;
+            writeln!(
+                err,
+                "warning: {}:{}: meas failed: {}",
+                loc.file, loc.line, e.msg
+            )
+            .map_err(io)?;
+            return Ok(false);
+        }
+    };
     let p = plots.cur();
     let scale = p.scale_vec().ok_or_else(|| {
         Error::netlist(

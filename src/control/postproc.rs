@@ -276,9 +276,9 @@ pub fn fourier(
             super::cfmt::g_upper(fund)
         )));
     }
-    if o.polydegree > 1 {
+    if o.polydegree > 20 {
         return Err(CtlError::Msg(format!(
-            "fourier: polydegree {} is not supported by neurospice (0: no interpolation, 1: linear)",
+            "fourier: polydegree {} is more than the 20 neurospice interpolates with",
             o.polydegree
         )));
     }
@@ -334,7 +334,12 @@ pub fn fourier(
             let t0 = hi - period;
             let d = period / o.gridsize as f64;
             let at: Vec<f64> = (0..o.gridsize).map(|i| t0 + i as f64 * d).collect();
-            (spectrum::lin_interp(&time, &y, &at), o.gridsize)
+            let v = if o.polydegree == 1 {
+                spectrum::lin_interp(&time, &y, &at)
+            } else {
+                spectrum::poly_interp(&time, &y, &at, o.polydegree)
+            };
+            (v, o.gridsize)
         };
         let h = spectrum::harmonics(&values, fund, o.nfreqs);
         text.push_str(&spectrum::fourier_table(

@@ -318,6 +318,38 @@ pub fn linear_grid(tstart: f64, tstop: f64, tstep: f64, vectors: usize) -> CResu
     Ok(out)
 }
 
+/// `y`, known at the increasing abscissae `x`, at the abscissae `at` by ngspice's
+/// interpolation of degree `degree` (`polydegree` of `fourier`): a point in
+/// `(x[l-1], x[l]]` takes the polynomial through the `degree + 1` points ending at `x[l]`
+/// (the first window before `x[degree]`, the last one past the end), as ngspice's
+/// `ft_interpolate` fills each new window's interval up to its newest point (checked
+/// against ngspice 39's fourier tables for degrees 2 and 3, `ctl_fourier_degree`).
+pub fn poly_interp(x: &[f64], y: &[f64], at: &[f64], degree: usize) -> Vec<f64> {
+    let n = x.len().min(y.len());
+    if n == 0 {
+        return vec![0.0; at.len()];
+    }
+    let d = degree.min(n - 1);
+    at.iter()
+        .map(|&t| {
+            // the first point at or after t (x increasing), its window ending there
+            let l = x[..n].partition_point(|&v| v < t).min(n - 1).max(d);
+            let lo = l - d;
+            let mut s = 0.0;
+            for i in lo..=l {
+                let mut p = y[i];
+                for j in lo..=l {
+                    if j != i {
+                        p *= (t - x[j]) / (x[i] - x[j]);
+                    }
+                }
+                s += p;
+            }
+            s
+        })
+        .collect()
+}
+
 /// `y`, known at the increasing abscissae `x`, at the abscissae `at` by piecewise-linear
 /// interpolation (ngspice's interpolation of degree 1); outside `x` the nearest end value.
 pub fn lin_interp(x: &[f64], y: &[f64], at: &[f64]) -> Vec<f64> {
