@@ -57,22 +57,31 @@ pub struct Deck {
 impl Deck {
     /// Reads the netlist at `path` (following `.include` and `.lib`).
     pub fn load(path: &std::path::Path) -> Result<Deck> {
-        Deck::from_lexed(&crate::netlist::lexer::lex_file(path)?)
+        Deck::from_lexed(crate::netlist::lexer::lex_file(path)?)
     }
 
     /// A netlist given as text; `name` stands for its file in messages.
     pub fn from_text(text: &str, name: &str) -> Result<Deck> {
-        Deck::from_lexed(&crate::netlist::lexer::lex_str(text, name)?)
+        Deck::from_lexed(crate::netlist::lexer::lex_str(text, name)?)
     }
 
-    fn from_lexed(lexed: &crate::netlist::lexer::Lexed) -> Result<Deck> {
-        let mut netlist = Netlist::parse(lexed)?;
+    /// A netlist already lexed; its cards are taken over, not copied.
+    pub fn from_lexed(lexed: crate::netlist::lexer::Lexed) -> Result<Deck> {
+        let sources = lexed.sources.clone();
+        Deck::from_netlist(Netlist::parse_owned(lexed)?, sources)
+    }
+
+    /// A netlist already parsed (from the files `sources`): its measures are read.
+    pub fn from_netlist(
+        mut netlist: Netlist,
+        sources: Vec<crate::netlist::lexer::Source>,
+    ) -> Result<Deck> {
         let measures = parse_measures(&netlist)?;
         netlist.warnings.extend(duplicate_warnings(&measures));
         Ok(Deck {
             netlist,
             measures,
-            sources: lexed.sources.clone(),
+            sources,
         })
     }
 

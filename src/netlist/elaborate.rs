@@ -102,6 +102,12 @@ fn elaborate_with(
 }
 
 fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
+    if nl.released {
+        return Err(Error::netlist(
+            "internal: this netlist's element cards were released after its elaboration",
+            Some(&nl.title_loc),
+        ));
+    }
     let (p, options) = Params::top(nl, &opts.overrides, opts.random)?;
     let global = 0;
     let mut e = Elab {
@@ -127,6 +133,9 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         "elements after expanding the subcircuits",
         "--max-elements",
     )?;
+    // the device list sized once, from the count just checked (doubling would leave up to
+    // half of it empty); a count the allocator refuses is left to grow as before
+    let _ = e.devices.try_reserve_exact(elements as usize);
     let mut stack = Vec::new();
     let at = Where {
         frame: global,
