@@ -231,10 +231,16 @@ fn op_from_nodeset(sys: &mut System, c: &Circuit, x: &mut [f64], what: &str) -> 
 
 fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
     let mut xg = vec![0.0; c.n() + 1];
+    // an operating point's Newton iterations are bounded; its work is charged so that a
+    // `.control` loop of `op`s meets the session's limit
+    let work = crate::budget::Work::default();
     for p in parts {
         let mut sys = System::new(&p.circuit)?;
         let mut x = vec![0.0; p.circuit.n() + 1];
         op_from_nodeset(&mut sys, &p.circuit, &mut x, ".op")?;
+        let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+        let units = (sys.stats.newton_iterations + 1) as f64 * cost;
+        work.charge(&mut Default::default(), units, 1.0, ".op")?;
         for (l, &g) in p.global.iter().enumerate().skip(1) {
             if p.summed[l] {
                 xg[g] += x[l];

@@ -36,14 +36,16 @@ pub const DEFAULT_DC_POINTS: u64 = 1_000_000;
 pub const DEFAULT_ELEMENTS: u64 = 2_000_000;
 /// Default transient time points: fifty million (`.tran 1n 10m` takes ten million).
 pub const DEFAULT_TIME_POINTS: u64 = 50_000_000;
-/// Default `.control` statements: ten million (about 7 s of `let`s on one core; a
+/// Default `.control` statements: five million (about 3.5 s of `let`s on one core; a
 /// `repeat 1000000` of one or two statements fits).
-pub const DEFAULT_CONTROL_STEPS: u64 = 10_000_000;
-/// Default work of one analysis: 6 x 10^8 units, about six to eight seconds of one core (a
-/// 10 ms transient of an integrate-and-fire neuron at 1 ns steps takes a sixth of it, a
-/// 17-stage ring oscillator over 10 us at 1 ns steps three times it). Measured on the 2-core
-/// development machine: 11 to 14 ns per unit for an RC mesh, the neuron and the oscillator.
-pub const DEFAULT_WORK: u64 = 600_000_000;
+pub const DEFAULT_CONTROL_STEPS: u64 = 5_000_000;
+/// Default work of one analysis: 4 x 10^8 units, about five seconds of one core, so that a
+/// run stopped at the limit still ends well within 20 s on a slower or loaded machine (a
+/// 10 ms transient of an integrate-and-fire neuron at 1 ns steps takes a quarter of it, a
+/// 17-stage ring oscillator over 10 us at 1 ns steps five times it). Measured on the 2-core
+/// development machine: 11 to 14 ns of CPU per unit for an RC mesh, the neuron and the
+/// oscillator.
+pub const DEFAULT_WORK: u64 = 400_000_000;
 
 impl Default for Budgets {
     fn default() -> Self {
@@ -176,11 +178,47 @@ pub struct Work {
 }
 
 impl Default for Work {
+    /// The meter of a new analysis: inside a [`Session`] (a `.control` block) the session's
+    /// shared meter, else a fresh one under the process-wide limit.
     fn default() -> Self {
-        Work {
+        SESSION
+            .with(|s| s.borrow().clone())
+            .unwrap_or_else(|| Work {
+                spent: Default::default(),
+                limit: get().work,
+            })
+    }
+}
+
+thread_local! {
+    static SESSION: std::cell::RefCell<Option<Work>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While it lives, every analysis started on this thread charges one shared meter: a
+/// `.control` block's analyses together get the budget of one analysis, so a loop that runs
+/// `tran` a hundred thousand times stops at the limit like one long transient. (Each pass is
+/// short, so no projection catches the loop; the sum does.)
+pub struct Session {
+    outer: Option<Work>,
+}
+
+impl Session {
+    /// Starts a session on this thread (ended when the guard drops; sessions nest).
+    pub fn begin() -> Session {
+        let fresh = Work {
             spent: Default::default(),
             limit: get().work,
+        };
+        Session {
+            outer: SESSION.with(|s| s.borrow_mut().replace(fresh)),
         }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        SESSION.with(|s| *s.borrow_mut() = outer);
     }
 }
 

@@ -803,3 +803,78 @@ fn netlist_element_cards_released_after_elaboration() {
     // v(n500) = 1 - 500 / 1001
     assert!(r.stdout.contains("vk"), "{}", r.stdout);
 }
+
+#[test]
+fn control_repeat_tran_stops_at_the_session_work_budget() {
+    // 100,000 short transients in a `.control` loop: each far inside the limit, the block's
+    // sum is not (before: every pass had its own budget, minutes in all). The block shares
+    // one meter: with a limit of 10^6 units (about 40 passes) it stops, naming the flag.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("loop.cir");
+    std::fs::write(
+        &deck,
+        "rc\nV1 in 0 PULSE(0 1 0 1n 1n 5u 10u)\nR1 in out 1k\nC1 out 0 1n\n.control\n\
+         repeat 100000\ntran 10n 10u\nend\n.endc\n.end\n",
+    )
+    .expect("write");
+    let d = deck.to_string_lossy().to_string();
+    let r = run_neurospice(&["run", &d, "--max-work", "1000000"], &root(), GUARD);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(r.stderr.contains("--max-work"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("more than the limit of 1000000"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn mc_runs_1e12_refused_before_allocating() {
+    // before: `memory allocation of 8000000000000 bytes failed`, exit 134 (the run numbers
+    // were collected first)
+    let dir = tempfile::tempdir().expect("temp dir");
+    let netlist = root().join("netlists/mc_if_neuron.cir");
+    let out = dir.path().join("runs.csv");
+    let r = run_neurospice(
+        &[
+            "mc",
+            &netlist.to_string_lossy(),
+            "--runs",
+            "1000000000000",
+            "-m",
+            "tcross=rise(v(mem),0.45)",
+            "-o",
+            &out.to_string_lossy(),
+            "-q",
+        ],
+        &root(),
+        GUARD,
+    );
+    assert_eq!(r.code, Some(2), "{}", r.describe());
+    assert!(r.stderr.contains("--runs 1000000000000"), "{}", r.stderr);
+    assert!(r.stderr.contains("--shard"), "{}", r.stderr);
+}
+
+#[test]
+fn meas_100000_cards_duplicates_found_in_one_pass() {
+    // 100,000 `.meas` cards: the duplicate-name check compared each with every earlier one
+    // (5e9 comparisons, minutes); by a map, the same warnings
+    let mut t = String::from("rc\nV1 in 0 1\nR1 in out 1k\nC1 out 0 1n\n.tran 10n 1u\n");
+    for k in 0..100_000 {
+        let _ = writeln!(t, ".meas tran m{} max v(out)", k % 99_999);
+    }
+    t.push_str(".end\n");
+    let deck = Deck::from_text(&t, "case.cir").expect("deck");
+    assert_eq!(deck.measures.len(), 100_000);
+    let dup: Vec<_> = deck
+        .netlist
+        .warnings
+        .iter()
+        .filter(|w| w.contains("is defined again"))
+        .collect();
+    assert_eq!(dup.len(), 1, "{dup:?}");
+    assert!(
+        dup[0].contains("measure 'm0'") && dup[0].contains("first at line 6"),
+        "{dup:?}"
+    );
+}

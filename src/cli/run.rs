@@ -496,6 +496,9 @@ fn dot_card_flag(a: &RunArgs) -> Option<&'static str> {
 }
 
 fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+    // the block's analyses share one work budget (a loop of short runs is bounded as one
+    // long run is)
+    let _work = neurospice::budget::Session::begin();
     if let Some(f) = dot_card_flag(a) {
         return Err(Error::usage(format!(
             "{f} applies to the netlist's dot-card analyses, but this deck has a .control \
