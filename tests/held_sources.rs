@@ -153,3 +153,40 @@ fn an_rc_charged_by_a_source_matches_the_closed_form_with_its_current() {
     }
     assert!(checked > 50);
 }
+
+#[test]
+fn crossbar_neurons_factor_their_membrane_alone() {
+    // 4 neurons on 8 shared PULSE input lines through weight resistors: the split cuts at the
+    // lines, every part holds its copies of the lines it reads and factors one unknown
+    let mut t = String::from("crossbar\n.model rst sw vt=0.35 vh=0.15 ron=10k roff=1e12\n");
+    for j in 1..=8 {
+        t += &format!("Vin{j} in{j} 0 PULSE(0 1 {}n 1n 1n 80n 100n)\n", 5 * j);
+    }
+    for k in 1..=4 {
+        for j in (1..=8).filter(|j| (j + k) % 3 != 0) {
+            t += &format!("R{k}_{j} in{j} m{k} {}meg\n", 1 + (j * k) % 3);
+        }
+        t += &format!("C{k} m{k} 0 1p\nS{k} m{k} 0 m{k} 0 rst\n");
+    }
+    t += ".tran 1n 2u\n.end\n";
+    let c = circuit(&t);
+    let parts = analysis::split(&c);
+    assert_eq!(parts.len(), 4);
+    for p in &parts {
+        let sys = System::new(&p.circuit).expect("system");
+        assert!(sys.n() >= 11, "{} unknowns", sys.n());
+        assert_eq!(sys.factored_unknowns(), 1);
+    }
+    let r = analysis::run(&c, &Save::List(vec!["v(m1)".into()])).expect("run");
+    let s = &r.stats;
+    assert_eq!(r.parts, 4);
+    // linear parts: one Newton iteration per attempted step and one per operating point
+    assert_eq!(
+        s.newton_iterations,
+        s.accepted_steps + s.rejected_steps + 4,
+        "{s:?}"
+    );
+    assert!(s.events >= 8, "{s:?}");
+    let v = r.tran.expect("tran").column("v(m1)").expect("v(m1)");
+    assert!(v.iter().any(|&v| v > 0.45), "m1 never fires");
+}
