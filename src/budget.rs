@@ -39,13 +39,15 @@ pub const DEFAULT_TIME_POINTS: u64 = 50_000_000;
 /// Default `.control` statements: five million (about 3.5 s of `let`s on one core; a
 /// `repeat 1000000` of one or two statements fits).
 pub const DEFAULT_CONTROL_STEPS: u64 = 5_000_000;
-/// Default work of one analysis: 4 x 10^8 units, about five seconds of one core, so that a
-/// run stopped at the limit still ends well within 20 s on a slower or loaded machine (a
-/// 10 ms transient of an integrate-and-fire neuron at 1 ns steps takes a quarter of it, a
-/// 17-stage ring oscillator over 10 us at 1 ns steps five times it). Measured on the 2-core
-/// development machine: 11 to 14 ns of CPU per unit for an RC mesh, the neuron and the
-/// oscillator.
-pub const DEFAULT_WORK: u64 = 400_000_000;
+/// Default work of one analysis: 10^9 units, about twelve seconds of one core. The guard must
+/// stop a typo or a hostile deck within 20 s, and must not refuse the heavy runs this tool
+/// exists for (a 1000-neuron array, a transistor-level neuron over microseconds): a run
+/// projected far beyond the limit stops within a fraction of a second, one in the band between
+/// one and two times it stops at the limit, after about 12 s of one core. (A 10 ms transient of
+/// an integrate-and-fire neuron at 1 ns steps takes a tenth of it, a 17-stage ring oscillator
+/// over 10 us at 1 ns steps twice it.) Measured on the 2-core development machine: 11 to 14 ns
+/// of CPU per unit for an RC mesh, the neuron and the oscillator.
+pub const DEFAULT_WORK: u64 = 1_000_000_000;
 
 impl Default for Budgets {
     fn default() -> Self {

@@ -62,7 +62,7 @@ struct BudgetArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_CONTROL_STEPS)]
     max_control_steps: u64,
     /// Most work one analysis (.tran, .dc, .ac) may do, in units of 10-15 ns of one core
-    /// (Newton iterations x devices and matrix entries); the default is about 5 s. A run
+    /// (Newton iterations x devices and matrix entries); the default is about 12 s. A run
     /// projected to need more than twice it stops early; 0 = no limit.
     #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_WORK)]
     max_work: u64,
