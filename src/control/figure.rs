@@ -200,7 +200,6 @@ pub fn draw(
                 y_name: String::new(),
                 y_unit: unit,
                 lines: vec![line],
-                ..Default::default()
             }),
         }
     }

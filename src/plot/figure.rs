@@ -1,6 +1,6 @@
 //! Page geometry, output formats, fonts, palette and the axes every kind shares.
 
-use super::units::{AxisScale, si_text, tick_decimals, tick_text};
+use super::units::{AxisScale, prefixable, si_text, tick_decimals, tick_text};
 use crate::error::{Error, Result};
 use plotters::chart::{MeshStyle, SeriesAnno};
 use plotters::coord::Shift;
@@ -551,9 +551,10 @@ pub fn axes<'a, DB: DrawingBackend>(
     let xd = tick_decimals(xs.to_display(a.x.1 - a.x.0), nx);
     let yd = tick_decimals(ys.to_display(a.y.1 - a.y.0), ny);
     let x_log = a.x_log;
+    let plain_decades = a.xunit.as_deref().is_some_and(|u| !prefixable(u));
     let xfmt = |v: &f64| {
         if x_log {
-            decade_text(*v)
+            decade_text(*v, plain_decades)
         } else {
             tick_text(xs.to_display(*v), xd)
         }
@@ -634,7 +635,10 @@ fn right_margin(st: &Style, a: &Axes) -> f64 {
     // The same for panels without x labels, so that stacked panels line up.
     let font = st.font(7.0);
     let last = if a.x_log {
-        decade_text(a.x.1.floor())
+        decade_text(
+            a.x.1.floor(),
+            a.xunit.as_deref().is_some_and(|u| !prefixable(u)),
+        )
     } else {
         let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
         let xd = tick_decimals(xs.to_display(a.x.1 - a.x.0), 5);
@@ -646,9 +650,15 @@ fn right_margin(st: &Style, a: &Axes) -> f64 {
 
 /// A log-axis tick at log10 value `v`: the value with an SI prefix at whole decades, nothing
 /// in between (plotters places ticks evenly in log10).
-fn decade_text(v: f64) -> String {
+fn decade_text(v: f64, plain: bool) -> String {
     if (v - v.round()).abs() < 1e-6 {
-        si_text(10f64.powi(v.round() as i32))
+        let k = v.round() as i32;
+        let d = 10f64.powi(k);
+        if plain {
+            // a unit that takes no prefix (µm²): 0.001, 0.01, ..., 1000
+            return tick_text(d, k.min(0).unsigned_abs() as usize);
+        }
+        si_text(d)
     } else {
         String::new()
     }

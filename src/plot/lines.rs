@@ -36,7 +36,8 @@ pub struct Line {
     pub stroke: Stroke,
 }
 
-/// One panel: y axis description and its lines.
+/// One panel: y axis description and its lines. Its legend (the lines with a label) is
+/// placed where it covers no data (`legend::plan`).
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
     /// y quantity name.
@@ -45,22 +46,6 @@ pub struct Panel {
     pub y_unit: Option<String>,
     /// The lines.
     pub lines: Vec<Line>,
-    /// Legend corner.
-    pub legend_at: LegendAt,
-}
-
-/// Where a panel's legend goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LegendAt {
-    /// Upper right corner.
-    #[default]
-    UpperRight,
-    /// Upper left corner.
-    UpperLeft,
-    /// Lower right corner.
-    LowerRight,
-    /// Lower left corner.
-    LowerLeft,
 }
 
 /// A figure of stacked panels sharing one x axis.
