@@ -264,7 +264,7 @@ pub fn plan(
         }
     }
     if outside {
-        if lw + pad(st) < 0.5 * pw {
+        if lw + pad(st) < 0.5 * pw && lh <= ph {
             options.push((
                 OUTSIDE_PENALTY * (pw - lw - pad(st)) / pw,
                 Place::Right,
