@@ -21,6 +21,7 @@ pub mod inductor;
 pub mod jfet;
 pub mod limit;
 pub mod mos1;
+pub mod mos23;
 pub mod mos28;
 pub mod params;
 pub mod resistor;
