@@ -165,6 +165,9 @@ impl DeviceOps for Device {
     fn independent_source(&self) -> bool {
         dispatch!(self, d => d.independent_source())
     }
+    fn off(&self) -> bool {
+        dispatch!(self, d => d.off())
+    }
     fn drives_current(&self) -> bool {
         dispatch!(self, d => d.drives_current())
     }

@@ -449,7 +449,12 @@ impl DeviceOps for Mos1 {
         let mut vbs = xb - xs;
         let mut vgs = xg - xs;
         let mut vds: f64;
-        if l.init_junctions {
+        if l.init_fix && self.off && !l.init_junctions {
+            // MODEINITFIX: held off until the first solve converges
+            vbs = 0.0;
+            vgs = 0.0;
+            vds = 0.0;
+        } else if l.init_junctions {
             if self.off {
                 vbs = 0.0;
                 vgs = 0.0;
@@ -642,6 +647,9 @@ impl DeviceOps for Mos1 {
     }
     fn stateful(&self) -> bool {
         true
+    }
+    fn off(&self) -> bool {
+        self.off
     }
     fn accept(&mut self, _x: &[f64], _t: f64) -> bool {
         self.acc_half = self.cur_half;
