@@ -85,6 +85,9 @@ pub struct System {
     /// Set while the transient solves its initial operating point: sources take their value
     /// at t = 0 instead of their `DC` value (see `Load::tran_op`).
     pub tran_op: bool,
+    /// Set during the operating point's first solve when a device is `off` (ngspice's
+    /// MODEINITFIX, see `Load::init_fix`).
+    pub init_fix: bool,
     /// Every device is linear in x (switches are, between accepted points): one Newton step is
     /// the exact solution, so no confirming second iteration is needed.
     linear: bool,
@@ -312,6 +315,7 @@ impl System {
             stats: Stats::default(),
             pins: vec![],
             tran_op: false,
+            init_fix: false,
             linear,
             q_at_solution: false,
             fixed_load: FixedLoad {
@@ -391,6 +395,12 @@ impl System {
     }
 
     /// Number of unknowns.
+    /// Whether a device's instance line says `off` (the operating point then solves first
+    /// with them held off: `Load::init_fix`).
+    pub fn any_off(&self) -> bool {
+        self.devs.iter().any(|d| d.dev.off())
+    }
+
     pub fn n(&self) -> usize {
         self.names.len() - 1
     }
@@ -442,6 +452,7 @@ impl System {
             dc,
             tran_op: dc && self.tran_op,
             init_junctions,
+            init_fix: dc && self.init_fix,
             temp: self.opts.temp + T0,
             tstep: self.tstep,
             tstop: self.tstop,
@@ -487,6 +498,7 @@ impl System {
             dc: false,
             tran_op: false,
             init_junctions: false,
+            init_fix: false,
             temp: self.opts.temp + T0,
             tstep: self.tstep,
             tstop: self.tstop,
