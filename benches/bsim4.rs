@@ -67,6 +67,7 @@ fn load_at(
         dc: false,
         tran_op: false,
         init_junctions: false,
+        init_fix: false,
         temp: 300.15,
         tstep: 0.0,
         tstop: 0.0,

@@ -21,7 +21,14 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$P"
 start=$(date +%s.%N)
-step() { awk -v n="$1" -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%-28s %6.1f s\n", n, a - b }' >&2; }
+last=$start
+# the wall time of the step just finished, and since the start
+step() {
+    now=$(date +%s.%N)
+    awk -v n="$1" -v a="$now" -v b="$last" -v s="$start" \
+        'BEGIN { printf "%-30s %6.1f s  (total %6.1f s)\n", n, a - b, a - s }' >&2
+    last=$now
+}
 
 # 1. An integrate-and-fire neuron: membrane waveform with its located spikes
 $NS run netlists/if_neuron.cir -o "$W/if.csv" --spikes mem:0.45 --spikes-out "$W/if_spikes.csv" -q > /dev/null

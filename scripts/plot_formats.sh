@@ -10,7 +10,7 @@ OUT=${1:-target/figures}
 D=tests/data/plot
 mkdir -p "$OUT"
 cargo build --quiet --release
-NS=target/release/neurospice
+NS=${CARGO_TARGET_DIR:-target}/release/neurospice
 
 for ext in svg png; do
     $NS plot wave $D/if_neuron.csv --panels "v(mem);i(vs)" --spikes $D/if_neuron_spikes.csv \

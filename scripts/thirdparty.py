@@ -87,8 +87,8 @@ MODEL_BLOCKERS = {
     "numd2": "CIDER device",
     "nbjt2": "CIDER device",
 }
-# MOSFET levels neurospice simulates: 1 (Shichman-Hodges), 14 and 54 (BSIM4)
-MOS_LEVELS = (1.0, 14.0, 54.0)
+# MOSFET levels neurospice simulates: 1 (Shichman-Hodges), 2 and 3 (SPICE2 MOS2, MOS3), 14 and 54 (BSIM4)
+MOS_LEVELS = (1.0, 2.0, 3.0, 14.0, 54.0)
 # the fft, spec, fourier and linearize commands and the .four card run; psd does not
 ANALYSIS_BLOCKERS = ("noise", "pz", "sens", "disto", "pss", "sp", "tf", "psd")
 

@@ -1,7 +1,9 @@
 //! The BJT and JFET cards' syntax and errors (docs/devices.md): the substrate node or model
 //! in fourth position, area and m, `ic=` accepted, warnings for what is not modelled, and a
-//! clear located error for each malformed card. Their numbers are checked against ngspice-39
-//! in `tests/conformance/dev_*` and their Jacobians in `tests/jacobian.rs`.
+//! clear located error for each malformed card; MOSFET levels 2 and 3: the square law they
+//! reduce to without their second-order effects, series resistances through internal nodes,
+//! and the cards they refuse. Their numbers are checked against ngspice-39 in
+//! `tests/conformance/dev_*` and their Jacobians in `tests/jacobian.rs`.
 
 use neurospice::analysis::{self, Save};
 use neurospice::error::Error;
@@ -142,4 +144,92 @@ fn jfet_square_law() {
         (-id - want).abs() < 1e-9 * want.max(1.0) + 1e-11,
         "{id} vs {want}"
     );
+}
+
+/// Without body effect, narrow width, mobility degradation, NSUB and (level 3) THETA, ETA,
+/// both levels are the square law: a saturated device carries KP/2 W/L (Vgs - VTO)^2, and
+/// the PMOS card mirrors it.
+#[test]
+fn square_law_without_second_order_effects() {
+    let expect = 50e-6 / 2.0 * 5.0 * 1.3f64.powi(2);
+    for (level, extra) in [(2, "ucrit=1e4 uexp=0"), (3, "theta=0 eta=0 kappa=0.2")] {
+        let n = op(
+            &format!(
+                "t\nVd d 0 5\nVg g 0 2\nM1 d g 0 0 mm w=10u l=2u\n.model mm nmos level={level} vto=0.7 kp=50u {extra}\n.op\n.end\n"
+            ),
+            "i(vd)",
+        );
+        assert!(
+            (-n - expect).abs() < 1e-6 * expect,
+            "level {level}: {n} vs {expect}"
+        );
+        let p = op(
+            &format!(
+                "t\nVd d 0 -5\nVg g 0 -2\nM1 d g 0 0 mm w=10u l=2u\n.model mm pmos level={level} vto=-0.7 kp=50u {extra}\n.op\n.end\n"
+            ),
+            "i(vd)",
+        );
+        assert!(
+            (p - expect).abs() < 1e-6 * expect,
+            "level {level} p: {p} vs {expect}"
+        );
+    }
+}
+
+/// RS puts an internal source node in series: Id = k/2 (Vg - Id RS - VTO)^2 (the same with
+/// RSH times NRS), and RD drops Id RD from the drain.
+#[test]
+fn series_resistances_are_internal_nodes() {
+    let k: f64 = 50e-6 * 5.0;
+    let rs: f64 = 1000.0;
+    // k/2 (a - I rs)^2 = I with a = 1.3: the smaller root
+    let a: f64 = 1.3;
+    let (qa, qb, qc) = (k / 2.0 * rs * rs, -(k * a * rs + 1.0), k / 2.0 * a * a);
+    let expect = (-qb - (qb * qb - 4.0 * qa * qc).sqrt()) / (2.0 * qa);
+    for card in ["rs=1k rd=500", "rsh=250 rd=500"] {
+        let text = format!(
+            "t\nVd d 0 5\nVg g 0 2\nM1 d g 0 0 mm w=10u l=2u nrs=4\n.model mm nmos level=3 vto=0.7 kp=50u {card}\n.op\n.end\n"
+        );
+        let i = -op(&text, "i(vd)");
+        assert!(
+            (i - expect).abs() < 1e-6 * expect,
+            "{card}: {i} vs {expect}"
+        );
+        let c = circuit(&text).expect("elaborate");
+        assert!(
+            c.names.iter().any(|n| n.contains("m1#source"))
+                && c.names.iter().any(|n| n.contains("m1#drain")),
+            "{card}: internal nodes {:?}",
+            c.names
+        );
+    }
+}
+
+#[test]
+fn refused_cards_name_what_is_wrong() {
+    let e = err("t\nVd d 0 5\nM1 d d 0 0 mm\n.model mm nmos level=2 vto=0.7 foo=1\n.op\n.end\n");
+    assert!(
+        e.msg.contains("unknown model parameter 'foo'")
+            && e.msg.contains("level-2 MOSFET model 'mm'"),
+        "{}",
+        e.msg
+    );
+    assert_eq!(e.loc.map(|l| l.line), Some(4));
+    let e = err("t\nVd d 0 5\nM1 d d 0 0 mm\n.model mm nmos level=4 vto=0.7\n.op\n.end\n");
+    assert!(e.msg.contains("unsupported MOSFET level 4"), "{}", e.msg);
+    let e = err("t\nVd d 0 5\nM1 d d 0 0 mm\n.model mm nmos level=3 tox=0\n.op\n.end\n");
+    assert!(e.msg.contains("TOX must be positive"), "{}", e.msg);
+    let e = err("t\nVd d 0 5\nM1 d d 0 0 mm\n.model mm nmos level=3 nsub=1e9\n.op\n.end\n");
+    assert!(e.msg.contains("NSUB"), "{}", e.msg);
+    let e = err("t\nVd d 0 5\nM1 d d 0 0 mm l=0.1u\n.model mm nmos level=2 ld=0.1u\n.op\n.end\n");
+    assert!(
+        e.msg.contains("M1") && e.msg.contains("effective length"),
+        "{}",
+        e.msg
+    );
+    // parameters ngspice's level has not are ignored with a warning, as ngspice does
+    circuit("t\nVd d 0 5\nM1 d d 0 0 mm\n.model mm nmos level=2 theta=0.1 utra=0.2\n.op\n.end\n")
+        .expect("level 2 ignores theta");
+    circuit("t\nVd d 0 5\nM1 d d 0 0 mm\n.model mm nmos level=3 lambda=0.1 ucrit=1e4\n.op\n.end\n")
+        .expect("level 3 ignores lambda");
 }

@@ -173,8 +173,9 @@ fn wave_window_and_shared_panel() {
         ..Selection::default()
     };
     let svg = Svg::render(Kind::Wave, &[data("if_neuron.csv")], &sel);
-    // Mixed units share no unit: the axis says "value"; legend names both signals.
-    assert_texts(&svg, &["value", "v(mem)", "i(vs)", "time (µs)"]);
+    // Mixed units: one panel per unit, each axis named after its signal and unit.
+    assert_texts(&svg, &["v(mem) (V)", "i(vs) (µA)", "time (µs)"]);
+    assert!(!svg.has_text("value"), "{:?}", svg.texts());
     let full = Waveforms::read(&data("if_neuron.csv")).unwrap();
     let in_window = full
         .x
@@ -182,7 +183,8 @@ fn wave_window_and_shared_panel() {
         .filter(|&&t| (1.5e-6..=2.0e-6).contains(&t))
         .count();
     let drawn = svg.polyline_points(BLUE);
-    // The trace plus its legend sample; the trace holds the window and one sample each side.
+    // Both traces are blue (first of their panels); each holds the window and one sample
+    // each side.
     assert_eq!(drawn.len(), 2);
     assert_eq!(drawn.iter().max().copied(), Some(in_window + 2));
 }
@@ -356,8 +358,8 @@ fn accuracy_lines_and_bands() {
     assert_eq!(svg.count("polygon", "fill", BLUE), 1);
     assert_eq!(svg.count("polygon", "fill", VERMILLION), 1);
     assert_eq!(svg.count("polygon", "fill", GREEN), 1);
-    // Six variation values per neuron: six markers each.
-    assert_eq!(svg.count("circle", "fill", VERMILLION), 6);
+    // Six variation values per neuron: six markers each, and the legend sample's dot.
+    assert_eq!(svg.count("circle", "fill", VERMILLION), 7);
     assert_png_drawn(
         Kind::Accuracy,
         &[data("accuracy.csv")],

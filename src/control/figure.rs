@@ -189,29 +189,40 @@ pub fn draw(
         x_name = format!("log10({x_name})");
         x_unit = None;
     }
-    let y_unit = if spec.ylog {
-        None
-    } else {
-        ys.iter()
-            .map(|v| unit_of(&v.vec))
-            .reduce(|a, b| if a == b { a } else { None })
-            .flatten()
-    };
+    // One panel per unit, stacked on the shared x axis in the order the units first
+    // appear: volts and amperes never share a y axis (ngspice's window would mix them).
+    let mut panels: Vec<Panel> = Vec::new();
+    for (y, line) in ys.iter().zip(lines) {
+        let unit = if spec.ylog { None } else { unit_of(&y.vec) };
+        match panels.iter_mut().find(|p| p.y_unit == unit) {
+            Some(p) => p.lines.push(line),
+            None => panels.push(Panel {
+                y_name: String::new(),
+                y_unit: unit,
+                lines: vec![line],
+            }),
+        }
+    }
+    for p in &mut panels {
+        p.y_name = match (spec.ylog, p.lines.as_slice(), p.y_unit.as_deref()) {
+            (true, _, _) => "log10(value)".into(),
+            (false, [one], _) => one.label.clone(),
+            (false, _, Some(u)) => crate::plot::units::quantity_of(u).into(),
+            (false, _, None) => "value".into(),
+        };
+        // a single line is named by its axis; a legend would repeat it
+        if let [one] = p.lines.as_mut_slice()
+            && !spec.ylog
+        {
+            one.label.clear();
+        }
+    }
     let fig = LineFigure {
         source: path.display().to_string(),
         x_name,
         x_unit,
         x_log: false,
-        panels: vec![Panel {
-            y_name: if spec.ylog {
-                "log10(value)".into()
-            } else {
-                String::new()
-            },
-            y_unit,
-            lines,
-            ..Default::default()
-        }],
+        panels,
     };
     let opts = FigureOptions {
         title: spec.title.clone(),

@@ -358,7 +358,9 @@ impl DeviceOps for Bjt {
         let (sa, sk) = self.sub_nodes();
         let (vbe_x, vbc_x, vsub_x, vbx) = (v(BI, EI), v(BI, CI), v(sa, sk), v(B, CI));
         let vt = tv.vt;
-        let (vbe, vbc, vsub) = if l.init_junctions {
+        let (vbe, vbc, vsub) = if l.init_fix && self.p.off {
+            (0.0, 0.0, 0.0)
+        } else if l.init_junctions {
             if self.p.off {
                 (0.0, 0.0, 0.0)
             } else {

@@ -234,7 +234,9 @@ impl DeviceOps for Diode {
         let is = self.is_t(l.temp);
         let vcrit = nvt * (nvt / (std::f64::consts::SQRT_2 * is)).ln();
         let mut vd = l.x[self.ai] - l.x[self.k];
-        if l.init_junctions {
+        if l.init_fix && self.off {
+            vd = 0.0;
+        } else if l.init_junctions {
             vd = if self.off { 0.0 } else { vcrit };
         } else {
             let (v, lim) = pnjlim(vd, self.vd_old, nvt, vcrit);

@@ -222,7 +222,9 @@ impl DeviceOps for Jfet {
         let x = l.x;
         let v = |a: usize, b: usize| ty * (x[nd[a]] - x[nd[b]]);
         let (vgs_x, vgd_x) = (v(G, SI), v(G, DI));
-        let (vgs, vgd) = if l.init_junctions {
+        let (vgs, vgd) = if l.init_fix && self.p.off {
+            (0.0, 0.0)
+        } else if l.init_junctions {
             if self.p.off { (0.0, 0.0) } else { (-1.0, -1.0) }
         } else {
             let [gs0, gd0] = self.vold;

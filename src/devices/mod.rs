@@ -21,6 +21,7 @@ pub mod inductor;
 pub mod jfet;
 pub mod limit;
 pub mod mos1;
+pub mod mos23;
 pub mod mos28;
 pub mod params;
 pub mod resistor;
@@ -163,6 +164,9 @@ impl DeviceOps for Device {
     }
     fn independent_source(&self) -> bool {
         dispatch!(self, d => d.independent_source())
+    }
+    fn off(&self) -> bool {
+        dispatch!(self, d => d.off())
     }
     fn drives_current(&self) -> bool {
         dispatch!(self, d => d.drives_current())

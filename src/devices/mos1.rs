@@ -1,11 +1,14 @@
 //! Level-1 MOSFET (Shichman-Hodges) as ngspice's mos1: VTO KP GAMMA PHI LAMBDA, overlap and
-//! junction capacitances, and Meyer gate capacitances when TOX is given.
+//! junction capacitances, and Meyer gate capacitances when TOX is given. The device shell here
+//! (limiting, bulk junctions, Meyer and overlap capacitances, drain and source series
+//! resistances, stamps, bypass) also runs levels 2 and 3, whose channel is `mos23.rs`.
 //!
 //! The Meyer capacitances are not derived from a charge, so (as in ngspice) the gate charges are
 //! accumulated from the last accepted time point: q = q_old + (C(v) + C(v_old))/2 * (v - v_old),
 //! with ngspice's "half capacitance" bookkeeping.
 use super::limit::{depletion, fetlim, limvds, pnjlim};
-use super::ops::{DeviceOps, K_OVER_Q, Load, Setup, remap_all};
+use super::mos23::{Chan23, Derived23, MosCommon};
+use super::ops::{DeviceOps, K_OVER_Q, K_OVER_Q_NGSPICE, Load, Setup, remap_all, req2, stamp2};
 use super::params::{Given, apply, param_table};
 use crate::error::Result;
 
@@ -77,26 +80,42 @@ param_table! {
         as_ ["as"]: opt = None, "m^2", "Source junction area (default: the model's).";
         pd: opt = None, "m", "Drain junction perimeter (default: the model's).";
         ps: opt = None, "m", "Source junction perimeter (default: the model's).";
+        nrd: num = 1.0, "-", "Drain diffusion squares (levels 2, 3: with the model's RSH).";
+        nrs: num = 1.0, "-", "Source diffusion squares (levels 2, 3: with the model's RSH).";
     }
+}
+
+/// The channel of a MOSFET: level 1's square law, or levels 2 and 3.
+#[derive(Debug, Clone)]
+pub enum Channel {
+    /// Level 1 (polarity-normalised threshold, beta = KP W m / Leff).
+    One {
+        beta: f64,
+        vto: f64,
+        gamma: f64,
+        phi: f64,
+        lambda: f64,
+    },
+    /// Levels 2 and 3.
+    Upper(Box<Chan23>),
 }
 
 #[derive(Debug, Clone)]
 pub struct Mos1 {
+    /// External terminals.
     pub d: usize,
     pub g: usize,
     pub s: usize,
     pub b: usize,
-    pub model: Mos1Model,
-    pub w: f64,
-    pub l: f64,
-    pub m: f64,
-    pub ad: f64,
-    pub as_: f64,
-    pub pd: f64,
-    pub ps: f64,
+    /// Intrinsic drain and source (the terminals themselves without series resistance).
+    pub dp: usize,
+    pub sp: usize,
+    pub com: MosCommon,
+    pub chan: Channel,
     pub off: bool,
-    // limiting state: vbs, vgs, vds of the last iteration (polarity-normalised)
+    // limiting state: vbs, vgs, vds of the last iteration (polarity-normalised), and von
     vold: [f64; 3],
+    von_old: f64,
     // Meyer state at the last accepted point: half capacitances gs, gd, gb, voltages, charges
     acc_half: [f64; 3],
     acc_v: [f64; 3],
@@ -107,6 +126,8 @@ pub struct Mos1 {
     cur_v: [f64; 3],
     cur_q: [f64; 3],
     slots: [usize; 16],
+    /// The series resistances' 2x2 blocks (d, dp) and (s, sp).
+    rslots: [[usize; 4]; 2],
     /// `vcrit` of the bulk junctions and the (temperature, IS) it was computed for.
     vcrit: f64,
     vcrit_key: [f64; 2],
@@ -159,21 +180,61 @@ impl Bypass {
 const EPS_OX: f64 = 3.9 * 8.854214871e-12;
 
 impl Mos1 {
-    /// A device at terminals `t` = (d, g, s, b); junction sizes not given are 0.
+    /// A level-1 device at terminals `t` = (d, g, s, b); junction sizes not given are 0.
     pub fn new(t: [usize; 4], model: Mos1Model, p: &MosParams, off: bool) -> Self {
+        let md = &model;
+        let m = p.m;
+        let leff = p.l - 2.0 * md.ld;
+        let (ad, as_) = (p.ad.unwrap_or(0.0), p.as_.unwrap_or(0.0));
+        let (pd, ps) = (p.pd.unwrap_or(0.0), p.ps.unwrap_or(0.0));
+        let (czbd, czbs) = if md.cbd != 0.0 || md.cbs != 0.0 {
+            (md.cbd * m, md.cbs * m)
+        } else {
+            (md.cj * ad * m, md.cj * as_ * m)
+        };
+        let com = MosCommon {
+            sign: md.sign,
+            vto: md.vto * md.sign,
+            phi: md.phi,
+            cox: md.tox.map(|t| EPS_OX / t * leff * p.w * m).unwrap_or(0.0),
+            overlap: [md.cgso * p.w * m, md.cgdo * p.w * m, md.cgbo * leff * m],
+            isat: [md.is * m, md.is * m],
+            cz: [czbd, czbs, md.cjsw * pd * m, md.cjsw * ps * m],
+            pb: md.pb,
+            mj: md.mj,
+            mjsw: md.mjsw,
+            fc: md.fc,
+            gdr: 0.0,
+            gsr: 0.0,
+        };
+        let chan = Channel::One {
+            beta: md.kp * p.w * m / leff,
+            vto: md.vto * md.sign,
+            gamma: md.gamma,
+            phi: md.phi,
+            lambda: md.lambda,
+        };
+        Self::with([t[0], t[1], t[2], t[3], t[0], t[2]], com, chan, off)
+    }
+
+    /// A level-2 or level-3 device at terminals `t` = (d, g, s, b, d', s'): d' and s' are
+    /// the intrinsic drain and source, internal nodes when the instance has series
+    /// resistances (else d and s).
+    pub fn upper(t: [usize; 6], d: Derived23, off: bool) -> Self {
+        Self::with(t, d.com, Channel::Upper(Box::new(d.chan)), off)
+    }
+
+    fn with(t: [usize; 6], com: MosCommon, chan: Channel, off: bool) -> Self {
         Mos1 {
             d: t[0],
             g: t[1],
             s: t[2],
             b: t[3],
-            model,
-            w: p.w,
-            l: p.l,
-            m: p.m,
-            ad: p.ad.unwrap_or(0.0),
-            as_: p.as_.unwrap_or(0.0),
-            pd: p.pd.unwrap_or(0.0),
-            ps: p.ps.unwrap_or(0.0),
+            dp: t[4],
+            sp: t[5],
+            von_old: com.vto,
+            com,
+            chan,
             off,
             vold: [0.0; 3],
             acc_half: [0.0; 3],
@@ -184,6 +245,7 @@ impl Mos1 {
             cur_v: [0.0; 3],
             cur_q: [0.0; 3],
             slots: [0; 16],
+            rslots: [[0; 4]; 2],
             vcrit: 0.0,
             vcrit_key: [f64::NAN; 2],
             byp: Bypass::default(),
@@ -199,7 +261,7 @@ impl Mos1 {
             xv[2] - c.x[2],
             xv[3] - c.x[3],
         ];
-        let nodes = [self.d, self.g, self.s, self.b];
+        let nodes = [self.dp, self.g, self.sp, self.b];
         for r in 0..4 {
             let (mut f, mut q) = (c.f[r], c.q[r]);
             for k in 0..4 {
@@ -213,46 +275,38 @@ impl Mos1 {
         }
     }
 
-    fn leff(&self) -> f64 {
-        self.l - 2.0 * self.model.ld
+    /// The series resistances' currents and conductances.
+    fn stamp_series(&self, l: &mut Load) {
+        for (k, (a, b, g)) in [
+            (self.d, self.dp, self.com.gdr),
+            (self.s, self.sp, self.com.gsr),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if g != 0.0 {
+                let i = g * (l.x[a] - l.x[b]);
+                l.f[a] += i;
+                l.f[b] -= i;
+                stamp2(l.jf, &self.rslots[k], g);
+            }
+        }
     }
 
     /// Drain current in normal mode (vds >= 0): (id, gm, gds, gmbs, von, vdsat).
-    fn ids(&self, vgs: f64, vds: f64, vbs: f64) -> (f64, f64, f64, f64, f64, f64) {
-        let md = &self.model;
-        let sphi = md.phi.sqrt();
-        let sarg = if vbs <= 0.0 {
-            (md.phi - vbs).sqrt()
-        } else {
-            (sphi - vbs / (2.0 * sphi)).max(0.0)
-        };
-        let von = md.vto * md.sign + md.gamma * (sarg - sphi);
-        let vgst = vgs - von;
-        let vdsat = vgst.max(0.0);
-        // d von / d vbs, exact on both branches of sarg (ngspice uses gamma/(2 sarg) on both,
-        // which is slightly off for forward body bias)
-        let arg = if sarg <= 0.0 {
-            0.0
-        } else if vbs <= 0.0 {
-            md.gamma / (2.0 * sarg)
-        } else {
-            md.gamma / (2.0 * sphi)
-        };
-        let beta = md.kp * self.w * self.m / self.leff();
-        if vgst <= 0.0 {
-            return (0.0, 0.0, 0.0, 0.0, von, vdsat);
-        }
-        let betap = beta * (1.0 + md.lambda * vds);
-        if vgst <= vds {
-            let id = betap * vgst * vgst * 0.5;
-            let gm = betap * vgst;
-            let gds = md.lambda * beta * vgst * vgst * 0.5;
-            (id, gm, gds, gm * arg, von, vdsat)
-        } else {
-            let id = betap * vds * (vgst - 0.5 * vds);
-            let gm = betap * vds;
-            let gds = betap * (vgst - vds) + md.lambda * beta * vds * (vgst - 0.5 * vds);
-            (id, gm, gds, gm * arg, von, vdsat)
+    fn ids(&self, vgs: f64, vds: f64, vbs: f64, vt: f64) -> (f64, f64, f64, f64, f64, f64) {
+        match &self.chan {
+            Channel::One {
+                beta,
+                vto,
+                gamma,
+                phi,
+                lambda,
+            } => level1(*beta, *vto, *gamma, *phi, *lambda, vgs, vds, vbs),
+            Channel::Upper(c) => {
+                let (id, von, vdsat) = c.ids(vt, vgs, vds, vbs);
+                (id.v, id.d[1], id.d[0], id.d[2], von, vdsat)
+            }
         }
     }
 
@@ -288,6 +342,53 @@ impl Mos1 {
     }
 }
 
+/// Level 1's drain current in normal mode (vds >= 0): (id, gm, gds, gmbs, von, vdsat).
+#[allow(clippy::too_many_arguments)]
+fn level1(
+    beta: f64,
+    vto: f64,
+    gamma: f64,
+    phi: f64,
+    lambda: f64,
+    vgs: f64,
+    vds: f64,
+    vbs: f64,
+) -> (f64, f64, f64, f64, f64, f64) {
+    let sphi = phi.sqrt();
+    let sarg = if vbs <= 0.0 {
+        (phi - vbs).sqrt()
+    } else {
+        (sphi - vbs / (2.0 * sphi)).max(0.0)
+    };
+    let von = vto + gamma * (sarg - sphi);
+    let vgst = vgs - von;
+    let vdsat = vgst.max(0.0);
+    // d von / d vbs, exact on both branches of sarg (ngspice uses gamma/(2 sarg) on both,
+    // which is slightly off for forward body bias)
+    let arg = if sarg <= 0.0 {
+        0.0
+    } else if vbs <= 0.0 {
+        gamma / (2.0 * sarg)
+    } else {
+        gamma / (2.0 * sphi)
+    };
+    if vgst <= 0.0 {
+        return (0.0, 0.0, 0.0, 0.0, von, vdsat);
+    }
+    let betap = beta * (1.0 + lambda * vds);
+    if vgst <= vds {
+        let id = betap * vgst * vgst * 0.5;
+        let gm = betap * vgst;
+        let gds = lambda * beta * vgst * vgst * 0.5;
+        (id, gm, gds, gm * arg, von, vdsat)
+    } else {
+        let id = betap * vds * (vgst - 0.5 * vds);
+        let gm = betap * vds;
+        let gds = betap * (vgst - vds) + lambda * beta * vds * (vgst - 0.5 * vds);
+        (id, gm, gds, gm * arg, von, vdsat)
+    }
+}
+
 // slot layout: 4x4 over (d, g, s, b)
 fn ix(r: usize, c: usize) -> usize {
     r * 4 + c
@@ -295,19 +396,24 @@ fn ix(r: usize, c: usize) -> usize {
 
 impl DeviceOps for Mos1 {
     fn setup(&mut self, s: &mut Setup) {
-        let t = [self.d, self.g, self.s, self.b];
+        let t = [self.dp, self.g, self.sp, self.b];
         for r in 0..4 {
             for c in 0..4 {
                 self.slots[ix(r, c)] = s.entry(t[r], t[c]);
             }
         }
+        self.rslots = [req2(s, self.d, self.dp), req2(s, self.s, self.sp)];
     }
     fn remap(&mut self, map: &[usize]) {
         remap_all(&mut self.slots, map);
+        for r in self.rslots.iter_mut() {
+            remap_all(r, map);
+        }
     }
     fn load(&mut self, l: &mut Load) {
+        self.stamp_series(l);
         let x = l.x;
-        let xv = [x[self.d], x[self.g], x[self.s], x[self.b]];
+        let xv = [x[self.dp], x[self.g], x[self.sp], x[self.b]];
         if l.bypass.on && !l.init_junctions {
             let c = &self.byp;
             let dx = [
@@ -322,38 +428,49 @@ impl DeviceOps for Mos1 {
                 return;
             }
         }
-        let vt = K_OVER_Q * l.temp;
-        if self.vcrit_key != [l.temp, self.model.is] {
-            self.vcrit = vt * (vt / (std::f64::consts::SQRT_2 * self.model.is.max(1e-30))).ln();
-            self.vcrit_key = [l.temp, self.model.is];
+        let vt = match self.chan {
+            Channel::One { .. } => K_OVER_Q,
+            Channel::Upper(_) => K_OVER_Q_NGSPICE,
+        } * l.temp;
+        let is_max = self.com.isat[0].max(self.com.isat[1]);
+        if self.vcrit_key != [l.temp, is_max] {
+            self.vcrit = vt * (vt / (std::f64::consts::SQRT_2 * is_max.max(1e-30))).ln();
+            self.vcrit_key = [l.temp, is_max];
         }
         let vcrit = self.vcrit;
-        let md = &self.model;
-        let sg = md.sign;
+        let sg = self.com.sign;
         // polarity-normalised terminal voltages
         let (xd, xg, xs, xb) = (
-            sg * x[self.d],
+            sg * x[self.dp],
             sg * x[self.g],
-            sg * x[self.s],
+            sg * x[self.sp],
             sg * x[self.b],
         );
         let mut vbs = xb - xs;
         let mut vgs = xg - xs;
         let mut vds: f64;
-        if l.init_junctions {
+        if l.init_fix && self.off && !l.init_junctions {
+            // MODEINITFIX: held off until the first solve converges
+            vbs = 0.0;
+            vgs = 0.0;
+            vds = 0.0;
+        } else if l.init_junctions {
             if self.off {
                 vbs = 0.0;
                 vgs = 0.0;
                 vds = 0.0;
             } else {
                 vbs = -1.0;
-                vgs = md.vto * sg;
+                vgs = self.com.vto;
                 vds = 0.0;
             }
         } else {
             let [vbs0, vgs0, vds0] = self.vold;
             let vgd0 = vgs0 - vds0;
-            let von = md.vto * sg;
+            let von = match self.chan {
+                Channel::One { .. } => self.com.vto,
+                Channel::Upper(_) => self.von_old,
+            };
             if vds0 >= 0.0 {
                 vgs = fetlim(vgs, vgs0, von);
                 vds = vgs - (xg - xd);
@@ -381,15 +498,15 @@ impl DeviceOps for Mos1 {
         let vgd = vgs - vds;
         // channel current, with source/drain exchanged for vds < 0
         let (mode, id, gm, gds, gmbs, von, vdsat) = if vds >= 0.0 {
-            let (id, gm, gds, gmbs, von, vdsat) = self.ids(vgs, vds, vbs);
+            let (id, gm, gds, gmbs, von, vdsat) = self.ids(vgs, vds, vbs, vt);
             (1.0, id, gm, gds, gmbs, von, vdsat)
         } else {
-            let (id, gm, gds, gmbs, von, vdsat) = self.ids(vgd, -vds, vbd);
+            let (id, gm, gds, gmbs, von, vdsat) = self.ids(vgd, -vds, vbd, vt);
             (-1.0, -id, gm, gds, gmbs, von, vdsat)
         };
         // bulk junction diodes (with gmin)
-        let sat_d = md.is * self.m;
-        let sat_s = md.is * self.m;
+        self.von_old = von;
+        let [sat_d, sat_s] = self.com.isat;
         let diode = |v: f64, is: f64| -> (f64, f64) {
             if v <= -3.0 * vt {
                 (l.gmin * v - is, l.gmin)
@@ -421,8 +538,8 @@ impl DeviceOps for Mos1 {
         let fd = id_x - ibd;
         let fs = -id_x - ibs;
         let fb = ibs + ibd;
-        l.f[self.d] += sg * fd;
-        l.f[self.s] += sg * fs;
+        l.f[self.dp] += sg * fd;
+        l.f[self.sp] += sg * fs;
         l.f[self.b] += sg * fb;
         self.byp.x = xv;
         self.byp.f = [sg * fd, 0.0, sg * fs, sg * fb];
@@ -453,23 +570,15 @@ impl DeviceOps for Mos1 {
         // (polarity: f and x both flip sign for PMOS, so the Jacobian is unchanged)
 
         // ---- charges ----
-        let leff = self.leff();
-        let cgso = md.cgso * self.w * self.m;
-        let cgdo = md.cgdo * self.w * self.m;
-        let cgbo = md.cgbo * leff * self.m;
+        let com = &self.com;
         // junction depletion charges (bulk-drain, bulk-source)
-        let (czbd, czbs) = if md.cbd != 0.0 || md.cbs != 0.0 {
-            (md.cbd * self.m, md.cbs * self.m)
-        } else {
-            (md.cj * self.ad * self.m, md.cj * self.as_ * self.m)
-        };
-        let (czbdsw, czbssw) = (md.cjsw * self.pd * self.m, md.cjsw * self.ps * self.m);
+        let [czbd, czbs, czbdsw, czbssw] = com.cz;
         let vbd_x = xb - xd;
         let vbs_x = xb - xs;
-        let (qbd1, cbd1) = depletion(vbd, czbd, md.pb, md.mj, md.fc);
-        let (qbd2, cbd2) = depletion(vbd, czbdsw, md.pb, md.mjsw, md.fc);
-        let (qbs1, cbs1) = depletion(vbs, czbs, md.pb, md.mj, md.fc);
-        let (qbs2, cbs2) = depletion(vbs, czbssw, md.pb, md.mjsw, md.fc);
+        let (qbd1, cbd1) = depletion(vbd, czbd, com.pb, com.mj, com.fc);
+        let (qbd2, cbd2) = depletion(vbd, czbdsw, com.pb, com.mjsw, com.fc);
+        let (qbs1, cbs1) = depletion(vbs, czbs, com.pb, com.mj, com.fc);
+        let (qbs2, cbs2) = depletion(vbs, czbssw, com.pb, com.mjsw, com.fc);
         let cbdt = cbd1 + cbd2;
         let cbst = cbs1 + cbs2;
         let qbd = qbd1 + qbd2 + cbdt * (vbd_x - vbd);
@@ -478,17 +587,14 @@ impl DeviceOps for Mos1 {
         let vgs_x = xg - xs;
         let vgd_x = xg - xd;
         let vgb_x = xg - xb;
-        let cox = md
-            .tox
-            .map(|t| EPS_OX / t * leff * self.w * self.m)
-            .unwrap_or(0.0);
+        let cox = com.cox;
         let half = if cox > 0.0 {
             let h = Self::qmeyer(
                 if mode > 0.0 { vgs } else { vgd },
                 if mode > 0.0 { vgd } else { vgs },
                 von,
                 vdsat,
-                md.phi,
+                com.phi,
                 cox,
             );
             if mode > 0.0 { h } else { [h[1], h[0], h[2]] }
@@ -496,7 +602,7 @@ impl DeviceOps for Mos1 {
             [0.0; 3]
         };
         let v = [vgs_x, vgd_x, vgb_x];
-        let over = [cgso, cgdo, cgbo];
+        let over = com.overlap;
         let mut qg3 = [0.0; 3];
         let mut cg3 = [0.0; 3];
         for k in 0..3 {
@@ -518,9 +624,9 @@ impl DeviceOps for Mos1 {
         let qd = -qg3[1] - qbd;
         let qs = -qg3[0] - qbs;
         let qb = -qg3[2] + qbd + qbs;
-        l.q[self.d] += sg * qd;
+        l.q[self.dp] += sg * qd;
         l.q[self.g] += sg * qg;
-        l.q[self.s] += sg * qs;
+        l.q[self.sp] += sg * qs;
         l.q[self.b] += sg * qb;
         self.byp.q = [sg * qd, sg * qg, sg * qs, sg * qb];
         let (cgs, cgd, cgb) = (cg3[0], cg3[1], cg3[2]);
@@ -542,6 +648,9 @@ impl DeviceOps for Mos1 {
     fn stateful(&self) -> bool {
         true
     }
+    fn off(&self) -> bool {
+        self.off
+    }
     fn accept(&mut self, _x: &[f64], _t: f64) -> bool {
         self.acc_half = self.cur_half;
         self.acc_v = self.cur_v;
@@ -551,13 +660,21 @@ impl DeviceOps for Mos1 {
     }
     fn terminals(&self, out: &mut Vec<usize>) {
         out.extend([self.d, self.g, self.s, self.b]);
+        if self.dp != self.d {
+            out.push(self.dp);
+        }
+        if self.sp != self.s {
+            out.push(self.sp);
+        }
     }
     fn renumber(&mut self, m: &[usize]) {
         (self.d, self.g, self.s, self.b) = (m[self.d], m[self.g], m[self.s], m[self.b]);
+        (self.dp, self.sp) = (m[self.dp], m[self.sp]);
     }
-    /// The channel and the bulk junctions.
+    /// The series resistances, the channel and the bulk junctions.
     fn dc_path(&self, out: &mut Vec<usize>) {
-        out.extend([self.d, self.s, self.b]);
+        out.extend([self.d, self.dp, self.sp, self.s]);
+        out.extend([self.sp, self.b]);
     }
     fn linear(&self) -> bool {
         false

@@ -49,6 +49,10 @@ pub struct Load<'a> {
     /// First Newton iteration of an analysis point from a cold start: junctions start at a
     /// critical voltage instead of the (zero) guess.
     pub init_junctions: bool,
+    /// The operating point's first solve (ngspice's MODEINITFIX): devices marked `off` hold
+    /// their junction voltages at zero and do not report non-convergence, so the circuit
+    /// settles with them off; the solve that follows (MODEINITFLOAT) releases them.
+    pub init_fix: bool,
     /// Device temperature [K].
     pub temp: f64,
     /// Transient step and stop time, needed by source defaults.
@@ -147,6 +151,10 @@ pub trait DeviceOps {
     /// the system exactly.
     fn linear(&self) -> bool {
         true
+    }
+    /// Whether the instance line says `off` (see [`Load::init_fix`]).
+    fn off(&self) -> bool {
+        false
     }
     /// Independent sources are loaded at every time point even when the rest of a linear
     /// system is reused as an affine map.

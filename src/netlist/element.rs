@@ -19,6 +19,7 @@ use crate::devices::ekv::{EkvModel, Polarity};
 use crate::devices::inductor::{Inductor, InductorParams};
 use crate::devices::jfet::{Jfet, JfetModel, JfetParams};
 use crate::devices::mos1::{Mos1, Mos1Model, MosParams};
+use crate::devices::mos23::{Geometry, Mos23Model};
 use crate::devices::mos28::{Mos28, geometry};
 use crate::devices::params::{self, Given};
 use crate::devices::resistor::{Resistor, ResistorParams};
@@ -910,6 +911,7 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
     let model_given = given(&mc.params);
     enum Level {
         One(Mos1Model),
+        Upper(Box<Mos23Model>),
         Ekv(Box<EkvModel>),
     }
     let model = if level == crate::devices::ekv::LEVEL {
@@ -921,10 +923,17 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
         Level::Ekv(Box::new(m))
     } else if level == 1.0 {
         Level::One(Mos1Model::from_card(pmos, &model_given, &mc.name)?)
+    } else if level == 2.0 || level == 3.0 {
+        let mut warnings = Vec::new();
+        let m = Mos23Model::from_card(level as u8, pmos, &model_given, &mc.name, &mut warnings)?;
+        for w in warnings {
+            c.warn(w);
+        }
+        Level::Upper(Box::new(m))
     } else {
         return Err(Error::netlist(
             format!(
-                "unsupported MOSFET level {level} in model '{}' (supported: 1 = Shichman-Hodges, 28 = EKV-SC, 14 and 54 = BSIM4.5)",
+                "unsupported MOSFET level {level} in model '{}' (supported: 1 = Shichman-Hodges, 2 = Grove-Frohman, 3 = semi-empirical short-channel, 28 = EKV-SC, 14 and 54 = BSIM4.5)",
                 mc.name
             ),
             Some(&mc.loc),
@@ -957,6 +966,41 @@ fn mosfet(c: &mut dyn Ctx, card: &Card) -> Result<Device> {
                 ));
             }
             Ok(Device::M1(Box::new(Mos1::new(term, model, &p, off))))
+        }
+        Level::Upper(model) => {
+            let g = Geometry {
+                w: p.w,
+                l: p.l,
+                m: p.m,
+                ad: p.ad.unwrap_or(0.0),
+                as_: p.as_.unwrap_or(0.0),
+                pd: p.pd.unwrap_or(0.0),
+                ps: p.ps.unwrap_or(0.0),
+                nrd: p.nrd,
+                nrs: p.nrs,
+            };
+            let (temp, tnom) = c.temps();
+            let d = model.instance(&g, temp, tnom).map_err(|e| {
+                Error::netlist(
+                    format!("MOSFET '{}' (model '{}'): {}", t0.raw, mc.name, e.msg),
+                    Some(&t0.loc),
+                )
+            })?;
+            let dp = if d.com.gdr != 0.0 {
+                c.internal_node("drain", &t0.loc)
+            } else {
+                term[0]
+            };
+            let sp = if d.com.gsr != 0.0 {
+                c.internal_node("source", &t0.loc)
+            } else {
+                term[2]
+            };
+            Ok(Device::M1(Box::new(Mos1::upper(
+                [term[0], term[1], term[2], term[3], dp, sp],
+                d,
+                off,
+            ))))
         }
         Level::Ekv(model) => {
             let g = geometry(&model, &p, c.temps().0);

@@ -2,7 +2,7 @@
 //! accuracy against variation (`accuracy`), and the CapMin sweeps (`capmin-sweep`,
 //! `capmin-v`).
 
-use super::lines::{LegendAt, Line, LineFigure, Panel, Stroke};
+use super::lines::{Line, LineFigure, Panel, Stroke};
 use super::units::unit_of;
 use crate::error::{Error, Result};
 use crate::io::csv::CsvTable;
@@ -204,7 +204,6 @@ impl Curves {
                 y_name,
                 y_unit: unit.map(str::to_string),
                 lines,
-                legend_at: LegendAt::UpperLeft,
             }],
         })
     }
@@ -335,7 +334,6 @@ pub fn accuracy_figure(path: &Path, param: Option<&str>) -> Result<LineFigure> {
             y_name: "accuracy".to_string(),
             y_unit: Some("%".to_string()),
             lines,
-            legend_at: LegendAt::LowerLeft,
         }],
     })
 }
@@ -384,13 +382,11 @@ fn capmin_pair_figure(path: &Path, spec: &SweepSpec) -> Result<LineFigure> {
         y_name: "capacitance".to_string(),
         y_unit: Some("F".to_string()),
         lines: cap_lines,
-        legend_at: LegendAt::UpperLeft,
     };
     let acc_panel = Panel {
         y_name: "accuracy".to_string(),
         y_unit: Some("%".to_string()),
         lines: acc_lines,
-        legend_at: LegendAt::LowerRight,
     };
     // Both panels show the same groups in the same colours: one legend, in the top panel.
     let unlabelled = |mut p: Panel| {
@@ -489,7 +485,6 @@ pub fn sweep_figure(
             None => {
                 panels.push(Panel {
                     y_unit: c.unit.clone(),
-                    legend_at: LegendAt::UpperLeft,
                     ..Panel::default()
                 });
                 names.push(Vec::new());

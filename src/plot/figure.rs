@@ -1,9 +1,8 @@
 //! Page geometry, output formats, fonts, palette and the axes every kind shares.
 
-use super::units::{AxisScale, si_text, tick_decimals, tick_text};
+use super::units::{AxisScale, prefixable, si_text, tick_decimals, tick_text};
 use crate::error::{Error, Result};
 use plotters::chart::{MeshStyle, SeriesAnno};
-use plotters::coord::CoordTranslate;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -223,14 +222,18 @@ pub fn render_bytes<F: Figure>(fig: &F, opts: &FigureOptions, format: Format) ->
             Ok(svg_to_page_units(&svg, w, h, opts).into_bytes())
         }
         Format::Png => {
-            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            // Drawn `f` times finer and averaged back (see `png_supersampling`).
+            let f = png_supersampling(opts);
+            let (fw, fh) = (w * f, h * f);
+            let mut rgb = vec![0u8; fw as usize * fh as usize * 3];
             {
                 let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(draw_err)?;
-                let bitmap = BitMapBackend::with_buffer(&mut rgb, (w, h));
+                let bitmap = BitMapBackend::with_buffer(&mut rgb, (fw, fh));
                 let root = super::png::PngBackend::new(bitmap, font).into_drawing_area();
                 draw_page(fig, &root, &st)?;
                 root.present().map_err(draw_err)?;
             }
+            let rgb = super::png::box_downsample(&rgb, (fw, fh), f);
             encode_png(&rgb, w, h, opts.dpi)
         }
     }
@@ -258,6 +261,28 @@ fn draw_page<F: Figure, DB: DrawingBackend>(
         }
         None => fig.draw(root, st),
     }
+}
+
+/// Most pixels a PNG is drawn on before it is averaged down (48 M: 144 MB of RGB).
+const PNG_FINE_PIXELS: u64 = 48_000_000;
+
+/// How many times finer than the page a PNG is drawn: 4 (16 samples a pixel), or less
+/// where a large page would exceed [`PNG_FINE_PIXELS`].
+///
+/// plotters' bitmap backend draws lines, circles and polygons without anti-aliasing, on
+/// whole pixels: a shallow ramp becomes a staircase and a 0.9 pt line is 4 pixels or 3.
+/// Drawing every element on a 4x grid and averaging each 4x4 block (a box filter: each
+/// pixel gets the fraction of its area an element covers, which is what anti-aliasing
+/// means) smooths every kind of element alike, places them to a quarter pixel, and keeps
+/// text as sharp as before: glyphs are already drawn with coverage, and the average of
+/// their coverage on the finer grid is their coverage on the page.
+pub fn png_supersampling(opts: &FigureOptions) -> u32 {
+    let (w, h) = opts.pixels();
+    let px = u64::from(w) * u64::from(h);
+    (1..=4u32)
+        .rev()
+        .find(|&f| px * u64::from(f * f) <= PNG_FINE_PIXELS)
+        .unwrap_or(1)
 }
 
 /// SVG is drawn on a grid this many times finer than the page's user units and written back
@@ -428,7 +453,7 @@ impl Style {
     pub fn new(opts: &FigureOptions, format: Format) -> Style {
         let fine = match format {
             Format::Svg => f64::from(SVG_FINE),
-            Format::Png => 1.0,
+            Format::Png => f64::from(png_supersampling(opts)),
         };
         Style {
             px_per_in: opts.dpi * fine,
@@ -488,6 +513,8 @@ pub struct Axes {
     /// Width of the y label area, pixels, at least; stacked panels give every panel the
     /// widest one so that their plotting areas line up.
     pub y_area: f64,
+    /// Room left outside the plotting area for a legend, pixels (right, below).
+    pub outside: (f64, f64),
 }
 
 /// A chart on linear axes in data units.
@@ -509,7 +536,8 @@ pub fn axes<'a, DB: DrawingBackend>(
     let (xl, yl) = label_areas(st, a);
     let mut chart = ChartBuilder::on(area)
         .margin(st.px(4.0))
-        .margin_right(right_margin(st, a))
+        .margin_right(right_margin(st, a) + a.outside.0)
+        .margin_bottom(st.px(4.0) + a.outside.1)
         .x_label_area_size(xl)
         .y_label_area_size(yl)
         .build_cartesian_2d(a.x.0..a.x.1, a.y.0..a.y.1)
@@ -523,9 +551,10 @@ pub fn axes<'a, DB: DrawingBackend>(
     let xd = tick_decimals(xs.to_display(a.x.1 - a.x.0), nx);
     let yd = tick_decimals(ys.to_display(a.y.1 - a.y.0), ny);
     let x_log = a.x_log;
+    let plain_decades = a.xunit.as_deref().is_some_and(|u| !prefixable(u));
     let xfmt = |v: &f64| {
         if x_log {
-            decade_text(*v)
+            decade_text(*v, plain_decades)
         } else {
             tick_text(xs.to_display(*v), xd)
         }
@@ -606,7 +635,10 @@ fn right_margin(st: &Style, a: &Axes) -> f64 {
     // The same for panels without x labels, so that stacked panels line up.
     let font = st.font(7.0);
     let last = if a.x_log {
-        decade_text(a.x.1.floor())
+        decade_text(
+            a.x.1.floor(),
+            a.xunit.as_deref().is_some_and(|u| !prefixable(u)),
+        )
     } else {
         let xs = AxisScale::for_range(a.x.0, a.x.1, a.xunit.as_deref());
         let xd = tick_decimals(xs.to_display(a.x.1 - a.x.0), 5);
@@ -618,9 +650,15 @@ fn right_margin(st: &Style, a: &Axes) -> f64 {
 
 /// A log-axis tick at log10 value `v`: the value with an SI prefix at whole decades, nothing
 /// in between (plotters places ticks evenly in log10).
-fn decade_text(v: f64) -> String {
+fn decade_text(v: f64, plain: bool) -> String {
     if (v - v.round()).abs() < 1e-6 {
-        si_text(10f64.powi(v.round() as i32))
+        let k = v.round() as i32;
+        let d = 10f64.powi(k);
+        if plain {
+            // a unit that takes no prefix (µm²): 0.001, 0.01, ..., 1000
+            return tick_text(d, k.min(0).unsigned_abs() as usize);
+        }
+        si_text(d)
     } else {
         String::new()
     }
@@ -641,147 +679,14 @@ pub fn house_mesh<X: Ranged, Y: Ranged, DB: DrawingBackend>(
         .axis_desc_style(st.font(8.0));
 }
 
-/// A corner of the plotting area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Corner {
-    /// Upper left.
-    UpperLeft,
-    /// Upper right.
-    UpperRight,
-    /// Lower left.
-    LowerLeft,
-    /// Lower right.
-    LowerRight,
-}
-
-impl Corner {
-    const ALL: [Corner; 4] = [
-        Corner::UpperRight,
-        Corner::UpperLeft,
-        Corner::LowerRight,
-        Corner::LowerLeft,
-    ];
-
-    fn upper(self) -> bool {
-        matches!(self, Corner::UpperLeft | Corner::UpperRight)
-    }
-
-    fn left(self) -> bool {
-        matches!(self, Corner::UpperLeft | Corner::LowerLeft)
-    }
-}
-
-/// Legend text size, points.
-const LEGEND_PT: f64 = 6.5;
-
-/// The legend's box in canvas pixels (width, height), as plotters lays it out: one line per
-/// label at the font's line height, the sample area and a margin around.
-fn legend_size(st: &Style, labels: &[String]) -> (f64, f64) {
-    let font = st.font(LEGEND_PT);
-    let text_w = labels
-        .iter()
-        .map(|l| font.font.box_size(l).map_or(0.0, |(w, _)| f64::from(w)))
-        .fold(0.0, f64::max);
-    let line_h = st.px(LEGEND_PT) * 1.24 * 1.25;
-    let margin = st.px(2.0);
-    (
-        text_w + st.px(14.0) + 2.0 * margin,
-        labels.len() as f64 * line_h + 2.0 * margin,
-    )
-}
-
-/// Gap between the legend and the axes, pixels.
-fn legend_pad(st: &Style) -> f64 {
-    st.px(3.0)
-}
-
 /// The plotting area `axes` leaves inside a drawing area of `dim` pixels, (width, height).
 pub fn plot_area_size(dim: (u32, u32), st: &Style, a: &Axes) -> (f64, f64) {
     let margin = 2.0 * st.px(4.0);
     let (xl, yl) = label_areas(st, a);
     (
-        (f64::from(dim.0) - st.px(4.0) - right_margin(st, a) - yl).max(1.0),
-        (f64::from(dim.1) - margin - xl).max(1.0),
+        (f64::from(dim.0) - st.px(4.0) - right_margin(st, a) - yl - a.outside.0).max(1.0),
+        (f64::from(dim.1) - margin - xl - a.outside.1).max(1.0),
     )
-}
-
-/// Where a legend goes: the emptiest corner of the data, and the top of the y range, raised
-/// when every corner holds data so that an upper corner is left free above it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LegendPlan {
-    /// The corner.
-    pub corner: Corner,
-    /// The y range to draw with (the given one, or a higher top).
-    pub y: (f64, f64),
-    /// The legend's labels.
-    pub labels: Vec<String>,
-}
-
-/// Choose where the legend with `labels` goes on axes `a` drawn in an area of `dim` pixels,
-/// given points in data units where the figure draws something (lines sampled densely
-/// enough, areas filled with points). Corners are tried in the order upper right, upper
-/// left, lower right, lower left; the first with no data under the legend box wins. If
-/// none is free, the top of the y range is raised just enough for the legend to sit above
-/// all data in the upper corner that needs the least room.
-pub fn plan_legend(
-    dim: (u32, u32),
-    st: &Style,
-    a: &Axes,
-    labels: &[String],
-    occupied: &[(f64, f64)],
-) -> LegendPlan {
-    let (pw, ph) = plot_area_size(dim, st, a);
-    let (lw, lh) = legend_size(st, labels);
-    let pad = legend_pad(st);
-    // The legend box as fractions of the plotting area, from its corner, with the pad
-    // and a little air around it.
-    let air = st.px(1.5);
-    let fw = ((lw + pad + air) / pw).min(1.0);
-    let fh = ((lh + pad + air) / ph).min(1.0);
-    let (x0, x1) = a.x;
-    let (y0, y1) = a.y;
-    let fx = |x: f64| (x - x0) / (x1 - x0);
-    let fy = |y: f64| (y - y0) / (y1 - y0);
-    let under = |c: Corner, x: f64| {
-        let u = fx(x);
-        if c.left() { u <= fw } else { u >= 1.0 - fw }
-    };
-    let inside = |c: Corner, p: &(f64, f64)| {
-        let v = fy(p.1);
-        under(c, p.0) && if c.upper() { v >= 1.0 - fh } else { v <= fh }
-    };
-    let plan = |corner, y| LegendPlan {
-        corner,
-        y,
-        labels: labels.to_vec(),
-    };
-    let visible: Vec<&(f64, f64)> = occupied
-        .iter()
-        .filter(|p| p.0.is_finite() && p.1.is_finite())
-        .filter(|p| (0.0..=1.0).contains(&fx(p.0)) && (0.0..=1.0).contains(&fy(p.1)))
-        .collect();
-    if let Some(c) = Corner::ALL
-        .into_iter()
-        .find(|&c| !visible.iter().any(|p| inside(c, p)))
-    {
-        return plan(c, a.y);
-    }
-    // Raise the top so the highest point under an upper corner's box sits below the box.
-    let need = |c: Corner| {
-        let top = visible
-            .iter()
-            .filter(|p| under(c, p.0))
-            .map(|p| p.1)
-            .fold(y0, f64::max);
-        let keep = (1.0 - fh).max(0.2);
-        (y0 + (top - y0) / keep).max(y1)
-    };
-    let (ur, ul) = (need(Corner::UpperRight), need(Corner::UpperLeft));
-    if ul < ur {
-        plan(Corner::UpperLeft, (y0, ul))
-    } else {
-        plan(Corner::UpperRight, (y0, ur))
-    }
 }
 
 /// Points along a polyline in data units, at least `per_segment` per segment, so that a
@@ -799,59 +704,6 @@ pub fn densify(pts: &[(f64, f64)], per_segment: usize) -> Vec<(f64, f64)> {
     }
     out.extend(pts.last().copied());
     out
-}
-
-/// Draw the legend of `chart` in the corner `plan` chose, on a translucent white box.
-pub fn legend_at<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    st: &Style,
-    plan: &LegendPlan,
-) -> Result<()> {
-    let (w, h) = chart.plotting_area().dim_in_pixel();
-    let (lw, lh) = legend_size(st, &plan.labels);
-    let pad = legend_pad(st);
-    let x = if plan.corner.left() {
-        pad
-    } else {
-        f64::from(w) - lw - pad
-    };
-    let y = if plan.corner.upper() {
-        pad
-    } else {
-        f64::from(h) - lh - pad
-    };
-    legend(
-        chart,
-        st,
-        SeriesLabelPosition::Coordinate(x.max(0.0) as i32, y.max(0.0) as i32),
-    )
-}
-
-/// Draw the legend of `chart` at `pos`, on a translucent white box.
-pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    st: &Style,
-    pos: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(pos)
-        .label_font(st.font(LEGEND_PT))
-        .margin(st.px(2.0))
-        .legend_area_size(st.px(14.0))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(0xB0, 0xB0, 0xB0).stroke_width(st.ipx(0.3)))
-        .draw()
-        .map_err(draw_err)
-}
-
-/// The legend sample for a line: a short stroke `pt` points wide.
-pub fn line_sample(
-    st: &Style,
-    style: ShapeStyle,
-) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> + 'static {
-    let len = st.px(10.0) as i32;
-    move |(x, y)| PathElement::new(vec![(x, y), (x + len, y)], style)
 }
 
 /// Draw a polyline in data coordinates and return its series for a legend entry.
@@ -900,16 +752,6 @@ pub fn draw_line<'a, 'b, DB: DrawingBackend + 'a>(
     }
     pieces.push(PathElement::new(pts[start..].to_vec(), style));
     chart.draw_series(pieces).map_err(draw_err)
-}
-
-/// The legend sample for a filled area (bars): a small square in `style`.
-pub fn box_sample(
-    st: &Style,
-    style: ShapeStyle,
-) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> + 'static {
-    let h = (st.px(3.0) as i32).max(1);
-    let w = st.px(8.0) as i32;
-    move |(x, y)| Rectangle::new([(x, y - h), (x + w, y + h)], style)
 }
 
 /// `[lo, hi]` widened by `frac` of its span on each side; a single value gets a span of its own.

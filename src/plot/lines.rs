@@ -2,9 +2,9 @@
 //! Transfer curves, accuracy against variation and the CapMin sweeps are all drawn by this.
 
 use super::figure::{
-    Axes, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, legend_at,
-    line_sample, padded, plan_legend,
+    Axes, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, padded,
 };
+use super::legend::{self, Entry, Sample};
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -36,7 +36,8 @@ pub struct Line {
     pub stroke: Stroke,
 }
 
-/// One panel: y axis description and its lines.
+/// One panel: y axis description and its lines. Its legend (the lines with a label) is
+/// placed where it covers no data (`legend::plan`).
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
     /// y quantity name.
@@ -45,22 +46,6 @@ pub struct Panel {
     pub y_unit: Option<String>,
     /// The lines.
     pub lines: Vec<Line>,
-    /// Legend corner.
-    pub legend_at: LegendAt,
-}
-
-/// Where a panel's legend goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LegendAt {
-    /// Upper right corner.
-    #[default]
-    UpperRight,
-    /// Upper left corner.
-    UpperLeft,
-    /// Lower right corner.
-    LowerRight,
-    /// Lower left corner.
-    LowerLeft,
 }
 
 /// A figure of stacked panels sharing one x axis.
@@ -114,6 +99,7 @@ impl Figure for LineFigure {
                     show_x: true,
                     x_log: self.x_log,
                     y_area: 0.0,
+                    outside: (0.0, 0.0),
                 };
                 y_area = y_area.max(super::figure::label_areas(st, &a).1);
             }
@@ -140,12 +126,13 @@ impl Figure for LineFigure {
                 show_x: i + 1 == self.panels.len(),
                 x_log: self.x_log,
                 y_area,
+                outside: (0.0, 0.0),
             };
-            let labels: Vec<String> = panel
+            let entries: Vec<Entry> = panel
                 .lines
                 .iter()
                 .filter(|l| !l.label.is_empty())
-                .map(|l| l.label.clone())
+                .map(|l| Entry::new(l.label.clone(), sample(st, l)))
                 .collect();
             let mut occupied = Vec::new();
             for l in &panel.lines {
@@ -155,8 +142,10 @@ impl Figure for LineFigure {
                     occupied.extend(densify(&[(fx(q.0), q.1), (fx(q.0), q.2)], 10));
                 }
             }
-            let plan = plan_legend(area.dim_in_pixel(), st, &a, &labels, &occupied);
+            let single = self.panels.len() == 1;
+            let plan = legend::plan(area.dim_in_pixel(), st, &a, &entries, &occupied, single);
             a.y = plan.y;
+            a.outside = plan.outside(st);
             let mut chart = axes(area, st, &a)?;
             for l in &panel.lines {
                 if let Some(band) = &l.band {
@@ -177,7 +166,6 @@ impl Figure for LineFigure {
                         .map_err(draw_err)?;
                 }
             }
-            let mut labelled = false;
             for l in &panel.lines {
                 let style = st.line(
                     color(l.color),
@@ -196,23 +184,30 @@ impl Figure for LineFigure {
                         .draw_series(pts.iter().map(|&p| Circle::new(p, r, dot)))
                         .map_err(draw_err)?;
                 }
-                let series = if l.stroke == Stroke::Dashed {
+                if l.stroke == Stroke::Dashed {
                     let d = st.px(2.5);
                     chart
                         .draw_series(DashedLineSeries::new(pts, d, d, style))
-                        .map_err(draw_err)?
+                        .map_err(draw_err)?;
                 } else {
-                    draw_line(&mut chart, st, pts, style)?
-                };
-                if !l.label.is_empty() {
-                    series.label(l.label.clone()).legend(line_sample(st, style));
-                    labelled = true;
+                    draw_line(&mut chart, st, pts, style)?;
                 }
             }
-            if labelled {
-                legend_at(&mut chart, st, &plan)?;
-            }
+            legend::draw(area, chart.plotting_area(), st, &a, &plan)?;
         }
         Ok(())
+    }
+}
+
+/// The legend sample of a line, as it is drawn.
+fn sample(st: &Style, l: &Line) -> Sample {
+    let style = st.line(
+        color(l.color),
+        if l.stroke == Stroke::Dashed { 0.7 } else { 1.0 },
+    );
+    match l.stroke {
+        Stroke::Solid => Sample::Line(style),
+        Stroke::Markers => Sample::LineDot(style, st.px(1.4)),
+        Stroke::Dashed => Sample::Dashed(style),
     }
 }

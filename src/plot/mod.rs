@@ -23,6 +23,7 @@ pub mod capmin;
 pub mod curves;
 pub mod decimate;
 pub mod figure;
+pub mod legend;
 pub mod lines;
 pub mod png;
 pub mod raw;

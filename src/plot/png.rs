@@ -156,6 +156,35 @@ impl DrawingBackend for PngBackend<'_> {
     }
 }
 
+/// An RGB image of `size` pixels averaged over `f` x `f` blocks (a box filter), rounded to
+/// the nearest level; `size` must be a multiple of `f` in both directions.
+pub fn box_downsample(rgb: &[u8], size: (u32, u32), f: u32) -> Vec<u8> {
+    if f <= 1 {
+        return rgb.to_vec();
+    }
+    let (fw, f) = (size.0 as usize, f as usize);
+    let (w, h) = (fw / f, size.1 as usize / f);
+    let n = (f * f) as u32;
+    let mut out = vec![0u8; w * h * 3];
+    let mut acc = vec![0u32; w * 3];
+    for y in 0..h {
+        acc.iter_mut().for_each(|a| *a = 0);
+        for row in rgb[y * f * fw * 3..(y + 1) * f * fw * 3].chunks_exact(fw * 3) {
+            for (x, a) in acc.chunks_exact_mut(3).enumerate() {
+                for px in row[x * f * 3..(x + 1) * f * 3].chunks_exact(3) {
+                    a[0] += u32::from(px[0]);
+                    a[1] += u32::from(px[1]);
+                    a[2] += u32::from(px[2]);
+                }
+            }
+        }
+        for (o, a) in out[y * w * 3..(y + 1) * w * 3].iter_mut().zip(&acc) {
+            *o = ((a + n / 2) / n) as u8;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +209,16 @@ mod tests {
     /// Each glyph stands at pen + its bearing: in "vl" the `l`'s stem starts the `v`'s
     /// advance plus the bearings' difference after the `v`'s ink (plotters drew every glyph
     /// at the pen, so letters with other bearings stood unevenly apart: "tim e").
+    #[test]
+    fn box_filter_averages_blocks() {
+        // 4x2 pixels, 2x2 blocks: black|white halves and a grey ramp
+        let px = |v: u8| [v, v, v];
+        let rows = [[0u8, 0, 255, 255], [0, 0, 255, 100]];
+        let rgb: Vec<u8> = rows.iter().flatten().flat_map(|&v| px(v)).collect();
+        assert_eq!(box_downsample(&rgb, (4, 2), 2), [0, 0, 0, 216, 216, 216]);
+        assert_eq!(box_downsample(&rgb, (4, 2), 1), rgb);
+    }
+
     #[test]
     fn glyphs_stand_at_pen_plus_bearing() {
         let font = FontRef::try_from_slice(super::super::figure::FONT_BYTES).unwrap();

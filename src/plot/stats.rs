@@ -2,9 +2,9 @@
 //! parameter (`scatter`), both from a runs.csv.
 
 use super::figure::{
-    Axes, Figure, Style, axes, box_sample, color, densify, draw_err, draw_line, finite_range,
-    legend_at, line_sample, padded, plan_legend,
+    Axes, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, padded,
 };
+use super::legend::{self, Entry, Sample};
 use super::units::{AxisScale, unit_of};
 use crate::error::{Error, Result};
 use crate::io::csv::CsvTable;
@@ -163,18 +163,29 @@ impl Figure for HistPlot {
             show_x: true,
             x_log: false,
             y_area: 0.0,
+            outside: (0.0, 0.0),
         };
         let fit_pts: Vec<(f64, f64)> = (0..=200)
             .map(|i| a.x.0 + (a.x.1 - a.x.0) * i as f64 / 200.0)
             .map(|x| (x, normal(x)))
             .collect();
-        let mut labels = vec![
-            format!("{n} runs"),
-            format!("mean {}", AxisScale::format_value(mean, unit)),
-            format!("±σ, σ = {}", AxisScale::format_value(sigma, unit)),
+        let bar = color(0).mix(0.55).filled();
+        let mean_style = st.line(color(1), 1.0);
+        let sigma_style = st.line(color(1), 0.6);
+        let fit_style = st.line(color(6), 0.9);
+        let mut entries = vec![
+            Entry::new(format!("{n} runs"), Sample::Bar(bar)),
+            Entry::new(
+                format!("mean {}", AxisScale::format_value(mean, unit)),
+                Sample::Line(mean_style),
+            ),
+            Entry::new(
+                format!("±σ, σ = {}", AxisScale::format_value(sigma, unit)),
+                Sample::Dashed(sigma_style),
+            ),
         ];
         if sigma > 0.0 {
-            labels.push("normal fit".to_string());
+            entries.push(Entry::new("normal fit", Sample::Line(fit_style)));
         }
         // What the legend must not cover: the bars (filled), the mean and ±σ lines over the
         // full height, and the fitted curve.
@@ -194,32 +205,26 @@ impl Figure for HistPlot {
         if sigma > 0.0 {
             occupied.extend(&fit_pts);
         }
-        let plan = plan_legend(root.dim_in_pixel(), st, &a, &labels, &occupied);
+        let plan = legend::plan(root.dim_in_pixel(), st, &a, &entries, &occupied, true);
         a.y = plan.y;
+        a.outside = plan.outside(st);
         let mut chart = axes(root, st, &a)?;
-        let bar = color(0).mix(0.55).filled();
         chart
             .draw_series(
                 counts.iter().enumerate().map(|(i, &c)| {
                     Rectangle::new([(edges[i], 0.0), (edges[i + 1], c as f64)], bar)
                 }),
             )
-            .map_err(draw_err)?
-            .label(format!("{n} runs"))
-            .legend(box_sample(st, bar));
-        let mean_style = st.line(color(1), 1.0);
+            .map_err(draw_err)?;
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(mean, 0.0), (mean, y_top)],
                 mean_style,
             )))
-            .map_err(draw_err)?
-            .label(format!("mean {}", AxisScale::format_value(mean, unit)))
-            .legend(line_sample(st, mean_style));
-        let sigma_style = st.line(color(1), 0.6);
+            .map_err(draw_err)?;
         let dash = st.px(2.0);
-        for (k, x) in [mean - sigma, mean + sigma].into_iter().enumerate() {
-            let s = chart
+        for x in [mean - sigma, mean + sigma] {
+            chart
                 .draw_series(DashedLineSeries::new(
                     vec![(x, 0.0), (x, y_top)],
                     dash,
@@ -227,18 +232,11 @@ impl Figure for HistPlot {
                     sigma_style,
                 ))
                 .map_err(draw_err)?;
-            if k == 0 {
-                s.label(format!("±σ, σ = {}", AxisScale::format_value(sigma, unit)))
-                    .legend(line_sample(st, sigma_style));
-            }
         }
         if sigma > 0.0 {
-            let fit_style = st.line(color(6), 0.9);
-            draw_line(&mut chart, st, fit_pts, fit_style)?
-                .label("normal fit")
-                .legend(line_sample(st, fit_style));
+            draw_line(&mut chart, st, fit_pts, fit_style)?;
         }
-        legend_at(&mut chart, st, &plan)
+        legend::draw(root, chart.plotting_area(), st, &a, &plan)
     }
 }
 
@@ -287,36 +285,41 @@ impl Figure for ScatterPlot {
             show_x: true,
             x_log: false,
             y_area: 0.0,
+            outside: (0.0, 0.0),
         };
         let fit = linear_fit(&self.x, &self.y);
-        let mut labels = vec![format!("{} runs", pts.len())];
+        let dot = color(0).mix(0.6).filled();
+        let r = st.px(1.2);
+        let fit_style = st.line(color(1), 0.9);
+        let mut entries = vec![Entry::new(
+            format!("{} runs", pts.len()),
+            Sample::Dot(dot, r),
+        )];
         let mut occupied = pts.clone();
         if let Some((c0, c1, rho)) = fit {
-            labels.push(format!("least squares, r = {rho:.3}"));
+            entries.push(Entry::new(
+                format!("least squares, r = {rho:.3}"),
+                Sample::Line(fit_style),
+            ));
             occupied.extend(densify(&[a.x.0, a.x.1].map(|x| (x, c0 + c1 * x)), 100));
         }
-        let plan = plan_legend(root.dim_in_pixel(), st, &a, &labels, &occupied);
+        let plan = legend::plan(root.dim_in_pixel(), st, &a, &entries, &occupied, true);
         a.y = plan.y;
+        a.outside = plan.outside(st);
         let mut chart = axes(root, st, &a)?;
-        let dot = color(0).mix(0.6).filled();
-        let r = st.px(1.2) as i32;
+        let ri = r as i32;
         chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, r, dot)))
-            .map_err(draw_err)?
-            .label(format!("{} runs", pts.len()))
-            .legend(move |(x, y)| Circle::new((x + r, y), r, dot));
-        if let Some((c0, c1, rho)) = fit {
-            let fit_style = st.line(color(1), 0.9);
+            .draw_series(pts.iter().map(|&p| Circle::new(p, ri, dot)))
+            .map_err(draw_err)?;
+        if let Some((c0, c1, _)) = fit {
             chart
                 .draw_series(LineSeries::new(
                     [a.x.0, a.x.1].map(|x| (x, c0 + c1 * x)),
                     fit_style,
                 ))
-                .map_err(draw_err)?
-                .label(format!("least squares, r = {rho:.3}"))
-                .legend(line_sample(st, fit_style));
+                .map_err(draw_err)?;
         }
-        legend_at(&mut chart, st, &plan)
+        legend::draw(root, chart.plotting_area(), st, &a, &plan)
     }
 }
 

@@ -19,7 +19,8 @@ const PREFIXES: [(i32, &str); 10] = [
 /// Conventions (documented in docs/plot.md, and followed by every producer in the crate):
 /// `time` is seconds; `v(...)` volts and `i(...)` amperes as in SPICE; a name ending in
 /// `_s`, `_f`, `_v`, `_a`, `_hz`, `_ohm` or `_w` carries that unit (`spike_time_s`,
-/// `capacitance_f`). Anything else is dimensionless.
+/// `capacitance_f`), `_um2` is an area in µm² (device sizes). Anything else is
+/// dimensionless.
 pub fn unit_of(name: &str) -> Option<&'static str> {
     let n = name.trim().to_ascii_lowercase();
     if n == "time" || n == "t" {
@@ -31,7 +32,8 @@ pub fn unit_of(name: &str) -> Option<&'static str> {
     if n.starts_with("i(") {
         return Some("A");
     }
-    const SUFFIXES: [(&str, &str); 7] = [
+    const SUFFIXES: [(&str, &str); 8] = [
+        ("_um2", "µm²"),
         ("_s", "s"),
         ("_f", "F"),
         ("_v", "V"),
@@ -44,6 +46,11 @@ pub fn unit_of(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(suffix, _)| n.ends_with(suffix))
         .map(|(_, unit)| *unit)
+}
+
+/// Whether a unit takes SI prefixes: `µm²` already has one, and `%` or `°C` take none.
+pub fn prefixable(unit: &str) -> bool {
+    !matches!(unit, "µm²" | "%" | "°C")
 }
 
 /// The quantity a unit measures, used when one axis shows several signals.
@@ -81,10 +88,13 @@ impl AxisScale {
         } else {
             0
         };
-        // Dimensionless numbers between 0.001 and 10000 read better as they are.
-        let exponent = match unit {
-            None if (1e-3..1e4).contains(&m) => 0,
-            _ => exponent,
+        // Dimensionless numbers (and units that take no prefix) between 0.001 and 10000
+        // read better as they are.
+        let plain = unit.is_none_or(|u| !prefixable(u));
+        let exponent = if plain && (1e-3..1e4).contains(&m) {
+            0
+        } else {
+            exponent
         };
         AxisScale {
             exponent,
@@ -104,6 +114,9 @@ impl AxisScale {
     /// there is nothing to say.
     pub fn unit_text(&self) -> String {
         match &self.unit {
+            Some(u) if !prefixable(u) && self.exponent != 0 => {
+                format!("×1e{} {u}", self.exponent)
+            }
             Some(u) => {
                 let prefix = PREFIXES
                     .iter()
@@ -136,12 +149,15 @@ impl AxisScale {
     pub fn format_value(v: f64, unit: Option<&str>) -> String {
         let s = AxisScale::for_range(v, v, unit);
         let d = s.to_display(v);
+        // three significant digits (a plain number below 1 keeps them: 0.00253)
         let digits = if d.abs() >= 100.0 {
             0
         } else if d.abs() >= 10.0 {
             1
-        } else {
+        } else if d.abs() >= 1.0 || d == 0.0 || !d.is_finite() {
             2
+        } else {
+            (2.0 - d.abs().log10().floor()).clamp(2.0, 9.0) as usize
         };
         let u = s.unit_text();
         if u.is_empty() {
@@ -277,6 +293,22 @@ mod tests {
         assert_eq!(unit_of("capacitance_f"), Some("F"));
         assert_eq!(unit_of("spike_time_s"), Some("s"));
         assert_eq!(unit_of("accuracy"), None);
+        assert_eq!(unit_of("unit_area_um2"), Some("µm²"));
+    }
+
+    /// µm², % and °C take no SI prefix: 0.003 µm² is not "3 mµm²".
+    #[test]
+    fn units_without_prefixes() {
+        assert_eq!(
+            AxisScale::for_range(0.0003, 1.0, Some("µm²")).label("unit_area_um2"),
+            "unit_area_um2 (µm²)"
+        );
+        assert_eq!(
+            AxisScale::for_range(0.0, 2e5, Some("°C")).unit_text(),
+            "×1e3 °C"
+        );
+        assert_eq!(AxisScale::format_value(0.00253, Some("µm²")), "0.00253 µm²");
+        assert_eq!(AxisScale::for_range(0.0, 5e-9, Some("s")).unit_text(), "ns");
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use super::decimate::min_max_per_column;
 use super::figure::{
-    Axes, Chart, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, legend_at,
-    line_sample, padded, plan_legend,
+    Axes, Chart, Figure, Style, axes, color, densify, draw_err, draw_line, finite_range, padded,
 };
+use super::legend::{self, Entry, Sample};
 use super::raw;
 use super::units::{quantity_of, unit_of};
 use crate::error::{Error, Result};
@@ -148,7 +148,10 @@ pub struct WavePlot {
 }
 
 impl WavePlot {
-    /// Choose panels by signal name; empty `panels` puts every signal in one panel.
+    /// Choose panels by signal name; empty `panels` puts every signal in one panel. A panel
+    /// whose signals have different units (`v(out)` and `i(vdd)`) becomes one panel per
+    /// unit, stacked in the order the units first appear: one y axis never mixes volts and
+    /// amperes.
     pub fn new(
         waves: Waveforms,
         panels: &[Vec<String>],
@@ -163,6 +166,10 @@ impl WavePlot {
                 .map(|p| p.iter().map(|n| waves.index_of(n)).collect())
                 .collect::<Result<Vec<Vec<usize>>>>()?
         };
+        let panels = panels
+            .into_iter()
+            .flat_map(|p| split_by_unit(&waves, p))
+            .collect();
         if let Some((a, b)) = window
             && (a >= b || a.is_nan() || b.is_nan())
         {
@@ -177,6 +184,42 @@ impl WavePlot {
             spikes,
         })
     }
+}
+
+/// The signals of one panel grouped by unit, groups in the order their units first appear.
+fn split_by_unit(waves: &Waveforms, panel: Vec<usize>) -> Vec<Vec<usize>> {
+    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    for k in panel {
+        let u = unit_of(&waves.signals[k].name);
+        match groups.iter_mut().find(|g| g.0 == u) {
+            Some(g) => g.1.push(k),
+            None => groups.push((u, vec![k])),
+        }
+    }
+    groups.into_iter().map(|g| g.1).collect()
+}
+
+/// The colour of spike markers on the `j`-th signal of a panel (off the line's colour).
+fn spike_color(j: usize) -> RGBColor {
+    if j == 1 { color(6) } else { color(1) }
+}
+
+/// The unit of a waveform file's x column: `time` is seconds; the swept source of a DC
+/// sweep is named as in the netlist, so by SPICE's naming a `V...` source is swept in volts
+/// and an `I...` source in amperes; `temp` in °C.
+fn x_unit_of(name: &str) -> Option<&'static str> {
+    let n = name.trim().to_ascii_lowercase();
+    // words that start like a source name but are not one
+    const WORDS: [&str; 5] = ["index", "iteration", "input", "value", "voltage"];
+    if WORDS.contains(&n.as_str()) {
+        return unit_of(&n);
+    }
+    unit_of(&n).or(match n.chars().next() {
+        _ if n == "temp" || n == "temper" => Some("°C"),
+        Some('v') if n.chars().all(|c| c.is_alphanumeric() || c == '_') => Some("V"),
+        Some('i') if n.chars().all(|c| c.is_alphanumeric() || c == '_') => Some("A"),
+        _ => None,
+    })
 }
 
 /// The y unit shared by all `names`, if they agree.
@@ -210,7 +253,10 @@ impl Figure for WavePlot {
         let areas = root.split_evenly((self.panels.len(), 1));
         let n = self.panels.len();
         let mut placed = vec![false; self.spikes.len()];
-        for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
+        // Every panel's axes first, so that all get the widest y label area and their
+        // plotting areas line up.
+        let mut all_axes = Vec::with_capacity(n);
+        for (i, panel) in self.panels.iter().enumerate() {
             let names: Vec<&str> = panel.iter().map(|&k| w.signals[k].name.as_str()).collect();
             // y range from what is visible in the window only.
             let lo_i = w.x.partition_point(|&t| t < x_lo);
@@ -230,17 +276,27 @@ impl Figure for WavePlot {
                 )
             })?;
             let unit = common_unit(names.iter().copied());
-            let mut a = Axes {
+            all_axes.push(Axes {
                 x: (x_lo, x_hi),
                 y: padded(yr.0, yr.1, 0.06),
                 xname: st.xlabel.clone().unwrap_or_else(|| w.x_name.clone()),
                 yname: st.ylabel(i).unwrap_or_else(|| panel_name(&names)),
-                xunit: unit_of(&w.x_name).map(str::to_string),
+                xunit: x_unit_of(&w.x_name).map(str::to_string),
                 yunit: unit.map(str::to_string),
                 show_x: i + 1 == n,
                 x_log: false,
                 y_area: 0.0,
-            };
+                outside: (0.0, 0.0),
+            });
+        }
+        let y_area = all_axes
+            .iter()
+            .map(|a| super::figure::label_areas(st, a).1)
+            .fold(0.0, f64::max);
+        for (i, ((panel, area), mut a)) in self.panels.iter().zip(&areas).zip(all_axes).enumerate()
+        {
+            let names: Vec<&str> = panel.iter().map(|&k| w.signals[k].name.as_str()).collect();
+            a.y_area = y_area;
             // The legend's entries and what it must not cover, known before the axes are
             // laid out so that the y range can make room for it.
             let cols = plot_columns(area.dim_in_pixel(), st, &a);
@@ -248,13 +304,14 @@ impl Figure for WavePlot {
                 .iter()
                 .map(|&k| min_max_per_column(&w.x, &w.signals[k].values, x_lo, x_hi, cols))
                 .collect();
-            let mut labels: Vec<String> = if names.len() > 1 {
-                names.iter().map(|n| n.to_string()).collect()
-            } else {
-                Vec::new()
-            };
+            let mut entries: Vec<Entry> = Vec::new();
+            if names.len() > 1 {
+                for (j, name) in names.iter().enumerate() {
+                    entries.push(Entry::new(*name, Sample::Line(st.line(color(j), 0.9))));
+                }
+            }
             let mut occupied: Vec<(f64, f64)> = traces.iter().flat_map(|t| densify(t, 2)).collect();
-            for &k in panel {
+            for (j, &k) in panel.iter().enumerate() {
                 let s = &w.signals[k];
                 let on: Vec<&Spike> = self
                     .spikes
@@ -262,7 +319,10 @@ impl Figure for WavePlot {
                     .filter(|sp| node_matches(&sp.node, &s.name))
                     .collect();
                 if !on.is_empty() {
-                    labels.push(format!("spikes {}", s.name));
+                    entries.push(Entry::new(
+                        format!("spikes {}", s.name),
+                        Sample::Triangle(spike_color(j).filled(), st.px(2.5)),
+                    ));
                 }
                 occupied.extend(
                     on.iter()
@@ -270,27 +330,25 @@ impl Figure for WavePlot {
                 );
             }
             if i == 0 {
-                labels.extend(self.unplaced_nodes().iter().map(|n| format!("spikes {n}")));
-            }
-            let plan = plan_legend(area.dim_in_pixel(), st, &a, &labels, &occupied);
-            a.y = plan.y;
-            let mut chart = axes(area, st, &a)?;
-            let mut labelled = names.len() > 1;
-            for ((j, &k), pts) in panel.iter().enumerate().zip(traces) {
-                let s = &w.signals[k];
-                let style = st.line(color(j), 0.9);
-                let series = draw_line(&mut chart, st, pts, style)?;
-                if names.len() > 1 {
-                    series.label(s.name.clone()).legend(line_sample(st, style));
+                for (m, node) in self.unplaced_nodes().iter().enumerate() {
+                    entries.push(Entry::new(
+                        format!("spikes {node}"),
+                        Sample::Line(st.line(color(m + 2), 0.8)),
+                    ));
                 }
-                labelled |= self.draw_spikes(&mut chart, st, k, j, &mut placed)?;
+            }
+            let plan = legend::plan(area.dim_in_pixel(), st, &a, &entries, &occupied, n == 1);
+            a.y = plan.y;
+            a.outside = plan.outside(st);
+            let mut chart = axes(area, st, &a)?;
+            for ((j, &k), pts) in panel.iter().enumerate().zip(traces) {
+                draw_line(&mut chart, st, pts, st.line(color(j), 0.9))?;
+                self.draw_spikes(&mut chart, st, k, j, &mut placed)?;
             }
             if i == 0 {
-                labelled |= self.draw_unplaced_spikes(&mut chart, st, &mut placed, a.y)?;
+                self.draw_unplaced_spikes(&mut chart, st, a.y)?;
             }
-            if labelled {
-                legend_at(&mut chart, st, &plan)?;
-            }
+            legend::draw(area, chart.plotting_area(), st, &a, &plan)?;
         }
         Ok(())
     }
@@ -312,7 +370,7 @@ fn node_matches(spike_node: &str, signal: &str) -> bool {
 }
 
 impl WavePlot {
-    /// Spike markers on signal `k` (drawn in panel position `j`); true if any were drawn.
+    /// Spike markers on signal `k` (drawn in panel position `j`), each spike once.
     fn draw_spikes<'a, DB: DrawingBackend + 'a>(
         &self,
         chart: &mut Chart<'a, DB>,
@@ -320,7 +378,7 @@ impl WavePlot {
         k: usize,
         j: usize,
         placed: &mut [bool],
-    ) -> Result<bool> {
+    ) -> Result<()> {
         let s = &self.waves.signals[k];
         let xr = chart.x_range();
         let (lo, hi) = (xr.start, xr.end);
@@ -337,20 +395,15 @@ impl WavePlot {
                 pts.push((sp.time, v));
             }
         }
-        if pts.is_empty() {
-            return Ok(false);
-        }
-        let c = if j == 1 { color(6) } else { color(1) };
+        let c = spike_color(j);
         let size = st.px(2.5) as i32;
         chart
             .draw_series(
                 pts.into_iter()
                     .map(|p| TriangleMarker::new(p, size, c.filled())),
             )
-            .map_err(draw_err)?
-            .label(format!("spikes {}", s.name))
-            .legend(move |(x, y)| TriangleMarker::new((x + size, y), size, c.filled()));
-        Ok(true)
+            .map_err(draw_err)?;
+        Ok(())
     }
 
     /// Nodes with spikes that no panel shows, in order of first spike.
@@ -377,15 +430,9 @@ impl WavePlot {
         &self,
         chart: &mut Chart<'a, DB>,
         st: &Style,
-        placed: &mut [bool],
         y: (f64, f64),
-    ) -> Result<bool> {
-        let mut nodes: Vec<&str> = Vec::new();
-        for (sp, done) in self.spikes.iter().zip(placed.iter()) {
-            if !*done && !nodes.contains(&sp.node.as_str()) {
-                nodes.push(&sp.node);
-            }
-        }
+    ) -> Result<()> {
+        let nodes = self.unplaced_nodes();
         let xr = chart.x_range();
         let (lo, hi) = (xr.start, xr.end);
         let y_top = y.1;
@@ -399,14 +446,9 @@ impl WavePlot {
                 .filter(|sp| sp.node == *node && sp.time >= lo && sp.time <= hi)
                 .map(|sp| PathElement::new(vec![(sp.time, y_tick), (sp.time, y_top)], style))
                 .collect();
-            chart
-                .draw_series(ticks)
-                .map_err(draw_err)?
-                .label(format!("spikes {node}"))
-                .legend(line_sample(st, style));
+            chart.draw_series(ticks).map_err(draw_err)?;
         }
-        placed.iter_mut().for_each(|p| *p = true);
-        Ok(!nodes.is_empty())
+        Ok(())
     }
 }
 
@@ -479,11 +521,16 @@ impl Figure for OverlayPlot {
             show_x: true,
             x_log: false,
             y_area: 0.0,
+            outside: (0.0, 0.0),
         };
         let cols = plot_columns(root.dim_in_pixel(), st, &a);
-        let mut labels = vec![format!("{} runs", self.runs.len())];
+        let nominal_style = st.line(color(1), 1.2);
+        let mut entries = vec![Entry::new(
+            format!("{} runs", self.runs.len()),
+            Sample::Line(color(0).stroke_width(st.ipx(0.8))),
+        )];
         if self.nominal.is_some() {
-            labels.push("nominal".to_string());
+            entries.push(Entry::new("nominal", Sample::Line(nominal_style)));
         }
         let occupied: Vec<(f64, f64)> = all()
             .flat_map(|t| {
@@ -493,31 +540,23 @@ impl Figure for OverlayPlot {
                 )
             })
             .collect();
-        let plan = plan_legend(root.dim_in_pixel(), st, &a, &labels, &occupied);
+        let plan = legend::plan(root.dim_in_pixel(), st, &a, &entries, &occupied, true);
         a.y = plan.y;
+        a.outside = plan.outside(st);
         let mut chart = axes(root, st, &a)?;
         let cols = columns_of(&chart);
         // Many runs: fainter lines, so that density shows where the runs bunch up.
         let alpha = (2.0 / (self.runs.len().max(1) as f64).sqrt()).clamp(0.06, 0.8);
         let run_style = color(0).mix(alpha).stroke_width(st.ipx(0.5));
-        for (r, t) in self.runs.iter().enumerate() {
+        for t in &self.runs {
             let pts = min_max_per_column(&t.time, &t.values, a.x.0, a.x.1, cols);
-            let series = draw_line(&mut chart, st, pts, run_style)?;
-            if r == 0 {
-                let legend_style = color(0).stroke_width(st.ipx(0.8));
-                series
-                    .label(format!("{} runs", self.runs.len()))
-                    .legend(line_sample(st, legend_style));
-            }
+            draw_line(&mut chart, st, pts, run_style)?;
         }
         if let Some(t) = &self.nominal {
-            let style = st.line(color(1), 1.2);
             let pts = min_max_per_column(&t.time, &t.values, a.x.0, a.x.1, cols);
-            draw_line(&mut chart, st, pts, style)?
-                .label("nominal")
-                .legend(line_sample(st, style));
+            draw_line(&mut chart, st, pts, nominal_style)?;
         }
-        legend_at(&mut chart, st, &plan)
+        legend::draw(root, chart.plotting_area(), st, &a, &plan)
     }
 }
 
@@ -534,6 +573,16 @@ mod tests {
         assert_eq!(value_at(&x, &y, 0.0), Some(0.0));
         assert_eq!(value_at(&x, &y, 2.0), Some(0.0));
         assert_eq!(value_at(&x, &y, 3.0), None);
+    }
+
+    #[test]
+    fn x_units() {
+        assert_eq!(x_unit_of("time"), Some("s"));
+        assert_eq!(x_unit_of("vout"), Some("V"));
+        assert_eq!(x_unit_of("I1"), Some("A"));
+        assert_eq!(x_unit_of("temp"), Some("°C"));
+        assert_eq!(x_unit_of("index"), None);
+        assert_eq!(x_unit_of("v(a)"), Some("V"));
     }
 
     #[test]

@@ -8,9 +8,24 @@ pub fn operating_point(sys: &mut System, x: &mut [f64], what: &str) -> Result<()
     let itl = sys.opts.itl1;
     let base = NewtonCtx::dc(itl, true);
     let x0: Vec<f64> = x.to_vec();
-    let first = match sys.newton(x, &base) {
-        Ok(_) => return Ok(()),
-        Err(e) => e,
+    let first = if sys.any_off() {
+        // ngspice's MODEINITFIX: solve with the `off` devices held off, then release them
+        sys.init_fix = true;
+        let fixed = sys.newton(x, &base);
+        sys.init_fix = false;
+        let float = NewtonCtx {
+            init_junctions: false,
+            ..base
+        };
+        match fixed.and_then(|_| sys.newton(x, &float)) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        }
+    } else {
+        match sys.newton(x, &base) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        }
     };
     let mut tried = vec![format!("plain Newton ({itl} iterations)")];
     // gmin stepping: a large shunt on every node makes the problem easy; relax it decade by decade

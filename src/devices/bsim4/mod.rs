@@ -25,7 +25,7 @@
 
 mod channel;
 pub mod device;
-mod dual;
+pub(crate) mod dual;
 mod geo;
 mod junction;
 pub mod params;
