@@ -81,6 +81,7 @@ fn small_budgets() {
         elements: 5_000,
         time_points: 20_000,
         control_steps: 100_000,
+        work: 50_000_000,
     });
 }
 

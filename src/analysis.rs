@@ -187,6 +187,7 @@ fn run_inner(
                     ic: vec![],
                     nodeset: vec![],
                     probes: vec![],
+                    work: Default::default(),
                 };
                 let out = match (&mut stream, Some(ai) == last_tran) {
                     (Some((_, sink)), true) => Some((streamed.as_slice(), &mut **sink)),
@@ -240,10 +241,16 @@ fn op_from_nodeset(sys: &mut System, c: &Circuit, x: &mut [f64], what: &str) -> 
 
 fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
     let mut xg = vec![0.0; c.n() + 1];
+    // an operating point's Newton iterations are bounded; its work is charged so that a
+    // `.control` loop of `op`s meets the session's limit
+    let work = crate::budget::Work::default();
     for p in parts {
         let mut sys = System::new(&p.circuit)?;
         let mut x = vec![0.0; p.circuit.n() + 1];
         op_from_nodeset(&mut sys, &p.circuit, &mut x, ".op")?;
+        let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+        let units = (sys.stats.newton_iterations + 1) as f64 * cost;
+        work.charge(&mut Default::default(), units, 1.0, ".op")?;
         for (l, &g) in p.global.iter().enumerate().skip(1) {
             if p.summed[l] {
                 xg[g] += x[l];
@@ -261,6 +268,15 @@ fn run_ac(c: &Circuit, sw: &crate::circuit::AcSweep, saved: &[usize]) -> Result<
     let mut x = vec![0.0; c.n() + 1];
     op_from_nodeset(&mut sys, c, &mut x, ".ac")?;
     let freqs = sw.freqs(c.options.reltol);
+    // each frequency is one complex factorization and solve (about four real ones): the
+    // whole sweep's work is known before the first
+    let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+    crate::budget::Work::default().charge(
+        &mut Default::default(),
+        4.0 * cost * freqs.len() as f64,
+        1.0,
+        ".ac",
+    )?;
     let vals = crate::solver::ac::ac_sweep(&mut sys, &x, &freqs, saved)?;
     let mut names = vec!["frequency".to_string()];
     names.extend(saved.iter().map(|&k| signal_name(c, k)));
@@ -283,6 +299,11 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
     let mut sys = System::new(c)?;
     let mut x = vec![0.0; c.n() + 1];
     let mut first = true;
+    let work = crate::budget::Work::default();
+    let mut account = crate::budget::Account::default();
+    let total = (inner.len() * outer.len()) as f64;
+    let mut done = 0usize;
+    let mut cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
     for &vo in &outer {
         for &vi in &inner {
             let overrides: Vec<(String, f64)> = sweeps
@@ -316,6 +337,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
                     SweepTarget::Param(_) => {}
                 }
             }
+            let newton = sys.stats.newton_iterations;
             // continuation from the previous point, as ngspice does
             if first {
                 op_from_nodeset(&mut sys, c, &mut x, ".dc")?;
@@ -326,6 +348,19 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
                     operating_point(&mut sys, &mut x, ".dc")?;
                 }
             }
+            done += 1;
+            // a point's Newton iterations; a rebuilt circuit also costs its elaboration
+            if !overrides.is_empty() {
+                cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+            }
+            let iters = sys.stats.newton_iterations.saturating_sub(newton);
+            let rebuilt = if overrides.is_empty() { 0.0 } else { 1.0 };
+            work.charge(
+                &mut account,
+                (iters as f64 + rebuilt) * cost,
+                done as f64 / total,
+                ".dc",
+            )?;
             let mut row = vec![vi];
             if !vo.is_nan() {
                 row.push(vo);

@@ -25,6 +25,9 @@ pub struct Budgets {
     /// Statements one `.control` block may execute (each loop pass counts its statements):
     /// ngspice runs `while 1` forever; here it stops with a message.
     pub control_steps: u64,
+    /// Work one analysis (one `.tran`, `.dc` or `.ac`, all its parts together) may do, in
+    /// [work units](Work): about 10^8 per second of one core. 0 = no limit.
+    pub work: u64,
 }
 
 /// Default `.dc` points: a million (a 1 mV sweep over 1 kV).
@@ -33,9 +36,16 @@ pub const DEFAULT_DC_POINTS: u64 = 1_000_000;
 pub const DEFAULT_ELEMENTS: u64 = 2_000_000;
 /// Default transient time points: fifty million (`.tran 1n 10m` takes ten million).
 pub const DEFAULT_TIME_POINTS: u64 = 50_000_000;
-/// Default `.control` statements: ten million (about 7 s of `let`s on one core; a
+/// Default `.control` statements: five million (about 3.5 s of `let`s on one core; a
 /// `repeat 1000000` of one or two statements fits).
-pub const DEFAULT_CONTROL_STEPS: u64 = 10_000_000;
+pub const DEFAULT_CONTROL_STEPS: u64 = 5_000_000;
+/// Default work of one analysis: 4 x 10^8 units, about five seconds of one core, so that a
+/// run stopped at the limit still ends well within 20 s on a slower or loaded machine (a
+/// 10 ms transient of an integrate-and-fire neuron at 1 ns steps takes a quarter of it, a
+/// 17-stage ring oscillator over 10 us at 1 ns steps five times it). Measured on the 2-core
+/// development machine: 11 to 14 ns of CPU per unit for an RC mesh, the neuron and the
+/// oscillator.
+pub const DEFAULT_WORK: u64 = 400_000_000;
 
 impl Default for Budgets {
     fn default() -> Self {
@@ -44,6 +54,7 @@ impl Default for Budgets {
             elements: DEFAULT_ELEMENTS,
             time_points: DEFAULT_TIME_POINTS,
             control_steps: DEFAULT_CONTROL_STEPS,
+            work: DEFAULT_WORK,
         }
     }
 }
@@ -52,6 +63,7 @@ static DC_POINTS: AtomicU64 = AtomicU64::new(DEFAULT_DC_POINTS);
 static ELEMENTS: AtomicU64 = AtomicU64::new(DEFAULT_ELEMENTS);
 static TIME_POINTS: AtomicU64 = AtomicU64::new(DEFAULT_TIME_POINTS);
 static CONTROL_STEPS: AtomicU64 = AtomicU64::new(DEFAULT_CONTROL_STEPS);
+static WORK: AtomicU64 = AtomicU64::new(DEFAULT_WORK);
 
 /// Sets the process-wide limits.
 pub fn set(b: Budgets) {
@@ -59,6 +71,7 @@ pub fn set(b: Budgets) {
     ELEMENTS.store(b.elements, Ordering::Relaxed);
     TIME_POINTS.store(b.time_points, Ordering::Relaxed);
     CONTROL_STEPS.store(b.control_steps, Ordering::Relaxed);
+    WORK.store(b.work, Ordering::Relaxed);
 }
 
 /// The process-wide limits.
@@ -68,6 +81,7 @@ pub fn get() -> Budgets {
         elements: ELEMENTS.load(Ordering::Relaxed),
         time_points: TIME_POINTS.load(Ordering::Relaxed),
         control_steps: CONTROL_STEPS.load(Ordering::Relaxed),
+        work: WORK.load(Ordering::Relaxed),
     }
 }
 
@@ -122,6 +136,163 @@ pub fn check_pace(accepted: u64, t: f64, tstop: f64, limit: u64) -> Result<()> {
     Ok(())
 }
 
+/// The work of one Newton iteration on a circuit: every device evaluated (a linear element 1,
+/// a diode, BJT, JFET, level-1 or EKV MOSFET, switch or behavioural source 4, a BSIM4
+/// transistor 40: their measured costs relative to a resistor's, bypass included) plus the
+/// matrix entries factored and the unknowns solved. One unit is 10 to 15 ns of one core; the
+/// weights need only be right within a factor of two or so, as the limit is a guard, not a
+/// prediction.
+pub fn iteration_cost(devs: &[crate::devices::Inst], unknowns: usize, entries: usize) -> f64 {
+    use crate::devices::Device;
+    let devices: f64 = devs
+        .iter()
+        .map(|d| match d.dev {
+            Device::B4(_) => 40.0,
+            Device::D(_)
+            | Device::Q(_)
+            | Device::J(_)
+            | Device::M1(_)
+            | Device::M28(_)
+            | Device::S(_)
+            | Device::B(_) => 4.0,
+            _ => 1.0,
+        })
+        .sum();
+    devices + unknowns as f64 + entries as f64
+}
+
+/// The work meter of one analysis: every part of it (and every sweep of a multirate run)
+/// charges the same counter, so the limit bounds the analysis, not each of its pieces. A clone
+/// shares the counter; [`Work::default`] is a fresh meter under the process-wide limit.
+///
+/// Two checks: the work spent may not exceed the limit, and, from a 64th of the limit on and
+/// at every doubling, the work projected from the pace so far (work done / fraction of the
+/// analysis done) may not exceed **twice** the limit. So a run that would take minutes stops
+/// within a fraction of a second with a message naming `--max-work`, and no run goes on past
+/// the limit. The factor two keeps a run whose work comes unevenly (a dense start, a quiet
+/// tail) from being refused on a projection that overshoots.
+#[derive(Debug, Clone)]
+pub struct Work {
+    spent: std::sync::Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl Default for Work {
+    /// The meter of a new analysis: inside a [`Session`] (a `.control` block) the session's
+    /// shared meter, else a fresh one under the process-wide limit.
+    fn default() -> Self {
+        SESSION
+            .with(|s| s.borrow().clone())
+            .unwrap_or_else(|| Work {
+                spent: Default::default(),
+                limit: get().work,
+            })
+    }
+}
+
+thread_local! {
+    static SESSION: std::cell::RefCell<Option<Work>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While it lives, every analysis started on this thread charges one shared meter: a
+/// `.control` block's analyses together get the budget of one analysis, so a loop that runs
+/// `tran` a hundred thousand times stops at the limit like one long transient. (Each pass is
+/// short, so no projection catches the loop; the sum does.)
+pub struct Session {
+    outer: Option<Work>,
+}
+
+impl Session {
+    /// Starts a session on this thread (ended when the guard drops; sessions nest).
+    pub fn begin() -> Session {
+        let fresh = Work {
+            spent: Default::default(),
+            limit: get().work,
+        };
+        Session {
+            outer: SESSION.with(|s| s.borrow_mut().replace(fresh)),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        SESSION.with(|s| *s.borrow_mut() = outer);
+    }
+}
+
+/// One piece's account with a [`Work`] meter (a part's transient, a sweep): what it has
+/// charged and when it next projects.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    mine: f64,
+    next_projection: f64,
+}
+
+impl Work {
+    /// A meter with its own `limit` (0 = none), for tests and library users.
+    pub fn with_limit(limit: u64) -> Work {
+        Work {
+            spent: Default::default(),
+            limit,
+        }
+    }
+
+    /// Total work charged so far, every piece together.
+    pub fn spent(&self) -> u64 {
+        self.spent.load(Ordering::Relaxed)
+    }
+
+    /// Charges `units` more work to the piece `acc`, which has now done the fraction `done`
+    /// (0..=1) of its extent; `what` names the analysis in the error.
+    pub fn charge(&self, acc: &mut Account, units: f64, done: f64, what: &str) -> Result<()> {
+        if self.limit == 0 || units.is_nan() || units <= 0.0 {
+            return Ok(());
+        }
+        let add = units.min(1e18) as u64;
+        let total = self
+            .spent
+            .fetch_add(add, Ordering::Relaxed)
+            .saturating_add(add);
+        acc.mine += units;
+        let limit = self.limit as f64;
+        if total as f64 > limit {
+            return Err(work_error(what, format!("{total} work units"), self.limit));
+        }
+        if acc.next_projection == 0.0 {
+            acc.next_projection = limit / 64.0;
+        }
+        if acc.mine >= acc.next_projection && done > 0.0 && done < 1.0 {
+            acc.next_projection = 2.0 * acc.mine;
+            // the others' work so far, and this piece's at its pace to its end
+            let projected = total as f64 - acc.mine + acc.mine / done;
+            if projected > 2.0 * limit {
+                return Err(work_error(
+                    what,
+                    format!(
+                        "{total} work units at {:.1} % of it; at this pace it needs about {projected:.2e}",
+                        100.0 * done
+                    ),
+                    self.limit,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn work_error(what: &str, need: String, limit: u64) -> Error {
+    Error::netlist(
+        format!(
+            "{what}: {need}, more than the limit of {limit} (about {:.0} s of computing; raise it \
+             with --max-work N, or 0 for no limit, if this long run is intended)",
+            limit as f64 * 12e-9
+        ),
+        None,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +307,47 @@ mod tests {
         assert!(check_pace(PROJECT_EVERY, 10e-3 / 75.0, 10e-3, 50_000_000).is_ok());
         // only at the checkpoints
         assert!(check_pace(PROJECT_EVERY + 1, 40e-6, 10e-3, 50_000_000).is_ok());
+    }
+
+    #[test]
+    fn work_meter_projects_and_stops_at_the_limit() {
+        // steady pace, projected 100x the limit: stopped at the first projection (1/64)
+        let w = Work::with_limit(1_000_000);
+        let mut a = Account::default();
+        let mut stopped = None;
+        for k in 1..=100_000u64 {
+            if let Err(e) = w.charge(&mut a, 1000.0, k as f64 / 100_000.0, "transient") {
+                stopped = Some((k, e.to_string()));
+                break;
+            }
+        }
+        let (k, msg) = stopped.expect("stopped");
+        assert_eq!(k, 16, "{msg}");
+        assert!(msg.contains("--max-work"), "{msg}");
+        // projected 1.5x: runs to the limit itself, not one charge beyond
+        let w = Work::with_limit(1_000_000);
+        let mut a = Account::default();
+        let n = 1500u64;
+        let stop = (1..=n)
+            .find(|&k| w.charge(&mut a, 1000.0, k as f64 / n as f64, "dc").is_err())
+            .expect("stopped at the limit");
+        assert_eq!(stop, 1001);
+        // within the limit: never stopped; no limit: never stopped
+        for lim in [2_000_000, 0] {
+            let w = Work::with_limit(lim);
+            let mut a = Account::default();
+            assert!((1..=n).all(|k| w.charge(&mut a, 1000.0, k as f64 / n as f64, "dc").is_ok()));
+        }
+        // parts share the counter: two pieces of 600 units each exceed a limit of 1000
+        let w = Work::with_limit(1000);
+        let w2 = w.clone();
+        assert!(
+            w.charge(&mut Account::default(), 600.0, 1.0, "tran")
+                .is_ok()
+        );
+        assert!(
+            w2.charge(&mut Account::default(), 600.0, 1.0, "tran")
+                .is_err()
+        );
     }
 }

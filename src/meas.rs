@@ -57,22 +57,31 @@ pub struct Deck {
 impl Deck {
     /// Reads the netlist at `path` (following `.include` and `.lib`).
     pub fn load(path: &std::path::Path) -> Result<Deck> {
-        Deck::from_lexed(&crate::netlist::lexer::lex_file(path)?)
+        Deck::from_lexed(crate::netlist::lexer::lex_file(path)?)
     }
 
     /// A netlist given as text; `name` stands for its file in messages.
     pub fn from_text(text: &str, name: &str) -> Result<Deck> {
-        Deck::from_lexed(&crate::netlist::lexer::lex_str(text, name)?)
+        Deck::from_lexed(crate::netlist::lexer::lex_str(text, name)?)
     }
 
-    fn from_lexed(lexed: &crate::netlist::lexer::Lexed) -> Result<Deck> {
-        let mut netlist = Netlist::parse(lexed)?;
+    /// A netlist already lexed; its cards are taken over, not copied.
+    pub fn from_lexed(lexed: crate::netlist::lexer::Lexed) -> Result<Deck> {
+        let sources = lexed.sources.clone();
+        Deck::from_netlist(Netlist::parse_owned(lexed)?, sources)
+    }
+
+    /// A netlist already parsed (from the files `sources`): its measures are read.
+    pub fn from_netlist(
+        mut netlist: Netlist,
+        sources: Vec<crate::netlist::lexer::Source>,
+    ) -> Result<Deck> {
         let measures = parse_measures(&netlist)?;
         netlist.warnings.extend(duplicate_warnings(&measures));
         Ok(Deck {
             netlist,
             measures,
-            sources: lexed.sources.clone(),
+            sources,
         })
     }
 
@@ -125,10 +134,16 @@ pub fn parse_measures(nl: &Netlist) -> Result<Vec<Measure>> {
 
 /// One warning per measure whose name an earlier measure already has (ngspice keeps both).
 pub fn duplicate_warnings(ms: &[Measure]) -> Vec<String> {
+    // the first measure of each name, by a map (a search of the earlier ones per measure was
+    // quadratic: 100,000 .meas cards took minutes)
+    let mut first_of: std::collections::HashMap<&str, usize> = Default::default();
     ms.iter()
         .enumerate()
         .filter_map(|(k, m)| {
-            let first = ms[..k].iter().find(|o| o.name == m.name)?;
+            let first = &ms[*first_of.entry(m.name.as_str()).or_insert(k)];
+            if std::ptr::eq(first, m) {
+                return None;
+            }
             Some(format!(
                 "{}:{}: measure '{}' is defined again (first at line {}): both are taken and \
                  printed, a PARAM= reads this later one",

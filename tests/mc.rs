@@ -613,24 +613,57 @@ fn sky130_mirror_mismatch_agrees_with_ngspice() {
     }
 }
 
+/// Our `mc` sample against ngspice's: (1) the means within 3 standard errors of their
+/// difference, sqrt(s_a^2/n_a + s_b^2/n_b); (2) the log of the ratio of the standard deviations
+/// within 3 of its standard errors, sqrt((k-1)/(4 n_a) + (k-1)/(4 n_b)) with k the pooled
+/// (non-excess) kurtosis (a skewed measure such as a spike time, t ~ 1/I with I exponential in
+/// the threshold mismatch, would be understated by the normal-theory 1/(2n)); (3) the
+/// two-sample KS test above `ks_min`. Returns (mean ratio, sd ratio, KS p).
+fn agrees_with_ngspice(what: &str, ours: &[f64], ng: &[f64], ks_min: f64) -> (f64, f64, f64) {
+    let (a, b) = (summarize(ours), summarize(ng));
+    let (na, nb) = (ours.len() as f64, ng.len() as f64);
+    let se_mean = (a.std * a.std / na + b.std * b.std / nb).sqrt();
+    assert!(
+        (a.mean - b.mean).abs() < 3.0 * se_mean,
+        "{what}: mean {:e} vs ngspice {:e} (3 SE = {:e})",
+        a.mean,
+        b.mean,
+        3.0 * se_mean
+    );
+    let k = (a.kurtosis * na + b.kurtosis * nb) / (na + nb) + 3.0;
+    let se_log_ratio = ((k - 1.0) / (4.0 * na) + (k - 1.0) / (4.0 * nb)).sqrt();
+    assert!(
+        (a.std / b.std).ln().abs() < 3.0 * se_log_ratio,
+        "{what}: sd {:e} vs ngspice {:e} (3 SE of the log ratio = {:.3})",
+        a.std,
+        b.std,
+        3.0 * se_log_ratio
+    );
+    let (d, p) = ks_two_sample(ours, ng);
+    eprintln!(
+        "{what}: mean {:e} vs ngspice {:e} ({:+.2} SE), sd {:e} vs {:e}, KS D = {d:.3} p = {p:.4}",
+        a.mean,
+        b.mean,
+        (a.mean - b.mean) / se_mean,
+        a.std,
+        b.std
+    );
+    assert!(p > ks_min, "{what}: KS D = {d:.3}, p = {p:.4}");
+    (a.mean / b.mean, a.std / b.std, p)
+}
+
 /// The sky130 current-mirror integrate-and-fire neuron in `tt_mm` (netlists/sky130_cm_neuron_mm.cir):
-/// the distribution of its first spike time against 200 ngspice-39 samples
-/// (tests/golden_mc/make_sky130_neuron_reference.py: 10 seeds x 20 independent copies of the
-/// neuron per deck, each copy's subcircuit instances drawing their own AGAUSS terms).
+/// the distribution of its first spike time against 400 ngspice-39 samples
+/// (tests/golden_mc/make_sky130_neuron_reference.py: 20 seeds x 20 independent copies of the
+/// neuron per deck, each copy's subcircuit instances drawing their own AGAUSS terms), by
+/// [`agrees_with_ngspice`] (n_a = 500 of ours).
 ///
-/// Tolerances from the sampling error alone (n_a = 500 of ours, n_b = 200 of ngspice's), each
-/// check at about 0.3 % false-alarm rate: (1) the means within 3 standard errors of their
-/// difference, sqrt(s_a^2/n_a + s_b^2/n_b) (about 2.5 % of the mean here); (2) the log of the
-/// ratio of the standard deviations within 3 of its standard errors, sqrt((k-1)/(4 n_a) +
-/// (k-1)/(4 n_b)) with k the pooled (non-excess) kurtosis: the spike time is skewed (t ~ 1/I,
-/// I exponential in the threshold mismatch in weak inversion), and the normal-theory 1/(2n)
-/// would understate the error of a spread (about 15 % of the spread here).
-///
-/// The two-sample KS test is printed, not asserted: it rejects at p = 0.006 (D = 0.14; our
-/// median 1.5 % later than ngspice's) although the draws of both simulators follow the
-/// library's Pelgrom formula device by device and our simulator reproduces ngspice's spike
-/// time within 0.16 % when given ngspice's own draws (docs/sky130.md, "Mismatch Monte Carlo").
-/// The criterion is mean and spread; the shape difference is an open finding.
+/// The KS bound is 0.001, not 0.01: the first 200 ngspice samples (seeds 1-10) sit 1.9 SE
+/// early against every sample our simulator makes (KS p = 0.004 against our 1000 runs of
+/// seed 1), the next 200 (seeds 11-20) do not (p = 0.34), and the draws themselves agree
+/// device by device (tests/sky130_mm.rs), ngspice's own draws put through our simulator
+/// give ngspice's spike times within 0.05 % (paired) and our distribution (800 draw sets,
+/// KS p = 0.15 and 0.79 against our seeds 1 and 2): docs/sky130.md, "Mismatch Monte Carlo".
 #[test]
 fn sky130_neuron_mismatch_agrees_with_ngspice() {
     let text =
@@ -641,7 +674,7 @@ fn sky130_neuron_mismatch_agrees_with_ngspice() {
         .skip(1)
         .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
         .collect();
-    assert_eq!(ng.len(), 200, "ngspice samples");
+    assert_eq!(ng.len(), 400, "ngspice samples");
     let s = study(
         parse_file("netlists/sky130_cm_neuron_mm.cir"),
         &["tspike=rise(v(out),0.9)"],
@@ -649,29 +682,34 @@ fn sky130_neuron_mismatch_agrees_with_ngspice() {
     let n = 500;
     let ours = column(&s, &run(&s, n, 1, Variation::Both), "tspike");
     assert_eq!(ours.len(), n as usize, "runs without a spike");
-    let (a, b) = (summarize(&ours), summarize(&ng));
-    let (na, nb) = (ours.len() as f64, ng.len() as f64);
-    let se_mean = (a.std * a.std / na + b.std * b.std / nb).sqrt();
     assert!(
-        (a.mean - b.mean).abs() < 3.0 * se_mean,
-        "mean {:e} vs ngspice {:e} (3 SE = {:e})",
-        a.mean,
-        b.mean,
-        3.0 * se_mean
+        summarize(&ng).std > 0.02 * summarize(&ng).mean,
+        "ngspice shows no spread"
     );
-    assert!(b.std > 0.02 * b.mean, "ngspice shows no spread");
-    let k = (a.kurtosis * na + b.kurtosis * nb) / (na + nb) + 3.0;
-    let se_log_ratio = ((k - 1.0) / (4.0 * na) + (k - 1.0) / (4.0 * nb)).sqrt();
-    assert!(
-        (a.std / b.std).ln().abs() < 3.0 * se_log_ratio,
-        "sd {:e} vs ngspice {:e} (3 SE of the log ratio = {:.3})",
-        a.std,
-        b.std,
-        3.0 * se_log_ratio
+    agrees_with_ngspice("sky130 neuron tt_mm", &ours, &ng, 1e-3);
+}
+
+/// A five-transistor OTA follower in `tt_mm` (netlists/sky130_ota_offset_mm.cir: lvt input
+/// pair with nf = 2, `mult=2` tail, `m=2` pfet load): its output (input plus offset) against
+/// 200 ngspice-39 samples (tests/golden_mc/make_sky130_ota_reference.py, 10 seeds x 20
+/// copies), by [`agrees_with_ngspice`] with 1000 runs of ours.
+#[test]
+fn sky130_ota_offset_mismatch_agrees_with_ngspice() {
+    let text =
+        std::fs::read_to_string(root().join("tests/golden_mc/sky130_ota_offset_mm_ngspice.csv"))
+            .unwrap();
+    let ng: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ng.len(), 200, "ngspice samples");
+    let s = study(
+        parse_file("netlists/sky130_ota_offset_mm.cir"),
+        &["vout=op(v(out))"],
     );
-    let (d, p) = ks_two_sample(&ours, &ng);
-    eprintln!(
-        "sky130 neuron tt_mm: mean {:e} vs ngspice {:e}, sd {:e} vs {:e}, KS D = {d:.3} p = {p:.4}",
-        a.mean, b.mean, a.std, b.std
-    );
+    let ours = column(&s, &run(&s, 1000, 1, Variation::Both), "vout");
+    assert_eq!(ours.len(), 1000, "failed runs");
+    assert!(summarize(&ng).std > 2e-3, "ngspice shows no spread");
+    agrees_with_ngspice("sky130 OTA offset tt_mm", &ours, &ng, 0.01);
 }

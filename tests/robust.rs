@@ -536,14 +536,12 @@ fn output_to_a_pipe_is_written_in_place() {
 
 #[test]
 fn tran_1n_10m_of_a_1ghz_sine_stops_at_its_pace() {
-    // hundreds of millions of points: refused after the first million (seconds), not at the
-    // 50-million limit a minute later
+    // hundreds of millions of points: refused at the work meter's first projection (a fraction
+    // of a second; the point pace check would stop it after a million points), not at the
+    // 50-million point limit a minute later
     let e = err("fast sine\nV1 in 0 SIN(0 1 1G)\nR1 in out 1k\nC1 out 0 1p\n.tran 1n 10m\n.end\n");
-    assert!(
-        e.contains("at this pace the run to 1.000e-2 s needs about"),
-        "{e}"
-    );
-    assert!(e.contains("--max-points"), "{e}");
+    assert!(e.contains("at this pace it needs about"), "{e}");
+    assert!(e.contains("--max-work"), "{e}");
     assert!(e.contains("case.cir:5"), "{e}");
 }
 
@@ -691,4 +689,192 @@ fn ac_dec_1meg_points() {
     );
     assert!(e.contains("--max-dc-points"), "{e}");
     assert!(e.contains("case.cir:5"), "{e}");
+}
+
+/// A 17-stage level-1 CMOS ring oscillator with `analysis` (about 1.4 ns per period).
+fn ring17(analysis: &str) -> String {
+    let mut t = String::from(
+        "ring17\nVDD vdd 0 1.8\n.model nm nmos level=1 vto=0.5 kp=100u\n\
+         .model pm pmos level=1 vto=-0.5 kp=50u\n",
+    );
+    for k in 0..17 {
+        let (a, b) = (k, (k + 1) % 17);
+        let _ = writeln!(
+            t,
+            "MP{k} n{b} n{a} vdd vdd pm w=2u l=0.18u\nMN{k} n{b} n{a} 0 0 nm w=1u l=0.18u\nC{k} n{b} 0 10f"
+        );
+    }
+    let _ = writeln!(t, ".ic v(n0)=0\n{analysis}\n.end");
+    t
+}
+
+#[test]
+fn ring_oscillator_tran_1n_10u_stops_at_the_work_budget() {
+    // before: 7.2 million Newton iterations of 34 MOSFETs, 28 s of CPU (the fuzzer's hang);
+    // 1.4 million time points are far inside --max-points. The work meter projects it at
+    // three times the default budget within its first half percent and stops, naming the flag.
+    let e = err(&ring17(".tran 1n 10u"));
+    assert!(e.contains("transient: "), "{e}");
+    assert!(e.contains("at this pace it needs about"), "{e}");
+    assert!(e.contains("--max-work"), "{e}");
+    // the same circuit over 100 ns runs within the default budget
+    let c = elaborate(&ring17(".tran 1n 100n")).unwrap_or_else(|e| panic!("{e}"));
+    let res = analysis::run(&c, &Save::All).unwrap_or_else(|e| panic!("{e}"));
+    assert!(res.tran.expect("transient").rows.len() > 100);
+}
+
+#[test]
+fn max_work_flag_bounds_and_raises_the_budget() {
+    // the command line's --max-work: a small limit stops the 100 ns run (exit 1, the flag and
+    // the analysis line named); the default runs it
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("ring.cir");
+    std::fs::write(&deck, ring17(".tran 1n 100n")).expect("write");
+    let d = deck.to_string_lossy().to_string();
+    let r = run_neurospice(&["run", &d, "--max-work", "100000"], &root(), GUARD);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(
+        r.stderr.contains("more than the limit of 100000"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--max-work"), "{}", r.stderr);
+    assert!(r.stderr.contains(".tran 1n 100n"), "{}", r.stderr);
+    let r = run_neurospice(&["run", &d], &root(), GUARD);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+}
+
+/// A flat ladder of `n` one-ohm resistors from `V1` to ground.
+fn ladder(n: usize, analysis: &str) -> String {
+    let mut t = String::from("ladder\nV1 n0 0 1\n");
+    for k in 0..n {
+        let _ = writeln!(t, "R{k} n{k} n{} 1", k + 1);
+    }
+    let _ = writeln!(t, "Rend n{n} 0 1\n{analysis}\n.end");
+    t
+}
+
+#[test]
+fn dc_sweep_of_a_20000_resistor_ladder_stops_at_the_work_budget() {
+    // 100,001 points (inside --max-dc-points) of a 20,000-element circuit: hours before; the
+    // work meter stops it at its first projection
+    let e = err(&ladder(20_000, ".dc V1 0 1 1e-5"));
+    assert!(e.contains(".dc: "), "{e}");
+    assert!(e.contains("--max-work"), "{e}");
+}
+
+#[test]
+fn ac_of_a_20000_resistor_ladder_refused_before_the_first_frequency() {
+    // a million frequencies (inside --max-dc-points) of a 20,000-element circuit: refused
+    // from the sweep's size before any is solved
+    let e = err(&ladder(20_000, ".ac lin 1000000 1 1meg"));
+    assert!(e.contains(".ac: "), "{e}");
+    assert!(e.contains("work units"), "{e}");
+    assert!(e.contains("--max-work"), "{e}");
+}
+
+#[test]
+fn netlist_element_cards_released_after_elaboration() {
+    // a one-shot run drops the netlist's element cards once the circuit is built (the bulk of
+    // a large deck's memory); a released netlist refuses to elaborate again instead of
+    // building an empty circuit
+    let mut deck = Deck::from_text(&ladder(1000, ".op"), "case.cir").expect("deck");
+    let c = netlist::elaborate(&deck.netlist, Default::default()).expect("circuit");
+    assert_eq!(c.devices.len(), 1002);
+    deck.netlist.release_elements();
+    assert!(deck.netlist.top.elements.is_empty());
+    let Err(e) = netlist::elaborate(&deck.netlist, Default::default()) else {
+        panic!("a released netlist elaborated again");
+    };
+    assert!(e.to_string().contains("released"), "{e}");
+    // the CLI's one-shot path: measures still read the parameters after the release
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path().join("l.cir");
+    std::fs::write(
+        &p,
+        ladder(
+            1000,
+            ".param k = 2\n.tran 1n 10n\n.meas tran vk find v(n500) at=5n",
+        ),
+    )
+    .expect("write");
+    let r = run_neurospice(&["run", &p.to_string_lossy()], &root(), GUARD);
+    assert_eq!(r.code, Some(0), "{}", r.describe());
+    // v(n500) = 1 - 500 / 1001
+    assert!(r.stdout.contains("vk"), "{}", r.stdout);
+}
+
+#[test]
+fn control_repeat_tran_stops_at_the_session_work_budget() {
+    // 100,000 short transients in a `.control` loop: each far inside the limit, the block's
+    // sum is not (before: every pass had its own budget, minutes in all). The block shares
+    // one meter: with a limit of 10^6 units (about 40 passes) it stops, naming the flag.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deck = dir.path().join("loop.cir");
+    std::fs::write(
+        &deck,
+        "rc\nV1 in 0 PULSE(0 1 0 1n 1n 5u 10u)\nR1 in out 1k\nC1 out 0 1n\n.control\n\
+         repeat 100000\ntran 10n 10u\nend\n.endc\n.end\n",
+    )
+    .expect("write");
+    let d = deck.to_string_lossy().to_string();
+    let r = run_neurospice(&["run", &d, "--max-work", "1000000"], &root(), GUARD);
+    assert_eq!(r.code, Some(1), "{}", r.describe());
+    assert!(r.stderr.contains("--max-work"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("more than the limit of 1000000"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn mc_runs_1e12_refused_before_allocating() {
+    // before: `memory allocation of 8000000000000 bytes failed`, exit 134 (the run numbers
+    // were collected first)
+    let dir = tempfile::tempdir().expect("temp dir");
+    let netlist = root().join("netlists/mc_if_neuron.cir");
+    let out = dir.path().join("runs.csv");
+    let r = run_neurospice(
+        &[
+            "mc",
+            &netlist.to_string_lossy(),
+            "--runs",
+            "1000000000000",
+            "-m",
+            "tcross=rise(v(mem),0.45)",
+            "-o",
+            &out.to_string_lossy(),
+            "-q",
+        ],
+        &root(),
+        GUARD,
+    );
+    assert_eq!(r.code, Some(2), "{}", r.describe());
+    assert!(r.stderr.contains("--runs 1000000000000"), "{}", r.stderr);
+    assert!(r.stderr.contains("--shard"), "{}", r.stderr);
+}
+
+#[test]
+fn meas_100000_cards_duplicates_found_in_one_pass() {
+    // 100,000 `.meas` cards: the duplicate-name check compared each with every earlier one
+    // (5e9 comparisons, minutes); by a map, the same warnings
+    let mut t = String::from("rc\nV1 in 0 1\nR1 in out 1k\nC1 out 0 1n\n.tran 10n 1u\n");
+    for k in 0..100_000 {
+        let _ = writeln!(t, ".meas tran m{} max v(out)", k % 99_999);
+    }
+    t.push_str(".end\n");
+    let deck = Deck::from_text(&t, "case.cir").expect("deck");
+    assert_eq!(deck.measures.len(), 100_000);
+    let dup: Vec<_> = deck
+        .netlist
+        .warnings
+        .iter()
+        .filter(|w| w.contains("is defined again"))
+        .collect();
+    assert_eq!(dup.len(), 1, "{dup:?}");
+    assert!(
+        dup[0].contains("measure 'm0'") && dup[0].contains("first at line 6"),
+        "{dup:?}"
+    );
 }

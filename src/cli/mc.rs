@@ -95,6 +95,10 @@ fn parse_shard(s: &str) -> Result<(u64, u64)> {
     Ok((i, m))
 }
 
+/// Most runs of one study: ten million (the run numbers and each run's record are held in
+/// memory).
+const MAX_RUNS: u64 = 10_000_000;
+
 fn config(a: &McArgs) -> Result<Config> {
     let variation = Variation::parse(&a.variation).ok_or_else(|| {
         Error::usage(format!(
@@ -102,6 +106,15 @@ fn config(a: &McArgs) -> Result<Config> {
             a.variation
         ))
     })?;
+    if a.runs > MAX_RUNS {
+        // the run numbers (and each run's record) are held in memory: 10^12 runs was an
+        // allocation of 8 TB and an abort
+        return Err(Error::usage(format!(
+            "--runs {}: more than {MAX_RUNS} runs in one study; split it with --shard I/M \
+             and mc-merge",
+            a.runs
+        )));
+    }
     if a.runs == 0 {
         return Err(Error::usage("--runs must be at least 1"));
     }

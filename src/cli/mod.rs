@@ -61,6 +61,11 @@ struct BudgetArgs {
     /// `while 1` forever).
     #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_CONTROL_STEPS)]
     max_control_steps: u64,
+    /// Most work one analysis (.tran, .dc, .ac) may do, in units of 10-15 ns of one core
+    /// (Newton iterations x devices and matrix entries); the default is about 5 s. A run
+    /// projected to need more than twice it stops early; 0 = no limit.
+    #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_WORK)]
+    max_work: u64,
 }
 
 // clap builds the command once per process; boxing the larger argument struct buys nothing
@@ -92,6 +97,7 @@ pub fn run(cli: Cli) -> Result<()> {
         elements: cli.budgets.max_elements,
         time_points: cli.budgets.max_points,
         control_steps: cli.budgets.max_control_steps,
+        work: cli.budgets.max_work,
     });
     match cli.cmd {
         Cmd::Run(a) => run::run(&a),

@@ -254,7 +254,10 @@ pub fn run(a: &RunArgs) -> Result<()> {
     if a.ascii && !raw_out {
         return Err(Error::usage("--ascii applies to a raw file: -o FILE.raw"));
     }
-    if !a.no_control {
+    // the netlist is read and lexed once: a million-element deck costs seconds per pass
+    let mut deck = if a.no_control {
+        meas::Deck::load(&a.netlist)?
+    } else {
         let bytes = std::fs::read(&a.netlist).map_err(|e| {
             Error::io(format!(
                 "cannot read netlist '{}': {e}",
@@ -263,10 +266,15 @@ pub fn run(a: &RunArgs) -> Result<()> {
         })?;
         let file = a.netlist.to_string_lossy();
         // decoded as the lexer decodes every file (UTF-8, else Latin-1 per line, as ngspice
-        // reads bytes); the lexer's load below repeats the warning
-        let (text, _) = netlist::lexer::decode(&bytes, &file);
-        let nl = netlist::Netlist::parse(&netlist::lexer::lex_str(&text, &file)?)?;
+        // reads bytes)
+        let (text, warning) = netlist::lexer::decode(&bytes, &file);
+        drop(bytes);
+        let mut lexed = netlist::lexer::lex_str(&text, &file)?;
+        lexed.warnings.extend(warning);
         let script = control::compile_deck(&text, &file)?;
+        drop(text);
+        let sources = lexed.sources.clone();
+        let nl = netlist::Netlist::parse_owned(lexed)?;
         // a deck with .ac runs as ngspice runs it even without a block (the dot-card path
         // below has no complex results)
         let has_ac = nl.controls.iter().any(|c| c.name() == ".ac");
@@ -286,10 +294,15 @@ pub fn run(a: &RunArgs) -> Result<()> {
             };
             return run_control(a, nl, &script);
         }
+        meas::Deck::from_netlist(nl, sources)?
+    };
+    let c = netlist::elaborate(&deck.netlist, Default::default())?;
+    if a.sweep.is_none() {
+        // nothing elaborates this netlist again (a `.dc` of a parameter holds its own
+        // copy): its element cards need not be held while the circuit runs
+        deck.netlist.release_elements();
     }
-    let deck = meas::Deck::load(&a.netlist)?;
-    let (nl, measures) = (&deck.netlist, &deck.measures);
-    let c = netlist::elaborate(nl, Default::default())?;
+    let measures = &deck.measures;
     meas::check_signals(measures, &c)?;
     if !a.quiet {
         for w in c.warnings.iter() {
@@ -483,6 +496,9 @@ fn dot_card_flag(a: &RunArgs) -> Option<&'static str> {
 }
 
 fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> Result<()> {
+    // the block's analyses share one work budget (a loop of short runs is bounded as one
+    // long run is)
+    let _work = neurospice::budget::Session::begin();
     if let Some(f) = dot_card_flag(a) {
         return Err(Error::usage(format!(
             "{f} applies to the netlist's dot-card analyses, but this deck has a .control \

@@ -146,7 +146,11 @@ impl Study {
     /// The runs this process computes: all of 1..=runs, or the shard's contiguous block.
     pub fn runs_of(&self, cfg: &Config) -> Vec<u64> {
         let (lo, hi) = match cfg.shard {
-            Some((i, m)) if m > 0 => (cfg.runs * i / m, cfg.runs * (i + 1) / m),
+            // in 128 bits: runs x shard index overflows 64 for a shard count like 10^15
+            Some((i, m)) if m > 0 => {
+                let at = |k: u64| (cfg.runs as u128 * k as u128 / m as u128) as u64;
+                (at(i), at(i + 1))
+            }
             _ => (0, cfg.runs),
         };
         (lo + 1..=hi).collect()

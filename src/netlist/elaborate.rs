@@ -22,6 +22,9 @@ use std::sync::Arc;
 /// descends it recursively.
 pub const MAX_SUBCKT_DEPTH: usize = 1000;
 
+/// Work units charged per device elaborated (`crate::budget::Work`).
+pub const ELABORATION_COST: f64 = 200.0;
+
 /// The shortest transient: a femtosecond, far below any circuit's time constant and far above
 /// the range where a step of a billionth of it underflows.
 pub const MIN_TSTOP: f64 = 1e-15;
@@ -102,6 +105,12 @@ fn elaborate_with(
 }
 
 fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
+    if nl.released {
+        return Err(Error::netlist(
+            "internal: this netlist's element cards were released after its elaboration",
+            Some(&nl.title_loc),
+        ));
+    }
     let (p, options) = Params::top(nl, &opts.overrides, opts.random)?;
     let global = 0;
     let mut e = Elab {
@@ -127,6 +136,18 @@ fn build(nl: &Netlist, opts: ElabOptions) -> Result<Circuit> {
         "elements after expanding the subcircuits",
         "--max-elements",
     )?;
+    // building a device costs about 200 work units (2 us): charged so that a `.control` loop
+    // re-elaborating a large deck meets its session's work limit (alone, the element budget
+    // binds first: 2,000,000 elements are 4e8 units, the default work limit)
+    crate::budget::Work::default().charge(
+        &mut Default::default(),
+        elements * ELABORATION_COST,
+        1.0,
+        "elaboration",
+    )?;
+    // the device list sized once, from the count just checked (doubling would leave up to
+    // half of it empty); a count the allocator refuses is left to grow as before
+    let _ = e.devices.try_reserve_exact(elements as usize);
     let mut stack = Vec::new();
     let at = Where {
         frame: global,

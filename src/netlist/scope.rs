@@ -57,20 +57,29 @@ pub struct Netlist {
     /// Device models built from this netlist's cards, shared by every elaboration (and by
     /// clones of the netlist, which have the same cards).
     pub model_cache: super::models::ModelCache,
+    /// The element cards were dropped ([`Netlist::release_elements`]): elaborating again is
+    /// refused.
+    pub released: bool,
 }
 
 impl Netlist {
     /// Builds the scope tree from lexed cards. `.subckt` definitions may nest up to
     /// [`MAX_DEFINITION_DEPTH`] levels (the tree is walked recursively).
     pub fn parse(lexed: &Lexed) -> Result<Netlist> {
+        Netlist::parse_owned(lexed.clone())
+    }
+
+    /// [`Netlist::parse`] taking the cards over instead of copying them: the netlist's cards
+    /// are the lexer's, so a million-element deck is held once, not twice, while it is parsed.
+    pub fn parse_owned(lexed: Lexed) -> Result<Netlist> {
         let mut stack: Vec<Scope> = vec![Scope::default()];
         let mut controls = Vec::new();
         let mut globals = Vec::new();
         let mut csparams = Vec::new();
-        let mut title = (lexed.title.clone(), lexed.title_loc.clone());
-        let mut warnings = lexed.warnings.clone();
+        let mut title = (lexed.title, lexed.title_loc);
+        let mut warnings = lexed.warnings;
         let mut scopes = 0usize;
-        for card in &lexed.cards {
+        for card in lexed.cards {
             let name = card.name().to_string();
             if let Some(dot) = name.strip_prefix('.') {
                 match dot {
@@ -159,7 +168,7 @@ impl Netlist {
                         }
                     }
                     "param" | "param_run" | "param_inst" => {
-                        let defs = split_param_defs(&card.toks[1..], card)?;
+                        let defs = split_param_defs(&card.toks[1..], &card)?;
                         // syntax errors now; the elaborator parses them again when used
                         for (_, toks, _) in &defs {
                             parse_expr_toks(toks)?;
@@ -198,13 +207,13 @@ impl Netlist {
                         }
                     }
                     "func" => {
-                        let f = parse_func(card)?;
+                        let f = parse_func(&card)?;
                         if let Some(s) = stack.last_mut() {
                             s.funcs.push(Arc::new(f));
                         }
                     }
                     "csparam" => {
-                        csparams.extend(split_param_defs(&card.toks[1..], card)?);
+                        csparams.extend(split_param_defs(&card.toks[1..], &card)?);
                     }
                     "title" => {
                         let text = card.toks.get(1).map(|t| t.raw.clone()).unwrap_or_default();
@@ -214,25 +223,25 @@ impl Netlist {
                     "print" | "plot" | "save" | "probe" | "width" => {
                         // kept for a deck run as ngspice runs it (`.print` tables after the
                         // analyses, cli/run.rs); the dot-card path skips them
-                        if dot == "print" {
-                            controls.push(card.clone());
-                        }
                         warnings.push(format!(
                             "{}:{}: {} skipped (use --save and -o)",
                             card.loc.file, card.loc.line, name
                         ));
+                        if dot == "print" {
+                            controls.push(card);
+                        }
                     }
                     "four" | "fourier" => {
                         // ngspice's `fourier` on the last transient, run by cli/run.rs after
                         // the analyses as ngspice -b runs it; the dot-card path skips it
-                        controls.push(card.clone());
                         warnings.push(format!(
                             "{}:{}: {} skipped (its table is printed when the deck runs as ngspice runs it)",
                             card.loc.file, card.loc.line, name
                         ));
+                        controls.push(card);
                     }
                     "op" | "dc" | "tran" | "ac" | "ic" | "options" | "option" | "opt" | "temp"
-                    | "nodeset" | "meas" | "measure" => controls.push(card.clone()),
+                    | "nodeset" | "meas" | "measure" => controls.push(card),
                     _ => {
                         return Err(Error::netlist(
                             format!("unsupported card '{}'", name),
@@ -241,7 +250,7 @@ impl Netlist {
                     }
                 }
             } else if let Some(s) = stack.last_mut() {
-                s.elements.push(card.clone());
+                s.elements.push(card);
             }
         }
         if stack.len() > 1 {
@@ -261,13 +270,29 @@ impl Netlist {
             csparams,
             warnings,
             model_cache: Default::default(),
+            released: false,
         })
+    }
+}
+
+impl Netlist {
+    /// Drops the element cards of every scope (the bulk of a large netlist: a card of four
+    /// tokens costs about 800 bytes) once the one circuit a run needs is elaborated; the
+    /// parameters, models, functions and control cards stay for the measures. Elaborating
+    /// this netlist again is an error.
+    pub fn release_elements(&mut self) {
+        let mut todo = vec![&mut self.top];
+        while let Some(s) = todo.pop() {
+            s.elements = Vec::new();
+            todo.extend(s.subckts.iter_mut());
+        }
+        self.released = true;
     }
 }
 
 impl Scope {
     /// Adds a `.model` card and indexes it by name and, for `name.N`, by the bin family.
-    fn add_model(&mut self, card: &Card) {
+    fn add_model(&mut self, card: Card) {
         let k = self.models.len();
         if let Some(n) = card.toks.get(1) {
             let name = n.text.as_str();
@@ -280,7 +305,7 @@ impl Scope {
                 self.bins.entry(base.to_string()).or_default().push(k);
             }
         }
-        self.models.push(card.clone());
+        self.models.push(card);
     }
 }
 

@@ -272,6 +272,11 @@ impl LinearSolver {
         Ok(())
     }
 
+    /// The order of the factored matrix (unknowns the LU sees).
+    pub fn order(&self) -> usize {
+        self.pat.n
+    }
+
     /// The circuit LU's counters (full factorisations, refactorisations, fallbacks); zero for
     /// the other backends.
     pub fn lu_stats(&self) -> LuStats {

@@ -2,7 +2,7 @@
 //! vectors, and Newton-Raphson on F(x) + a0 Q(x) + hist = 0.
 
 use super::copy_small;
-use super::linear::{LinearSolver, Pattern};
+use super::linear::{DENSE_MAX, LinearSolver, Pattern};
 use crate::circuit::{Circuit, Options};
 use crate::devices::{BypassCtl, DeviceOps, Inst, Load, Setup, T0};
 use crate::error::{Error, Result};
@@ -96,9 +96,15 @@ pub struct System {
     /// state at an accepted point; only the (time-dependent) sources are loaded per call.
     fixed_load: FixedLoad,
     fixed_valid: bool,
+    /// The last load was the affine one (its charges are `fixed_load.q_rows`: the independent
+    /// sources, loaded on top, hold no charge).
+    last_affine: bool,
     /// The independent sources (loaded every time) and the other devices.
     sources: Vec<usize>,
     fixed: Vec<usize>,
+    /// Grounded voltage sources taken out of the matrix the LU factors (see `Elim`); `lin`
+    /// is then over the remaining unknowns.
+    elim: Option<Elim>,
 }
 
 /// See `System::fixed_load`.
@@ -108,6 +114,72 @@ struct FixedLoad {
     q0: Vec<f64>,
     jf: Vec<f64>,
     jq: Vec<f64>,
+    /// The nonzeros of `jf` and `jq` row by row (columns ascending, as the column walk adds
+    /// them, so the sums are the same to the bit): each row's F and Q accumulate in a register
+    /// and the zeros (a resistor has no charge, a source row no conductance) are skipped.
+    f_rows: RowMap,
+    q_rows: RowMap,
+}
+
+/// A sparse matrix by rows: row r's (column, value) pairs are `ent[ptr[r - 1]..ptr[r]]`.
+#[derive(Default)]
+struct RowMap {
+    ptr: Vec<usize>,
+    ent: Vec<(usize, f64)>,
+}
+
+impl RowMap {
+    /// The nonzeros of `vals` (slot order over `pat`) by rows.
+    fn take(&mut self, pat: &Pattern, vals: &[f64]) {
+        let n = pat.n;
+        self.ptr.clear();
+        self.ptr.resize(n + 1, 0);
+        for (k, &r) in pat.row_idx.iter().enumerate() {
+            if vals[k + 1] != 0.0 {
+                self.ptr[r + 1] += 1;
+            }
+        }
+        for r in 0..n {
+            self.ptr[r + 1] += self.ptr[r];
+        }
+        self.ent.clear();
+        self.ent.resize(self.ptr[n], (0, 0.0));
+        let mut next = self.ptr[..n].to_vec();
+        for c in 0..n {
+            for k in pat.col_ptr[c]..pat.col_ptr[c + 1] {
+                let v = vals[k + 1];
+                if v != 0.0 {
+                    let r = pat.row_idx[k];
+                    self.ent[next[r]] = (c + 1, v);
+                    next[r] += 1;
+                }
+            }
+        }
+    }
+
+    /// out[r] = base[r] + sum of this row's entries times x (rows 1..=n).
+    #[inline]
+    fn apply(&self, base: &[f64], x: &[f64], out: &mut [f64]) {
+        for (r, o) in out[1..].iter_mut().enumerate() {
+            let mut v = base[r + 1];
+            for &(c, a) in &self.ent[self.ptr[r]..self.ptr[r + 1]] {
+                v += a * x[c];
+            }
+            *o = v;
+        }
+    }
+
+    /// out[r] += this row's entries times x (rows 1..=n).
+    #[inline]
+    fn apply_add(&self, x: &[f64], out: &mut [f64]) {
+        for (r, o) in out[1..].iter_mut().enumerate() {
+            let mut v = *o;
+            for &(c, a) in &self.ent[self.ptr[r]..self.ptr[r + 1]] {
+                v += a * x[c];
+            }
+            *o = v;
+        }
+    }
 }
 
 /// One Newton solve's settings.
@@ -184,11 +256,19 @@ impl System {
             d.dev.remap(&map);
         }
         let nnz = pat.nnz();
+        let (elim, lpat) = match Elim::find(n, c.n_nodes, &s.requests, &pat) {
+            Some((e, rpat)) => (Some(e), rpat),
+            None => (None, pat.clone()),
+        };
         let lin = match base {
-            Some(b) if b.pat.col_ptr == pat.col_ptr && b.pat.row_idx == pat.row_idx => {
+            Some(b)
+                if b.pat.col_ptr == pat.col_ptr
+                    && b.pat.row_idx == pat.row_idx
+                    && b.elim_pairs() == elim.as_ref().map(|e| &e.pairs[..]) =>
+            {
                 b.lin.fresh_clone()
             }
-            _ => LinearSolver::new(pat.clone())?,
+            _ => LinearSolver::new(lpat)?,
         };
         let linear = devs.iter().all(|d| d.dev.linear());
         let mut ev_off = Vec::with_capacity(devs.len() + 1);
@@ -240,11 +320,20 @@ impl System {
                 q0: vec![0.0; n + 1],
                 jf: vec![0.0; nnz + 1],
                 jq: vec![0.0; nnz + 1],
+                f_rows: RowMap::default(),
+                q_rows: RowMap::default(),
             },
             fixed_valid: false,
+            last_affine: false,
             sources,
             fixed,
+            elim,
         })
+    }
+
+    /// The eliminated (node, branch) pairs' structure, for comparing two systems.
+    fn elim_pairs(&self) -> Option<&[(usize, usize, usize, usize)]> {
+        self.elim.as_ref().map(|e| &e.pairs[..])
     }
 
     /// Turns this system into the system of `c` in place when `c` has the same structure
@@ -270,6 +359,10 @@ impl System {
         }
         let (pat, map, _) = Pattern::build(n, &s.requests);
         if pat.col_ptr != self.pat.col_ptr || pat.row_idx != self.pat.row_idx {
+            return false;
+        }
+        let elim = Elim::find(n, c.n_nodes, &s.requests, &pat).map(|(e, _)| e);
+        if elim.as_ref().map(|e| &e.pairs[..]) != self.elim_pairs() {
             return false;
         }
         for d in devs.iter_mut() {
@@ -321,25 +414,18 @@ impl System {
         self.q_at_solution = false;
         // a switch follows its control in DC, so the affine shortcut is for the transient only
         let affine = self.linear && !dc && !init_junctions;
+        self.last_affine = affine;
         if affine && !self.fixed_valid {
             self.take_fixed_load(time);
         }
         let (devices, full) = if affine {
             let fl = &self.fixed_load;
-            copy_small(&mut self.f, &fl.f0);
-            copy_small(&mut self.q, &fl.q0);
             copy_small(&mut self.jf, &fl.jf);
             copy_small(&mut self.jq, &fl.jq);
-            for c in 0..self.pat.n {
-                let xc = x[c + 1];
-                if xc != 0.0 {
-                    for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
-                        let r = self.pat.row_idx[k] + 1;
-                        self.f[r] += fl.jf[k + 1] * xc;
-                        self.q[r] += fl.jq[k + 1] * xc;
-                    }
-                }
-            }
+            self.f[0] = fl.f0[0];
+            self.q[0] = fl.q0[0];
+            fl.f_rows.apply(&fl.f0, x, &mut self.f);
+            fl.q_rows.apply(&fl.q0, x, &mut self.q);
             (&self.sources, false)
         } else {
             self.f.fill(0.0);
@@ -414,6 +500,8 @@ impl System {
         for &i in &self.fixed {
             self.devs[i].dev.load(&mut l);
         }
+        fl.f_rows.take(&self.pat, &fl.jf);
+        fl.q_rows.take(&self.pat, &fl.jq);
         self.fixed_valid = true;
     }
 
@@ -478,10 +566,16 @@ impl System {
                     self.jac[self.diag[i]] += ctx.gshunt;
                 }
             }
-            let solved = self.lin.solve(&self.jac, &mut self.rhs);
+            let solved = match &mut self.elim {
+                Some(e) => e.solve(&self.pat, &mut self.lin, &self.jac, &mut self.rhs),
+                None => self
+                    .lin
+                    .solve(&self.jac, &mut self.rhs)
+                    .map_err(|s| s.unknown),
+            };
             self.stats.factorizations = self.lin.factorizations;
             if let Err(s) = solved {
-                return Err(NewtonFail::Singular(s.unknown));
+                return Err(NewtonFail::Singular(s));
             }
             // a linear system is solved exactly by one Newton step (the Jacobian is exact), so
             // its update needs no confirming iteration, whatever the rounding in dx
@@ -523,11 +617,17 @@ impl System {
                 if exact {
                     // Q is linear in x too: bring the loaded charges to the solution
                     // (q += dQ/dx dx), so the caller need not load the devices again
-                    for c in 0..n {
-                        let dx = self.rhs[c + 1];
-                        if dx != 0.0 {
-                            for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
-                                self.q[self.pat.row_idx[k] + 1] += self.jq[k + 1] * dx;
+                    if self.last_affine {
+                        let qr = &self.fixed_load.q_rows;
+                        let q = &mut self.q;
+                        qr.apply_add(&self.rhs, q);
+                    } else {
+                        for c in 0..n {
+                            let dx = self.rhs[c + 1];
+                            if dx != 0.0 {
+                                for k in self.pat.col_ptr[c]..self.pat.col_ptr[c + 1] {
+                                    self.q[self.pat.row_idx[k] + 1] += self.jq[k + 1] * dx;
+                                }
                             }
                         }
                     }
@@ -704,7 +804,215 @@ impl System {
         (jf, jq)
     }
 
+    /// How many unknowns the LU factors: all of them but the node and branch of every
+    /// grounded voltage source taken out by block elimination (see `Elim`).
+    pub fn factored_unknowns(&self) -> usize {
+        self.lin.order()
+    }
+
     pub fn lin_factorizations(&self) -> usize {
         self.lin.factorizations
+    }
+}
+
+/// Grounded voltage sources eliminated from the matrix the LU sees (`System::elim`).
+///
+/// An ideal source between node k and ground with branch b makes a pair of unknowns whose
+/// rows and columns meet nothing else: row b holds only column k (the source's equation
+/// v(k) = V), column b only row k (its current enters k's KCL). Block elimination is then
+/// exact: dx_k = rhs_b / J[b,k] from row b, column k moves to the right-hand side, the rest
+/// is solved without k and b, and dx_b follows from row k. A part cut at a supply (issue 13:
+/// a crossbar neuron holds 16 input lines, 33 unknowns for one membrane) then factors only
+/// its own nodes, one unknown for an isolated membrane. Only where the pairs are at least a
+/// quarter of the unknowns or leave at most `DENSE_MAX`: in a large coupled system a supply's
+/// two unknowns cost the LU nothing. The pairs are found from the
+/// devices' requested entries, so any device of that structure qualifies; a source whose
+/// current another device reads (CCCS, CCVS) has more in column b and is kept.
+struct Elim {
+    /// (k, b, slot of (b, k), slot of (k, b)).
+    pairs: Vec<(usize, usize, usize, usize)>,
+    /// Row k of pair p over the kept columns: `row[row_off[p]..row_off[p + 1]]`, (slot, column).
+    row: Vec<(usize, usize)>,
+    row_off: Vec<usize>,
+    /// Whether an unknown is an eliminated branch (its row is consumed by dx_k).
+    branch: Vec<bool>,
+    /// The full index of kept unknown j (1-based; index 0 = 0).
+    full: Vec<usize>,
+    /// The full slot of kept slot s (1-based; index 0 = 0).
+    slot: Vec<usize>,
+    vals: Vec<f64>,
+    rhs: Vec<f64>,
+    dxk: Vec<f64>,
+}
+
+impl Elim {
+    /// The eliminable pairs of a system of `n` unknowns (`n_nodes` of them nodes) whose
+    /// devices requested `requests`, with the full pattern `pat`; None when there are none.
+    /// Returns the reduced pattern beside it.
+    fn find(
+        n: usize,
+        n_nodes: usize,
+        requests: &[(usize, usize)],
+        pat: &Pattern,
+    ) -> Option<(Elim, Pattern)> {
+        // per branch: the distinct columns of its row and rows of its column (ground left out)
+        let nb = n - n_nodes;
+        if nb == 0 {
+            return None;
+        }
+        const NONE: usize = 0;
+        const MANY: usize = usize::MAX;
+        let mut row_col = vec![NONE; nb];
+        let mut col_row = vec![NONE; nb];
+        let note = |v: &mut usize, x: usize| {
+            if *v == NONE {
+                *v = x;
+            } else if *v != x {
+                *v = MANY;
+            }
+        };
+        for &(r, c) in requests {
+            if r == 0 || c == 0 {
+                continue;
+            }
+            if r > n_nodes {
+                note(&mut row_col[r - n_nodes - 1], c);
+            }
+            if c > n_nodes {
+                note(&mut col_row[c - n_nodes - 1], r);
+            }
+        }
+        let mut gone = vec![false; n + 1];
+        let mut branch = vec![false; n + 1];
+        let mut pairs = vec![];
+        for i in 0..nb {
+            let (b, k) = (n_nodes + 1 + i, row_col[i]);
+            if k != NONE && k != MANY && k <= n_nodes && col_row[i] == k && !gone[k] {
+                gone[k] = true;
+                gone[b] = true;
+                branch[b] = true;
+                pairs.push((k, b, slot_of(pat, b, k), slot_of(pat, k, b)));
+            }
+        }
+        // worth it where the sources are a good part of the system (a part cut at its supply
+        // or input lines) or where what remains takes the dense path; a large coupled system
+        // with a supply or two keeps them (the LU orders a source's branch first anyway, and
+        // its results stay those of the full factorisation)
+        let kept = n - 2 * pairs.len();
+        if pairs.is_empty() || (8 * pairs.len() < n && kept > DENSE_MAX) {
+            return None;
+        }
+        let full: Vec<usize> = (0..=n).filter(|&i| i == 0 || !gone[i]).collect();
+        let mut red = vec![0usize; n + 1];
+        for (j, &f) in full.iter().enumerate() {
+            red[f] = j;
+        }
+        let n_red = full.len() - 1;
+        let reqs: Vec<(usize, usize)> = requests
+            .iter()
+            .filter(|&&(r, c)| r > 0 && c > 0 && !gone[r] && !gone[c])
+            .map(|&(r, c)| (red[r], red[c]))
+            .collect();
+        let (rpat, _, _) = Pattern::build(n_red, &reqs);
+        let mut slot = vec![0usize; rpat.nnz() + 1];
+        for c in 0..n_red {
+            for k in rpat.col_ptr[c]..rpat.col_ptr[c + 1] {
+                slot[k + 1] = slot_of(pat, full[rpat.row_idx[k] + 1], full[c + 1]);
+            }
+        }
+        let mut row = vec![];
+        let mut row_off = vec![0];
+        for &(k, ..) in &pairs {
+            for c in 0..n {
+                if gone[c + 1] {
+                    continue;
+                }
+                let s = slot_of(pat, k, c + 1);
+                if s != 0 {
+                    row.push((s, c + 1));
+                }
+            }
+            row_off.push(row.len());
+        }
+        let np = pairs.len();
+        Some((
+            Elim {
+                pairs,
+                row,
+                row_off,
+                branch,
+                full,
+                vals: vec![0.0; slot.len()],
+                slot,
+                rhs: vec![0.0; n_red + 1],
+                dxk: vec![0.0; np],
+            },
+            rpat,
+        ))
+    }
+
+    /// Solves the full system (values `jac`, right-hand side `rhs`, both full) through the
+    /// kept unknowns; on return `rhs` holds the full update.
+    fn solve(
+        &mut self,
+        pat: &Pattern,
+        lin: &mut LinearSolver,
+        jac: &[f64],
+        rhs: &mut [f64],
+    ) -> std::result::Result<(), Option<usize>> {
+        for (p, &(k, b, s_bk, _)) in self.pairs.iter().enumerate() {
+            let dk = rhs[b] / jac[s_bk];
+            if !dk.is_finite() {
+                return Err(Some(b));
+            }
+            self.dxk[p] = dk;
+            if dk != 0.0 {
+                let c = k - 1;
+                for s in pat.col_ptr[c]..pat.col_ptr[c + 1] {
+                    let r = pat.row_idx[s] + 1;
+                    if !self.branch[r] {
+                        rhs[r] -= jac[s + 1] * dk;
+                    }
+                }
+            }
+        }
+        if self.full.len() > 1 {
+            for (v, &s) in self.vals.iter_mut().zip(&self.slot).skip(1) {
+                *v = jac[s];
+            }
+            for (r, &f) in self.rhs.iter_mut().zip(&self.full).skip(1) {
+                *r = rhs[f];
+            }
+            lin.solve(&self.vals, &mut self.rhs)
+                .map_err(|s| s.unknown.map(|j| self.full[j]))?;
+            for (&r, &f) in self.rhs.iter().zip(&self.full).skip(1) {
+                rhs[f] = r;
+            }
+        }
+        for (p, &(k, b, _, s_kb)) in self.pairs.iter().enumerate() {
+            let mut acc = rhs[k];
+            for &(s, c) in &self.row[self.row_off[p]..self.row_off[p + 1]] {
+                acc -= jac[s] * rhs[c];
+            }
+            let db = acc / jac[s_kb];
+            if !db.is_finite() {
+                return Err(Some(k));
+            }
+            rhs[b] = db;
+        }
+        for (p, &(k, ..)) in self.pairs.iter().enumerate() {
+            rhs[k] = self.dxk[p];
+        }
+        Ok(())
+    }
+}
+
+/// The slot of entry (r, c) of `pat` (1-based unknowns), 0 when absent.
+fn slot_of(pat: &Pattern, r: usize, c: usize) -> usize {
+    let (lo, hi) = (pat.col_ptr[c - 1], pat.col_ptr[c]);
+    let rows = &pat.row_idx[lo..hi];
+    match rows.binary_search(&(r - 1)) {
+        Ok(i) => lo + i + 1,
+        Err(_) => 0,
     }
 }

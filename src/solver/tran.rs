@@ -28,6 +28,9 @@ pub struct TranSpec {
     /// Spike probes: (unknown, threshold [V]); rising crossings are located like events and
     /// reported through `Recorder::spike`, without disturbing the integration.
     pub probes: Vec<(usize, f64)>,
+    /// The work meter of the analysis (`crate::budget::Work`): the parts of one transient
+    /// share it through clones of the spec.
+    pub work: crate::budget::Work,
 }
 
 /// Receives accepted time points.
@@ -77,7 +80,11 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
         "--max-points",
     )?;
     let mut accepted = 0u64;
+    // the work meter: Newton iterations (of accepted and rejected steps) x the circuit's cost
+    let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+    let mut account = crate::budget::Account::default();
     let mut x = initial_point(sys, spec)?;
+    let mut charged = sys.stats.newton_iterations;
     rec.initial(&x);
     // with uic the initial vector is not a solution (ngspice does not write it either)
     if spec.tstart <= 0.0 && !spec.uic {
@@ -186,6 +193,11 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
             ));
         }
         crate::budget::check_pace(accepted, t, tstop, max_points)?;
+        let newton = sys.stats.newton_iterations;
+        let units = newton.saturating_sub(charged) as f64 * cost;
+        spec.work
+            .charge(&mut account, units, t / tstop, "transient")?;
+        charged = newton;
         rec.step(t, &x, &sys.f, &sys.q);
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);

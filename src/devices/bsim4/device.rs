@@ -194,6 +194,17 @@ impl Bsim4 {
         &self.inst
     }
 
+    /// The instance parameters the device was built with (after the netlist's expressions and
+    /// any mismatch draws: what ngspice's `show m : delvto` prints).
+    pub fn params(&self) -> &InstanceParams {
+        &self.params
+    }
+
+    /// The model card the device uses (after bin selection).
+    pub fn card(&self) -> &Card {
+        &self.card
+    }
+
     /// Every (row, col) pair of logical nodes a load writes, before collapsing.
     fn pairs(&self) -> Vec<(usize, usize)> {
         let mut p = Vec::with_capacity(64);
