@@ -21,6 +21,9 @@ reference has is absent). Prints a Markdown table, and with --json FILE the raw 
 usage: compare_ngspice.py [--families indep,ideal,...] [--sizes 10,100,1000,3000]
        [--repeat 3] [--once-above 30] [--ng-timeout 180] [--ns-timeout 600]
        [--ref-max 100] [--ref-tmax 10p] [--bin PATH] [--old PATH] [--json FILE] [--keep DIR]
+       [--ns-options "multirate=2"]
+--ns-options adds a `.options` line to neurospice's copy of each netlist only (ngspice runs
+the netlist as generated), e.g. `multirate=2` to tear bias lines too.
 Needs ngspice on PATH and /usr/bin/time.
 """
 import argparse, json, math, os, re, resource, subprocess, sys, tempfile, time
@@ -163,6 +166,7 @@ def main():
     ap.add_argument("--old", help="a second neurospice binary (e.g. before a change), timed in the same loop")
     ap.add_argument("--json")
     ap.add_argument("--keep")
+    ap.add_argument("--ns-options", help="a .options line's settings for neurospice's copy only")
     a = ap.parse_args()
     sizes = [int(x) for x in a.sizes.split(",")]
     fams = a.families.split(",")
@@ -183,7 +187,11 @@ def main():
             cir = os.path.join(d, f"{fam}_{n}.cir")
             open(cir, "w").write(text)
             mj = os.path.join(d, f"{fam}_{n}.json")
-            ns_cmd = [a.bin, "run", cir, "--save", "none", "-q", "--stats", "--meas-json", mj]
+            ns_cir = cir
+            if a.ns_options:
+                ns_cir = os.path.join(d, f"{fam}_{n}_ns.cir")
+                open(ns_cir, "w").write(text.replace("\n.tran", f"\n.options {a.ns_options}\n.tran", 1))
+            ns_cmd = [a.bin, "run", ns_cir, "--save", "none", "-q", "--stats", "--meas-json", mj]
             ng_cmd = ["ngspice", "-b", cir]
             best = {"ns": None, "ng": None, "old": None}
             runs = [("ns", ns_cmd, a.ns_timeout, skip_ns), ("ng", ng_cmd, a.ng_timeout, skip_ng)]

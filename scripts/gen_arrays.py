@@ -19,6 +19,10 @@ Families (every neuron k = 1..N gets a slightly different drive so spikes do not
   mirror    level-1 NMOS current mirrors sinking from membrane caps hung from a shared VDD
             ramp (0 to 1.8 V in 1 ns), a shared bias (1 uA into a diode-connected M0), reset
             switches across the caps: the issue's 4-mirror deck for any N (widths 2u..3u).
+  mirror2   the mirror array on two bias lines (odd neurons on vb1, even on vb2, each line
+            its own Iref into a diode-connected transistor).
+  mirror_rail  the mirror array whose VDD ramp reaches the caps and the reference through a
+            1 ohm rail (a rail and a bias line together).
   hillock   Mead's axon-hillock neuron in level-1 MOS: inverter pair with capacitive feedback
             (cmem 100 fF, cfb 20 fF), reset transistor limited by a shared bias vrf, one shared
             1.8 V supply, input currents 200..300 nA.
@@ -34,7 +38,8 @@ neurons 1, N/2 and N with `.meas tran` (names s<k>_<j>), which both simulators e
 """
 import sys
 
-FAMILIES = ["indep", "indep_fast", "ideal", "rail", "ideal_r", "mirror", "hillock", "crossbar"]
+FAMILIES = ["indep", "indep_fast", "ideal", "rail", "ideal_r", "mirror", "mirror2", "mirror_rail",
+            "hillock", "crossbar"]
 
 
 def watched(n):
@@ -92,14 +97,25 @@ def gen(family, n, tstop="2u", tmax=None, reltol=None):
             r = 0.5e6 * (1 + 0.5 * k / n)
             L += [f"R{k} vdd m{k} {r:.6e}", f"C{k} m{k} 0 1p", f"S{k} m{k} 0 m{k} 0 rst"]
         default_tmax = "1n"
-    elif family == "mirror":
-        L += [f"Array of {n} level-1 NMOS current mirrors charging membrane caps with reset switches (shared bias)",
+    elif family in ("mirror", "mirror2", "mirror_rail"):
+        shape = {"mirror": "shared bias", "mirror2": "two bias lines",
+                 "mirror_rail": "shared bias, supply through a 1 ohm rail"}[family]
+        L += [f"Array of {n} level-1 NMOS current mirrors charging membrane caps with reset switches ({shape})",
               ".model nch NMOS (LEVEL=1 VTO=0.5 KP=200u LAMBDA=0.1 GAMMA=0.4 PHI=0.8 TOX=10n CGSO=0.3n CGDO=0.3n CGBO=0.03n)",
-              ".model rst sw vt=0.6 vh=0.4 ron=10k roff=1e12",
-              "Vdd vdd 0 PULSE(0 1.8 0 1n)", "Iref vdd vb DC 1u", "M0 vb vb 0 0 nch W=2u L=1u"]
+              ".model rst sw vt=0.6 vh=0.4 ron=10k roff=1e12"]
+        if family == "mirror_rail":
+            L += ["Vdd vsup 0 PULSE(0 1.8 0 1n)", "Rrail vsup vdd 1"]
+        else:
+            L += ["Vdd vdd 0 PULSE(0 1.8 0 1n)"]
+        if family == "mirror2":
+            L += ["Iref1 vdd vb1 DC 1u", "M01 vb1 vb1 0 0 nch W=2u L=1u",
+                  "Iref2 vdd vb2 DC 1.2u", "M02 vb2 vb2 0 0 nch W=2u L=1u"]
+        else:
+            L += ["Iref vdd vb DC 1u", "M0 vb vb 0 0 nch W=2u L=1u"]
         for k in range(1, n + 1):
             w = 2.0 * (1 + 0.5 * k / n)
-            L += [f"M{k} mem{k} vb 0 0 nch W={w:.6g}u L=1u", f"C{k} vdd mem{k} 0.5p",
+            vb = f"vb{2 - k % 2}" if family == "mirror2" else "vb"
+            L += [f"M{k} mem{k} {vb} 0 0 nch W={w:.6g}u L=1u", f"C{k} vdd mem{k} 0.5p",
                   f"S{k} vdd mem{k} vdd mem{k} rst"]
         th = 1.3  # the membrane falls from vdd and jumps back at the reset
         spike_node = "mem{k}"

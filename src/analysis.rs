@@ -54,6 +54,10 @@ struct PartRec<'s, 'd> {
     ghost: Vec<(usize, usize)>,
     gtimes: Vec<f64>,
     gvals: Vec<f64>,
+    /// Bias nodes: per ghost its node, and per accepted point and ghost the loads' DC-path
+    /// current and charge on it.
+    gnode: Vec<usize>,
+    gq: Vec<f64>,
 }
 
 impl Recorder for PartRec<'_, '_> {
@@ -85,10 +89,16 @@ impl Recorder for PartRec<'_, '_> {
     fn spike(&mut self, k: usize, t: f64) {
         self.spikes[k].push(t);
     }
-    fn step(&mut self, t: f64, x: &[f64]) {
+    fn step(&mut self, t: f64, x: &[f64], f: &[f64], q: &[f64]) {
         if !self.ghost.is_empty() {
             self.gtimes.push(t);
             self.gvals.extend(self.ghost.iter().map(|&(k, _)| x[k]));
+            // a bias node's loads: the current of their DC paths (the node's residual less
+            // the ghost's own branch) and their charge on the node
+            for (&node, &(k, _)) in self.gnode.iter().zip(&self.ghost) {
+                self.gq.push(f[node] - x[k]);
+                self.gq.push(q[node]);
+            }
         }
     }
 }
@@ -512,6 +522,8 @@ fn run_tran<'d>(
             ghost: vec![],
             gtimes: vec![],
             gvals: vec![],
+            gnode: vec![],
+            gq: vec![],
         })
     };
     let one_part =
@@ -541,6 +553,9 @@ fn run_tran<'d>(
                     {
                         v.value.wave = Wave::Sampled(waves[j].clone(), Default::default());
                         rec.ghost.push((v.br.k, j));
+                        if torn.companion.is_some() {
+                            rec.gnode.push(v.br.p);
+                        }
                     }
                 }
             }
@@ -694,7 +709,12 @@ fn run_tran_parts<'d>(
     mut out: Option<(&[usize], &mut (dyn RowSink + 'd))>,
 ) -> Result<()> {
     if c.options.multirate
-        && let Some((torn, hub)) = multirate::tear(c)
+        && let Some((torn, hub)) = multirate::tear(c).or_else(|| {
+            c.options
+                .multirate_bias
+                .then(|| multirate::tear_bias(c))
+                .flatten()
+        })
     {
         let mut mr = vec![hub];
         mr.extend(split(&torn.loads));
@@ -757,7 +777,25 @@ fn relax_sweeps<'s, 'd>(
     let coarse = grid.clone();
     let unloaded: Vec<_> = (0..nr).map(|_| Arc::new(vec![(0.0, 0.0)])).collect();
     let mut rec = new_rec(0)?;
-    let Some(mut waves) = solve_hub(torn, &mut hub_sys, &unloaded, &grid, &mut rec, spec) else {
+    // a bias hub: sweep 0 is its transient without loads; the companions' capacitance is
+    // the loads' own on each node, read from their systems after sweep 1
+    let mut cest = vec![multirate::COMPANION_FLOOR; nr];
+    let first = match &torn.companion {
+        Some(_) => solve_bias_hub(
+            torn,
+            &parts[0],
+            &unloaded,
+            &vec![0.0; nr],
+            &unloaded,
+            &cest,
+            &mut rec,
+            spec,
+        )
+        .ok()
+        .map(|r| r.0),
+        None => solve_hub(torn, &mut hub_sys, &unloaded, &grid, &mut rec, spec),
+    };
+    let Some(mut waves) = first else {
         return Ok(None);
     };
     let mut last = f64::INFINITY;
@@ -784,10 +822,16 @@ fn relax_sweeps<'s, 'd>(
                 for (r, _, _) in &done {
                     let width = r.ghost.len();
                     for (m, g) in r.ghost.iter().enumerate() {
-                        if g.1 == j {
+                        if g.1 != j {
+                            continue;
+                        }
+                        if r.gnode.is_empty() {
                             let i: Vec<f64> =
                                 r.gvals.iter().skip(m).step_by(width).map(|v| -v).collect();
                             w.push((&r.gtimes, i));
+                        } else {
+                            // a bias node: the charge the loads drew since t = 0
+                            w.push((&r.gtimes, drawn_charge(&r.gq, m, width, &r.gtimes)));
                         }
                     }
                 }
@@ -795,20 +839,49 @@ fn relax_sweeps<'s, 'd>(
             })
             .collect();
         // the loads' currents are summed: their records are no longer needed
+        let i0: Vec<f64> = (0..nr)
+            .map(|j| {
+                done.iter()
+                    .flat_map(|(r, _, _)| {
+                        r.ghost
+                            .iter()
+                            .enumerate()
+                            .filter(move |(m, g)| g.1 == j && 2 * m < r.gq.len())
+                            .map(|(m, _)| r.gq[2 * m])
+                    })
+                    .sum()
+            })
+            .collect();
         for (r, _, _) in done.iter_mut() {
             r.gtimes = Vec::new();
             r.gvals = Vec::new();
-        }
-        let mut grid: Vec<f64> = loads.iter().flat_map(|l| l.iter().map(|p| p.0)).collect();
-        if nr > 1 {
-            grid.sort_by(f64::total_cmp);
-            grid.dedup();
+            r.gq = Vec::new();
         }
         let mut rec = new_rec(0)?;
-        let Some(new) = solve_hub(torn, &mut hub_sys, &loads, &grid, &mut rec, spec) else {
-            return Ok(None);
+        let new = if torn.companion.is_some() {
+            if sweep == 1 {
+                cest = load_capacitance(torn, &done);
+            }
+            match solve_bias_hub(torn, &parts[0], &loads, &i0, &waves, &cest, &mut rec, spec) {
+                Ok((w, st, sys)) => {
+                    res.stats.hub_solves += st.accepted_steps;
+                    hub_sys = sys;
+                    w
+                }
+                Err(_) => return Ok(None),
+            }
+        } else {
+            let mut grid: Vec<f64> = loads.iter().flat_map(|l| l.iter().map(|p| p.0)).collect();
+            if nr > 1 {
+                grid.sort_by(f64::total_cmp);
+                grid.dedup();
+            }
+            let Some(new) = solve_hub(torn, &mut hub_sys, &loads, &grid, &mut rec, spec) else {
+                return Ok(None);
+            };
+            res.stats.hub_solves += grid.len();
+            new
         };
-        res.stats.hub_solves += grid.len();
         // the change of the rails against the last sweep, in Newton tolerances: their means
         // over the intervals of the run's largest step, and pointwise (within the time
         // resolution of events) against ten times the tolerance, which lets a picosecond edge
@@ -823,14 +896,21 @@ fn relax_sweeps<'s, 'd>(
                 mean.max(point / multirate::POINT_SLACK)
             })
             .fold(0.0, f64::max);
-        if change <= 1.0 {
+        // a bias line steers its loads' currents by its square-law gain: it converges to a
+        // tenth of the tolerance
+        let limit = if torn.companion.is_some() {
+            multirate::BIAS_TOL
+        } else {
+            1.0
+        };
+        if change <= limit {
             let st = hub_sys.stats.clone();
             let mut out: Vec<PartRun> = vec![Ok((rec, st, hub_sys))];
             out.extend(done.into_iter().map(Ok));
             return Ok(Some(out));
         }
-        // from the third sweep on the change must at least halve each sweep
-        if !change.is_finite() || (sweep >= 3 && change > 0.5 * last) {
+        // from the third sweep on the change must shrink by MIN_CONTRACTION each sweep
+        if !change.is_finite() || (sweep >= 3 && change > multirate::MIN_CONTRACTION * last) {
             return Ok(None);
         }
         last = change;
@@ -844,6 +924,125 @@ fn relax_sweeps<'s, 'd>(
             .collect();
     }
     Ok(None)
+}
+
+/// The capacitance the loads hold on each torn node (the diagonal of their charge Jacobian
+/// at the ghost's node, as last loaded), at least `COMPANION_FLOOR`.
+fn load_capacitance(torn: &Torn, done: &[(PartRec, Stats, System)]) -> Vec<f64> {
+    let mut c = vec![0.0; torn.rails.len()];
+    for (rec, _, sys) in done {
+        for &(br, j) in &rec.ghost {
+            let node = sys.devs.iter().find_map(|d| match &d.dev {
+                Device::V(v) if v.br.k == br => Some(v.br.p),
+                _ => None,
+            });
+            let Some(k) = node.filter(|&k| k >= 1 && k <= sys.n()) else {
+                continue;
+            };
+            let pat = sys.pattern();
+            for s in pat.col_ptr[k - 1]..pat.col_ptr[k] {
+                if pat.row_idx[s] + 1 == k {
+                    c[j] += sys.jq[s + 1];
+                }
+            }
+        }
+    }
+    c.into_iter()
+        .map(|x| {
+            if x.is_finite() {
+                x.max(multirate::COMPANION_FLOOR)
+            } else {
+                multirate::COMPANION_FLOOR
+            }
+        })
+        .collect()
+}
+
+/// The charge a load part drew through its ghost `m` of `width` since t = 0 at each of its
+/// points `times`, from its record `gq` (per point and ghost: the current of its DC paths
+/// and its charge on the node): the change of the charge plus the integral of the current.
+fn drawn_charge(gq: &[f64], m: usize, width: usize, times: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(times.len());
+    let (mut acc, mut f_last, mut t_last) = (0.0, 0.0, 0.0);
+    let mut q0 = 0.0;
+    for (i, &t) in times.iter().enumerate() {
+        let at = 2 * (i * width + m);
+        let (f, q) = match (gq.get(at), gq.get(at + 1)) {
+            (Some(&f), Some(&q)) => (f, q),
+            _ => break,
+        };
+        if i == 0 {
+            q0 = q;
+        } else {
+            acc += 0.5 * (f + f_last) * (t - t_last);
+        }
+        f_last = f;
+        t_last = t;
+        out.push(q - q0 + acc);
+    }
+    out
+}
+
+/// Integrates a bias hub over the run (see `multirate::tear_bias`): its companions set from
+/// the charge `loads` the loads drew, their current `i0` at t = 0 and the last sweep's node
+/// waveforms `prev` with capacitances `cest`, recording to `rec`; the torn nodes' new
+/// waveforms at every accepted step.
+#[allow(clippy::too_many_arguments)]
+fn solve_bias_hub(
+    torn: &Torn,
+    hub: &Part,
+    loads: &[Arc<Vec<(f64, f64)>>],
+    i0: &[f64],
+    prev: &[Arc<Vec<(f64, f64)>>],
+    cest: &[f64],
+    rec: &mut PartRec,
+    spec: &TranSpec,
+) -> Result<(Vec<Arc<Vec<(f64, f64)>>>, Stats, System)> {
+    let mut c = hub.circuit.clone().into_owned();
+    let comps = torn.companion.as_deref().unwrap_or(&[]);
+    for (j, comp) in comps.iter().enumerate() {
+        let w = multirate::companion_wave(&loads[j], i0[j], &prev[j], cest[j]);
+        if let Device::I(s) = &mut c.devices[torn.load_dev[j]].dev {
+            s.value.wave = Wave::Sampled(Arc::new(vec![(0.0, i0[j])]), Default::default());
+        }
+        if let Device::C(cap) = &mut c.devices[comp.cap].dev {
+            cap.c = cest[j];
+        }
+        if let Device::V(v) = &mut c.devices[comp.wave].dev {
+            v.value.wave = Wave::Sampled(Arc::new(w), Default::default());
+        }
+    }
+    let mut sys = System::new(&c)?;
+    rec.ghost = torn
+        .hub_node
+        .iter()
+        .enumerate()
+        .map(|(j, &k)| (k, j))
+        .collect();
+    let hs = TranSpec {
+        ic: vec![],
+        nodeset: vec![],
+        probes: vec![],
+        ..spec.clone()
+    };
+    transient(&mut sys, &hs, rec)?;
+    let width = rec.ghost.len();
+    let waves = (0..width)
+        .map(|m| {
+            let w: Vec<(f64, f64)> = rec
+                .gtimes
+                .iter()
+                .zip(rec.gvals.iter().skip(m).step_by(width))
+                .map(|(&t, &v)| (t, v))
+                .collect();
+            Arc::new(w)
+        })
+        .collect();
+    rec.ghost.clear();
+    rec.gtimes = Vec::new();
+    rec.gvals = Vec::new();
+    let st = sys.stats.clone();
+    Ok((waves, st, sys))
 }
 
 /// Solves the hub at every time of `grid` with the loads' currents `loads` (one per rail),

@@ -37,6 +37,8 @@ pub struct Options {
     /// Multirate relaxation at supply rails in the transient (`analysis::multirate`;
     /// `.option nomultirate` or `multirate=0` turns it off).
     pub multirate: bool,
+    /// Multirate relaxation at bias lines too (`multirate=2`; `analysis::multirate::tear_bias`).
+    pub multirate_bias: bool,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             scale: 1.0,
             bypass: true,
             multirate: true,
+            multirate_bias: false,
         }
     }
 }

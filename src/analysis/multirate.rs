@@ -24,11 +24,14 @@
 //! against a rail waveform) the transient is rerun as the single coupled solve.
 //! `.options nomultirate` (or `multirate=0`) turns the tearing off.
 
+use super::check::Uf;
 use super::part::{Part, held_sources};
 use crate::circuit::Circuit;
+use crate::devices::capacitor::Capacitor;
 use crate::devices::sources::{ISource, VSource};
 use crate::devices::waveform::Wave;
 use crate::devices::{Device, DeviceOps, Inst};
+use crate::error::Loc;
 use std::sync::Arc;
 
 /// The largest resistance that counts as rail wiring [ohm].
@@ -38,26 +41,261 @@ pub(super) const RAIL_OHMS: f64 = 100.0;
 pub(super) const POINT_SLACK: f64 = 10.0;
 /// The most relaxation sweeps before falling back to the coupled solve.
 pub(super) const MAX_SWEEPS: usize = 8;
+/// From the third sweep on, the change must shrink at least by this factor per sweep (a
+/// coupling the sweeps do not contract is left to the coupled solve early).
+pub(super) const MIN_CONTRACTION: f64 = 0.75;
+/// The change (in Newton tolerances) at which a bias hub's sweeps have converged: the loads'
+/// currents follow a bias line with the gain of a square law (a millivolt moves a mirror's
+/// current by percents), so the line is held ten times tighter than a rail.
+pub(super) const BIAS_TOL: f64 = 0.1;
+/// The fewest separate blocks that must couple into a bias hub.
+pub(super) const MIN_FANOUT: usize = 4;
+/// The most devices of a bias hub block (the hub is solved as one small circuit).
+pub(super) const MAX_HUB_DEVICES: usize = 200;
+/// The smallest companion capacitance [F] (a node whose loads hold no charge on it).
+pub(super) const COMPANION_FLOOR: f64 = 1e-15;
 
-/// A circuit torn at its rails: the loads' circuit (rail nodes held by ghost sources) and
-/// the hub block.
+/// A circuit torn at its rails or bias lines: the loads' circuit (torn nodes held by ghost
+/// sources) and the hub block.
 pub(super) struct Torn {
-    /// The loads: the original circuit without the rail wiring, each rail node held by a
-    /// ghost source (its branch unknowns numbered after the original ones).
+    /// The loads: the original circuit without the hub's devices, each torn node the loads
+    /// touch held by a ghost source (its branch unknowns numbered after the original ones).
     pub loads: Circuit,
-    /// Per rail: its node (the same index in the original circuit and in `loads`) and the
-    /// name of its ghost source.
+    /// Per torn node: its node (the same index in the original circuit and in `loads`) and
+    /// the name of its ghost source.
     pub rails: Vec<(usize, String)>,
-    /// The hub's current source per rail drawing what the loads drew (a device index of the
-    /// hub part's circuit; the hub part is returned beside the `Torn`).
+    /// Per torn node, the hub's current source drawing what the loads drew (rails) or their
+    /// current at t = 0 (bias lines): a device index of the hub part's circuit (the hub part
+    /// is returned beside the `Torn`).
     pub load_dev: Vec<usize>,
-    /// Per rail, its local unknown in the hub.
+    /// Per torn node, its local unknown in the hub.
     pub hub_node: Vec<usize>,
+    /// Bias lines (`tear_bias`): per torn node, the hub's companion devices; the hub is then
+    /// integrated over the run like any part. `None`: charge-free rails, solved pointwise.
+    pub companion: Option<Vec<Companion>>,
 }
 
-/// The ghost source's name for rail node `name` (no netlist device can be named so).
+/// The companion of a torn bias node in the hub (see `tear_bias`): a capacitor `cap` from the
+/// node to a node held by the source `wave`, whose waveform carries the previous sweep's node
+/// voltage and the charge the loads drew.
+#[derive(Clone, Copy)]
+pub(super) struct Companion {
+    pub cap: usize,
+    pub wave: usize,
+}
+
+/// The ghost source's name for torn node `name` (no netlist device can be named so).
 fn ghost_name(name: &str) -> String {
     format!("(rail {name})")
+}
+
+/// `c` without the devices `is_hub` marks, each node of `torn` held by a ghost source (its
+/// branch unknown numbered after `c`'s), and the (node, ghost name) pairs.
+fn loads_circuit(
+    c: &Circuit,
+    is_hub: &[bool],
+    torn: &[usize],
+    loc: &Loc,
+) -> (Circuit, Vec<(usize, String)>) {
+    let mut loads = Circuit {
+        title: c.title.clone(),
+        title_loc: None,
+        names: c.names.clone(),
+        internal: c.internal.clone(),
+        n_nodes: c.n_nodes,
+        devices: Vec::with_capacity(c.devices.len() + torn.len()),
+        node_loc: c.node_loc.clone(),
+        analyses: vec![],
+        options: c.options.clone(),
+        ic: c.ic.clone(),
+        nodeset: c.nodeset.clone(),
+        warnings: vec![],
+        rebuild: None,
+    };
+    loads.devices.extend(
+        c.devices
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !is_hub[*i])
+            .map(|(_, d)| d.clone()),
+    );
+    let mut rails = Vec::new();
+    for &r in torn {
+        let name = ghost_name(&c.names[r]);
+        let mut v = VSource::new(r, 0, None, sampled(vec![(0.0, 0.0)]));
+        loads.names.push(format!("{name}#branch"));
+        loads.internal.push(false);
+        v.br.k = loads.names.len() - 1;
+        loads.devices.push(Inst {
+            name: name.clone(),
+            loc: loc.clone(),
+            dev: Device::V(v),
+        });
+        rails.push((r, name));
+    }
+    (loads, rails)
+}
+
+/// A sampled waveform (linear between its points).
+fn sampled(points: Vec<(f64, f64)>) -> Wave {
+    Wave::Sampled(Arc::new(points), Default::default())
+}
+
+/// How many parts of the loads' circuit hold a ghost source and something else.
+fn fanout(loads: &Circuit) -> usize {
+    super::split(loads)
+        .iter()
+        .filter(|p| {
+            p.circuit
+                .devices
+                .iter()
+                .any(|d| d.name.starts_with("(rail ") && p.circuit.devices.len() > 1)
+        })
+        .count()
+}
+
+/// The hub part: the unknowns `own` (sorted; torn nodes, internal nodes and branches), the
+/// devices `devs` of `c`, copies of the held sources they reach, per torn node of `rails` a
+/// current source, and with `companion` the companions of bias nodes (their nodes and
+/// branches numbered globally from `next`).
+#[allow(clippy::too_many_arguments)]
+fn hub_part(
+    c: &Circuit,
+    held: &[Option<usize>],
+    own: &[usize],
+    devs: &[usize],
+    rails: &[(usize, String)],
+    companion: bool,
+    mut next: usize,
+    loc: &Loc,
+) -> (
+    Part<'static>,
+    Vec<usize>,
+    Vec<usize>,
+    Option<Vec<Companion>>,
+) {
+    let nn = c.n_nodes;
+    let mut nodes: Vec<usize> = own.iter().copied().filter(|&k| k <= nn).collect();
+    let mut branches: Vec<usize> = own.iter().copied().filter(|&k| k > nn).collect();
+    let mut out: Vec<Inst> = devs.iter().map(|&i| c.devices[i].clone()).collect();
+    let mut t = Vec::new();
+    let mut u = Vec::new();
+    for &i in devs {
+        t.clear();
+        c.devices[i].dev.terminals(&mut t);
+        for &k in &t {
+            if k != 0
+                && k <= nn
+                && !nodes.contains(&k)
+                && let Some(s) = held[k]
+            {
+                nodes.push(k);
+                out.push(c.devices[s].clone());
+                u.clear();
+                c.devices[s].dev.terminals(&mut u);
+                branches.extend(u.iter().copied().filter(|&b| b > nn));
+            }
+        }
+    }
+    nodes.sort_unstable();
+    branches.sort_unstable();
+    branches.dedup();
+    let n_nodes = nodes.len() + if companion { rails.len() } else { 0 };
+    let mut local = vec![0usize; c.n() + 1];
+    let mut global = vec![0usize];
+    let mut names = vec!["0".to_string()];
+    for &k in &nodes {
+        global.push(k);
+        local[k] = global.len() - 1;
+        names.push(c.names[k].clone());
+    }
+    // a companion's node, then (after the circuit's branches) its source's branch
+    let comp_node: Vec<usize> = if companion {
+        rails
+            .iter()
+            .map(|(_, name)| {
+                global.push(next);
+                next += 1;
+                names.push(format!("{name} companion"));
+                global.len() - 1
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    for &k in &branches {
+        global.push(k);
+        local[k] = global.len() - 1;
+        names.push(c.names[k].clone());
+    }
+    for d in out.iter_mut() {
+        d.dev.renumber(&local);
+    }
+    let mut load_dev = Vec::new();
+    let mut hub_node = Vec::new();
+    let mut comps = Vec::new();
+    for (j, (r, name)) in rails.iter().enumerate() {
+        load_dev.push(out.len());
+        hub_node.push(local[*r]);
+        out.push(Inst {
+            name: format!("{name} load"),
+            loc: loc.clone(),
+            dev: Device::I(ISource::new(local[*r], 0, None, sampled(vec![(0.0, 0.0)]))),
+        });
+        if companion {
+            let mut v = VSource::new(comp_node[j], 0, None, sampled(vec![(0.0, 0.0)]));
+            global.push(next);
+            next += 1;
+            names.push(format!("{name} companion#branch"));
+            v.br.k = global.len() - 1;
+            comps.push(Companion {
+                cap: out.len(),
+                wave: out.len() + 1,
+            });
+            out.push(Inst {
+                name: format!("{name} companion C"),
+                loc: loc.clone(),
+                dev: Device::C(Capacitor::new(
+                    local[*r],
+                    comp_node[j],
+                    COMPANION_FLOOR,
+                    None,
+                )),
+            });
+
+            out.push(Inst {
+                name: format!("{name} companion"),
+                loc: loc.clone(),
+                dev: Device::V(v),
+            });
+        }
+    }
+    let summed = global
+        .iter()
+        .enumerate()
+        .map(|(l, &g)| l > n_nodes && g > nn && g <= c.n() && held[g].is_some())
+        .collect();
+    let hub_circuit = Circuit {
+        title: c.title.clone(),
+        title_loc: None,
+        internal: vec![false; names.len()],
+        node_loc: vec![None; n_nodes + 1],
+        names,
+        n_nodes,
+        devices: out,
+        analyses: vec![],
+        options: c.options.clone(),
+        ic: vec![],
+        nodeset: vec![],
+        warnings: vec![],
+        rebuild: None,
+    };
+    let hub = Part {
+        circuit: std::borrow::Cow::Owned(hub_circuit),
+        global,
+        summed,
+    };
+    (hub, load_dev, hub_node, companion.then_some(comps))
 }
 
 /// Tears `c` at its rails (see the module doc); `None` when it has none, or when tearing
@@ -111,8 +349,6 @@ pub(super) fn tear(c: &Circuit) -> Option<(Torn, Part<'static>)> {
     for &i in &wire_dev {
         is_wire[i] = true;
     }
-    // a rail node whose current a device reads, or a wire another device's branch reads, is
-    // not torn: every device must see only node voltages of the rail
     let mut t = Vec::new();
     for (i, d) in c.devices.iter().enumerate() {
         if is_wire[i] {
@@ -125,144 +361,240 @@ pub(super) fn tear(c: &Circuit) -> Option<(Torn, Part<'static>)> {
             return None;
         }
     }
-    let loc = c.devices[wire_dev[0]].loc.clone();
-    // the loads' circuit: no wiring, a ghost source on every rail node
-    let mut loads = Circuit {
-        title: c.title.clone(),
-        title_loc: None,
-        names: c.names.clone(),
-        internal: c.internal.clone(),
-        n_nodes: nn,
-        devices: Vec::with_capacity(c.devices.len() + rail_nodes.len()),
-        node_loc: c.node_loc.clone(),
-        analyses: vec![],
-        options: c.options.clone(),
-        ic: c.ic.clone(),
-        nodeset: c.nodeset.clone(),
-        warnings: vec![],
-        rebuild: None,
-    };
-    loads.devices.extend(
-        c.devices
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !is_wire[*i])
-            .map(|(_, d)| d.clone()),
-    );
-    let mut rails = Vec::new();
-    for &r in &rail_nodes {
-        let name = ghost_name(&c.names[r]);
-        let mut v = VSource::new(
-            r,
-            0,
-            None,
-            Wave::Sampled(Arc::new(vec![(0.0, 0.0)]), Default::default()),
-        );
-        loads.names.push(format!("{name}#branch"));
-        loads.internal.push(false);
-        v.br.k = loads.names.len() - 1;
-        loads.devices.push(Inst {
-            name: name.clone(),
-            loc: loc.clone(),
-            dev: Device::V(v),
-        });
-        rails.push((r, name));
-    }
-    // worth it only if the rails join at least two separate groups of loads
-    let groups = super::split(&loads)
-        .iter()
-        .filter(|p| {
-            p.circuit
-                .devices
-                .iter()
-                .any(|d| d.name.starts_with("(rail ") && p.circuit.devices.len() > 1)
-        })
-        .count();
-    if groups < 2 {
+    torn_at(
+        c,
+        &held,
+        &rail_nodes,
+        &wire_dev,
+        &is_wire,
+        &rail_nodes,
+        false,
+    )
+}
+
+/// The torn circuit with the hub of unknowns `own` and devices `devs` (`is_hub` marks them),
+/// the loads holding the nodes `torn` by ghosts; `None` unless that separates at least two
+/// groups of loads. `bias`: the hub gets companions and is integrated (see `tear_bias`).
+fn torn_at(
+    c: &Circuit,
+    held: &[Option<usize>],
+    own: &[usize],
+    devs: &[usize],
+    is_hub: &[bool],
+    torn: &[usize],
+    bias: bool,
+) -> Option<(Torn, Part<'static>)> {
+    let loc = c.devices[*devs.first()?].loc.clone();
+    let (loads, rails) = loads_circuit(c, is_hub, torn, &loc);
+    // worth it only if the torn nodes join at least two separate groups of loads
+    if fanout(&loads) < 2 {
         return None;
     }
-    // the hub: rail nodes, the anchors the wiring reaches and their sources
-    let mut nodes: Vec<usize> = rail_nodes.clone();
-    let mut devs: Vec<Inst> = wire_dev.iter().map(|&i| c.devices[i].clone()).collect();
-    let mut branches = Vec::new();
-    for &i in &wire_dev {
-        t.clear();
-        c.devices[i].dev.terminals(&mut t);
-        for &k in &t {
-            if k != 0
-                && !rail[k]
-                && !nodes.contains(&k)
-                && let Some(s) = held[k]
-            {
-                nodes.push(k);
-                devs.push(c.devices[s].clone());
-                t.clear();
-                c.devices[s].dev.terminals(&mut t);
-                branches.extend(t.iter().copied().filter(|&b| b > nn));
-                break;
-            }
-        }
-    }
-    nodes.sort_unstable();
-    branches.sort_unstable();
-    branches.dedup();
-    let mut local = vec![0usize; n + 1];
-    let mut global = vec![0usize];
-    let mut names = vec!["0".to_string()];
-    for &k in nodes.iter().chain(&branches) {
-        global.push(k);
-        local[k] = global.len() - 1;
-        names.push(c.names[k].clone());
-    }
-    for d in devs.iter_mut() {
-        d.dev.renumber(&local);
-    }
-    let mut load_dev = Vec::new();
-    let mut hub_node = Vec::new();
-    for (r, name) in &rails {
-        load_dev.push(devs.len());
-        hub_node.push(local[*r]);
-        devs.push(Inst {
-            name: format!("{name} load"),
-            loc: loc.clone(),
-            dev: Device::I(ISource::new(
-                local[*r],
-                0,
-                None,
-                Wave::Sampled(Arc::new(vec![(0.0, 0.0)]), Default::default()),
-            )),
-        });
-    }
-    let summed = global.iter().map(|&g| g > nn).collect();
-    let hub_circuit = Circuit {
-        title: c.title.clone(),
-        title_loc: None,
-        internal: vec![false; names.len()],
-        node_loc: vec![None; nodes.len() + 1],
-        names,
-        n_nodes: nodes.len(),
-        devices: devs,
-        analyses: vec![],
-        options: c.options.clone(),
-        ic: vec![],
-        nodeset: vec![],
-        warnings: vec![],
-        rebuild: None,
-    };
-    let hub = Part {
-        circuit: std::borrow::Cow::Owned(hub_circuit),
-        global,
-        summed,
-    };
+    let next = loads.n() + 1;
+    let (hub, load_dev, hub_node, companion) =
+        hub_part(c, held, own, devs, &rails, bias, next, &loc);
     Some((
         Torn {
             loads,
             rails,
             load_dev,
             hub_node,
+            companion,
         },
         hub,
     ))
+}
+
+/// Tears `c` at its bias lines: nodes that no source holds but many otherwise separate
+/// blocks reach only through terminals without a DC path (MOSFET gates, capacitors, the
+/// controlling inputs of switches and controlled sources, current sources).
+///
+/// The blocks are the channel-connected components: unknowns joined through the DC paths of
+/// devices (`DeviceOps::dc_path`: resistors, switches, drain-source-bulk, diodes, sources),
+/// cut at ground and at held nodes. A device belongs to the block its free terminals lie in;
+/// one whose terminals lie in several (a MOSFET gated by another block's node, a coupling
+/// capacitor) couples them weakly. A block is a **hub** when at least [`MIN_FANOUT`] other
+/// blocks couple into it, it holds at most [`MAX_HUB_DEVICES`] devices and no more than
+/// the devices that couple into it, and its own devices see no other block's nodes except
+/// other hubs' (the hub circuit reads only its own and held nodes). `None` when no block
+/// qualifies, a hub node carries an `.ic`, or tearing would not separate at least two
+/// groups of loads.
+pub(super) fn tear_bias(c: &Circuit) -> Option<(Torn, Part<'static>)> {
+    let n = c.n();
+    let nn = c.n_nodes;
+    let held = held_sources(c);
+    let free = |k: usize| k != 0 && held[k].is_none();
+    let mut uf = Uf::new(n + 1);
+    let mut t = Vec::new();
+    for d in &c.devices {
+        t.clear();
+        d.dev.dc_path(&mut t);
+        t.retain(|&k| free(k));
+        for w in t.windows(2) {
+            uf.union(w[0], w[1]);
+        }
+    }
+    // per device: the blocks of its free terminals (home: the first; a device has DC paths
+    // into one block at most, by construction)
+    let mut blocks: Vec<Vec<usize>> = Vec::with_capacity(c.devices.len());
+    let mut own = vec![0usize; n + 1]; // devices whose home block is this root
+    let mut fanin = vec![0usize; n + 1]; // devices that couple into this root from another
+    for d in &c.devices {
+        t.clear();
+        d.dev.dc_path(&mut t);
+        let home = t.iter().find(|&&k| free(k)).map(|&k| uf.find(k));
+        t.clear();
+        d.dev.terminals(&mut t);
+        let mut b: Vec<usize> = t
+            .iter()
+            .filter(|&&k| free(k))
+            .map(|&k| uf.find(k))
+            .collect();
+        b.sort_unstable();
+        b.dedup();
+        if let Some(h) = home
+            && let Some(p) = b.iter().position(|&x| x == h)
+        {
+            b.swap(0, p);
+        }
+        if let Some(&h) = b.first() {
+            own[h] += 1;
+            for &x in &b[1..] {
+                fanin[x] += 1;
+            }
+        }
+        blocks.push(b);
+    }
+    // distinct blocks coupling into each root
+    let mut sources_in: Vec<Vec<usize>> = vec![vec![]; n + 1];
+    for b in &blocks {
+        if let Some(&h) = b.first() {
+            for &x in &b[1..] {
+                if fanin[x] >= MIN_FANOUT {
+                    sources_in[x].push(h);
+                }
+            }
+        }
+    }
+    let mut hub = vec![false; n + 1];
+    for r in 1..=n {
+        if fanin[r] >= MIN_FANOUT && own[r] <= MAX_HUB_DEVICES && own[r] <= fanin[r] {
+            let s = &mut sources_in[r];
+            s.sort_unstable();
+            s.dedup();
+            hub[r] = s.len() >= MIN_FANOUT;
+        }
+    }
+    // a hub whose devices read another block's node is not a hub (to a fixpoint: dropping
+    // one may disqualify another that read it)
+    loop {
+        let mut dropped = false;
+        for b in &blocks {
+            if let Some(&h) = b.first()
+                && hub[h]
+                && b[1..].iter().any(|&x| !hub[x])
+            {
+                hub[h] = false;
+                dropped = true;
+            }
+        }
+        if !dropped {
+            break;
+        }
+    }
+    let member: Vec<bool> = (0..=n).map(|k| free(k) && hub[uf.find(k)]).collect();
+    let in_hub = |k: usize| member[k];
+    let own_unknowns: Vec<usize> = (1..=n).filter(|&k| in_hub(k)).collect();
+    if own_unknowns.is_empty() || c.ic.iter().any(|&(k, _)| in_hub(k)) {
+        return None;
+    }
+    let mut is_hub = vec![false; c.devices.len()];
+    let mut devs = Vec::new();
+    let mut torn: Vec<usize> = Vec::new();
+    for (i, (d, b)) in c.devices.iter().zip(&blocks).enumerate() {
+        match b.first() {
+            Some(&h) if hub[h] => {
+                is_hub[i] = true;
+                devs.push(i);
+            }
+            _ => {
+                // a load: it may touch hub nodes, not a hub's branch, nor impose a voltage
+                t.clear();
+                d.dev.terminals(&mut t);
+                for &k in &t {
+                    if in_hub(k) {
+                        if k > nn || d.dev.voltage_branch().is_some() {
+                            return None;
+                        }
+                        torn.push(k);
+                    }
+                }
+            }
+        }
+    }
+    torn.sort_unstable();
+    torn.dedup();
+    torn_at(c, &held, &own_unknowns, &devs, &is_hub, &torn, true)
+}
+
+/// The companion waveform of a bias node (see `Torn::companion`): with the loads having
+/// drawn the charge `charge(t)` since t = 0 (piecewise linear), `i0` their current at t = 0
+/// (drawn by the hub's DC current source) and the node at `prev` in the last sweep, the hub's
+/// capacitor `c` from the node to a source of waveform w(t) = prev(t) - (Q(t) - i0 t) / c
+/// carries c d(v - prev)/dt + dQ/dt - i0: at the fixed point (v = prev) the hub sees exactly
+/// what the loads drew, while between sweeps the capacitor stands in for the loads' own
+/// capacitance on the node (the contraction factor becomes the error of that estimate
+/// instead of the ratio of the loads' capacitance to the hub's). The charge enters exactly
+/// at whatever steps the hub takes. Returns w on the union of both grids.
+pub(super) fn companion_wave(
+    charge: &[(f64, f64)],
+    i0: f64,
+    prev: &[(f64, f64)],
+    c: f64,
+) -> Vec<(f64, f64)> {
+    let mut ts: Vec<f64> = Vec::with_capacity(charge.len() + prev.len());
+    let (mut a, mut b) = (0, 0);
+    loop {
+        let x = match (charge.get(a), prev.get(b)) {
+            (Some(p), Some(q)) if p.0 <= q.0 => {
+                a += 1;
+                p.0
+            }
+            (_, Some(q)) => {
+                b += 1;
+                q.0
+            }
+            (Some(p), None) => {
+                a += 1;
+                p.0
+            }
+            (None, None) => break,
+        };
+        if ts.last().is_none_or(|&l| x > l) {
+            ts.push(x);
+        }
+    }
+    let (mut kq, mut kp) = (0usize, 0usize);
+    ts.iter()
+        .map(|&t| {
+            let q = at(charge, &mut kq, t);
+            (t, at(prev, &mut kp, t) - (q - i0 * t) / c)
+        })
+        .collect()
+}
+
+/// The value at `t` of a piecewise-linear waveform (held outside its points); `k` is a
+/// cursor for ascending `t`.
+fn at(w: &[(f64, f64)], k: &mut usize, t: f64) -> f64 {
+    while *k < w.len() && w[*k].0 < t {
+        *k += 1;
+    }
+    match (k.checked_sub(1).and_then(|j| w.get(j)), w.get(*k)) {
+        (Some(&(t0, v0)), Some(&(t1, v1))) if t1 > t0 => v0 + (v1 - v0) * (t - t0) / (t1 - t0),
+        (_, Some(&(_, v1))) => v1,
+        (Some(&(_, v0)), None) => v0,
+        (None, None) => 0.0,
+    }
 }
 
 /// The sum of piecewise-linear waveforms (each a list of (t, value) with ascending times,

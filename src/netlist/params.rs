@@ -189,6 +189,7 @@ impl<'n, 'r> Params<'n, 'r> {
         }
         if flags.iter().any(|f| f.text == "nomultirate") {
             o.multirate = false;
+            o.multirate_bias = false;
         }
         for (k, v) in kv {
             match k.text.as_str() {
@@ -214,7 +215,11 @@ impl<'n, 'r> Params<'n, 'r> {
                 "gmin" => o.gmin = self.value(v, frame)?,
                 "trtol" => o.trtol = self.value(v, frame)?,
                 "bypass" => o.bypass = self.value(v, frame)? != 0.0,
-                "multirate" => o.multirate = self.value(v, frame)? != 0.0,
+                "multirate" => {
+                    let level = self.value(v, frame)?;
+                    o.multirate = level != 0.0;
+                    o.multirate_bias = level >= 2.0;
+                }
                 "itl1" => o.itl1 = self.value(v, frame)? as usize,
                 "itl4" => o.itl4 = self.value(v, frame)? as usize,
                 "temp" => o.temp = self.value(v, frame)?,

@@ -40,9 +40,10 @@ pub trait Recorder {
     fn initial(&mut self, _x: &[f64]) {}
     /// Probe `k` crossed its threshold rising at time `t`.
     fn spike(&mut self, _k: usize, _t: f64) {}
-    /// Every accepted time point, `t = 0` and points before `tstart` included (multirate
-    /// relaxation reads the currents a part draws from a rail at all of them).
-    fn step(&mut self, _t: f64, _x: &[f64]) {}
+    /// Every accepted time point, `t = 0` and points before `tstart` included, with the
+    /// system's residual currents `f` and charges `q` at `x` (multirate relaxation reads the
+    /// current and charge a part draws from a torn node at all of them).
+    fn step(&mut self, _t: f64, _x: &[f64], _f: &[f64], _q: &[f64]) {}
 }
 
 /// The widest time tolerance an event crossing is located to, relative to the stop time
@@ -85,7 +86,6 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
     let mut x = initial_point(sys, spec)?;
     let mut charged = sys.stats.newton_iterations;
     rec.initial(&x);
-    rec.step(0.0, &x);
     // with uic the initial vector is not a solution (ngspice does not write it either)
     if spec.tstart <= 0.0 && !spec.uic {
         rec.point(0.0, &x);
@@ -95,6 +95,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
     }
     sys.bypass = false;
     sys.load(&x, 0.0, !spec.uic, 1.0, false);
+    rec.step(0.0, &x, &sys.f, &sys.q);
     // every device has now been evaluated at the start: from here on a quiet one may reuse
     // its stamps
     sys.bypass = o.bypass;
@@ -197,7 +198,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
         spec.work
             .charge(&mut account, units, t / tstop, "transient")?;
         charged = newton;
-        rec.step(t, &x);
+        rec.step(t, &x, &sys.f, &sys.q);
         if t >= spec.tstart - t_tol {
             rec.point(t, &x);
         }
