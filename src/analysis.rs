@@ -187,7 +187,7 @@ fn run_inner(
                     ic: vec![],
                     nodeset: vec![],
                     probes: vec![],
-                    work: Default::default(),
+                    work: tran_work(c, *tstep, *tstop, *tstart, *tmax),
                 };
                 let out = match (&mut stream, Some(ai) == last_tran) {
                     (Some((_, sink)), true) => Some((streamed.as_slice(), &mut **sink)),
@@ -1081,4 +1081,22 @@ fn solve_hub(
         }
     }
     Some(waves.into_iter().map(Arc::new).collect())
+}
+
+/// The work meter of a transient: the default limit grows with the run the deck asks for (its
+/// fewest time points, as the transient computes them, times the whole circuit's iteration
+/// cost, matrix entries estimated as four per device); see `budget::Work::for_transient`.
+fn tran_work(
+    c: &Circuit,
+    tstep: f64,
+    tstop: f64,
+    tstart: f64,
+    tmax: Option<f64>,
+) -> crate::budget::Work {
+    let hmax = tmax
+        .unwrap_or_else(|| tstep.min((tstop - tstart) / 50.0))
+        .min(tstop);
+    let points = if hmax > 0.0 { tstop / hmax } else { 0.0 };
+    let cost = crate::budget::iteration_cost(&c.devices, c.names.len(), 4 * c.devices.len());
+    crate::budget::Work::for_transient(points, cost)
 }

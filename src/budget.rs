@@ -49,6 +49,13 @@ pub const DEFAULT_CONTROL_STEPS: u64 = 5_000_000;
 /// of CPU per unit for an RC mesh, the neuron and the oscillator.
 pub const DEFAULT_WORK: u64 = 1_000_000_000;
 
+/// Highest limit the default work budget scales up to for a large run the deck asks for
+/// (about two minutes of one core): see [`Work::for_transient`].
+pub const WORK_SCALE_CAP: u64 = 10_000_000_000;
+/// Newton iterations per smallest requested time step a transient's default budget allows
+/// for (see [`Work::for_transient`]).
+pub const WORK_ITERATIONS_PER_POINT: f64 = 20.0;
+
 impl Default for Budgets {
     fn default() -> Self {
         Budgets {
@@ -66,6 +73,15 @@ static ELEMENTS: AtomicU64 = AtomicU64::new(DEFAULT_ELEMENTS);
 static TIME_POINTS: AtomicU64 = AtomicU64::new(DEFAULT_TIME_POINTS);
 static CONTROL_STEPS: AtomicU64 = AtomicU64::new(DEFAULT_CONTROL_STEPS);
 static WORK: AtomicU64 = AtomicU64::new(DEFAULT_WORK);
+/// True while the work limit is the default (no `--max-work` given): then a transient's limit
+/// grows with the work its own deck asks for, up to [`WORK_SCALE_CAP`].
+static WORK_SCALES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether the work limit may grow with the size of the run a deck asks for (true unless the
+/// user gave `--max-work`, which is then exact).
+pub fn set_work_scales(scales: bool) {
+    WORK_SCALES.store(scales, Ordering::Relaxed);
+}
 
 /// Sets the process-wide limits.
 pub fn set(b: Budgets) {
@@ -241,6 +257,25 @@ impl Work {
         }
     }
 
+    /// The meter of one transient that asks for at least `min_points` time points (tstop /
+    /// max step) of a circuit whose Newton iteration costs `cost` units. Under the default
+    /// limit, a large run the deck explicitly asks for (a 1000-neuron array over 10,000 steps)
+    /// gets [`WORK_ITERATIONS_PER_POINT`] iterations per requested point, up to
+    /// [`WORK_SCALE_CAP`]; a small circuit whose run explodes (a ring oscillator stepping far
+    /// finer than asked, a typo) keeps the default. Inside a `.control` session, or with
+    /// `--max-work` given, the limit is as set.
+    pub fn for_transient(min_points: f64, cost: f64) -> Work {
+        let mut w = Work::default();
+        let in_session = SESSION.with(|s| s.borrow().is_some());
+        if !in_session && WORK_SCALES.load(Ordering::Relaxed) && w.limit > 0 {
+            let asked = WORK_ITERATIONS_PER_POINT * min_points * cost;
+            if asked.is_finite() && asked > w.limit as f64 {
+                w.limit = (asked as u64).min(WORK_SCALE_CAP.max(w.limit));
+            }
+        }
+        w
+    }
+
     /// Total work charged so far, every piece together.
     pub fn spent(&self) -> u64 {
         self.spent.load(Ordering::Relaxed)
@@ -309,6 +344,21 @@ mod tests {
         assert!(check_pace(PROJECT_EVERY, 10e-3 / 75.0, 10e-3, 50_000_000).is_ok());
         // only at the checkpoints
         assert!(check_pace(PROJECT_EVERY + 1, 40e-6, 10e-3, 50_000_000).is_ok());
+    }
+
+    #[test]
+    fn transient_limit_grows_with_the_run_the_deck_asks_for() {
+        // the process-wide default (no --max-work): scales
+        let base = get().work;
+        // a ring oscillator's request: 10^4 points of a 330-unit circuit is far below the
+        // default, which stays
+        assert_eq!(Work::for_transient(1e4, 330.0).limit, base);
+        // a 1000-neuron array over 10^4 requested steps of a 26,000-unit circuit gets 20
+        // iterations per point
+        assert_eq!(Work::for_transient(1e4, 26_000.0).limit, 5_200_000_000);
+        // never beyond the cap, whatever the deck asks for
+        assert_eq!(Work::for_transient(1e12, 1e6).limit, WORK_SCALE_CAP);
+        assert_eq!(Work::for_transient(f64::INFINITY, 1.0).limit, base);
     }
 
     #[test]

@@ -62,10 +62,12 @@ struct BudgetArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_CONTROL_STEPS)]
     max_control_steps: u64,
     /// Most work one analysis (.tran, .dc, .ac) may do, in units of 10-15 ns of one core
-    /// (Newton iterations x devices and matrix entries); the default is about 12 s. A run
-    /// projected to need more than twice it stops early; 0 = no limit.
-    #[arg(long, global = true, value_name = "N", default_value_t = neurospice::budget::DEFAULT_WORK)]
-    max_work: u64,
+    /// (Newton iterations x devices and matrix entries). Not given: 1e9 (about 12 s), and a
+    /// transient's limit grows with the run its deck asks for (20 iterations per smallest
+    /// requested step, up to 1e10). A run projected to need more than twice its limit stops
+    /// early; 0 = no limit.
+    #[arg(long, global = true, value_name = "N")]
+    max_work: Option<u64>,
 }
 
 // clap builds the command once per process; boxing the larger argument struct buys nothing
@@ -97,8 +99,12 @@ pub fn run(cli: Cli) -> Result<()> {
         elements: cli.budgets.max_elements,
         time_points: cli.budgets.max_points,
         control_steps: cli.budgets.max_control_steps,
-        work: cli.budgets.max_work,
+        work: cli
+            .budgets
+            .max_work
+            .unwrap_or(neurospice::budget::DEFAULT_WORK),
     });
+    neurospice::budget::set_work_scales(cli.budgets.max_work.is_none());
     match cli.cmd {
         Cmd::Run(a) => run::run(&a),
         Cmd::Plot(a) => plot::run(&a),
