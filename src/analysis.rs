@@ -248,7 +248,7 @@ fn run_op(c: &Circuit, parts: &[Part]) -> Result<Vec<(String, f64)>> {
         let mut sys = System::new(&p.circuit)?;
         let mut x = vec![0.0; p.circuit.n() + 1];
         op_from_nodeset(&mut sys, &p.circuit, &mut x, ".op")?;
-        let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+        let cost = crate::devices::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
         let units = (sys.stats.newton_iterations + 1) as f64 * cost;
         work.charge(&mut Default::default(), units, 1.0, ".op")?;
         for (l, &g) in p.global.iter().enumerate().skip(1) {
@@ -270,7 +270,7 @@ fn run_ac(c: &Circuit, sw: &crate::circuit::AcSweep, saved: &[usize]) -> Result<
     let freqs = sw.freqs(c.options.reltol);
     // each frequency is one complex factorization and solve (about four real ones): the
     // whole sweep's work is known before the first
-    let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+    let cost = crate::devices::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
     crate::budget::Work::default().charge(
         &mut Default::default(),
         4.0 * cost * freqs.len() as f64,
@@ -303,7 +303,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
     let mut account = crate::budget::Account::default();
     let total = (inner.len() * outer.len()) as f64;
     let mut done = 0usize;
-    let mut cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+    let mut cost = crate::devices::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
     for &vo in &outer {
         for &vi in &inner {
             let overrides: Vec<(String, f64)> = sweeps
@@ -351,7 +351,7 @@ fn run_dc(c: &Circuit, a: &Analysis, saved: &[usize]) -> Result<Table> {
             done += 1;
             // a point's Newton iterations; a rebuilt circuit also costs its elaboration
             if !overrides.is_empty() {
-                cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+                cost = crate::devices::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
             }
             let iters = sys.stats.newton_iterations.saturating_sub(newton);
             let rebuilt = if overrides.is_empty() { 0.0 } else { 1.0 };
@@ -1097,6 +1097,6 @@ fn tran_work(
         .unwrap_or_else(|| tstep.min((tstop - tstart) / 50.0))
         .min(tstop);
     let points = if hmax > 0.0 { tstop / hmax } else { 0.0 };
-    let cost = crate::budget::iteration_cost(&c.devices, c.names.len(), 4 * c.devices.len());
+    let cost = crate::devices::iteration_cost(&c.devices, c.names.len(), 4 * c.devices.len());
     crate::budget::Work::for_transient(points, cost)
 }

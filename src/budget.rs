@@ -154,31 +154,6 @@ pub fn check_pace(accepted: u64, t: f64, tstop: f64, limit: u64) -> Result<()> {
     Ok(())
 }
 
-/// The work of one Newton iteration on a circuit: every device evaluated (a linear element 1,
-/// a diode, BJT, JFET, level-1 or EKV MOSFET, switch or behavioural source 4, a BSIM4
-/// transistor 40: their measured costs relative to a resistor's, bypass included) plus the
-/// matrix entries factored and the unknowns solved. One unit is 10 to 15 ns of one core; the
-/// weights need only be right within a factor of two or so, as the limit is a guard, not a
-/// prediction.
-pub fn iteration_cost(devs: &[crate::devices::Inst], unknowns: usize, entries: usize) -> f64 {
-    use crate::devices::Device;
-    let devices: f64 = devs
-        .iter()
-        .map(|d| match d.dev {
-            Device::B4(_) => 40.0,
-            Device::D(_)
-            | Device::Q(_)
-            | Device::J(_)
-            | Device::M1(_)
-            | Device::M28(_)
-            | Device::S(_)
-            | Device::B(_) => 4.0,
-            _ => 1.0,
-        })
-        .sum();
-    devices + unknowns as f64 + entries as f64
-}
-
 /// The work meter of one analysis: every part of it (and every sweep of a multirate run)
 /// charges the same counter, so the limit bounds the analysis, not each of its pieces. A clone
 /// shares the counter; [`Work::default`] is a fresh meter under the process-wide limit.

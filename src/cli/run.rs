@@ -607,7 +607,7 @@ fn run_control(a: &RunArgs, nl: netlist::Netlist, script: &control::Script) -> R
                 let alone = split.iter().all(balanced);
                 let mut kept = Vec::new();
                 for w in split {
-                    if !alone || control::interp::print_word_found(&it.plots, p.id, w) {
+                    if !alone || control::lookup::print_word_found(&it.plots, p.id, w) {
                         kept.push(w);
                     } else if !a.quiet {
                         eprintln!(

@@ -270,7 +270,7 @@ fn substitute_scalars(args: &[String], plots: &Plots) -> Vec<String> {
         if w.is_empty() || super::vars::numparse(w).is_some_and(|(_, m)| m == w.len()) {
             return None;
         }
-        let found = super::interp::vec_get(plots, w)?;
+        let found = super::lookup::vec_get(plots, w)?;
         match found.as_slice() {
             [v] if v.vec.len() == 1 && v.vec.is_real() => Some(format!("{:e}", v.vec.data.re(0))),
             _ => None,

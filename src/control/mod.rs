@@ -37,6 +37,7 @@ mod expr;
 mod figure;
 mod funcs;
 pub mod interp;
+pub mod lookup;
 mod measure;
 mod postproc;
 mod print;

@@ -81,7 +81,7 @@ fn integrate(sys: &mut System, spec: &TranSpec, rec: &mut dyn Recorder) -> Resul
     )?;
     let mut accepted = 0u64;
     // the work meter: Newton iterations (of accepted and rejected steps) x the circuit's cost
-    let cost = crate::budget::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
+    let cost = crate::devices::iteration_cost(&sys.devs, sys.names.len(), sys.jf.len());
     let mut account = crate::budget::Account::default();
     let mut x = initial_point(sys, spec)?;
     let mut charged = sys.stats.newton_iterations;
