@@ -652,6 +652,16 @@ fn agrees_with_ngspice(what: &str, ours: &[f64], ng: &[f64], ks_min: f64) -> (f6
     (a.mean / b.mean, a.std / b.std, p)
 }
 
+/// The measured values (third column) of an ngspice-39 Monte Carlo reference in
+/// tests/golden_mc/ (one row per sample, after a header).
+fn ngspice_samples(file: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(root().join("tests/golden_mc").join(file)).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect()
+}
+
 /// The sky130 current-mirror integrate-and-fire neuron in `tt_mm` (netlists/sky130_cm_neuron_mm.cir):
 /// the distribution of its first spike time against 400 ngspice-39 samples
 /// (tests/golden_mc/make_sky130_neuron_reference.py: 20 seeds x 20 independent copies of the
@@ -666,14 +676,7 @@ fn agrees_with_ngspice(what: &str, ours: &[f64], ng: &[f64], ks_min: f64) -> (f6
 /// KS p = 0.15 and 0.79 against our seeds 1 and 2): docs/sky130.md, "Mismatch Monte Carlo".
 #[test]
 fn sky130_neuron_mismatch_agrees_with_ngspice() {
-    let text =
-        std::fs::read_to_string(root().join("tests/golden_mc/sky130_cm_neuron_mm_ngspice.csv"))
-            .unwrap();
-    let ng: Vec<f64> = text
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
-        .collect();
+    let ng = ngspice_samples("sky130_cm_neuron_mm_ngspice.csv");
     assert_eq!(ng.len(), 400, "ngspice samples");
     let s = study(
         parse_file("netlists/sky130_cm_neuron_mm.cir"),
@@ -695,14 +698,7 @@ fn sky130_neuron_mismatch_agrees_with_ngspice() {
 /// copies), by [`agrees_with_ngspice`] with 1000 runs of ours.
 #[test]
 fn sky130_ota_offset_mismatch_agrees_with_ngspice() {
-    let text =
-        std::fs::read_to_string(root().join("tests/golden_mc/sky130_ota_offset_mm_ngspice.csv"))
-            .unwrap();
-    let ng: Vec<f64> = text
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
-        .collect();
+    let ng = ngspice_samples("sky130_ota_offset_mm_ngspice.csv");
     assert_eq!(ng.len(), 200, "ngspice samples");
     let s = study(
         parse_file("netlists/sky130_ota_offset_mm.cir"),
